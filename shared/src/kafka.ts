@@ -1,0 +1,90 @@
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type ConsumerConfig, type Producer, type ProducerConfig } from 'kafkajs';
+import type { Logger } from 'pino';
+import { AppError } from './errors';
+import type { TopicDef } from './topics';
+
+export interface KafkaOptions {
+  brokers: readonly string[];
+  clientId: string;
+  logger: Logger;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/** A kafkajs client whose internal logs go through pino (kafkajs' own logger is not JSON). */
+export function createKafka(options: KafkaOptions): Kafka {
+  const log = options.logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5_000 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }) => {
+        const { message, ...rest } = entry;
+        if (level <= logLevel.ERROR) log.error(rest, message);
+        else if (level === logLevel.WARN) log.warn(rest, message);
+        else log.debug(rest, message);
+      },
+  });
+}
+
+/**
+ * Producer defaults: idempotent with acks=-1 so a retried produce cannot duplicate or reorder a
+ * record within a partition; the Java-compatible partitioner so keys land where other clients put them.
+ */
+export function createProducer(kafka: Kafka, config: ProducerConfig = {}): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 5,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    ...config,
+  });
+}
+
+/** Consumer defaults for at-least-once processing with manual commits. */
+export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {
+  return kafka.consumer({
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    rebalanceTimeout: 60_000,
+    maxBytesPerPartition: 2 * 1024 * 1024,
+    allowAutoTopicCreation: false,
+    ...config,
+  });
+}
+
+export interface TopicSettings {
+  partitions: number;
+  retentionMs: number;
+  prefix?: string;
+}
+
+/** Creates missing topics; existing topics are left as they are (creation is idempotent). */
+export async function ensureTopics(admin: Admin, defs: readonly Pick<TopicDef<never>, 'name'>[], settings: TopicSettings): Promise<string[]> {
+  const prefix = settings.prefix ?? '';
+  const existing = new Set(await admin.listTopics());
+  const missing = defs.map((d) => prefix + d.name).filter((name) => !existing.has(name));
+  if (missing.length === 0) return [];
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((topic) => ({
+      topic,
+      numPartitions: settings.partitions,
+      replicationFactor: 1,
+      configEntries: [{ name: 'retention.ms', value: String(settings.retentionMs) }],
+    })),
+  });
+  return missing;
+}
+
+/** Wraps a kafkajs failure into an AppError; kafkajs marks its own transient errors `retriable`. */
+export function kafkaError(err: unknown, operation: string): AppError {
+  const retriable = typeof err === 'object' && err !== null && (err as { retriable?: boolean }).retriable !== false;
+  const message = err instanceof Error ? err.message : String(err);
+  return new AppError('kafka_unavailable', `${operation}: ${message}`, retriable ? 'retry' : 'crash', { cause: err });
+}

@@ -1,0 +1,29 @@
+/**
+ * The Redis key layout shared by the webhook service (writer) and the dispatcher (reader). One
+ * place so the two cannot drift. Every key is prefixed with REDIS_KEY_PREFIX by the caller.
+ */
+export function createRedisKeys(prefix = '') {
+  const p = `${prefix}wa:`;
+  return Object.freeze({
+    /** Epoch ms of the person's last inbound message to this business number; TTL 24 h (the service window). */
+    serviceWindow: (phoneNumberId: string, waId: string) => `${p}window:${phoneNumberId}:${waId}`,
+    /** Present ("1") when the person opted out of this business account's messages (STOP). */
+    optOut: (wabaId: string, waId: string) => `${p}optout:${wabaId}:${waId}`,
+    /** JSON {limit: number|null, event, updatedAt}: the messaging limit of a business account's portfolio. */
+    messagingLimit: (wabaId: string) => `${p}limit:${wabaId}`,
+    /** JSON {quality, event, throughputMps?, updatedAt}: a phone number's quality rating and throughput. */
+    phoneQuality: (phoneNumberId: string) => `${p}quality:${phoneNumberId}`,
+    /** Template status (APPROVED, PAUSED, DISABLED, …) by business account, name and language. */
+    templateStatus: (wabaId: string, name: string, language: string) => `${p}template:${wabaId}:${name}:${language}`,
+    /** JSON of the latest account_update volume pricing tier event. */
+    pricingTier: (wabaId: string) => `${p}pricing-tier:${wabaId}`,
+    /** Pub/sub channel announcing that account state (tiers, quality, templates) changed. */
+    accountChangesChannel: () => `${p}account-changes`,
+    /** Webhook dedupe marker for one status/inbound event id. */
+    webhookSeen: (eventId: string) => `${p}webhook-seen:${eventId}`,
+  });
+}
+export type RedisKeys = ReturnType<typeof createRedisKeys>;
+
+/** Service windows last 24 hours from the person's last inbound message. */
+export const SERVICE_WINDOW_MS = 24 * 60 * 60 * 1000;

@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: fast unit tests without services, and integration tests that need the real
+// Kafka broker, Redis and embedded ClickHouse (scripts/test.sh starts them first).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['shared/test/**/*.test.ts', 'services/*/test/unit/**/*.test.ts', 'tools/*/test/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          testTimeout: 10_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['**/*.int.test.ts'],
+          exclude: ['**/node_modules/**'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // The broker and the 2-core machine are shared; parallel files would only add contention.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
