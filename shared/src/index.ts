@@ -23,3 +23,4 @@ export * from './tiers';
 export * from './redis-keys';
 export * from './phone';
 export * from './json-schema';
+export * from './catalog';

@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { templateCategory } from './contracts/common';
+import { formatIssues } from './decode';
+import { DEFAULT_THROUGHPUT_MPS, MAX_THROUGHPUT_MPS } from './tiers';
+
+/**
+ * The catalogue of what this deployment sends from: business accounts, their phone numbers,
+ * sender pools and approved templates. Ingest validates jobs against it; the dispatcher paces and
+ * authenticates with it. Access tokens are NOT here: they come from the environment
+ * (`WA_ACCESS_TOKENS`), keyed by business account id.
+ */
+export const catalogSchema = z
+  .object({
+    businesses: z
+      .array(
+        z
+          .object({
+            wabaId: z.string().regex(/^\d+$/),
+            portfolioId: z.string().min(1).describe('business portfolio: numbers of all its accounts share one messaging limit'),
+            name: z.string().optional(),
+            messagingLimit: z.number().int().positive().nullable().default(250).describe('initial limit; webhooks update it live; null = unlimited'),
+          })
+          .strict(),
+      )
+      .min(1),
+    phoneNumbers: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^\d+$/),
+            wabaId: z.string().regex(/^\d+$/),
+            displayNumber: z.string().regex(/^\d{7,15}$/),
+            throughputMps: z.number().int().min(1).max(MAX_THROUGHPUT_MPS).default(DEFAULT_THROUGHPUT_MPS),
+          })
+          .strict(),
+      )
+      .min(1),
+    pools: z.record(z.string(), z.array(z.string().regex(/^\d+$/)).min(1)).default({}),
+    templates: z
+      .array(
+        z
+          .object({
+            wabaId: z.string().regex(/^\d+$/),
+            name: z.string(),
+            language: z.string(),
+            category: templateCategory,
+            headerParams: z.number().int().min(0).max(1).default(0),
+            bodyParams: z.number().int().min(0).max(100).default(0),
+            buttonParams: z.number().int().min(0).max(10).default(0),
+            status: z.enum(['APPROVED', 'PAUSED', 'DISABLED', 'REJECTED', 'PENDING']).default('APPROVED'),
+            coalescible: z.boolean().default(false).describe('notifications with this template may be merged per recipient'),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict()
+  .superRefine((catalog, ctx) => {
+    const wabas = new Set(catalog.businesses.map((b) => b.wabaId));
+    const numbers = new Set(catalog.phoneNumbers.map((n) => n.id));
+    catalog.phoneNumbers.forEach((n, i) => {
+      if (!wabas.has(n.wabaId)) ctx.addIssue({ code: 'custom', path: ['phoneNumbers', i, 'wabaId'], message: `unknown business ${n.wabaId}` });
+    });
+    for (const [pool, ids] of Object.entries(catalog.pools)) {
+      ids.forEach((id, i) => {
+        if (!numbers.has(id)) ctx.addIssue({ code: 'custom', path: ['pools', pool, i], message: `unknown phone number ${id}` });
+      });
+    }
+  });
+export type Catalog = z.output<typeof catalogSchema>;
+
+export function parseCatalog(input: unknown): Catalog {
+  const result = catalogSchema.safeParse(input);
+  if (!result.success) throw new Error(`invalid catalog: ${formatIssues(result.error)}`);
+  return result.data;
+}
+
+/** Reads and validates a catalogue file; fails at start-up with every bad field named. */
+export function loadCatalogFile(path: string): Catalog {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read catalog ${path}: ${(err as Error).message}`);
+  }
+  return parseCatalog(raw);
+}
+
+/** Lookups over a catalogue, built once. */
+export function indexCatalog(catalog: Catalog) {
+  const numbers = new Map(catalog.phoneNumbers.map((n) => [n.id, n]));
+  const businesses = new Map(catalog.businesses.map((b) => [b.wabaId, b]));
+  const templates = new Map(catalog.templates.map((t) => [`${t.wabaId}:${t.name}:${t.language}`, t]));
+  return {
+    catalog,
+    phoneNumber: (id: string) => numbers.get(id),
+    business: (wabaId: string) => businesses.get(wabaId),
+    businessOfNumber: (id: string) => {
+      const n = numbers.get(id);
+      return n ? businesses.get(n.wabaId) : undefined;
+    },
+    pool: (name: string) => catalog.pools[name],
+    template: (wabaId: string, name: string, language: string) => templates.get(`${wabaId}:${name}:${language}`),
+    /** A template by name and language in any business account (ingest validates before a sender is picked). */
+    templateAnywhere: (name: string, language: string) => catalog.templates.find((t) => t.name === name && t.language === language),
+  };
+}
+export type CatalogIndex = ReturnType<typeof indexCatalog>;
+
+/** Parses `WA_ACCESS_TOKENS` ("wabaId=token,wabaId=token"): the only source of Graph API tokens. */
+export function parseAccessTokens(value: string): Map<string, string> {
+  const tokens = new Map<string, string>();
+  for (const pair of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0 || eq === pair.length - 1) throw new Error('WA_ACCESS_TOKENS entries must look like wabaId=token');
+    tokens.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  return tokens;
+}
