@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import type { Admin } from 'kafkajs';
+import { z } from 'zod';
+import { commonEnv, loadConfig } from './config';
+
+/**
+ * Helpers for integration tests of every workspace (`import { … } from '@wa/shared/testing'`).
+ * The machine, broker and Redis are shared by parallel test runs, so every test owns its names.
+ * Nothing here imports a test runner.
+ */
+
+const testEnvSchema = z.object({
+  KAFKA_BROKERS: commonEnv.KAFKA_BROKERS,
+  REDIS_URL: commonEnv.REDIS_URL,
+});
+
+/** Where the local services are: KAFKA_BROKERS (127.0.0.1:9092) and REDIS_URL (redis://127.0.0.1:6379). */
+export function testInfra(env: Record<string, string | undefined> = process.env): { brokers: string[]; redisUrl: string } {
+  const config = loadConfig(testEnvSchema, env);
+  return { brokers: [...config.KAFKA_BROKERS], redisUrl: config.REDIS_URL };
+}
+
+/**
+ * A name no other test run uses: `<prefix>-<base36 time>-<random hex>`, made of characters valid in
+ * Kafka topic and group names and Redis keys.
+ */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+export class WaitForTimeoutError extends Error {
+  override readonly name = 'WaitForTimeoutError';
+}
+
+export interface WaitForOptions {
+  /** Give up after this long (default 10 s). */
+  timeoutMs?: number;
+  /** Poll interval (default 25 ms). */
+  intervalMs?: number;
+  /** Included in the timeout error, e.g. "all 100 messages consumed". */
+  description?: string;
+}
+
+/**
+ * Polls `predicate` until it returns a truthy value and resolves with that value. A predicate that
+ * throws counts as "not yet"; the last error is reported if the deadline passes. Use this instead
+ * of sleeping for a guessed duration.
+ */
+export async function waitFor<T>(predicate: () => T | Promise<T>, options: WaitForOptions = {}): Promise<NonNullable<T>> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const intervalMs = options.intervalMs ?? 25;
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await predicate();
+      if (value) return value as NonNullable<T>;
+      lastError = undefined;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() >= deadline) {
+      const what = options.description ?? 'condition';
+      const cause = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
+      throw new WaitForTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`, { cause: lastError });
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/**
+ * Creates a fresh topic with a unique name (single replica, leaders elected before returning) and
+ * returns its name. Pair with `deleteTopics` in `afterAll`.
+ */
+export async function createTestTopic(admin: Admin, prefix: string, options: { partitions?: number; configEntries?: { name: string; value: string }[] } = {}): Promise<string> {
+  const topic = uniqueName(prefix);
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic, numPartitions: options.partitions ?? 1, replicationFactor: 1, configEntries: options.configEntries ?? [] }],
+  });
+  return topic;
+}
+
+/** Deletes test topics, ignoring ones already gone; never throws (cleanup must not mask a failure). */
+export async function deleteTopics(admin: Admin, topics: readonly string[]): Promise<void> {
+  if (topics.length === 0) return;
+  try {
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length > 0) await admin.deleteTopics({ topics: present, timeout: 10_000 });
+  } catch {
+    // The broker deletes leftovers with the data dir; a failed cleanup is not a test failure.
+  }
+}
