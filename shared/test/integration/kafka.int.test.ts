@@ -46,7 +46,7 @@ async function newTopic(partitions: number): Promise<string> {
 
 /** A consumer in `groupId` that commits each message's offset after recording it (at-least-once). */
 function collectingConsumer(groupId: string) {
-  const consumer = createConsumer(kafka, { groupId, heartbeatInterval: 500 });
+  const consumer = createConsumer(kafka, { groupId, heartbeatInterval: 500, maxWaitTimeInMs: 250 });
   consumers.push(consumer);
   const seen: Seen[] = [];
   let assigned: number[] = [];
@@ -142,7 +142,7 @@ describe('kafkajs against the local broker', () => {
     await producer.disconnect();
 
     // First run sees all 20 records but commits only through offset 9 (next offset to read: 10).
-    const first = createConsumer(kafka, { groupId, heartbeatInterval: 500 });
+    const first = createConsumer(kafka, { groupId, heartbeatInterval: 500, maxWaitTimeInMs: 250 });
     consumers.push(first);
     const firstSeen: number[] = [];
     await first.connect();

@@ -60,7 +60,7 @@ describe.skipIf(!kcatInstalled)('kcat (librdkafka) against the local broker', ()
     const lines = Array.from({ length: 10 }, (_, i) => `k${i}|from-kcat-${i}`);
     await kcat(['-P', '-t', topic, '-K', '|', '-X', 'acks=all'], `${lines.join('\n')}\n`);
 
-    const consumer = createConsumer(kafka, { groupId: uniqueName('it-kcat-group') });
+    const consumer = createConsumer(kafka, { groupId: uniqueName('it-kcat-group'), maxWaitTimeInMs: 250 });
     const seen: { key: string; value: string }[] = [];
     try {
       await consumer.connect();
