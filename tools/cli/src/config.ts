@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { commonEnv, env } from '@wa/shared/config';
+
+/** The CLI's environment: where the services answer, and the tokens to call them with. */
+export const cliConfigSchema = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn').describe('pino log level of the CLI'),
+  KAFKA_BROKERS: commonEnv.KAFKA_BROKERS,
+  TOPIC_PREFIX: commonEnv.TOPIC_PREFIX,
+  INGEST_URL: env.url('base URL of the ingest HTTP API', 'http://127.0.0.1:8081'),
+  INGEST_API_TOKEN: env.optionalString('API token for the ingest HTTP API'),
+  DISPATCHER_URL: env.url('base URL of the dispatcher admin API', 'http://127.0.0.1:8082'),
+  ADMIN_TOKEN: env.optionalString('token of the dispatcher admin API (campaign pause/resume/cancel)'),
+  ANALYTICS_URL: env.url('base URL of the analytics API', 'http://127.0.0.1:8084'),
+});
+export type CliConfig = z.output<typeof cliConfigSchema>;

@@ -1,0 +1,155 @@
+import { parseArgs } from 'node:util';
+import { createKafka, createLogger, loadConfig, ConfigError } from '@wa/shared';
+import { cliConfigSchema } from './config';
+import { DLQ_TOPICS, readDlq, replayDlq, type DlqName } from './dlq';
+import { callJson } from './http-client';
+import { buildNotificationRequest } from './request-builder';
+
+const USAGE = `wa-broadcast — operate the WhatsApp broadcaster
+
+  wa-broadcast send --to <phone> --sender <phoneNumberId|pool:NAME> (--template NAME [--language en_US] [--category utility] [--params a,b] | --text "...") [--key K] [--campaign ID] [--expires-in SECONDS]
+  wa-broadcast broadcast --audience <file.csv|file.ndjson> --sender <id|pool:NAME> --template NAME [--language L] [--category C] [--params a,b] --campaign ID [--key K]
+  wa-broadcast status <campaignId>                campaign funnel and cost (analytics)
+  wa-broadcast pause|resume|cancel <campaignId>   campaign control (dispatcher admin API, ADMIN_TOKEN)
+  wa-broadcast dlq tail [notifications|dispatch] [--limit 20] [--idle-ms 4000]
+  wa-broadcast dlq replay <notifications|dispatch> [--reason R[,R]] [--limit 1000] [--dry-run] [--force]
+
+Environment: INGEST_URL, INGEST_API_TOKEN, DISPATCHER_URL, ADMIN_TOKEN, ANALYTICS_URL, KAFKA_BROKERS, TOPIC_PREFIX.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      to: { type: 'string' },
+      audience: { type: 'string' },
+      sender: { type: 'string' },
+      template: { type: 'string' },
+      language: { type: 'string' },
+      category: { type: 'string' },
+      params: { type: 'string' },
+      text: { type: 'string' },
+      key: { type: 'string' },
+      campaign: { type: 'string' },
+      'expires-in': { type: 'string' },
+      limit: { type: 'string' },
+      'idle-ms': { type: 'string' },
+      reason: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const config = loadConfig(cliConfigSchema);
+  const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
+
+  switch (command) {
+    case 'send':
+    case 'broadcast': {
+      if (!values.sender) return usageError('--sender is required');
+      if (command === 'broadcast' && !values.audience) return usageError('--audience is required');
+      const built = buildNotificationRequest({
+        to: command === 'send' ? values.to : undefined,
+        audience: command === 'broadcast' ? values.audience : undefined,
+        sender: values.sender,
+        template: values.template,
+        language: values.language,
+        category: values.category,
+        params: values.params,
+        text: values.text,
+        key: values.key,
+        campaign: values.campaign,
+        expiresIn: values['expires-in'],
+      });
+      if (!built.ok) return usageError(built.error);
+      print(await callJson('POST', `${config.INGEST_URL}/v1/notifications`, { token: config.INGEST_API_TOKEN, body: built.request }));
+      return 0;
+    }
+    case 'status': {
+      const id = rest[0];
+      if (!id) return usageError('status needs a campaign id');
+      print(await callJson('GET', `${config.ANALYTICS_URL}/v1/campaigns/${encodeURIComponent(id)}`));
+      return 0;
+    }
+    case 'pause':
+    case 'resume':
+    case 'cancel': {
+      const id = rest[0];
+      if (!id) return usageError(`${command} needs a campaign id`);
+      print(await callJson('POST', `${config.DISPATCHER_URL}/v1/campaigns/${encodeURIComponent(id)}/${command}`, { token: config.ADMIN_TOKEN, body: {} }));
+      return 0;
+    }
+    case 'dlq': {
+      const [action, which] = rest;
+      const logger = createLogger({ service: 'wa-cli', level: config.LOG_LEVEL });
+      const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'wa-cli', logger });
+      const limit = Number(values.limit ?? (action === 'tail' ? 20 : 1000));
+      const idleMs = Number(values['idle-ms'] ?? 4000);
+      if (action === 'tail') {
+        const names: DlqName[] = which ? [asDlq(which)] : ['notifications', 'dispatch'];
+        const count = await readDlq(kafka, {
+          topics: names.map((n) => config.TOPIC_PREFIX + DLQ_TOPICS[n]),
+          groupId: `wa-cli-tail-${process.pid}-${Date.now()}`,
+          limit,
+          idleMs,
+          commit: false,
+          onEntry: async (e) => {
+            const r = e.record;
+            console.log(
+              r
+                ? `${r.occurredAt} ${e.topic}[${e.partition}@${e.offset}] ${r.reason}${r.errorCode ? ` (${r.errorCode})` : ''} from ${r.source.kind === 'kafka' ? `${r.source.topic}[${r.source.partition}@${r.source.offset}]` : r.source.kind}: ${r.detail}`
+                : `${e.topic}[${e.partition}@${e.offset}] unreadable DLQ record: ${e.problem}`,
+            );
+          },
+        });
+        console.log(`${count} record(s)`);
+        return 0;
+      }
+      if (action === 'replay') {
+        if (!which) return usageError('dlq replay needs notifications or dispatch');
+        const reasons = values.reason ? new Set(values.reason.split(',').map((r) => r.trim())) : undefined;
+        const result = await replayDlq(kafka, {
+          dlq: asDlq(which),
+          prefix: config.TOPIC_PREFIX,
+          ...(reasons ? { reasons } : {}),
+          limit,
+          idleMs,
+          dryRun: values['dry-run'] ?? false,
+          force: values.force ?? false,
+          log: (line) => console.log(line),
+        });
+        print(result);
+        return 0;
+      }
+      return usageError('dlq takes tail or replay');
+    }
+    default:
+      return usageError(`unknown command ${command}`);
+  }
+}
+
+function asDlq(name: string): DlqName {
+  if (name === 'notifications' || name === 'dispatch') return name;
+  throw new UsageError(`unknown DLQ ${name}: use notifications or dispatch`);
+}
+
+class UsageError extends Error {}
+
+function usageError(message: string): number {
+  console.error(`error: ${message}\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) process.exit(usageError(err.message));
+    console.error(`error: ${err instanceof ConfigError ? err.message : (err as Error).message}`);
+    process.exit(1);
+  },
+);
