@@ -19,6 +19,11 @@ export function createRedisKeys(prefix = '') {
     pricingTier: (wabaId: string) => `${p}pricing-tier:${wabaId}`,
     /** Pub/sub channel announcing that account state (tiers, quality, templates) changed. */
     accountChangesChannel: () => `${p}account-changes`,
+    /**
+     * Phone number id of a business number by its display number. Quality webhooks name only the
+     * display number; the webhook service learns the pairing from `metadata` of message webhooks.
+     */
+    phoneNumberIdByDisplay: (displayPhoneNumber: string) => `${p}phone-by-display:${displayPhoneNumber}`,
     /** Webhook dedupe marker for one status/inbound event id. */
     webhookSeen: (eventId: string) => `${p}webhook-seen:${eventId}`,
   });

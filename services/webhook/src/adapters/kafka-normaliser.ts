@@ -1,0 +1,178 @@
+import type { Consumer, EachBatchPayload, KafkaMessage, Message, Producer, TopicMessages } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { AccountEventV1, InboundEventV1, StatusEventV1 } from '@wa/shared/contracts/events';
+import type { DeadLetterReason, DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
+import { webhookRawV1 } from '@wa/shared/contracts/webhook-raw';
+import { decodeJson } from '@wa/shared/decode';
+import { topics } from '@wa/shared/topics';
+import type { KeywordMatcher } from '../domain/keywords';
+import { normaliseWebhook } from '../domain/normalise';
+import { accountChanges, inboundChanges, type StateChange } from '../domain/state-changes';
+import type { WebhookMetrics } from '../metrics';
+import type { RedisState } from './redis-state';
+
+export const NORMALISER_SERVICE_NAME = 'webhook-normaliser';
+
+/** DLQ copies above this are truncated (the full bytes stay on wa.webhooks.raw); keeps records under the broker's 1 MB default. */
+const DLQ_ORIGINAL_CAP_BYTES = 700_000;
+/** Raw records are base64 bodies of at most WEBHOOK_MAX_BODY_BYTES plus a small envelope. */
+const RAW_RECORD_MAX_BYTES = 32 * 1_048_576;
+
+export interface NormaliserTopics {
+  raw: string;
+  status: string;
+  inbound: string;
+  account: string;
+  dlq: string;
+}
+
+export interface NormaliserDeps {
+  consumer: Consumer;
+  producer: Producer;
+  state: RedisState;
+  keywords: KeywordMatcher;
+  topics: NormaliserTopics;
+  metrics: WebhookMetrics;
+  logger: Logger;
+  now: () => number;
+}
+
+type AnyEvent = { type: 'status'; event: StatusEventV1 } | { type: 'inbound'; event: InboundEventV1 } | { type: 'account'; event: AccountEventV1 };
+
+interface BatchWork {
+  events: Map<string, AnyEvent>;
+  deadLetters: DeadLetterV1[];
+  phoneNumbers: { phoneNumberId: string; displayPhoneNumber: string }[];
+  inBatchDuplicates: number;
+}
+
+function eventLabel(e: AnyEvent): string {
+  if (e.type === 'status') return e.event.status;
+  if (e.type === 'inbound') return e.event.type;
+  return e.event.kind;
+}
+
+/**
+ * Consumes wa.webhooks.raw in batches and forwards normalised events. Per batch: decode → split
+ * → drop events already forwarded (Redis) → produce events and DLQ records (acks=-1) → update the
+ * dispatcher's Redis state → mark events forwarded → commit. A crash anywhere before the commit
+ * replays the batch; every step is idempotent, and the dedupe marks are written only after the
+ * events are in Kafka, so a replay can duplicate (at-least-once) but never lose.
+ */
+export class Normaliser {
+  constructor(private readonly deps: NormaliserDeps) {}
+
+  async start(): Promise<void> {
+    const { consumer, topics: t } = this.deps;
+    await consumer.connect();
+    await consumer.subscribe({ topic: t.raw, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+  }
+
+  private deadLetter(message: KafkaMessage, partition: number, reason: DeadLetterReason, detail: string): DeadLetterV1 {
+    const value = message.value ?? Buffer.alloc(0);
+    const truncated = value.length > DLQ_ORIGINAL_CAP_BYTES;
+    return {
+      v: 1,
+      reason,
+      detail: detail.slice(0, 8_000),
+      service: NORMALISER_SERVICE_NAME,
+      source: { kind: 'kafka', topic: this.deps.topics.raw, partition, offset: message.offset },
+      originalKeyBase64: message.key === null ? null : message.key.toString('base64'),
+      originalValueBase64: (truncated ? value.subarray(0, DLQ_ORIGINAL_CAP_BYTES) : value).toString('base64'),
+      originalTruncated: truncated,
+      occurredAt: new Date(this.deps.now()).toISOString(),
+    };
+  }
+
+  /** Pure-ish part of a batch: no I/O, exposed for tests through handleBatch only. */
+  private split(messages: readonly KafkaMessage[], partition: number): BatchWork {
+    const work: BatchWork = { events: new Map(), deadLetters: [], phoneNumbers: [], inBatchDuplicates: 0 };
+    for (const message of messages) {
+      const decoded = decodeJson(webhookRawV1, message.value, RAW_RECORD_MAX_BYTES);
+      if (!decoded.ok) {
+        work.deadLetters.push(this.deadLetter(message, partition, decoded.reason, `raw record: ${decoded.detail}`));
+        continue;
+      }
+      const raw = decoded.value;
+      let body: unknown;
+      try {
+        if (!raw.isJson) throw new Error('the receiver flagged the body as not JSON');
+        body = JSON.parse(Buffer.from(raw.bodyBase64, 'base64').toString('utf8'));
+      } catch (err) {
+        work.deadLetters.push(this.deadLetter(message, partition, 'invalid_json', `webhook body ${raw.deliveryId} is not JSON: ${(err as Error).message}`));
+        continue;
+      }
+      const normalised = normaliseWebhook(body, { deliveryId: raw.deliveryId, receivedAt: raw.receivedAt });
+      if (normalised.invalid.length > 0) {
+        const detail = `webhook ${raw.deliveryId}: ${normalised.invalid.map((i) => i.detail).join(' | ')}`;
+        work.deadLetters.push(this.deadLetter(message, partition, 'schema_violation', detail));
+      }
+      work.phoneNumbers.push(...normalised.phoneNumbers);
+      const add = (e: AnyEvent) => {
+        if (work.events.has(e.event.eventId)) work.inBatchDuplicates += 1;
+        else work.events.set(e.event.eventId, e);
+      };
+      for (const event of normalised.status) add({ type: 'status', event });
+      for (const event of normalised.inbound) add({ type: 'inbound', event });
+      for (const event of normalised.account) add({ type: 'account', event });
+    }
+    return work;
+  }
+
+  private async handleBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    const startedAt = performance.now();
+    const { metrics, state, producer, topics: t } = this.deps;
+    const work = this.split(batch.messages, batch.partition);
+
+    const ids = [...work.events.keys()];
+    const alreadySeen = await state.seen(ids);
+    const fresh = [...work.events.values()].filter((e) => !alreadySeen.has(e.event.eventId));
+    for (const id of alreadySeen) metrics.dedupeHits.inc({ type: work.events.get(id)?.type ?? 'unknown' });
+    if (work.inBatchDuplicates > 0) metrics.dedupeHits.inc({ type: 'in_batch' }, work.inBatchDuplicates);
+
+    const byTopic = new Map<string, Message[]>();
+    const push = (topic: string, message: Message) => {
+      const list = byTopic.get(topic);
+      if (list === undefined) byTopic.set(topic, [message]);
+      else list.push(message);
+    };
+    for (const e of fresh) {
+      if (e.type === 'status') push(t.status, { key: topics.eventsStatus.key(e.event), value: JSON.stringify(e.event) });
+      else if (e.type === 'inbound') push(t.inbound, { key: topics.eventsInbound.key(e.event), value: JSON.stringify(e.event) });
+      else push(t.account, { key: topics.eventsAccount.key(e.event), value: JSON.stringify(e.event) });
+    }
+    for (const d of work.deadLetters) push(t.dlq, { key: null, value: JSON.stringify(d) });
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    if (topicMessages.length > 0) await producer.sendBatch({ acks: -1, topicMessages });
+    await heartbeat();
+
+    const changes: StateChange[] = [];
+    for (const e of fresh) {
+      if (e.type === 'inbound') changes.push(...inboundChanges(e.event, this.deps.keywords));
+      else if (e.type === 'account') changes.push(...accountChanges(e.event));
+    }
+    await state.rememberPhoneNumbers(work.phoneNumbers);
+    const applied = await state.apply(changes);
+    for (const c of changes) metrics.stateChanges.inc({ kind: c.kind });
+    for (const s of applied.skipped) {
+      metrics.stateSkipped.inc({ kind: s.change.kind });
+      this.deps.logger.warn({ change: s.change.kind, wabaId: 'wabaId' in s.change ? s.change.wabaId : undefined, reason: s.reason }, 'state change skipped');
+    }
+    await state.markSeen(fresh.map((e) => e.event.eventId));
+
+    const last = batch.messages[batch.messages.length - 1];
+    if (last !== undefined) {
+      resolveOffset(last.offset);
+      await this.deps.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+    }
+    for (const e of fresh) metrics.events.inc({ type: e.type, status: eventLabel(e) });
+    for (const d of work.deadLetters) metrics.deadLetters.inc({ reason: d.reason });
+    metrics.normaliserBatchDuration.observe((performance.now() - startedAt) / 1000);
+  }
+}

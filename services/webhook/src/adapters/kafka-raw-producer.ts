@@ -1,0 +1,120 @@
+import type { CompressionTypes, Message, Producer } from 'kafkajs';
+import { AppError } from '@wa/shared/errors';
+import { kafkaError } from '@wa/shared/kafka';
+
+export interface BatchingProducerOptions {
+  producer: Producer;
+  topic: string;
+  /** Most records per producer.send. */
+  maxBatch: number;
+  /** Concurrent producer.send calls; more than one keeps the broker busy while a batch is in flight. */
+  maxInFlight: number;
+  /** Extra wait before a send to let a batch grow; 0 sends as soon as a slot is free. */
+  lingerMs: number;
+  compression?: CompressionTypes;
+  /** Observes each send: records in it and seconds until the broker acknowledged (or failed). */
+  onSend?: (records: number, seconds: number, ok: boolean) => void;
+}
+
+interface Pending {
+  message: Message;
+  resolve: () => void;
+  reject: (err: AppError) => void;
+}
+
+/**
+ * Group commit for webhook receipts: concurrent requests enqueue their record, and whenever a
+ * send slot is free everything queued so far goes out in one `producer.send` with acks=-1. Each
+ * request's promise settles only when the batch holding its record is acknowledged by all in-sync
+ * replicas, so a 200 to Meta always means "durably in Kafka". Under load batches grow by
+ * themselves (records queue while a send is in flight); when idle a record leaves at once.
+ */
+export class BatchingProducer {
+  private readonly queue: Pending[] = [];
+  private inFlight = 0;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private connected = false;
+
+  constructor(private readonly options: BatchingProducerOptions) {}
+
+  /** Whether the underlying producer is connected; requests fail fast with 503 while it is not. */
+  get isConnected(): boolean {
+    return this.connected && !this.closed;
+  }
+
+  setConnected(connected: boolean): void {
+    this.connected = connected;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves once Kafka acknowledged the record; rejects with `kafka_unavailable` otherwise. */
+  send(message: Message): Promise<void> {
+    if (this.closed) return Promise.reject(new AppError('kafka_unavailable', 'producer is closed', 'retry', { httpStatus: 503 }));
+    if (!this.connected) return Promise.reject(new AppError('kafka_unavailable', 'producer is not connected to Kafka', 'retry', { httpStatus: 503 }));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ message, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.inFlight >= this.options.maxInFlight || this.queue.length === 0) return;
+    if (this.options.lingerMs > 0 && this.queue.length < this.options.maxBatch) {
+      this.lingerTimer ??= setTimeout(() => {
+        this.lingerTimer = undefined;
+        this.flushOne();
+      }, this.options.lingerMs);
+      return;
+    }
+    this.flushOne();
+  }
+
+  private flushOne(): void {
+    if (this.inFlight >= this.options.maxInFlight || this.queue.length === 0) return;
+    if (this.lingerTimer !== undefined) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
+    const batch = this.queue.splice(0, this.options.maxBatch);
+    this.inFlight += 1;
+    const startedAt = performance.now();
+    this.options.producer
+      .send({
+        topic: this.options.topic,
+        acks: -1,
+        messages: batch.map((p) => p.message),
+        ...(this.options.compression !== undefined ? { compression: this.options.compression } : {}),
+      })
+      .then(
+        () => {
+          this.options.onSend?.(batch.length, (performance.now() - startedAt) / 1000, true);
+          for (const p of batch) p.resolve();
+        },
+        (err: unknown) => {
+          this.options.onSend?.(batch.length, (performance.now() - startedAt) / 1000, false);
+          const appErr = kafkaError(err, 'produce wa.webhooks.raw');
+          for (const p of batch) p.reject(appErr);
+        },
+      )
+      .finally(() => {
+        this.inFlight -= 1;
+        this.schedule();
+      });
+    this.schedule();
+  }
+
+  /** Stops accepting records and waits until everything queued or in flight has settled. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    const deadline = Date.now() + timeoutMs;
+    while ((this.queue.length > 0 || this.inFlight > 0) && Date.now() < deadline) {
+      if (this.inFlight === 0) this.flushOne();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    for (const p of this.queue.splice(0)) p.reject(new AppError('kafka_unavailable', 'producer closed before the record was sent', 'retry', { httpStatus: 503 }));
+  }
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { commonEnv, env, loadConfig } from '@wa/shared/config';
+
+/** One configured app secret; several are configured during a rotation and any of them verifies. */
+export interface AppSecret {
+  id: string;
+  secret: string;
+}
+
+const appSecrets = z
+  .string()
+  .min(1)
+  .transform((raw, ctx): AppSecret[] => {
+    const secrets: AppSecret[] = [];
+    for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const eq = part.indexOf('=');
+      const id = eq > 0 ? part.slice(0, eq).trim() : '';
+      const secret = eq > 0 ? part.slice(eq + 1).trim() : '';
+      if (id === '' || secret === '') {
+        ctx.addIssue({ code: 'custom', message: 'each entry must look like "<id>=<secret>"' });
+        return z.NEVER;
+      }
+      if (secrets.some((s) => s.id === id)) {
+        ctx.addIssue({ code: 'custom', message: `secret id "${id}" is listed twice` });
+        return z.NEVER;
+      }
+      secrets.push({ id, secret });
+    }
+    if (secrets.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'at least one "<id>=<secret>" entry is required' });
+      return z.NEVER;
+    }
+    return secrets;
+  })
+  .describe('app secrets as "id=secret,id2=secret2"; during a rotation any of them verifies and the raw record names which');
+
+const keywordList = (description: string, def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .describe(description);
+
+export const webhookEnvSchema = z.object({
+  ...commonEnv,
+  HTTP_PORT: env.int('port of the webhook HTTP server', 8083, 0, 65_535),
+  HTTP_HOST: z.string().default('0.0.0.0').describe('interface the HTTP server binds to'),
+  WEBHOOK_APP_SECRETS: appSecrets,
+  WEBHOOK_VERIFY_TOKEN: env.string('token Meta echoes in the GET /webhook verification handshake'),
+  WEBHOOK_MAX_BODY_BYTES: env.int('largest accepted webhook body; larger → 413', 1_048_576, 1_024, 16 * 1_048_576),
+  WEBHOOK_PRODUCE_TIMEOUT_MS: env.int('how long a request waits for Kafka to confirm its raw record before answering 503', 2_000, 50, 60_000),
+  WEBHOOK_PRODUCE_MAX_BATCH: env.int('most raw records grouped into one producer.send', 500, 1, 10_000),
+  WEBHOOK_PRODUCE_MAX_INFLIGHT: env.int('concurrent producer.send calls of the batching producer', 2, 1, 5),
+  WEBHOOK_PRODUCE_LINGER_MS: env.int('extra wait to grow a batch when a send is already possible (0 = send at once)', 0, 0, 100),
+  WEBHOOK_KAFKA_CONNECT_RETRY_MS: env.int('delay between attempts to (re)connect the producer/consumer while Kafka is unreachable', 1_000, 50, 60_000),
+  KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none').describe('compression of produced batches'),
+  NORMALISER_ENABLED: env.bool('run the normaliser consumer (wa.webhooks.raw → wa.events.*) in this process', true),
+  NORMALISER_GROUP_ID: z.string().min(1).default('wa-webhook-normaliser').describe('consumer group of the normaliser'),
+  NORMALISER_DEDUPE_TTL_S: env.int('how long a normalised event id is remembered to drop Meta redeliveries', 7 * 24 * 3_600, 60),
+  OPT_OUT_KEYWORDS: keywordList('inbound messages that opt the person out (whole message, case/accent-insensitive)', 'STOP,UNSUBSCRIBE,CANCEL,ARRET,BAJA,PARAR,STOPP'),
+  OPT_IN_KEYWORDS: keywordList('inbound messages that opt the person back in', 'START,SUBSCRIBE'),
+});
+
+export type WebhookConfig = Readonly<z.output<typeof webhookEnvSchema>>;
+
+export function loadWebhookConfig(source: Record<string, string | undefined> = process.env): WebhookConfig {
+  return loadConfig(webhookEnvSchema, source);
+}

@@ -1,0 +1,38 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export interface SigningSecret {
+  id: string;
+  secret: string;
+}
+
+export type SignatureCheck =
+  | { ok: true; secretId: string }
+  | { ok: false; reason: 'missing' | 'malformed' | 'mismatch' };
+
+const HEADER_PREFIX = 'sha256=';
+const HEX_SHA256 = /^[0-9a-f]{64}$/i;
+
+/** `sha256=<hex>` over the exact bytes, as Meta computes `X-Hub-Signature-256`. */
+export function signBody(body: Buffer | string, secret: string): string {
+  return HEADER_PREFIX + createHmac('sha256', secret).update(body).digest('hex');
+}
+
+/**
+ * Verifies `X-Hub-Signature-256` against every configured secret (a rotation has two), comparing
+ * digests in constant time. Every secret is tried even after a match so the time taken does not
+ * reveal which one matched.
+ */
+export function verifySignature(body: Buffer, header: string | undefined, secrets: readonly SigningSecret[]): SignatureCheck {
+  if (header === undefined || header === '') return { ok: false, reason: 'missing' };
+  const trimmed = header.trim();
+  if (!trimmed.toLowerCase().startsWith(HEADER_PREFIX)) return { ok: false, reason: 'malformed' };
+  const hex = trimmed.slice(HEADER_PREFIX.length);
+  if (!HEX_SHA256.test(hex)) return { ok: false, reason: 'malformed' };
+  const given = Buffer.from(hex, 'hex');
+  let matched: string | undefined;
+  for (const { id, secret } of secrets) {
+    const expected = createHmac('sha256', secret).update(body).digest();
+    if (timingSafeEqual(expected, given) && matched === undefined) matched = id;
+  }
+  return matched === undefined ? { ok: false, reason: 'mismatch' } : { ok: true, secretId: matched };
+}

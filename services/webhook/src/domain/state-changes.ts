@@ -1,0 +1,74 @@
+import type { AccountEventV1, InboundEventV1 } from '@wa/shared/contracts/events';
+import type { KeywordMatcher } from './keywords';
+
+/** What the dispatcher must learn from a webhook; applied to Redis by the state adapter. */
+export type StateChange =
+  | { kind: 'service_window'; phoneNumberId: string; waId: string; lastInboundMs: number }
+  | { kind: 'opt_out'; wabaId: string; waId: string; atMs: number }
+  | { kind: 'opt_in'; wabaId: string; waId: string; atMs: number }
+  | { kind: 'messaging_limit'; wabaId: string; value: { limit: number | null; event: string; updatedAt: string } }
+  | {
+      kind: 'phone_quality';
+      wabaId: string;
+      phoneNumberId?: string;
+      displayPhoneNumber?: string;
+      value: { quality: string; event: string; throughputMps?: number; updatedAt: string };
+    }
+  | { kind: 'template_status'; wabaId: string; name: string; language: string; status: string }
+  | { kind: 'pricing_tier'; wabaId: string; value: Record<string, unknown> };
+
+/** Changes that the dispatcher must hear about at once (pub/sub), not only on its next read. */
+export function isAccountChange(change: StateChange): boolean {
+  return change.kind !== 'service_window' && change.kind !== 'opt_out' && change.kind !== 'opt_in';
+}
+
+const QUALITY_BY_EVENT: Record<string, string> = { FLAGGED: 'RED', UNFLAGGED: 'GREEN' };
+const QUALITY_VALUES = new Set(['GREEN', 'YELLOW', 'RED', 'UNKNOWN']);
+
+function explicitQuality(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  for (const field of ['quality', 'quality_rating', 'quality_score']) {
+    const raw = v[field];
+    const candidate = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).score : raw;
+    if (typeof candidate === 'string' && QUALITY_VALUES.has(candidate.toUpperCase())) return candidate.toUpperCase();
+  }
+  return undefined;
+}
+
+export function inboundChanges(event: InboundEventV1, keywords: KeywordMatcher): StateChange[] {
+  const atMs = Date.parse(event.sentAt);
+  const changes: StateChange[] = [{ kind: 'service_window', phoneNumberId: event.phoneNumberId, waId: event.from, lastInboundMs: atMs }];
+  const intent = keywords.classify(event.text) ?? keywords.classify(event.buttonPayload);
+  if (intent !== undefined) changes.push({ kind: intent, wabaId: event.wabaId, waId: event.from, atMs });
+  return changes;
+}
+
+export function accountChanges(event: AccountEventV1): StateChange[] {
+  const changes: StateChange[] = [];
+  const updatedAt = event.occurredAt;
+  const eventName = event.event ?? event.field;
+  if (event.messagingLimit !== undefined && (event.kind === 'phone_quality' || event.kind === 'business_capability')) {
+    changes.push({ kind: 'messaging_limit', wabaId: event.wabaId, value: { limit: event.messagingLimit, event: eventName, updatedAt } });
+  }
+  if (event.kind === 'phone_quality') {
+    const quality = explicitQuality(event.value) ?? QUALITY_BY_EVENT[eventName.toUpperCase()];
+    // Tier-only events (UPGRADE/DOWNGRADE/ONBOARDING) say nothing about the rating: keep the stored one.
+    if (quality !== undefined || event.throughputMps !== undefined) {
+      const value: { quality: string; event: string; throughputMps?: number; updatedAt: string } = { quality: quality ?? 'UNKNOWN', event: eventName, updatedAt };
+      if (event.throughputMps !== undefined) value.throughputMps = event.throughputMps;
+      const change: StateChange = { kind: 'phone_quality', wabaId: event.wabaId, value };
+      if (event.phoneNumberId !== undefined) change.phoneNumberId = event.phoneNumberId;
+      if (event.displayPhoneNumber !== undefined) change.displayPhoneNumber = event.displayPhoneNumber;
+      changes.push(change);
+    }
+  }
+  if (event.kind === 'template_status' && event.template !== undefined && event.event !== undefined) {
+    changes.push({ kind: 'template_status', wabaId: event.wabaId, name: event.template.name, language: event.template.language, status: event.event });
+  }
+  if (event.kind === 'account_update' && /PRICING_TIER/i.test(eventName)) {
+    const value = typeof event.value === 'object' && event.value !== null ? (event.value as Record<string, unknown>) : {};
+    changes.push({ kind: 'pricing_tier', wabaId: event.wabaId, value: { ...value, event: eventName, updatedAt } });
+  }
+  return changes;
+}

@@ -1,0 +1,118 @@
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Message } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { isAppError } from '@wa/shared/errors';
+import { registerOpsRoutes } from '@wa/shared/http-ops';
+import type { Readiness } from '@wa/shared/readiness';
+import { topics } from '@wa/shared/topics';
+import { buildRawRecord } from '../domain/raw-record';
+import { verifySignature, type SigningSecret } from '../domain/signature';
+import type { WebhookMetrics } from '../metrics';
+
+/** The narrow port of the batching producer the HTTP layer needs. */
+export interface RawSink {
+  send(message: Message): Promise<void>;
+}
+
+export interface AppDeps {
+  secrets: readonly SigningSecret[];
+  verifyToken: string;
+  maxBodyBytes: number;
+  produceTimeoutMs: number;
+  sink: RawSink;
+  metrics: WebhookMetrics;
+  registry: Registry;
+  readiness: Readiness;
+  logger: Logger;
+  now?: () => Date;
+}
+
+class ProduceTimeoutError extends Error {
+  override readonly name = 'ProduceTimeoutError';
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProduceTimeoutError(`Kafka did not acknowledge within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ab.length === bb.length && timingSafeEqual(ab, bb);
+}
+
+const header = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
+
+/** The fastify app of the webhook receiver; only main.ts / service.ts listen. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const now = deps.now ?? (() => new Date());
+  const app = Fastify({ logger: false, bodyLimit: deps.maxBodyBytes, keepAliveTimeout: 65_000, return503OnClosing: true });
+
+  // The signature covers the exact bytes: keep the body as a Buffer, never re-serialise it.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: deps.maxBodyBytes }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: { code: 'payload_too_large', limitBytes: deps.maxBodyBytes } });
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send({ error: { code: 'unsupported_media_type', expected: 'application/json' } });
+    if (isAppError(err) && err.code === 'kafka_unavailable') return reply.code(503).header('retry-after', '1').send({ error: { code: err.code } });
+    if (err instanceof ProduceTimeoutError) return reply.code(503).header('retry-after', '1').send({ error: { code: 'kafka_timeout' } });
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(err.statusCode).send({ error: { code: err.code ?? 'bad_request' } });
+    }
+    deps.logger.error({ err, url: req.url }, 'webhook request failed');
+    return reply.code(500).send({ error: { code: 'internal_error' } });
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.method !== 'POST' || req.routeOptions.url !== '/webhook') return;
+    const code = String(reply.statusCode);
+    deps.metrics.ackDuration.observe({ code }, reply.elapsedTime / 1000);
+    deps.metrics.requests.inc({ code });
+  });
+
+  app.get('/webhook', async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const mode = q['hub.mode'];
+    const token = q['hub.verify_token'];
+    const challenge = q['hub.challenge'];
+    if (mode === 'subscribe' && token !== undefined && safeEqual(token, deps.verifyToken) && challenge !== undefined) {
+      return reply.code(200).type('text/plain').send(challenge);
+    }
+    return reply.code(403).type('text/plain').send('Forbidden');
+  });
+
+  app.post('/webhook', async (req, reply) => {
+    if (!Buffer.isBuffer(req.body)) return reply.code(415).send({ error: { code: 'unsupported_media_type', expected: 'application/json' } });
+    const body = req.body;
+    const signature = header(req.headers['x-hub-signature-256']);
+    const check = verifySignature(body, signature, deps.secrets);
+    if (!check.ok) {
+      deps.metrics.signatureFailures.inc({ reason: check.reason });
+      return reply.code(401).send({ error: { code: 'invalid_signature', reason: check.reason } });
+    }
+    deps.metrics.secretMatches.inc({ secret_id: check.secretId });
+    deps.metrics.payloadBytes.observe(body.length);
+    const record = buildRawRecord({
+      body,
+      contentType: header(req.headers['content-type']),
+      signature,
+      userAgent: header(req.headers['user-agent']),
+      secretId: check.secretId,
+      receivedAt: now(),
+    });
+    if (!record.isJson) deps.metrics.nonJson.inc();
+    // Persist before acknowledging: 200 only once Kafka confirmed the record (acks=-1).
+    await withTimeout(deps.sink.send({ key: topics.webhooksRaw.key(record), value: JSON.stringify(record) }), deps.produceTimeoutMs);
+    return reply.code(200).type('text/plain').send('EVENT_RECEIVED');
+  });
+
+  registerOpsRoutes(app, { registry: deps.registry, readiness: deps.readiness });
+  return app;
+}

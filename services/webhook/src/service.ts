@@ -1,0 +1,214 @@
+import { CompressionTypes } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createConsumer, createKafka, createProducer } from '@wa/shared/kafka';
+import { createLogger } from '@wa/shared/logger';
+import { createMetricsRegistry } from '@wa/shared/metrics';
+import { createReadiness } from '@wa/shared/readiness';
+import { createRedis, type Redis } from '@wa/shared/redis';
+import { createRedisKeys } from '@wa/shared/redis-keys';
+import { createShutdown } from '@wa/shared/shutdown';
+import { topicName, topics } from '@wa/shared/topics';
+import { BatchingProducer } from './adapters/kafka-raw-producer';
+import { Normaliser, type NormaliserTopics } from './adapters/kafka-normaliser';
+import { RedisState } from './adapters/redis-state';
+import type { WebhookConfig } from './config';
+import { createKeywordMatcher } from './domain/keywords';
+import { buildApp } from './http/app';
+import { createWebhookMetrics } from './metrics';
+
+export interface WebhookServiceOverrides {
+  logger?: Logger;
+  registry?: Registry;
+  /** Wall clock in epoch ms (window TTLs, DLQ timestamps); injected by tests. */
+  now?: () => number;
+}
+
+export function webhookTopics(prefix: string): NormaliserTopics {
+  return {
+    raw: topicName(topics.webhooksRaw, prefix),
+    status: topicName(topics.eventsStatus, prefix),
+    inbound: topicName(topics.eventsInbound, prefix),
+    account: topicName(topics.eventsAccount, prefix),
+    dlq: topicName(topics.notificationsDlq, prefix),
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+/**
+ * The webhook service: HTTP receiver (verify → persist to wa.webhooks.raw → ack) and the
+ * normaliser consumer. `start()` listens at once and connects to Kafka in the background, so while
+ * Kafka is unreachable the receiver answers 503 (Meta retries) instead of refusing connections.
+ */
+export function createWebhookService(config: WebhookConfig, overrides: WebhookServiceOverrides = {}) {
+  const logger = overrides.logger ?? createLogger({ service: 'webhook', level: config.LOG_LEVEL });
+  const registry = overrides.registry ?? createMetricsRegistry('webhook');
+  const now = overrides.now ?? Date.now;
+  const metrics = createWebhookMetrics(registry);
+  const readiness = createReadiness();
+  const names = webhookTopics(config.TOPIC_PREFIX);
+
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-webhook', logger });
+  const producer = createProducer(kafka);
+  const raw = new BatchingProducer({
+    producer,
+    topic: names.raw,
+    maxBatch: config.WEBHOOK_PRODUCE_MAX_BATCH,
+    maxInFlight: config.WEBHOOK_PRODUCE_MAX_INFLIGHT,
+    lingerMs: config.WEBHOOK_PRODUCE_LINGER_MS,
+    ...(config.KAFKA_COMPRESSION === 'gzip' ? { compression: CompressionTypes.GZIP } : {}),
+    onSend: (records, seconds, ok) => {
+      metrics.produceDuration.observe({ outcome: ok ? 'ok' : 'error' }, seconds);
+      metrics.produceBatchSize.observe(records);
+    },
+  });
+  let redis: Redis | undefined;
+  let normaliser: Normaliser | undefined;
+  const consumer = config.NORMALISER_ENABLED
+    ? createConsumer(kafka, { groupId: config.NORMALISER_GROUP_ID, maxBytes: 16 * 1_048_576 })
+    : undefined;
+
+  const app = buildApp({
+    secrets: config.WEBHOOK_APP_SECRETS,
+    verifyToken: config.WEBHOOK_VERIFY_TOKEN,
+    maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
+    produceTimeoutMs: config.WEBHOOK_PRODUCE_TIMEOUT_MS,
+    sink: raw,
+    metrics,
+    registry,
+    readiness,
+    logger,
+    now: () => new Date(now()),
+  });
+  app.addHook('onResponse', async () => {
+    metrics.produceQueue.set(raw.queued);
+  });
+
+  const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+  let stopping = false;
+  let producerReady: Promise<void> | undefined;
+  let normaliserRunning = false;
+
+  async function connectProducer(): Promise<void> {
+    for (let attempt = 1; !stopping; attempt += 1) {
+      try {
+        await producer.connect();
+        raw.setConnected(true);
+        logger.info({ attempt }, 'producer connected');
+        return;
+      } catch (err) {
+        logger.warn({ err, attempt }, 'Kafka unreachable; answering 503 until it is back');
+        await sleep(config.WEBHOOK_KAFKA_CONNECT_RETRY_MS);
+      }
+    }
+  }
+
+  async function connectRedis(client: Redis): Promise<void> {
+    for (let attempt = 1; !stopping; attempt += 1) {
+      try {
+        if (client.status === 'wait' || client.status === 'end') await client.connect();
+        await client.ping();
+        return;
+      } catch (err) {
+        logger.warn({ err, attempt }, 'Redis unreachable; normaliser waits');
+        await sleep(config.WEBHOOK_KAFKA_CONNECT_RETRY_MS);
+      }
+    }
+  }
+
+  async function runNormaliser(): Promise<void> {
+    if (consumer === undefined || redis === undefined || normaliser === undefined) return;
+    await producerReady;
+    await connectRedis(redis);
+    for (let attempt = 1; !stopping; attempt += 1) {
+      try {
+        await normaliser.start();
+        normaliserRunning = true;
+        logger.info({ topic: names.raw, groupId: config.NORMALISER_GROUP_ID }, 'normaliser consuming');
+        return;
+      } catch (err) {
+        logger.warn({ err, attempt }, 'normaliser could not start; retrying');
+        await consumer.disconnect().catch(() => undefined);
+        await sleep(config.WEBHOOK_KAFKA_CONNECT_RETRY_MS);
+      }
+    }
+  }
+
+  return {
+    app,
+    registry,
+    metrics,
+    readiness,
+    topics: names,
+    /** Listens on HTTP_PORT and connects to Kafka/Redis in the background. */
+    async start(): Promise<{ url: string }> {
+      if (config.NORMALISER_ENABLED && consumer !== undefined) {
+        redis = createRedis(config.REDIS_URL);
+        const state = new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S, now });
+        normaliser = new Normaliser({
+          consumer,
+          producer,
+          state,
+          keywords: createKeywordMatcher({ optOut: config.OPT_OUT_KEYWORDS, optIn: config.OPT_IN_KEYWORDS }),
+          topics: names,
+          metrics,
+          logger: logger.child({ component: 'normaliser' }),
+          now,
+        });
+        const client = redis;
+        readiness.addCheck('redis', () => client.ping());
+        shutdown.add('redis', () => client.quit().catch(() => client.disconnect()));
+        consumer.on(consumer.events.CRASH, (event) => {
+          const { error, restart } = event.payload as { error: Error; restart: boolean };
+          logger.error({ err: error, restart }, 'normaliser consumer crashed');
+          if (!restart && !stopping) {
+            normaliserRunning = false;
+            void consumer.disconnect().catch(() => undefined).then(runNormaliser);
+          }
+        });
+      }
+      readiness.addCheck('kafka', async () => {
+        if (!raw.isConnected) throw new Error('producer not connected');
+      });
+      if (consumer !== undefined) {
+        readiness.addCheck('normaliser', async () => {
+          if (!normaliserRunning) throw new Error('normaliser not consuming');
+        });
+      }
+      shutdown.add('producer', () => producer.disconnect());
+      shutdown.add('raw-queue', () => raw.drain(Math.min(5_000, config.SHUTDOWN_TIMEOUT_MS / 2)));
+      if (consumer !== undefined) shutdown.add('normaliser', () => consumer.disconnect());
+      shutdown.add('http', () => app.close());
+      shutdown.add('readiness', () => {
+        stopping = true;
+        readiness.markStopping();
+      });
+
+      const address = await app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
+      producerReady = connectProducer();
+      void runNormaliser();
+      readiness.markStarted();
+      const url = new URL(address);
+      if (url.hostname === '0.0.0.0' || url.hostname === '[::]') url.hostname = '127.0.0.1';
+      logger.info({ url: url.origin, topic: names.raw }, 'webhook service listening');
+      return { url: url.origin };
+    },
+    /** Resolves when Kafka (and, with the normaliser on, the consumer) is up; rejects after timeoutMs. */
+    async whenReady(timeoutMs = 30_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const report = await readiness.evaluate();
+        if (report.ready) return;
+        if (Date.now() > deadline) throw new Error(`webhook service not ready: ${JSON.stringify(report.checks)}`);
+        await sleep(50);
+      }
+    },
+    /** Graceful, memoised: 503 to new requests, stop consuming, drain the raw queue, flush, close clients. */
+    close(): Promise<boolean> {
+      stopping = true;
+      return shutdown.close();
+    },
+  };
+}
+export type WebhookService = ReturnType<typeof createWebhookService>;
