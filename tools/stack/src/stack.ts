@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadCatalogFile, type Catalog } from '@wa/shared';
+import { runCommand, startProcess, stopProcess, waitReady, type ManagedProcess, type ProcessSpec } from './processes';
+import { scenarioFromCatalog, type SimTuning } from './scenario-from-catalog';
+
+export const DEFAULT_PORTS = { ingest: 8081, dispatcher: 8082, webhook: 8083, analytics: 8084, sim: 8090 } as const;
+export type ServiceName = keyof typeof DEFAULT_PORTS;
+
+export interface StackOptions {
+  root: string;
+  catalogPath: string;
+  /** Where logs, generated scenario and embedded ClickHouse data go. */
+  dataDir: string;
+  kafkaBrokers?: string | undefined;
+  redisUrl?: string | undefined;
+  clickhouseUrl?: string | undefined;
+  topicPrefix?: string;
+  redisKeyPrefix?: string;
+  ports?: Partial<Record<ServiceName, number>>;
+  sim?: Partial<Omit<SimTuning, 'appSecret' | 'accessTokens'>>;
+  /** Extra environment per service (tuning for benchmarks and drills). */
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  log?: (line: string) => void;
+}
+
+export interface RunningStack {
+  catalog: Catalog;
+  urls: Record<ServiceName, string>;
+  secrets: { ingestToken: string; adminToken: string };
+  env: Record<ServiceName, Record<string, string>>;
+  processes: Map<ServiceName, ManagedProcess>;
+  /** Restarts one service (stop gracefully or kill -9, then start and wait until ready). */
+  restart(name: ServiceName, how: 'graceful' | 'kill'): Promise<void>;
+  kill(name: ServiceName): Promise<void>;
+  start(name: ServiceName): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const ENTRIES: Record<ServiceName, string> = {
+  sim: 'tools/cloud-api-sim/src/main.ts',
+  webhook: 'services/webhook/src/main.ts',
+  ingest: 'services/ingest/src/main.ts',
+  dispatcher: 'services/dispatcher/src/main.ts',
+  analytics: 'services/analytics/src/main.ts',
+};
+
+/** Start order: the receivers of traffic come up before its senders. */
+const START_ORDER: readonly ServiceName[] = ['analytics', 'webhook', 'sim', 'dispatcher', 'ingest'];
+
+/**
+ * Starts what is missing locally (Kafka broker, Redis, topics) and then the simulator and the four
+ * services as child processes, each waited on through its readiness endpoint.
+ */
+export async function startStack(options: StackOptions): Promise<RunningStack> {
+  const log = options.log ?? (() => undefined);
+  const root = resolve(options.root);
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const logDir = join(dataDir, 'logs');
+  const ports = { ...DEFAULT_PORTS, ...options.ports };
+  const urls = Object.fromEntries(Object.entries(ports).map(([k, p]) => [k, `http://127.0.0.1:${p}`])) as Record<ServiceName, string>;
+  const catalog = loadCatalogFile(options.catalogPath);
+  const baseEnv: NodeJS.ProcessEnv = { ...process.env };
+
+  if (!options.kafkaBrokers) {
+    log('starting the local Kafka broker (first run fetches the jars through Maven)…');
+    await runCommand('bash', ['scripts/kafka.sh', 'start'], { cwd: root, env: baseEnv });
+  }
+  if (!options.redisUrl) await runCommand('bash', ['scripts/redis.sh', 'ensure'], { cwd: root, env: baseEnv });
+  const kafkaBrokers = options.kafkaBrokers ?? '127.0.0.1:9092';
+  const redisUrl = options.redisUrl ?? 'redis://127.0.0.1:6379';
+  const topicPrefix = options.topicPrefix ?? '';
+  log('creating topics…');
+  await runCommand(process.execPath, ['--import', 'tsx', 'scripts/create-topics.ts'], {
+    cwd: root,
+    env: { ...baseEnv, KAFKA_BROKERS: kafkaBrokers, TOPIC_PREFIX: topicPrefix },
+  });
+
+  // Secrets of this local run: random, never written to disk except inside the children's env.
+  const secret = () => randomBytes(18).toString('base64url');
+  const appSecret = secret();
+  const verifyToken = secret();
+  const ingestToken = secret();
+  const adminToken = secret();
+  const accessTokens = new Map(catalog.businesses.map((b) => [b.wabaId, `EAAG${secret()}`]));
+
+  const scenarioPath = join(dataDir, 'sim-scenario.json');
+  writeFileSync(scenarioPath, JSON.stringify(scenarioFromCatalog(catalog, { ...options.sim, appSecret, accessTokens }), null, 2));
+
+  const common = {
+    LOG_LEVEL: 'info',
+    KAFKA_BROKERS: kafkaBrokers,
+    REDIS_URL: redisUrl,
+    TOPIC_PREFIX: topicPrefix,
+    REDIS_KEY_PREFIX: options.redisKeyPrefix ?? '',
+  };
+  const env: Record<ServiceName, Record<string, string>> = {
+    sim: { SIM_PORT: String(ports.sim), SIM_SCENARIO: scenarioPath, SIM_WEBHOOK_URL: `${urls.webhook}/webhook` },
+    webhook: { ...common, HTTP_PORT: String(ports.webhook), WEBHOOK_APP_SECRETS: `primary=${appSecret}`, WEBHOOK_VERIFY_TOKEN: verifyToken },
+    ingest: {
+      ...common,
+      HTTP_PORT: String(ports.ingest),
+      INGEST_API_TOKEN: ingestToken,
+      CATALOG_PATH: resolve(options.catalogPath),
+      AUDIENCE_ROOT: dataDir,
+    },
+    dispatcher: {
+      ...common,
+      HTTP_PORT: String(ports.dispatcher),
+      CATALOG_PATH: resolve(options.catalogPath),
+      WA_ACCESS_TOKENS: [...accessTokens].map(([waba, token]) => `${waba}=${token}`).join(','),
+      GRAPH_API_BASE_URL: urls.sim,
+      ADMIN_TOKEN: adminToken,
+      RECIPIENT_HASH_SALT: secret(),
+    },
+    analytics: {
+      ...common,
+      HTTP_PORT: String(ports.analytics),
+      ...(options.clickhouseUrl ? { CLICKHOUSE_URL: options.clickhouseUrl } : { CLICKHOUSE_PATH: join(dataDir, 'clickhouse') }),
+    },
+  };
+  for (const [name, extra] of Object.entries(options.serviceEnv ?? {})) Object.assign(env[name as ServiceName], extra);
+
+  const processes = new Map<ServiceName, ManagedProcess>();
+  const specOf = (name: ServiceName): ProcessSpec => ({
+    name,
+    entry: ENTRIES[name],
+    env: env[name],
+    readyUrl: name === 'sim' ? `${urls.sim}/_sim/stats` : `${urls[name]}/readyz`,
+  });
+  const start = async (name: ServiceName) => {
+    const proc = startProcess(root, logDir, specOf(name), baseEnv);
+    processes.set(name, proc);
+    await waitReady(proc, 90_000);
+    log(`${name} ready at ${urls[name]}`);
+  };
+  const stopOne = async (name: ServiceName) => {
+    const proc = processes.get(name);
+    if (proc) await stopProcess(proc, 30_000);
+  };
+
+  const stack: RunningStack = {
+    catalog,
+    urls,
+    secrets: { ingestToken, adminToken },
+    env,
+    processes,
+    start,
+    async kill(name) {
+      const proc = processes.get(name);
+      if (!proc) return;
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+    },
+    async restart(name, how) {
+      if (how === 'kill') await stack.kill(name);
+      else await stopOne(name);
+      await start(name);
+    },
+    async stop() {
+      // Reverse start order: stop accepting work first, stop the receivers last so nothing in flight is lost.
+      for (const name of [...START_ORDER].reverse()) await stopOne(name);
+    },
+  };
+  try {
+    for (const name of START_ORDER) await start(name);
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  return stack;
+}
