@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['shared/test/**/*.test.ts', 'services/*/test/unit/**/*.test.ts', 'tools/*/test/**/*.test.ts'],
+          include: ['shared/test/**/*.test.ts', 'scripts/test/**/*.test.ts', 'services/*/test/unit/**/*.test.ts', 'tools/*/test/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           testTimeout: 10_000,
         },
