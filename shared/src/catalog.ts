@@ -50,6 +50,7 @@ export const catalogSchema = z
             buttonParams: z.number().int().min(0).max(10).default(0),
             status: z.enum(['APPROVED', 'PAUSED', 'DISABLED', 'REJECTED', 'PENDING']).default('APPROVED'),
             coalescible: z.boolean().default(false).describe('notifications with this template may be merged per recipient'),
+            digestTemplate: z.string().optional().describe('template (same business account and language) that coalesced notifications are merged into'),
           })
           .strict(),
       )

@@ -1,0 +1,55 @@
+import type { Message, Producer, TopicMessages } from 'kafkajs';
+import { kafkaError } from '@wa/shared/kafka';
+import { encodeJson } from '@wa/shared/decode';
+import type { DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
+import type { DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
+import { topicName, topics } from '@wa/shared/topics';
+import type { OutputSink } from '../ports';
+
+/** Stays under the broker's default 1 MiB `message.max.bytes` for one partition's record batch. */
+const MAX_REQUEST_BYTES = 768 * 1024;
+
+/**
+ * Produces dispatch jobs to their lane topic (keyed by recipient) and DLQ records, with acks=-1.
+ * Every record is validated against its topic schema on the way out. Large outputs are split into
+ * several requests sent together; `send` resolves when all of them are acknowledged.
+ */
+export function createKafkaSink(producer: Producer, options: { topicPrefix: string }): OutputSink {
+  const laneTopics = {
+    auth: topicName(topics.dispatchJobs.auth, options.topicPrefix),
+    utility: topicName(topics.dispatchJobs.utility, options.topicPrefix),
+    marketing: topicName(topics.dispatchJobs.marketing, options.topicPrefix),
+  };
+  const dlqTopic = topicName(topics.notificationsDlq, options.topicPrefix);
+
+  return {
+    async send(jobs, deadLetters) {
+      if (jobs.length === 0 && deadLetters.length === 0) return;
+      const requests: TopicMessages[][] = [];
+      let current = new Map<string, Message[]>();
+      let bytes = 0;
+      const push = (topic: string, message: Message & { value: Buffer }) => {
+        const size = message.value.length + 64;
+        if (bytes + size > MAX_REQUEST_BYTES && bytes > 0) {
+          requests.push([...current].map(([t, messages]) => ({ topic: t, messages })));
+          current = new Map();
+          bytes = 0;
+        }
+        let list = current.get(topic);
+        if (!list) current.set(topic, (list = []));
+        list.push(message);
+        bytes += size;
+      };
+      for (const job of jobs) push(laneTopics[job.lane], { key: job.to, value: encodeJson(topics.dispatchJobs[job.lane].schema, job) });
+      for (const dl of deadLetters) push(dlqTopic, { key: dl.requestKey ?? null, value: encodeJson(topics.notificationsDlq.schema, dl) });
+      if (bytes > 0) requests.push([...current].map(([t, messages]) => ({ topic: t, messages })));
+      try {
+        await Promise.all(requests.map((topicMessages) => producer.sendBatch({ topicMessages, acks: -1 })));
+      } catch (err) {
+        throw kafkaError(err, 'produce dispatch jobs');
+      }
+    },
+  };
+}
+
+export type { DispatchJobV1, DeadLetterV1 };

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { commonEnv, env, loadConfig } from '@wa/shared/config';
+import { parseQuietHours } from './domain/schedule';
+
+export const ingestEnvSchema = z.object({
+  ...commonEnv,
+  HTTP_PORT: env.int('port of the ingest HTTP API (/v1/notifications, /metrics, /healthz, /readyz)', 8081, 0, 65_535),
+  HTTP_HOST: z.string().default('0.0.0.0').describe('address the HTTP API listens on'),
+  INGEST_API_TOKEN: env.string('token upstream callers present as `x-api-token` or `Authorization: Bearer`'),
+  CATALOG_PATH: env.string('sender/template catalogue JSON (see config/catalog.example.json)'),
+  AUDIENCE_ROOT: env.optionalString('directory audience files must live in; audience paths outside it are refused (unset: audiences refused)'),
+  CONSUMER_GROUP: z.string().min(1).default('wa-ingest').describe('Kafka consumer group of the ingest service'),
+  IDEMPOTENCY_TTL_SECONDS: env.int('how long an idempotency key is remembered', 7 * 24 * 3600, 60),
+  COALESCE_WINDOW_MS: env.int('per-recipient coalescing window; 0 turns coalescing off', 0, 0, 24 * 3_600_000),
+  COALESCE_MAX_JOBS: env.int('most notifications merged into one digest', 20, 2, 100),
+  QUIET_HOURS: z
+    .string()
+    .default('21-08')
+    .refine((v) => parseQuietHours(v) !== null, 'quiet hours look like "21-08" (start hour - end hour, local time)')
+    .describe('local-time window in which marketing with `quietHours: true` is held'),
+  MAX_RECORD_BYTES: env.int('largest accepted request record / HTTP body', 1_048_576, 1_024, 64 * 1_048_576),
+  HTTP_BATCH_BODY_LIMIT_BYTES: env.int('largest body of POST /v1/notifications:batch', 10 * 1_048_576, 1_024),
+  HTTP_MAX_BATCH_JOBS: env.int('most jobs in one POST /v1/notifications:batch', 1_000, 1, 100_000),
+  DLQ_MAX_ORIGINAL_BYTES: env.int('original bytes kept in a DLQ record (longer ones are truncated and flagged)', 262_144, 1_024),
+  EXPANSION_CHUNK_SIZE: env.int('recipients expanded, produced and checkpointed together', 5_000, 1, 100_000),
+  PRODUCE_BATCH_SIZE: env.int('dispatch jobs buffered before a produce across small requests', 5_000, 1, 100_000),
+  PARTITIONS_CONSUMED_CONCURRENTLY: env.int('partitions of the request topic processed in parallel', 3, 1, 64),
+  SCHEDULER_POLL_MS: env.int('how often held work (not-before, quiet hours, coalescing) is checked', 250, 10),
+  SCHEDULER_LEASE_MS: env.int('how long a replica owns a due item before another may take it', 60_000, 1_000),
+  NOT_BEFORE_TOLERANCE_MS: env.int('a not-before closer than this is treated as due now', 1_000, 0),
+  PROGRESS_TTL_SECONDS: env.int('lifetime of expansion checkpoints and broadcast dedupe sets', 7 * 24 * 3600, 60),
+});
+export type IngestConfig = Readonly<z.output<typeof ingestEnvSchema>>;
+
+export function loadIngestConfig(source: Record<string, string | undefined> = process.env): IngestConfig {
+  return loadConfig(ingestEnvSchema, source);
+}

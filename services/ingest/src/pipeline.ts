@@ -1,0 +1,350 @@
+import type { Logger } from 'pino';
+import type { CatalogIndex } from '@wa/shared/catalog';
+import type { DeadLetterReason, DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
+import type { DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
+import { notificationRequestV1, type NotificationRequestV1 } from '@wa/shared/contracts/notification-request';
+import { decodeJson } from '@wa/shared/decode';
+import { isAppError } from '@wa/shared/errors';
+import { parseCsvHeader, parseCsvLine, parseNdjsonLine, type CsvLayout } from './domain/audience-format';
+import { coalesceBufferId, mergeBuffered } from './domain/coalesce';
+import { buildJob, dedupeInline, inlineRecipients, resolveRecipient, type RecipientProblem, type ResolvedRecipient } from './domain/expand';
+import { createQuietHoursCalculator, requestTiming, type QuietHours } from './domain/schedule';
+import { planRequest, type Plan } from './domain/validate';
+import type { IngestMetrics } from './metrics';
+import type { AudienceReader, Clock, DueItem, ExpansionStore, HoldStore, IdempotencyStore, OutputSink } from './ports';
+
+export interface PipelineOptions {
+  service: string;
+  coalesceWindowMs: number;
+  coalesceMaxJobs: number;
+  quietHours: QuietHours;
+  notBeforeToleranceMs: number;
+  expansionChunkSize: number;
+  produceBatchSize: number;
+  maxRecordBytes: number;
+  dlqMaxOriginalBytes: number;
+}
+
+export interface PipelineDeps {
+  catalog: CatalogIndex;
+  idempotency: IdempotencyStore;
+  expansion: ExpansionStore;
+  holds: HoldStore;
+  sink: OutputSink;
+  audience: AudienceReader;
+  metrics: IngestMetrics;
+  clock: Clock;
+  logger: Logger;
+  options: PipelineOptions;
+}
+
+/** A request record as it reached us, whichever door it came through. */
+export interface Envelope {
+  key: Buffer | null;
+  value: Buffer | null;
+  source: DeadLetterV1['source'];
+  /** Identifies this submission for idempotency: Kafka coordinates, or the HTTP claim id. */
+  owner: string;
+  receivedAtMs: number;
+}
+
+/** How the caller (a consumer batch or the scheduler) lets long work stop early and stay alive. */
+export interface Control {
+  shouldStop(): boolean;
+  heartbeat(): Promise<void>;
+  /** Called after the outputs of envelopes [0..index] are acknowledged by Kafka. */
+  committed(index: number): Promise<void>;
+}
+
+type Outcome = 'done' | 'interrupted';
+
+/**
+ * The ingest pipeline: decode → claim the idempotency key → resolve against the catalogue →
+ * expiry / not-before → expand recipients (normalise, dedupe) → quiet hours / coalescing / emit.
+ * Outputs are buffered and produced in batches; the caller commits only after `committed`.
+ */
+export function createPipeline(deps: PipelineDeps) {
+  const { metrics, options } = deps;
+  const quietRelease = createQuietHoursCalculator(options.quietHours);
+
+  // Each invocation owns its output buffer: concurrent partitions and the scheduler must never
+  // commit on the strength of a flush that another invocation has in flight.
+  function createRun() {
+  let jobs: DispatchJobV1[] = [];
+  let dlq: DeadLetterV1[] = [];
+
+  async function flush(): Promise<void> {
+    if (jobs.length === 0 && dlq.length === 0) return;
+    const outJobs = jobs;
+    const outDlq = dlq;
+    jobs = [];
+    dlq = [];
+    await deps.sink.send(outJobs, outDlq);
+    const byLane = { auth: 0, utility: 0, marketing: 0 };
+    for (const j of outJobs) byLane[j.lane]++;
+    for (const [lane, n] of Object.entries(byLane)) if (n > 0) metrics.jobs.inc({ outcome: 'emitted', lane }, n);
+    for (const d of outDlq) metrics.dlq.inc({ reason: d.reason });
+  }
+
+  function original(bytes: Buffer | null): { originalValueBase64: string; originalTruncated: boolean } {
+    const b = bytes ?? Buffer.alloc(0);
+    const truncated = b.length > options.dlqMaxOriginalBytes;
+    return { originalValueBase64: (truncated ? b.subarray(0, options.dlqMaxOriginalBytes) : b).toString('base64'), originalTruncated: truncated };
+  }
+
+  function deadLetterRecord(env: Envelope, reason: DeadLetterReason, detail: string, request?: NotificationRequestV1): void {
+    const record: DeadLetterV1 = {
+      v: 1,
+      reason,
+      detail: detail.slice(0, 8000),
+      service: options.service,
+      source: env.source,
+      originalKeyBase64: env.key ? env.key.toString('base64') : null,
+      ...original(env.value),
+      occurredAt: new Date(deps.clock()).toISOString(),
+    };
+    if (request) {
+      record.requestKey = request.idempotencyKey;
+      if (request.campaignId !== undefined) record.campaignId = request.campaignId;
+    }
+    dlq.push(record);
+    metrics.requests.inc({ outcome: 'dead_lettered', source: env.source.kind });
+  }
+
+  function deadLetterRecipient(request: { idempotencyKey: string; campaignId?: string }, index: number, raw: string, reason: DeadLetterReason, detail: string, jobId?: string): void {
+    const record: DeadLetterV1 = {
+      v: 1,
+      reason,
+      detail: detail.slice(0, 8000),
+      service: options.service,
+      source: { kind: 'expansion', requestKey: request.idempotencyKey, index },
+      originalKeyBase64: null,
+      ...original(Buffer.from(raw)),
+      requestKey: request.idempotencyKey,
+      occurredAt: new Date(deps.clock()).toISOString(),
+    };
+    if (jobId !== undefined) record.jobId = jobId;
+    if (request.campaignId !== undefined) record.campaignId = request.campaignId;
+    dlq.push(record);
+    metrics.jobs.inc({ outcome: 'dead_lettered', lane: 'none' });
+  }
+
+  function problemToDlq(request: NotificationRequestV1, p: RecipientProblem): void {
+    deadLetterRecipient(request, p.index, p.raw, p.reason, p.detail);
+  }
+
+  /** Quiet hours hold, coalescing buffer, or straight out. */
+  async function route(plan: Plan, job: DispatchJobV1, country: string, quietGroups: Map<number, DispatchJobV1[]>): Promise<void> {
+    if (plan.request.quietHours === true && plan.category === 'marketing') {
+      const release = quietRelease(country, deps.clock());
+      if (release !== null) {
+        let group = quietGroups.get(release);
+        if (!group) quietGroups.set(release, (group = []));
+        group.push(job);
+        return;
+      }
+    }
+    if (plan.coalesce) {
+      const bufferId = coalesceBufferId(job, plan.coalesce.key);
+      const fresh = await deps.holds.buffer(bufferId, { job, digest: plan.coalesce.digest, digestBodyParams: plan.coalesce.digestBodyParams }, options.coalesceWindowMs, deps.clock());
+      if (fresh) metrics.jobs.inc({ outcome: 'buffered', lane: job.lane });
+      return;
+    }
+    jobs.push(job);
+  }
+
+  async function holdQuietGroups(requestKey: string, chunk: number, groups: Map<number, DispatchJobV1[]>): Promise<void> {
+    for (const [release, group] of groups) {
+      await deps.holds.hold(`j:${requestKey}:${chunk}:${release}`, { kind: 'jobs', jobs: group }, release);
+      metrics.jobs.inc({ outcome: 'held', lane: group[0]?.lane ?? 'marketing' }, group.length);
+    }
+  }
+
+  async function expandInline(plan: Plan, requestedAt: string): Promise<void> {
+    const request = plan.request;
+    const resolved: ResolvedRecipient[] = [];
+    for (const raw of inlineRecipients(request)) {
+      const r = resolveRecipient(plan, raw);
+      if (r.ok) resolved.push(r.recipient);
+      else problemToDlq(request, r.problem);
+    }
+    const { kept, duplicates } = dedupeInline(resolved);
+    if (duplicates > 0) metrics.duplicates.inc({ kind: 'recipient' }, duplicates);
+    const quiet = new Map<number, DispatchJobV1[]>();
+    for (const recipient of kept) await route(plan, buildJob(plan, recipient, requestedAt), recipient.country, quiet);
+    await holdQuietGroups(request.idempotencyKey, 0, quiet);
+  }
+
+  async function expandAudience(plan: Plan, env: Envelope, requestedAt: string, control: Control): Promise<Outcome> {
+    const request = plan.request;
+    const audience = request.audience!;
+    let file: string;
+    try {
+      file = await deps.audience.resolve(audience.path);
+    } catch (err) {
+      if (isAppError(err) && err.code === 'audience_unreadable') {
+        deadLetterRecord(env, 'audience_unreadable', err.message, request);
+        return 'done';
+      }
+      throw err;
+    }
+    const key = request.idempotencyKey;
+    const checkpoint = await deps.expansion.checkpoint(key);
+    if (checkpoint?.done) return 'done';
+    let layout: CsvLayout | null = null;
+    metrics.audiencesActive.inc();
+    try {
+      for await (const chunk of deps.audience.chunks(file, audience.format, checkpoint?.next ?? 0, options.expansionChunkSize)) {
+        const candidates: ResolvedRecipient[] = [];
+        let read = 0;
+        for (const line of chunk.lines) {
+          if (line.index === -1) {
+            layout = parseCsvHeader(line.text);
+            if (!layout) {
+              deadLetterRecord(env, 'audience_unreadable', 'the CSV header names no `to` (or `phone`, `wa_id`) column', request);
+              return 'done';
+            }
+            continue;
+          }
+          read++;
+          const parsed = layout ? parseCsvLine(line.text, layout, line.index) : parseNdjsonLine(line.text, line.index);
+          if (parsed.ok === 'skip') continue;
+          if (!parsed.ok) {
+            deadLetterRecipient(request, line.index, line.text, 'invalid_recipient', parsed.detail);
+            continue;
+          }
+          const r = resolveRecipient(plan, parsed.recipient);
+          if (r.ok) candidates.push(r.recipient);
+          else problemToDlq(request, r.problem);
+        }
+        const first = await deps.expansion.firstSeen(key, candidates.map((c) => ({ waId: c.waId, index: c.index })));
+        const quiet = new Map<number, DispatchJobV1[]>();
+        let duplicates = 0;
+        for (let i = 0; i < candidates.length; i++) {
+          const c = candidates[i]!;
+          if (!first[i]) {
+            duplicates++;
+            continue;
+          }
+          await route(plan, buildJob(plan, c, requestedAt), c.country, quiet);
+        }
+        if (duplicates > 0) metrics.duplicates.inc({ kind: 'recipient' }, duplicates);
+        await holdQuietGroups(key, chunk.lines[0]?.index ?? chunk.next, quiet);
+        await flush();
+        await deps.expansion.saveCheckpoint(key, chunk.next);
+        metrics.expanded.inc(read);
+        metrics.audienceProgress.set(chunk.size > 0 ? Math.min(1, chunk.bytesRead / chunk.size) : 1);
+        await control.heartbeat();
+        if (control.shouldStop()) return 'interrupted';
+      }
+      await deps.expansion.finish(key);
+      return 'done';
+    } finally {
+      metrics.audiencesActive.dec();
+    }
+  }
+
+  async function handleRequest(request: NotificationRequestV1, env: Envelope, control: Control): Promise<Outcome> {
+    const planned = planRequest(request, deps.catalog, { coalesceWindowMs: options.coalesceWindowMs });
+    if (!planned.ok) {
+      deadLetterRecord(env, planned.reason, planned.detail, request);
+      return 'done';
+    }
+    const timing = requestTiming(request, deps.clock(), options.notBeforeToleranceMs);
+    if (timing.kind === 'expired') {
+      deadLetterRecord(env, 'expired', timing.detail, request);
+      return 'done';
+    }
+    if (timing.kind === 'hold') {
+      await deps.holds.hold(
+        `r:${request.idempotencyKey}`,
+        { kind: 'request', owner: env.owner, receivedAtMs: env.receivedAtMs, valueBase64: (env.value ?? Buffer.alloc(0)).toString('base64'), source: env.source },
+        timing.untilMs,
+      );
+      metrics.requests.inc({ outcome: 'held', source: env.source.kind });
+      return 'done';
+    }
+    const requestedAt = new Date(env.receivedAtMs).toISOString();
+    const outcome = request.audience ? await expandAudience(planned.plan, env, requestedAt, control) : (await expandInline(planned.plan, requestedAt), 'done' as const);
+    if (outcome === 'done') metrics.requests.inc({ outcome: 'accepted', source: env.source.kind });
+    return outcome;
+  }
+
+  return { handleRequest, deadLetterRecord, deadLetterRecipient, flush, pushJobs: (js: DispatchJobV1[]) => void jobs.push(...js), pending: () => jobs.length + dlq.length };
+  }
+
+  return {
+    /**
+     * Processes envelopes in order. Returns how many were fully processed (a prefix); their outputs
+     * are acknowledged by Kafka when this resolves.
+     */
+    async processEnvelopes(envs: readonly Envelope[], control: Control): Promise<number> {
+      const run = createRun();
+      const decoded = envs.map((e) => decodeJson(notificationRequestV1, e.value, options.maxRecordBytes));
+      const toClaim: { i: number; key: string; owner: string }[] = [];
+      decoded.forEach((d, i) => {
+        if (d.ok) toClaim.push({ i, key: d.value.idempotencyKey, owner: envs[i]!.owner });
+      });
+      const claims = new Map<number, string>();
+      const results = await deps.idempotency.claim(toClaim);
+      toClaim.forEach((c, n) => claims.set(c.i, results[n]!));
+
+      let done = 0;
+      let committedUpTo = -1;
+      for (let i = 0; i < envs.length; i++) {
+        if (control.shouldStop()) break;
+        const env = envs[i]!;
+        const d = decoded[i]!;
+        if (!d.ok) {
+          run.deadLetterRecord(env, d.reason, d.detail);
+        } else if (claims.get(i) === 'duplicate') {
+          metrics.duplicates.inc({ kind: 'request' });
+          metrics.requests.inc({ outcome: 'duplicate', source: env.source.kind });
+        } else if ((await run.handleRequest(d.value, env, control)) === 'interrupted') {
+          break;
+        }
+        done = i + 1;
+        if (run.pending() >= options.produceBatchSize) {
+          await run.flush();
+          await control.committed(i);
+          committedUpTo = i;
+        }
+      }
+      await run.flush();
+      if (done - 1 > committedUpTo) await control.committed(done - 1);
+      return done;
+    },
+
+    /** Releases one held item (a due request, quiet-hours group or coalescing buffer). */
+    async processDue(item: DueItem, control: Control): Promise<Outcome> {
+      const run = createRun();
+      const now = deps.clock();
+      if (item.kind === 'request') {
+        const h = item.held;
+        const env: Envelope = { key: null, value: Buffer.from(h.valueBase64, 'base64'), source: h.source, owner: h.owner, receivedAtMs: h.receivedAtMs };
+        const d = decodeJson(notificationRequestV1, env.value, Number.MAX_SAFE_INTEGER);
+        const outcome = d.ok ? await run.handleRequest(d.value, env, control) : (run.deadLetterRecord(env, d.reason, d.detail), 'done' as const);
+        await run.flush();
+        return outcome;
+      }
+      const entries = item.kind === 'jobs' ? item.held.jobs.map((job) => ({ job })) : item.entries;
+      const live = entries.filter((e) => {
+        if (e.job.expiresAt !== undefined && Date.parse(e.job.expiresAt) <= now) {
+          run.deadLetterRecipient({ idempotencyKey: e.job.requestKey, campaignId: e.job.campaignId }, -1, JSON.stringify(e.job), 'expired', `expired at ${e.job.expiresAt} while held`, e.job.jobId);
+          return false;
+        }
+        return true;
+      });
+      if (item.kind === 'jobs') {
+        run.pushJobs(live.map((e) => e.job));
+      } else {
+        const merged = mergeBuffered(item.entries.filter((e) => live.includes(e)), options.coalesceMaxJobs);
+        for (const m of merged) if (m.coalescedJobIds) metrics.coalesced.inc(m.coalescedJobIds.length);
+        run.pushJobs(merged);
+      }
+      await run.flush();
+      return 'done';
+    },
+  };
+}
+export type Pipeline = ReturnType<typeof createPipeline>;

@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { indexCatalog, loadCatalogFile, type CatalogIndex } from '@wa/shared/catalog';
+import { createConsumer, createKafka, createProducer, kafkaError } from '@wa/shared/kafka';
+import { createLogger } from '@wa/shared/logger';
+import { createMetricsRegistry } from '@wa/shared/metrics';
+import { createReadiness } from '@wa/shared/readiness';
+import { createRedis } from '@wa/shared/redis';
+import { createShutdown } from '@wa/shared/shutdown';
+import { topicName, topics } from '@wa/shared/topics';
+import { createAudienceFileReader } from './adapters/audience-file';
+import { createRequestConsumer, OWNER_HEADER } from './adapters/kafka-request-consumer';
+import { createKafkaSink } from './adapters/kafka-sink';
+import { createRedisExpansionStore } from './adapters/redis-expansion';
+import { createRedisHoldStore } from './adapters/redis-holds';
+import { createRedisIdempotencyStore } from './adapters/redis-idempotency';
+import type { IngestConfig } from './config';
+import { parseQuietHours } from './domain/schedule';
+import { buildApp } from './http/app';
+import { createIngestMetrics } from './metrics';
+import { createPipeline } from './pipeline';
+import type { Clock } from './ports';
+import { createScheduler } from './scheduler';
+
+export interface IngestOverrides {
+  catalog?: CatalogIndex;
+  clock?: Clock;
+  logger?: Logger;
+  registry?: Registry;
+  /** Start the Kafka consumer (default true); an HTTP-only replica can turn it off. */
+  consume?: boolean;
+}
+
+/**
+ * Wires the ingest service: clients, stores, pipeline, both front doors and the scheduler.
+ * Nothing connects until `start()`; `close()` undoes start-up in reverse and is memoised.
+ */
+export function createIngestService(config: IngestConfig, overrides: IngestOverrides = {}) {
+  const logger = overrides.logger ?? createLogger({ service: 'ingest', level: config.LOG_LEVEL });
+  const registry = overrides.registry ?? createMetricsRegistry('ingest');
+  const metrics = createIngestMetrics(registry);
+  const catalog = overrides.catalog ?? indexCatalog(loadCatalogFile(config.CATALOG_PATH));
+  const clock = overrides.clock ?? Date.now;
+  const readiness = createReadiness();
+  const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+
+  const redis = createRedis(config.REDIS_URL);
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-ingest', logger });
+  const producer = createProducer(kafka);
+  const consumer = createConsumer(kafka, { groupId: config.CONSUMER_GROUP, maxBytes: Math.max(10 * 1_048_576, config.MAX_RECORD_BYTES * 2) });
+  const admin = kafka.admin();
+  const requestTopic = topicName(topics.notificationsRequested, config.TOPIC_PREFIX);
+
+  const idempotency = createRedisIdempotencyStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS });
+  const expansion = createRedisExpansionStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.PROGRESS_TTL_SECONDS });
+  const holds = createRedisHoldStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, bufferTtlSeconds: Math.max(86_400, Math.ceil(config.COALESCE_WINDOW_MS / 100)) });
+  const audience = createAudienceFileReader(config.AUDIENCE_ROOT);
+  const sink = createKafkaSink(producer, { topicPrefix: config.TOPIC_PREFIX });
+
+  const pipeline = createPipeline({
+    catalog,
+    idempotency,
+    expansion,
+    holds,
+    sink,
+    audience,
+    metrics,
+    clock,
+    logger,
+    options: {
+      service: 'ingest',
+      coalesceWindowMs: config.COALESCE_WINDOW_MS,
+      coalesceMaxJobs: config.COALESCE_MAX_JOBS,
+      quietHours: parseQuietHours(config.QUIET_HOURS)!,
+      notBeforeToleranceMs: config.NOT_BEFORE_TOLERANCE_MS,
+      expansionChunkSize: config.EXPANSION_CHUNK_SIZE,
+      produceBatchSize: config.PRODUCE_BATCH_SIZE,
+      maxRecordBytes: config.MAX_RECORD_BYTES,
+      dlqMaxOriginalBytes: config.DLQ_MAX_ORIGINAL_BYTES,
+    },
+  });
+  const requestConsumer = createRequestConsumer({ consumer, pipeline, topic: requestTopic, metrics, logger, partitionsConsumedConcurrently: config.PARTITIONS_CONSUMED_CONCURRENTLY });
+  const scheduler = createScheduler({ holds, pipeline, clock, logger, metrics, pollMs: config.SCHEDULER_POLL_MS, leaseMs: config.SCHEDULER_LEASE_MS });
+
+  const app = buildApp({
+    apiToken: config.INGEST_API_TOKEN,
+    maxRecordBytes: config.MAX_RECORD_BYTES,
+    batchBodyLimitBytes: config.HTTP_BATCH_BODY_LIMIT_BYTES,
+    maxBatchJobs: config.HTTP_MAX_BATCH_JOBS,
+    catalog,
+    coalesceWindowMs: config.COALESCE_WINDOW_MS,
+    audience,
+    registry,
+    readiness,
+    logger,
+    async submit(items) {
+      const owner = `h:${randomUUID()}`;
+      const claims = await idempotency.claim(items.map((it) => ({ key: it.request.idempotencyKey, owner })));
+      const fresh = items.filter((_, i) => claims[i] === 'new');
+      try {
+        if (fresh.length > 0) {
+          await producer.sendBatch({
+            acks: -1,
+            topicMessages: [
+              {
+                topic: requestTopic,
+                messages: fresh.map((it) => ({ key: topics.notificationsRequested.key(it.request), value: it.bytes, headers: { [OWNER_HEADER]: owner } })),
+              },
+            ],
+          });
+        }
+      } catch (err) {
+        // Nothing was enqueued under these claims: give the keys back so the caller's retry is not a "duplicate".
+        await idempotency.release(fresh.map((it) => ({ key: it.request.idempotencyKey, owner }))).catch(() => undefined);
+        throw kafkaError(err, 'enqueue requests');
+      }
+      for (const c of claims) metrics.requests.inc({ outcome: c === 'duplicate' ? 'http_duplicate' : 'http_enqueued', source: 'http' });
+      return claims.map((c) => (c === 'duplicate' ? 'duplicate' : 'accepted'));
+    },
+  });
+
+  readiness.addCheck('redis', () => redis.ping());
+  readiness.addCheck('kafka', () => admin.describeCluster());
+
+  return {
+    app: app as FastifyInstance,
+    pipeline,
+    scheduler,
+    metrics,
+    registry,
+    logger,
+    shutdown,
+    async start(): Promise<void> {
+      await redis.connect();
+      shutdown.add('redis', () => redis.quit());
+      await admin.connect();
+      shutdown.add('kafka admin', () => admin.disconnect());
+      await producer.connect();
+      shutdown.add('producer', () => producer.disconnect());
+      if (overrides.consume ?? true) {
+        await requestConsumer.start();
+        shutdown.add('consumer', () => requestConsumer.stop());
+      }
+      scheduler.start();
+      shutdown.add('scheduler', () => scheduler.stop());
+      shutdown.add('http', () => app.close());
+      shutdown.add('readiness', () => readiness.markStopping());
+      readiness.markStarted();
+    },
+    close: () => shutdown.close(),
+  };
+}
+export type IngestService = ReturnType<typeof createIngestService>;
