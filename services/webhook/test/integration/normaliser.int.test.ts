@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AccountEventV1, InboundEventV1, StatusEventV1 } from '@wa/shared/contracts/events';
+import type { DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
+import { createRedis, type Redis } from '@wa/shared/redis';
+import { createRedisKeys } from '@wa/shared/redis-keys';
+import { testInfra, waitFor } from '@wa/shared/testing';
+import { createWebhookService, type WebhookService } from '../../src/service';
+import * as f from '../fixtures';
+import { createHarness, post, SECRET, type Collector, type Harness } from './harness';
+
+const NOW_S = Math.floor(Date.now() / 1000);
+
+describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
+  let h: Harness;
+  let service: WebhookService;
+  let url: string;
+  let statusEvents: Collector;
+  let inboundEvents: Collector;
+  let accountEvents: Collector;
+  let dlq: Collector;
+  let subscriber: Redis;
+  const announcements: Record<string, unknown>[] = [];
+  let keys: ReturnType<typeof createRedisKeys>;
+
+  beforeAll(async () => {
+    h = await createHarness();
+    keys = createRedisKeys(h.redisPrefix);
+    subscriber = createRedis(testInfra().redisUrl);
+    await subscriber.connect();
+    await subscriber.subscribe(keys.accountChangesChannel());
+    subscriber.on('message', (_channel, message) => announcements.push(JSON.parse(message) as Record<string, unknown>));
+    service = createWebhookService(h.config());
+    ({ url } = await service.start());
+    await service.whenReady();
+    [statusEvents, inboundEvents, accountEvents, dlq] = await Promise.all([
+      h.collect(h.names.status),
+      h.collect(h.names.inbound),
+      h.collect(h.names.account),
+      h.collect(h.names.dlq),
+    ]);
+  });
+
+  afterAll(async () => {
+    await subscriber?.quit();
+    await service?.close();
+    await h?.cleanup();
+  });
+
+  const send = async (payload: Record<string, unknown>) => {
+    const res = await post(url, f.signed(payload, SECRET));
+    expect(res.status).toBe(200);
+  };
+  const statusesOf = (wamid: string) => statusEvents.json<StatusEventV1>().filter((e) => e.wamid === wamid);
+
+  it('forwards a duplicate delivery once (same bytes twice, and the same status inside another batch)', async () => {
+    const w = f.wamid('dup');
+    const delivered = f.status({ wamid: w, status: 'delivered', timestamp: NOW_S, pricing: 'PMP' });
+    const payload = f.statusPayload([delivered]);
+    await send(payload);
+    await send(payload);
+    await send(f.statusPayload([delivered, f.status({ wamid: w, status: 'read', timestamp: NOW_S + 3, pricing: 'PMP' })]));
+    await waitFor(() => statusesOf(w).length >= 2, { description: 'delivered and read events' });
+    // A later marker proves the normaliser moved past the duplicates before we count.
+    const marker = f.wamid('marker');
+    await send(f.statusPayload([f.status({ wamid: marker, status: 'sent', timestamp: NOW_S })]));
+    await waitFor(() => statusesOf(marker).length === 1, { description: 'marker event' });
+    expect(statusesOf(w).map((e) => e.status).sort()).toEqual(['delivered', 'read']);
+    const hits = await service.registry.getSingleMetric('wa_webhook_dedupe_hits_total')?.get();
+    expect((hits?.values ?? []).reduce((s, v) => s + v.value, 0)).toBeGreaterThanOrEqual(2);
+  });
+
+  it('records out-of-order statuses of one message, each once', async () => {
+    const w = f.wamid('ooo');
+    await send(f.statusPayload([f.status({ wamid: w, status: 'read', timestamp: NOW_S + 10, pricing: 'CBP', category: 'marketing' })]));
+    await send(f.statusPayload([f.status({ wamid: w, status: 'delivered', timestamp: NOW_S + 5, pricing: 'CBP', category: 'marketing' })]));
+    await send(f.statusPayload([f.status({ wamid: w, status: 'sent', timestamp: NOW_S })]));
+    await send(f.statusPayload([f.status({ wamid: w, status: 'failed', timestamp: NOW_S + 11, errorCode: 131026 })]));
+    const events = await waitFor(() => (statusesOf(w).length === 4 ? statusesOf(w) : undefined), { description: 'four statuses' });
+    expect(new Set(events.map((e) => e.status))).toEqual(new Set(['read', 'delivered', 'sent', 'failed']));
+    expect(events.find((e) => e.status === 'failed')?.errors?.[0]?.code).toBe(131026);
+    expect(events.find((e) => e.status === 'read')?.pricing).toEqual({ billable: true, pricingModel: 'CBP', category: 'marketing' });
+  });
+
+  it('an inbound message opens the service window; STOP opts out and START opts back in', async () => {
+    const person = `1650555${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}`;
+    const sentAtS = NOW_S - 60;
+    await send(f.inboundText({ wamid: f.wamid('in'), from: person, text: 'Hello, where is my order?', timestamp: sentAtS }));
+    const window = await waitFor(() => h.redis.get(keys.serviceWindow(f.PHONE_NUMBER_ID, person)), { description: 'service window key' });
+    expect(Number(window)).toBe(sentAtS * 1000);
+    const ttl = await h.redis.pttl(keys.serviceWindow(f.PHONE_NUMBER_ID, person));
+    expect(ttl).toBeGreaterThan(24 * 3_600_000 - 120_000);
+    expect(ttl).toBeLessThanOrEqual(24 * 3_600_000 - 55_000);
+    expect(await h.redis.exists(keys.optOut(f.WABA_ID, person))).toBe(0);
+
+    await send(f.inboundText({ wamid: f.wamid('stop'), from: person, text: 'STOP', timestamp: NOW_S }));
+    await waitFor(() => h.redis.get(keys.optOut(f.WABA_ID, person)), { description: 'opt-out key' });
+    expect(Number(await h.redis.get(keys.serviceWindow(f.PHONE_NUMBER_ID, person)))).toBe(NOW_S * 1000);
+    expect(inboundEvents.json<InboundEventV1>().filter((e) => e.from === person).map((e) => e.text)).toContain('STOP');
+
+    await send(f.inboundText({ wamid: f.wamid('start'), from: person, text: 'Start', timestamp: NOW_S + 1 }));
+    await waitFor(async () => (await h.redis.exists(keys.optOut(f.WABA_ID, person))) === 0, { description: 'opt-out removed' });
+  });
+
+  it('quality and capability updates change the tier keys and are announced to dispatchers', async () => {
+    const wabaId = `9${Date.now()}`;
+    const phoneNumberId = `7${Date.now()}`;
+    const display = '15550009999';
+    // A message webhook teaches the display number → phone number id pairing that quality updates lack.
+    await send(f.envelope([{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: display, phone_number_id: phoneNumberId }, statuses: [f.status({ wamid: f.wamid('q'), status: 'sent', timestamp: NOW_S })] } }], { wabaId }));
+    await waitFor(() => h.redis.get(keys.phoneNumberIdByDisplay(display)), { description: 'display mapping' });
+
+    await send(f.qualityUpdate({ event: 'FLAGGED', currentLimit: 'TIER_2K', time: NOW_S, wabaId, display }));
+    const limit = await waitFor(() => h.redis.get(keys.messagingLimit(wabaId)), { description: 'messaging limit key' });
+    expect(JSON.parse(limit)).toEqual({ limit: 2_000, event: 'FLAGGED', updatedAt: new Date(NOW_S * 1000).toISOString() });
+    const quality = await waitFor(() => h.redis.get(keys.phoneQuality(phoneNumberId)), { description: 'quality key' });
+    expect(JSON.parse(quality)).toMatchObject({ quality: 'RED', event: 'FLAGGED' });
+    await waitFor(() => announcements.some((a) => a.kind === 'messaging_limit' && a.wabaId === wabaId && a.limit === 2_000), { description: 'limit announcement' });
+    await waitFor(() => announcements.some((a) => a.kind === 'phone_quality' && a.phoneNumberId === phoneNumberId), { description: 'quality announcement' });
+
+    await send(f.capabilityUpdate({ limit: 100_000, time: NOW_S + 60, wabaId }));
+    await waitFor(async () => JSON.parse((await h.redis.get(keys.messagingLimit(wabaId))) ?? '{}').limit === 100_000, { description: 'upgraded limit' });
+    // An older event arriving late does not roll the tier back.
+    await send(f.capabilityUpdate({ limit: 250, time: NOW_S - 600, wabaId }));
+    await waitFor(() => accountEvents.json<AccountEventV1>().some((e) => e.wabaId === wabaId && e.messagingLimit === 250), { description: 'late event forwarded' });
+    expect(JSON.parse((await h.redis.get(keys.messagingLimit(wabaId))) ?? '{}').limit).toBe(100_000);
+
+    await send(f.templateStatusUpdate({ name: 'order_update', language: 'en_US', event: 'PAUSED', time: NOW_S, wabaId }));
+    await waitFor(async () => (await h.redis.get(keys.templateStatus(wabaId, 'order_update', 'en_US'))) === 'PAUSED', { description: 'template status key' });
+    await send(f.pricingTierUpdate({ time: NOW_S, tier: '25001:100000', wabaId }));
+    const tier = await waitFor(() => h.redis.get(keys.pricingTier(wabaId)), { description: 'pricing tier key' });
+    expect(JSON.parse(tier)).toMatchObject({ event: 'VOLUME_BASED_PRICING_TIER_UPDATE', volume_tier_info: { tier: '25001:100000' } });
+  });
+
+  it('dead-letters an event that fails its schema with the reason, and forwards the rest of the payload', async () => {
+    const good = f.wamid('good');
+    await send(f.statusPayload([f.status({ wamid: good, status: 'sent', timestamp: NOW_S }), { id: f.wamid('bad'), status: 'teleported', timestamp: String(NOW_S), recipient_id: '1' }]));
+    await waitFor(() => statusesOf(good).length === 1, { description: 'valid status forwarded' });
+    const letter = await waitFor(() => dlq.json<DeadLetterV1>().find((d) => d.reason === 'schema_violation' && d.detail.includes('status')), { description: 'DLQ record' });
+    expect(letter.service).toBe('webhook-normaliser');
+    expect(letter.source).toMatchObject({ kind: 'kafka', topic: h.names.raw });
+  });
+});
