@@ -26,6 +26,7 @@ const eventSchemas = {
     event: z.string().default('FLAGGED'),
     quality: z.enum(['GREEN', 'YELLOW', 'RED']).optional(),
     messagingLimit: messagingLimit.optional(),
+    throughputMps: z.number().int().min(1).max(1000).optional(),
   }),
   business_capability_update: z.object({ businessId: z.string().optional(), wabaId: z.string().optional(), messagingLimit }),
   message_template_status_update: z.object({

@@ -49,7 +49,15 @@ export interface InboundInput {
 }
 
 export type AccountEventInput =
-  | { type: 'phone_number_quality_update'; phoneNumberId: string; event: string; quality?: 'GREEN' | 'YELLOW' | 'RED'; messagingLimit?: Scenario['businesses'][number]['messagingLimit'] }
+  | {
+      type: 'phone_number_quality_update';
+      phoneNumberId: string;
+      event: string;
+      quality?: 'GREEN' | 'YELLOW' | 'RED';
+      messagingLimit?: Scenario['businesses'][number]['messagingLimit'];
+      /** Throughput upgrade (Meta raises numbers to 1,000 mps automatically). */
+      throughputMps?: number;
+    }
   | { type: 'business_capability_update'; businessId?: string; wabaId?: string; messagingLimit: Scenario['businesses'][number]['messagingLimit'] }
   | { type: 'message_template_status_update'; wabaId: string; name: string; language?: string; event: string; reason?: string }
   | { type: 'account_update'; wabaId: string; value: Record<string, unknown> };
@@ -481,6 +489,10 @@ export class SimCore {
         const phone = this.world.phoneById.get(e.phoneNumberId);
         if (!phone) throw new SimInputError('phoneNumberId', `unknown phone number id ${e.phoneNumberId}`);
         if (e.quality) phone.quality = e.quality;
+        if (e.throughputMps !== undefined) {
+          phone.throughputMps = e.throughputMps;
+          this.throughput[phone.idx]!.setLimit(e.throughputMps);
+        }
         const biz = phone.waba.business;
         if (e.messagingLimit !== undefined) biz.messagingLimit = e.messagingLimit;
         this.post(phone.waba.id, 'phone_number_quality_update', {

@@ -261,7 +261,14 @@ export class WebhookSender {
     this.queue = [];
     this.qHead = 0;
     this.retries.clear();
-    await this.agent.close().catch(() => undefined);
+    // A receiver that never answers must not hold close() for the whole request timeout.
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = this.agent.close().then(() => true, () => false);
+    const timedOut = new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), 1000);
+    });
+    if (!(await Promise.race([graceful, timedOut]))) await this.agent.destroy().catch(() => undefined);
+    clearTimeout(timer);
     this.maybeIdle();
   }
 }

@@ -61,6 +61,20 @@ describe('throughput per number (130429)', () => {
   });
 });
 
+describe('throughput upgrade', () => {
+  it('a quality update carrying a new throughput changes the enforced per-second limit', async () => {
+    const { sim: s } = sim(world('unlimited', 2));
+    expect((await send(s, templateBody('16505552100'))).status).toBe(200);
+    expect((await send(s, templateBody('16505552101'))).status).toBe(200);
+    expect((await send(s, templateBody('16505552102'))).body.error.code).toBe(130429);
+    const r = await s.app.inject({ method: 'POST', url: '/_sim/events/phone_number_quality_update', payload: { phoneNumberId: PHONE, event: 'UPGRADE', throughputMps: 4 } });
+    expect(r.statusCode).toBe(200);
+    expect((await send(s, templateBody('16505552103'))).status).toBe(200);
+    expect((await send(s, templateBody('16505552104'))).status).toBe(200);
+    expect((await send(s, templateBody('16505552105'))).body.error.code).toBe(130429);
+  });
+});
+
 describe('pair rate per recipient (131056)', () => {
   it('allows a burst to one person, refuses more, allows others, refills over time', async () => {
     const { sim: s, clock } = sim({ ...world('unlimited'), rules: { pairRate: { burst: 2, intervalMs: 6000 } } });
