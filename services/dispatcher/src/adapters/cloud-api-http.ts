@@ -1,0 +1,109 @@
+import { Pool, errors as undiciErrors } from 'undici';
+import type { TemplateRef } from '@wa/shared/contracts/common';
+import type { DispatchMessage } from '@wa/shared/contracts/dispatch-job';
+import type { SendResult } from '../domain/outcome';
+import type { CloudApi, SendRequest } from '../ports';
+
+export interface CloudApiHttpOptions {
+  baseUrl: string;
+  version: string;
+  connections: number;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+function templateComponents(t: TemplateRef): unknown[] {
+  const components: unknown[] = [];
+  if (t.headerParams?.length) components.push({ type: 'header', parameters: t.headerParams.map((text) => ({ type: 'text', text })) });
+  if (t.bodyParams?.length) components.push({ type: 'body', parameters: t.bodyParams.map((text) => ({ type: 'text', text })) });
+  for (const b of t.buttonParams ?? []) {
+    const parameter =
+      b.subType === 'quick_reply' ? { type: 'payload', payload: b.text } : b.subType === 'copy_code' ? { type: 'coupon_code', coupon_code: b.text } : { type: 'text', text: b.text };
+    components.push({ type: 'button', sub_type: b.subType, index: String(b.index), parameters: [parameter] });
+  }
+  return components;
+}
+
+/** The Graph API request body for one message (developers.facebook.com/docs/whatsapp/cloud-api/reference/messages). */
+export function messageBody(to: string, message: DispatchMessage, callbackData: string): Record<string, unknown> {
+  const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to, biz_opaque_callback_data: callbackData };
+  if (message.type === 'text') return { ...base, type: 'text', text: { body: message.text.body, preview_url: message.text.previewUrl ?? false } };
+  const t = message.template;
+  const components = templateComponents(t);
+  return { ...base, type: 'template', template: { name: t.name, language: { code: t.language }, ...(components.length ? { components } : {}) } };
+}
+
+// Errors raised before any byte of the request could reach the server: safe to send again.
+const NOT_SENT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function errorCode(err: unknown): string | undefined {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return e?.code ?? e?.cause?.code;
+}
+
+function parseRetryAfter(value: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return undefined;
+  const seconds = Number(v);
+  return Number.isFinite(seconds) ? seconds * 1000 : undefined;
+}
+
+/** Graph API client over one keep-alive undici Pool; every failure becomes a SendResult, never a throw. */
+export class CloudApiHttp implements CloudApi {
+  private readonly pool: Pool;
+  private readonly pathPrefix: string;
+  constructor(private readonly options: CloudApiHttpOptions) {
+    const url = new URL(options.baseUrl);
+    this.pathPrefix = url.pathname.replace(/\/+$/, '');
+    this.pool = new Pool(url.origin, {
+      connections: options.connections,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connectTimeout: options.connectTimeoutMs,
+    });
+  }
+
+  async send(req: SendRequest): Promise<SendResult> {
+    const body = JSON.stringify(messageBody(req.to, req.message, req.callbackData));
+    let status: number;
+    let text: string;
+    let retryAfterMs: number | undefined;
+    try {
+      const res = await this.pool.request({
+        method: 'POST',
+        path: `${this.pathPrefix}/${this.options.version}/${req.phoneNumberId}/messages`,
+        headers: { authorization: `Bearer ${req.accessToken}`, 'content-type': 'application/json' },
+        body,
+      });
+      status = res.statusCode;
+      retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+      text = await res.body.text();
+    } catch (err) {
+      const code = errorCode(err);
+      const notSent = (code !== undefined && NOT_SENT_CODES.has(code)) || err instanceof undiciErrors.ConnectTimeoutError;
+      return { kind: 'error', message: `${code ?? 'network'}: ${(err as Error).message}`, mayHaveSent: !notSent };
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (status >= 200 && status < 300) {
+      const wamid = (parsed as { messages?: { id?: string }[] } | undefined)?.messages?.[0]?.id;
+      if (typeof wamid === 'string') return { kind: 'accepted', wamid, httpStatus: status };
+      // A 2xx without a message id: Meta may have accepted it, we cannot tell.
+      return { kind: 'error', httpStatus: status, message: `2xx without a message id: ${text.slice(0, 200)}`, mayHaveSent: true };
+    }
+    const error = (parsed as { error?: { code?: unknown; message?: unknown; error_subcode?: unknown } } | undefined)?.error;
+    const code = typeof error?.code === 'number' ? error.code : undefined;
+    const message = typeof error?.message === 'string' ? error.message : text.slice(0, 200);
+    return { kind: 'error', httpStatus: status, ...(code !== undefined ? { code } : {}), message, mayHaveSent: false, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}

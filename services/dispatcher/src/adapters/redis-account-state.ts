@@ -1,0 +1,163 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { CatalogIndex } from '@wa/shared/catalog';
+import type { RedisKeys } from '@wa/shared/redis-keys';
+import { parseMessagingLimit } from '@wa/shared/tiers';
+import type { AccountState } from '../ports';
+
+interface Snapshot {
+  limits: Map<string, number | null>;
+  throughput: Map<string, number>;
+  quality: Map<string, string>;
+  templates: Map<string, string>;
+  paused: Map<string, string>;
+}
+
+function parseJson(v: string | null): Record<string, unknown> | undefined {
+  if (!v) return undefined;
+  try {
+    const parsed = JSON.parse(v) as unknown;
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Account state the webhook service writes (messaging limits, quality/throughput, template
+ * status) plus the dispatcher's own account pauses. Held in memory and re-read on every message on
+ * the account-changes channel, so a tier change applies within milliseconds; a periodic refresh is
+ * the safety net for a missed publish.
+ */
+export class RedisAccountState implements AccountState {
+  private snapshot: Snapshot = { limits: new Map(), throughput: new Map(), quality: new Map(), templates: new Map(), paused: new Map() };
+  private subscriber: Redis | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private again = false;
+  readonly pausedChannel: string;
+  private readonly pausedPrefix: string;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly deps: { keys: RedisKeys; keyPrefix: string; catalog: CatalogIndex; refreshMs: number; logger: Logger; onChange?: () => void },
+  ) {
+    this.pausedChannel = `${deps.keyPrefix}wa:dispatch:account-pauses`;
+    this.pausedPrefix = `${deps.keyPrefix}wa:dispatch:account-paused:`;
+  }
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.subscriber = this.redis.duplicate();
+    await this.subscriber.subscribe(this.deps.keys.accountChangesChannel(), this.pausedChannel);
+    this.subscriber.on('message', () => void this.refresh());
+    this.timer = setInterval(() => void this.refresh(), this.deps.refreshMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    if (this.subscriber) await this.subscriber.quit().catch(() => undefined);
+  }
+
+  /** Re-reads every account key in one MGET; concurrent calls coalesce into one more read. */
+  refresh(): Promise<void> {
+    if (this.refreshing) {
+      this.again = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.readAll();
+        } catch (err) {
+          this.deps.logger.warn({ err }, 'account state refresh failed; keeping the last snapshot');
+        }
+      } while (this.again);
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async readAll(): Promise<void> {
+    const { catalog, keys } = this.deps;
+    const wabas = catalog.catalog.businesses.map((b) => b.wabaId);
+    const phones = catalog.catalog.phoneNumbers.map((n) => n.id);
+    const templates = catalog.catalog.templates;
+    const all = [
+      ...wabas.map((w) => keys.messagingLimit(w)),
+      ...phones.map((p) => keys.phoneQuality(p)),
+      ...templates.map((t) => keys.templateStatus(t.wabaId, t.name, t.language)),
+      ...wabas.map((w) => this.pausedPrefix + w),
+    ];
+    const values = await this.redis.mget(...all);
+    const next: Snapshot = { limits: new Map(), throughput: new Map(), quality: new Map(), templates: new Map(), paused: new Map() };
+    let i = 0;
+    for (const w of wabas) {
+      const v = parseJson(values[i++] ?? null);
+      const parsed = v ? parseMessagingLimit(v.limit === null ? -1 : v.limit) : undefined;
+      if (parsed !== undefined) next.limits.set(w, parsed);
+    }
+    for (const p of phones) {
+      const v = parseJson(values[i++] ?? null);
+      if (typeof v?.throughputMps === 'number' && v.throughputMps > 0) next.throughput.set(p, v.throughputMps);
+      if (typeof v?.quality === 'string') next.quality.set(p, v.quality);
+    }
+    for (const t of templates) {
+      const v = values[i++];
+      if (v) next.templates.set(`${t.wabaId}:${t.name}:${t.language}`, v.startsWith('{') ? String(parseJson(v)?.status ?? v) : v);
+    }
+    for (const w of wabas) {
+      const v = values[i++];
+      if (v) next.paused.set(w, v);
+    }
+    this.snapshot = next;
+    this.deps.onChange?.();
+  }
+
+  messagingLimit(wabaId: string): number | null {
+    if (this.snapshot.limits.has(wabaId)) return this.snapshot.limits.get(wabaId) ?? null;
+    const b = this.deps.catalog.business(wabaId);
+    return b ? b.messagingLimit : 250;
+  }
+
+  throughputMps(phoneNumberId: string): number {
+    return this.snapshot.throughput.get(phoneNumberId) ?? this.deps.catalog.phoneNumber(phoneNumberId)?.throughputMps ?? 80;
+  }
+
+  quality(phoneNumberId: string): string | undefined {
+    return this.snapshot.quality.get(phoneNumberId);
+  }
+
+  templateStatus(wabaId: string, name: string, language: string): string | undefined {
+    return this.snapshot.templates.get(`${wabaId}:${name}:${language}`) ?? this.deps.catalog.template(wabaId, name, language)?.status;
+  }
+
+  async recipient(phoneNumberId: string, wabaId: string, waId: string): Promise<{ optedOut: boolean; lastInboundMs: number | undefined }> {
+    const [optOut, window] = await this.redis.mget(this.deps.keys.optOut(wabaId, waId), this.deps.keys.serviceWindow(phoneNumberId, waId));
+    const last = window ? Number(window) : undefined;
+    return { optedOut: optOut !== null && optOut !== '0', lastInboundMs: last !== undefined && Number.isFinite(last) ? last : undefined };
+  }
+
+  accountPaused(wabaId: string): boolean {
+    return this.snapshot.paused.has(wabaId);
+  }
+
+  pausedAccounts(): ReadonlyMap<string, string> {
+    return this.snapshot.paused;
+  }
+
+  async pauseAccount(wabaId: string, reason: string): Promise<void> {
+    this.snapshot.paused.set(wabaId, reason);
+    await this.redis.set(this.pausedPrefix + wabaId, reason.slice(0, 500));
+    await this.redis.publish(this.pausedChannel, wabaId);
+  }
+
+  async resumeAccount(wabaId: string): Promise<void> {
+    this.snapshot.paused.delete(wabaId);
+    await this.redis.del(this.pausedPrefix + wabaId);
+    await this.redis.publish(this.pausedChannel, wabaId);
+  }
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { commonEnv, env, loadConfig } from '@wa/shared/config';
+
+/** The dispatcher's environment; parsed once at start-up, frozen, passed down. */
+export const dispatcherEnvSchema = z.object({
+  ...commonEnv,
+  HTTP_PORT: env.int('admin/ops HTTP port', 8082, 0, 65_535),
+  CATALOG_PATH: env.string('path of the sender/template catalogue JSON (see config/catalog.example.json)'),
+  WA_ACCESS_TOKENS: env.string('Graph API access tokens by business account: "wabaId=token,wabaId=token"'),
+  GRAPH_API_BASE_URL: env.url('Graph API base URL (the simulator locally, https://graph.facebook.com in production)', 'http://127.0.0.1:8090'),
+  GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v23.0').describe('Graph API version'),
+  ADMIN_TOKEN: env.string('bearer token of the admin API (campaign pause/resume/cancel, senders)'),
+  RECIPIENT_HASH_SALT: env.string('salt of the recipient hash carried in audit events'),
+  CONSUMER_GROUP: z.string().min(1).default('wa-dispatcher').describe('Kafka consumer group prefix (one group per lane plus one for retries)'),
+  INBOUND_HEADROOM_FRACTION: env.number("share of each number's throughput left for inbound traffic (which counts too)", 0.05, 0, 0.5),
+  THROTTLE_DECREASE_FACTOR: env.number('multiplier applied to a number\'s rate after a throttle error (130429, 4, 80007, 131048)', 0.7, 0.1, 1),
+  THROTTLE_COOLDOWN_MS: env.int('how long a throttled number stays slowed down before recovering', 10_000, 0),
+  PAIR_LIMIT_INTERVAL_MS: env.int('minimum spacing of messages to one recipient from one number (pair rate limit, 131056)', 6_000, 0),
+  PAIR_LIMIT_BURST: env.int('messages to one recipient allowed per pair-limit interval', 1, 1, 100),
+  RETRY_MAX_ATTEMPTS: env.int('send attempts before a transient failure is dead-lettered', 5, 1, 100),
+  RETRY_BASE_MS: env.int('base of the exponential back-off (full jitter)', 2_000, 1),
+  RETRY_MAX_DELAY_MS: env.int('cap of one back-off delay', 600_000, 1),
+  HTTP_TIMEOUT_MS: env.int('Graph API request timeout (headers and body)', 10_000, 100),
+  HTTP_CONNECT_TIMEOUT_MS: env.int('Graph API connect timeout', 3_000, 100),
+  HTTP_POOL_CONNECTIONS: env.int('keep-alive connections to the Graph API', 64, 1, 4_096),
+  OPT_OUT_POLICY: z
+    .enum(['marketing_only', 'all'])
+    .default('marketing_only')
+    .describe('"marketing_only": an opt-out blocks marketing only (utility/authentication still go); "all": it blocks every category'),
+  UNKNOWN_OUTCOME_POLICY: z
+    .enum(['record_unknown', 'resend'])
+    .default('record_unknown')
+    .describe('a job claimed but never recorded (crash, timeout after sending): record as unknown and alert, or send again'),
+  CAMPAIGN_OVERFLOW_POLICY: z
+    .enum(['spread', 'refuse'])
+    .default('spread')
+    .describe('a campaign message to a new recipient beyond the messaging-limit budget: hold it until budget frees, or refuse it'),
+  CONSUMER_CONCURRENCY: env.int('jobs in flight per process (different recipients run concurrently, one recipient in order)', 1_000, 1, 20_000),
+  PARTITIONS_CONSUMED_CONCURRENTLY: env.int('partitions processed concurrently per consumer', 8, 1, 256),
+  LEDGER_TTL_MS: env.int('how long the send ledger remembers a job (must exceed the longest redelivery/replay horizon)', 3 * 24 * 3_600_000, 60_000),
+  OUTCOME_LINGER_MS: env.int('how long outcome records wait to be batched into one produce', 5, 0, 1_000),
+  STATE_REFRESH_MS: env.int('periodic re-read of account/campaign state (pub/sub makes changes immediate; this is the safety net)', 5_000, 100),
+});
+export type DispatcherConfig = Readonly<z.output<typeof dispatcherEnvSchema>>;
+
+export function loadDispatcherConfig(source: Record<string, string | undefined> = process.env): DispatcherConfig {
+  return loadConfig(dispatcherEnvSchema, source);
+}

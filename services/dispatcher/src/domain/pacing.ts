@@ -1,0 +1,70 @@
+/**
+ * Per-number pacing. Meta (and the simulator) count requests in a *sliding* second, so a fixed
+ * window counter (N per calendar second) can let 2N through across a boundary. We pace with GCRA
+ * instead: every send takes the next free slot on a timeline spaced `1000 / rate` ms apart, so any
+ * one-second window holds at most `rate` sends. The Redis adapter runs the same arithmetic in Lua
+ * so all replicas share one timeline per number.
+ */
+
+/** Rate the dispatcher aims at: the number's limit, minus inbound headroom, times the adaptive factor. */
+export function targetRate(limitMps: number, headroomFraction: number, adaptiveFactor = 1): number {
+  return Math.max(1, limitMps * (1 - headroomFraction) * adaptiveFactor);
+}
+
+export function slotIntervalMs(rateMps: number): number {
+  return 1000 / rateMps;
+}
+
+export interface SlotReservation {
+  /** When the first reserved send may go (ms on the limiter's clock). */
+  readonly firstSlotMs: number;
+  /** The theoretical arrival time to store: the slot after the last one reserved. */
+  readonly nextTatMs: number;
+}
+
+/**
+ * Reserves `count` consecutive slots. `tatMs` is the stored theoretical arrival time (undefined for
+ * a fresh number). A number idle for a while does not accumulate credit: slots never start in the past.
+ */
+export function reserveSlots(tatMs: number | undefined, nowMs: number, intervalMs: number, count: number): SlotReservation {
+  const first = Math.max(tatMs ?? nowMs, nowMs);
+  return { firstSlotMs: first, nextTatMs: first + intervalMs * count };
+}
+
+export interface AdaptiveState {
+  factor: number;
+  /** Until this time the factor holds; afterwards it climbs back to 1 over one cool-down. */
+  holdUntilMs: number;
+  throttles: number;
+}
+
+export interface AdaptiveOptions {
+  decreaseFactor: number;
+  coolDownMs: number;
+  minFactor?: number;
+}
+
+/** Adaptive back-off after throttle codes: multiplicative decrease, hold, then linear recovery. */
+export function createAdaptiveRate(options: AdaptiveOptions) {
+  const minFactor = options.minFactor ?? 0.1;
+  const fresh = (): AdaptiveState => ({ factor: 1, holdUntilMs: 0, throttles: 0 });
+
+  function factorAt(state: AdaptiveState, nowMs: number): number {
+    if (state.factor >= 1) return 1;
+    if (nowMs < state.holdUntilMs) return state.factor;
+    if (options.coolDownMs <= 0) return 1;
+    const recovered = state.factor + ((1 - state.factor) * (nowMs - state.holdUntilMs)) / options.coolDownMs;
+    return Math.min(1, recovered);
+  }
+
+  function onThrottle(state: AdaptiveState, nowMs: number): AdaptiveState {
+    const current = factorAt(state, nowMs);
+    // A burst of throttle answers to requests already in flight is one signal, not many.
+    const alreadyReacted = nowMs < state.holdUntilMs && nowMs - (state.holdUntilMs - options.coolDownMs) < 1_000;
+    const factor = alreadyReacted ? current : Math.max(minFactor, current * options.decreaseFactor);
+    return { factor, holdUntilMs: nowMs + options.coolDownMs, throttles: state.throttles + 1 };
+  }
+
+  return { fresh, factorAt, onThrottle };
+}
+export type AdaptiveRate = ReturnType<typeof createAdaptiveRate>;

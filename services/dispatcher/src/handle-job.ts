@@ -1,0 +1,333 @@
+import type { Logger } from 'pino';
+import type { CatalogIndex } from '@wa/shared/catalog';
+import type { TemplateRef } from '@wa/shared/contracts/common';
+import type { DeadLetterReason, DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
+import { dispatchJobV1, type DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
+import { sentEventV1, type SendOutcome, type SentEventV1 } from '@wa/shared/contracts/sent-event';
+import { deadLetterV1 } from '@wa/shared/contracts/dead-letter';
+import { encodeJson } from '@wa/shared/decode';
+import { countryOfPhone, hashRecipient } from '@wa/shared/phone';
+import { SERVICE_WINDOW_MS } from '@wa/shared/redis-keys';
+import { RETRY_TIERS, topicName, topics } from '@wa/shared/topics';
+import type { OutRecord } from './adapters/kafka-producer';
+import { decideRetry, tierIndexForDelay } from './domain/backoff';
+import { evaluateCompliance } from './domain/compliance';
+import { decideOutcome, type SendResult } from './domain/outcome';
+import { pickSender } from './domain/sender-pool';
+import type { DispatcherMetrics } from './metrics';
+import type { AccountState, CampaignControl, Clock, CloudApi, LedgerEntry, MessagingLimits, RateLimiter, SendLedger } from './ports';
+
+export interface HandleJobDeps {
+  catalog: CatalogIndex;
+  accessTokens: ReadonlyMap<string, string>;
+  ledger: SendLedger;
+  limiter: RateLimiter;
+  limits: MessagingLimits;
+  account: AccountState;
+  campaigns: CampaignControl;
+  cloudApi: CloudApi;
+  publish: (records: OutRecord[]) => Promise<void>;
+  metrics: DispatcherMetrics;
+  clock: Clock;
+  logger: Logger;
+  random: () => number;
+  config: {
+    topicPrefix: string;
+    recipientHashSalt: string;
+    optOutPolicy: 'marketing_only' | 'all';
+    unknownOutcomePolicy: 'record_unknown' | 'resend';
+    campaignOverflowPolicy: 'spread' | 'refuse';
+    retryMaxAttempts: number;
+    retryBaseMs: number;
+    retryMaxDelayMs: number;
+    pairIntervalMs: number;
+    /** How long to wait for a live replica's claim to resolve before deciding. */
+    claimWaitMs: number;
+  };
+}
+
+export interface JobSource {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer;
+}
+
+interface Ctx {
+  job: DispatchJobV1;
+  src: JobSource;
+  phoneNumberId: string;
+  wabaId: string | undefined;
+  template?: string;
+  category: SentEventV1['category'];
+}
+
+const PAUSE_DEFER_MS = 60_000;
+
+/**
+ * One dispatch job from decode to durable outcome. Resolves when the outcome is recorded in the
+ * ledger and every resulting record (audit event, retry, DLQ) is acknowledged by Kafka; only then
+ * may the caller commit the source offset. Throws only when Redis or Kafka fail (the record is
+ * then redelivered and the ledger makes that safe).
+ */
+export function createJobHandler(deps: HandleJobDeps) {
+  const { config, metrics } = deps;
+  const retryTopics = RETRY_TIERS.map((_, i) => topicName(topics.dispatchRetry[i]!.topic, config.topicPrefix));
+  const sentTopic = topicName(topics.messagesSent, config.topicPrefix);
+  const dlqTopic = topicName(topics.dispatchDlq, config.topicPrefix);
+
+  function event(ctx: Ctx, outcome: SendOutcome, extra: Partial<SentEventV1> = {}, eventId?: string): SentEventV1 {
+    const { job } = ctx;
+    return sentEventV1.parse({
+      v: 1,
+      eventId: eventId ?? `${job.jobId}:${job.attempt}`,
+      jobId: job.jobId,
+      requestKey: job.requestKey,
+      ...(job.campaignId ? { campaignId: job.campaignId } : {}),
+      senderPhoneNumberId: ctx.phoneNumberId,
+      ...(ctx.wabaId ? { wabaId: ctx.wabaId } : {}),
+      recipientHash: hashRecipient(job.to, config.recipientHashSalt),
+      recipientCountry: countryOfPhone(job.to),
+      ...(ctx.template ? { template: ctx.template } : {}),
+      category: ctx.category,
+      lane: job.lane,
+      attempt: job.attempt,
+      outcome,
+      requestedAt: job.requestedAt,
+      occurredAt: new Date(deps.clock.now()).toISOString(),
+      ...(job.metadata ? { metadata: job.metadata } : {}),
+      ...extra,
+    });
+  }
+
+  const sentRecord = (e: SentEventV1): OutRecord => ({ topic: sentTopic, key: e.jobId, value: encodeJson(sentEventV1, e) });
+
+  function dlqRecord(ctx: Ctx, reason: DeadLetterReason, detail: string, errorCode?: number): OutRecord {
+    const d: DeadLetterV1 = {
+      v: 1,
+      reason,
+      detail: detail.slice(0, 8000),
+      service: 'dispatcher',
+      source: { kind: 'kafka', topic: ctx.src.topic, partition: ctx.src.partition, offset: ctx.src.offset },
+      originalKeyBase64: ctx.src.key ? ctx.src.key.toString('base64') : null,
+      originalValueBase64: ctx.src.value.toString('base64'),
+      originalTruncated: false,
+      jobId: ctx.job.jobId,
+      requestKey: ctx.job.requestKey,
+      ...(ctx.job.campaignId ? { campaignId: ctx.job.campaignId } : {}),
+      ...(errorCode !== undefined ? { errorCode } : {}),
+      occurredAt: new Date(deps.clock.now()).toISOString(),
+    };
+    return { topic: dlqTopic, key: ctx.job.jobId, value: encodeJson(deadLetterV1, d) };
+  }
+
+  function delayedRecord(job: DispatchJobV1, delayMs: number): OutRecord {
+    const tier = tierIndexForDelay(delayMs, RETRY_TIERS);
+    const next: DispatchJobV1 = { ...job, retryAt: deps.clock.now() + Math.max(0, Math.round(delayMs)) };
+    return { topic: retryTopics[tier]!, key: job.to, value: encodeJson(dispatchJobV1, next) };
+  }
+
+  function countOutcome(ctx: Ctx, e: SentEventV1): void {
+    metrics.sends.inc({ sender: ctx.phoneNumberId, outcome: e.outcome, error_class: e.errorClass ?? 'none' });
+    if (ctx.job.campaignId) deps.campaigns.count(ctx.job.campaignId, e.outcome);
+  }
+
+  /** Terminal outcome after a send: ledger first, then the records (a redelivery re-announces from the ledger). */
+  async function finish(ctx: Ctx, e: SentEventV1, extra: OutRecord[] = []): Promise<void> {
+    await deps.ledger.recordDone(ctx.job.jobId, ctx.job.attempt, e);
+    await deps.publish([sentRecord(e), ...extra]);
+    countOutcome(ctx, e);
+  }
+
+  /** Terminal outcome decided before any send (refusal, expiry, cancel): claim-and-record in one step. */
+  async function refuse(ctx: Ctx, e: SentEventV1, extra: OutRecord[] = []): Promise<void> {
+    const r = await deps.ledger.claimDone(ctx.job.jobId, ctx.job.attempt, e);
+    if (!r.claimed) return onExisting(ctx, r.existing);
+    await deps.publish([sentRecord(e), ...extra]);
+    countOutcome(ctx, e);
+  }
+
+  /** Holds a job for later without spending an attempt. */
+  async function defer(ctx: Ctx, reason: string, delayMs: number, announce: boolean): Promise<void> {
+    metrics.deferred.inc({ reason });
+    const records = [delayedRecord(ctx.job, delayMs)];
+    if (announce) {
+      records.push(sentRecord(event(ctx, 'deferred', { reason: `${reason}: retry in ${Math.round(delayMs / 1000)} s` }, `${ctx.job.jobId}:${ctx.job.attempt}:deferred:${deps.clock.now()}`)));
+    }
+    await deps.publish(records);
+  }
+
+  async function scheduleRetry(ctx: Ctx, errorClass: string, detail: string, code: number | undefined, minDelayMs: number, extra: Partial<SentEventV1>): Promise<void> {
+    const decision = decideRetry(ctx.job.attempt, { baseMs: config.retryBaseMs, maxDelayMs: config.retryMaxDelayMs, maxAttempts: config.retryMaxAttempts }, deps.random, minDelayMs);
+    if (!decision.retry) {
+      const e = event(ctx, 'failed', { ...extra, reason: `retries exhausted after ${ctx.job.attempt + 1} attempts: ${detail}`.slice(0, 200), errorClass });
+      return finish(ctx, e, [dlqRecord(ctx, 'retries_exhausted', detail, code)]);
+    }
+    await deps.ledger.recordRetry(ctx.job.jobId, ctx.job.attempt);
+    const next: DispatchJobV1 = { ...ctx.job, attempt: decision.nextAttempt, lastError: { code: String(code ?? errorClass), detail: detail.slice(0, 2000) } };
+    const e = event(ctx, 'retry_scheduled', { ...extra, reason: detail.slice(0, 200), errorClass });
+    await deps.publish([delayedRecord(next, decision.delayMs), sentRecord(e)]);
+    metrics.retries.inc({ sender: ctx.phoneNumberId, error_class: errorClass });
+    countOutcome(ctx, e);
+  }
+
+  /** The ledger already knows this job: a redelivery after a crash or rebalance, or a duplicate record. */
+  async function onExisting(ctx: Ctx, entry: LedgerEntry): Promise<void> {
+    metrics.ledgerConflicts.inc({ state: entry.st });
+    if (entry.st === 'done') {
+      // Same eventId as the first announcement: downstream dedupes on it.
+      await deps.publish([sentRecord(entry.event)]);
+      return;
+    }
+    if (entry.st === 'retry') {
+      if (entry.a < ctx.job.attempt) return handle(ctx.job, ctx.src); // raced with a release; try again
+      if (entry.a > ctx.job.attempt) return; // a later attempt exists
+      // Crashed between recording the retry and producing it: produce it (a duplicate retry record is harmless).
+      return scheduleRetry(ctx, 'transient', ctx.job.lastError?.detail ?? 'redelivered retry', undefined, 0, {});
+    }
+    // Claimed: someone was sending it. Wait while that process is alive, then decide.
+    const deadline = deps.clock.now() + config.claimWaitMs;
+    let current: LedgerEntry | undefined = entry;
+    while (current?.st === 'claimed' && (await deps.ledger.ownerAlive(current.owner)) && deps.clock.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      current = await deps.ledger.peek(ctx.job.jobId);
+    }
+    if (current === undefined) return handle(ctx.job, ctx.src);
+    if (current.st !== 'claimed') return onExisting(ctx, current);
+    if (config.unknownOutcomePolicy === 'resend') {
+      await deps.ledger.recordRetry(ctx.job.jobId, current.a - 1);
+      return handle({ ...ctx.job, attempt: current.a }, ctx.src);
+    }
+    metrics.unknownOutcomes.inc();
+    deps.logger.warn({ jobId: ctx.job.jobId, claimOwner: current.owner }, 'send outcome unknown: claimed by a process that died before recording it');
+    const e = event(ctx, 'unknown', { reason: 'claimed by a process that died before recording the outcome; not resent' }, `${ctx.job.jobId}:${current.a}`);
+    await deps.ledger.recordDone(ctx.job.jobId, current.a, e);
+    await deps.publish([sentRecord(e)]);
+    countOutcome(ctx, e);
+  }
+
+  async function handle(job: DispatchJobV1, src: JobSource): Promise<void> {
+    const nowMs = deps.clock.now();
+    const initialTemplate = job.message.type === 'template' ? job.message.template.name : undefined;
+    // Sender: a number, or a sticky pick from a pool.
+    let phoneNumberId: string | undefined;
+    if ('phoneNumberId' in job.sender) phoneNumberId = job.sender.phoneNumberId;
+    else {
+      const pool = deps.catalog.pool(job.sender.pool);
+      if (pool) phoneNumberId = pickSender(pool, job.to, (id) => !deps.account.accountPaused(deps.catalog.phoneNumber(id)?.wabaId ?? ''));
+      phoneNumberId ??= pool?.[0];
+    }
+    const number = phoneNumberId ? deps.catalog.phoneNumber(phoneNumberId) : undefined;
+    const ctx: Ctx = { job, src, phoneNumberId: phoneNumberId ?? 'unknown', wabaId: number?.wabaId, category: job.category, ...(initialTemplate ? { template: initialTemplate } : {}) };
+
+    const existing = await deps.ledger.peek(job.jobId);
+    if (existing && !(existing.st === 'retry' && existing.a < job.attempt)) return onExisting(ctx, existing);
+
+    if (!number) {
+      const detail = `sender ${JSON.stringify(job.sender)} is not in the catalogue`;
+      return refuse(ctx, event(ctx, 'failed', { reason: detail.slice(0, 200), errorClass: 'config' }), [dlqRecord(ctx, 'unknown_sender', detail)]);
+    }
+    const business = deps.catalog.business(number.wabaId)!;
+    const token = deps.accessTokens.get(number.wabaId);
+    if (!token) {
+      const detail = `no access token for business account ${number.wabaId} in WA_ACCESS_TOKENS`;
+      return refuse(ctx, event(ctx, 'failed', { reason: detail, errorClass: 'config' }), [dlqRecord(ctx, 'auth_error', detail)]);
+    }
+
+    if (job.campaignId) {
+      const state = await deps.campaigns.state(job.campaignId);
+      if (state === 'cancelled') return refuse(ctx, event(ctx, 'cancelled', { reason: 'campaign cancelled' }));
+      if (state === 'paused') return defer(ctx, 'campaign_paused', PAUSE_DEFER_MS, false);
+    }
+    if (deps.account.accountPaused(number.wabaId)) return defer(ctx, 'account_paused', PAUSE_DEFER_MS, false);
+    if (job.notBefore && Date.parse(job.notBefore) > nowMs) return defer(ctx, 'not_before', Date.parse(job.notBefore) - nowMs, false);
+
+    const person = await deps.account.recipient(number.id, number.wabaId, job.to);
+    const verdict = evaluateCompliance(job, {
+      nowMs,
+      optedOut: person.optedOut,
+      lastInboundMs: person.lastInboundMs,
+      serviceWindowMs: SERVICE_WINDOW_MS,
+      optOutPolicy: config.optOutPolicy,
+      template: (ref: TemplateRef) => {
+        const t = deps.catalog.template(number.wabaId, ref.name, ref.language);
+        if (!t) return undefined;
+        return { ...t, status: deps.account.templateStatus(number.wabaId, ref.name, ref.language) ?? t.status };
+      },
+    });
+    if (verdict.action === 'expire') return refuse(ctx, event(ctx, 'expired', { reason: verdict.detail.slice(0, 200) }), [dlqRecord(ctx, 'expired', verdict.detail)]);
+    if (verdict.action === 'reject') {
+      return refuse(ctx, event(ctx, 'rejected', { reason: `${verdict.reason}: ${verdict.detail}`.slice(0, 200) }), [dlqRecord(ctx, verdict.reason, verdict.detail)]);
+    }
+    ctx.category = verdict.category;
+    if (verdict.message.type === 'template') ctx.template = verdict.message.template.name;
+
+    // Messaging limit: only business-initiated messages (outside a service window) count.
+    let newRecipient = false;
+    if (verdict.businessInitiated) {
+      const limit = deps.account.messagingLimit(number.wabaId);
+      const admitted = await deps.limits.admit(business.portfolioId, job.to, limit);
+      if (!admitted.allowed) {
+        const detail = `portfolio ${business.portfolioId} messaged ${admitted.used} of ${admitted.limit} unique recipients in the rolling 24 h`;
+        if (job.campaignId && config.campaignOverflowPolicy === 'refuse') {
+          return refuse(ctx, event(ctx, 'rejected', { reason: `messaging_limit_refused: ${detail}`.slice(0, 200) }), [dlqRecord(ctx, 'messaging_limit_refused', detail)]);
+        }
+        return defer(ctx, 'messaging_limit', admitted.retryAfterMs, true);
+      }
+      newRecipient = admitted.newRecipient;
+    }
+
+    const pair = await deps.limits.pairAllowed(number.id, job.to);
+    if (!pair.allowed) return defer(ctx, 'pair_limit', pair.retryAfterMs, false);
+
+    const waitedMs = await deps.limiter.acquire(number.id, job.lane);
+    metrics.rateLimitWait.observe({ sender: number.id, lane: job.lane }, waitedMs / 1000);
+
+    const claim = await deps.ledger.claim(job.jobId, job.attempt);
+    if (!claim.claimed) return onExisting(ctx, claim.existing);
+
+    const started = performance.now();
+    const result: SendResult = await deps.cloudApi.send({ phoneNumberId: number.id, accessToken: token, to: job.to, message: verdict.message, callbackData: job.jobId });
+    const latencyMs = performance.now() - started;
+    metrics.sendDuration.observe({ sender: number.id }, latencyMs / 1000);
+
+    const decision = decideOutcome(result, { unknownOutcomePolicy: config.unknownOutcomePolicy, pairIntervalMs: config.pairIntervalMs });
+    const httpExtra: Partial<SentEventV1> = {
+      latencyMs: Math.round(latencyMs * 100) / 100,
+      ...(result.kind === 'accepted' || result.httpStatus !== undefined ? { httpStatus: result.httpStatus } : {}),
+      ...(result.kind === 'error' && result.code !== undefined ? { errorCode: result.code } : {}),
+    };
+    if (result.kind === 'error') metrics.errors.inc({ sender: number.id, code: String(result.code ?? result.httpStatus ?? 'network') });
+    if (result.kind === 'error' && !result.mayHaveSent && newRecipient) await deps.limits.forget(business.portfolioId, job.to);
+
+    switch (decision.action) {
+      case 'sent':
+        return finish(ctx, event(ctx, 'sent', { ...httpExtra, wamid: decision.wamid }));
+      case 'retry':
+        if (decision.slowSender) {
+          deps.limiter.onThrottle(number.id);
+          metrics.throttles.inc({ sender: number.id, code: String(decision.code ?? 'http') });
+        }
+        return scheduleRetry(ctx, decision.errorClass, decision.detail, decision.code, decision.minDelayMs, httpExtra);
+      case 'dead-letter': {
+        const e = event(ctx, 'failed', { ...httpExtra, reason: decision.detail.slice(0, 200), errorClass: decision.errorClass });
+        return finish(ctx, e, [dlqRecord(ctx, decision.reason, decision.detail, decision.code)]);
+      }
+      case 'pause-account': {
+        deps.logger.error({ wabaId: number.wabaId, code: decision.code }, 'authentication error: pausing the business account');
+        await deps.account.pauseAccount(number.wabaId, decision.detail);
+        metrics.accountPaused.set({ waba: number.wabaId }, 1);
+        await deps.ledger.release(job.jobId, job.attempt);
+        return defer(ctx, 'account_paused', PAUSE_DEFER_MS, true);
+      }
+      case 'unknown': {
+        metrics.unknownOutcomes.inc();
+        return finish(ctx, event(ctx, 'unknown', { ...httpExtra, reason: `no answer from the Graph API; not resent: ${decision.detail}`.slice(0, 200) }));
+      }
+    }
+  }
+
+  return { handle };
+}
+export type JobHandler = ReturnType<typeof createJobHandler>;

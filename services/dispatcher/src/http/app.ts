@@ -1,0 +1,122 @@
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import type { CatalogIndex } from '@wa/shared/catalog';
+import { waId } from '@wa/shared/contracts/common';
+import { formatIssues } from '@wa/shared/decode';
+import { registerOpsRoutes } from '@wa/shared/http-ops';
+import type { Readiness } from '@wa/shared/readiness';
+import { admitCampaign } from '../domain/admission';
+import { pickSender } from '../domain/sender-pool';
+import type { AccountState, CampaignControl, CampaignState, MessagingLimits, RateLimiter } from '../ports';
+
+export interface AppDeps {
+  adminToken: string;
+  registry: Registry;
+  readiness: Readiness;
+  catalog: CatalogIndex;
+  campaigns: CampaignControl;
+  account: AccountState;
+  limiter: RateLimiter;
+  limits: MessagingLimits;
+  overflowPolicy: 'spread' | 'refuse';
+}
+
+const campaignId = z.string().min(1).max(128);
+const admissionBody = z
+  .object({
+    sender: z.union([z.object({ phoneNumberId: z.string() }).strict(), z.object({ pool: z.string() }).strict()]),
+    recipients: z.array(waId).min(1).max(1_000_000),
+  })
+  .strict();
+
+function tokenMatches(given: string | undefined, expected: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The admin/ops HTTP app (fastify factory; only main.ts listens). Admin routes need the admin token. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
+  registerOpsRoutes(app, { registry: deps.registry, readiness: deps.readiness });
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/v1/')) return;
+    const header = req.headers.authorization;
+    const bearer = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+    const token = bearer ?? (req.headers['x-admin-token'] as string | undefined);
+    if (!tokenMatches(token, deps.adminToken)) return reply.code(401).send({ error: { code: 'unauthorized', message: 'admin token required' } });
+  });
+
+  const setState = (state: CampaignState) => async (req: { params: unknown }, reply: { code: (n: number) => { send: (b: unknown) => unknown } }) => {
+    const id = campaignId.safeParse((req.params as { id?: unknown }).id);
+    if (!id.success) return reply.code(400).send({ error: { code: 'invalid_campaign_id', message: formatIssues(id.error) } });
+    try {
+      await deps.campaigns.set(id.data, state);
+    } catch (err) {
+      if ((err as Error).message === 'campaign_cancelled') return reply.code(409).send({ error: { code: 'campaign_cancelled', message: 'a cancelled campaign cannot be resumed or paused' } });
+      throw err;
+    }
+    return { id: id.data, state };
+  };
+  app.post('/v1/campaigns/:id/pause', setState('paused'));
+  app.post('/v1/campaigns/:id/resume', setState('active'));
+  app.post('/v1/campaigns/:id/cancel', setState('cancelled'));
+
+  app.get<{ Params: { id: string } }>('/v1/campaigns/:id', async (req, reply) => {
+    const id = campaignId.safeParse(req.params.id);
+    if (!id.success) return reply.code(400).send({ error: { code: 'invalid_campaign_id', message: formatIssues(id.error) } });
+    return { id: id.data, state: await deps.campaigns.state(id.data), outcomes: await deps.campaigns.counts(id.data) };
+  });
+
+  /** Admission check before a broadcast: how many of its recipients fit in the portfolio's remaining budget. */
+  app.post<{ Params: { id: string } }>('/v1/campaigns/:id/admission', async (req, reply) => {
+    const body = admissionBody.safeParse(req.body);
+    if (!body.success) return reply.code(400).send({ error: { code: 'invalid_body', message: formatIssues(body.error) } });
+    const { sender, recipients } = body.data;
+    const unique = [...new Set(recipients)];
+    const numberIds = 'phoneNumberId' in sender ? [sender.phoneNumberId] : (deps.catalog.pool(sender.pool) ?? []);
+    const first = numberIds[0] ? deps.catalog.phoneNumber(numberIds[0]) : undefined;
+    if (!first) return reply.code(404).send({ error: { code: 'unknown_sender', message: 'sender not in the catalogue' } });
+    const business = deps.catalog.business(first.wabaId)!;
+    const limit = deps.account.messagingLimit(first.wabaId);
+    const used = await deps.limits.used(business.portfolioId);
+    const fresh = await deps.limits.countNew(business.portfolioId, unique);
+    const decision = admitCampaign({ newRecipients: fresh, knownRecipients: unique.length - fresh, limit, used, policy: deps.overflowPolicy });
+    const perSender: Record<string, number> = {};
+    if ('pool' in sender) for (const r of unique) perSender[pickSender(numberIds, r) ?? '?'] = (perSender[pickSender(numberIds, r) ?? '?'] ?? 0) + 1;
+    return { id: req.params.id, portfolioId: business.portfolioId, limit, used, recipients: unique.length, newRecipients: fresh, ...decision, ...(Object.keys(perSender).length ? { perSender } : {}) };
+  });
+
+  app.get('/v1/senders', async () => {
+    const senders = [];
+    for (const n of deps.catalog.catalog.phoneNumbers) {
+      const business = deps.catalog.business(n.wabaId)!;
+      const rate = deps.limiter.rateOf(n.id);
+      senders.push({
+        phoneNumberId: n.id,
+        wabaId: n.wabaId,
+        portfolioId: business.portfolioId,
+        rateLimitMps: rate.limitMps,
+        targetMps: Math.round(rate.targetMps * 100) / 100,
+        adaptiveFactor: rate.factor,
+        quality: deps.account.quality(n.id) ?? null,
+        messagingLimit: deps.account.messagingLimit(n.wabaId),
+        messagingBudgetUsed: await deps.limits.used(business.portfolioId),
+        accountPaused: deps.account.accountPaused(n.wabaId),
+      });
+    }
+    return { senders };
+  });
+
+  app.post<{ Params: { wabaId: string } }>('/v1/accounts/:wabaId/resume', async (req, reply) => {
+    if (!deps.catalog.business(req.params.wabaId)) return reply.code(404).send({ error: { code: 'unknown_account', message: 'not in the catalogue' } });
+    await deps.account.resumeAccount(req.params.wabaId);
+    return { wabaId: req.params.wabaId, paused: false };
+  });
+
+  return app;
+}

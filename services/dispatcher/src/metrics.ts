@@ -1,0 +1,31 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS_SECONDS } from '@wa/shared/metrics';
+
+/** The dispatcher's Prometheus metrics; labels are bounded (sender = our own phone number ids). */
+export function createDispatcherMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    sends: new Counter({ name: 'wa_dispatch_sends_total', help: 'Job outcomes by sender, outcome and error class', labelNames: ['sender', 'outcome', 'error_class'], registers }),
+    errors: new Counter({ name: 'wa_dispatch_errors_total', help: 'Graph API errors by Meta error code', labelNames: ['sender', 'code'], registers }),
+    sendDuration: new Histogram({ name: 'wa_dispatch_send_duration_seconds', help: 'Graph API send call duration', labelNames: ['sender'], buckets: LATENCY_BUCKETS_SECONDS, registers }),
+    rateLimitWait: new Histogram({
+      name: 'wa_dispatch_rate_limit_wait_seconds',
+      help: 'Time a job waited for a send slot of its number',
+      labelNames: ['sender', 'lane'],
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    currentRate: new Gauge({ name: 'wa_dispatch_current_rate', help: 'Rate the number is paced at (messages/s)', labelNames: ['sender'], registers }),
+    rateLimit: new Gauge({ name: 'wa_dispatch_rate_limit', help: "The number's throughput limit (messages/s)", labelNames: ['sender'], registers }),
+    throttles: new Counter({ name: 'wa_dispatch_throttles_total', help: 'Throttle answers that slowed a number down', labelNames: ['sender', 'code'], registers }),
+    messagingLimit: new Gauge({ name: 'wa_dispatch_messaging_limit', help: "Portfolio messaging limit (unique recipients / 24 h; -1 = unlimited)", labelNames: ['portfolio'], registers }),
+    messagingBudgetUsed: new Gauge({ name: 'wa_dispatch_messaging_budget_used', help: 'Unique business-initiated recipients in the rolling 24 h window', labelNames: ['portfolio'], registers }),
+    retries: new Counter({ name: 'wa_dispatch_retries_total', help: 'Retries scheduled', labelNames: ['sender', 'error_class'], registers }),
+    deferred: new Counter({ name: 'wa_dispatch_deferred_total', help: 'Jobs held for later without an attempt', labelNames: ['reason'], registers }),
+    ledgerConflicts: new Counter({ name: 'wa_dispatch_ledger_conflicts_total', help: 'Jobs found already claimed or finished in the send ledger', labelNames: ['state'], registers }),
+    unknownOutcomes: new Counter({ name: 'wa_dispatch_unknown_outcomes_total', help: 'Jobs whose send outcome cannot be known (alert)', registers }),
+    accountPaused: new Gauge({ name: 'wa_dispatch_account_paused', help: '1 while a business account is paused after an auth error (alert)', labelNames: ['waba'], registers }),
+    inFlight: new Gauge({ name: 'wa_dispatch_in_flight', help: 'Jobs being processed', registers }),
+  };
+}
+export type DispatcherMetrics = ReturnType<typeof createDispatcherMetrics>;

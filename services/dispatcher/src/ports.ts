@@ -1,0 +1,100 @@
+import type { DispatchMessage } from '@wa/shared/contracts/dispatch-job';
+import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
+import type { SendResult } from './domain/outcome';
+
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface SendRequest {
+  phoneNumberId: string;
+  accessToken: string;
+  to: string;
+  message: DispatchMessage;
+  /** Echoed back in status webhooks: the job id. */
+  callbackData: string;
+}
+
+export interface CloudApi {
+  send(request: SendRequest): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+/** The ledger's view of a job (one Redis key per job id). */
+export type LedgerEntry =
+  | { st: 'claimed'; a: number; owner: string; at: number }
+  | { st: 'retry'; a: number; at: number }
+  | { st: 'done'; a: number; at: number; event: SentEventV1 };
+
+export type ClaimResult =
+  | { claimed: true }
+  | { claimed: false; existing: LedgerEntry };
+
+/**
+ * The send ledger turns Kafka's at-least-once into at-most-once toward Meta: a job is claimed
+ * before the HTTP call and its outcome recorded after, so a redelivered job is recognised.
+ */
+export interface SendLedger {
+  /** Claims attempt `attempt` of a job; succeeds when the job is new or its last state is a retry of an earlier attempt. */
+  claim(jobId: string, attempt: number): Promise<ClaimResult>;
+  /** Current state of a job, if the ledger knows it. */
+  peek(jobId: string): Promise<LedgerEntry | undefined>;
+  /** Claims and records a terminal outcome decided before any send (a refusal), atomically. */
+  claimDone(jobId: string, attempt: number, event: SentEventV1): Promise<ClaimResult>;
+  /** Records a terminal outcome (the event is kept so a redelivery can re-announce it). */
+  recordDone(jobId: string, attempt: number, event: SentEventV1): Promise<void>;
+  /** Records that `attempt` failed and a retry record for `attempt + 1` is being produced. */
+  recordRetry(jobId: string, attempt: number): Promise<void>;
+  /** Gives a claim back without an attempt (the job was deferred before any send). */
+  release(jobId: string, attempt: number): Promise<void>;
+  /** Whether the process that holds a claim is still alive (its heartbeat key exists). */
+  ownerAlive(owner: string): Promise<boolean>;
+  readonly owner: string;
+}
+
+export interface RateLimiter {
+  /** Waits (without blocking the event loop) until this number may send one more message. Returns the wait in ms. */
+  acquire(phoneNumberId: string, lane: 'auth' | 'utility' | 'marketing'): Promise<number>;
+  /** A throttle answer from Meta: slow this number down for a cool-down. */
+  onThrottle(phoneNumberId: string): void;
+  /** The rate the number is paced at now, and its limit (for metrics and GET /v1/senders). */
+  rateOf(phoneNumberId: string): { targetMps: number; limitMps: number; factor: number };
+}
+
+export type MessagingLimitResult = { allowed: true; newRecipient: boolean } | { allowed: false; used: number; limit: number; retryAfterMs: number };
+
+export interface MessagingLimits {
+  /** Counts a business-initiated message to `waId` against the portfolio's rolling 24 h unique-recipient budget. */
+  admit(portfolioId: string, waId: string, limit: number | null): Promise<MessagingLimitResult>;
+  /** Undoes `admit` for a recipient that turned out not to be messaged (definite refusal before sending). */
+  forget(portfolioId: string, waId: string): Promise<void>;
+  used(portfolioId: string): Promise<number>;
+  /** How many of `waIds` were not messaged in the window. */
+  countNew(portfolioId: string, waIds: readonly string[]): Promise<number>;
+  /** Per-recipient pair limit; false when the last message to this person from this number was too recent. */
+  pairAllowed(phoneNumberId: string, waId: string): Promise<{ allowed: boolean; retryAfterMs: number }>;
+}
+
+export interface AccountState {
+  /** The portfolio's current messaging limit (webhook-updated), null = unlimited. */
+  messagingLimit(wabaId: string): number | null;
+  /** The number's throughput limit in messages per second (webhook-updated). */
+  throughputMps(phoneNumberId: string): number;
+  quality(phoneNumberId: string): string | undefined;
+  templateStatus(wabaId: string, name: string, language: string): string | undefined;
+  /** Per-recipient facts written by the webhook service: opt-out and the last inbound message (service window). */
+  recipient(phoneNumberId: string, wabaId: string, waId: string): Promise<{ optedOut: boolean; lastInboundMs: number | undefined }>;
+  accountPaused(wabaId: string): boolean;
+  pauseAccount(wabaId: string, reason: string): Promise<void>;
+  resumeAccount(wabaId: string): Promise<void>;
+}
+
+export type CampaignState = 'active' | 'paused' | 'cancelled';
+
+export interface CampaignControl {
+  state(campaignId: string): Promise<CampaignState>;
+  set(campaignId: string, state: CampaignState): Promise<void>;
+  count(campaignId: string, outcome: string): void;
+  counts(campaignId: string): Promise<Record<string, number>>;
+}

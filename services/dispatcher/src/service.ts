@@ -1,0 +1,225 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { indexCatalog, loadCatalogFile, parseAccessTokens, type Catalog } from '@wa/shared/catalog';
+import { LANES_BY_PRIORITY } from '@wa/shared/contracts/common';
+import { deadLetterV1, type DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
+import { encodeJson } from '@wa/shared/decode';
+import { createKafka, createProducer } from '@wa/shared/kafka';
+import { createLogger } from '@wa/shared/logger';
+import { createMetricsRegistry } from '@wa/shared/metrics';
+import { createReadiness } from '@wa/shared/readiness';
+import { createRedis } from '@wa/shared/redis';
+import { createRedisKeys, SERVICE_WINDOW_MS } from '@wa/shared/redis-keys';
+import { topicName, topics } from '@wa/shared/topics';
+import { CloudApiHttp } from './adapters/cloud-api-http';
+import { createSemaphore, DispatchConsumer } from './adapters/kafka-consumer';
+import { OutcomeProducer } from './adapters/kafka-producer';
+import { RedisAccountState } from './adapters/redis-account-state';
+import { RedisCampaigns } from './adapters/redis-campaigns';
+import { RedisLedger } from './adapters/redis-ledger';
+import { RedisMessagingLimits, RedisRateLimiter } from './adapters/redis-limits';
+import type { DispatcherConfig } from './config';
+import { createJobHandler } from './handle-job';
+import { buildApp } from './http/app';
+import { createDispatcherMetrics } from './metrics';
+import { systemClock, type Clock, type CloudApi } from './ports';
+
+export interface DispatcherOverrides {
+  logger?: Logger;
+  registry?: Registry;
+  clock?: Clock;
+  catalog?: Catalog;
+  random?: () => number;
+  cloudApi?: CloudApi;
+  /** Messaging-limit window (24 h in production; tests shorten it). */
+  messagingLimitWindowMs?: number;
+}
+
+export interface DispatcherService {
+  readonly app: FastifyInstance;
+  readonly logger: Logger;
+  start(): Promise<void>;
+  close(): Promise<boolean>;
+}
+
+/** Wires the dispatcher: clients → adapters → job handler → consumers → HTTP app. Does not listen. */
+export function createDispatcherService(config: DispatcherConfig, overrides: DispatcherOverrides = {}): DispatcherService {
+  const logger = overrides.logger ?? createLogger({ service: 'dispatcher', level: config.LOG_LEVEL });
+  const registry = overrides.registry ?? createMetricsRegistry('dispatcher');
+  const metrics = createDispatcherMetrics(registry);
+  const readiness = createReadiness();
+  const clock = overrides.clock ?? systemClock;
+  const catalog = indexCatalog(overrides.catalog ?? loadCatalogFile(config.CATALOG_PATH));
+  const accessTokens = parseAccessTokens(config.WA_ACCESS_TOKENS);
+  const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
+
+  const redis = createRedis(config.REDIS_URL, { enableAutoPipelining: true });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-dispatcher', logger });
+  const producer = createProducer(kafka);
+  const out = new OutcomeProducer(producer, { lingerMs: config.OUTCOME_LINGER_MS });
+
+  const ledger = new RedisLedger(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlMs: config.LEDGER_TTL_MS });
+  const account = new RedisAccountState(redis, { keys, keyPrefix: config.REDIS_KEY_PREFIX, catalog, refreshMs: config.STATE_REFRESH_MS, logger });
+  const limiter = new RedisRateLimiter(redis, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    headroomFraction: config.INBOUND_HEADROOM_FRACTION,
+    decreaseFactor: config.THROTTLE_DECREASE_FACTOR,
+    coolDownMs: config.THROTTLE_COOLDOWN_MS,
+    limitOf: (id) => account.throughputMps(id),
+    clock,
+  });
+  const limits = new RedisMessagingLimits(redis, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    windowMs: overrides.messagingLimitWindowMs ?? SERVICE_WINDOW_MS,
+    pairIntervalMs: config.PAIR_LIMIT_INTERVAL_MS,
+    pairBurst: config.PAIR_LIMIT_BURST,
+    clock,
+  });
+  const campaigns = new RedisCampaigns(redis, { keyPrefix: config.REDIS_KEY_PREFIX, cacheMs: Math.min(1_000, config.STATE_REFRESH_MS) });
+  const cloudApi =
+    overrides.cloudApi ??
+    new CloudApiHttp({
+      baseUrl: config.GRAPH_API_BASE_URL,
+      version: config.GRAPH_API_VERSION,
+      connections: config.HTTP_POOL_CONNECTIONS,
+      timeoutMs: config.HTTP_TIMEOUT_MS,
+      connectTimeoutMs: config.HTTP_CONNECT_TIMEOUT_MS,
+    });
+
+  const handler = createJobHandler({
+    catalog,
+    accessTokens,
+    ledger,
+    limiter,
+    limits,
+    account,
+    campaigns,
+    cloudApi,
+    publish: (records) => out.publish(records),
+    metrics,
+    clock,
+    logger,
+    random: overrides.random ?? Math.random,
+    config: {
+      topicPrefix: config.TOPIC_PREFIX,
+      recipientHashSalt: config.RECIPIENT_HASH_SALT,
+      optOutPolicy: config.OPT_OUT_POLICY,
+      unknownOutcomePolicy: config.UNKNOWN_OUTCOME_POLICY,
+      campaignOverflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY,
+      retryMaxAttempts: config.RETRY_MAX_ATTEMPTS,
+      retryBaseMs: config.RETRY_BASE_MS,
+      retryMaxDelayMs: config.RETRY_MAX_DELAY_MS,
+      pairIntervalMs: config.PAIR_LIMIT_INTERVAL_MS,
+      claimWaitMs: config.HTTP_TIMEOUT_MS + 5_000,
+    },
+  });
+
+  const dlqTopic = topicName(topics.dispatchDlq, config.TOPIC_PREFIX);
+  const semaphore = createSemaphore(config.CONSUMER_CONCURRENCY);
+  const common = {
+    kafka,
+    partitionsConsumedConcurrently: config.PARTITIONS_CONSUMED_CONCURRENTLY,
+    semaphore,
+    logger,
+    now: () => clock.now(),
+    handle: handler.handle,
+    poison: async (src: { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer }, reason: DeadLetterV1['reason'], detail: string) => {
+      const d: DeadLetterV1 = {
+        v: 1,
+        reason,
+        detail: detail.slice(0, 8000),
+        service: 'dispatcher',
+        source: { kind: 'kafka', topic: src.topic, partition: src.partition, offset: src.offset },
+        originalKeyBase64: src.key ? src.key.toString('base64') : null,
+        originalValueBase64: src.value.subarray(0, 1_000_000).toString('base64'),
+        originalTruncated: src.value.length > 1_000_000,
+        occurredAt: new Date(clock.now()).toISOString(),
+      };
+      metrics.sends.inc({ sender: 'unknown', outcome: 'poison', error_class: reason });
+      await out.publish([{ topic: dlqTopic, key: null, value: encodeJson(deadLetterV1, d) }]);
+    },
+  };
+  // One consumer group per lane: a marketing backlog never delays fetching authentication jobs,
+  // and the per-number limiter hands slots to the auth lane first.
+  const consumers = [
+    ...LANES_BY_PRIORITY.map(
+      (lane) => new DispatchConsumer({ ...common, groupId: `${config.CONSUMER_GROUP}.${lane}`, topics: [topicName(topics.dispatchJobs[lane], config.TOPIC_PREFIX)], delayed: false }),
+    ),
+    new DispatchConsumer({ ...common, groupId: `${config.CONSUMER_GROUP}.retry`, topics: topics.dispatchRetry.map((r) => topicName(r.topic, config.TOPIC_PREFIX)), delayed: true }),
+  ];
+
+  const app = buildApp({ adminToken: config.ADMIN_TOKEN, registry, readiness, catalog, campaigns, account, limiter, limits, overflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY });
+
+  let gaugeTimer: NodeJS.Timeout | undefined;
+  const updateGauges = async () => {
+    for (const n of catalog.catalog.phoneNumbers) {
+      const r = limiter.rateOf(n.id);
+      metrics.currentRate.set({ sender: n.id }, r.targetMps);
+      metrics.rateLimit.set({ sender: n.id }, r.limitMps);
+    }
+    for (const b of catalog.catalog.businesses) {
+      metrics.messagingLimit.set({ portfolio: b.portfolioId }, account.messagingLimit(b.wabaId) ?? -1);
+      metrics.messagingBudgetUsed.set({ portfolio: b.portfolioId }, await limits.used(b.portfolioId));
+      metrics.accountPaused.set({ waba: b.wabaId }, account.accountPaused(b.wabaId) ? 1 : 0);
+    }
+    metrics.inFlight.set(semaphore.active);
+  };
+
+  let started = false;
+  let closing: Promise<boolean> | undefined;
+  const steps: { name: string; run: () => Promise<unknown> | unknown }[] = [];
+
+  return {
+    app,
+    logger,
+    async start() {
+      await redis.connect();
+      steps.push({ name: 'redis', run: () => redis.quit() });
+      readiness.addCheck('redis', () => redis.ping());
+      await producer.connect();
+      steps.push({ name: 'producer', run: () => producer.disconnect() });
+      steps.push({ name: 'outcomes', run: () => out.drain() });
+      steps.push({ name: 'cloud-api', run: () => cloudApi.close() });
+      await ledger.start();
+      steps.push({ name: 'ledger', run: () => ledger.stop() });
+      await account.start();
+      steps.push({ name: 'account-state', run: () => account.stop() });
+      await campaigns.start();
+      steps.push({ name: 'campaigns', run: () => campaigns.stop() });
+      steps.push({ name: 'limiter', run: () => limiter.close() });
+      for (const c of consumers) {
+        await c.start();
+        steps.push({ name: 'consumer', run: () => c.stop() });
+      }
+      gaugeTimer = setInterval(() => void updateGauges().catch(() => undefined), 1_000);
+      gaugeTimer.unref();
+      steps.push({ name: 'gauges', run: () => clearInterval(gaugeTimer) });
+      started = true;
+      readiness.markStarted();
+      logger.info({ numbers: catalog.catalog.phoneNumbers.length }, 'dispatcher started');
+    },
+    close() {
+      closing ??= (async () => {
+        readiness.markStopping();
+        let clean = true;
+        for (const step of [...steps].reverse()) {
+          try {
+            await step.run();
+          } catch (err) {
+            clean = false;
+            logger.error({ err, step: step.name }, 'shutdown step failed');
+          }
+        }
+        try {
+          await app.close();
+        } catch {
+          clean = false;
+        }
+        if (!started) logger.info('dispatcher closed before it started');
+        return clean;
+      })();
+      return closing;
+    },
+  };
+}
