@@ -65,7 +65,7 @@ fetch() {
   log "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central into $LIBS"
   rm -rf "$LIBS"
   mkdir -p "$LIBS"
-  mvn -q -B -f "$POM" -Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies \
+  mvn -q -B -Dstyle.color=never -f "$POM" -Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$LIBS"
   ls "$LIBS"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null
   touch "$LIBS/.complete"
@@ -176,8 +176,13 @@ status() {
 }
 
 start() {
-  local t0 pid
+  local t0 t_begin pid
   t0="$(now_ms)"
+  t_begin="$t0"
+  # Several test runs may call start at once; one of them starts the broker, the others reuse it.
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/start-$KAFKA_PORT.lock"
+  flock -w "$((KAFKA_START_TIMEOUT_S + 120))" 9 || { log "timed out waiting for another kafka.sh start"; exit 1; }
   if status >/dev/null 2>&1; then
     log "reusing: $(status)"
     return 0
@@ -199,7 +204,7 @@ start() {
     # shellcheck disable=SC2086
     setsid nohup java $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
       -Dlog4j2.configurationFile="$RUN/log4j2.properties" -Dlog4j.configuration="file:$RUN/log4j.properties" \
-      -Dkafka.logs.dir="$LOG_DIR" -cp "$LIBS/*" kafka.Kafka "$PROPS" >"$OUT" 2>&1 </dev/null &
+      -Dkafka.logs.dir="$LOG_DIR" -cp "$LIBS/*" kafka.Kafka "$PROPS" >"$OUT" 2>&1 </dev/null 9>&- &
     pid=$!
     echo "$pid" >"$PID_FILE"
     log "started Kafka $KAFKA_VERSION pid $pid (log: $LOG_DIR/server.log), waiting for it to answer"
@@ -220,7 +225,7 @@ start() {
     fi
     sleep 0.3
   done
-  log "Kafka $KAFKA_VERSION answers on 127.0.0.1:$KAFKA_PORT — broker start took $(secs_since "$t0")s"
+  log "Kafka $KAFKA_VERSION answers on 127.0.0.1:$KAFKA_PORT — broker start took $(secs_since "$t0")s ($(secs_since "$t_begin")s including fetch/format)"
 }
 
 stop() {
