@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { RETRY_TIERS } from '@wa/shared/topics';
+import { admitCampaign } from '../../src/domain/admission';
+import { backoffDelayMs, decideRetry, tierIndexForDelay } from '../../src/domain/backoff';
+import { evaluateCompliance, type ComplianceFacts } from '../../src/domain/compliance';
+import { decideOutcome } from '../../src/domain/outcome';
+import { createAdaptiveRate, reserveSlots, slotIntervalMs, targetRate } from '../../src/domain/pacing';
+import { pickSender } from '../../src/domain/sender-pool';
+
+describe('pacing', () => {
+  it('spaces reserved slots so no sliding second holds more than the rate', () => {
+    const rate = targetRate(80, 0.05);
+    expect(rate).toBeCloseTo(76);
+    const interval = slotIntervalMs(rate);
+    let tat: number | undefined;
+    const sends: number[] = [];
+    // 500 requests arriving in bursts of 50 every 100 ms, far above the rate
+    for (let burst = 0; burst < 10; burst++) {
+      const now = burst * 100;
+      const r = reserveSlots(tat, now, interval, 50);
+      for (let i = 0; i < 50; i++) sends.push(r.firstSlotMs + i * interval);
+      tat = r.nextTatMs;
+    }
+    let maxInWindow = 0;
+    for (const t of sends) maxInWindow = Math.max(maxInWindow, sends.filter((s) => s > t - 1000 && s <= t).length);
+    expect(maxInWindow).toBeLessThanOrEqual(80);
+    expect(maxInWindow).toBeGreaterThanOrEqual(76);
+  });
+
+  it('gives an idle number no credit for the past', () => {
+    expect(reserveSlots(1_000, 50_000, 10, 1).firstSlotMs).toBe(50_000);
+    expect(reserveSlots(60_000, 50_000, 10, 3)).toEqual({ firstSlotMs: 60_000, nextTatMs: 60_030 });
+  });
+
+  it('backs off multiplicatively on a throttle, holds for the cool-down, then recovers linearly', () => {
+    const a = createAdaptiveRate({ decreaseFactor: 0.5, coolDownMs: 10_000 });
+    let s = a.onThrottle(a.fresh(), 0);
+    expect(a.factorAt(s, 5_000)).toBe(0.5);
+    // a second throttle within the same second is the same signal
+    s = a.onThrottle(s, 200);
+    expect(a.factorAt(s, 300)).toBe(0.5);
+    s = a.onThrottle(s, 3_000);
+    expect(a.factorAt(s, 3_001)).toBe(0.25);
+    expect(a.factorAt(s, 13_000)).toBe(0.25);
+    expect(a.factorAt(s, 18_000)).toBeCloseTo(0.625);
+    expect(a.factorAt(s, 23_000)).toBe(1);
+    expect(targetRate(100, 0, 0.5)).toBe(50);
+  });
+});
+
+describe('backoff', () => {
+  it('draws full jitter under an exponential ceiling capped at the maximum', () => {
+    const opts = { baseMs: 1_000, maxDelayMs: 30_000 };
+    expect(backoffDelayMs(0, opts, () => 0.999)).toBe(999);
+    expect(backoffDelayMs(3, opts, () => 0.5)).toBe(4_000);
+    expect(backoffDelayMs(20, opts, () => 0.999)).toBe(29_970);
+    expect(backoffDelayMs(5, opts, () => 0)).toBe(0);
+  });
+
+  it('maps delays to the retry tier topics', () => {
+    expect(tierIndexForDelay(0, RETRY_TIERS)).toBe(0);
+    expect(tierIndexForDelay(4_000, RETRY_TIERS)).toBe(0);
+    expect(tierIndexForDelay(59_999, RETRY_TIERS)).toBe(0);
+    expect(tierIndexForDelay(60_000, RETRY_TIERS)).toBe(1);
+    expect(tierIndexForDelay(3_600_000, RETRY_TIERS)).toBe(2);
+  });
+
+  it('stops after the attempt cap and honours a minimum delay', () => {
+    const opts = { baseMs: 100, maxDelayMs: 1_000, maxAttempts: 3 };
+    expect(decideRetry(0, opts, () => 0, 6_000)).toEqual({ retry: true, delayMs: 6_000, nextAttempt: 1 });
+    expect(decideRetry(1, opts, () => 0.5)).toEqual({ retry: true, delayMs: 100, nextAttempt: 2 });
+    expect(decideRetry(2, opts, () => 0.5)).toEqual({ retry: false, reason: 'retries_exhausted' });
+  });
+});
+
+describe('outcome classification', () => {
+  const opts = { unknownOutcomePolicy: 'record_unknown' as const, pairIntervalMs: 6_000 };
+  const err = (code: number | undefined, httpStatus: number | undefined, mayHaveSent = false) => ({ kind: 'error' as const, code, httpStatus, message: 'x', mayHaveSent });
+
+  it('accepts, retries transient errors, dead-letters permanent ones, pauses on auth', () => {
+    expect(decideOutcome({ kind: 'accepted', wamid: 'wamid.1', httpStatus: 200 }, opts)).toEqual({ action: 'sent', wamid: 'wamid.1' });
+    expect(decideOutcome(err(131000, 500), opts)).toMatchObject({ action: 'retry', errorClass: 'transient', slowSender: false });
+    expect(decideOutcome(err(undefined, 503), opts)).toMatchObject({ action: 'retry', errorClass: 'transient' });
+    expect(decideOutcome(err(131026, 400), opts)).toMatchObject({ action: 'dead-letter', reason: 'permanent_error', code: 131026 });
+    expect(decideOutcome(err(132000, 400), opts)).toMatchObject({ action: 'dead-letter', reason: 'permanent_error' });
+    expect(decideOutcome(err(100, 400), opts)).toMatchObject({ action: 'dead-letter', reason: 'fix_request_error' });
+    expect(decideOutcome(err(190, 401), opts)).toMatchObject({ action: 'pause-account', code: 190 });
+    expect(decideOutcome(err(131031, 400), opts)).toMatchObject({ action: 'pause-account' });
+  });
+
+  it('slows the number on throughput throttles but not on the per-recipient pair limit', () => {
+    expect(decideOutcome(err(130429, 400), opts)).toMatchObject({ action: 'retry', errorClass: 'throttle', slowSender: true });
+    expect(decideOutcome(err(80007, 400), opts)).toMatchObject({ slowSender: true });
+    expect(decideOutcome(err(131056, 400), opts)).toMatchObject({ action: 'retry', slowSender: false, minDelayMs: 6_000 });
+  });
+
+  it('never resends a request that may have reached Meta unless the policy says so', () => {
+    expect(decideOutcome(err(undefined, undefined, true), opts)).toMatchObject({ action: 'unknown' });
+    expect(decideOutcome(err(undefined, undefined, true), { ...opts, unknownOutcomePolicy: 'resend' })).toMatchObject({ action: 'retry', errorClass: 'network' });
+    expect(decideOutcome(err(undefined, undefined, false), opts)).toMatchObject({ action: 'retry', errorClass: 'network' });
+  });
+});
+
+describe('compliance gates', () => {
+  const now = Date.parse('2026-01-10T12:00:00Z');
+  const templates: Record<string, { category: 'marketing' | 'utility' | 'authentication'; status: string; headerParams: number; bodyParams: number; buttonParams: number }> = {
+    promo: { category: 'marketing', status: 'APPROVED', headerParams: 0, bodyParams: 1, buttonParams: 0 },
+    order: { category: 'utility', status: 'APPROVED', headerParams: 0, bodyParams: 1, buttonParams: 0 },
+    paused: { category: 'marketing', status: 'PAUSED', headerParams: 0, bodyParams: 0, buttonParams: 0 },
+  };
+  const facts = (over: Partial<ComplianceFacts> = {}): ComplianceFacts => ({
+    nowMs: now,
+    optedOut: false,
+    lastInboundMs: undefined,
+    serviceWindowMs: 24 * 3_600_000,
+    optOutPolicy: 'marketing_only',
+    template: (ref) => templates[ref.name],
+    ...over,
+  });
+  const tpl = (name: string, bodyParams: string[] = ['x'], category: 'marketing' | 'utility' = 'marketing') => ({ type: 'template' as const, template: { name, language: 'en_US', category, bodyParams } });
+  const text = { type: 'text' as const, text: { body: 'hi' } };
+
+  it('expires jobs past their expiry', () => {
+    expect(evaluateCompliance({ message: tpl('promo'), category: 'marketing', expiresAt: '2026-01-10T11:59:59Z' }, facts())).toMatchObject({ action: 'expire' });
+  });
+
+  it('blocks marketing to opted-out people; utility follows the policy', () => {
+    expect(evaluateCompliance({ message: tpl('promo'), category: 'marketing' }, facts({ optedOut: true }))).toMatchObject({ action: 'reject', reason: 'opted_out' });
+    expect(evaluateCompliance({ message: tpl('order', ['1'], 'utility'), category: 'utility' }, facts({ optedOut: true }))).toMatchObject({ action: 'send', category: 'utility' });
+    expect(evaluateCompliance({ message: tpl('order', ['1'], 'utility'), category: 'utility' }, facts({ optedOut: true, optOutPolicy: 'all' }))).toMatchObject({ action: 'reject', reason: 'opted_out' });
+  });
+
+  it('sends free-form only inside the service window, else the fallback template, else refuses', () => {
+    expect(evaluateCompliance({ message: text, category: 'service' }, facts({ lastInboundMs: now - 3_600_000 }))).toMatchObject({ action: 'send', category: 'service', businessInitiated: false });
+    expect(evaluateCompliance({ message: text, category: 'service' }, facts({ lastInboundMs: now - 25 * 3_600_000 }))).toMatchObject({ action: 'reject', reason: 'outside_service_window' });
+    const fb = evaluateCompliance({ message: text, category: 'service', fallbackTemplate: tpl('order', ['1'], 'utility').template }, facts());
+    expect(fb).toMatchObject({ action: 'send', category: 'utility', usedFallback: true, businessInitiated: true });
+  });
+
+  it('checks template existence, status and parameter count', () => {
+    expect(evaluateCompliance({ message: tpl('nope'), category: 'marketing' }, facts())).toMatchObject({ reason: 'unknown_template' });
+    expect(evaluateCompliance({ message: tpl('paused', []), category: 'marketing' }, facts())).toMatchObject({ reason: 'template_not_approved' });
+    expect(evaluateCompliance({ message: tpl('promo', ['a', 'b']), category: 'marketing' }, facts())).toMatchObject({ reason: 'template_params_mismatch' });
+    expect(evaluateCompliance({ message: tpl('promo', ['a']), category: 'marketing' }, facts())).toMatchObject({ action: 'send', businessInitiated: true });
+  });
+});
+
+describe('campaign admission', () => {
+  it('admits what fits and holds or refuses the rest', () => {
+    expect(admitCampaign({ newRecipients: 500, knownRecipients: 100, limit: 2_000, used: 1_000, policy: 'spread' })).toMatchObject({ admitted: true, sendNow: 500, held: 0, windowsNeeded: 1 });
+    expect(admitCampaign({ newRecipients: 5_000, knownRecipients: 0, limit: 2_000, used: 1_500, policy: 'spread' })).toMatchObject({ admitted: true, sendNow: 500, held: 4_500, remainingBudget: 500, windowsNeeded: 4 });
+    expect(admitCampaign({ newRecipients: 5_000, knownRecipients: 0, limit: 2_000, used: 1_500, policy: 'refuse' })).toMatchObject({ admitted: false, sendNow: 0, refused: 5_000 });
+    expect(admitCampaign({ newRecipients: 1e6, knownRecipients: 0, limit: null, used: 7, policy: 'refuse' })).toMatchObject({ admitted: true, sendNow: 1e6 });
+  });
+});
+
+describe('sender pool', () => {
+  it('keeps a recipient on the same number and moves only the recipients of a removed number', () => {
+    const pool = ['1', '2', '3'];
+    const people = Array.from({ length: 3_000 }, (_, i) => String(4915000000000 + i));
+    const before = new Map(people.map((p) => [p, pickSender(pool, p)]));
+    expect(people.every((p) => pickSender(pool, p) === before.get(p))).toBe(true);
+    const counts = new Map<string, number>();
+    for (const s of before.values()) counts.set(s!, (counts.get(s!) ?? 0) + 1);
+    for (const c of counts.values()) expect(c).toBeGreaterThan(800);
+    const after = new Map(people.map((p) => [p, pickSender(pool, p, (id) => id !== '2')]));
+    for (const p of people) if (before.get(p) !== '2') expect(after.get(p)).toBe(before.get(p));
+    expect([...after.values()].includes('2')).toBe(false);
+  });
+});
