@@ -1,0 +1,94 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { AppError } from '@wa/shared/errors';
+import type { RateRow } from '../domain/rate-card';
+
+export const EVENT_TABLES = ['send_attempts', 'status_events', 'charges', 'inbound_messages', 'account_events', 'dead_letters'] as const;
+export type EventTable = (typeof EVENT_TABLES)[number];
+export type RowsByTable = Partial<Record<EventTable, Record<string, unknown>[]>>;
+
+/** ClickHouse returns 64-bit integers as JSON strings from a server and as numbers from chdb. */
+export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+
+/**
+ * Writes and reads the analytics tables. Library errors become AppErrors with a `retry`
+ * disposition: the consumer keeps the batch uncommitted and tries again.
+ */
+export class ClickHouseStore {
+  constructor(
+    private readonly ch: ClickHouseClient,
+    readonly database: string,
+  ) {}
+
+  /**
+   * Inserts one flushed batch, table by table. The dedupe token goes into the statement's own
+   * SETTINGS clause, not `clickhouse_settings`: chdb turns those into session-wide `SET`s that
+   * would leak the token into later inserts and silently drop them.
+   */
+  async insertBatch(rows: RowsByTable, token: string): Promise<void> {
+    for (const table of EVENT_TABLES) {
+      const values = rows[table];
+      if (!values || values.length === 0) continue;
+      const safeToken = token.replace(/[^A-Za-z0-9_.:-]/g, '_');
+      try {
+        await this.ch.insert({
+          table: `${this.database}.${table} SETTINGS insert_deduplication_token = '${safeToken}:${table}'`,
+          values,
+          format: 'JSONEachRow',
+        });
+      } catch (err) {
+        throw new AppError('clickhouse_insert_failed', `insert into ${table} failed: ${(err as Error).message}`, 'retry', { cause: err });
+      }
+    }
+  }
+
+  async query<T>(sql: string, params: Record<string, unknown> = {}): Promise<T[]> {
+    try {
+      const result = await this.ch.query({ query: sql, format: 'JSONEachRow', query_params: params });
+      return await result.json<T>();
+    } catch (err) {
+      throw new AppError('clickhouse_query_failed', `query failed: ${(err as Error).message}`, 'retry', { cause: err });
+    }
+  }
+
+  async ping(): Promise<void> {
+    const r = await this.ch.ping();
+    if (!r.success) throw new AppError('clickhouse_unavailable', `ClickHouse ping failed: ${String(r.error)}`, 'retry');
+  }
+
+  async loadRateCard(): Promise<RateRow[]> {
+    const rows = await this.query<{ pricing_model: string; country: string; category: string; effective_from: string; volume_tier_from: unknown; rate_micros: unknown; source: string }>(
+      `SELECT pricing_model, country, category, toString(effective_from) AS effective_from, volume_tier_from, rate_micros, source FROM ${this.database}.rate_card FINAL`,
+    );
+    return rows.map((r) => ({
+      pricingModel: r.pricing_model as RateRow['pricingModel'],
+      country: r.country,
+      category: r.category,
+      effectiveFrom: r.effective_from,
+      volumeTierFrom: num(r.volume_tier_from),
+      rateMicros: num(r.rate_micros),
+      source: r.source,
+    }));
+  }
+
+  async rateCardSize(): Promise<number> {
+    const [row] = await this.query<{ n: unknown }>(`SELECT count() AS n FROM ${this.database}.rate_card FINAL`);
+    return num(row?.n);
+  }
+
+  async saveRateCard(rows: readonly RateRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.ch.insert({
+      table: `${this.database}.rate_card`,
+      values: rows.map((r) => ({
+        pricing_model: r.pricingModel,
+        country: r.country,
+        category: r.category,
+        effective_from: r.effectiveFrom,
+        volume_tier_from: r.volumeTierFrom,
+        rate_micros: r.rateMicros,
+        source: r.source,
+      })),
+      format: 'JSONEachRow',
+    });
+  }
+}

@@ -1,0 +1,130 @@
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { createConsumer, kafkaError } from '@wa/shared/kafka';
+import type { AnalyticsMetrics } from '../metrics';
+import type { ClickHouseStore } from './clickhouse-store';
+import { EventBuffer, type TopicRole } from './event-buffer';
+import type { RowMapper } from '../domain/rows';
+import type { LatencyTracker } from '../domain/latency-tracker';
+
+export interface AnalyticsConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  /** topic name → what it carries */
+  topics: ReadonlyMap<string, TopicRole>;
+  store: ClickHouseStore;
+  mapper: RowMapper;
+  tracker: LatencyTracker;
+  metrics: AnalyticsMetrics;
+  logger: Logger;
+  batchRows: number;
+  flushIntervalMs: number;
+  maxBytesPerPartition: number;
+  fromBeginning?: boolean;
+}
+
+/**
+ * Consumes every analytics topic with one consumer group and writes to ClickHouse in batches:
+ * flush when `batchRows` events are buffered or the oldest is `flushIntervalMs` old, then commit
+ * the offsets of exactly what was flushed. A failed insert is retried with backoff while the
+ * consumer waits (back-pressure), and nothing is committed until ClickHouse took the batch, so a
+ * crash re-reads the batch, which the idempotent tables absorb.
+ */
+export class AnalyticsConsumer {
+  private consumer: Consumer | undefined;
+  private readonly buffer: EventBuffer;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private closed: Promise<void> | undefined;
+  /** Events written and committed since start, for tests and the benchmark. */
+  committedEvents = 0;
+
+  constructor(private readonly options: AnalyticsConsumerOptions) {
+    this.buffer = new EventBuffer({ roles: options.topics, mapper: options.mapper, tracker: options.tracker, metrics: options.metrics });
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    this.consumer = createConsumer(o.kafka, { groupId: o.groupId, maxBytesPerPartition: o.maxBytesPerPartition, maxBytes: Math.max(o.maxBytesPerPartition * 4, 10 * 1024 * 1024) });
+    try {
+      await this.consumer.connect();
+      await this.consumer.subscribe({ topics: [...o.topics.keys()], fromBeginning: o.fromBeginning ?? true });
+      await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.onBatch(p) });
+    } catch (err) {
+      throw kafkaError(err, 'start analytics consumer');
+    }
+    this.timer = setInterval(() => {
+      if (this.buffer.size > 0 && this.buffer.ageMs >= o.flushIntervalMs) void this.flush();
+    }, Math.max(5, Math.floor(o.flushIntervalMs / 4)));
+    this.timer.unref();
+  }
+
+  private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    for (const m of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      this.buffer.add({ topic: batch.topic, partition: batch.partition, offset: m.offset, value: m.value });
+      if (this.buffer.size >= this.options.batchRows) await this.flush();
+    }
+    this.options.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+    await heartbeat();
+  }
+
+  /** Writes what is buffered and commits its offsets; calls are serialised. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flushOnce());
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (this.buffer.size === 0) return;
+    const { rows, offsets, events, token } = this.buffer.take();
+    const total = Object.values(rows).reduce((n, r) => n + (r?.length ?? 0), 0);
+    const log = this.options.logger;
+    for (let attempt = 0; ; attempt++) {
+      const end = this.options.metrics.insertDuration.startTimer();
+      try {
+        await this.options.store.insertBatch(rows, token);
+        end();
+        break;
+      } catch (err) {
+        this.options.metrics.insertFailures.inc();
+        if (this.stopping && attempt >= 2) {
+          // Uncommitted: the next consumer of these partitions reads the batch again.
+          log.error({ err, events }, 'giving up on a batch during shutdown; it will be re-read');
+          return;
+        }
+        const delay = Math.min(5_000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        log.warn({ err, attempt, delayMs: Math.round(delay) }, 'ClickHouse insert failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    this.options.metrics.insertBatchRows.observe(total);
+    try {
+      await this.consumer?.commitOffsets(offsets);
+    } catch (err) {
+      // The rows are in; after a rebalance the new owner re-reads them and the tables absorb it.
+      log.warn({ err }, 'offset commit failed after insert; the batch may be re-read');
+      return;
+    }
+    this.committedEvents += events;
+  }
+
+  /** Stop fetching, flush and commit what is buffered, disconnect. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.stopping = true;
+      clearInterval(this.timer);
+      // Pause (still a group member, so commits work), flush and commit, then leave the group.
+      // Records a batch in flight adds after this flush are simply re-read by the next owner.
+      try {
+        this.consumer?.pause([...this.options.topics.keys()].map((topic) => ({ topic })));
+        await this.flush();
+      } finally {
+        await this.consumer?.stop();
+        await this.consumer?.disconnect();
+      }
+    })();
+    return this.closed;
+  }
+}

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { commonEnv, env, loadConfig } from '@wa/shared/config';
+
+export const analyticsEnvSchema = z.object({
+  ...commonEnv,
+  HTTP_PORT: env.int('port of the query API, dashboard and /metrics', 8084, 0, 65_535),
+  HTTP_HOST: z.string().default('0.0.0.0').describe('interface the HTTP server listens on'),
+  CLICKHOUSE_URL: z.url().optional().describe('ClickHouse server HTTP URL; when unset ClickHouse is embedded (chdb)'),
+  CLICKHOUSE_PATH: z.string().min(1).default('.data/clickhouse').describe('data directory of the embedded ClickHouse (chdb)'),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a ClickHouse identifier (letters, digits, underscore)')
+    .default('wa')
+    .describe('database holding the analytics tables and finance views'),
+  CLICKHOUSE_USER: env.optionalString('ClickHouse user (server mode)'),
+  CLICKHOUSE_PASSWORD: env.optionalString('ClickHouse password (server mode)'),
+  RATE_CARD_PATH: z
+    .string()
+    .default('services/analytics/data/rate-card.sample.csv')
+    .describe('rate card CSV seeded into an empty rate_card table at start-up (the shipped file is SAMPLE data)'),
+  RATE_CARD_REFRESH_MS: env.int('how often the consumer reloads the rate card that finance may have edited', 60_000, 1_000),
+  RECIPIENT_HASH_SALT: z.string().min(8).default('wa-analytics-salt').describe('salt for hashing recipient numbers (same value as the dispatcher)'),
+  ANALYTICS_GROUP_ID: z.string().min(1).default('wa-analytics').describe('Kafka consumer group of the analytics writer'),
+  ANALYTICS_BATCH_ROWS: env.int('flush to ClickHouse once this many events are buffered', 20_000, 1),
+  ANALYTICS_FLUSH_INTERVAL_MS: env.int('flush to ClickHouse at least this often when events are buffered', 1_000, 10),
+  ANALYTICS_MAX_BYTES_PER_PARTITION: env.int('kafkajs fetch size per partition', 4 * 1024 * 1024, 1024),
+  GAUGE_REFRESH_MS: env.int('how often delivery-rate and spend gauges are recomputed from ClickHouse', 15_000, 500),
+  DASHBOARD_REFRESH_MS: env.int('how often the dashboard page polls the API', 5_000, 500),
+  DASHBOARD_TITLE: z.string().default('WhatsApp broadcaster — delivery & cost').describe('heading of the dashboard page'),
+});
+
+export type AnalyticsConfig = Readonly<z.output<typeof analyticsEnvSchema>>;
+
+export function loadAnalyticsConfig(source: Record<string, string | undefined>): AnalyticsConfig {
+  return loadConfig(analyticsEnvSchema, source);
+}

@@ -1,0 +1,87 @@
+import type { PricingModel, RateCard } from './rate-card';
+
+/** The pricing-relevant part of a status event, already normalised (times in ms, country derived). */
+export interface PricedStatus {
+  wamid: string;
+  status: string;
+  statusAtMs: number;
+  country: string;
+  pricing?: { billable?: boolean | undefined; pricingModel: string; category: string; type?: string | undefined } | undefined;
+  conversation?: { id?: string | undefined; expiresAtMs?: number | undefined } | undefined;
+}
+
+export interface Charge {
+  /** One charge per key: `CBP:<conversation id>` (or `CBP:msg:<wamid>` without one) or `PMP:<wamid>`. */
+  chargeKey: string;
+  pricingModel: PricingModel;
+  category: string;
+  country: string;
+  billable: boolean;
+  /** Why the unit is free (`free_customer_service`, `free_entry_point`, `not_billable`); empty when charged. */
+  freeType: string;
+  /** The instant whose rate card applies. */
+  pricedAtMs: number;
+  rateMicros: number;
+  costMicros: number;
+  /** `effective_from` of the rate used; empty when free or unpriced. */
+  rateEffectiveFrom: string;
+  /** Billable but the card has no rate for it (neither the country nor ZZ): recorded at zero and flagged. */
+  unpriced: boolean;
+}
+
+const CONVERSATION_MS = 24 * 3_600_000;
+/** Meta prices on delivery: only these statuses create charges (a `sent` or `failed` message costs nothing). */
+const CHARGING_STATUSES = new Set(['delivered', 'read']);
+
+/**
+ * What one status event costs, or null when it carries nothing to price.
+ *
+ * Conversation-based pricing (until 2025-06-30): one charge per billable conversation id, at the
+ * rate in force when the conversation started (its expiry minus 24 h, which every status of the
+ * conversation agrees on, so the result does not depend on which status arrives first).
+ * Per-message pricing (from 2025-07-01): one charge per message whose pricing type is `regular`
+ * (or, without a type, `billable: true`), at the rate in force at the status time; free types are
+ * recorded at zero. Several statuses of one unit yield the same key; the store keeps the earliest.
+ */
+export function chargeFor(event: PricedStatus, card: RateCard): Charge | null {
+  const pricing = event.pricing;
+  if (!pricing || !CHARGING_STATUSES.has(event.status)) return null;
+  const model = pricing.pricingModel.toUpperCase();
+  if (model !== 'CBP' && model !== 'PMP') return null;
+  const category = pricing.category.toLowerCase();
+
+  let chargeKey: string;
+  let billable: boolean;
+  let freeType = '';
+  let pricedAtMs = event.statusAtMs;
+  if (model === 'CBP') {
+    const conversationId = event.conversation?.id;
+    chargeKey = conversationId ? `CBP:${conversationId}` : `CBP:msg:${event.wamid}`;
+    const expiresAtMs = event.conversation?.expiresAtMs;
+    if (conversationId && expiresAtMs !== undefined) pricedAtMs = expiresAtMs - CONVERSATION_MS;
+    billable = pricing.billable !== false;
+    if (!billable) freeType = pricing.type && pricing.type !== 'regular' ? pricing.type : 'not_billable';
+  } else {
+    chargeKey = `PMP:${event.wamid}`;
+    billable = pricing.type !== undefined ? pricing.type === 'regular' : pricing.billable === true;
+    if (!billable) freeType = pricing.type ?? 'not_billable';
+  }
+
+  const base = { chargeKey, pricingModel: model as PricingModel, category, country: event.country, billable, freeType, pricedAtMs };
+  if (!billable) return { ...base, rateMicros: 0, costMicros: 0, rateEffectiveFrom: '', unpriced: false };
+  const quote = card.lookup(event.country, category, model as PricingModel, pricedAtMs);
+  if (!quote) return { ...base, rateMicros: 0, costMicros: 0, rateEffectiveFrom: '', unpriced: true };
+  return { ...base, rateMicros: quote.rateMicros, costMicros: quote.rateMicros, rateEffectiveFrom: quote.effectiveFrom, unpriced: false };
+}
+
+/** Sums charges as the store does: one per key, the one priced from the earliest event winning. */
+export function totalCostMicros(charges: readonly (Charge & { eventAtMs: number })[]): number {
+  const byKey = new Map<string, Charge & { eventAtMs: number }>();
+  for (const c of charges) {
+    const prev = byKey.get(c.chargeKey);
+    if (!prev || c.eventAtMs < prev.eventAtMs) byKey.set(c.chargeKey, c);
+  }
+  let total = 0;
+  for (const c of byKey.values()) total += c.costMicros;
+  return total;
+}

@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import { formatIssues } from '@wa/shared/decode';
+import { isAppError } from '@wa/shared/errors';
+import { registerOpsRoutes } from '@wa/shared/http-ops';
+import type { Readiness } from '@wa/shared/readiness';
+import { COST_GROUPS, DELIVERY_GROUPS, type AnalyticsQueries } from '../adapters/analytics-queries';
+import { formatMicros } from '../domain/money';
+
+export interface AppDeps {
+  queries: AnalyticsQueries;
+  registry: Registry;
+  readiness: Readiness;
+  logger?: Logger;
+  dashboard: { title: string; refreshMs: number };
+}
+
+const DAY_MS = 86_400_000;
+const MAX_WINDOW_MS = 400 * DAY_MS;
+
+const windowQuery = z
+  .object({
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+  })
+  .transform((q, ctx) => {
+    const to = q.to ? new Date(q.to) : new Date();
+    const from = q.from ? new Date(q.from) : new Date(to.getTime() - DAY_MS);
+    if (from >= to) ctx.addIssue({ code: 'custom', path: ['from'], message: 'must be before "to"' });
+    if (to.getTime() - from.getTime() > MAX_WINDOW_MS) ctx.addIssue({ code: 'custom', path: ['from'], message: 'window is limited to 400 days' });
+    return { from, to };
+  });
+
+const deliveryQuery = z.object({ from: z.string().optional(), to: z.string().optional(), groupBy: z.enum(DELIVERY_GROUPS).default('none') }).strict();
+const costQuery = z.object({ from: z.string().optional(), to: z.string().optional(), groupBy: z.enum(COST_GROUPS).default('none') }).strict();
+const campaignParams = z.object({ id: z.string().min(1).max(128) });
+const dashboardQuery = z.object({ minutes: z.coerce.number().int().min(5).max(1_440).default(60), hours: z.coerce.number().int().min(1).max(720).default(24) }).strict();
+
+class BadRequest extends Error {
+  constructor(readonly detail: string) {
+    super(detail);
+  }
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new BadRequest(formatIssues(r.error));
+  return r.data;
+}
+
+const usd = (micros: number) => formatMicros(micros);
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The query API, dashboard and ops routes. Only main.ts listens. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({ loggerInstance: deps.logger, disableRequestLogging: true, return503OnClosing: true }) as unknown as FastifyInstance;
+  const chartJs = readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'));
+  const dashboardJs = readFileSync(join(here, 'public', 'dashboard.js'));
+  const indexHtml = readFileSync(join(here, 'public', 'index.html'), 'utf8')
+    .replaceAll('{{title}}', deps.dashboard.title.replace(/[<>&"]/g, ''))
+    .replaceAll('{{refreshMs}}', String(deps.dashboard.refreshMs));
+
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof BadRequest) return reply.code(400).send({ error: 'bad_request', detail: err.detail });
+    if (isAppError(err)) {
+      const status = err.httpStatus ?? (err.disposition === 'retry' ? 503 : 500);
+      return reply.code(status).send({ error: err.code, detail: err.message });
+    }
+    deps.logger?.error({ err }, 'request failed');
+    return reply.code(500).send({ error: 'internal_error' });
+  });
+
+  registerOpsRoutes(app, { registry: deps.registry, readiness: deps.readiness });
+
+  app.get('/v1/stats/delivery', async (req) => {
+    const q = parse(deliveryQuery, req.query);
+    const window = parse(windowQuery, q);
+    const rows = await deps.queries.delivery(window, q.groupBy);
+    return { from: window.from.toISOString(), to: window.to.toISOString(), groupBy: q.groupBy, rows };
+  });
+
+  app.get('/v1/stats/costs', async (req) => {
+    const q = parse(costQuery, req.query);
+    const window = parse(windowQuery, q);
+    const rows = await deps.queries.costs(window, q.groupBy);
+    return {
+      from: window.from.toISOString(),
+      to: window.to.toISOString(),
+      groupBy: q.groupBy,
+      currency: 'USD',
+      rows: rows.map((r) => ({ ...r, spendUsd: usd(r.spendMicros) })),
+      totalMicros: rows.reduce((n, r) => n + r.spendMicros, 0),
+    };
+  });
+
+  app.get('/v1/campaigns/:id', async (req, reply) => {
+    const { id } = parse(campaignParams, req.params);
+    const campaign = await deps.queries.campaign(id);
+    if (!campaign) return reply.code(404).send({ error: 'campaign_not_found', detail: `no events for campaign ${id}` });
+    return { ...campaign, cost: { ...campaign.cost, spendUsd: usd(campaign.cost.spendMicros) } };
+  });
+
+  app.get('/v1/dashboard', async (req) => {
+    const q = parse(dashboardQuery, req.query);
+    const to = new Date();
+    const from = new Date(to.getTime() - q.hours * 3_600_000);
+    const costFrom = new Date(to.getTime() - 30 * DAY_MS);
+    const [throughput, funnel, hourly, costCategory, costCountry, campaigns] = await Promise.all([
+      deps.queries.throughput(q.minutes),
+      deps.queries.delivery({ from, to }, 'none'),
+      deps.queries.delivery({ from, to }, 'hour'),
+      deps.queries.costs({ from: costFrom, to }, 'category'),
+      deps.queries.costs({ from: costFrom, to }, 'country'),
+      deps.queries.recentCampaigns(10),
+    ]);
+    const perCampaign = await Promise.all(campaigns.map((c) => deps.queries.campaign(c.campaignId)));
+    return {
+      generatedAt: to.toISOString(),
+      hours: q.hours,
+      throughput,
+      funnel: funnel[0] ?? null,
+      hourly,
+      costByCategory: costCategory.map((r) => ({ ...r, spendUsd: usd(r.spendMicros) })),
+      costByCountry: costCountry.map((r) => ({ ...r, spendUsd: usd(r.spendMicros) })),
+      campaigns: perCampaign.filter((c) => c !== null).map((c) => ({ ...c, cost: { ...c.cost, spendUsd: usd(c.cost.spendMicros) } })),
+    };
+  });
+
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(indexHtml));
+  app.get('/assets/dashboard.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(dashboardJs));
+  app.get('/assets/chart.umd.min.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=86400').send(chartJs));
+
+  return app;
+}

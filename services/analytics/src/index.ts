@@ -1,0 +1,2 @@
+export { createAnalyticsService, analyticsTopics, type AnalyticsService } from './service';
+export { loadAnalyticsConfig, analyticsEnvSchema, type AnalyticsConfig } from './config';

@@ -1,0 +1,38 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The analytics service's Prometheus metrics, registered on the process registry. */
+export function createAnalyticsMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    events: new Counter({ name: 'wa_analytics_events_total', help: 'Records consumed, by topic and result (ok, invalid)', labelNames: ['topic', 'result'], registers }),
+    insertBatchRows: new Histogram({
+      name: 'wa_analytics_insert_batch_rows',
+      help: 'Rows per flushed batch (all tables)',
+      buckets: [1, 10, 100, 500, 1_000, 5_000, 10_000, 20_000, 50_000, 100_000],
+      registers,
+    }),
+    insertDuration: new Histogram({
+      name: 'wa_analytics_insert_duration_seconds',
+      help: 'Time to write one flushed batch into ClickHouse',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    insertFailures: new Counter({ name: 'wa_analytics_insert_failures_total', help: 'Failed batch inserts (retried)', registers }),
+    consumerLag: new Gauge({ name: 'wa_analytics_consumer_lag', help: 'Records behind the high watermark, per topic partition', labelNames: ['topic', 'partition'], registers }),
+    deliveryRate: new Gauge({ name: 'wa_delivery_rate', help: 'Delivered / (delivered + failed) of messages sent in the window', labelNames: ['window'], registers }),
+    spendUsd: new Gauge({
+      name: 'wa_spend_usd_total',
+      help: 'Spend in USD by category and country, from the de-duplicated charges table (a gauge so replays can never inflate it)',
+      labelNames: ['category', 'country'],
+      registers,
+    }),
+    requestToDelivered: new Histogram({
+      name: 'wa_request_to_delivered_seconds',
+      help: 'Time from the notification request to the first delivered (or read) status',
+      buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3_600],
+      registers,
+    }),
+    unpriced: new Counter({ name: 'wa_analytics_unpriced_charges_total', help: 'Billable units the rate card has no rate for (recorded at zero)', labelNames: ['pricing_model', 'category'], registers }),
+  };
+}
+export type AnalyticsMetrics = ReturnType<typeof createAnalyticsMetrics>;

@@ -1,0 +1,140 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { FastifyInstance } from 'fastify';
+import type { Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createClickHouse } from '@wa/shared/clickhouse';
+import { createKafka } from '@wa/shared/kafka';
+import { createLogger } from '@wa/shared/logger';
+import { createMetricsRegistry } from '@wa/shared/metrics';
+import { createReadiness } from '@wa/shared/readiness';
+import { createShutdown } from '@wa/shared/shutdown';
+import { topicName, topics } from '@wa/shared/topics';
+import { createAnalyticsQueries, type AnalyticsQueries } from './adapters/analytics-queries';
+import { ClickHouseStore } from './adapters/clickhouse-store';
+import type { TopicRole } from './adapters/event-buffer';
+import { AnalyticsConsumer } from './adapters/kafka-analytics-consumer';
+import { migrate } from './adapters/migrations';
+import type { AnalyticsConfig } from './config';
+import { createLatencyTracker } from './domain/latency-tracker';
+import { createRateCard, parseRateCardCsv, type RateCard } from './domain/rate-card';
+import { createRowMapper } from './domain/rows';
+import { buildApp } from './http/app';
+import { createAnalyticsMetrics } from './metrics';
+
+export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
+
+export interface AnalyticsOverrides {
+  logger?: Logger;
+  registry?: Registry;
+  clickhouse?: ClickHouseClient;
+  kafka?: Kafka;
+}
+
+export interface AnalyticsService {
+  app: FastifyInstance;
+  store: ClickHouseStore;
+  queries: AnalyticsQueries;
+  consumer: AnalyticsConsumer;
+  /** Recomputes the gauges now (they also refresh on a timer). */
+  refreshGauges(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<boolean>;
+}
+
+/** The topics analytics consumes and what each carries. */
+export function analyticsTopics(prefix: string): Map<string, TopicRole> {
+  return new Map<string, TopicRole>([
+    [topicName(topics.messagesSent, prefix), 'sent'],
+    [topicName(topics.eventsStatus, prefix), 'status'],
+    [topicName(topics.eventsInbound, prefix), 'inbound'],
+    [topicName(topics.eventsAccount, prefix), 'account'],
+    [topicName(topics.notificationsDlq, prefix), 'notificationsDlq'],
+    [topicName(topics.dispatchDlq, prefix), 'dispatchDlq'],
+  ]);
+}
+
+/**
+ * Wires the analytics service. Nothing does I/O until `start()`: ClickHouse → migrations → rate
+ * card → consumer → gauges → ready. `close()` undoes it in reverse and is memoised.
+ */
+export async function createAnalyticsService(config: AnalyticsConfig, overrides: AnalyticsOverrides = {}): Promise<AnalyticsService> {
+  const logger = overrides.logger ?? createLogger({ service: 'analytics', level: config.LOG_LEVEL });
+  const registry = overrides.registry ?? createMetricsRegistry('analytics');
+  const metrics = createAnalyticsMetrics(registry);
+  const readiness = createReadiness();
+  const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+  const ch =
+    overrides.clickhouse ??
+    (await createClickHouse({ url: config.CLICKHOUSE_URL, path: config.CLICKHOUSE_PATH, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD }));
+  const store = new ClickHouseStore(ch, config.CLICKHOUSE_DATABASE);
+  const queries = createAnalyticsQueries(store);
+  const kafka = overrides.kafka ?? createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'analytics', logger });
+  let rateCard: RateCard = createRateCard([]);
+  const consumer = new AnalyticsConsumer({
+    kafka,
+    groupId: config.ANALYTICS_GROUP_ID,
+    topics: analyticsTopics(config.TOPIC_PREFIX),
+    store,
+    mapper: createRowMapper({ salt: config.RECIPIENT_HASH_SALT, rateCard: () => rateCard }),
+    tracker: createLatencyTracker(),
+    metrics,
+    logger: logger.child({ component: 'consumer' }),
+    batchRows: config.ANALYTICS_BATCH_ROWS,
+    flushIntervalMs: config.ANALYTICS_FLUSH_INTERVAL_MS,
+    maxBytesPerPartition: config.ANALYTICS_MAX_BYTES_PER_PARTITION,
+  });
+  const app = buildApp({ queries, registry, readiness, logger, dashboard: { title: config.DASHBOARD_TITLE, refreshMs: config.DASHBOARD_REFRESH_MS } });
+  readiness.addCheck('clickhouse', () => store.ping());
+
+  async function reloadRateCard(): Promise<void> {
+    rateCard = createRateCard(await store.loadRateCard());
+  }
+
+  async function refreshGauges(): Promise<void> {
+    const [hour, day, spend] = await Promise.all([queries.deliveryRateSince(3_600), queries.deliveryRateSince(86_400), queries.spendByCategoryCountry()]);
+    if (hour !== null) metrics.deliveryRate.set({ window: '1h' }, hour);
+    if (day !== null) metrics.deliveryRate.set({ window: '24h' }, day);
+    for (const s of spend) metrics.spendUsd.set({ category: s.category, country: s.country }, s.spendMicros / 1_000_000);
+  }
+
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, what: string, fn: () => Promise<void>) => {
+    const t = setInterval(() => fn().catch((err) => logger.warn({ err }, `${what} failed`)), ms);
+    t.unref();
+    timers.push(t);
+  };
+
+  return {
+    app,
+    store,
+    queries,
+    consumer,
+    refreshGauges,
+    async start() {
+      shutdown.add('close ClickHouse', () => ch.close());
+      const migrated = await migrate(ch, { database: config.CLICKHOUSE_DATABASE, dir: MIGRATIONS_DIR });
+      logger.info(migrated, 'migrations checked');
+      if ((await store.rateCardSize()) === 0) {
+        const path = resolve(config.RATE_CARD_PATH);
+        const rows = parseRateCardCsv(await readFile(path, 'utf8'));
+        await store.saveRateCard(rows);
+        logger.warn({ path, rows: rows.length }, 'rate_card was empty: seeded it from the CSV (check that it is not SAMPLE data in production)');
+      }
+      await reloadRateCard();
+      every(config.RATE_CARD_REFRESH_MS, 'rate card reload', reloadRateCard);
+      shutdown.add('stop consumer (flush + commit)', () => consumer.close());
+      await consumer.start();
+      every(config.GAUGE_REFRESH_MS, 'gauge refresh', refreshGauges);
+      shutdown.add('stop timers', () => timers.forEach(clearInterval));
+      shutdown.add('close HTTP', () => app.close());
+      shutdown.add('readiness off', () => readiness.markStopping());
+      readiness.markStarted();
+      void refreshGauges().catch((err) => logger.warn({ err }, 'gauge refresh failed'));
+    },
+    close: () => shutdown.close(),
+  };
+}
