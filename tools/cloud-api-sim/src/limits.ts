@@ -113,7 +113,8 @@ export class PairRateLimiter {
   }
 
   private sweep(now: number): void {
-    if (now - this.lastSweep < 5000 && this.tat.size < 200_000) return;
+    // Time-based only: a size trigger would sweep on every call once many buckets are live.
+    if (now - this.lastSweep < 5000) return;
     this.lastSweep = now;
     for (const [k, t] of this.tat) if (t <= now) this.tat.delete(k);
   }
