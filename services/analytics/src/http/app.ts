@@ -59,7 +59,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** The query API, dashboard and ops routes. Only main.ts listens. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger, disableRequestLogging: true, return503OnClosing: true }) as unknown as FastifyInstance;
+  const app = Fastify({ logger: false, return503OnClosing: true });
   const chartJs = readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'));
   const dashboardJs = readFileSync(join(here, 'public', 'dashboard.js'));
   const indexHtml = readFileSync(join(here, 'public', 'index.html'), 'utf8')
