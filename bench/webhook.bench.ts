@@ -1,0 +1,410 @@
+/**
+ * Webhook receiver benchmark: signed, realistic Cloud API webhooks (mixed statuses with pricing,
+ * some batched, some inbound) sent open-loop at a fixed rate to the webhook service running as its
+ * own process against the real broker, then every payload is counted on wa.webhooks.raw.
+ *
+ *   npm run bench:webhook
+ *   BENCH_DURATION_S=60 BENCH_RATE=2000 BENCH_STEP_RATES=2000,3000,4000,5000,6000 BENCH_STEP_S=10
+ *
+ * Latency is measured from each request's *scheduled* send time (not from when the client got
+ * round to sending it), so a stalled server cannot hide its queueing (coordinated omission).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { z } from 'zod';
+import { commonEnv, env, loadConfig } from '@wa/shared/config';
+import { createKafka, ensureTopics } from '@wa/shared/kafka';
+import { createLogger } from '@wa/shared/logger';
+import { createRedis } from '@wa/shared/redis';
+import { uniqueName } from '@wa/shared/testing';
+import { topicName, topics } from '@wa/shared/topics';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const config = loadConfig(
+  z.object({
+    KAFKA_BROKERS: commonEnv.KAFKA_BROKERS,
+    REDIS_URL: commonEnv.REDIS_URL,
+    BENCH_DURATION_S: env.int('sustained phase duration', 60, 1),
+    BENCH_RATE: env.int('sustained phase rate (requests/s)', 2_000, 1),
+    BENCH_STEP_RATES: env.list('step-up rates (requests/s)', '2000,3000,4000,5000,6000,8000'),
+    BENCH_STEP_S: env.int('duration of each step-up rate', 10, 1),
+    BENCH_CONNECTIONS: env.int('keep-alive connections of the load client', 128, 1),
+    BENCH_PARTITIONS: env.int('partitions of the benchmark topics', 6, 1),
+    BENCH_NORMALISER: env.bool('run the normaliser in the service process during the benchmark', true),
+    BENCH_PORT: env.int('port of the service under test', 18083, 1),
+    BENCH_SERVICE_NODE_ARGS: z.string().default('').describe('extra node flags for the service process, e.g. --cpu-prof'),
+  }),
+);
+
+const SECRET = randomBytes(16).toString('hex');
+const PREFIX = `${uniqueName('bench-wh')}.`;
+const RAW_TOPIC = topicName(topics.webhooksRaw, PREFIX);
+const PHONE_IDS = ['106540352242922', '106540352242923'];
+const CATEGORIES = ['utility', 'marketing', 'authentication'];
+
+// ───────────────────────── payloads ─────────────────────────
+
+let seq = 0;
+const T0 = Math.floor(Date.now() / 1000);
+
+function statusObj(): Record<string, unknown> {
+  seq += 1;
+  const r = Math.random();
+  const st = r < 0.35 ? 'sent' : r < 0.7 ? 'delivered' : r < 0.97 ? 'read' : 'failed';
+  const category = CATEGORIES[seq % 3]!;
+  const s: Record<string, unknown> = {
+    id: `wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI${seq.toString(16).toUpperCase().padStart(12, '0')}`,
+    status: st,
+    timestamp: String(T0 + (seq % 600)),
+    recipient_id: `1650555${String(seq % 10_000).padStart(4, '0')}`,
+    biz_opaque_callback_data: `job-${seq}`,
+  };
+  if (st !== 'failed') {
+    s.pricing = { billable: category !== 'service', pricing_model: 'PMP', category, type: 'regular' };
+  } else {
+    s.errors = [{ code: 131026, title: 'Message undeliverable', message: 'Message undeliverable', error_data: { details: 'Message Undeliverable.' } }];
+  }
+  return s;
+}
+
+function payload(): string {
+  const r = Math.random();
+  const phone = PHONE_IDS[seq % 2]!;
+  const metadata = { display_phone_number: phone === PHONE_IDS[0] ? '15550783881' : '15550783882', phone_number_id: phone };
+  let value: Record<string, unknown>;
+  if (r < 0.05) {
+    seq += 1;
+    const from = `4479${String(seq % 100_000).padStart(8, '0')}`;
+    value = {
+      messaging_product: 'whatsapp',
+      metadata,
+      contacts: [{ profile: { name: 'Zoë' }, wa_id: from }],
+      messages: [{ from, id: `wamid.IN${seq.toString(16)}`, timestamp: String(T0), type: 'text', text: { body: seq % 10 === 0 ? 'STOP' : 'Où est ma commande ?' } }],
+    };
+  } else {
+    const n = r < 0.8 ? 1 : 2 + Math.floor(Math.random() * 9); // 20% batched, 2–10 statuses
+    value = { messaging_product: 'whatsapp', metadata, statuses: Array.from({ length: n }, statusObj) };
+  }
+  const body = { object: 'whatsapp_business_account', entry: [{ id: '102290129340398', changes: [{ value, field: 'messages' }] }] };
+  // Meta escapes non-ASCII and "/": the signature must be over these exact bytes.
+  return JSON.stringify(body).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).replace(/\//g, '\\/');
+}
+
+// ───────────────────────── load ─────────────────────────
+
+interface PhaseResult {
+  rate: number;
+  durationS: number;
+  sent: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  throughputRps: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  over1sPct: number;
+  meanBodyBytes: number;
+  statusesPerPayload: number;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+async function runPhase(pool: Pool, rate: number, durationS: number, deliveryIds: Set<string> | undefined): Promise<PhaseResult> {
+  const total = rate * durationS;
+  const latencies = new Float64Array(total);
+  let done = 0;
+  let ok = 0;
+  let non2xx = 0;
+  let errors = 0;
+  let bytes = 0;
+  let items = 0;
+  const intervalMs = 1000 / rate;
+  const start = performance.now();
+  let issued = 0;
+  let finishedAt = start;
+
+  await new Promise<void>((resolve) => {
+    const fire = (i: number) => {
+      const body = payload();
+      items += (body.match(/"status":/g) ?? []).length || 1;
+      bytes += body.length;
+      if (deliveryIds !== undefined) deliveryIds.add(createHash('sha256').update(body).digest('hex'));
+      const scheduled = start + i * intervalMs;
+      const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
+      pool
+        .request({
+          path: '/webhook',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'user-agent': 'facebookexternalua' },
+          body,
+        })
+        .then(
+          async (res) => {
+            await res.body.dump();
+            if (res.statusCode >= 200 && res.statusCode < 300) ok += 1;
+            else non2xx += 1;
+          },
+          () => {
+            errors += 1;
+          },
+        )
+        .finally(() => {
+          latencies[i] = performance.now() - scheduled;
+          done += 1;
+          if (done === total) {
+            finishedAt = performance.now();
+            resolve();
+          }
+        });
+    };
+    // Open loop: on every tick, issue everything whose scheduled time has come, whatever is in flight.
+    const tick = () => {
+      const due = Math.min(total, Math.floor((performance.now() - start) / intervalMs) + 1);
+      while (issued < due) fire(issued++);
+      if (issued < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+
+  const sorted = latencies.slice().sort();
+  let over1s = 0;
+  for (const l of sorted) if (l > 1000) over1s += 1;
+  const elapsedS = (finishedAt - start) / 1000;
+  return {
+    rate,
+    durationS,
+    sent: total,
+    ok,
+    non2xx,
+    errors,
+    throughputRps: Math.round(ok / elapsedS),
+    p50Ms: round(percentile(sorted, 50)),
+    p90Ms: round(percentile(sorted, 90)),
+    p99Ms: round(percentile(sorted, 99)),
+    p999Ms: round(percentile(sorted, 99.9)),
+    maxMs: round(sorted[sorted.length - 1] ?? NaN),
+    over1sPct: round((100 * over1s) / total, 3),
+    meanBodyBytes: Math.round(bytes / total),
+    statusesPerPayload: round(items / total, 2),
+  };
+}
+
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+// ───────────────────────── service process ─────────────────────────
+
+function startService(): ChildProcess {
+  const child = spawn(process.execPath, [...config.BENCH_SERVICE_NODE_ARGS.split(' ').filter(Boolean), '--import', 'tsx', path.join(ROOT, 'services/webhook/src/main.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: config.KAFKA_BROKERS.join(','),
+      REDIS_URL: config.REDIS_URL,
+      TOPIC_PREFIX: PREFIX,
+      REDIS_KEY_PREFIX: `${PREFIX}`,
+      HTTP_PORT: String(config.BENCH_PORT),
+      HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      WEBHOOK_APP_SECRETS: `bench=${SECRET}`,
+      WEBHOOK_VERIFY_TOKEN: 'bench',
+      NORMALISER_ENABLED: config.BENCH_NORMALISER ? 'true' : 'false',
+      NORMALISER_GROUP_ID: uniqueName('bench-wh-normaliser'),
+      NORMALISER_DEDUPE_TTL_S: '3600',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return child;
+}
+
+async function waitReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`service at ${url} not ready within ${timeoutMs} ms`);
+}
+
+async function scrape(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const pick = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+  return {
+    produceSends: pick(/^wa_webhook_produce_batch_records_count\{[^}]*\} (\d+)/m),
+    producedRecords: pick(/^wa_webhook_produce_batch_records_sum\{[^}]*\} (\d+)/m),
+    produceSecondsSum: pick(/^wa_webhook_produce_duration_seconds_sum\{[^}]*outcome="ok"[^}]*\} ([\d.e+-]+)/m),
+    produceSecondsCount: pick(/^wa_webhook_produce_duration_seconds_count\{[^}]*outcome="ok"[^}]*\} (\d+)/m),
+    rssBytes: pick(/^wa_process_resident_memory_bytes(?:\{[^}]*\})? (\d+)/m),
+    ...Object.fromEntries(
+      [...text.matchAll(/^wa_webhook_ack_duration_seconds_bucket\{([^}]*)\} (\d+)/gm)]
+        .filter((m) => m[1]!.includes('code="200"'))
+        .map((m) => [`ack_le_${/le="([^"]+)"/.exec(m[1]!)?.[1]}`, Number(m[2])]),
+    ),
+  };
+}
+
+/** Server-side ack quantile from histogram bucket deltas (upper bucket bound, so a ceiling). */
+function serverQuantile(before: Record<string, number>, after: Record<string, number>, q: number): number | null {
+  const buckets = Object.keys(after)
+    .filter((k) => k.startsWith('ack_le_'))
+    .map((k) => ({ le: k.slice(7) === '+Inf' ? Infinity : Number(k.slice(7)), n: after[k]! - (before[k] ?? 0) }))
+    .sort((a, b) => a.le - b.le);
+  const total = buckets[buckets.length - 1]?.n ?? 0;
+  if (total === 0) return null;
+  const hit = buckets.find((b) => b.n >= q * total);
+  return hit === undefined || hit.le === Infinity ? null : hit.le * 1000;
+}
+
+// ───────────────────────── main ─────────────────────────
+
+const logger = createLogger({ service: 'bench-webhook', level: 'warn' });
+const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'bench-webhook', logger });
+const admin = kafka.admin();
+await admin.connect();
+await ensureTopics(admin, [topics.webhooksRaw, topics.eventsStatus, topics.eventsInbound, topics.eventsAccount, topics.notificationsDlq], {
+  partitions: config.BENCH_PARTITIONS,
+  retentionMs: 3_600_000,
+  prefix: PREFIX,
+});
+
+const url = `http://127.0.0.1:${config.BENCH_PORT}`;
+const child = startService();
+let exitCode = 0;
+try {
+  await waitReady(url, 60_000);
+  const pool = new Pool(url, { connections: config.BENCH_CONNECTIONS, pipelining: 1, keepAliveTimeout: 60_000 });
+
+  // Warm-up (JIT, connections, producer metadata); not counted in any phase.
+  await runPhase(pool, 500, 3, undefined);
+  const warmMetrics = await scrape(url);
+
+  const sentIds = new Set<string>();
+  console.log(`sustained: ${config.BENCH_RATE} req/s for ${config.BENCH_DURATION_S} s …`);
+  const sustained = await runPhase(pool, config.BENCH_RATE, config.BENCH_DURATION_S, sentIds);
+  const afterMetrics = await scrape(url);
+
+  console.log('step-up …');
+  const steps: PhaseResult[] = [];
+  for (const rate of config.BENCH_STEP_RATES.map(Number)) {
+    const r = await runPhase(pool, rate, config.BENCH_STEP_S, undefined);
+    steps.push(r);
+    console.log(`  ${rate} req/s: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.throughputRps} ok/s, non-2xx ${r.non2xx + r.errors}`);
+    if (r.p99Ms > 250 || r.non2xx + r.errors > 0 || r.throughputRps < rate * 0.9) break;
+  }
+  await pool.close();
+  const sustainedOk = (r: PhaseResult) => r.p99Ms <= 100 && r.non2xx + r.errors === 0 && r.throughputRps >= r.rate * 0.95;
+  const best = steps.filter(sustainedOk).reduce<PhaseResult | undefined>((a, b) => (a === undefined || b.rate > a.rate ? b : a), undefined);
+
+  // Every payload of the sustained phase must be on wa.webhooks.raw exactly once.
+  const counts = new Map<string, number>();
+  const consumer = kafka.consumer({ groupId: uniqueName('bench-wh-count'), maxBytes: 32 * 1_048_576 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: RAW_TOPIC, fromBeginning: true });
+  let seenSustained = 0;
+  const countStart = Date.now();
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) {
+        if (m.value === null) continue;
+        const id = (JSON.parse(m.value.toString('utf8')) as { deliveryId: string }).deliveryId;
+        if (!sentIds.has(id)) continue;
+        const n = (counts.get(id) ?? 0) + 1;
+        counts.set(id, n);
+        if (n === 1) seenSustained += 1;
+      }
+    },
+  });
+  while (seenSustained < sentIds.size && Date.now() - countStart < 120_000) await new Promise((r) => setTimeout(r, 200));
+  await consumer.disconnect();
+  const duplicates = [...counts.values()].filter((n) => n > 1).length;
+  const missing = sentIds.size - seenSustained;
+
+  const sends = afterMetrics.produceSends! - warmMetrics.produceSends!;
+  const records = afterMetrics.producedRecords! - warmMetrics.producedRecords!;
+  const produceMeanMs = ((afterMetrics.produceSecondsSum! - warmMetrics.produceSecondsSum!) / (afterMetrics.produceSecondsCount! - warmMetrics.produceSecondsCount!)) * 1000;
+  const report = {
+    benchmark: 'webhook',
+    at: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version },
+    setup: {
+      service: 'services/webhook/src/main.ts as a child process (normaliser ' + (config.BENCH_NORMALISER ? 'on' : 'off') + '), load from this process',
+      broker: config.KAFKA_BROKERS.join(','),
+      partitions: config.BENCH_PARTITIONS,
+      connections: config.BENCH_CONNECTIONS,
+      acks: -1,
+      payloadMix: '75% single status, 20% batched 2–10 statuses, 5% inbound text; PMP pricing; ~3% failed',
+    },
+    sustained: {
+      ...sustained,
+      uniquePayloads: sentIds.size,
+      onRawTopicOnce: seenSustained - duplicates,
+      duplicatesOnRaw: duplicates,
+      missingOnRaw: missing,
+      produceSends: sends,
+      meanRecordsPerSend: round(records / sends, 1),
+      meanProduceMs: round(produceMeanMs),
+      serviceRssMiB: round(afterMetrics.rssBytes! / 2 ** 20, 1),
+      serverAckP50MsAtMost: serverQuantile(warmMetrics, afterMetrics, 0.5),
+      serverAckP99MsAtMost: serverQuantile(warmMetrics, afterMetrics, 0.99),
+      loadAverage1m: round(os.loadavg()[0] ?? NaN),
+    },
+    stepUp: steps,
+    highestRateWithP99Under100ms: best?.rate ?? null,
+    targets: { p99MsAt2000: 25, p99MsForMaxRate: 100 },
+  };
+  mkdirSync(path.join(ROOT, 'bench/reports'), { recursive: true });
+  writeFileSync(path.join(ROOT, 'bench/reports/webhook.json'), `${JSON.stringify(report, null, 2)}\n`);
+
+  const s = report.sustained;
+  console.log('\nwebhook benchmark');
+  console.table({
+    [`sustained ${s.rate}/s × ${s.durationS}s`]: {
+      'ok/s': s.throughputRps,
+      'p50 ms': s.p50Ms,
+      'p99 ms': s.p99Ms,
+      'p99.9 ms': s.p999Ms,
+      'max ms': s.maxMs,
+      'non-2xx': s.non2xx + s.errors,
+      '>1s %': s.over1sPct,
+    },
+    ...Object.fromEntries(steps.map((r) => [`step ${r.rate}/s × ${r.durationS}s`, { 'ok/s': r.throughputRps, 'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, 'p99.9 ms': r.p999Ms, 'max ms': r.maxMs, 'non-2xx': r.non2xx + r.errors, '>1s %': r.over1sPct }])),
+  });
+  console.log(`raw topic: ${s.uniquePayloads} payloads sent, ${s.onRawTopicOnce} present exactly once, ${s.duplicatesOnRaw} duplicated, ${s.missingOnRaw} missing`);
+  console.log(`server-side ack (histogram bucket bound): p50 ≤ ${s.serverAckP50MsAtMost} ms, p99 ≤ ${s.serverAckP99MsAtMost} ms; 1-min load average ${s.loadAverage1m} on ${report.machine.cpus} CPUs`);
+  console.log(`group commit: ${s.produceSends} sends, ${s.meanRecordsPerSend} records/send, mean produce ${s.meanProduceMs} ms; service RSS ${s.serviceRssMiB} MiB`);
+  console.log(`highest rate with p99 ≤ 100 ms: ${report.highestRateWithP99Under100ms ?? 'none of the steps'} req/s`);
+  console.log('report: bench/reports/webhook.json');
+  if (missing > 0 || duplicates > 0 || s.non2xx + s.errors > 0) exitCode = 1;
+} finally {
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  await admin.deleteTopics({ topics: [topics.webhooksRaw, topics.eventsStatus, topics.eventsInbound, topics.eventsAccount, topics.notificationsDlq].map((t) => topicName(t, PREFIX)) }).catch(() => undefined);
+  await admin.disconnect();
+  const redis = createRedis(config.REDIS_URL);
+  await redis.connect().catch(() => undefined);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  await redis.quit();
+}
+process.exit(exitCode);
