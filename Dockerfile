@@ -18,6 +18,7 @@ COPY services/webhook/package.json services/webhook/
 COPY services/analytics/package.json services/analytics/
 COPY tools/cloud-api-sim/package.json tools/cloud-api-sim/
 COPY tools/cli/package.json tools/cli/
+COPY tools/stack/package.json tools/stack/
 # `npm install` honouring the lock rather than `npm ci`: npm ci rejects this lock because chdb's
 # optional darwin/arm64 libraries are referenced but unpublished. tsx is a devDependency of the
 # repo; inside this build stage only, it is moved to dependencies at the version the lock pins, so
