@@ -11,7 +11,7 @@ import { buildJob, dedupeInline, inlineRecipients, resolveRecipient, type Recipi
 import { createQuietHoursCalculator, requestTiming, type QuietHours } from './domain/schedule';
 import { planRequest, type Plan } from './domain/validate';
 import type { IngestMetrics } from './metrics';
-import type { AudienceReader, Clock, DueItem, ExpansionStore, HoldStore, IdempotencyStore, OutputSink } from './ports';
+import type { AudienceReader, Clock, DueItem, ExpansionStore, HeldRequest, HoldStore, IdempotencyStore, OutputSink } from './ports';
 
 export interface PipelineOptions {
   service: string;
@@ -30,6 +30,8 @@ export interface PipelineDeps {
   idempotency: IdempotencyStore;
   expansion: ExpansionStore;
   holds: HoldStore;
+  /** Queue of broadcasts to expand, worked off by the expansion worker, not by the consumer. */
+  expansions: HoldStore;
   sink: OutputSink;
   audience: AudienceReader;
   metrics: IngestMetrics;
@@ -66,6 +68,10 @@ type Outcome = 'done' | 'interrupted';
 export function createPipeline(deps: PipelineDeps) {
   const { metrics, options } = deps;
   const quietRelease = createQuietHoursCalculator(options.quietHours);
+
+  function heldRequest(env: Envelope): HeldRequest {
+    return { kind: 'request', owner: env.owner, receivedAtMs: env.receivedAtMs, valueBase64: (env.value ?? Buffer.alloc(0)).toString('base64'), source: env.source };
+  }
 
   // Each invocation owns its output buffer: concurrent partitions and the scheduler must never
   // commit on the strength of a flush that another invocation has in flight.
@@ -244,7 +250,7 @@ export function createPipeline(deps: PipelineDeps) {
     }
   }
 
-  async function handleRequest(request: NotificationRequestV1, env: Envelope, control: Control): Promise<Outcome> {
+  async function handleRequest(request: NotificationRequestV1, env: Envelope, control: Control, expander = false): Promise<Outcome> {
     const planned = planRequest(request, deps.catalog, { coalesceWindowMs: options.coalesceWindowMs });
     if (!planned.ok) {
       deadLetterRecord(env, planned.reason, planned.detail, request);
@@ -256,12 +262,15 @@ export function createPipeline(deps: PipelineDeps) {
       return 'done';
     }
     if (timing.kind === 'hold') {
-      await deps.holds.hold(
-        `r:${request.idempotencyKey}`,
-        { kind: 'request', owner: env.owner, receivedAtMs: env.receivedAtMs, valueBase64: (env.value ?? Buffer.alloc(0)).toString('base64'), source: env.source },
-        timing.untilMs,
-      );
+      await deps.holds.hold(`r:${request.idempotencyKey}`, heldRequest(env), timing.untilMs);
       metrics.requests.inc({ outcome: 'held', source: env.source.kind });
+      return 'done';
+    }
+    if (request.audience && !expander) {
+      // A million-line expansion inside a consumer batch would stall every partition that kafkajs
+      // fetched with it (it fetches again only when all batches are done), so an OTP would wait.
+      await deps.expansions.hold(`r:${request.idempotencyKey}`, heldRequest(env), deps.clock());
+      metrics.requests.inc({ outcome: 'queued_for_expansion', source: env.source.kind });
       return 'done';
     }
     const requestedAt = new Date(env.receivedAtMs).toISOString();
@@ -316,14 +325,14 @@ export function createPipeline(deps: PipelineDeps) {
     },
 
     /** Releases one held item (a due request, quiet-hours group or coalescing buffer). */
-    async processDue(item: DueItem, control: Control): Promise<Outcome> {
+    async processDue(item: DueItem, control: Control, mode: { expander: boolean } = { expander: false }): Promise<Outcome> {
       const run = createRun();
       const now = deps.clock();
       if (item.kind === 'request') {
         const h = item.held;
         const env: Envelope = { key: null, value: Buffer.from(h.valueBase64, 'base64'), source: h.source, owner: h.owner, receivedAtMs: h.receivedAtMs };
         const d = decodeJson(notificationRequestV1, env.value, Number.MAX_SAFE_INTEGER);
-        const outcome = d.ok ? await run.handleRequest(d.value, env, control) : (run.deadLetterRecord(env, d.reason, d.detail), 'done' as const);
+        const outcome = d.ok ? await run.handleRequest(d.value, env, control, mode.expander) : (run.deadLetterRecord(env, d.reason, d.detail), 'done' as const);
         await run.flush();
         return outcome;
       }

@@ -8,7 +8,7 @@ import type { Clock, HoldStore } from './ports';
  * hours, and coalescing buffers whose window closed. Items are leased, so several replicas can
  * poll the same store and a replica dying mid-item only delays it by one lease.
  */
-export function createScheduler(deps: { holds: HoldStore; pipeline: Pipeline; clock: Clock; logger: Logger; metrics: IngestMetrics; pollMs: number; leaseMs: number; batch?: number }) {
+export function createScheduler(deps: { holds: HoldStore; pipeline: Pipeline; clock: Clock; logger: Logger; metrics?: IngestMetrics; pollMs: number; leaseMs: number; batch?: number; expander?: boolean }) {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopping = false;
@@ -23,10 +23,12 @@ export function createScheduler(deps: { holds: HoldStore; pipeline: Pipeline; cl
           if (item.kind === 'request') await deps.holds.hold(item.member, item.held, deps.clock() + deps.leaseMs);
         },
         committed: async () => {},
-      });
+      }, { expander: deps.expander ?? false });
       if (outcome === 'done') await deps.holds.ack(item, deps.clock());
+      // Stopped mid-way (shutdown): hand the item back now rather than after the lease.
+      else if (item.kind === 'request') await deps.holds.hold(item.member, item.held, deps.clock());
     }
-    deps.metrics.held.set(await deps.holds.pending());
+    deps.metrics?.held.set(await deps.holds.pending());
   }
 
   function schedule(): void {

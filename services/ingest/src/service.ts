@@ -56,6 +56,7 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
   const idempotency = createRedisIdempotencyStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS });
   const expansion = createRedisExpansionStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.PROGRESS_TTL_SECONDS });
   const holds = createRedisHoldStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, bufferTtlSeconds: Math.max(86_400, Math.ceil(config.COALESCE_WINDOW_MS / 100)) });
+  const expansions = createRedisHoldStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, bufferTtlSeconds: 86_400, name: 'expansions' });
   const audience = createAudienceFileReader(config.AUDIENCE_ROOT);
   const sink = createKafkaSink(producer, { topicPrefix: config.TOPIC_PREFIX });
 
@@ -64,6 +65,7 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
     idempotency,
     expansion,
     holds,
+    expansions,
     sink,
     audience,
     metrics,
@@ -83,6 +85,8 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
   });
   const requestConsumer = createRequestConsumer({ consumer, pipeline, topic: requestTopic, metrics, logger, partitionsConsumedConcurrently: config.PARTITIONS_CONSUMED_CONCURRENTLY });
   const scheduler = createScheduler({ holds, pipeline, clock, logger, metrics, pollMs: config.SCHEDULER_POLL_MS, leaseMs: config.SCHEDULER_LEASE_MS });
+  // Broadcasts expand one at a time per replica, beside the consumer; replicas share the queue.
+  const expander = createScheduler({ holds: expansions, pipeline, clock, logger, pollMs: config.SCHEDULER_POLL_MS, leaseMs: config.SCHEDULER_LEASE_MS, batch: 1, expander: true });
 
   const app = buildApp({
     apiToken: config.INGEST_API_TOKEN,
@@ -128,6 +132,7 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
     app: app as FastifyInstance,
     pipeline,
     scheduler,
+    expander,
     metrics,
     registry,
     logger,
@@ -145,6 +150,8 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
       }
       scheduler.start();
       shutdown.add('scheduler', () => scheduler.stop());
+      expander.start();
+      shutdown.add('expander', () => expander.stop());
       shutdown.add('http', () => app.close());
       shutdown.add('readiness', () => readiness.markStopping());
       readiness.markStarted();

@@ -36,10 +36,10 @@ else
 end
 return 1`;
 
-export function createRedisHoldStore(redis: Redis, options: { keyPrefix: string; bufferTtlSeconds: number }): HoldStore {
+export function createRedisHoldStore(redis: Redis, options: { keyPrefix: string; bufferTtlSeconds: number; name?: string }): HoldStore {
   const p = `${options.keyPrefix}ingest:`;
-  const zset = `${p}held`;
-  const data = `${p}held:data`;
+  const zset = `${p}${options.name ?? 'held'}`;
+  const data = `${zset}:data`;
   const listKey = (member: string) => `${p}buf:${member.slice(2)}`;
   const readCounts = new WeakMap<DueItem, number>();
 

@@ -47,7 +47,8 @@ export function mergeBuffered(entries: readonly BufferedJob[], maxJobs: number):
     if (e.job.category === 'authentication' || e.job.lane === 'auth' || e.job.message.type !== 'template') passthrough.push(e.job);
     else mergeable.push(e);
   }
-  mergeable.sort((a, b) => Date.parse(a.job.requestedAt) - Date.parse(b.job.requestedAt) || a.job.jobId.localeCompare(b.job.jobId));
+  // Stable: ties keep buffer (arrival) order.
+  mergeable.sort((a, b) => Date.parse(a.job.requestedAt) - Date.parse(b.job.requestedAt));
   const out = [...passthrough];
   const size = Math.min(Math.max(maxJobs, 2), 100);
   for (let i = 0; i < mergeable.length; i += size) {
