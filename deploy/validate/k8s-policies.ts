@@ -1,5 +1,5 @@
 import type { K8sObject } from './k8s-schema';
-import { checkServiceEnv, CONSUMERS, SERVICE_PORTS, SERVICES, type ServiceEnvSpec, type ServiceName } from './service-env';
+import { checkServiceEnv, CONSUMERS, isSecretName, SERVICE_PORTS, SERVICES, type ServiceEnvSpec, type ServiceName } from './service-env';
 
 /* Loose views of the fields the policies read; the schema check has already vetted their shapes. */
 interface EnvVar {
@@ -206,7 +206,11 @@ export function checkK8sPolicies(objects: readonly K8sObject[], options: PolicyO
       if (ref.configMapRef) {
         const cm = configMaps.get(ref.configMapRef.name);
         if (!cm) problems.push(`${where}: envFrom ConfigMap ${ref.configMapRef.name} is not in the manifests`);
-        for (const [k, v] of Object.entries(cm ?? {})) env.set(k, { fromSecret: false, value: v });
+        for (const [k, v] of Object.entries(cm ?? {})) {
+          env.set(k, { fromSecret: false, value: v });
+          // Even when an env entry from a Secret overrides it, the value sits in a readable ConfigMap.
+          if (isSecretName(k)) problems.push(`${where}: credential ${k} is stored in ConfigMap ${ref.configMapRef.name}`);
+        }
       }
       if (ref.secretRef) problems.push(`${where}: envFrom a whole Secret hides which keys it needs; use secretKeyRef`);
     }
@@ -278,7 +282,7 @@ export function checkK8sPolicies(objects: readonly K8sObject[], options: PolicyO
 
   const rules = byKind('PrometheusRule');
   if (rules.length !== 1) problems.push(`expected one PrometheusRule, found ${rules.length}`);
-  else if (options.alertGroups === undefined) problems.push('deploy/prometheus/alerts.yml is missing: the PrometheusRule has no source');
+  else if (options.alertGroups === undefined || options.alertGroups.length === 0) problems.push('deploy/prometheus/alerts.yml is missing or has no rule groups: the PrometheusRule has no source');
   else if (JSON.stringify(spec<{ groups: unknown[] }>(rules[0] as K8sObject).groups) !== JSON.stringify(options.alertGroups)) {
     problems.push('PrometheusRule groups differ from deploy/prometheus/alerts.yml: run `npm run deploy:sync-rules`');
   }

@@ -62,7 +62,7 @@ export async function validateDeploy(root: string): Promise<DeployReport> {
   );
 
   const alertsFile = join(root, 'deploy/prometheus/alerts.yml');
-  const alertGroups = existsSync(alertsFile) ? ((parse(readFileSync(alertsFile, 'utf8')) as { groups?: unknown[] } | null)?.groups ?? []) : undefined;
+  const alertGroups = existsSync(alertsFile) ? (parse(readFileSync(alertsFile, 'utf8')) as { groups?: unknown[] } | null)?.groups : undefined;
 
   for (const overlay of OVERLAYS) {
     checks.push(

@@ -1,0 +1,192 @@
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { checkComposePolicies, checkDockerfile, composeConfig, findComposeCommand, readRawCompose, validateComposeSchema, type ComposeFile } from '../validate/compose';
+import { allowsTraffic, checkK8sPolicies, type PolicyOptions } from '../validate/k8s-policies';
+import { checkUnknownFields, validateAgainstSchemas, type K8sObject } from '../validate/k8s-schema';
+import { validateDeploy, type DeployReport } from '../validate/run';
+import { loadServiceEnvSpecs } from '../validate/service-env';
+
+const root = resolve(import.meta.dirname, '../..');
+
+// Deep copies, so each negative case mutates its own manifests.
+const clone = <T>(v: T): T => structuredClone(v);
+const find = (objects: K8sObject[], kind: string, name: string) => {
+  const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`${kind}/${name} not rendered`);
+  return o as unknown as Record<string, any>;
+};
+
+let report: DeployReport;
+let policyOptions: PolicyOptions;
+
+beforeAll(async () => {
+  report = await validateDeploy(root);
+  const { specs } = await loadServiceEnvSpecs(root);
+  const secret = parse(readFileSync(join(root, 'deploy/k8s/examples/secret.example.yaml'), 'utf8')) as { stringData: Record<string, string> };
+  const alertsFile = join(root, 'deploy/prometheus/alerts.yml');
+  const alerts = existsSync(alertsFile) ? (parse(readFileSync(alertsFile, 'utf8')) as { groups?: unknown[] } | null) : null;
+  policyOptions = { envSpecs: specs, documentedSecretKeys: new Set(Object.keys(secret.stringData)), alertGroups: alerts?.groups };
+});
+
+describe('deploy validation of the checked-in assets', () => {
+  it('passes every check: overlays render, match the schemas and policies; compose and Dockerfile are sound', () => {
+    const problems = report.checks.flatMap((c) => c.problems);
+    expect(problems).toEqual([]);
+    expect(report.checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['k8s staging', 'k8s production', 'k8s production-keda', 'docker-compose.yml', 'Dockerfile', 'service config schemas']),
+    );
+  });
+
+  it('renders the four services with probes, autoscaling, budgets, monitors and policies in each overlay', () => {
+    for (const [overlay, objects] of Object.entries(report.rendered)) {
+      const count = (kind: string) => objects.filter((o) => o.kind === kind).length;
+      expect(count('Deployment'), overlay).toBe(4);
+      expect(count('Service'), overlay).toBe(4);
+      expect(count('PodDisruptionBudget'), overlay).toBe(4);
+      expect(count('ServiceMonitor'), overlay).toBe(4);
+      expect(count('PrometheusRule'), overlay).toBe(1);
+      expect(count('NetworkPolicy'), overlay).toBeGreaterThanOrEqual(8);
+      expect(count('Secret'), overlay).toBe(0);
+      expect(count('HorizontalPodAutoscaler') + count('ScaledObject'), overlay).toBe(4);
+    }
+  });
+
+  it('KEDA replaces the CPU autoscalers of the consumers only, and scales them up to the production partitions', () => {
+    const keda = report.rendered['production-keda'] ?? [];
+    const scaled = keda.filter((o) => o.kind === 'ScaledObject').map((o) => o.metadata.name).sort();
+    expect(scaled).toEqual(['analytics', 'dispatcher', 'ingest']);
+    expect(keda.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((o) => o.metadata.name)).toEqual(['webhook']);
+    expect(find(keda, 'ScaledObject', 'dispatcher').spec.maxReplicaCount).toBe(12);
+    expect(find(keda, 'ScaledObject', 'dispatcher').metadata.namespace).toBe('wa-production');
+  });
+
+  it('caps consumer replicas at the partition count of each environment', () => {
+    const partitions = (objects: K8sObject[]) => Number((objects.find((o) => o.metadata.name.startsWith('wa-topics')) as any).data.KAFKA_PARTITIONS);
+    const staging = report.rendered.staging ?? [];
+    const production = report.rendered.production ?? [];
+    expect(partitions(staging)).toBe(3);
+    expect(partitions(production)).toBe(12);
+    expect(find(staging, 'HorizontalPodAutoscaler', 'dispatcher').spec.maxReplicas).toBe(3);
+    expect(find(production, 'HorizontalPodAutoscaler', 'dispatcher').spec.maxReplicas).toBe(12);
+  });
+});
+
+describe('the validators reject broken manifests', () => {
+  it('schema check: a wrong type or a missing required field', async () => {
+    const objects = clone(report.rendered.production ?? []);
+    find(objects, 'HorizontalPodAutoscaler', 'ingest').spec.maxReplicas = 'twelve';
+    delete find(objects, 'Deployment', 'webhook').spec.template.spec.containers[0].name;
+    const problems = await validateAgainstSchemas(objects);
+    expect(problems.some((p) => p.startsWith('HorizontalPodAutoscaler/ingest') && p.includes('maxReplicas'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('Deployment/webhook') && p.includes("required property 'name'") || p.includes('required property name'))).toBe(true);
+  });
+
+  it('unknown-field check: a misspelt probe field that the JSON schemas let through', async () => {
+    const objects = clone(report.rendered.production ?? []);
+    const c = find(objects, 'Deployment', 'dispatcher').spec.template.spec.containers[0];
+    c.readinessProbe = { httpGett: c.readinessProbe.httpGet };
+    expect(await validateAgainstSchemas(objects)).toEqual([]);
+    const strict = await checkUnknownFields(objects, join(root, '.cache/deploy-validate/test-unknown'), root);
+    expect(strict).toHaveLength(1);
+    expect(strict[0]).toMatch(/^Deployment\/dispatcher .*httpGett/);
+  });
+
+  it('policy check: probes, grace period, autoscaling ceiling, env typos, secrets in plain config', () => {
+    const objects = clone(report.rendered.production ?? []);
+    const ingest = find(objects, 'Deployment', 'ingest').spec.template.spec;
+    delete ingest.containers[0].readinessProbe;
+    ingest.terminationGracePeriodSeconds = 20;
+    find(objects, 'HorizontalPodAutoscaler', 'dispatcher').spec.maxReplicas = 24;
+    const webhookCm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('wa-webhook')) as any;
+    webhookCm.data.WEBHOOK_APP_SECRET = 'typo-of-the-plural';
+    const analyticsCm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('wa-analytics')) as any;
+    analyticsCm.data.CLICKHOUSE_PASSWORD = 'in-a-configmap';
+    const problems = checkK8sPolicies(objects, policyOptions);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'Deployment/ingest: readinessProbe must GET /readyz on 8081',
+        'Deployment/ingest: terminationGracePeriodSeconds 20s must exceed preStop 5s + SHUTDOWN_TIMEOUT_MS 25s',
+        'Deployment/dispatcher: autoscaler ceiling 24 exceeds the 12 partitions per topic (extra consumers sit idle)',
+        'Deployment/webhook: WEBHOOK_APP_SECRET is not a variable of the webhook config schema (typo or stale?)',
+        expect.stringMatching(/^Deployment\/analytics: credential CLICKHOUSE_PASSWORD is stored in ConfigMap wa-analytics-/),
+      ]),
+    );
+  });
+
+  it('policy check: a missing required variable and a secret key the example Secret does not document', () => {
+    const objects = clone(report.rendered.production ?? []);
+    const c = find(objects, 'Deployment', 'dispatcher').spec.template.spec.containers[0];
+    c.env = c.env.filter((e: { name: string }) => e.name !== 'WA_ACCESS_TOKENS');
+    c.env.push({ name: 'ADMIN_TOKEN', valueFrom: { secretKeyRef: { name: 'wa-broadcast-secrets', key: 'ADMIN_TOKEN_V2' } } });
+    const problems = checkK8sPolicies(objects, policyOptions);
+    expect(problems).toContain('Deployment/dispatcher: required variable WA_ACCESS_TOKENS is not set');
+    expect(problems).toContain('Deployment/dispatcher: Secret key ADMIN_TOKEN_V2 is not in the example Secret (deploy/k8s/examples)');
+  });
+
+  it('network policy evaluation: the flows exist and nothing else reaches the internet', () => {
+    const objects = report.rendered.production ?? [];
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+    const pod = (name: string, port: number) => ({ labels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'wa-broadcast' }, namedPorts: { http: port } });
+    expect(allowsTraffic(policies, pod('webhook', 8083), 'Ingress', { kind: 'internet' }, 8083)).toBe(true);
+    expect(allowsTraffic(policies, pod('ingest', 8081), 'Ingress', { kind: 'internet' }, 8081)).toBe(false);
+    expect(allowsTraffic(policies, pod('dispatcher', 8082), 'Egress', { kind: 'internet' }, 443)).toBe(true);
+    expect(allowsTraffic(policies, pod('dispatcher', 8082), 'Egress', { kind: 'external', ip: '10.1.2.3' }, 443)).toBe(false);
+    expect(allowsTraffic(policies, pod('webhook', 8083), 'Egress', { kind: 'internet' }, 443)).toBe(false);
+    expect(allowsTraffic(policies, pod('analytics', 8084), 'Egress', { kind: 'external', ip: '10.1.2.3' }, 6379)).toBe(false);
+    expect(allowsTraffic(policies, pod('analytics', 8084), 'Egress', { kind: 'external', ip: '10.1.2.3' }, 8123)).toBe(true);
+
+    const opened = clone(objects);
+    const withoutDeny = opened.filter((o) => !(o.kind === 'NetworkPolicy' && o.metadata.name === 'default-deny-all'));
+    expect(checkK8sPolicies(withoutDeny, policyOptions)).toContain('no default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules)');
+  });
+
+  it('compose: the real implementation rejects an invalid file; the policies catch a weakened one', async () => {
+    const cmd = await findComposeCommand();
+    expect(cmd, 'docker compose or docker-compose must be installed (.ci/run installs it)').toBeDefined();
+    if (!cmd) return;
+    const dir = mkdtempSync(join(tmpdir(), 'wa-compose-'));
+    const raw = readRawCompose(join(root, 'docker-compose.yml')).value;
+
+    const broken = clone(raw) as any;
+    broken.services.dispatcher.depends_on = { 'no-such-service': { condition: 'service_healthy' } };
+    writeFileSync(join(dir, 'broken.yml'), stringify(broken, { version: '1.1' }));
+    await expect(composeConfig(join(dir, 'broken.yml'), cmd)).rejects.toThrow(/no-such-service/);
+
+    const badSchema = clone(raw) as any;
+    badSchema.services.redis.restart_policy = 'always';
+    expect(validateComposeSchema(badSchema).some((p) => p.includes('/services/redis'))).toBe(true);
+
+    const weak = clone(raw) as any;
+    weak.services.redis.command = ['redis-server'];
+    weak.services.ingest.stop_grace_period = '10s';
+    weak.services.webhook.healthcheck = { test: ['CMD', 'true'] };
+    weak.services.webhook.environment.WEBHOOK_VERIFY_TOKEN = 'hunter2';
+    writeFileSync(join(dir, 'weak.yml'), stringify(weak, { version: '1.1' }));
+    const resolved = await composeConfig(join(dir, 'weak.yml'), cmd);
+    const { specs } = await loadServiceEnvSpecs(root);
+    const problems = checkComposePolicies(resolved, weak as ComposeFile, root, specs);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'compose redis: AOF is off (--appendonly yes)',
+        'compose ingest: stop_grace_period 10s must exceed SHUTDOWN_TIMEOUT_MS 25000 ms',
+        'compose webhook: healthcheck must probe /readyz on 8083',
+        'compose webhook: default of WEBHOOK_VERIFY_TOKEN does not look like a local-only placeholder',
+        'compose webhook: WEBHOOK_VERIFY_TOKEN is a credential but does not come from a Secret',
+      ]),
+    );
+  });
+
+  it('Dockerfile: a workspace missing from the deps stage is reported', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wa-dockerfile-'));
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] };
+    pkg.workspaces.push('tools/new-tool');
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg));
+    cpSync(join(root, 'Dockerfile'), join(dir, 'Dockerfile'));
+    expect(checkDockerfile(dir)).toEqual(['Dockerfile: workspace tools/new-tool is not copied into the deps stage (npm install would fail or miss it)']);
+    writeFileSync(join(dir, 'Dockerfile'), readFileSync(join(root, 'Dockerfile'), 'utf8').replace('USER 1000:1000', 'USER root'));
+    expect(checkDockerfile(dir)).toContain('Dockerfile: the runtime stage must switch to a non-root USER');
+  });
+});
