@@ -57,6 +57,8 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     maxBatch: config.WEBHOOK_PRODUCE_MAX_BATCH,
     maxInFlight: config.WEBHOOK_PRODUCE_MAX_INFLIGHT,
     lingerMs: config.WEBHOOK_PRODUCE_LINGER_MS,
+    timeoutMs: config.WEBHOOK_PRODUCE_TIMEOUT_MS,
+    maxQueued: config.WEBHOOK_PRODUCE_MAX_QUEUED,
     ...(config.KAFKA_COMPRESSION === 'gzip' ? { compression: CompressionTypes.GZIP } : {}),
     onSend: (records, seconds, ok) => {
       metrics.produceDuration.observe({ outcome: ok ? 'ok' : 'error' }, seconds);
@@ -73,7 +75,6 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     secrets: config.WEBHOOK_APP_SECRETS,
     verifyToken: config.WEBHOOK_VERIFY_TOKEN,
     maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
-    produceTimeoutMs: config.WEBHOOK_PRODUCE_TIMEOUT_MS,
     sink: raw,
     metrics,
     registry,

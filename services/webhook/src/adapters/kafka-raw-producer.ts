@@ -12,6 +12,10 @@ export interface BatchingProducerOptions {
   /** Extra wait before a send to let a batch grow; 0 sends as soon as a slot is free. */
   lingerMs: number;
   compression?: CompressionTypes;
+  /** A request waits at most this long for its acknowledgement; a record still queued by then is withdrawn. */
+  timeoutMs: number;
+  /** Records allowed to wait for a send slot; beyond it requests fail at once (Kafka is not keeping up). */
+  maxQueued: number;
   /** Observes each send: records in it and seconds until the broker acknowledged (or failed). */
   onSend?: (records: number, seconds: number, ok: boolean) => void;
 }
@@ -20,7 +24,11 @@ interface Pending {
   message: Message;
   resolve: () => void;
   reject: (err: AppError) => void;
+  timer: NodeJS.Timeout | undefined;
+  settled: boolean;
 }
+
+const unavailable = (message: string, code = 'kafka_unavailable') => new AppError(code, message, 'retry', { httpStatus: 503 });
 
 /**
  * Group commit for webhook receipts: concurrent requests enqueue their record, and whenever a
@@ -51,12 +59,40 @@ export class BatchingProducer {
     return this.queue.length;
   }
 
-  /** Resolves once Kafka acknowledged the record; rejects with `kafka_unavailable` otherwise. */
+  /**
+   * Resolves once Kafka acknowledged the record. Rejects with `kafka_unavailable` when the producer
+   * is down or the queue is full, and with `kafka_timeout` after `timeoutMs`: a record still queued
+   * is then withdrawn; one already in flight may still land, which is harmless because Meta's retry
+   * carries the same delivery id and the normaliser drops repeated events.
+   */
   send(message: Message): Promise<void> {
-    if (this.closed) return Promise.reject(new AppError('kafka_unavailable', 'producer is closed', 'retry', { httpStatus: 503 }));
-    if (!this.connected) return Promise.reject(new AppError('kafka_unavailable', 'producer is not connected to Kafka', 'retry', { httpStatus: 503 }));
+    if (this.closed) return Promise.reject(unavailable('producer is closed'));
+    if (!this.connected) return Promise.reject(unavailable('producer is not connected to Kafka'));
+    if (this.queue.length >= this.options.maxQueued) return Promise.reject(unavailable(`${this.queue.length} records already waiting for Kafka`));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ message, resolve, reject });
+      const pending: Pending = {
+        message,
+        settled: false,
+        timer: undefined,
+        resolve: () => {
+          if (pending.settled) return;
+          pending.settled = true;
+          clearTimeout(pending.timer);
+          resolve();
+        },
+        reject: (err) => {
+          if (pending.settled) return;
+          pending.settled = true;
+          clearTimeout(pending.timer);
+          reject(err);
+        },
+      };
+      pending.timer = setTimeout(() => {
+        const index = this.queue.indexOf(pending);
+        if (index >= 0) this.queue.splice(index, 1);
+        pending.reject(unavailable(`Kafka did not acknowledge within ${this.options.timeoutMs} ms`, 'kafka_timeout'));
+      }, this.options.timeoutMs);
+      this.queue.push(pending);
       this.schedule();
     });
   }
@@ -115,6 +151,6 @@ export class BatchingProducer {
       if (this.inFlight === 0) this.flushOne();
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    for (const p of this.queue.splice(0)) p.reject(new AppError('kafka_unavailable', 'producer closed before the record was sent', 'retry', { httpStatus: 503 }));
+    for (const p of this.queue.splice(0)) p.reject(unavailable('producer closed before the record was sent'));
   }
 }

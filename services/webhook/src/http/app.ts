@@ -11,7 +11,7 @@ import { buildRawRecord } from '../domain/raw-record';
 import { verifySignature, type SigningSecret } from '../domain/signature';
 import type { WebhookMetrics } from '../metrics';
 
-/** The narrow port of the batching producer the HTTP layer needs. */
+/** The narrow port of the batching producer the HTTP layer needs: resolves once the record is durable, rejects (503) within a bounded time. */
 export interface RawSink {
   send(message: Message): Promise<void>;
 }
@@ -20,25 +20,12 @@ export interface AppDeps {
   secrets: readonly SigningSecret[];
   verifyToken: string;
   maxBodyBytes: number;
-  produceTimeoutMs: number;
   sink: RawSink;
   metrics: WebhookMetrics;
   registry: Registry;
   readiness: Readiness;
   logger: Logger;
   now?: () => Date;
-}
-
-class ProduceTimeoutError extends Error {
-  override readonly name = 'ProduceTimeoutError';
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProduceTimeoutError(`Kafka did not acknowledge within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function safeEqual(a: string, b: string): boolean {
@@ -61,8 +48,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: { code: 'payload_too_large', limitBytes: deps.maxBodyBytes } });
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send({ error: { code: 'unsupported_media_type', expected: 'application/json' } });
-    if (isAppError(err) && err.code === 'kafka_unavailable') return reply.code(503).header('retry-after', '1').send({ error: { code: err.code } });
-    if (err instanceof ProduceTimeoutError) return reply.code(503).header('retry-after', '1').send({ error: { code: 'kafka_timeout' } });
+    if (isAppError(err) && err.httpStatus === 503) return reply.code(503).header('retry-after', '1').send({ error: { code: err.code } });
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send({ error: { code: err.code ?? 'bad_request' } });
     }
@@ -108,8 +94,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       receivedAt: now(),
     });
     if (!record.isJson) deps.metrics.nonJson.inc();
-    // Persist before acknowledging: 200 only once Kafka confirmed the record (acks=-1).
-    await withTimeout(deps.sink.send({ key: topics.webhooksRaw.key(record), value: JSON.stringify(record) }), deps.produceTimeoutMs);
+    // Persist before acknowledging: 200 only once Kafka confirmed the record (acks=-1); the sink bounds the wait.
+    await deps.sink.send({ key: topics.webhooksRaw.key(record), value: JSON.stringify(record) });
     return reply.code(200).type('text/plain').send('EVENT_RECEIVED');
   });
 

@@ -1,0 +1,98 @@
+import type { Producer, ProducerRecord, RecordMetadata } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { BatchingProducer } from '../../src/adapters/kafka-raw-producer';
+
+/** A stand-in for kafkajs' Producer whose sends complete only when the test says so. */
+function fakeProducer() {
+  const sends: { record: ProducerRecord; ack: () => void; fail: (err: Error) => void }[] = [];
+  const producer = {
+    send: (record: ProducerRecord) =>
+      new Promise<RecordMetadata[]>((resolve, reject) => {
+        sends.push({ record, ack: () => resolve([]), fail: reject });
+      }),
+  } as unknown as Producer;
+  return { producer, sends };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+function make(producer: Producer, overrides: Partial<ConstructorParameters<typeof BatchingProducer>[0]> = {}) {
+  const p = new BatchingProducer({ producer, topic: 'raw', maxBatch: 100, maxInFlight: 1, lingerMs: 0, timeoutMs: 1_000, maxQueued: 1_000, ...overrides });
+  p.setConnected(true);
+  return p;
+}
+
+describe('BatchingProducer (group commit)', () => {
+  it('groups records that arrive while a send is in flight into the next single send, acks=-1', async () => {
+    const { producer, sends } = fakeProducer();
+    const p = make(producer);
+    const settled: string[] = [];
+    const first = p.send({ value: 'a' }).then(() => settled.push('a'));
+    const rest = ['b', 'c', 'd'].map((v) => p.send({ value: v }).then(() => settled.push(v)));
+    await flush();
+    expect(sends).toHaveLength(1);
+    expect(sends[0]!.record.messages.map((m) => m.value)).toEqual(['a']);
+    expect(sends[0]!.record.acks).toBe(-1);
+    expect(settled).toEqual([]);
+    sends[0]!.ack();
+    await first;
+    await flush();
+    expect(sends).toHaveLength(2);
+    expect(sends[1]!.record.messages.map((m) => m.value)).toEqual(['b', 'c', 'd']);
+    expect(settled).toEqual(['a']);
+    sends[1]!.ack();
+    await Promise.all(rest);
+    expect(settled).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('rejects every request of a failed batch with a retryable kafka_unavailable', async () => {
+    const { producer, sends } = fakeProducer();
+    const p = make(producer, { maxInFlight: 1 });
+    const a = p.send({ value: 'a' });
+    await flush();
+    sends[0]!.fail(Object.assign(new Error('broker gone'), { retriable: true }));
+    await expect(a).rejects.toMatchObject({ code: 'kafka_unavailable', disposition: 'retry' });
+  });
+
+  it('fails fast when not connected or when the queue is full', async () => {
+    const { producer, sends } = fakeProducer();
+    const p = make(producer, { maxQueued: 1 });
+    p.setConnected(false);
+    await expect(p.send({ value: 'x' })).rejects.toMatchObject({ code: 'kafka_unavailable' });
+    p.setConnected(true);
+    void p.send({ value: 'in-flight' }).catch(() => undefined);
+    await flush();
+    void p.send({ value: 'queued' }).catch(() => undefined);
+    await expect(p.send({ value: 'overflow' })).rejects.toMatchObject({ code: 'kafka_unavailable' });
+    expect(sends).toHaveLength(1);
+  });
+
+  it('withdraws a record that is still queued when its wait times out', async () => {
+    const { producer, sends } = fakeProducer();
+    const p = make(producer, { timeoutMs: 30 });
+    const inFlight = p.send({ value: 'slow' });
+    await flush();
+    const queued = p.send({ value: 'late' });
+    await Promise.all([
+      expect(queued).rejects.toMatchObject({ code: 'kafka_timeout' }),
+      expect(inFlight).rejects.toMatchObject({ code: 'kafka_timeout' }),
+    ]);
+    sends[0]!.ack();
+    await flush();
+    // The withdrawn record is never sent after its request was answered with 503.
+    expect(sends.flatMap((s) => s.record.messages.map((m) => m.value))).toEqual(['slow']);
+  });
+
+  it('splits a large backlog into sends of at most maxBatch records', async () => {
+    const { producer, sends } = fakeProducer();
+    const p = make(producer, { maxBatch: 2, maxInFlight: 1 });
+    const all = ['1', '2', '3', '4', '5'].map((v) => p.send({ value: v }));
+    for (let i = 0; i < 3; i += 1) {
+      await flush();
+      sends[i]!.ack();
+      await flush();
+    }
+    await Promise.all(all);
+    expect(sends.map((s) => s.record.messages.map((m) => m.value))).toEqual([['1'], ['2', '3'], ['4', '5']]);
+  });
+});
