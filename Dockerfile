@@ -19,10 +19,10 @@ COPY services/analytics/package.json services/analytics/
 COPY tools/cloud-api-sim/package.json tools/cloud-api-sim/
 COPY tools/cli/package.json tools/cli/
 COPY tools/stack/package.json tools/stack/
-# `npm install` honouring the lock rather than `npm ci`: npm ci rejects this lock because chdb's
-# optional darwin/arm64 libraries are referenced but unpublished. tsx is a devDependency of the
-# repo; inside this build stage only, it is moved to dependencies at the version the lock pins, so
-# `--omit=dev` keeps it and its transitive versions still come from the lock.
+# tsx is a devDependency of the repo; inside this build stage only it is promoted to a dependency
+# at the version the lock pins, so `--omit=dev` keeps it. That edit is why this is `npm install`
+# and not `npm ci` (which refuses a manifest that differs from the lock); every resolved version
+# still comes from package-lock.json.
 # The embedded ClickHouse library (@chdb, ~540 MB) is dropped: containers talk to a ClickHouse
 # server through CLICKHOUSE_URL, and shared/src/clickhouse.ts loads chdb lazily, only without one.
 RUN --mount=type=cache,target=/root/.npm \
