@@ -55,6 +55,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
 }
 
 const usd = (micros: number) => formatMicros(micros);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** The query API, dashboard and ops routes. Only main.ts listens. */
@@ -63,7 +64,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const chartJs = readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'));
   const dashboardJs = readFileSync(join(here, 'public', 'dashboard.js'));
   const indexHtml = readFileSync(join(here, 'public', 'index.html'), 'utf8')
-    .replaceAll('{{title}}', deps.dashboard.title.replace(/[<>&"]/g, ''))
+    .replaceAll('{{title}}', escapeHtml(deps.dashboard.title))
     .replaceAll('{{refreshMs}}', String(deps.dashboard.refreshMs));
 
   app.setErrorHandler((err, _req, reply) => {

@@ -1,0 +1,138 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Admin } from 'kafkajs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafka, createProducer, ensureTopics } from '@wa/shared/kafka';
+import { createLogger } from '@wa/shared/logger';
+import { deleteTopics, testInfra, uniqueName, waitFor } from '@wa/shared/testing';
+import { topics } from '@wa/shared/topics';
+import type { SentEventV1, StatusEventV1 } from '@wa/shared/index';
+import { loadAnalyticsConfig } from '../../src/config';
+import { analyticsTopics, createAnalyticsService, type AnalyticsService } from '../../src/service';
+
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+const infra = testInfra();
+const prefix = `${uniqueName('an-dash')}.`;
+const dataDir = mkdtempSync(join(tmpdir(), 'analytics-dash-'));
+const logger = createLogger({ service: 'analytics-dash-test', level: 'warn' });
+const kafka = createKafka({ brokers: infra.brokers, clientId: 'analytics-dash-test', logger });
+
+const PHONES = ['919876543210', '525512345678', '5511987654321', '14155552671', '447911123456', '4915123456789'];
+const CATEGORIES = ['marketing', 'utility', 'authentication', 'utility'] as const;
+
+/** Recent traffic over the last 20 hours and the last hour: three campaigns, ~0.6 % failures. */
+function recentTraffic(count: number, now = Date.now()) {
+  const sent: SentEventV1[] = [];
+  const statuses: StatusEventV1[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = i % 3 === 0 ? now - (i % 55) * 60_000 - 30_000 : now - (i % 20) * 3_600_000 - 120_000;
+    const wamid = `wamid.dash${i}`;
+    const jobId = `job-dash-${i}`;
+    const category = CATEGORIES[i % 4]!;
+    sent.push({
+      v: 1, eventId: `${jobId}:0`, jobId, requestKey: `req-${i}`, campaignId: ['spring-sale', 'otp', 'order-updates'][i % 3], senderPhoneNumberId: '106540352242922',
+      recipientHash: `h${i}`, recipientCountry: 'IN', template: `tpl_${category}`, category, lane: category === 'authentication' ? 'auth' : category === 'marketing' ? 'marketing' : 'utility',
+      attempt: 0, outcome: 'sent', httpStatus: 200, wamid, requestedAt: new Date(t - 800).toISOString(), occurredAt: new Date(t).toISOString(),
+    });
+    const failed = i % 160 === 5;
+    const path = failed ? ['sent', 'failed'] : i % 3 === 0 ? ['sent', 'delivered', 'read'] : ['sent', 'delivered'];
+    path.forEach((status, k) => {
+      const at = new Date(t + (k + 1) * 1_500).toISOString();
+      statuses.push({
+        v: 1, eventId: `${wamid}:${status}:${Math.floor(Date.parse(at) / 1000)}`, wamid, status: status as StatusEventV1['status'], statusAt: at,
+        recipientId: PHONES[i % PHONES.length]!, phoneNumberId: '106540352242922', wabaId: '102290129340398', jobId,
+        ...(status === 'failed'
+          ? { errors: [{ code: 131026, title: 'Message undeliverable' }] }
+          : { pricing: { pricingModel: 'PMP', category, type: i % 10 === 0 ? 'free_customer_service' : 'regular', billable: i % 10 !== 0 } }),
+        receivedAt: at, deliveryId: `d-${i}-${k}`,
+      });
+    });
+  }
+  return { sent, statuses };
+}
+
+let admin: Admin;
+let service: AnalyticsService;
+let browser: Browser | undefined;
+let baseUrl = '';
+
+describe.skipIf(!haveChromium)('dashboard page in headless Chromium', () => {
+  beforeAll(async () => {
+    admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [...analyticsTopics('').keys()].map((name) => ({ name })), { partitions: 1, retentionMs: 3_600_000, prefix });
+    const config = loadAnalyticsConfig({
+      KAFKA_BROKERS: infra.brokers.join(','), TOPIC_PREFIX: prefix, CLICKHOUSE_PATH: dataDir, CLICKHOUSE_DATABASE: 'wa_dash',
+      ANALYTICS_GROUP_ID: uniqueName('an-dash'), ANALYTICS_FLUSH_INTERVAL_MS: '100', DASHBOARD_REFRESH_MS: '1000', LOG_LEVEL: 'warn',
+    });
+    service = await createAnalyticsService(config, { logger });
+    await service.start();
+    const { sent, statuses } = recentTraffic(960);
+    const producer = createProducer(kafka);
+    await producer.connect();
+    for (const [topic, values] of [[topics.messagesSent, sent], [topics.eventsStatus, statuses]] as const) {
+      for (let i = 0; i < values.length; i += 500) {
+        await producer.send({ topic: prefix + topic.name, acks: -1, messages: values.slice(i, i + 500).map((v) => ({ value: JSON.stringify(v) })) });
+      }
+    }
+    await producer.disconnect();
+    await waitFor(() => service.consumer.committedEvents >= sent.length + statuses.length, { timeoutMs: 30_000, description: 'traffic written' });
+    await service.app.listen({ port: 0, host: '127.0.0.1' });
+    baseUrl = `http://127.0.0.1:${(service.app.server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.close();
+    await deleteTopics(admin, [...analyticsTopics(prefix).keys()]);
+    await admin?.disconnect();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('renders the charts from the API with the chart library served locally, and saves a screenshot', async () => {
+    const page = await browser!.newPage({ viewport: { width: 1440, height: 1100 } });
+    const failedRequests: string[] = [];
+    const pageErrors: string[] = [];
+    page.on('requestfailed', (r) => failedRequests.push(r.url()));
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(baseUrl, { waitUntil: 'load' });
+    await page.waitForSelector('body[data-loaded="true"]', { timeout: 15_000 });
+
+    const api = (await (await fetch(`${baseUrl}/v1/dashboard`)).json()) as { funnel: { messages: number; failed: number; deliveryRate: number }; campaigns: unknown[] };
+    expect(api.funnel.messages).toBe(960);
+    expect(api.funnel.failed).toBe(6);
+    expect(await page.textContent('#t-messages')).toBe('960');
+    expect(await page.textContent('#t-failed')).toBe('6');
+    expect(await page.textContent('#t-rate')).toBe(`${(api.funnel.deliveryRate * 100).toFixed(2)}%`);
+    expect(await page.getAttribute('#t-rate', 'class')).toContain('good');
+
+    const charts = await page.evaluate(() => {
+      const g = (globalThis as unknown as { Chart: { getChart(id: string): { data: { datasets: { data: unknown[] }[] } } | undefined } }).Chart;
+      return ['c-throughput', 'c-funnel', 'c-rate', 'c-cost-category', 'c-cost-country'].map((id) => {
+        const c = g.getChart(id);
+        return { id, points: c ? c.data.datasets.reduce((n, d) => n + d.data.length, 0) : -1 };
+      });
+    });
+    for (const c of charts) expect(c.points, c.id).toBeGreaterThan(0);
+    const target = await page.evaluate(() => {
+      const g = (globalThis as unknown as { Chart: { getChart(id: string): { data: { datasets: { label: string; data: number[] }[] } } } }).Chart;
+      return g.getChart('c-rate').data.datasets.find((d) => d.label === '99% target')?.data[0];
+    });
+    expect(target).toBe(99);
+    expect(await page.locator('#campaigns tbody tr').count()).toBe(3);
+    expect(failedRequests).toEqual([]);
+    expect(pageErrors).toEqual([]);
+
+    mkdirSync('docs/img', { recursive: true });
+    await page.screenshot({ path: 'docs/img/dashboard.png', fullPage: true });
+    expect(existsSync('docs/img/dashboard.png')).toBe(true);
+  });
+});
