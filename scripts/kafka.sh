@@ -6,7 +6,9 @@
 #   bash scripts/kafka.sh status   exit 0 when a broker answers on 127.0.0.1:$KAFKA_PORT
 #   bash scripts/kafka.sh stop     SIGTERM the broker this script started, wait, then SIGKILL
 #
-# Env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_VERSION (from the pom),
+# Env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_FAULT_PORT (KAFKA_PORT+2) and
+#      KAFKA_FAULT_PROXY_PORT (KAFKA_PORT+10002): the fault-drill listener and the proxy it advertises,
+#      KAFKA_VERSION (from the pom),
 #      KAFKA_HEAP_OPTS (-Xms256m -Xmx512m), KAFKA_NUM_PARTITIONS (6), KAFKA_START_TIMEOUT_S (90),
 #      KAFKA_CACHE_DIR (.cache/kafka). Details and the version decision: docs/local-infra.md.
 set -euo pipefail
@@ -17,6 +19,10 @@ PINNED_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$PO
 KAFKA_VERSION="${KAFKA_VERSION:-$PINNED_VERSION}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+# A second client listener for fault drills: advertised as a proxy port the drills can cut, so a
+# client bootstrapped through the proxy keeps every later connection going through it too.
+KAFKA_FAULT_PORT="${KAFKA_FAULT_PORT:-$((KAFKA_PORT + 2))}"
+KAFKA_FAULT_PROXY_PORT="${KAFKA_FAULT_PROXY_PORT:-$((KAFKA_PORT + 10002))}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 KAFKA_NUM_PARTITIONS="${KAFKA_NUM_PARTITIONS:-6}"
 KAFKA_START_TIMEOUT_S="${KAFKA_START_TIMEOUT_S:-90}"
@@ -79,11 +85,11 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,FAULT://127.0.0.1:$KAFKA_FAULT_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,FAULT://127.0.0.1:$KAFKA_FAULT_PROXY_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,FAULT:PLAINTEXT
 log.dirs=$DATA
 num.partitions=$KAFKA_NUM_PARTITIONS
 default.replication.factor=1
