@@ -66,6 +66,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     headroomFraction: config.INBOUND_HEADROOM_FRACTION,
     decreaseFactor: config.THROTTLE_DECREASE_FACTOR,
     coolDownMs: config.THROTTLE_COOLDOWN_MS,
+    lateToleranceMs: config.SLOT_LATE_TOLERANCE_MS,
     limitOf: (id) => account.throughputMps(id),
     clock,
   });
@@ -164,6 +165,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       metrics.accountPaused.set({ waba: b.wabaId }, account.accountPaused(b.wabaId) ? 1 : 0);
     }
     metrics.inFlight.set(semaphore.active);
+    metrics.lateSlots.set(limiter.lateSlots);
   };
 
   let started = false;
@@ -181,6 +183,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       steps.push({ name: 'producer', run: () => producer.disconnect() });
       steps.push({ name: 'outcomes', run: () => out.drain() });
       steps.push({ name: 'cloud-api', run: () => cloudApi.close() });
+      await limiter.calibrate();
       await ledger.start();
       steps.push({ name: 'ledger', run: () => ledger.stop() });
       await account.start();

@@ -16,7 +16,7 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 local first = math.max(tat, now)
 local nxt = first + tonumber(ARGV[1]) * tonumber(ARGV[2])
 redis.call('SET', KEYS[1], string.format('%.3f', nxt), 'PX', 60000)
-return string.format('%.3f', first - now)`;
+return string.format('%.3f|%.3f', first, now)`;
 
 /**
  * Unique business-initiated recipients per portfolio in a rolling window: a ZSET waId → last send.
@@ -54,7 +54,14 @@ function defineScripts(redis: Redis): LimitsRedis {
   return redis as LimitsRedis;
 }
 
+const lane = (w: Waiter): Lane => w.lane;
+
+function localClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 interface Waiter {
+  lane: Lane;
   resolve: (waitedMs: number) => void;
   reject: (err: unknown) => void;
   enqueuedAt: number;
@@ -67,6 +74,8 @@ export interface RedisRateLimiterOptions {
   coolDownMs: number;
   /** Slots are reserved at most this far ahead, so a newly arrived auth job overtakes queued marketing. */
   reserveAheadMs?: number;
+  /** A slot whose timer fires later than this is re-reserved instead of used. */
+  lateToleranceMs?: number;
   limitOf: (phoneNumberId: string) => number;
   clock: Clock;
 }
@@ -83,7 +92,12 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly queues = new Map<string, Record<Lane, Waiter[]>>();
   private readonly pumping = new Set<string>();
   private readonly reserveAheadMs: number;
+  private readonly lateToleranceMs: number;
   private closed = false;
+  /** Estimate of (Redis clock − local clock): the largest sample seen recently is the one with the least reply delay. */
+  private offsetCur = Number.NEGATIVE_INFINITY;
+  private offsetPrev = Number.NEGATIVE_INFINITY;
+  private offsetRotatedAt = 0;
 
   constructor(
     redis: Redis,
@@ -92,6 +106,7 @@ export class RedisRateLimiter implements RateLimiter {
     this.redis = defineScripts(redis);
     this.adaptive = createAdaptiveRate({ decreaseFactor: options.decreaseFactor, coolDownMs: options.coolDownMs });
     this.reserveAheadMs = options.reserveAheadMs ?? 100;
+    this.lateToleranceMs = options.lateToleranceMs ?? 10;
   }
 
   rateOf(phoneNumberId: string) {
@@ -116,7 +131,7 @@ export class RedisRateLimiter implements RateLimiter {
     const enqueuedAt = this.options.clock.now();
     const queue = q[lane];
     const promise = new Promise<number>((resolve, reject) => {
-      queue.push({ resolve, reject, enqueuedAt });
+      queue.push({ lane, resolve, reject, enqueuedAt });
     });
     void this.pump(phoneNumberId);
     return promise;
@@ -146,15 +161,35 @@ export class RedisRateLimiter implements RateLimiter {
         const n = Math.min(this.waiting(q), Math.max(1, Math.floor(this.reserveAheadMs / interval)));
         let firstWaitMs: number;
         try {
-          firstWaitMs = Number(await this.redis.gcraReserve(key, interval.toFixed(4), n));
+          const reply = await this.redis.gcraReserve(key, interval.toFixed(4), n);
+          const [first, redisNow] = reply.split('|').map(Number) as [number, number];
+          // Slots are converted to local time through a stable clock offset, not "reply time + wait":
+          // a reply delayed by a busy pipeline must not shift (and so bunch) the slots it carries.
+          const localNow = localClockMs();
+          const offset = this.observeOffset(redisNow - localNow, localNow);
+          firstWaitMs = first - offset - localNow;
         } catch (err) {
           for (const w of this.take(q, this.waiting(q))) w.reject(err);
           return;
         }
         const batch = this.take(q, n);
+        const base = localClockMs();
         batch.forEach((w, i) => {
           const wait = firstWaitMs + i * interval;
-          const fire = () => w.resolve(this.options.clock.now() - w.enqueuedAt);
+          const due = base + wait;
+          const fire = () => {
+            // A slot whose timer fired late (event-loop stall) is given up: sending now would bunch it
+            // with the slots after it, and a sliding second could then hold more than the rate.
+            const at = localClockMs();
+            const recent = this.recentSends(phoneNumberId, at);
+            // ...unless this process' own sends of the last second leave room for it anyway.
+            if (at - due > this.lateToleranceMs && recent.length + 1 > Math.floor(interval > 0 ? 1000 / interval : 1) - 1) {
+              this.requeue(phoneNumberId, lane(w), w);
+              return;
+            }
+            recent.push(at);
+            w.resolve(this.options.clock.now() - w.enqueuedAt);
+          };
           if (wait < 0.5) fire();
           else setTimeout(fire, wait);
         });
@@ -165,6 +200,46 @@ export class RedisRateLimiter implements RateLimiter {
     } finally {
       this.pumping.delete(phoneNumberId);
     }
+  }
+
+  private readonly sendLog = new Map<string, number[]>();
+
+  /** This process' send times for a number within the last second (oldest first). */
+  private recentSends(phoneNumberId: string, at: number): number[] {
+    let log = this.sendLog.get(phoneNumberId);
+    if (!log) this.sendLog.set(phoneNumberId, (log = []));
+    let drop = 0;
+    while (drop < log.length && log[drop]! <= at - 1000) drop++;
+    if (drop > 0) log.splice(0, drop);
+    return log;
+  }
+
+  private requeue(phoneNumberId: string, laneName: Lane, w: Waiter): void {
+    this.lateSlots++;
+    this.queues.get(phoneNumberId)?.[laneName].unshift(w);
+    void this.pump(phoneNumberId);
+  }
+
+  /** Slots given up because their timer fired too late (a measure of event-loop stalls). */
+  lateSlots = 0;
+
+  /** Samples Redis' clock a few times before the first reservation, so the first slots are placed right. */
+  async calibrate(samples = 8): Promise<void> {
+    for (let i = 0; i < samples; i++) {
+      const [sec, micro] = await this.redis.time();
+      const localNow = localClockMs();
+      this.observeOffset(Number(sec) * 1000 + Number(micro) / 1000 - localNow, localNow);
+    }
+  }
+
+  private observeOffset(sample: number, localNow: number): number {
+    if (localNow - this.offsetRotatedAt > 5_000) {
+      this.offsetPrev = this.offsetCur;
+      this.offsetCur = Number.NEGATIVE_INFINITY;
+      this.offsetRotatedAt = localNow;
+    }
+    if (sample > this.offsetCur) this.offsetCur = sample;
+    return Math.max(this.offsetCur, this.offsetPrev);
   }
 
   close(): void {
