@@ -17,6 +17,7 @@ export const NORMALISER_SERVICE_NAME = 'webhook-normaliser';
 const DLQ_ORIGINAL_CAP_BYTES = 700_000;
 /** Raw records are base64 bodies of at most WEBHOOK_MAX_BODY_BYTES plus a small envelope. */
 const RAW_RECORD_MAX_BYTES = 32 * 1_048_576;
+const YIELD_EVERY_RECORDS = 25;
 
 export interface NormaliserTopics {
   raw: string;
@@ -89,10 +90,14 @@ export class Normaliser {
     };
   }
 
-  /** Pure-ish part of a batch: no I/O, exposed for tests through handleBatch only. */
-  private split(messages: readonly KafkaMessage[], partition: number): BatchWork {
+  /**
+   * Decodes and splits a batch. CPU-bound, so it yields to the event loop every few records: the
+   * HTTP receiver shares this process and its acknowledgement latency must not wait for a batch.
+   */
+  private async split(messages: readonly KafkaMessage[], partition: number): Promise<BatchWork> {
     const work: BatchWork = { events: new Map(), deadLetters: [], phoneNumbers: [], inBatchDuplicates: 0 };
-    for (const message of messages) {
+    for (const [index, message] of messages.entries()) {
+      if (index > 0 && index % YIELD_EVERY_RECORDS === 0) await new Promise((resolve) => setImmediate(resolve));
       const decoded = decodeJson(webhookRawV1, message.value, RAW_RECORD_MAX_BYTES);
       if (!decoded.ok) {
         work.deadLetters.push(this.deadLetter(message, partition, decoded.reason, `raw record: ${decoded.detail}`));
@@ -128,7 +133,7 @@ export class Normaliser {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
     const startedAt = performance.now();
     const { metrics, state, producer, topics: t } = this.deps;
-    const work = this.split(batch.messages, batch.partition);
+    const work = await this.split(batch.messages, batch.partition);
 
     const ids = [...work.events.keys()];
     const alreadySeen = await state.seen(ids);
