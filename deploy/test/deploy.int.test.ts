@@ -126,6 +126,16 @@ describe('the validators reject broken manifests', () => {
     expect(problems).toContain('Deployment/dispatcher: Secret key ADMIN_TOKEN_V2 is not in the example Secret (deploy/k8s/examples)');
   });
 
+  it('policy check: a KEDA trigger on a consumer group the service does not use, and alert rules out of sync', () => {
+    const objects = clone(report.rendered['production-keda'] ?? []);
+    find(objects, 'ScaledObject', 'dispatcher').spec.triggers[0].metadata.consumerGroup = 'wa-dispatch.auth';
+    const rule = find(objects, 'PrometheusRule', 'wa-broadcast');
+    rule.spec.groups[0].rules[0].for = '1h';
+    const problems = checkK8sPolicies(objects, policyOptions);
+    expect(problems).toContain('Deployment/dispatcher: KEDA trigger consumerGroup wa-dispatch.auth is not a consumer group of the dispatcher service (wa-dispatcher)');
+    expect(problems).toContain('PrometheusRule groups differ from deploy/prometheus/alerts.yml: run `npm run deploy:sync-rules`');
+  });
+
   it('network policy evaluation: the flows exist and nothing else reaches the internet', () => {
     const objects = report.rendered.production ?? [];
     const policies = objects.filter((o) => o.kind === 'NetworkPolicy');

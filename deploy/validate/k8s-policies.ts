@@ -133,6 +133,13 @@ export function allowsTraffic(
   );
 }
 
+/** JSON with object keys sorted: kustomize re-orders keys, and order carries no meaning here. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+}
+
 function preStopMs(c: Container): number {
   const pre = c.lifecycle?.preStop;
   if (pre?.sleep) return pre.sleep.seconds * 1000;
@@ -263,6 +270,17 @@ export function checkK8sPolicies(objects: readonly K8sObject[], options: PolicyO
     const min = hpas[0] ? spec<{ minReplicas?: number }>(hpas[0]).minReplicas ?? 1 : scaled[0] ? spec<{ minReplicaCount?: number }>(scaled[0]).minReplicaCount ?? 0 : 0;
     if (CONSUMERS.includes(svc) && max > partitions) problems.push(`${where}: autoscaler ceiling ${max} exceeds the ${partitions} partitions per topic (extra consumers sit idle)`);
     if (min > max) problems.push(`${where}: autoscaler minimum ${min} above maximum ${max}`);
+    // KEDA reports zero lag for a group nobody consumes with: the names must be the code's groups
+    // (a *GROUP* variable's default, or that default plus ".<lane>").
+    const groupDefaults = [...(envSpec?.defaults ?? new Map<string, string>())].filter(([k]) => k.includes('GROUP')).map(([, v]) => v);
+    for (const so of scaled) {
+      for (const t of spec<{ triggers: { type: string; metadata: Record<string, string> }[] }>(so).triggers) {
+        const g = t.metadata.consumerGroup;
+        if (t.type === 'kafka' && envSpec && !groupDefaults.some((d) => g === d || g?.startsWith(`${d}.`))) {
+          problems.push(`${where}: KEDA trigger consumerGroup ${g} is not a consumer group of the ${svc} service (${groupDefaults.join(', ')})`);
+        }
+      }
+    }
 
     // Network flows this service needs, and one it must not have.
     const self = { labels: podLabels, namedPorts };
@@ -283,7 +301,7 @@ export function checkK8sPolicies(objects: readonly K8sObject[], options: PolicyO
   const rules = byKind('PrometheusRule');
   if (rules.length !== 1) problems.push(`expected one PrometheusRule, found ${rules.length}`);
   else if (options.alertGroups === undefined || options.alertGroups.length === 0) problems.push('deploy/prometheus/alerts.yml is missing or has no rule groups: the PrometheusRule has no source');
-  else if (JSON.stringify(spec<{ groups: unknown[] }>(rules[0] as K8sObject).groups) !== JSON.stringify(options.alertGroups)) {
+  else if (canonical(spec<{ groups: unknown[] }>(rules[0] as K8sObject).groups) !== canonical(options.alertGroups)) {
     problems.push('PrometheusRule groups differ from deploy/prometheus/alerts.yml: run `npm run deploy:sync-rules`');
   }
   return problems;

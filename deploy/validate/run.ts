@@ -104,6 +104,26 @@ export async function validateDeploy(root: string): Promise<DeployReport> {
       return { problems, detail: `${Object.keys(resolved.services).length} services resolved by ${cmd.command} ${cmd.args.join(' ')} config; compose-spec schema` };
     }),
   );
+  checks.push(
+    await timed('prometheus.yml', async () => {
+      // promtool resolves rule_files on this machine: point the container path at the repo's file.
+      const { execFile } = await import('node:child_process');
+      const { promisify } = await import('node:util');
+      const { mkdirSync, writeFileSync } = await import('node:fs');
+      const dir = join(root, '.cache/deploy-validate/prometheus');
+      mkdirSync(dir, { recursive: true });
+      const config = readFileSync(join(root, 'deploy/prometheus/prometheus.yml'), 'utf8').replaceAll('/etc/prometheus/alerts.yml', join(root, 'deploy/prometheus/alerts.yml'));
+      writeFileSync(join(dir, 'prometheus.yml'), config);
+      try {
+        const { stdout } = await promisify(execFile)('promtool', ['check', 'config', join(dir, 'prometheus.yml')]);
+        return { problems: [], detail: `promtool check config: ${stdout.trim().split('\n').filter((l) => l.includes('SUCCESS')).length} file(s) SUCCESS (config + rules)` };
+      } catch (err) {
+        const e = err as { code?: string; stdout?: string; stderr?: string };
+        if (e.code === 'ENOENT') return { problems: [], detail: 'skipped: promtool not installed (apt-get install prometheus)' };
+        return { problems: [`promtool check config: ${(e.stderr || e.stdout || '').trim().split('\n').join(' ')}`], detail: '' };
+      }
+    }),
+  );
   checks.push(await timed('Dockerfile', async () => ({ problems: checkDockerfile(root), detail: 'workspaces, base image, non-root user, entrypoint' })));
 
   return { tools, checks, rendered, ok: checks.every((c) => c.problems.length === 0) };

@@ -25,6 +25,8 @@ export interface ServiceEnvSpec {
   service: ServiceName;
   known: ReadonlySet<string>;
   required: readonly string[];
+  /** Defaults of the schema's variables, e.g. consumer group names. */
+  defaults: ReadonlyMap<string, string>;
 }
 
 /**
@@ -45,7 +47,12 @@ export async function loadServiceEnvSpecs(root: string): Promise<{ specs: Map<Se
     const schema = mod[`${service}EnvSchema`] as z.ZodObject | undefined;
     if (!schema || typeof schema !== 'object' || !('shape' in schema)) throw new Error(`${file}: exports no ${service}EnvSchema`);
     const vars = describeEnv(schema);
-    specs.set(service, { service, known: new Set(vars.map((v) => v.name)), required: vars.filter((v) => v.required).map((v) => v.name) });
+    specs.set(service, {
+      service,
+      known: new Set(vars.map((v) => v.name)),
+      required: vars.filter((v) => v.required).map((v) => v.name),
+      defaults: new Map(vars.flatMap((v) => (v.default === undefined ? [] : [[v.name, v.default] as const]))),
+    });
   }
   return { specs, missing };
 }
