@@ -9,7 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['shared/test/**/*.test.ts', 'scripts/test/**/*.test.ts', 'services/*/test/unit/**/*.test.ts', 'tools/*/test/**/*.test.ts'],
-          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          exclude: ['**/*.int.test.ts', '**/*.faults.test.ts', '**/node_modules/**'],
           testTimeout: 10_000,
         },
       },
@@ -17,10 +17,20 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['**/*.int.test.ts'],
-          exclude: ['**/node_modules/**'],
+          exclude: ['**/node_modules/**', '**/*.faults.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // The broker and the 2-core machine are shared; parallel files would only add contention.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'faults',
+          include: ['**/*.faults.test.ts'],
+          exclude: ['**/node_modules/**'],
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

@@ -1,5 +1,5 @@
 import type { Consumer, Kafka } from 'kafkajs';
-import { createConsumer, decodeJson, sentEventV1, TERMINAL_SEND_OUTCOMES, topics, type SendOutcome } from '@wa/shared';
+import { createConsumer, decodeJson, sentEventV1, statusEventV1, TERMINAL_SEND_OUTCOMES, topics, type SendOutcome } from '@wa/shared';
 
 export interface OutcomeTally {
   /** Terminal outcomes seen per job id (a Set: a re-produced identical event is not a second outcome). */
@@ -10,6 +10,12 @@ export interface OutcomeTally {
   firstSentAt: number | null;
   lastSentAt: number | null;
   sentByNumber: Map<string, number>;
+  /** Job ids by campaign (from any outcome event). */
+  jobsByCampaign: Map<string, Set<string>>;
+  /** Statuses Meta reported per job id, from `wa.events.status` (through biz_opaque_callback_data). */
+  statusesByJob: Map<string, Set<string>>;
+  /** Request → delivered latencies in ms, from the first delivered/read status of each job. */
+  requestToDeliveredMs: number[];
 }
 
 /** Counts what the dispatcher says happened, per job: the "lost" and "double outcome" checks read this. */
@@ -22,14 +28,33 @@ export async function collectOutcomes(kafka: Kafka, prefix: string): Promise<{ t
     firstSentAt: null,
     lastSentAt: null,
     sentByNumber: new Map(),
+    jobsByCampaign: new Map(),
+    statusesByJob: new Map(),
+    requestToDeliveredMs: [],
   };
+  const requestedAtByJob = new Map<string, number>();
   const seenEvents = new Set<string>();
   const consumer: Consumer = createConsumer(kafka, { groupId: `${prefix}outcome-collector-${Date.now()}`, maxWaitTimeInMs: 200 });
   await consumer.connect();
-  await consumer.subscribe({ topic: prefix + topics.messagesSent.name, fromBeginning: true });
+  const sentTopic = prefix + topics.messagesSent.name;
+  await consumer.subscribe({ topics: [sentTopic, prefix + topics.eventsStatus.name], fromBeginning: true });
   await consumer.run({
     eachBatchAutoResolve: true,
     eachBatch: async ({ batch }) => {
+      if (batch.topic !== sentTopic) {
+        for (const message of batch.messages) {
+          const status = decodeJson(statusEventV1, message.value);
+          if (!status.ok || !status.value.jobId) continue;
+          const jobId = status.value.jobId;
+          const set = tally.statusesByJob.get(jobId) ?? new Set<string>();
+          const firstDelivery = (status.value.status === 'delivered' || status.value.status === 'read') && !set.has('delivered') && !set.has('read');
+          set.add(status.value.status);
+          tally.statusesByJob.set(jobId, set);
+          const requestedAt = requestedAtByJob.get(jobId);
+          if (firstDelivery && requestedAt !== undefined) tally.requestToDeliveredMs.push(Date.parse(status.value.receivedAt) - requestedAt);
+        }
+        return;
+      }
       for (const message of batch.messages) {
         const decoded = decodeJson(sentEventV1, message.value);
         if (!decoded.ok) continue;
@@ -39,6 +64,12 @@ export async function collectOutcomes(kafka: Kafka, prefix: string): Promise<{ t
         if (seenEvents.has(key)) continue;
         seenEvents.add(key);
         tally.outcomes.set(e.outcome, (tally.outcomes.get(e.outcome) ?? 0) + 1);
+        if (e.campaignId) {
+          const jobs = tally.jobsByCampaign.get(e.campaignId) ?? new Set<string>();
+          jobs.add(e.jobId);
+          tally.jobsByCampaign.set(e.campaignId, jobs);
+        }
+        requestedAtByJob.set(e.jobId, Date.parse(e.requestedAt));
         if (!TERMINAL_SEND_OUTCOMES.has(e.outcome)) continue;
         const set = tally.terminalByJob.get(e.jobId) ?? new Set();
         set.add(e.outcome);
@@ -72,4 +103,17 @@ export function percentile(values: readonly number[], p: number): number | null 
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Jobs of a campaign, each with its terminal outcomes, and the ones still without any. */
+export function campaignReport(tally: OutcomeTally, campaignId: string) {
+  const jobs = [...(tally.jobsByCampaign.get(campaignId) ?? [])];
+  const terminal = jobs.filter((j) => (tally.terminalByJob.get(j)?.size ?? 0) > 0);
+  const conflicting = jobs.filter((j) => (tally.terminalByJob.get(j)?.size ?? 0) > 1);
+  const sent = jobs.filter((j) => tally.terminalByJob.get(j)?.has('sent'));
+  const sentWithFinalStatus = sent.filter((j) => {
+    const s = tally.statusesByJob.get(j);
+    return s !== undefined && (s.has('delivered') || s.has('read') || s.has('failed'));
+  });
+  return { jobs: jobs.length, terminal: terminal.length, conflicting, sent: sent.length, sentWithFinalStatus: sentWithFinalStatus.length };
 }
