@@ -68,7 +68,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
   let redis: Redis | undefined;
   let normaliser: Normaliser | undefined;
   const consumer = config.NORMALISER_ENABLED
-    ? createConsumer(kafka, { groupId: config.NORMALISER_GROUP_ID, maxBytes: 4 * 1_048_576 })
+    ? createConsumer(kafka, { groupId: config.NORMALISER_GROUP_ID, maxBytes: 4 * 1_048_576, maxWaitTimeInMs: 1_000 })
     : undefined;
 
   const app = buildApp({

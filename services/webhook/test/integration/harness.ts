@@ -74,7 +74,7 @@ export async function createHarness(): Promise<Harness> {
       });
     },
     async collect(topic) {
-      const consumer = kafka.consumer({ groupId: uniqueName('wh-collector'), allowAutoTopicCreation: false });
+      const consumer = kafka.consumer({ groupId: uniqueName('wh-collector'), allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
       consumers.push(consumer);
       const values: Buffer[] = [];
       await consumer.connect();
@@ -91,7 +91,7 @@ export async function createHarness(): Promise<Harness> {
       };
     },
     async cleanup() {
-      for (const c of consumers) await c.disconnect().catch(() => undefined);
+      await Promise.all(consumers.map((c) => c.disconnect().catch(() => undefined)));
       await deleteTopics(admin, Object.values(names));
       await admin.disconnect();
       let cursor = '0';
