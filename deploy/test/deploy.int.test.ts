@@ -6,7 +6,7 @@ import { parse, stringify } from 'yaml';
 import { checkComposePolicies, checkDockerfile, composeConfig, findComposeCommand, readRawCompose, validateComposeSchema, type ComposeFile } from '../validate/compose';
 import { allowsTraffic, checkK8sPolicies, type PolicyOptions } from '../validate/k8s-policies';
 import { checkUnknownFields, validateAgainstSchemas, type K8sObject } from '../validate/k8s-schema';
-import { validateDeploy, type DeployReport } from '../validate/run';
+import { checkSimWiring, validateDeploy, type DeployReport } from '../validate/run';
 import { loadServiceEnvSpecs } from '../validate/service-env';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -187,6 +187,20 @@ describe('the validators reject broken manifests', () => {
         'compose webhook: WEBHOOK_VERIFY_TOKEN is a credential but does not come from a Secret',
       ]),
     );
+  });
+
+  it('compose sim profile: the simulator must accept the dispatcher\'s tokens and sign with a secret the webhook knows', async () => {
+    const cmd = await findComposeCommand();
+    if (!cmd) throw new Error('no compose implementation');
+    const resolved = await composeConfig(join(root, 'docker-compose.yml'), cmd);
+    expect(checkSimWiring(root, resolved)).toEqual([]);
+    const drifted = clone(resolved) as any;
+    drifted.services.webhook.environment.WEBHOOK_APP_SECRETS = 'primary=another-secret';
+    drifted.services.dispatcher.environment.WA_ACCESS_TOKENS = '102290129340398=another-token';
+    expect(checkSimWiring(root, drifted)).toEqual([
+      "compose webhook: the default WEBHOOK_APP_SECRETS does not verify the simulator's signatures",
+      "compose dispatcher: the default WA_ACCESS_TOKENS are not the simulator's tokens",
+    ]);
   });
 
   it('Dockerfile: a workspace missing from the deps stage is reported', () => {

@@ -2,10 +2,32 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { catalogSchema } from '@wa/shared/catalog';
-import { checkComposePolicies, checkDockerfile, composeConfig, findComposeCommand, readRawCompose, validateComposeSchema } from './compose';
+import { COMPOSE_SIM_DEFAULTS, composeSimScenario } from '../../scripts/gen-compose-sim-scenario';
+import { checkComposePolicies, checkDockerfile, composeConfig, findComposeCommand, readRawCompose, validateComposeSchema, type ComposeFile } from './compose';
 import { checkK8sPolicies } from './k8s-policies';
 import { checkUnknownFields, parseManifests, renderKustomization, validateAgainstSchemas, type K8sObject } from './k8s-schema';
 import { loadServiceEnvSpecs } from './service-env';
+
+/**
+ * The `sim` profile works only if the simulator's world agrees with compose's local defaults: the
+ * scenario file must be the current derivation of the catalogue, signed with the app secret the
+ * webhook verifies, with the access tokens the dispatcher sends.
+ */
+export function checkSimWiring(root: string, resolved: ComposeFile): string[] {
+  const problems: string[] = [];
+  const file = join(root, COMPOSE_SIM_DEFAULTS.out);
+  if (!existsSync(file)) return [`${COMPOSE_SIM_DEFAULTS.out} is missing: run \`npm run deploy:sim-scenario\``];
+  const current = composeSimScenario({ catalog: join(root, COMPOSE_SIM_DEFAULTS.catalog), appSecret: COMPOSE_SIM_DEFAULTS.appSecret, accessTokens: COMPOSE_SIM_DEFAULTS.accessTokens });
+  if (readFileSync(file, 'utf8') !== current) problems.push(`${COMPOSE_SIM_DEFAULTS.out} is stale (catalogue or simulator changed): run \`npm run deploy:sim-scenario\``);
+  const env = (svc: string) => (resolved.services[svc]?.environment ?? {}) as Record<string, string>;
+  if (!String(env('webhook').WEBHOOK_APP_SECRETS ?? '').split(',').some((e) => e.endsWith(`=${COMPOSE_SIM_DEFAULTS.appSecret}`))) {
+    problems.push('compose webhook: the default WEBHOOK_APP_SECRETS does not verify the simulator\'s signatures');
+  }
+  if (env('dispatcher').WA_ACCESS_TOKENS !== COMPOSE_SIM_DEFAULTS.accessTokens) problems.push('compose dispatcher: the default WA_ACCESS_TOKENS are not the simulator\'s tokens');
+  const catalogMount = (resolved.services.dispatcher?.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`)).find((m) => m.includes('/etc/wa/catalog.json'));
+  if (!catalogMount?.includes(COMPOSE_SIM_DEFAULTS.catalog)) problems.push(`compose dispatcher: the default catalogue mount is not ${COMPOSE_SIM_DEFAULTS.catalog}`);
+  return problems;
+}
 
 export const OVERLAYS = ['staging', 'production', 'production-keda'] as const;
 
@@ -100,7 +122,7 @@ export async function validateDeploy(root: string): Promise<DeployReport> {
       tools.compose = `${cmd.command} ${cmd.args.join(' ')} (${cmd.version})`.replace('  ', ' ');
       const resolved = await composeConfig(composeFile, cmd);
       const raw = readRawCompose(composeFile);
-      const problems = [...validateComposeSchema(raw.value), ...checkComposePolicies(resolved, raw.value, root, envSpecs)];
+      const problems = [...validateComposeSchema(raw.value), ...checkComposePolicies(resolved, raw.value, root, envSpecs), ...checkSimWiring(root, resolved)];
       return { problems, detail: `${Object.keys(resolved.services).length} services resolved by ${cmd.command} ${cmd.args.join(' ')} config; compose-spec schema` };
     }),
   );
