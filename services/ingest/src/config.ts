@@ -24,6 +24,7 @@ export const ingestEnvSchema = z.object({
   DLQ_MAX_ORIGINAL_BYTES: env.int('original bytes kept in a DLQ record (longer ones are truncated and flagged)', 262_144, 1_024),
   EXPANSION_CHUNK_SIZE: env.int('recipients expanded, produced and checkpointed together', 5_000, 1, 100_000),
   PRODUCE_BATCH_SIZE: env.int('dispatch jobs buffered before a produce across small requests', 5_000, 1, 100_000),
+  VALIDATE_EVERY_JOB: env.bool('schema-check every produced dispatch job (default: the first of each produce call)', false),
   PARTITIONS_CONSUMED_CONCURRENTLY: env.int('partitions of the request topic processed in parallel', 3, 1, 64),
   SCHEDULER_POLL_MS: env.int('how often held work (not-before, quiet hours, coalescing) is checked', 250, 10),
   SCHEDULER_LEASE_MS: env.int('how long a replica owns a due item before another may take it', 60_000, 1_000),

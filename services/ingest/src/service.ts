@@ -58,7 +58,7 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
   const holds = createRedisHoldStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, bufferTtlSeconds: Math.max(86_400, Math.ceil(config.COALESCE_WINDOW_MS / 100)) });
   const expansions = createRedisHoldStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, bufferTtlSeconds: 86_400, name: 'expansions' });
   const audience = createAudienceFileReader(config.AUDIENCE_ROOT);
-  const sink = createKafkaSink(producer, { topicPrefix: config.TOPIC_PREFIX });
+  const sink = createKafkaSink(producer, { topicPrefix: config.TOPIC_PREFIX, validateEveryJob: config.VALIDATE_EVERY_JOB });
 
   const pipeline = createPipeline({
     catalog,

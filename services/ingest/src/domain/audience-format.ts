@@ -2,7 +2,8 @@ import type { RawRecipient } from './expand';
 
 export type LineResult = { ok: true; recipient: RawRecipient } | { ok: false; detail: string } | { ok: 'skip' };
 
-const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+/** The dispatch contract's bounds on template parameters: at most 100, each at most 1024 characters. */
+const strings = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 100 && v.every((x) => typeof x === 'string' && x.length <= 1024);
 
 /** NDJSON: each line is `"+4915…"` or `{"to": "+4915…", "bodyParams": [...], "headerParams": [...]}`. */
 export function parseNdjsonLine(line: string, index: number): LineResult {
@@ -18,8 +19,8 @@ export function parseNdjsonLine(line: string, index: number): LineResult {
   const v = value as Record<string, unknown>;
   const to = v.to ?? v.phone ?? v.waId;
   if (typeof to !== 'string' && typeof to !== 'number') return { ok: false, detail: 'audience line has no `to`' };
-  if (v.bodyParams !== undefined && !strings(v.bodyParams)) return { ok: false, detail: '`bodyParams` must be an array of strings' };
-  if (v.headerParams !== undefined && !strings(v.headerParams)) return { ok: false, detail: '`headerParams` must be an array of strings' };
+  if (v.bodyParams !== undefined && !strings(v.bodyParams)) return { ok: false, detail: '`bodyParams` must be an array of at most 100 strings of at most 1024 characters' };
+  if (v.headerParams !== undefined && !strings(v.headerParams)) return { ok: false, detail: '`headerParams` must be an array of at most 100 strings of at most 1024 characters' };
   const recipient: RawRecipient = { index, to: String(to) };
   if (v.bodyParams !== undefined) recipient.bodyParams = v.bodyParams as string[];
   if (v.headerParams !== undefined) recipient.headerParams = v.headerParams as string[];
@@ -77,6 +78,7 @@ export function parseCsvLine(line: string, layout: CsvLayout, index: number): Li
   const cells = splitCsv(line);
   const to = cells[layout.to]?.trim();
   if (!to) return { ok: false, detail: 'audience row has no `to` value' };
+  if (layout.body.length > 100 || cells.some((c) => c.length > 1024)) return { ok: false, detail: 'audience row has a parameter over 1024 characters' };
   const recipient: RawRecipient = { index, to };
   if (layout.body.length > 0) recipient.bodyParams = layout.body.map((i) => cells[i] ?? '');
   if (layout.header.length > 0) recipient.headerParams = layout.header.map((i) => cells[i] ?? '');

@@ -1,0 +1,190 @@
+/**
+ * npm run bench:ingest — the ingest service as a child process against the real broker and Redis:
+ *   1. throughput: N single-recipient requests pre-loaded on wa.notifications.requested, timed until
+ *      every dispatch job is on the lane topics (validation, idempotency, normalisation, produce);
+ *   2. broadcast: one request with a 1,000,000-line audience file, timed until all jobs are out,
+ *      with the service's peak RSS (VmHWM) over the whole run.
+ * Env: BENCH_REQUESTS (default 100000), BENCH_AUDIENCE (default 1000000), KAFKA_BROKERS, REDIS_URL,
+ * INGEST_NODE_OPTIONS (V8 flags of the service process, default a 192 MB old-space cap as a
+ * container limit would impose; V8 otherwise grows its heap lazily toward the machine's memory).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { once } from 'node:events';
+import { createKafka, createProducer } from '@wa/shared/kafka';
+import { createLogger } from '@wa/shared/logger';
+import { createRedis } from '@wa/shared/redis';
+import { deleteTopics, testInfra, uniqueName } from '@wa/shared/testing';
+import { topicName, topics } from '@wa/shared/topics';
+
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
+const AUDIENCE = Number(process.env.BENCH_AUDIENCE ?? 1_000_000);
+const PARTITIONS = 3;
+const SERVICE_NODE_OPTIONS = process.env.INGEST_NODE_OPTIONS ?? '--max-old-space-size=192 --max-semi-space-size=8';
+const root = resolve(import.meta.dirname, '..');
+const infra = testInfra();
+const logger = createLogger({ service: 'bench-ingest', level: 'warn' });
+const kafka = createKafka({ brokers: infra.brokers, clientId: 'bench-ingest', logger });
+const admin = kafka.admin();
+const producer = createProducer(kafka);
+const redis = createRedis(infra.redisUrl);
+const prefix = `${uniqueName('bench-ing')}.`;
+const redisPrefix = `${uniqueName('bench-ing')}:`;
+const audienceRoot = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
+const laneTopics = [topics.dispatchJobs.auth, topics.dispatchJobs.utility, topics.dispatchJobs.marketing].map((d) => topicName(d, prefix));
+const requestTopic = topicName(topics.notificationsRequested, prefix);
+
+function startService(group: string): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', join(root, 'services/ingest/src/main.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      NODE_OPTIONS: SERVICE_NODE_OPTIONS,
+      LOG_LEVEL: 'warn',
+      KAFKA_BROKERS: infra.brokers.join(','),
+      REDIS_URL: infra.redisUrl,
+      TOPIC_PREFIX: prefix,
+      REDIS_KEY_PREFIX: redisPrefix,
+      CONSUMER_GROUP: group,
+      INGEST_API_TOKEN: 'bench',
+      CATALOG_PATH: join(root, 'config/catalog.example.json'),
+      AUDIENCE_ROOT: audienceRoot,
+      HTTP_PORT: '0',
+    },
+  });
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+async function outputCount(): Promise<number> {
+  let total = 0;
+  for (const t of laneTopics) for (const p of await admin.fetchTopicOffsets(t)) total += Number(p.high);
+  return total;
+}
+
+async function waitForOutputs(target: number, child: ChildProcess, timeoutMs: number) {
+  const started = Date.now();
+  let firstAt = 0;
+  let peak = 0;
+  for (;;) {
+    const n = await outputCount();
+    if (n > 0 && firstAt === 0) firstAt = Date.now();
+    peak = Math.max(peak, peakRssMb(child.pid!));
+    if (n >= target) return { doneAt: Date.now(), firstAt, peakRssMb: peak, count: n };
+    if (Date.now() - started > timeoutMs) throw new Error(`only ${n} of ${target} jobs after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+const templates = [
+  { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['A-1', 'shipped'] },
+  { name: 'spring_sale', language: 'en_US', category: 'marketing', headerParams: ['Spring'], bodyParams: ['20%'] },
+  { name: 'otp_code', language: 'en_US', category: 'authentication', bodyParams: ['123456'], buttonParams: [{ index: 0, subType: 'url', text: '123456' }] },
+];
+
+await admin.connect();
+await producer.connect();
+await redis.connect();
+const os = await import('node:os');
+const report: Record<string, unknown> = { machine: { cpus: os.cpus().length, node: process.version, loadAverageAtStart: os.loadavg()[0] }, serviceNodeOptions: SERVICE_NODE_OPTIONS, requests: REQUESTS, audience: AUDIENCE };
+try {
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [requestTopic, topicName(topics.notificationsDlq, prefix), ...laneTopics].map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
+  });
+
+  // 1. throughput of single-recipient requests.
+  const sendStarted = Date.now();
+  for (let i = 0; i < REQUESTS; i += 5_000) {
+    const messages = [];
+    for (let j = i; j < Math.min(REQUESTS, i + 5_000); j++) {
+      const template = templates[j % 10 === 0 ? 2 : j % 10 < 4 ? 1 : 0]!;
+      const value = { v: 1, idempotencyKey: `bench-${j}`, sender: { phoneNumberId: '106540352242922' }, to: `+49151${String(20_000_000 + j)}`, template, campaignId: 'bench' };
+      messages.push({ key: value.idempotencyKey, value: JSON.stringify(value) });
+    }
+    await producer.send({ topic: requestTopic, acks: -1, messages });
+  }
+  const preloadMs = Date.now() - sendStarted;
+  let child = startService(uniqueName('bench-ing-g1'));
+  const startedAt = Date.now();
+  const t = await waitForOutputs(REQUESTS, child, 600_000);
+  await stop(child);
+  const steadyMs = t.doneAt - t.firstAt;
+  report.throughput = {
+    requests: REQUESTS,
+    preloadMs,
+    wallMsIncludingStartup: t.doneAt - startedAt,
+    firstToLastMs: steadyMs,
+    jobsPerSecond: Math.round(REQUESTS / (steadyMs / 1000)),
+    jobsPerSecondIncludingStartup: Math.round(REQUESTS / ((t.doneAt - startedAt) / 1000)),
+    peakRssMb: t.peakRssMb,
+  };
+
+  // 2. one broadcast of AUDIENCE recipients, streamed from a file.
+  const file = join(audienceRoot, 'million.ndjson');
+  const out = createWriteStream(file);
+  for (let i = 0; i < AUDIENCE; i += 10_000) {
+    let chunk = '';
+    for (let j = i; j < Math.min(AUDIENCE, i + 10_000); j++) chunk += `{"to":"+49152${String(10_000_000 + j)}","bodyParams":["O-${j}","shipped"]}\n`;
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  const base = await outputCount();
+  child = startService(uniqueName('bench-ing-g2'));
+  await new Promise((r) => setTimeout(r, 1_000));
+  const bStart = Date.now();
+  await producer.send({
+    topic: requestTopic,
+    acks: -1,
+    messages: [{ key: 'bench-broadcast', value: JSON.stringify({ v: 1, idempotencyKey: 'bench-broadcast', sender: { pool: 'acme-main' }, audience: { path: 'million.ndjson', format: 'ndjson' }, template: { name: 'order_update', language: 'en_US', category: 'utility' }, campaignId: 'bench' }) }],
+  });
+  const b = await waitForOutputs(base + AUDIENCE, child, 900_000);
+  const peak = peakRssMb(child.pid!);
+  await stop(child);
+  report.broadcast = {
+    recipients: AUDIENCE,
+    wallMs: b.doneAt - bStart,
+    recipientsPerSecond: Math.round(AUDIENCE / ((b.doneAt - bStart) / 1000)),
+    peakRssMb: Math.max(peak, b.peakRssMb),
+    targetPeakRssMb: 300,
+  };
+} finally {
+  await producer.disconnect();
+  await deleteTopics(admin, [requestTopic, topicName(topics.notificationsDlq, prefix), ...laneTopics]);
+  await admin.disconnect();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  await redis.quit();
+  rmSync(audienceRoot, { recursive: true, force: true });
+}
+
+const tp = report.throughput as Record<string, number>;
+const bc = report.broadcast as Record<string, number>;
+console.log('\ningest benchmark');
+console.table([
+  { measure: 'single-recipient requests → dispatch jobs (first→last)', value: `${tp.jobsPerSecond} jobs/s`, target: '≥ 20000 jobs/s' },
+  { measure: 'same, including process start + group join', value: `${tp.jobsPerSecondIncludingStartup} jobs/s`, target: '' },
+  { measure: `peak RSS (throughput run, ${tp.requests} requests)`, value: `${tp.peakRssMb} MB`, target: '' },
+  { measure: `broadcast expansion (${bc.recipients} recipients)`, value: `${bc.recipientsPerSecond} jobs/s in ${((bc.wallMs ?? 0) / 1000).toFixed(1)} s`, target: '' },
+  { measure: 'peak RSS while expanding the broadcast', value: `${bc.peakRssMb} MB`, target: '< 300 MB' },
+]);
+mkdirSync(join(root, 'bench/reports'), { recursive: true });
+writeFileSync(join(root, 'bench/reports/ingest.json'), `${JSON.stringify({ ...report, measuredAt: new Date().toISOString() }, null, 2)}\n`);
+console.log('wrote bench/reports/ingest.json');
