@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { checkComposePolicies, checkDockerfile, composeConfig, findComposeCommand, readRawCompose, validateComposeSchema, type ComposeFile } from '../validate/compose';
+import { checkComposePolicies, checkDashboards, checkDockerfile, composeConfig, findComposeCommand, readRawCompose, validateComposeSchema, type ComposeFile } from '../validate/compose';
 import { allowsTraffic, checkK8sPolicies, type PolicyOptions } from '../validate/k8s-policies';
 import { checkUnknownFields, validateAgainstSchemas, type K8sObject } from '../validate/k8s-schema';
 import { checkSimWiring, validateDeploy, type DeployReport } from '../validate/run';
@@ -201,6 +201,13 @@ describe('the validators reject broken manifests', () => {
       "compose webhook: the default WEBHOOK_APP_SECRETS does not verify the simulator's signatures",
       "compose dispatcher: the default WA_ACCESS_TOKENS are not the simulator's tokens",
     ]);
+  });
+
+  it('grafana: a dashboard panel on a datasource that is not provisioned is reported', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wa-dash-'));
+    writeFileSync(join(dir, 'a.json'), JSON.stringify({ panels: [{ datasource: { type: 'prometheus', uid: 'prometheus' } }, { targets: [{ datasource: { uid: 'clickhouse' } }] }] }));
+    expect(checkDashboards(dir, new Set(['prometheus']))).toEqual(['grafana a.json: datasource uid "clickhouse" is not provisioned']);
+    expect(checkDashboards(dir, new Set(['prometheus', 'clickhouse']))).toEqual([]);
   });
 
   it('Dockerfile: a workspace missing from the deps stage is reported', () => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -194,6 +194,38 @@ export function checkComposePolicies(
   const dsFile = join(root, 'deploy/grafana/provisioning/datasources/datasources.yml');
   const ds = existsSync(dsFile) ? (parse(readFileSync(dsFile, 'utf8')) as { datasources?: { type?: string; url?: string; uid?: string }[] }) : undefined;
   if (!ds?.datasources?.some((d) => d.type === 'prometheus' && d.url === 'http://prometheus:9090')) problems.push('grafana: no provisioned Prometheus datasource at http://prometheus:9090');
+  problems.push(...checkDashboards(join(root, 'deploy/grafana/dashboards'), new Set((ds?.datasources ?? []).map((d) => d.uid ?? ''))));
+  return problems;
+}
+
+/** Every dashboard parses and refers only to provisioned datasources (by uid). */
+export function checkDashboards(dir: string, datasourceUids: ReadonlySet<string>): string[] {
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+  if (files.length === 0) return ['grafana: no dashboard JSON in deploy/grafana/dashboards'];
+  const problems: string[] = [];
+  for (const f of files) {
+    let dashboard: unknown;
+    try {
+      dashboard = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    } catch (err) {
+      problems.push(`grafana ${f}: not JSON (${(err as Error).message})`);
+      continue;
+    }
+    const used = new Set<string>();
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (node === null || typeof node !== 'object') return;
+      const ds = (node as { datasource?: unknown }).datasource;
+      if (ds && typeof ds === 'object' && typeof (ds as { uid?: unknown }).uid === 'string') used.add((ds as { uid: string }).uid);
+      Object.values(node).forEach(walk);
+    };
+    walk(dashboard);
+    for (const uid of used) {
+      // Template variables (${ds}) and Grafana's built-in annotation source are resolved by Grafana.
+      if (uid.startsWith('$') || uid === '-- Grafana --' || uid === 'grafana') continue;
+      if (!datasourceUids.has(uid)) problems.push(`grafana ${f}: datasource uid "${uid}" is not provisioned`);
+    }
+  }
   return problems;
 }
 
