@@ -1,4 +1,8 @@
-/** One reading of the pipeline, as the progress display shows it. */
+/**
+ * One reading of the pipeline, as the progress display shows it. Counts are cumulative stages:
+ * `sent` = accepted by Meta, `delivered` includes read, `failed` = failed after acceptance,
+ * `rejected` = refused before or at sending (compliance, limits, errors).
+ */
 export interface ProgressSnapshot {
   elapsedMs: number;
   requested: number;
@@ -13,9 +17,9 @@ export interface ProgressSnapshot {
 
 const BAR_WIDTH = 30;
 
-function bar(value: number, total: number): string {
-  const filled = total > 0 ? Math.min(BAR_WIDTH, Math.round((value / total) * BAR_WIDTH)) : 0;
-  return `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}`;
+function bar(value: number, total: number, width = BAR_WIDTH): string {
+  const filled = total > 0 ? Math.max(0, Math.min(width, Math.round((value / total) * width))) : 0;
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
 }
 
 function pct(value: number, total: number): string {
@@ -34,7 +38,7 @@ export function renderProgress(s: ProgressSnapshot): string[] {
     row('failed', s.failed),
     row('rejected', s.rejected),
     '  sender throughput (messages/s against the number\'s limit):',
-    ...s.senders.map((n) => `    ${n.label.padEnd(24)} ${n.rate.toFixed(0).padStart(5)} / ${String(n.limit).padEnd(5)} ${bar(n.rate, n.limit).slice(0, 20)}`),
+    ...s.senders.map((n) => `    ${n.label.padEnd(24)} ${n.rate.toFixed(0).padStart(5)} / ${String(n.limit).padEnd(5)} ${bar(n.rate, n.limit, 20)}`),
     `  estimated spend: ${s.spendUsd === null ? 'n/a' : `$${s.spendUsd.toFixed(4)}`}`,
   ];
   return lines;

@@ -10,7 +10,7 @@ export interface DemoPlan {
 }
 
 /** The demo: two numbers in two portfolios with different tiers, mixed categories, invalid numbers and duplicates. */
-export function demoPlan(totalRecipients: number): DemoPlan {
+export function demoPlan(totalRecipients: number, runId = ''): DemoPlan {
   const otps = Math.min(50, Math.floor(totalRecipients / 100));
   const rest = totalRecipients - otps;
   const sale = Math.round(rest * 0.65);
@@ -20,7 +20,7 @@ export function demoPlan(totalRecipients: number): DemoPlan {
     otps,
     campaigns: [
       {
-        id: 'demo-spring-sale',
+        id: `demo-spring-sale${runId}`,
         label: 'Acme spring sale (marketing, 250 msg/s number)',
         recipients: sale,
         request: (path) => ({
@@ -30,7 +30,7 @@ export function demoPlan(totalRecipients: number): DemoPlan {
         }),
       },
       {
-        id: 'demo-orders',
+        id: `demo-orders${runId}`,
         label: 'Acme order updates (utility)',
         recipients: orders,
         request: (path) => ({
@@ -40,7 +40,7 @@ export function demoPlan(totalRecipients: number): DemoPlan {
         }),
       },
       {
-        id: 'demo-bistro',
+        id: `demo-bistro${runId}`,
         label: 'Bistro table reminders (utility, 80 msg/s number)',
         recipients: bistro,
         request: (path) => ({
@@ -74,7 +74,7 @@ async function postJson(url: string, body: unknown, token: string): Promise<any>
 export interface DemoResult {
   requested: number;
   snapshot: ProgressSnapshot;
-  summary: Record<string, unknown>;
+  summary: DemoSummary;
 }
 
 /**
@@ -82,16 +82,17 @@ export interface DemoResult {
  * reached a final status (or the pipeline stays still for `idleTimeoutMs`), then prints a summary.
  */
 export async function runDemo(stack: RunningStack, options: { recipients: number; dataDir: string; draw: (lines: string[]) => void; idleTimeoutMs?: number; signal?: AbortSignal }): Promise<DemoResult> {
-  const plan = demoPlan(options.recipients);
   const started = Date.now();
-  let requested = 0;
   const runId = started.toString(36);
+  // Campaign ids are per run: analytics keeps history, and each demo should show its own funnel.
+  const plan = demoPlan(options.recipients, `-${runId}`);
+  let requested = 0;
 
   for (const [i, campaign] of plan.campaigns.entries()) {
     const audience = generateAudience({ size: campaign.recipients, seed: 1000 + i, invalidFraction: 0.01, duplicateFraction: 0.01 });
     const path = join(options.dataDir, `demo-audience-${campaign.id}.csv`);
     writeFileSync(path, toCsv(audience.rows));
-    await postJson(`${stack.urls.ingest}/v1/notifications`, { v: 1, idempotencyKey: `${campaign.id}-${runId}`, campaignId: campaign.id, ...campaign.request(path) }, stack.secrets.ingestToken);
+    await postJson(`${stack.urls.ingest}/v1/notifications`, { v: 1, idempotencyKey: campaign.id, campaignId: campaign.id, ...campaign.request(path) }, stack.secrets.ingestToken);
     requested += audience.rows.length;
   }
   const otpAudience = generateAudience({ size: plan.otps, seed: 99, invalidFraction: 0, duplicateFraction: 0 });
@@ -132,7 +133,7 @@ export async function runDemo(stack: RunningStack, options: { recipients: number
     const funnel = await readFunnel(stack, plan.campaigns.map((c) => c.id));
     snapshot = { elapsedMs: now - started, requested, ...funnel, senders: rates };
     options.draw(renderProgress(snapshot));
-    const total = snapshot.sent + snapshot.delivered + snapshot.read + snapshot.failed + snapshot.rejected + Number(sim.statusesPending ?? 0);
+    const total = snapshot.sent + snapshot.delivered + snapshot.read + snapshot.failed + snapshot.rejected + Number(sim.statusesPending ?? 0) + Number(sim.accepted ?? 0);
     if (total !== lastTotal) {
       lastTotal = total;
       lastChange = now;
@@ -150,27 +151,60 @@ export async function runDemo(stack: RunningStack, options: { recipients: number
 async function readFunnel(stack: RunningStack, campaignIds: string[]): Promise<Omit<ProgressSnapshot, 'elapsedMs' | 'requested' | 'senders'>> {
   const totals = { sent: 0, delivered: 0, read: 0, failed: 0, rejected: 0, spendUsd: 0 as number | null };
   for (const id of campaignIds) {
-    try {
-      const c = await getJson(`${stack.urls.analytics}/v1/campaigns/${id}`);
-      totals.sent += Number(c.sent ?? 0);
-      totals.delivered += Number(c.delivered ?? 0);
-      totals.read += Number(c.read ?? 0);
-      totals.failed += Number(c.failed ?? 0);
-      totals.rejected += Number(c.rejected ?? 0);
-      totals.spendUsd = (totals.spendUsd ?? 0) + Number(c.costUsd ?? 0);
-    } catch {
+    const res = await fetch(`${stack.urls.analytics}/v1/campaigns/${id}`, { signal: AbortSignal.timeout(5_000) }).catch(() => null);
+    if (res?.status === 404) continue; // no events for this campaign yet
+    if (!res?.ok) {
       totals.spendUsd = null;
+      continue;
     }
+    const c = (await res.json()) as CampaignFunnel;
+    totals.sent += c.funnel.messages;
+    totals.delivered += c.funnel.delivered;
+    totals.read += c.funnel.read;
+    totals.failed += c.funnel.failed;
+    totals.rejected += c.failuresByReason.filter((f) => f.stage !== 'webhook').reduce((n, f) => n + f.count, 0);
+    if (totals.spendUsd !== null) totals.spendUsd += Number(c.cost.spendUsd);
   }
   return totals;
 }
 
-async function readSummary(stack: RunningStack, campaignIds: string[]): Promise<Record<string, unknown>> {
-  const [delivery, costs] = await Promise.all([
-    getJson(`${stack.urls.analytics}/v1/stats/delivery`).catch((e: Error) => ({ error: e.message })),
-    getJson(`${stack.urls.analytics}/v1/stats/costs`).catch((e: Error) => ({ error: e.message })),
+/** The part of analytics' `GET /v1/campaigns/:id` the demo reads. */
+interface CampaignFunnel {
+  funnel: { messages: number; delivered: number; read: number; failed: number };
+  failuresByReason: Array<{ stage: string; count: number }>;
+  cost: { spendUsd: string };
+}
+
+async function readSummary(stack: RunningStack, campaignIds: string[]): Promise<DemoSummary> {
+  const safe = <T>(p: Promise<T>) => p.catch((e: Error) => ({ error: e.message }) as unknown as T);
+  const [delivery, byCategory, byCountry, sim, ...campaigns] = await Promise.all([
+    safe(getJson(`${stack.urls.analytics}/v1/stats/delivery`)),
+    safe(getJson(`${stack.urls.analytics}/v1/stats/costs?groupBy=category`)),
+    safe(getJson(`${stack.urls.analytics}/v1/stats/costs?groupBy=country`)),
+    getJson(`${stack.urls.sim}/_sim/stats`),
+    ...campaignIds.map((id) => safe(getJson(`${stack.urls.analytics}/v1/campaigns/${id}`))),
   ]);
-  const campaigns = await Promise.all(campaignIds.map((id) => getJson(`${stack.urls.analytics}/v1/campaigns/${id}`).catch((e: Error) => ({ id, error: e.message }))));
-  const sim = await getJson(`${stack.urls.sim}/_sim/stats`);
-  return { delivery, costs, campaigns, simulator: { accepted: sim.accepted, rejectedByCode: sim.rejectedByCode, failedByCode: sim.failedByCode, duplicateSends: sim.duplicateSends?.count } };
+  const failures = new Map<string, number>();
+  for (const c of campaigns as Array<{ failuresByReason?: Array<{ stage: string; reason: string; errorCode: number; count: number }> }>) {
+    for (const f of c.failuresByReason ?? []) {
+      const key = `${f.stage}: ${f.reason}${f.errorCode ? ` (${f.errorCode})` : ''}`;
+      failures.set(key, (failures.get(key) ?? 0) + f.count);
+    }
+  }
+  const costRows = (r: any) => (Array.isArray(r?.rows) ? r.rows.map((x: any) => ({ key: String(x.key), units: Number(x.billableUnits ?? 0), usd: Number(x.spendUsd ?? 0) })) : []);
+  return {
+    deliveryRate: Array.isArray(delivery?.rows) && delivery.rows[0] ? delivery.rows[0].deliveryRate : null,
+    failuresByReason: [...failures].sort((a, b) => b[1] - a[1]),
+    costByCategory: costRows(byCategory),
+    costByCountry: costRows(byCountry),
+    simulator: { accepted: Number(sim.accepted), duplicateSends: Number(sim.duplicateSends?.count ?? 0), rejectedByCode: sim.rejectedByCode ?? {}, failedByCode: sim.failedByCode ?? {} },
+  };
+}
+
+export interface DemoSummary {
+  deliveryRate: number | null;
+  failuresByReason: Array<[string, number]>;
+  costByCategory: Array<{ key: string; units: number; usd: number }>;
+  costByCountry: Array<{ key: string; units: number; usd: number }>;
+  simulator: { accepted: number; duplicateSends: number; rejectedByCode: Record<string, number>; failedByCode: Record<string, number> };
 }
