@@ -26,7 +26,10 @@ CREATE TABLE IF NOT EXISTS {db}.send_attempts
     latency_ms Float64,
     requested_at DateTime64(3, 'UTC'),
     occurred_at DateTime64(3, 'UTC'),
-    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    -- Campaigns are bounded in time, so a bloom filter skips most granules for one campaign.
+    INDEX idx_campaign campaign_id TYPE bloom_filter GRANULARITY 2,
+    INDEX idx_job job_id TYPE bloom_filter GRANULARITY 2
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(occurred_at)

@@ -18,6 +18,7 @@ import { ClickHouseStore } from './adapters/clickhouse-store';
 import type { TopicRole } from './adapters/event-buffer';
 import { AnalyticsConsumer } from './adapters/kafka-analytics-consumer';
 import { migrate } from './adapters/migrations';
+import { createRollups, type Rollups } from './adapters/rollups';
 import type { AnalyticsConfig } from './config';
 import { createLatencyTracker } from './domain/latency-tracker';
 import { createRateCard, parseRateCardCsv, type RateCard } from './domain/rate-card';
@@ -39,8 +40,11 @@ export interface AnalyticsService {
   store: ClickHouseStore;
   queries: AnalyticsQueries;
   consumer: AnalyticsConsumer;
+  rollups: Rollups;
   /** Recomputes the gauges now (they also refresh on a timer). */
   refreshGauges(): Promise<void>;
+  /** Recomputes dirty roll-up days now (they also refresh on a timer). */
+  refreshRollups(): Promise<number>;
   start(): Promise<void>;
   close(): Promise<boolean>;
 }
@@ -72,6 +76,7 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
     (await createClickHouse({ url: config.CLICKHOUSE_URL, path: config.CLICKHOUSE_PATH, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD }));
   const store = new ClickHouseStore(ch, config.CLICKHOUSE_DATABASE);
   const queries = createAnalyticsQueries(store);
+  const rollups = createRollups(store, logger.child({ component: 'rollups' }));
   const kafka = overrides.kafka ?? createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'analytics', logger });
   let rateCard: RateCard = createRateCard([]);
   const consumer = new AnalyticsConsumer({
@@ -113,7 +118,9 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
     store,
     queries,
     consumer,
+    rollups,
     refreshGauges,
+    refreshRollups: () => rollups.refresh(),
     async start() {
       shutdown.add('close ClickHouse', () => ch.close());
       const migrated = await migrate(ch, { database: config.CLICKHOUSE_DATABASE, dir: MIGRATIONS_DIR });
@@ -128,6 +135,11 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
       every(config.RATE_CARD_REFRESH_MS, 'rate card reload', reloadRateCard);
       shutdown.add('stop consumer (flush + commit)', () => consumer.close());
       await consumer.start();
+      if (config.ANALYTICS_ROLLUPS) {
+        every(config.ROLLUP_REFRESH_MS, 'roll-up refresh', async () => {
+          if (!rollups.busy) await rollups.refresh();
+        });
+      }
       every(config.GAUGE_REFRESH_MS, 'gauge refresh', refreshGauges);
       shutdown.add('stop timers', () => timers.forEach(clearInterval));
       shutdown.add('close HTTP', () => app.close());

@@ -12,20 +12,20 @@ const DELIVERY_KEY: Record<DeliveryGroup, string> = {
   country: 'country',
   sender: 'sender',
   category: 'category',
-  hour: "formatDateTime(toStartOfHour(first_sent_at), '%Y-%m-%dT%H:00:00Z')",
-  day: "formatDateTime(toStartOfDay(first_sent_at), '%Y-%m-%d')",
+  hour: "formatDateTime(hour, '%Y-%m-%dT%H:00:00Z')",
+  day: "formatDateTime(toDate(hour), '%Y-%m-%d')",
 };
 
 const COST_KEY: Record<CostGroup, string> = {
   none: "'all'",
-  day: "formatDateTime(priced_at, '%Y-%m-%d')",
-  month: "formatDateTime(priced_at, '%Y-%m')",
+  day: "formatDateTime(day, '%Y-%m-%d')",
+  month: "formatDateTime(day, '%Y-%m')",
   country: 'country',
   category: 'category',
   model: 'pricing_model',
-  sender: 'phone_number_id',
+  sender: 'sender',
   campaign: 'campaign_id',
-  free_type: "if(billable = 1, 'billable', free_type)",
+  free_type: "if(free_type = '', 'billable', free_type)",
 };
 
 export interface DeliveryRow {
@@ -54,24 +54,16 @@ export interface Window {
 const chParam = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
 /**
- * The SQL behind the HTTP API, the dashboard and the gauges. Every query reads the idempotent
- * views or folds the raw tables with idempotent aggregates; only whitelisted expressions are
- * interpolated, values travel as query parameters.
+ * The SQL behind the HTTP API, the dashboard and the gauges. Aggregates come from the roll-ups
+ * (adapters/rollups.ts: exact, at most one refresh interval behind); live throughput reads the raw
+ * tables of the last minutes. Only whitelisted expressions are interpolated; values are parameters.
+ * Delivery windows are whole hours (by send time), cost windows whole UTC days (by pricing day).
  */
 export function createAnalyticsQueries(store: ClickHouseStore) {
   const db = store.database;
 
-  /** message_state rows of messages whose API acceptance (or first `sent`) falls in the window, folded per message. */
-  const messagesIn = (where: string) => `
-    SELECT msg_key, max(campaign_id) AS campaign_id, max(template) AS template, max(category) AS category, max(sender) AS sender,
-           max(country) AS country, max(rank) AS state_rank, min(sent_at) AS first_sent_at, min(requested_at) AS first_requested_at,
-           min(delivered_at) AS first_delivered_at, min(read_at) AS first_read_at, max(fail_code) AS fail_code, max(fail_reason) AS fail_reason
-    FROM ${db}.message_state
-    WHERE msg_key IN (SELECT msg_key FROM ${db}.message_state WHERE ${where})
-    GROUP BY msg_key`;
-
-  const funnelColumns = `count() AS messages, countIf(state_rank IN (2, 3)) AS delivered, countIf(state_rank = 3) AS read,
-    countIf(state_rank = 4) AS failed, countIf(state_rank = 1) AS pending`;
+  const funnelColumns = `sum(messages) AS messages, sum(delivered) AS delivered, sum(read) AS read, sum(failed) AS failed, sum(pending) AS pending`;
+  const costColumns = `sum(billable_units) AS billable_units, sum(free_units) AS free_units, sum(unpriced_units) AS unpriced_units, sum(spend_micros) AS spend_micros`;
 
   const toDeliveryRow = (r: Record<string, unknown>): DeliveryRow => {
     const delivered = num(r.delivered);
@@ -95,60 +87,39 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
     spendMicros: num(r.spend_micros),
   });
 
-  const costColumns = `countIf(billable = 1) AS billable_units, countIf(billable = 0) AS free_units, countIf(unpriced = 1) AS unpriced_units, sum(cost_micros) AS spend_micros`;
+  const window = (w: Window) => ({ from: chParam(w.from), to: chParam(w.to) });
 
   return {
-    async delivery(window: Window, groupBy: DeliveryGroup): Promise<DeliveryRow[]> {
+    async delivery(w: Window, groupBy: DeliveryGroup): Promise<DeliveryRow[]> {
       const rows = await store.query<Record<string, unknown>>(
-        `SELECT ${DELIVERY_KEY[groupBy]} AS key, ${funnelColumns}
-         FROM (${messagesIn('sent_at >= {from:DateTime64(3)} AND sent_at < {to:DateTime64(3)}')})
-         WHERE first_sent_at >= {from:DateTime64(3)} AND first_sent_at < {to:DateTime64(3)}
+        `SELECT ${DELIVERY_KEY[groupBy]} AS key, ${funnelColumns} FROM ${db}.delivery_hourly
+         WHERE hour >= toStartOfHour(toDateTime64({from:String}, 3, 'UTC')) AND hour < toDateTime64({to:String}, 3, 'UTC')
          GROUP BY key ORDER BY key LIMIT 2000`,
-        { from: chParam(window.from), to: chParam(window.to) },
+        window(w),
       );
       return rows.map(toDeliveryRow);
     },
 
-    async costs(window: Window, groupBy: CostGroup): Promise<CostRow[]> {
-      const source =
-        groupBy === 'campaign'
-          ? `(SELECT c.*, j.job_campaign AS campaign_id FROM ${db}.charges AS c FINAL
-              LEFT JOIN (SELECT job_id, max(campaign_id) AS job_campaign FROM ${db}.send_attempts WHERE campaign_id != '' GROUP BY job_id) AS j
-              ON c.job_id = j.job_id
-              WHERE c.priced_at >= {from:DateTime64(3)} AND c.priced_at < {to:DateTime64(3)})`
-          : `${db}.charges FINAL`;
+    async costs(w: Window, groupBy: CostGroup): Promise<CostRow[]> {
       const rows = await store.query<Record<string, unknown>>(
-        `SELECT ${COST_KEY[groupBy]} AS key, ${costColumns} FROM ${source}
-         WHERE priced_at >= {from:DateTime64(3)} AND priced_at < {to:DateTime64(3)}
+        `SELECT ${COST_KEY[groupBy]} AS key, ${costColumns} FROM ${db}.spend_daily
+         WHERE day BETWEEN toDate(toDateTime64({from:String}, 3, 'UTC')) AND toDate(toDateTime64({to:String}, 3, 'UTC'))
          GROUP BY key ORDER BY key LIMIT 2000`,
-        { from: chParam(window.from), to: chParam(window.to) },
+        window(w),
       );
       return rows.map(toCostRow);
     },
 
     async campaign(id: string) {
-      const [jobs] = await store.query<Record<string, unknown>>(
-        `SELECT uniqExact(job_id) AS requested, min(requested_at) AS first_requested_at, max(occurred_at) AS last_activity_at
-         FROM ${db}.send_attempts WHERE campaign_id = {id:String}`,
-        { id },
-      );
-      const [funnel] = await store.query<Record<string, unknown>>(`SELECT 'all' AS key, ${funnelColumns} FROM (${messagesIn('campaign_id = {id:String}')})`, { id });
+      const [jobs] = await store.query<Record<string, unknown>>(`SELECT uniqExact(job_id) AS requested FROM ${db}.send_attempts WHERE campaign_id = {id:String}`, { id });
+      const [funnel] = await store.query<Record<string, unknown>>(`SELECT 'all' AS key, ${funnelColumns} FROM ${db}.delivery_hourly WHERE campaign_id = {id:String}`, { id });
       const failures = await store.query<Record<string, unknown>>(
-        `SELECT stage, outcome, error_code, reason, sum(failures) AS failures FROM (
-           SELECT 'dispatch' AS stage, toString(outcome) AS outcome, error_code, reason, uniqExact(job_id) AS failures
-           FROM ${db}.send_attempts FINAL WHERE campaign_id = {id:String} AND outcome IN ('failed', 'rejected', 'expired', 'unknown', 'cancelled')
-           GROUP BY stage, outcome, error_code, reason
-           UNION ALL
-           SELECT 'webhook' AS stage, 'failed' AS outcome, fail_code AS error_code, fail_reason AS reason, count() AS failures
-           FROM (${messagesIn('campaign_id = {id:String}')}) WHERE state_rank = 4 GROUP BY stage, outcome, error_code, reason)
+        `SELECT stage, outcome, error_code, reason, sum(failures) AS failures FROM ${db}.failures_daily
+         WHERE campaign_id = {id:String} AND stage IN ('dispatch', 'webhook')
          GROUP BY stage, outcome, error_code, reason ORDER BY failures DESC, error_code`,
         { id },
       );
-      const [cost] = await store.query<Record<string, unknown>>(
-        `SELECT 'all' AS key, ${costColumns} FROM ${db}.charges FINAL
-         WHERE job_id IN (SELECT job_id FROM ${db}.send_attempts WHERE campaign_id = {id:String})`,
-        { id },
-      );
+      const [cost] = await store.query<Record<string, unknown>>(`SELECT 'all' AS key, ${costColumns} FROM ${db}.spend_daily WHERE campaign_id = {id:String}`, { id });
       const requested = num(jobs?.requested);
       if (requested === 0 && num(funnel?.messages) === 0) return null;
       return {
@@ -166,10 +137,12 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
         `SELECT t, sum(sent) AS sent, sum(dispatch_failed) AS dispatch_failed, sum(delivered) AS delivered, sum(read) AS read, sum(failed) AS failed FROM (
            SELECT toStartOfMinute(occurred_at) AS t, uniqExactIf(event_id, outcome = 'sent') AS sent,
                   uniqExactIf(event_id, outcome IN ('failed', 'rejected', 'expired', 'unknown')) AS dispatch_failed, 0 AS delivered, 0 AS read, 0 AS failed
-           FROM ${db}.send_attempts WHERE occurred_at >= now64(3) - toIntervalMinute({m:UInt32}) GROUP BY t
+           FROM ${db}.send_attempts
+           WHERE toDate(occurred_at) >= toDate(now64(3) - toIntervalMinute({m:UInt32})) AND occurred_at >= now64(3) - toIntervalMinute({m:UInt32}) GROUP BY t
            UNION ALL
            SELECT toStartOfMinute(status_at) AS t, 0, 0, uniqExactIf(event_id, status = 'delivered'), uniqExactIf(event_id, status = 'read'), uniqExactIf(event_id, status = 'failed')
-           FROM ${db}.status_events WHERE status_at >= now64(3) - toIntervalMinute({m:UInt32}) GROUP BY t)
+           FROM ${db}.status_events
+           WHERE toDate(status_at) >= toDate(now64(3) - toIntervalMinute({m:UInt32})) AND status_at >= now64(3) - toIntervalMinute({m:UInt32}) GROUP BY t)
          GROUP BY t ORDER BY t`,
         { m: minutes },
       );
@@ -178,24 +151,24 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
 
     async recentCampaigns(limit: number) {
       const rows = await store.query<Record<string, unknown>>(
-        `SELECT campaign_id, uniqExact(job_id) AS requested, max(occurred_at) AS last_activity_at
-         FROM ${db}.send_attempts WHERE campaign_id != '' GROUP BY campaign_id ORDER BY last_activity_at DESC LIMIT {n:UInt32}`,
+        `SELECT campaign_id, max(hour) AS last_hour FROM ${db}.delivery_hourly WHERE campaign_id != '' AND hour >= now() - INTERVAL 30 DAY
+         GROUP BY campaign_id ORDER BY last_hour DESC, campaign_id LIMIT {n:UInt32}`,
         { n: limit },
       );
-      return rows.map((r) => ({ campaignId: String(r.campaign_id), requested: num(r.requested), lastActivityAt: String(r.last_activity_at) }));
+      return rows.map((r) => ({ campaignId: String(r.campaign_id), lastActivityAt: String(r.last_hour) }));
     },
 
-    /** Delivery rate of messages sent within the last `seconds`; null when nothing resolved yet. */
+    /** Delivery rate of messages sent in the hour buckets overlapping the last `seconds`; null when nothing resolved yet. */
     async deliveryRateSince(seconds: number): Promise<number | null> {
       const [row] = await store.query<Record<string, unknown>>(
-        `SELECT ${funnelColumns} FROM (${messagesIn('sent_at >= now64(3) - toIntervalSecond({s:UInt32})')})`,
+        `SELECT 'all' AS key, ${funnelColumns} FROM ${db}.delivery_hourly WHERE hour >= toStartOfHour(now() - toIntervalSecond({s:UInt32}))`,
         { s: seconds },
       );
-      return row ? toDeliveryRow({ key: 'all', ...row }).deliveryRate : null;
+      return row ? toDeliveryRow(row).deliveryRate : null;
     },
 
     async spendByCategoryCountry(): Promise<{ category: string; country: string; spendMicros: number }[]> {
-      const rows = await store.query<Record<string, unknown>>(`SELECT category, country, sum(cost_micros) AS spend_micros FROM ${db}.charges FINAL GROUP BY category, country`);
+      const rows = await store.query<Record<string, unknown>>(`SELECT category, country, sum(spend_micros) AS spend_micros FROM ${db}.spend_daily GROUP BY category, country`);
       return rows.map((r) => ({ category: String(r.category), country: String(r.country), spendMicros: num(r.spend_micros) }));
     },
   };

@@ -2,7 +2,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { AppError } from '@wa/shared/errors';
 import type { RateRow } from '../domain/rate-card';
 
-export const EVENT_TABLES = ['send_attempts', 'status_events', 'charges', 'inbound_messages', 'account_events', 'dead_letters'] as const;
+// rollup_dirty last: a day is marked dirty only once its rows are in.
+export const EVENT_TABLES = ['send_attempts', 'status_events', 'charges', 'inbound_messages', 'account_events', 'dead_letters', 'rollup_dirty'] as const;
 export type EventTable = (typeof EVENT_TABLES)[number];
 export type RowsByTable = Partial<Record<EventTable, Record<string, unknown>[]>>;
 
@@ -31,7 +32,7 @@ export class ClickHouseStore {
       const safeToken = token.replace(/[^A-Za-z0-9_.:-]/g, '_');
       try {
         await this.ch.insert({
-          table: `${this.database}.${table} SETTINGS insert_deduplication_token = '${safeToken}:${table}'`,
+          table: `${this.database}.${table} SETTINGS insert_deduplication_token = '${safeToken}:${table}', date_time_input_format = 'best_effort'`,
           values,
           format: 'JSONEachRow',
         });
@@ -47,6 +48,23 @@ export class ClickHouseStore {
       return await result.json<T>();
     } catch (err) {
       throw new AppError('clickhouse_query_failed', `query failed: ${(err as Error).message}`, 'retry', { cause: err });
+    }
+  }
+
+  async command(sql: string, params: Record<string, unknown> = {}): Promise<void> {
+    try {
+      await this.ch.command({ query: sql, query_params: params });
+    } catch (err) {
+      throw new AppError('clickhouse_command_failed', `command failed: ${(err as Error).message}`, 'retry', { cause: err });
+    }
+  }
+
+  async insertRows(table: string, values: Record<string, unknown>[]): Promise<void> {
+    if (values.length === 0) return;
+    try {
+      await this.ch.insert({ table: `${this.database}.${table}`, values, format: 'JSONEachRow' });
+    } catch (err) {
+      throw new AppError('clickhouse_insert_failed', `insert into ${table} failed: ${(err as Error).message}`, 'retry', { cause: err });
     }
   }
 

@@ -4,6 +4,7 @@ import { accountRow, chTime, deadLetterRow, sendAttemptRow, type RowMapper } fro
 import type { LatencyTracker } from '../domain/latency-tracker';
 import type { AnalyticsMetrics } from '../metrics';
 import type { EventTable, RowsByTable } from './clickhouse-store';
+import type { RollupKind } from './rollups';
 
 export type TopicRole = 'sent' | 'status' | 'inbound' | 'account' | 'notificationsDlq' | 'dispatchDlq';
 
@@ -24,6 +25,7 @@ export class EventBuffer {
   private offsets = new Map<string, { topic: string; partition: number; offset: string; first: string }>();
   private firstAtMs: number | undefined;
   private count = 0;
+  private dirty = new Set<string>();
 
   constructor(
     private readonly deps: {
@@ -64,8 +66,13 @@ export class EventBuffer {
       .map((o) => `${o.topic}/${o.partition}/${o.first}-${o.offset}`)
       .sort()
       .join(',');
+    for (const mark of this.dirty) {
+      const [kind, day] = mark.split('|');
+      this.rows.rollup_dirty.push({ kind, day });
+    }
     const taken = { rows: this.rows, offsets, events: this.count, token: tokenHash(token) };
     this.rows = emptyRows();
+    this.dirty = new Set();
     this.offsets = new Map();
     this.firstAtMs = undefined;
     this.count = 0;
@@ -76,12 +83,22 @@ export class EventBuffer {
     this.rows[table].push(row);
   }
 
+  private mark(kind: RollupKind, iso: string, plusDays = 0): void {
+    const day = plusDays === 0 && iso.endsWith('Z') ? iso.slice(0, 10) : new Date(Date.parse(iso) + plusDays * 86_400_000).toISOString().slice(0, 10);
+    this.dirty.add(`${kind}|${day}`);
+  }
+
   private map(role: TopicRole, record: RecordRef): boolean {
     switch (role) {
       case 'sent': {
         const d = decodeJson(sentEventV1, record.value);
         if (!d.ok) return this.invalid(record, d.reason, d.detail);
         this.push('send_attempts', sendAttemptRow(d.value));
+        // A send can arrive after its statuses and charges: it brings the campaign they roll up under.
+        this.mark('delivery', d.value.occurredAt);
+        this.mark('failures', d.value.occurredAt);
+        this.mark('spend', d.value.occurredAt);
+        this.mark('spend', d.value.occurredAt, 1);
         if (d.value.outcome === 'sent' && d.value.wamid) this.observe(this.deps.tracker.accepted(d.value.wamid, Date.parse(d.value.requestedAt)));
         return true;
       }
@@ -90,7 +107,12 @@ export class EventBuffer {
         if (!d.ok) return this.invalid(record, d.reason, d.detail);
         const mapped = this.deps.mapper.status(d.value);
         this.push('status_events', mapped.status);
-        if (mapped.charge) this.push('charges', mapped.charge);
+        this.mark('delivery_status', d.value.statusAt);
+        if (d.value.status === 'failed') this.mark('failures', d.value.statusAt);
+        if (mapped.charge) {
+          this.push('charges', mapped.charge);
+          this.mark('spend', mapped.charge.priced_at);
+        }
         if (mapped.priced?.unpriced) this.deps.metrics.unpriced.inc({ pricing_model: mapped.priced.pricingModel, category: mapped.priced.category });
         this.observe(this.deps.tracker.status(d.value.wamid, d.value.status, Date.parse(d.value.statusAt)));
         return true;
@@ -112,6 +134,7 @@ export class EventBuffer {
         const d = decodeJson(deadLetterV1, record.value, 16 * 1024 * 1024);
         if (!d.ok) return this.invalid(record, d.reason, d.detail);
         this.push('dead_letters', deadLetterRow(d.value, { topic: record.topic, dlqTopic: record.topic, partition: record.partition, offset: record.offset }));
+        this.mark('failures', d.value.occurredAt);
         return true;
       }
     }
@@ -122,6 +145,8 @@ export class EventBuffer {
   }
 
   private invalid(record: RecordRef, reason: string, detail: string): false {
+    const now = chTime((this.deps.clock ?? Date.now)());
+    this.mark('failures', now);
     this.push('dead_letters', {
       event_id: `${record.topic}:${record.partition}:${record.offset}`,
       dlq_topic: record.topic,
@@ -135,14 +160,14 @@ export class EventBuffer {
       campaign_id: '',
       error_code: 0,
       original_bytes: record.value?.length ?? 0,
-      occurred_at: chTime((this.deps.clock ?? Date.now)()),
+      occurred_at: now,
     });
     return false;
   }
 }
 
 function emptyRows(): Required<RowsByTable> {
-  return { send_attempts: [], status_events: [], charges: [], inbound_messages: [], account_events: [], dead_letters: [] };
+  return { send_attempts: [], status_events: [], charges: [], inbound_messages: [], account_events: [], dead_letters: [], rollup_dirty: [] };
 }
 
 /** FNV-1a over the offset ranges: a short, stable token for the same batch replayed as a whole. */

@@ -36,6 +36,7 @@ export class AnalyticsConsumer {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private stopping = false;
+  private gaveUp = false;
   private closed: Promise<void> | undefined;
   /** Events written and committed since start, for tests and the benchmark. */
   committedEvents = 0;
@@ -64,21 +65,31 @@ export class AnalyticsConsumer {
     for (const m of batch.messages) {
       if (!isRunning() || isStale()) break;
       this.buffer.add({ topic: batch.topic, partition: batch.partition, offset: m.offset, value: m.value });
-      if (this.buffer.size >= this.options.batchRows) await this.flush();
+      if (this.buffer.size >= this.options.batchRows) {
+        // One batch is written while the next one fills (decoding overlaps the insert); waiting
+        // for the previous write here is the back-pressure.
+        await this.flushing;
+        void this.flush();
+      }
     }
     this.options.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
     await heartbeat();
   }
 
-  /** Writes what is buffered and commits its offsets; calls are serialised. */
+  /**
+   * Hands what is buffered to the writer and resolves when it (and every earlier batch) is written
+   * and committed. Writes are chained, so offsets are committed in order.
+   */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushOnce());
+    if (this.buffer.size > 0) {
+      const batch = this.buffer.take();
+      this.flushing = this.flushing.then(() => this.write(batch));
+    }
     return this.flushing;
   }
 
-  private async flushOnce(): Promise<void> {
-    if (this.buffer.size === 0) return;
-    const { rows, offsets, events, token } = this.buffer.take();
+  private async write(batch: ReturnType<EventBuffer['take']>): Promise<void> {
+    const { rows, offsets, events, token } = batch;
     const total = Object.values(rows).reduce((n, r) => n + (r?.length ?? 0), 0);
     const log = this.options.logger;
     for (let attempt = 0; ; attempt++) {
@@ -90,7 +101,9 @@ export class AnalyticsConsumer {
       } catch (err) {
         this.options.metrics.insertFailures.inc();
         if (this.stopping && attempt >= 2) {
-          // Uncommitted: the next consumer of these partitions reads the batch again.
+          // Never commit past a batch that is not written: later offsets would skip it. The next
+          // owner of these partitions re-reads from the last good commit.
+          this.gaveUp = true;
           log.error({ err, events }, 'giving up on a batch during shutdown; it will be re-read');
           return;
         }
@@ -100,6 +113,7 @@ export class AnalyticsConsumer {
       }
     }
     this.options.metrics.insertBatchRows.observe(total);
+    if (this.gaveUp) return;
     try {
       await this.consumer?.commitOffsets(offsets);
     } catch (err) {

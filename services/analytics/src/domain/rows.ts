@@ -4,9 +4,13 @@ import { chargeFor, type Charge } from './cost';
 import type { RateCard } from './rate-card';
 import { statusRank } from './status-machine';
 
-/** ClickHouse DateTime64(3, 'UTC') text: `2025-07-01 12:00:00.000` (the default input format accepts no ISO `T…Z`). */
+/**
+ * Time values go to ClickHouse as ISO-8601 text; the insert sets `date_time_input_format =
+ * 'best_effort'` so the engine parses `2025-07-01T12:00:00.000Z` and offsets itself (cheaper than
+ * re-formatting every timestamp in JavaScript).
+ */
 export function chTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  return new Date(ms).toISOString();
 }
 
 const msOf = (iso: string) => Date.parse(iso);
@@ -33,25 +37,26 @@ export function sendAttemptRow(e: SentEventV1) {
     error_class: e.errorClass ?? '',
     wamid: e.wamid ?? '',
     latency_ms: e.latencyMs ?? 0,
-    requested_at: chTime(msOf(e.requestedAt)),
-    occurred_at: chTime(msOf(e.occurredAt)),
+    requested_at: e.requestedAt,
+    occurred_at: e.occurredAt,
   };
 }
 
 /**
- * Country lookups parse the number with libphonenumber, which dominates the cost of a status row;
- * numbers repeat across a message's statuses, so a small memo pays off. Bounded by clearing.
+ * Country lookups parse the number with libphonenumber and hashing runs SHA-256, which together
+ * dominate the cost of a status row; a number repeats across a message's statuses, so a small memo
+ * pays off. Bounded by clearing. The full number lives only here, in memory.
  */
-function createCountryMemo(limit = 50_000) {
-  const memo = new Map<string, string>();
+function createRecipientMemo(salt: string, limit = 100_000) {
+  const memo = new Map<string, { country: string; hash: string }>();
   return (waId: string) => {
-    let c = memo.get(waId);
-    if (c === undefined) {
-      c = countryOfPhone(waId);
+    let r = memo.get(waId);
+    if (r === undefined) {
+      r = { country: countryOfPhone(waId), hash: hashRecipient(waId, salt) };
       if (memo.size >= limit) memo.clear();
-      memo.set(waId, c);
+      memo.set(waId, r);
     }
-    return c;
+    return r;
   };
 }
 
@@ -66,7 +71,8 @@ export type InboundRow = ReturnType<RowMapperImpl['inboundRow']>;
 type RowMapperImpl = ReturnType<typeof impl>;
 
 function impl(salt: string) {
-  const country = createCountryMemo();
+  const recipient = createRecipientMemo(salt);
+  const country = (waId: string) => recipient(waId).country;
   return {
     statusRow(e: StatusEventV1, recipientCountry: string) {
       const errors = e.errors?.[0];
@@ -75,22 +81,22 @@ function impl(salt: string) {
         wamid: e.wamid,
         status: e.status,
         rank: statusRank(e.status),
-        status_at: chTime(msOf(e.statusAt)),
-        recipient_hash: hashRecipient(e.recipientId, salt),
+        status_at: e.statusAt,
+        recipient_hash: recipient(e.recipientId).hash,
         recipient_country: recipientCountry,
         phone_number_id: e.phoneNumberId,
         waba_id: e.wabaId,
         job_id: e.jobId ?? '',
         conversation_id: e.conversation?.id ?? '',
         conversation_origin: e.conversation?.originType ?? '',
-        conversation_expires_at: e.conversation?.expiresAt ? chTime(msOf(e.conversation.expiresAt)) : null,
+        conversation_expires_at: e.conversation?.expiresAt ?? null,
         pricing_model: e.pricing?.pricingModel ?? '',
         pricing_category: e.pricing?.category ?? '',
         pricing_type: e.pricing?.type ?? '',
         billable: e.pricing?.billable === undefined ? null : e.pricing.billable ? 1 : 0,
         error_code: errors?.code ?? 0,
         error_title: errors?.title ?? errors?.message ?? '',
-        received_at: chTime(msOf(e.receivedAt)),
+        received_at: e.receivedAt,
         delivery_id: e.deliveryId,
       };
     },
@@ -99,7 +105,7 @@ function impl(salt: string) {
       return {
         event_id: e.eventId,
         wamid: e.wamid,
-        from_hash: hashRecipient(e.from, salt),
+        from_hash: recipient(e.from).hash,
         from_country: country(e.from),
         phone_number_id: e.phoneNumberId,
         waba_id: e.wabaId,
@@ -109,8 +115,8 @@ function impl(salt: string) {
         button_payload: e.buttonPayload ?? '',
         interactive_reply_id: e.interactiveReplyId ?? '',
         context_wamid: e.contextWamid ?? '',
-        sent_at: chTime(msOf(e.sentAt)),
-        received_at: chTime(msOf(e.receivedAt)),
+        sent_at: e.sentAt,
+        received_at: e.receivedAt,
       };
     },
     country,
@@ -185,8 +191,8 @@ export function accountRow(e: AccountEventV1) {
     messaging_limit: e.messagingLimit ?? null,
     throughput_mps: e.throughputMps ?? null,
     value: JSON.stringify(e.value ?? null),
-    occurred_at: chTime(msOf(e.occurredAt)),
-    received_at: chTime(msOf(e.receivedAt)),
+    occurred_at: e.occurredAt,
+    received_at: e.receivedAt,
   };
 }
 
@@ -204,6 +210,6 @@ export function deadLetterRow(d: DeadLetterV1, at: { topic: string; dlqTopic: st
     campaign_id: d.campaignId ?? '',
     error_code: d.errorCode ?? 0,
     original_bytes: Math.floor((d.originalValueBase64.length * 3) / 4),
-    occurred_at: chTime(msOf(d.occurredAt)),
+    occurred_at: d.occurredAt,
   };
 }
