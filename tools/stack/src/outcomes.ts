@@ -99,11 +99,6 @@ export function jobsWithConflictingOutcomes(tally: OutcomeTally): string[] {
   return [...tally.terminalByJob].filter(([, set]) => set.size > 1).map(([job]) => job);
 }
 
-export function percentile(values: readonly number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 /** Jobs of a campaign, each with its terminal outcomes, and the ones still without any. */
 export function campaignReport(tally: OutcomeTally, campaignId: string) {
