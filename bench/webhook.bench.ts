@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
@@ -114,6 +115,11 @@ interface PhaseResult {
   over1sPct: number;
   meanBodyBytes: number;
   statusesPerPayload: number;
+  /** p99 of the requests due in each second of the phase: shows whether slow requests are spread or bunched in stalls. */
+  p99MsPerSecond: number[];
+  /** The load process's own event-loop delay: if high, part of the latency is the client's, not the service's. */
+  clientLoopDelayP99Ms: number;
+  clientLoopDelayMaxMs: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -131,19 +137,27 @@ async function runPhase(pool: Pool, rate: number, durationS: number, deliveryIds
   let errors = 0;
   let bytes = 0;
   let items = 0;
+  // Bodies are built and signed before the clock starts, so the load process spends its CPU on
+  // sending, not on JSON and HMACs (it shares two cores with the service and the broker).
+  const prepared = Array.from({ length: total }, () => {
+    const body = payload();
+    items += (body.match(/"status":/g) ?? []).length || 1;
+    bytes += body.length;
+    if (deliveryIds !== undefined) deliveryIds.add(createHash('sha256').update(body).digest('hex'));
+    return { body, signature: `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` };
+  });
   const intervalMs = 1000 / rate;
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   const start = performance.now();
   let issued = 0;
   let finishedAt = start;
 
   await new Promise<void>((resolve) => {
     const fire = (i: number) => {
-      const body = payload();
-      items += (body.match(/"status":/g) ?? []).length || 1;
-      bytes += body.length;
-      if (deliveryIds !== undefined) deliveryIds.add(createHash('sha256').update(body).digest('hex'));
+      const { body, signature } = prepared[i]!;
+      prepared[i] = undefined as never;
       const scheduled = start + i * intervalMs;
-      const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
       pool
         .request({
           path: '/webhook',
@@ -179,7 +193,12 @@ async function runPhase(pool: Pool, rate: number, durationS: number, deliveryIds
     tick();
   });
 
+  loopDelay.disable();
   const sorted = latencies.slice().sort();
+  const p99MsPerSecond: number[] = [];
+  for (let second = 0; second * rate < total; second += 1) {
+    p99MsPerSecond.push(round(percentile(latencies.slice(second * rate, (second + 1) * rate).sort(), 99), 1));
+  }
   let over1s = 0;
   for (const l of sorted) if (l > 1000) over1s += 1;
   const elapsedS = (finishedAt - start) / 1000;
@@ -199,6 +218,9 @@ async function runPhase(pool: Pool, rate: number, durationS: number, deliveryIds
     over1sPct: round((100 * over1s) / total, 3),
     meanBodyBytes: Math.round(bytes / total),
     statusesPerPayload: round(items / total, 2),
+    p99MsPerSecond,
+    clientLoopDelayP99Ms: round(loopDelay.percentile(99) / 1e6),
+    clientLoopDelayMaxMs: round(loopDelay.max / 1e6),
   };
 }
 
@@ -251,7 +273,9 @@ async function scrape(url: string): Promise<Record<string, number>> {
     producedRecords: pick(/^wa_webhook_produce_batch_records_sum\{[^}]*\} (\d+)/m),
     produceSecondsSum: pick(/^wa_webhook_produce_duration_seconds_sum\{[^}]*outcome="ok"[^}]*\} ([\d.e+-]+)/m),
     produceSecondsCount: pick(/^wa_webhook_produce_duration_seconds_count\{[^}]*outcome="ok"[^}]*\} (\d+)/m),
-    rssBytes: pick(/^wa_process_resident_memory_bytes(?:\{[^}]*\})? (\d+)/m),
+    eventLoopLagP99S: pick(/^\w*eventloop_lag_p99_seconds(?:\{[^}]*\})? ([\d.e+-]+)/m),
+    eventLoopLagMaxS: pick(/^\w*eventloop_lag_max_seconds(?:\{[^}]*\})? ([\d.e+-]+)/m),
+    rssBytes: pick(/^\w*resident_memory_bytes(?:\{[^}]*\})? (\d+)/m),
     ...Object.fromEntries(
       [...text.matchAll(/^wa_webhook_ack_duration_seconds_bucket\{([^}]*)\} (\d+)/gm)]
         .filter((m) => m[1]!.includes('code="200"'))
@@ -364,6 +388,8 @@ try {
       serverAckP50MsAtMost: serverQuantile(warmMetrics, afterMetrics, 0.5),
       serverAckP99MsAtMost: serverQuantile(warmMetrics, afterMetrics, 0.99),
       loadAverage1m: round(os.loadavg()[0] ?? NaN),
+      serviceEventLoopLagP99Ms: round(afterMetrics.eventLoopLagP99S! * 1000),
+      serviceEventLoopLagMaxMs: round(afterMetrics.eventLoopLagMaxS! * 1000),
     },
     stepUp: steps,
     highestRateWithP99Under100ms: best?.rate ?? null,
@@ -388,6 +414,9 @@ try {
   });
   console.log(`raw topic: ${s.uniquePayloads} payloads sent, ${s.onRawTopicOnce} present exactly once, ${s.duplicatesOnRaw} duplicated, ${s.missingOnRaw} missing`);
   console.log(`server-side ack (histogram bucket bound): p50 ≤ ${s.serverAckP50MsAtMost} ms, p99 ≤ ${s.serverAckP99MsAtMost} ms; 1-min load average ${s.loadAverage1m} on ${report.machine.cpus} CPUs`);
+  console.log(`service event-loop lag since start: p99 ${s.serviceEventLoopLagP99Ms} ms, max ${s.serviceEventLoopLagMaxMs} ms`);
+  console.log(`load process event-loop delay during the sustained phase: p99 ${s.clientLoopDelayP99Ms} ms, max ${s.clientLoopDelayMaxMs} ms`);
+  console.log(`sustained p99 per second (ms): ${s.p99MsPerSecond.join(' ')}`);
   console.log(`group commit: ${s.produceSends} sends, ${s.meanRecordsPerSend} records/send, mean produce ${s.meanProduceMs} ms; service RSS ${s.serviceRssMiB} MiB`);
   console.log(`highest rate with p99 ≤ 100 ms: ${report.highestRateWithP99Under100ms ?? 'none of the steps'} req/s`);
   console.log('report: bench/reports/webhook.json');

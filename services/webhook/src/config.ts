@@ -50,7 +50,7 @@ export const webhookEnvSchema = z.object({
   WEBHOOK_MAX_BODY_BYTES: env.int('largest accepted webhook body; larger → 413', 1_048_576, 1_024, 16 * 1_048_576),
   WEBHOOK_PRODUCE_TIMEOUT_MS: env.int('how long a request waits for Kafka to confirm its raw record before answering 503', 2_000, 50, 60_000),
   WEBHOOK_PRODUCE_MAX_BATCH: env.int('most raw records grouped into one producer.send', 500, 1, 10_000),
-  WEBHOOK_PRODUCE_MAX_INFLIGHT: env.int('concurrent producer.send calls of the batching producer', 2, 1, 5),
+  WEBHOOK_PRODUCE_MAX_INFLIGHT: env.int('concurrent producer.send calls of the batching producer (1 = pure group commit: fewest broker requests)', 1, 1, 5),
   WEBHOOK_PRODUCE_MAX_QUEUED: env.int('raw records allowed to wait for a send slot; beyond it POSTs get 503 at once', 20_000, 1),
   WEBHOOK_PRODUCE_LINGER_MS: env.int('extra wait to grow a batch when a send is already possible (0 = send at once)', 0, 0, 100),
   WEBHOOK_KAFKA_CONNECT_RETRY_MS: env.int('delay between attempts to (re)connect the producer/consumer while Kafka is unreachable', 1_000, 50, 60_000),
