@@ -83,7 +83,7 @@ async function main() {
   let ingest: Record<string, number | boolean> = { skipped: true };
   const config = loadAnalyticsConfig({
     KAFKA_BROKERS: brokers.join(','), TOPIC_PREFIX: prefix, CLICKHOUSE_PATH: dataDir, CLICKHOUSE_DATABASE: ingestDb, ANALYTICS_GROUP_ID: uniqueName('bench-an'),
-    ANALYTICS_BATCH_ROWS: env.ANALYTICS_BATCH_ROWS ?? '50000', ANALYTICS_FLUSH_INTERVAL_MS: '1000', GAUGE_REFRESH_MS: '600000', ROLLUP_REFRESH_MS: '600000', LOG_LEVEL: 'warn',
+    ANALYTICS_BATCH_ROWS: env.ANALYTICS_BATCH_ROWS ?? '50000', ANALYTICS_FLUSH_INTERVAL_MS: '1000', GAUGE_REFRESH_MS: '600000', ROLLUP_REFRESH_MS: '600000', LOG_LEVEL: 'warn', RECIPIENT_HASH_SALT: 'test-salt-analytics',
   });
   const service = await createAnalyticsService(config, { logger });
   if (!SKIP_INGEST) {

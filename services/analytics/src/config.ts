@@ -19,7 +19,9 @@ export const analyticsEnvSchema = z.object({
     .default('services/analytics/data/rate-card.sample.csv')
     .describe('rate card CSV seeded into an empty rate_card table at start-up (the shipped file is SAMPLE data)'),
   RATE_CARD_REFRESH_MS: env.int('how often the consumer reloads the rate card that finance may have edited', 60_000, 1_000),
-  RECIPIENT_HASH_SALT: z.string().min(8).default('wa-analytics-salt').describe('salt for hashing recipient numbers (same value as the dispatcher)'),
+  RECIPIENT_HASH_SALT: env.optionalString(
+    'salt for hashing recipient numbers in status/inbound rows; set the dispatcher\'s value so hashes join across tables (a fixed fallback is used, with a warning, when unset)',
+  ),
   ANALYTICS_GROUP_ID: z.string().min(1).default('wa-analytics').describe('Kafka consumer group of the analytics writer'),
   ANALYTICS_BATCH_ROWS: env.int('flush to ClickHouse once this many events are buffered', 20_000, 1),
   ANALYTICS_FLUSH_INTERVAL_MS: env.int('flush to ClickHouse at least this often when events are buffered', 1_000, 10),

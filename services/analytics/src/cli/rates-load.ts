@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createClickHouse } from '@wa/shared/clickhouse';
-import { loadAnalyticsConfig } from '../config';
+import { loadConfig } from '@wa/shared/config';
+import { analyticsEnvSchema } from '../config';
 import { ClickHouseStore } from '../adapters/clickhouse-store';
 import { migrate } from '../adapters/migrations';
 import { createRateCard, parseRateCardCsv, RateCardParseError } from '../domain/rate-card';
@@ -22,7 +23,10 @@ if (!file) {
   console.error('usage: npm run rates:load -- <rate-card.csv> [--source <label>]');
   process.exit(2);
 }
-const config = loadAnalyticsConfig(process.env);
+const config = loadConfig(
+  analyticsEnvSchema.pick({ CLICKHOUSE_URL: true, CLICKHOUSE_PATH: true, CLICKHOUSE_DATABASE: true, CLICKHOUSE_USER: true, CLICKHOUSE_PASSWORD: true }),
+  process.env,
+);
 let rows;
 try {
   rows = parseRateCardCsv(await readFile(resolve(file), 'utf8'), source ?? 'loaded');

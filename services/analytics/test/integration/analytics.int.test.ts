@@ -29,7 +29,7 @@ const config = loadAnalyticsConfig({
   ANALYTICS_FLUSH_INTERVAL_MS: '100',
   GAUGE_REFRESH_MS: '600000',
   ROLLUP_REFRESH_MS: '600000',
-  LOG_LEVEL: 'warn',
+  LOG_LEVEL: 'warn', RECIPIENT_HASH_SALT: 'test-salt-analytics',
 });
 
 let admin: Admin;

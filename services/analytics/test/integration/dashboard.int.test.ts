@@ -67,7 +67,7 @@ describe.skipIf(!haveChromium)('dashboard page in headless Chromium', () => {
     await ensureTopics(admin, [...analyticsTopics('').keys()].map((name) => ({ name })), { partitions: 1, retentionMs: 3_600_000, prefix });
     const config = loadAnalyticsConfig({
       KAFKA_BROKERS: infra.brokers.join(','), TOPIC_PREFIX: prefix, CLICKHOUSE_PATH: dataDir, CLICKHOUSE_DATABASE: 'wa_dash',
-      ANALYTICS_GROUP_ID: uniqueName('an-dash'), ANALYTICS_FLUSH_INTERVAL_MS: '100', DASHBOARD_REFRESH_MS: '1000', ROLLUP_REFRESH_MS: '600000', LOG_LEVEL: 'warn',
+      ANALYTICS_GROUP_ID: uniqueName('an-dash'), ANALYTICS_FLUSH_INTERVAL_MS: '100', DASHBOARD_REFRESH_MS: '1000', ROLLUP_REFRESH_MS: '600000', LOG_LEVEL: 'warn', RECIPIENT_HASH_SALT: 'test-salt-analytics',
     });
     service = await createAnalyticsService(config, { logger });
     await service.start();
