@@ -39,6 +39,7 @@ const config = loadConfig(
     BENCH_PARTITIONS: env.int('partitions of the benchmark topics', 6, 1),
     BENCH_NORMALISER: env.bool('run the normaliser in the service process during the benchmark', true),
     BENCH_PORT: env.int('port of the service under test', 18083, 1),
+    BENCH_REPORT: z.string().regex(/^[\w.-]+$/).default('webhook').describe('report name: bench/reports/<name>.json'),
     BENCH_SERVICE_NODE_ARGS: z.string().default('').describe('extra node flags for the service process, e.g. --cpu-prof'),
   }),
 );
@@ -326,14 +327,20 @@ try {
 
   console.log('step-up …');
   const steps: PhaseResult[] = [];
+  const sustainedOk = (r: PhaseResult) => r.p99Ms <= 100 && r.non2xx + r.errors === 0 && r.throughputRps >= r.rate * 0.95;
+  // The machine is shared: a rate that misses is tried once more before the step-up stops, so one
+  // stall caused by another process does not end the search.
   for (const rate of config.BENCH_STEP_RATES.map(Number)) {
-    const r = await runPhase(pool, rate, config.BENCH_STEP_S, undefined);
-    steps.push(r);
-    console.log(`  ${rate} req/s: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.throughputRps} ok/s, non-2xx ${r.non2xx + r.errors}`);
-    if (r.p99Ms > 250 || r.non2xx + r.errors > 0 || r.throughputRps < rate * 0.9) break;
+    let passed = false;
+    for (let attempt = 1; attempt <= 2 && !passed; attempt += 1) {
+      const r = await runPhase(pool, rate, config.BENCH_STEP_S, undefined);
+      steps.push(r);
+      passed = sustainedOk(r);
+      console.log(`  ${rate} req/s (attempt ${attempt}): p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.throughputRps} ok/s, non-2xx ${r.non2xx + r.errors}`);
+    }
+    if (!passed) break;
   }
   await pool.close();
-  const sustainedOk = (r: PhaseResult) => r.p99Ms <= 100 && r.non2xx + r.errors === 0 && r.throughputRps >= r.rate * 0.95;
   const best = steps.filter(sustainedOk).reduce<PhaseResult | undefined>((a, b) => (a === undefined || b.rate > a.rate ? b : a), undefined);
 
   // Every payload of the sustained phase must be on wa.webhooks.raw exactly once.
@@ -396,7 +403,7 @@ try {
     targets: { p99MsAt2000: 25, p99MsForMaxRate: 100 },
   };
   mkdirSync(path.join(ROOT, 'bench/reports'), { recursive: true });
-  writeFileSync(path.join(ROOT, 'bench/reports/webhook.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(ROOT, `bench/reports/${config.BENCH_REPORT}.json`), `${JSON.stringify(report, null, 2)}\n`);
 
   const s = report.sustained;
   console.log('\nwebhook benchmark');
@@ -410,7 +417,7 @@ try {
       'non-2xx': s.non2xx + s.errors,
       '>1s %': s.over1sPct,
     },
-    ...Object.fromEntries(steps.map((r) => [`step ${r.rate}/s × ${r.durationS}s`, { 'ok/s': r.throughputRps, 'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, 'p99.9 ms': r.p999Ms, 'max ms': r.maxMs, 'non-2xx': r.non2xx + r.errors, '>1s %': r.over1sPct }])),
+    ...Object.fromEntries(steps.map((r, i) => [`step ${i + 1}: ${r.rate}/s × ${r.durationS}s`, { 'ok/s': r.throughputRps, 'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, 'p99.9 ms': r.p999Ms, 'max ms': r.maxMs, 'non-2xx': r.non2xx + r.errors, '>1s %': r.over1sPct }])),
   });
   console.log(`raw topic: ${s.uniquePayloads} payloads sent, ${s.onRawTopicOnce} present exactly once, ${s.duplicatesOnRaw} duplicated, ${s.missingOnRaw} missing`);
   console.log(`server-side ack (histogram bucket bound): p50 ≤ ${s.serverAckP50MsAtMost} ms, p99 ≤ ${s.serverAckP99MsAtMost} ms; 1-min load average ${s.loadAverage1m} on ${report.machine.cpus} CPUs`);
@@ -419,7 +426,7 @@ try {
   console.log(`sustained p99 per second (ms): ${s.p99MsPerSecond.join(' ')}`);
   console.log(`group commit: ${s.produceSends} sends, ${s.meanRecordsPerSend} records/send, mean produce ${s.meanProduceMs} ms; service RSS ${s.serviceRssMiB} MiB`);
   console.log(`highest rate with p99 ≤ 100 ms: ${report.highestRateWithP99Under100ms ?? 'none of the steps'} req/s`);
-  console.log('report: bench/reports/webhook.json');
+  console.log(`report: bench/reports/${config.BENCH_REPORT}.json`);
   if (missing > 0 || duplicates > 0 || s.non2xx + s.errors > 0) exitCode = 1;
 } finally {
   child.kill('SIGTERM');
