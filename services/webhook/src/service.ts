@@ -95,6 +95,11 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     for (let attempt = 1; !stopping; attempt += 1) {
       try {
         await producer.connect();
+        if (stopping) {
+          // close() ran while we were connecting: do not leave a connection behind.
+          await producer.disconnect();
+          return;
+        }
         raw.setConnected(true);
         logger.info({ attempt }, 'producer connected');
         return;
@@ -125,6 +130,10 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     for (let attempt = 1; !stopping; attempt += 1) {
       try {
         await normaliser.start();
+        if (stopping) {
+          await consumer.disconnect();
+          return;
+        }
         normaliserRunning = true;
         logger.info({ topic: names.raw, groupId: config.NORMALISER_GROUP_ID }, 'normaliser consuming');
         return;
