@@ -27,7 +27,7 @@ export const analyticsEnvSchema = z.object({
   ANALYTICS_FLUSH_INTERVAL_MS: env.int('flush to ClickHouse at least this often when events are buffered', 1_000, 10),
   ANALYTICS_MAX_BYTES_PER_PARTITION: env.int('kafkajs fetch size per partition', 4 * 1024 * 1024, 1024),
   ANALYTICS_ROLLUPS: env.bool('recompute roll-ups in this replica (enable in exactly one replica)', true),
-  ROLLUP_REFRESH_MS: env.int('how often dirty roll-up days are recomputed; finance views and the dashboard lag by at most this', 5_000, 200),
+  ROLLUP_REFRESH_MS: env.int('how often dirty roll-up days are recomputed; finance views and the dashboard lag by at most this', 10_000, 200),
   GAUGE_REFRESH_MS: env.int('how often delivery-rate and spend gauges are recomputed from ClickHouse', 15_000, 500),
   DASHBOARD_REFRESH_MS: env.int('how often the dashboard page polls the API', 5_000, 500),
   DASHBOARD_TITLE: z.string().default('WhatsApp broadcaster — delivery & cost').describe('heading of the dashboard page'),

@@ -26,6 +26,8 @@ export class EventBuffer {
   private firstAtMs: number | undefined;
   private count = 0;
   private dirty = new Set<string>();
+  /** Per-batch counts, added to the Prometheus counter once per batch rather than per record. */
+  private tally = new Map<string, { topic: string; result: 'ok' | 'invalid'; n: number }>();
 
   constructor(
     private readonly deps: {
@@ -53,8 +55,11 @@ export class EventBuffer {
     const first = this.offsets.get(key)?.first ?? record.offset;
     this.offsets.set(key, { topic: record.topic, partition: record.partition, offset: (BigInt(record.offset) + 1n).toString(), first });
     this.count += 1;
-    const ok = this.map(role, record);
-    this.deps.metrics.events.inc({ topic: record.topic, result: ok ? 'ok' : 'invalid' });
+    const result = this.map(role, record) ? 'ok' : 'invalid';
+    const tallyKey = `${record.topic}|${result}`;
+    const t = this.tally.get(tallyKey);
+    if (t) t.n += 1;
+    else this.tally.set(tallyKey, { topic: record.topic, result, n: 1 });
   }
 
   /** Hands over everything buffered and starts afresh. */
@@ -70,6 +75,8 @@ export class EventBuffer {
       const [kind, day] = mark.split('|');
       this.rows.rollup_dirty.push({ kind, day });
     }
+    for (const t of this.tally.values()) this.deps.metrics.events.inc({ topic: t.topic, result: t.result }, t.n);
+    this.tally = new Map();
     const taken = { rows: this.rows, offsets, events: this.count, token: tokenHash(token) };
     this.rows = emptyRows();
     this.dirty = new Set();

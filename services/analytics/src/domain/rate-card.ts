@@ -115,10 +115,21 @@ export function createRateCard(rows: readonly RateRow[]): RateCard {
     }
     return hit && { rateMicros: hit.rateMicros, effectiveFrom: hit.effectiveFrom, market: country };
   };
+  // Rates change by day, so a quote is memoised per (market, category, model, UTC day): the hot path
+  // of pricing millions of statuses is one Map lookup.
+  const DAY_MS = 86_400_000;
+  const memo = new Map<string, RateQuote | null>();
   return {
     size: rows.length,
     lookup(country, category, model, atMs) {
-      return find(country, category, model, atMs) ?? (country === REST_OF_WORLD ? undefined : find(REST_OF_WORLD, category, model, atMs));
+      const key = `${country}|${category}|${model}|${Math.floor(atMs / DAY_MS)}`;
+      let quote = memo.get(key);
+      if (quote === undefined) {
+        quote = find(country, category, model, atMs) ?? (country === REST_OF_WORLD ? undefined : find(REST_OF_WORLD, category, model, atMs)) ?? null;
+        if (memo.size >= 100_000) memo.clear();
+        memo.set(key, quote);
+      }
+      return quote ?? undefined;
     },
   };
 }

@@ -126,7 +126,8 @@ function impl(salt: string) {
 /** The earliest event wins a charge key: ReplacingMergeTree keeps the highest version. */
 const VERSION_BASE_MS = 4_102_444_800_000; // 2100-01-01
 
-export function chargeRow(c: Charge, e: { wamid: string; jobId?: string | undefined; phoneNumberId: string; wabaId: string; eventAtMs: number }) {
+export function chargeRow(c: Charge, e: { wamid: string; jobId?: string | undefined; phoneNumberId: string; wabaId: string; eventAtMs: number; eventAtIso?: string }) {
+  const eventAt = e.eventAtIso ?? chTime(e.eventAtMs);
   return {
     charge_key: c.chargeKey,
     version: VERSION_BASE_MS - e.eventAtMs,
@@ -135,7 +136,7 @@ export function chargeRow(c: Charge, e: { wamid: string; jobId?: string | undefi
     country: c.country,
     billable: c.billable ? 1 : 0,
     free_type: c.freeType,
-    priced_at: chTime(c.pricedAtMs),
+    priced_at: c.pricedAtMs === e.eventAtMs ? eventAt : chTime(c.pricedAtMs),
     rate_micros: c.rateMicros,
     cost_micros: c.costMicros,
     rate_effective_from: c.rateEffectiveFrom,
@@ -144,7 +145,7 @@ export function chargeRow(c: Charge, e: { wamid: string; jobId?: string | undefi
     job_id: e.jobId ?? '',
     phone_number_id: e.phoneNumberId,
     waba_id: e.wabaId,
-    event_at: chTime(e.eventAtMs),
+    event_at: eventAt,
   };
 }
 
@@ -169,7 +170,7 @@ export function createRowMapper(options: { salt: string; rateCard: () => RateCar
       return {
         status: m.statusRow(e, recipientCountry),
         priced,
-        charge: priced && chargeRow(priced, { wamid: e.wamid, jobId: e.jobId, phoneNumberId: e.phoneNumberId, wabaId: e.wabaId, eventAtMs: statusAtMs }),
+        charge: priced && chargeRow(priced, { wamid: e.wamid, jobId: e.jobId, phoneNumberId: e.phoneNumberId, wabaId: e.wabaId, eventAtMs: statusAtMs, eventAtIso: e.statusAt }),
       };
     },
     inbound: (e) => m.inboundRow(e),

@@ -72,9 +72,12 @@ describe('request → delivered latency tracker', () => {
     expect(t.status('b', 'delivered', 2_000)).toBeUndefined();
   });
 
-  it('stays within its capacity', () => {
-    const t = createLatencyTracker(3);
+  it('stays within its capacity and keeps the most recent messages', () => {
+    const t = createLatencyTracker(4);
     for (const w of ['a', 'b', 'c', 'd', 'e']) t.accepted(w, 0);
-    expect(t.size).toBe(3);
+    expect(t.size).toBeLessThanOrEqual(4);
+    expect(t.status('e', 'delivered', 1_000)).toBe(1);
+    expect(t.status('d', 'delivered', 2_000)).toBe(2);
+    expect(t.status('a', 'delivered', 3_000)).toBeUndefined(); // evicted: its request time is gone
   });
 });
