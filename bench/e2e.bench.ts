@@ -31,7 +31,7 @@ const stack = await startStack({
   redisUrl: process.env.REDIS_URL,
   topicPrefix: prefix,
   redisKeyPrefix: prefix,
-  ports: { ingest: 28081, dispatcher: 28082, webhook: 28083, analytics: 28084, sim: 28090 },
+  ports: 'free',
   sim: { delaysMs: { sent: [20, 200], delivered: [100, 1000], read: [500, 3000] } },
   log: (line) => console.log(line),
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCatalogFile, type Catalog } from '@wa/shared';
+import { isPortFree, freePorts } from './ports';
 import { runCommand, startProcess, stopProcess, waitReady, type ManagedProcess, type ProcessSpec } from './processes';
 import { scenarioFromCatalog, type SimTuning } from './scenario-from-catalog';
 
@@ -18,7 +19,8 @@ export interface StackOptions {
   clickhouseUrl?: string | undefined;
   topicPrefix?: string;
   redisKeyPrefix?: string;
-  ports?: Partial<Record<ServiceName, number>>;
+  /** Fixed ports, or 'free' to let the OS pick (benchmarks and drills). Default: DEFAULT_PORTS. */
+  ports?: Partial<Record<ServiceName, number>> | 'free';
   sim?: Partial<Omit<SimTuning, 'appSecret' | 'accessTokens'>>;
   /** Extra environment per service (tuning for benchmarks and drills). */
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
@@ -59,7 +61,17 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const logDir = join(dataDir, 'logs');
-  const ports = { ...DEFAULT_PORTS, ...options.ports };
+  const ports: Record<ServiceName, number> = { ...DEFAULT_PORTS };
+  if (options.ports === 'free') {
+    const picked = await freePorts(Object.keys(DEFAULT_PORTS).length);
+    (Object.keys(DEFAULT_PORTS) as ServiceName[]).forEach((name, i) => (ports[name] = picked[i]!));
+  } else {
+    Object.assign(ports, options.ports);
+  }
+  // A port already taken would let a foreign process answer our readiness probe: refuse up front.
+  for (const [name, port] of Object.entries(ports)) {
+    if (!(await isPortFree(port))) throw new Error(`port ${port} (for ${name}) is already in use; stop what listens there or choose other ports`);
+  }
   const urls = Object.fromEntries(Object.entries(ports).map(([k, p]) => [k, `http://127.0.0.1:${p}`])) as Record<ServiceName, string>;
   const catalog = loadCatalogFile(options.catalogPath);
   const baseEnv: NodeJS.ProcessEnv = { ...process.env };
