@@ -15,7 +15,7 @@ export const dispatcherEnvSchema = z.object({
   INBOUND_HEADROOM_FRACTION: env.number("share of each number's throughput left for inbound traffic (which counts too)", 0.05, 0, 0.5),
   THROTTLE_DECREASE_FACTOR: env.number('multiplier applied to a number\'s rate after a throttle error (130429, 4, 80007, 131048)', 0.7, 0.1, 1),
   THROTTLE_COOLDOWN_MS: env.int('how long a throttled number stays slowed down before recovering', 10_000, 0),
-  SLOT_LATE_TOLERANCE_MS: env.int('a send slot whose timer fires later than this (event-loop stall) is re-reserved instead of bunching sends', 10, 1, 1_000),
+  THROUGHPUT_WINDOW_MS: env.int("Meta's throughput window: the send guard allows at most the paced rate (and less than the limit) in any sliding window of this length", 1_000, 100, 60_000),
   PAIR_LIMIT_INTERVAL_MS: env.int('minimum spacing of messages to one recipient from one number (pair rate limit, 131056)', 6_000, 0),
   PAIR_LIMIT_BURST: env.int('messages to one recipient allowed per pair-limit interval', 1, 1, 100),
   RETRY_MAX_ATTEMPTS: env.int('send attempts before a transient failure is dead-lettered', 5, 1, 100),

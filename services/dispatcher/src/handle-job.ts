@@ -15,7 +15,7 @@ import { evaluateCompliance } from './domain/compliance';
 import { decideOutcome, type SendResult } from './domain/outcome';
 import { pickSender } from './domain/sender-pool';
 import type { DispatcherMetrics } from './metrics';
-import type { AccountState, CampaignControl, Clock, CloudApi, LedgerEntry, MessagingLimits, RateLimiter, SendLedger } from './ports';
+import type { AccountState, CampaignControl, Clock, CloudApi, LedgerEntry, MessagingLimits, RateLimiter, SendLedger, SendPermit } from './ports';
 
 export interface HandleJobDeps {
   catalog: CatalogIndex;
@@ -287,9 +287,19 @@ export function createJobHandler(deps: HandleJobDeps) {
     const claim = await deps.ledger.claim(job.jobId, job.attempt);
     if (!claim.claimed) return onExisting(ctx, claim.existing);
 
+    let permit: SendPermit;
+    try {
+      permit = await deps.limiter.admit(number.id);
+    } catch (err) {
+      // Not sent: give the claim back so the redelivery sends it instead of calling it unknown.
+      await deps.ledger.release(job.jobId, job.attempt).catch(() => undefined);
+      throw err;
+    }
+    const sentAtMs = deps.clock.now();
     const started = performance.now();
     const result: SendResult = await deps.cloudApi.send({ phoneNumberId: number.id, accessToken: token, to: job.to, message: verdict.message, callbackData: job.jobId });
     const latencyMs = performance.now() - started;
+    permit.answered();
     metrics.sendDuration.observe({ sender: number.id }, latencyMs / 1000);
 
     const decision = decideOutcome(result, { unknownOutcomePolicy: config.unknownOutcomePolicy, pairIntervalMs: config.pairIntervalMs });
@@ -306,7 +316,7 @@ export function createJobHandler(deps: HandleJobDeps) {
         return finish(ctx, event(ctx, 'sent', { ...httpExtra, wamid: decision.wamid }));
       case 'retry':
         if (decision.slowSender) {
-          deps.limiter.onThrottle(number.id);
+          deps.limiter.onThrottle(number.id, sentAtMs);
           metrics.throttles.inc({ sender: number.id, code: String(decision.code ?? 'http') });
         }
         return scheduleRetry(ctx, decision.errorClass, decision.detail, decision.code, decision.minDelayMs, httpExtra);

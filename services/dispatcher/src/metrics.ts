@@ -25,7 +25,8 @@ export function createDispatcherMetrics(registry: Registry) {
     ledgerConflicts: new Counter({ name: 'wa_dispatch_ledger_conflicts_total', help: 'Jobs found already claimed or finished in the send ledger', labelNames: ['state'], registers }),
     unknownOutcomes: new Counter({ name: 'wa_dispatch_unknown_outcomes_total', help: 'Jobs whose send outcome cannot be known (alert)', registers }),
     accountPaused: new Gauge({ name: 'wa_dispatch_account_paused', help: '1 while a business account is paused after an auth error (alert)', labelNames: ['waba'], registers }),
-    lateSlots: new Gauge({ name: 'wa_dispatch_late_slots', help: 'Send slots given up because an event-loop stall made their timer fire late (process lifetime)', registers }),
+    heldSlots: new Gauge({ name: 'wa_dispatch_guard_held_slots', help: 'Due send slots the sliding-window guard held back because sends had bunched (stalls); process lifetime', registers }),
+    lateAnswers: new Gauge({ name: 'wa_dispatch_late_answers', help: "Responses slower than the number's usual latency; their send was moved later in the sliding window (process lifetime)", registers }),
     inFlight: new Gauge({ name: 'wa_dispatch_in_flight', help: 'Jobs being processed', registers }),
   };
 }

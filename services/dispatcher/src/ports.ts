@@ -53,11 +53,24 @@ export interface SendLedger {
   readonly owner: string;
 }
 
+export interface SendPermit {
+  /** How long the send guard held the send (bunched slots). */
+  heldMs: number;
+  /** The response is back (any outcome): lets the limiter place the send where Meta probably counted it. */
+  answered(): void;
+}
+
 export interface RateLimiter {
   /** Waits (without blocking the event loop) until this number may send one more message. Returns the wait in ms. */
   acquire(phoneNumberId: string, lane: 'auth' | 'utility' | 'marketing'): Promise<number>;
-  /** A throttle answer from Meta: slow this number down for a cool-down. */
-  onThrottle(phoneNumberId: string): void;
+  /**
+   * Right before a send: resolves when the number's sliding window (shared by all replicas) has room
+   * for one more send; the caller sends synchronously afterwards and calls `answered()` when the
+   * response is back.
+   */
+  admit(phoneNumberId: string): Promise<SendPermit>;
+  /** A throttle answer from Meta to a send released at `sentAtMs`: slow this number down for a cool-down. */
+  onThrottle(phoneNumberId: string, sentAtMs?: number): void;
   /** The rate the number is paced at now, and its limit (for metrics and GET /v1/senders). */
   rateOf(phoneNumberId: string): { targetMps: number; limitMps: number; factor: number };
 }

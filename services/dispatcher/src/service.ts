@@ -66,7 +66,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     headroomFraction: config.INBOUND_HEADROOM_FRACTION,
     decreaseFactor: config.THROTTLE_DECREASE_FACTOR,
     coolDownMs: config.THROTTLE_COOLDOWN_MS,
-    lateToleranceMs: config.SLOT_LATE_TOLERANCE_MS,
+    windowMs: config.THROUGHPUT_WINDOW_MS,
     limitOf: (id) => account.throughputMps(id),
     clock,
   });
@@ -165,7 +165,8 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       metrics.accountPaused.set({ waba: b.wabaId }, account.accountPaused(b.wabaId) ? 1 : 0);
     }
     metrics.inFlight.set(semaphore.active);
-    metrics.lateSlots.set(limiter.lateSlots);
+    metrics.heldSlots.set(limiter.heldSlots);
+    metrics.lateAnswers.set(limiter.lateAnswers);
   };
 
   let started = false;

@@ -2,8 +2,18 @@ import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Lane } from '@wa/shared/contracts/common';
 import { LANES_BY_PRIORITY } from '@wa/shared/contracts/common';
-import { createAdaptiveRate, slotIntervalMs, targetRate, type AdaptiveState } from '../domain/pacing';
-import type { Clock, MessagingLimitResult, MessagingLimits, RateLimiter } from '../ports';
+import { createAdaptiveRate, sendGuardCap, slotIntervalMs, targetRate, type AdaptiveState } from '../domain/pacing';
+import type { Clock, MessagingLimitResult, MessagingLimits, RateLimiter, SendPermit } from '../ports';
+
+/** A response this much slower than the number's usual latency moves its send later in the window. */
+const LATE_ANSWER_MS = 3;
+/** Answers per number before its minimum latency is trusted. */
+const LATENCY_SAMPLES_TRUSTED = 200;
+/**
+ * The guard keeps sends at least this share of a slot apart: a bunch (from a stall) never forms, so
+ * it cannot echo as a gap one window later, and held sends still drain faster than the slots come.
+ */
+const MIN_GAP_FRACTION = 0.8;
 
 /**
  * GCRA slot reservation on Redis' own clock (TIME), so every replica shares one timeline per
@@ -17,6 +27,33 @@ local first = math.max(tat, now)
 local nxt = first + tonumber(ARGV[1]) * tonumber(ARGV[2])
 redis.call('SET', KEYS[1], string.format('%.3f', nxt), 'PX', 60000)
 return string.format('%.3f|%.3f', first, now)`;
+
+/**
+ * The send guard: Meta's own rule, on Redis' clock and shared by every replica — at most ARGV[2]
+ * sends of this number in any sliding window of ARGV[1] ms, counted when a send is released — and
+ * no two sends closer than ARGV[4] ms (most of a slot), so slots that a stall bunched leave spaced.
+ * Returns 0 (admitted and recorded) or the ms until one more would be admitted.
+ */
+const SEND_GUARD_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local window = tonumber(ARGV[1])
+local cap = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local n = redis.call('ZCARD', KEYS[1])
+if n >= cap then
+  local oldest = redis.call('ZRANGE', KEYS[1], n - cap, n - cap, 'WITHSCORES')
+  return string.format('%.3f', tonumber(oldest[2]) + window - now + 0.05)
+end
+local gap = tonumber(ARGV[4])
+if n > 0 and gap > 0 then
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  local since = now - tonumber(last[2])
+  if since < gap then return string.format('%.3f', gap - since) end
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 2))
+return '0'`;
 
 /**
  * Unique business-initiated recipients per portfolio in a rolling window: a ZSET waId → last send.
@@ -43,18 +80,18 @@ return {2, used + 1, 0}`;
 
 interface LimitsRedis extends Redis {
   gcraReserve(key: string, intervalMs: string, count: number): Promise<string>;
+  sendGuard(key: string, windowMs: number, cap: number, member: string, minGapMs: string): Promise<string>;
   messagingLimitAdmit(key: string, now: number, windowMs: number, limit: number, waId: string): Promise<[number, number, number]>;
 }
 
 function defineScripts(redis: Redis): LimitsRedis {
   if (!('gcraReserve' in redis)) {
     redis.defineCommand('gcraReserve', { numberOfKeys: 1, lua: GCRA_LUA });
+    redis.defineCommand('sendGuard', { numberOfKeys: 1, lua: SEND_GUARD_LUA });
     redis.defineCommand('messagingLimitAdmit', { numberOfKeys: 1, lua: MLIMIT_LUA });
   }
   return redis as LimitsRedis;
 }
-
-const lane = (w: Waiter): Lane => w.lane;
 
 function localClockMs(): number {
   return performance.timeOrigin + performance.now();
@@ -74,16 +111,23 @@ export interface RedisRateLimiterOptions {
   coolDownMs: number;
   /** Slots are reserved at most this far ahead, so a newly arrived auth job overtakes queued marketing. */
   reserveAheadMs?: number;
-  /** A slot whose timer fires later than this is re-reserved instead of used. */
-  lateToleranceMs?: number;
+  /** Meta's throughput window (a sliding second); the send guard counts sends in it. */
+  windowMs?: number;
   limitOf: (phoneNumberId: string) => number;
   clock: Clock;
 }
 
 /**
- * Per-number pacing shared by all replicas. Inside a process, waiters queue per number by lane and
- * each small batch of reserved slots goes to the highest-priority lane first (auth → utility →
- * marketing); slots are reserved only `reserveAheadMs` ahead so priority holds within ~that time.
+ * Per-number pacing shared by all replicas, in two layers:
+ * 1. GCRA slots on one Redis timeline per number spread sends evenly at the target rate (limit ×
+ *    (1 − headroom) × adaptive factor). Inside a process, waiters queue per number by lane and each
+ *    small batch of reserved slots goes to the highest-priority lane first (auth → utility →
+ *    marketing); slots are reserved only `reserveAheadMs` ahead so priority holds within ~that time.
+ * 2. When a slot is due, the send guard (Meta's sliding-window rule on Redis, shared by every
+ *    replica, with a cap just under the limit) must admit it. Evenly spaced slots always pass; slots
+ *    that an event-loop stall, a slow Redis reply or another replica's stall bunched together are
+ *    held until the window has room, instead of arriving at Meta as a burst. A lowered limit also
+ *    takes effect through the guard at once: the sends of the last second count against it.
  */
 export class RedisRateLimiter implements RateLimiter {
   private readonly redis: LimitsRedis;
@@ -92,12 +136,19 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly queues = new Map<string, Record<Lane, Waiter[]>>();
   private readonly pumping = new Set<string>();
   private readonly reserveAheadMs: number;
-  private readonly lateToleranceMs: number;
+  private readonly windowMs: number;
+  /** Last limit seen per number and when it changed (throttles of sends released before that are not this limit's). */
+  private readonly limitSeen = new Map<string, { limitMps: number; changedAt: number }>();
+  private readonly memberPrefix = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  private memberSeq = 0;
   private closed = false;
   /** Estimate of (Redis clock − local clock): the largest sample seen recently is the one with the least reply delay. */
   private offsetCur = Number.NEGATIVE_INFINITY;
   private offsetPrev = Number.NEGATIVE_INFINITY;
   private offsetRotatedAt = 0;
+
+  /** Due slots the send guard held back because the sliding window was full (stalls bunching sends). */
+  heldSlots = 0;
 
   constructor(
     redis: Redis,
@@ -106,17 +157,28 @@ export class RedisRateLimiter implements RateLimiter {
     this.redis = defineScripts(redis);
     this.adaptive = createAdaptiveRate({ decreaseFactor: options.decreaseFactor, coolDownMs: options.coolDownMs });
     this.reserveAheadMs = options.reserveAheadMs ?? 100;
-    this.lateToleranceMs = options.lateToleranceMs ?? 10;
+    this.windowMs = options.windowMs ?? 1_000;
   }
 
   rateOf(phoneNumberId: string) {
     const limitMps = this.options.limitOf(phoneNumberId);
+    const now = this.options.clock.now();
+    const seen = this.limitSeen.get(phoneNumberId);
+    if (!seen || seen.limitMps !== limitMps) this.limitSeen.set(phoneNumberId, { limitMps, changedAt: seen ? now : 0 });
     const state = this.adaptiveState.get(phoneNumberId);
-    const factor = state ? this.adaptive.factorAt(state, this.options.clock.now()) : 1;
+    const factor = state ? this.adaptive.factorAt(state, now) : 1;
     return { targetMps: targetRate(limitMps, this.options.headroomFraction, factor), limitMps, factor };
   }
 
-  onThrottle(phoneNumberId: string): void {
+  /**
+   * A throttle answer: slow the number down for a cool-down. An answer to a send released before
+   * the number's limit last changed says nothing about the current limit (a downgrade Meta applied
+   * before its webhook reached us) and does not slow it down.
+   */
+  onThrottle(phoneNumberId: string, sentAtMs?: number): void {
+    this.rateOf(phoneNumberId);
+    const changedAt = this.limitSeen.get(phoneNumberId)?.changedAt ?? 0;
+    if (sentAtMs !== undefined && sentAtMs < changedAt) return;
     const state = this.adaptiveState.get(phoneNumberId) ?? this.adaptive.fresh();
     this.adaptiveState.set(phoneNumberId, this.adaptive.onThrottle(state, this.options.clock.now()));
   }
@@ -173,25 +235,12 @@ export class RedisRateLimiter implements RateLimiter {
           return;
         }
         const batch = this.take(q, n);
-        const base = localClockMs();
         batch.forEach((w, i) => {
           const wait = firstWaitMs + i * interval;
-          const due = base + wait;
-          const fire = () => {
-            // A slot whose timer fired late (event-loop stall) is given up: sending now would bunch it
-            // with the slots after it, and a sliding second could then hold more than the rate.
-            const at = localClockMs();
-            const recent = this.recentSends(phoneNumberId, at);
-            // ...unless this process' own sends of the last second leave room for it anyway.
-            if (at - due > this.lateToleranceMs && recent.length + 1 > Math.floor(interval > 0 ? 1000 / interval : 1) - 1) {
-              this.requeue(phoneNumberId, lane(w), w);
-              return;
-            }
-            recent.push(at);
-            w.resolve(this.options.clock.now() - w.enqueuedAt);
-          };
-          if (wait < 0.5) fire();
-          else setTimeout(fire, wait);
+          const fire = () => w.resolve(this.options.clock.now() - w.enqueuedAt);
+          // Never before the slot: an early send is what makes a sliding second overflow.
+          if (wait <= 0) fire();
+          else setTimeout(fire, Math.ceil(wait));
         });
         // Do not reserve further ahead than reserveAheadMs: later arrivals of a higher lane go first.
         const batchEndMs = firstWaitMs + n * interval;
@@ -202,26 +251,110 @@ export class RedisRateLimiter implements RateLimiter {
     }
   }
 
+  /**
+   * The last step before a send leaves: resolves when both the shared send guard (Redis, all
+   * replicas) and this process' own log of sends admit one more send of this number in the sliding
+   * window. The caller must send synchronously after it resolves, so nothing of ours runs between
+   * the decision and the request's write, and must call `answered()` when the response is back.
+   */
+  async admit(phoneNumberId: string): Promise<SendPermit> {
+    const key = `${this.options.keyPrefix}wa:dispatch:sent-window:${phoneNumberId}`;
+    const member = `${this.memberPrefix}:${this.memberSeq++}`;
+    const t0 = performance.now();
+    let held = false;
+    for (;;) {
+      if (this.closed) throw new Error('rate limiter closed');
+      const { targetMps, limitMps } = this.rateOf(phoneNumberId);
+      const cap = sendGuardCap(targetMps, limitMps);
+      // Own sends first (no I/O): a reply that arrived late must not release a bunch.
+      const log = this.recentSends(phoneNumberId, localClockMs());
+      let waitMs = log.length >= cap ? log[log.length - cap]! + this.windowMs - localClockMs() + 0.05 : 0;
+      if (!(waitMs > 0)) {
+        waitMs = Number(await this.redis.sendGuard(key, this.windowMs, cap, member, (slotIntervalMs(targetMps) * MIN_GAP_FRACTION).toFixed(3)));
+        if (!(waitMs > 0)) {
+          // Recheck own log after the await: other sends of this process may have left meanwhile.
+          const at = localClockMs();
+          const again = this.recentSends(phoneNumberId, at);
+          if (again.length < cap) {
+            again.push(at);
+            if (held) this.heldSlots++;
+            return this.permit(phoneNumberId, key, member, at, performance.now() - t0);
+          }
+          // Give the shared slot back; we wait for our own window instead.
+          void this.redis.zrem(key, member).catch(() => undefined);
+          waitMs = again[again.length - cap]! + this.windowMs - at + 0.05;
+        }
+      }
+      held = true;
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(waitMs))));
+    }
+  }
+
+  /**
+   * Meta counts a request when it arrives, which we cannot see; it arrived no later than its
+   * response. A response slower than the number's usual latency means the request may have arrived
+   * late — bunched with the ones after it by a stall in the network, the HTTP pool, or the server —
+   * so the send is moved in both windows to (response time − usual latency), and the sends after it
+   * wait for that instead of completing a burst in Meta's window.
+   */
+  private permit(phoneNumberId: string, key: string, member: string, sentAt: number, heldMs: number): SendPermit {
+    return {
+      heldMs,
+      answered: () => {
+        const at = localClockMs();
+        const latency = at - sentAt;
+        const usual = this.observeLatency(phoneNumberId, latency, at);
+        if (latency - usual <= LATE_ANSWER_MS) return;
+        this.lateAnswers++;
+        const moved = at - usual;
+        const log = this.sendLog.get(phoneNumberId);
+        if (log) {
+          const i = log.lastIndexOf(sentAt);
+          if (i >= 0) log.splice(i, 1);
+          let j = log.length;
+          while (j > 0 && log[j - 1]! > moved) j--;
+          log.splice(j, 0, moved);
+        }
+        const offset = Math.max(this.offsetCur, this.offsetPrev);
+        void this.redis.zadd(key, 'XX', 'GT', (moved + (Number.isFinite(offset) ? offset : 0)).toFixed(3), member).catch(() => undefined);
+      },
+    };
+  }
+
+  private readonly latency = new Map<string, { cur: number; prev: number; rotatedAt: number; samples: number }>();
+
+  /**
+   * The number's usual (minimum recent) response latency, in ms. Until enough answers were seen it
+   * is taken as 0 — the first requests of a process (cold connections, JIT on both ends) are slow
+   * and their minimum says nothing — so early sends count until their response, conservatively.
+   */
+  private observeLatency(phoneNumberId: string, sample: number, at: number): number {
+    let l = this.latency.get(phoneNumberId);
+    if (!l) this.latency.set(phoneNumberId, (l = { cur: Infinity, prev: Infinity, rotatedAt: at, samples: 0 }));
+    if (at - l.rotatedAt > 10_000) {
+      l.prev = l.cur;
+      l.cur = Infinity;
+      l.rotatedAt = at;
+    }
+    l.samples++;
+    if (sample < l.cur) l.cur = sample;
+    return l.samples < LATENCY_SAMPLES_TRUSTED ? 0 : Math.min(l.cur, l.prev);
+  }
+
+  /** Responses that came back late enough to move their send later in the window. */
+  lateAnswers = 0;
+
   private readonly sendLog = new Map<string, number[]>();
 
-  /** This process' send times for a number within the last second (oldest first). */
+  /** This process' send times for a number within the window (oldest first). */
   private recentSends(phoneNumberId: string, at: number): number[] {
     let log = this.sendLog.get(phoneNumberId);
     if (!log) this.sendLog.set(phoneNumberId, (log = []));
     let drop = 0;
-    while (drop < log.length && log[drop]! <= at - 1000) drop++;
+    while (drop < log.length && log[drop]! <= at - this.windowMs) drop++;
     if (drop > 0) log.splice(0, drop);
     return log;
   }
-
-  private requeue(phoneNumberId: string, laneName: Lane, w: Waiter): void {
-    this.lateSlots++;
-    this.queues.get(phoneNumberId)?.[laneName].unshift(w);
-    void this.pump(phoneNumberId);
-  }
-
-  /** Slots given up because their timer fired too late (a measure of event-loop stalls). */
-  lateSlots = 0;
 
   /** Samples Redis' clock a few times before the first reservation, so the first slots are placed right. */
   async calibrate(samples = 8): Promise<void> {

@@ -11,6 +11,15 @@ export function targetRate(limitMps: number, headroomFraction: number, adaptiveF
   return Math.max(1, limitMps * (1 - headroomFraction) * adaptiveFactor);
 }
 
+/**
+ * Most sends the guard lets through in any sliding window: the paced rate rounded up (evenly
+ * spaced slots always fit), and always below the limit, so sends that arrive at Meta slightly
+ * compressed after the guard (network, HTTP pool, a scheduler hiccup) still fit its window.
+ */
+export function sendGuardCap(targetMps: number, limitMps: number): number {
+  return Math.max(1, Math.min(Math.ceil(targetMps - 1e-9), Math.floor(limitMps) - 1));
+}
+
 export function slotIntervalMs(rateMps: number): number {
   return 1000 / rateMps;
 }

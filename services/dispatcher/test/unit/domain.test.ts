@@ -4,10 +4,19 @@ import { admitCampaign } from '../../src/domain/admission';
 import { backoffDelayMs, decideRetry, tierIndexForDelay } from '../../src/domain/backoff';
 import { evaluateCompliance, type ComplianceFacts } from '../../src/domain/compliance';
 import { decideOutcome } from '../../src/domain/outcome';
-import { createAdaptiveRate, reserveSlots, slotIntervalMs, targetRate } from '../../src/domain/pacing';
+import { createAdaptiveRate, reserveSlots, sendGuardCap, slotIntervalMs, targetRate } from '../../src/domain/pacing';
 import { pickSender } from '../../src/domain/sender-pool';
 
 describe('pacing', () => {
+  it('send guard cap: evenly paced slots fit, and it stays below the limit', () => {
+    expect(sendGuardCap(58.2, 60)).toBe(59);
+    expect(sendGuardCap(60, 60)).toBe(59);
+    expect(sendGuardCap(970, 1000)).toBe(970);
+    expect(sendGuardCap(38.8, 40)).toBe(39);
+    expect(sendGuardCap(1, 1)).toBe(1);
+    expect(sendGuardCap(20, 30)).toBe(20);
+  });
+
   it('spaces reserved slots so no sliding second holds more than the rate', () => {
     const rate = targetRate(80, 0.05);
     expect(rate).toBeCloseTo(76);
