@@ -65,21 +65,24 @@ export interface TopicSettings {
 }
 
 /** Creates missing topics; existing topics are left as they are (creation is idempotent). */
-export async function ensureTopics(admin: Admin, defs: readonly Pick<TopicDef<never>, 'name'>[], settings: TopicSettings): Promise<string[]> {
+export async function ensureTopics(admin: Admin, defs: readonly Pick<TopicDef<never>, 'name' | 'config'>[], settings: TopicSettings): Promise<string[]> {
   const prefix = settings.prefix ?? '';
   const existing = new Set(await admin.listTopics());
-  const missing = defs.map((d) => prefix + d.name).filter((name) => !existing.has(name));
+  const missing = defs.filter((d) => !existing.has(prefix + d.name));
   if (missing.length === 0) return [];
   await admin.createTopics({
     waitForLeaders: true,
-    topics: missing.map((topic) => ({
-      topic,
+    topics: missing.map((def) => ({
+      topic: prefix + def.name,
       numPartitions: settings.partitions,
       replicationFactor: 1,
-      configEntries: [{ name: 'retention.ms', value: String(settings.retentionMs) }],
+      configEntries: [
+        { name: 'retention.ms', value: String(settings.retentionMs) },
+        ...Object.entries(def.config ?? {}).map(([name, value]) => ({ name, value })),
+      ],
     })),
   });
-  return missing;
+  return missing.map((d) => prefix + d.name);
 }
 
 /** Wraps a kafkajs failure into an AppError; kafkajs marks its own transient errors `retriable`. */

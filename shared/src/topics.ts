@@ -16,10 +16,17 @@ export interface TopicDef<S extends z.ZodType> {
   readonly schema: S;
   /** The record key; `null` lets the producer spread records over partitions. */
   readonly key: (value: z.output<S>) => string | null;
+  /** Topic-level settings applied at creation (e.g. a larger max.message.bytes). */
+  readonly config?: Readonly<Record<string, string>>;
 }
 
-function defineTopic<S extends z.ZodType>(name: string, schema: S, key: (value: z.output<S>) => string | null): TopicDef<S> {
-  return Object.freeze({ name, schema, key });
+function defineTopic<S extends z.ZodType>(
+  name: string,
+  schema: S,
+  key: (value: z.output<S>) => string | null,
+  config?: Record<string, string>,
+): TopicDef<S> {
+  return Object.freeze({ name, schema, key, ...(config ? { config: Object.freeze(config) } : {}) });
 }
 
 const byRecipient = (job: { to: string }) => job.to;
@@ -44,7 +51,8 @@ export const topics = Object.freeze({
   ),
   dispatchDlq: defineTopic('wa.dispatch.dlq', deadLetterV1, (d) => d.jobId ?? null),
   messagesSent: defineTopic('wa.messages.sent', sentEventV1, (e) => e.jobId),
-  webhooksRaw: defineTopic('wa.webhooks.raw', webhookRawV1, (w) => w.deliveryId),
+  // The body travels base64-encoded (4/3 larger): a 1 MiB webhook makes a ~1.4 MB record.
+  webhooksRaw: defineTopic('wa.webhooks.raw', webhookRawV1, (w) => w.deliveryId, { 'max.message.bytes': String(2 * 1024 * 1024) }),
   eventsStatus: defineTopic('wa.events.status', statusEventV1, (e) => e.wamid),
   eventsInbound: defineTopic('wa.events.inbound', inboundEventV1, (e) => e.from),
   eventsAccount: defineTopic('wa.events.account', accountEventV1, (e) => e.wabaId),
