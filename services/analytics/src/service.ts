@@ -11,7 +11,7 @@ import { createKafka } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
 import { createReadiness } from '@wa/shared/readiness';
-import { createShutdown } from '@wa/shared/shutdown';
+import { createShutdown, type Shutdown } from '@wa/shared/shutdown';
 import { topicName, topics } from '@wa/shared/topics';
 import { createAnalyticsQueries, type AnalyticsQueries } from './adapters/analytics-queries';
 import { ClickHouseStore } from './adapters/clickhouse-store';
@@ -35,6 +35,8 @@ export interface AnalyticsOverrides {
   registry?: Registry;
   clickhouse?: ClickHouseClient;
   kafka?: Kafka;
+  /** The process's shutdown; main.ts passes the one its signal handlers run. */
+  shutdown?: Shutdown;
 }
 
 export interface AnalyticsService {
@@ -72,7 +74,7 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
   const registry = overrides.registry ?? createMetricsRegistry('analytics');
   const metrics = createAnalyticsMetrics(registry);
   const readiness = createReadiness();
-  const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+  const shutdown = overrides.shutdown ?? createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
   const ch =
     overrides.clickhouse ??
     (await createClickHouse({ url: config.CLICKHOUSE_URL, path: config.CLICKHOUSE_PATH, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD }));
@@ -144,7 +146,10 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
         });
       }
       every(config.GAUGE_REFRESH_MS, 'gauge refresh', refreshGauges);
-      shutdown.add('stop timers', () => timers.forEach(clearInterval));
+      shutdown.add('stop timers, finish a running roll-up refresh', async () => {
+        timers.forEach(clearInterval);
+        await rollups.idle();
+      });
       shutdown.add('close HTTP', () => app.close());
       shutdown.add('readiness off', () => readiness.markStopping());
       readiness.markStarted();

@@ -47,7 +47,8 @@ export class AnalyticsConsumer {
 
   async start(): Promise<void> {
     const o = this.options;
-    this.consumer = createConsumer(o.kafka, { groupId: o.groupId, maxBytesPerPartition: o.maxBytesPerPartition, maxBytes: Math.max(o.maxBytesPerPartition * 4, 10 * 1024 * 1024) });
+    // A 1 s fetch wait bounds both idle latency and how long stop() waits for a fetch in flight.
+    this.consumer = createConsumer(o.kafka, { groupId: o.groupId, maxBytesPerPartition: o.maxBytesPerPartition, maxBytes: Math.max(o.maxBytesPerPartition * 4, 10 * 1024 * 1024), maxWaitTimeInMs: 1_000 });
     try {
       await this.consumer.connect();
       await this.consumer.subscribe({ topics: [...o.topics.keys()], fromBeginning: o.fromBeginning ?? true });

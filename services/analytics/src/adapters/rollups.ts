@@ -146,6 +146,10 @@ export function createRollups(store: ClickHouseStore, logger: Logger) {
       queue = run.catch(() => undefined);
       return run;
     },
+    /** Resolves when no refresh is running (shutdown waits for it before closing ClickHouse). */
+    idle(): Promise<unknown> {
+      return queue;
+    },
     /** True while a refresh runs or waits; the timer skips a tick rather than queueing up. */
     get busy(): boolean {
       return busy > 0;
