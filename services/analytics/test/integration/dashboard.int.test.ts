@@ -21,7 +21,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'analytics-dash-'));
 const logger = createLogger({ service: 'analytics-dash-test', level: 'warn' });
 const kafka = createKafka({ brokers: infra.brokers, clientId: 'analytics-dash-test', logger });
 
-const PHONES = ['919876543210', '525512345678', '5511987654321', '14155552671', '447911123456', '4915123456789'];
+const PHONES = ['919876543210', '525512345678', '5511987654321', '14155552671', '447400123456', '4915123456789'];
 const CATEGORIES = ['marketing', 'utility', 'authentication', 'utility'] as const;
 
 /** Recent traffic over the last 20 hours and the last hour: three campaigns, ~0.6 % failures. */
