@@ -97,6 +97,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const ingestToken = secret();
   const adminToken = secret();
   const accessTokens = new Map(catalog.businesses.map((b) => [b.wabaId, `EAAG${secret()}`]));
+  // Dispatcher and analytics must hash recipients with the same salt so their rows join.
+  const recipientHashSalt = secret();
 
   const scenarioPath = join(dataDir, 'sim-scenario.json');
   writeFileSync(scenarioPath, JSON.stringify(scenarioFromCatalog(catalog, { ...options.sim, appSecret, accessTokens }), null, 2));
@@ -125,11 +127,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       WA_ACCESS_TOKENS: [...accessTokens].map(([waba, token]) => `${waba}=${token}`).join(','),
       GRAPH_API_BASE_URL: urls.sim,
       ADMIN_TOKEN: adminToken,
-      RECIPIENT_HASH_SALT: secret(),
+      RECIPIENT_HASH_SALT: recipientHashSalt,
     },
     analytics: {
       ...common,
       HTTP_PORT: String(ports.analytics),
+      RECIPIENT_HASH_SALT: recipientHashSalt,
       ...(options.clickhouseUrl ? { CLICKHOUSE_URL: options.clickhouseUrl } : { CLICKHOUSE_PATH: join(dataDir, 'clickhouse') }),
     },
   };
