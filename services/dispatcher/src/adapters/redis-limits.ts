@@ -14,16 +14,22 @@ const LATENCY_SAMPLES_TRUSTED = 200;
  * it cannot echo as a gap one window later, and held sends still drain faster than the slots come.
  */
 const MIN_GAP_FRACTION = 0.8;
+/** How far in the past a late reservation may still take slots (catch-up after a stall). */
+const CATCH_UP_MS = 250;
 
 /**
  * GCRA slot reservation on Redis' own clock (TIME), so every replica shares one timeline per
  * number whatever their local clocks say. Returns the wait until the first reserved slot, in ms.
+ * Slots up to ARGV[3] ms in the past may still be taken: a reservation that comes late (a stalled
+ * process) catches up instead of losing that capacity; the send guard keeps the catch-up spaced.
+ * A number idle for longer (or new) starts now, without a burst of credit.
  */
 const GCRA_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local first = math.max(tat, now)
+local first = tat
+if tat < now - tonumber(ARGV[3]) then first = now end
 local nxt = first + tonumber(ARGV[1]) * tonumber(ARGV[2])
 redis.call('SET', KEYS[1], string.format('%.3f', nxt), 'PX', 60000)
 return string.format('%.3f|%.3f', first, now)`;
@@ -79,7 +85,7 @@ redis.call('PEXPIRE', KEYS[1], window)
 return {2, used + 1, 0}`;
 
 interface LimitsRedis extends Redis {
-  gcraReserve(key: string, intervalMs: string, count: number): Promise<string>;
+  gcraReserve(key: string, intervalMs: string, count: number, creditMs: number): Promise<string>;
   sendGuard(key: string, windowMs: number, cap: number, member: string, minGapMs: string): Promise<string>;
   messagingLimitAdmit(key: string, now: number, windowMs: number, limit: number, waId: string): Promise<[number, number, number]>;
 }
@@ -223,7 +229,7 @@ export class RedisRateLimiter implements RateLimiter {
         const n = Math.min(this.waiting(q), Math.max(1, Math.floor(this.reserveAheadMs / interval)));
         let firstWaitMs: number;
         try {
-          const reply = await this.redis.gcraReserve(key, interval.toFixed(4), n);
+          const reply = await this.redis.gcraReserve(key, interval.toFixed(4), n, CATCH_UP_MS);
           const [first, redisNow] = reply.split('|').map(Number) as [number, number];
           // Slots are converted to local time through a stable clock offset, not "reply time + wait":
           // a reply delayed by a busy pipeline must not shift (and so bunch) the slots it carries.
@@ -270,6 +276,7 @@ export class RedisRateLimiter implements RateLimiter {
       const log = this.recentSends(phoneNumberId, localClockMs());
       let waitMs = log.length >= cap ? log[log.length - cap]! + this.windowMs - localClockMs() + 0.05 : 0;
       if (!(waitMs > 0)) {
+        const issuedAt = localClockMs();
         waitMs = Number(await this.redis.sendGuard(key, this.windowMs, cap, member, (slotIntervalMs(targetMps) * MIN_GAP_FRACTION).toFixed(3)));
         if (!(waitMs > 0)) {
           // Recheck own log after the await: other sends of this process may have left meanwhile.
@@ -278,7 +285,7 @@ export class RedisRateLimiter implements RateLimiter {
           if (again.length < cap) {
             again.push(at);
             if (held) this.heldSlots++;
-            return this.permit(phoneNumberId, key, member, at, performance.now() - t0);
+            return this.permit(phoneNumberId, key, member, at, issuedAt, performance.now() - t0);
           }
           // Give the shared slot back; we wait for our own window instead.
           void this.redis.zrem(key, member).catch(() => undefined);
@@ -297,16 +304,17 @@ export class RedisRateLimiter implements RateLimiter {
    * so the send is moved in both windows to (response time − usual latency), and the sends after it
    * wait for that instead of completing a burst in Meta's window.
    */
-  private permit(phoneNumberId: string, key: string, member: string, sentAt: number, heldMs: number): SendPermit {
+  private permit(phoneNumberId: string, key: string, member: string, sentAt: number, issuedAt: number, heldMs: number): SendPermit {
     return {
       heldMs,
       answered: () => {
         const at = localClockMs();
-        const latency = at - sentAt;
+        // From the guard's decision (its request), so a stall between the decision and the write counts too.
+        const latency = at - issuedAt;
         const usual = this.observeLatency(phoneNumberId, latency, at);
         if (latency - usual <= LATE_ANSWER_MS) return;
         this.lateAnswers++;
-        const moved = at - usual;
+        const moved = Math.max(at - usual, sentAt);
         const log = this.sendLog.get(phoneNumberId);
         if (log) {
           const i = log.lastIndexOf(sentAt);

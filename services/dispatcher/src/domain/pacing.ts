@@ -12,12 +12,15 @@ export function targetRate(limitMps: number, headroomFraction: number, adaptiveF
 }
 
 /**
- * Most sends the guard lets through in any sliding window: the paced rate rounded up (evenly
- * spaced slots always fit), and always below the limit, so sends that arrive at Meta slightly
- * compressed after the guard (network, HTTP pool, a scheduler hiccup) still fit its window.
+ * Most sends the guard lets through in any sliding window: halfway between the paced rate and the
+ * limit. Above the paced rate, so evenly paced slots and a catch-up after a stall do not make it bind
+ * (a binding window count echoes each gap one window later); below the limit, so sends that arrive
+ * at Meta slightly compressed after the guard (network, HTTP pool, a scheduler hiccup) still fit.
  */
 export function sendGuardCap(targetMps: number, limitMps: number): number {
-  return Math.max(1, Math.min(Math.ceil(targetMps - 1e-9), Math.floor(limitMps) - 1));
+  const paced = Math.ceil(targetMps - 1e-9);
+  const limit = Math.floor(limitMps);
+  return Math.max(1, Math.min(limit - 1, Math.max(paced, Math.floor((targetMps + limit) / 2))));
 }
 
 export function slotIntervalMs(rateMps: number): number {

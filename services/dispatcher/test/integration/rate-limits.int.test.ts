@@ -25,12 +25,6 @@ afterEach(async () => {
   h = undefined;
 });
 
-export function gaps(events: readonly SentEventV1[], sender: string): string {
-  const t = events.filter((e) => e.outcome === 'sent' && e.senderPhoneNumberId === sender).map((e) => Date.parse(e.occurredAt) - (e.latencyMs ?? 0)).sort((a, b) => a - b);
-  const g = t.slice(1).map((x, i) => [Math.round(x - t[0]!), Math.round(x - t[i]!)] as const).filter(([, d]) => d > 40);
-  return g.map(([at, d]) => `${d}@${at}`).join(' ');
-}
-
 function sentTimes(events: readonly SentEventV1[], sender: string): number[] {
   return events
     .filter((e) => e.outcome === 'sent' && e.senderPhoneNumberId === sender)
@@ -71,7 +65,6 @@ describe('rate limits against a simulator process (real Kafka, Redis)', () => {
     const times = sentTimes(h.sent, '1001');
     const steady = rateIn(times, times[0]! + RAMP_MS, Infinity);
     const thr = h.sent.filter((e) => e.errorCode === 130429).map((e) => Date.parse(e.occurredAt) - times[0]!);
-    console.log('gaps', gaps(h.sent, '1001'));
     console.log(`throughput: 130429 at ${thr.join(',')} ms; ${steady.rate.toFixed(2)} mps of ${MPS} over ${steady.spanMs} ms (${steady.n} sends); sim peak ${stats.phoneNumbers['1001']!.peakRequestsPerSecond}/s, rejected ${JSON.stringify(stats.rejectedByCode)}`);
     expect(stats.rejectedByCode['130429'] ?? 0).toBe(0);
     expect(stats.phoneNumbers['1001']!.peakRequestsPerSecond).toBeLessThanOrEqual(MPS);
@@ -84,7 +77,9 @@ describe('rate limits against a simulator process (real Kafka, Redis)', () => {
   it('follows a throughput upgrade and a downgrade arriving mid-run', async () => {
     const { h, sim, w, logDir } = await setup([{ id: '1001', mps: 40 }]);
     const keys = createRedisKeys(h.redisPrefix);
-    children.push(await spawnDispatcher('dispatcher', h.env({ INBOUND_HEADROOM_FRACTION: '0.03' }), w.catalog, logDir));
+    // A 130429 answered before the dispatcher learns of the downgrade rightly slows the number down for a
+    // cool-down; a short one keeps the measured "after" phase about the new limit rather than the back-off.
+    children.push(await spawnDispatcher('dispatcher', h.env({ INBOUND_HEADROOM_FRACTION: '0.03', THROTTLE_COOLDOWN_MS: '3000' }), w.catalog, logDir));
     // What Meta does first (the simulator's limit), then what the webhook service writes and announces.
     const setTier = async (mps: number, event: 'UPGRADE' | 'DOWNGRADE') => {
       await sim.event({ type: 'phone_number_quality_update', phoneNumberId: '1001', event, throughputMps: mps });
@@ -137,7 +132,6 @@ describe('rate limits against a simulator process (real Kafka, Redis)', () => {
     const steady = rateIn(times, times[0]! + RAMP_MS, Infinity);
     const perReplica = await Promise.all([a, b].map((c) => sentCount(c.url)));
     const thr = h.sent.filter((e) => e.errorCode === 130429).map((e) => Date.parse(e.occurredAt) - times[0]!);
-    console.log('gaps', gaps(h.sent, '1001'));
     console.log(`two replicas: 130429 at ${thr.join(',')} ms (${perReplica.join(' + ')} sends): ${steady.rate.toFixed(2)} mps of ${MPS}; sim peak ${stats.phoneNumbers['1001']!.peakRequestsPerSecond}/s, rejected ${JSON.stringify(stats.rejectedByCode)}`);
     expect(stats.rejectedByCode['130429'] ?? 0).toBe(0);
     expect(stats.phoneNumbers['1001']!.peakRequestsPerSecond).toBeLessThanOrEqual(MPS);

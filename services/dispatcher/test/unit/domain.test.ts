@@ -11,10 +11,11 @@ describe('pacing', () => {
   it('send guard cap: evenly paced slots fit, and it stays below the limit', () => {
     expect(sendGuardCap(58.2, 60)).toBe(59);
     expect(sendGuardCap(60, 60)).toBe(59);
-    expect(sendGuardCap(970, 1000)).toBe(970);
+    expect(sendGuardCap(970, 1000)).toBe(985);
+    expect(sendGuardCap(97, 100)).toBe(98);
     expect(sendGuardCap(38.8, 40)).toBe(39);
     expect(sendGuardCap(1, 1)).toBe(1);
-    expect(sendGuardCap(20, 30)).toBe(20);
+    expect(sendGuardCap(20, 30)).toBe(25);
   });
 
   it('spaces reserved slots so no sliding second holds more than the rate', () => {
