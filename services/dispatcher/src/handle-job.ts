@@ -15,7 +15,7 @@ import { evaluateCompliance } from './domain/compliance';
 import { decideOutcome, type SendResult } from './domain/outcome';
 import { pickSender } from './domain/sender-pool';
 import type { DispatcherMetrics } from './metrics';
-import type { AccountState, CampaignControl, Clock, CloudApi, LedgerEntry, MessagingLimits, RateLimiter, SendLedger, SendPermit } from './ports';
+import type { AccountState, CampaignControl, Clock, CloudApi, LedgerEntry, MessagingLimits, RateLimiter, SendLedger } from './ports';
 
 export interface HandleJobDeps {
   catalog: CatalogIndex;
@@ -284,17 +284,10 @@ export function createJobHandler(deps: HandleJobDeps) {
     const waitedMs = await deps.limiter.acquire(number.id, job.lane);
     metrics.rateLimitWait.observe({ sender: number.id, lane: job.lane }, waitedMs / 1000);
 
-    const claim = await deps.ledger.claim(job.jobId, job.attempt);
-    if (!claim.claimed) return onExisting(ctx, claim.existing);
-
-    let permit: SendPermit;
-    try {
-      permit = await deps.limiter.admit(number.id);
-    } catch (err) {
-      // Not sent: give the claim back so the redelivery sends it instead of calling it unknown.
-      await deps.ledger.release(job.jobId, job.attempt).catch(() => undefined);
-      throw err;
-    }
+    // Admission and ledger claim in one step, right before the write (see RedisRateLimiter.admit).
+    const admission = await deps.limiter.admit(number.id, deps.ledger.claimRequest(job.jobId, job.attempt));
+    if (!admission.admitted) return onExisting(ctx, admission.existing);
+    const permit = admission.permit;
     const sentAtMs = deps.clock.now();
     const started = performance.now();
     const result: SendResult = await deps.cloudApi.send({ phoneNumberId: number.id, accessToken: token, to: job.to, message: verdict.message, callbackData: job.jobId });

@@ -38,6 +38,8 @@ export type ClaimResult =
 export interface SendLedger {
   /** Claims attempt `attempt` of a job; succeeds when the job is new or its last state is a retry of an earlier attempt. */
   claim(jobId: string, attempt: number): Promise<ClaimResult>;
+  /** The same claim, to be taken by the rate limiter atomically with the send admission. */
+  claimRequest(jobId: string, attempt: number): LedgerClaim;
   /** Current state of a job, if the ledger knows it. */
   peek(jobId: string): Promise<LedgerEntry | undefined>;
   /** Claims and records a terminal outcome decided before any send (a refusal), atomically. */
@@ -53,6 +55,16 @@ export interface SendLedger {
   readonly owner: string;
 }
 
+/** A ledger claim in the form the limiter can take atomically with the send admission. */
+export interface LedgerClaim {
+  key: string;
+  value: string;
+  attempt: number;
+  ttlMs: number;
+}
+
+export type Admission = { admitted: true; permit: SendPermit } | { admitted: false; existing: LedgerEntry };
+
 export interface SendPermit {
   /** How long the send guard held the send (bunched slots). */
   heldMs: number;
@@ -65,10 +77,11 @@ export interface RateLimiter {
   acquire(phoneNumberId: string, lane: 'auth' | 'utility' | 'marketing'): Promise<number>;
   /**
    * Right before a send: resolves when the number's sliding window (shared by all replicas) has room
-   * for one more send; the caller sends synchronously afterwards and calls `answered()` when the
-   * response is back.
+   * for one more send, claiming the job in the send ledger in the same step (not admitted when the
+   * ledger already knows the job); the caller sends synchronously afterwards and calls `answered()`
+   * when the response is back.
    */
-  admit(phoneNumberId: string): Promise<SendPermit>;
+  admit(phoneNumberId: string, claim: LedgerClaim): Promise<Admission>;
   /** A throttle answer from Meta to a send released at `sentAtMs`: slow this number down for a cool-down. */
   onThrottle(phoneNumberId: string, sentAtMs?: number): void;
   /** The rate the number is paced at now, and its limit (for metrics and GET /v1/senders). */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
-import type { ClaimResult, LedgerEntry, SendLedger } from '../ports';
+import type { ClaimResult, LedgerClaim, LedgerEntry, SendLedger } from '../ports';
 
 /**
  * Claim: the job is new, or its last state is a retry of an earlier attempt. Anything else is
@@ -83,6 +83,11 @@ export class RedisLedger implements SendLedger {
   async stop(): Promise<void> {
     clearInterval(this.heartbeat);
     await this.redis.del(this.ownerKey(this.owner)).catch(() => undefined);
+  }
+
+  claimRequest(jobId: string, attempt: number): LedgerClaim {
+    const value = JSON.stringify({ st: 'claimed', a: attempt, owner: this.owner, at: Date.now() } satisfies LedgerEntry);
+    return { key: this.key(jobId), value, attempt, ttlMs: this.options.ttlMs };
   }
 
   async claim(jobId: string, attempt: number): Promise<ClaimResult> {

@@ -3,7 +3,7 @@ import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Lane } from '@wa/shared/contracts/common';
 import { LANES_BY_PRIORITY } from '@wa/shared/contracts/common';
 import { createAdaptiveRate, sendGuardCap, slotIntervalMs, targetRate, type AdaptiveState } from '../domain/pacing';
-import type { Clock, MessagingLimitResult, MessagingLimits, RateLimiter, SendPermit } from '../ports';
+import type { Admission, Clock, LedgerClaim, LedgerEntry, MessagingLimitResult, MessagingLimits, RateLimiter, SendPermit } from '../ports';
 
 /** A response this much slower than the number's usual latency moves its send later in the window. */
 const LATE_ANSWER_MS = 3;
@@ -38,7 +38,9 @@ return string.format('%.3f|%.3f', first, now)`;
  * The send guard: Meta's own rule, on Redis' clock and shared by every replica — at most ARGV[2]
  * sends of this number in any sliding window of ARGV[1] ms, counted when a send is released — and
  * no two sends closer than ARGV[4] ms (most of a slot), so slots that a stall bunched leave spaced.
- * Returns 0 (admitted and recorded) or the ms until one more would be admitted.
+ * With KEYS[2], the job's ledger claim is taken in the same step (ARGV[5..7]: value, attempt, ttl).
+ * Returns '0' (admitted, recorded, claimed), the ms until one more would be admitted, or 'E' and
+ * the ledger entry that already exists (not admitted).
  */
 const SEND_GUARD_LUA = `
 local t = redis.call('TIME')
@@ -56,6 +58,17 @@ if n > 0 and gap > 0 then
   local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
   local since = now - tonumber(last[2])
   if since < gap then return string.format('%.3f', gap - since) end
+end
+if KEYS[2] then
+  -- The send ledger's claim (see redis-ledger.ts CLAIM_LUA), in the same step as the admission, so a
+  -- job is claimed only when it leaves at once: nothing waits while claimed (a crash then leaves
+  -- only the sends really in flight in doubt) and no Redis round trip sits between decision and write.
+  local v = redis.call('GET', KEYS[2])
+  if v then
+    local cur = cjson.decode(v)
+    if not (cur.st == 'retry' and cur.a < tonumber(ARGV[6])) then return 'E' .. v end
+  end
+  redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[7])
 end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 2))
@@ -86,14 +99,14 @@ return {2, used + 1, 0}`;
 
 interface LimitsRedis extends Redis {
   gcraReserve(key: string, intervalMs: string, count: number, creditMs: number): Promise<string>;
-  sendGuard(key: string, windowMs: number, cap: number, member: string, minGapMs: string): Promise<string>;
+  sendGuard(...args: (string | number)[]): Promise<string>;
   messagingLimitAdmit(key: string, now: number, windowMs: number, limit: number, waId: string): Promise<[number, number, number]>;
 }
 
 function defineScripts(redis: Redis): LimitsRedis {
   if (!('gcraReserve' in redis)) {
     redis.defineCommand('gcraReserve', { numberOfKeys: 1, lua: GCRA_LUA });
-    redis.defineCommand('sendGuard', { numberOfKeys: 1, lua: SEND_GUARD_LUA });
+    redis.defineCommand('sendGuard', { lua: SEND_GUARD_LUA });
     redis.defineCommand('messagingLimitAdmit', { numberOfKeys: 1, lua: MLIMIT_LUA });
   }
   return redis as LimitsRedis;
@@ -260,10 +273,11 @@ export class RedisRateLimiter implements RateLimiter {
   /**
    * The last step before a send leaves: resolves when both the shared send guard (Redis, all
    * replicas) and this process' own log of sends admit one more send of this number in the sliding
-   * window. The caller must send synchronously after it resolves, so nothing of ours runs between
-   * the decision and the request's write, and must call `answered()` when the response is back.
+   * window, taking the job's ledger claim in the same Redis step. The caller must send synchronously
+   * after it resolves, so nothing of ours runs between the decision and the request's write, and
+   * must call `answered()` when the response is back. A job the ledger already knows is not admitted.
    */
-  async admit(phoneNumberId: string): Promise<SendPermit> {
+  async admit(phoneNumberId: string, claim: LedgerClaim): Promise<Admission> {
     const key = `${this.options.keyPrefix}wa:dispatch:sent-window:${phoneNumberId}`;
     const member = `${this.memberPrefix}:${this.memberSeq++}`;
     const t0 = performance.now();
@@ -277,19 +291,15 @@ export class RedisRateLimiter implements RateLimiter {
       let waitMs = log.length >= cap ? log[log.length - cap]! + this.windowMs - localClockMs() + 0.05 : 0;
       if (!(waitMs > 0)) {
         const issuedAt = localClockMs();
-        waitMs = Number(await this.redis.sendGuard(key, this.windowMs, cap, member, (slotIntervalMs(targetMps) * MIN_GAP_FRACTION).toFixed(3)));
+        const gap = (slotIntervalMs(targetMps) * MIN_GAP_FRACTION).toFixed(3);
+        const reply = await this.redis.sendGuard(2, key, claim.key, this.windowMs, cap, member, gap, claim.value, claim.attempt, claim.ttlMs);
+        if (reply.startsWith('E')) return { admitted: false, existing: JSON.parse(reply.slice(1)) as LedgerEntry };
+        waitMs = Number(reply);
         if (!(waitMs > 0)) {
-          // Recheck own log after the await: other sends of this process may have left meanwhile.
           const at = localClockMs();
-          const again = this.recentSends(phoneNumberId, at);
-          if (again.length < cap) {
-            again.push(at);
-            if (held) this.heldSlots++;
-            return this.permit(phoneNumberId, key, member, at, issuedAt, performance.now() - t0);
-          }
-          // Give the shared slot back; we wait for our own window instead.
-          void this.redis.zrem(key, member).catch(() => undefined);
-          waitMs = again[again.length - cap]! + this.windowMs - at + 0.05;
+          this.recentSends(phoneNumberId, at).push(at);
+          if (held) this.heldSlots++;
+          return { admitted: true, permit: this.permit(phoneNumberId, key, member, at, issuedAt, performance.now() - t0) };
         }
       }
       held = true;

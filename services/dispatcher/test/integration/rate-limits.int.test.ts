@@ -87,11 +87,11 @@ describe('rate limits against a simulator process (real Kafka, Redis)', () => {
       await h.redis.publish(keys.accountChangesChannel(), '1001');
       return Date.now();
     };
-    const jobs = Array.from({ length: 1_300 }, (_, i) => job({ to: recipient(i) }));
+    const jobs = Array.from({ length: 1_600 }, (_, i) => job({ to: recipient(i) }));
     await h.produce(jobs);
     await waitFor(() => h.sent.filter((e) => e.outcome === 'sent').length > 40 * 6, { timeoutMs: 30_000, description: '6 s of sends at 40 mps' });
     const tUp = await setTier(100, 'UPGRADE');
-    await new Promise((r) => setTimeout(r, 6_000));
+    await new Promise((r) => setTimeout(r, 8_000));
     const tDown = await setTier(30, 'DOWNGRADE');
     await waitFor(() => jobs.every((j) => h.terminal(j.jobId).length > 0), { timeoutMs: 90_000, description: 'a terminal outcome for every job' });
 
