@@ -16,7 +16,7 @@ import { once } from 'node:events';
 import { createKafka, createProducer } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
 import { createRedis } from '@wa/shared/redis';
-import { deleteTopics, testInfra, uniqueName } from '@wa/shared/testing';
+import { deleteKeysWithPrefix, deleteTopics, testInfra, uniqueName } from '@wa/shared/testing';
 import { topicName, topics } from '@wa/shared/topics';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
@@ -165,12 +165,7 @@ try {
   await producer.disconnect();
   await deleteTopics(admin, [requestTopic, topicName(topics.notificationsDlq, prefix), ...laneTopics]);
   await admin.disconnect();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(redis, redisPrefix);
   await redis.quit();
   rmSync(audienceRoot, { recursive: true, force: true });
 }

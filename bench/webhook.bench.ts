@@ -22,7 +22,7 @@ import { commonEnv, env, loadConfig } from '@wa/shared/config';
 import { createKafka, ensureTopics } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
 import { createRedis } from '@wa/shared/redis';
-import { uniqueName } from '@wa/shared/testing';
+import { deleteKeysWithPrefix, uniqueName } from '@wa/shared/testing';
 import { topicName, topics } from '@wa/shared/topics';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -435,12 +435,7 @@ try {
   await admin.disconnect();
   const redis = createRedis(config.REDIS_URL);
   await redis.connect().catch(() => undefined);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(redis, PREFIX);
   await redis.quit();
 }
 process.exit(exitCode);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
 import { z } from 'zod';
 import { commonEnv, loadConfig } from './config';
@@ -91,4 +92,15 @@ export async function deleteTopics(admin: Admin, topics: readonly string[]): Pro
   } catch {
     // The broker deletes leftovers with the data dir; a failed cleanup is not a test failure.
   }
+}
+
+/** Deletes every Redis key under a test's prefix (SCAN, never KEYS or FLUSHALL: the server is shared). */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  if (prefix.length === 0) throw new Error('refusing to delete keys without a prefix');
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
 }

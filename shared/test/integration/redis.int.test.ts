@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, type Redis } from '../../src/redis';
-import { testInfra, uniqueName } from '../../src/testing';
+import { deleteKeysWithPrefix, testInfra, uniqueName } from '../../src/testing';
 
 // Redis is shared with other test runs: every key lives under this run's prefix, and cleanup
 // deletes exactly those keys (never FLUSHDB/FLUSHALL).
@@ -18,12 +18,7 @@ afterAll(async () => {
   const raw = createRedis(testInfra().redisUrl);
   await raw.connect();
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length > 0) await raw.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(raw, prefix);
   } finally {
     raw.disconnect();
     redis.disconnect();

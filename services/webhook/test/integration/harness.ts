@@ -3,7 +3,7 @@ import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { createKafka, ensureTopics } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
 import { createRedis, type Redis } from '@wa/shared/redis';
-import { deleteTopics, testInfra, uniqueName } from '@wa/shared/testing';
+import { deleteKeysWithPrefix, deleteTopics, testInfra, uniqueName } from '@wa/shared/testing';
 import { topics } from '@wa/shared/topics';
 import { loadWebhookConfig, type WebhookConfig } from '../../src/config';
 import { webhookTopics } from '../../src/service';
@@ -94,12 +94,7 @@ export async function createHarness(): Promise<Harness> {
       await Promise.all(consumers.map((c) => c.disconnect().catch(() => undefined)));
       await deleteTopics(admin, Object.values(names));
       await admin.disconnect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeysWithPrefix(redis, redisPrefix);
       await redis.quit();
     },
   };
