@@ -28,6 +28,10 @@ export const ingestEnvSchema = z.object({
   PARTITIONS_CONSUMED_CONCURRENTLY: env.int('partitions of the request topic processed in parallel', 3, 1, 64),
   SCHEDULER_POLL_MS: env.int('how often held work (not-before, quiet hours, coalescing) is checked', 250, 10),
   SCHEDULER_LEASE_MS: env.int('how long a replica owns a due item before another may take it', 60_000, 1_000),
+  RETRY_BASE_MS: env.int('first backoff after a failed background poll or consumer restart (doubles, full jitter)', 250, 10),
+  RETRY_MAX_MS: env.int('longest backoff between retries of a background poll or consumer restart', 10_000, 100),
+  CONSUMER_STALL_MS: env.int('request consumer silent (no fetch, heartbeat or batch) this long: replaced, readiness off', 90_000, 10_000),
+  WORKER_STALL_MS: env.int('a scheduler/expander poll without progress this long: readiness off', 120_000, 1_000),
   NOT_BEFORE_TOLERANCE_MS: env.int('a not-before closer than this is treated as due now', 1_000, 0),
   PROGRESS_TTL_SECONDS: env.int('lifetime of expansion checkpoints and broadcast dedupe sets', 7 * 24 * 3600, 60),
 });

@@ -53,6 +53,24 @@ export function createIngestMetrics(registry: Registry) {
       help: 'broadcast audiences being expanded right now',
       registers: [registry],
     }),
+    consumerCrashes: new Counter({
+      name: 'wa_ingest_consumer_crashes_total',
+      help: 'crashes of the request consumer reported by kafkajs, by whether kafkajs restarts it itself',
+      labelNames: ['restart'] as const,
+      registers: [registry],
+    }),
+    consumerRestarts: new Counter({
+      name: 'wa_ingest_consumer_replacements_total',
+      help: 'request consumers replaced by a new one: after a crash kafkajs gave up on (crash) or after going silent (stalled)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    workerFailures: new Counter({
+      name: 'wa_ingest_worker_failures_total',
+      help: 'failed polls of the background workers (scheduler, expander); each is retried with backoff',
+      labelNames: ['worker'] as const,
+      registers: [registry],
+    }),
     held: new Gauge({
       name: 'wa_ingest_held_items',
       help: 'held requests, job groups and coalescing buffers waiting for their time',

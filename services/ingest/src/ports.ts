@@ -49,6 +49,8 @@ export interface HoldStore {
   /** Takes due items and leases them for `leaseMs`; an item not acked by then becomes due again. */
   takeDue(nowMs: number, limit: number, leaseMs: number): Promise<DueItem[]>;
   ack(item: DueItem, nowMs: number): Promise<void>;
+  /** Hands a taken item back, due at `dueMs` (a failed or interrupted attempt); a no-op once it was acked. */
+  release(item: DueItem, dueMs: number): Promise<void>;
   pending(): Promise<number>;
 }
 

@@ -31,6 +31,11 @@ export interface IngestOverrides {
   registry?: Registry;
   /** Start the Kafka consumer (default true); an HTTP-only replica can turn it off. */
   consume?: boolean;
+  /**
+   * Called on a programmer error in a long-running loop. Default: rethrown outside any promise,
+   * so the process handlers log it and exit 1 (the orchestrator restarts the process).
+   */
+  onFatal?: (err: unknown) => void;
 }
 
 /**
@@ -49,7 +54,14 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
   const redis = createRedis(config.REDIS_URL);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-ingest', logger });
   const producer = createProducer(kafka);
-  const consumer = createConsumer(kafka, { groupId: config.CONSUMER_GROUP, maxBytes: Math.max(10 * 1_048_576, config.MAX_RECORD_BYTES * 2) });
+  const newConsumer = () => createConsumer(kafka, { groupId: config.CONSUMER_GROUP, maxBytes: Math.max(10 * 1_048_576, config.MAX_RECORD_BYTES * 2) });
+  const onFatal =
+    overrides.onFatal ??
+    ((err: unknown) =>
+      setImmediate(() => {
+        throw err;
+      }));
+  const retry = { retryBaseMs: config.RETRY_BASE_MS, retryMaxMs: config.RETRY_MAX_MS, stallMs: config.WORKER_STALL_MS, onFatal };
   const admin = kafka.admin();
   const requestTopic = topicName(topics.notificationsRequested, config.TOPIC_PREFIX);
 
@@ -83,10 +95,22 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
       dlqMaxOriginalBytes: config.DLQ_MAX_ORIGINAL_BYTES,
     },
   });
-  const requestConsumer = createRequestConsumer({ consumer, pipeline, topic: requestTopic, metrics, logger, partitionsConsumedConcurrently: config.PARTITIONS_CONSUMED_CONCURRENTLY });
-  const scheduler = createScheduler({ holds, pipeline, clock, logger, metrics, pollMs: config.SCHEDULER_POLL_MS, leaseMs: config.SCHEDULER_LEASE_MS });
+  const requestConsumer = createRequestConsumer({
+    newConsumer,
+    pipeline,
+    topic: requestTopic,
+    metrics,
+    logger,
+    clock,
+    partitionsConsumedConcurrently: config.PARTITIONS_CONSUMED_CONCURRENTLY,
+    stallMs: config.CONSUMER_STALL_MS,
+    restartBaseMs: config.RETRY_BASE_MS,
+    restartMaxMs: config.RETRY_MAX_MS,
+    onFatal,
+  });
+  const scheduler = createScheduler({ name: 'scheduler', holds, pipeline, clock, logger, metrics, pollMs: config.SCHEDULER_POLL_MS, leaseMs: config.SCHEDULER_LEASE_MS, ...retry });
   // Broadcasts expand one at a time per replica, beside the consumer; replicas share the queue.
-  const expander = createScheduler({ holds: expansions, pipeline, clock, logger, pollMs: config.SCHEDULER_POLL_MS, leaseMs: config.SCHEDULER_LEASE_MS, batch: 1, expander: true });
+  const expander = createScheduler({ name: 'expander', holds: expansions, pipeline, clock, logger, metrics, pollMs: config.SCHEDULER_POLL_MS, leaseMs: config.SCHEDULER_LEASE_MS, batch: 1, expander: true, ...retry });
 
   const app = buildApp({
     apiToken: config.INGEST_API_TOKEN,
@@ -127,12 +151,18 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
 
   readiness.addCheck('redis', () => redis.ping());
   readiness.addCheck('kafka', () => admin.describeCluster());
+  // A dead or silent consumer / worker takes the replica out of service even while Kafka answers.
+  if (overrides.consume ?? true) readiness.addCheck('consumer', () => requestConsumer.check());
+  readiness.addCheck('scheduler', () => scheduler.check());
+  readiness.addCheck('expander', () => expander.check());
 
   return {
     app: app as FastifyInstance,
     pipeline,
     scheduler,
     expander,
+    requestConsumer,
+    readiness,
     metrics,
     registry,
     logger,

@@ -79,6 +79,10 @@ export function createRedisHoldStore(redis: Redis, options: { keyPrefix: string;
       }
       await redis.multi().zrem(zset, item.member).hdel(data, item.member).exec();
     },
+    async release(item, dueMs) {
+      // XX: only reschedule a member that is still there (an ack in between removed it).
+      await redis.zadd(zset, 'XX', dueMs, item.member);
+    },
     async pending() {
       return redis.zcard(zset);
     },

@@ -1,0 +1,134 @@
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createConsumer, createKafka, createProducer } from '@wa/shared/kafka';
+import { createLogger } from '@wa/shared/logger';
+import { createTestTopic, deleteTopics, testInfra, uniqueName, waitFor } from '@wa/shared/testing';
+import { createRequestConsumer, type RequestConsumer } from '../../src/adapters/kafka-request-consumer';
+import { createIngestMetrics } from '../../src/metrics';
+import type { Envelope, Pipeline } from '../../src/pipeline';
+
+/**
+ * Regression: kafkajs ends its own restart loop when a crash's original cause is not retriable
+ * (CRASH with `restart: false`), and the ingest consumer used to stay dead after that, silently,
+ * with readiness at 200. The supervisor must replace it, and must replace a consumer that went
+ * silent. Real broker, real kafkajs; the pipeline is a stand-in that fails on demand.
+ */
+describe('request consumer supervision (real broker)', () => {
+  const infra = testInfra();
+  const logger = createLogger({ service: 'ingest-supervision-test', level: 'silent' });
+  const kafka: Kafka = createKafka({ brokers: infra.brokers, clientId: 'ingest-supervision-test', logger });
+  const admin: Admin = kafka.admin();
+  const producer: Producer = createProducer(kafka);
+  const consumers: RequestConsumer[] = [];
+  const topics: string[] = [];
+  let topic = '';
+
+  beforeAll(async () => {
+    await admin.connect();
+    await producer.connect();
+  });
+  beforeEach(async () => {
+    topic = await createTestTopic(admin, 'ingest-sup', { partitions: 1 });
+    topics.push(topic);
+  });
+  afterAll(async () => {
+    for (const c of consumers) await c.stop().catch(() => undefined);
+    await producer.disconnect();
+    await deleteTopics(admin, topics);
+    await admin.disconnect();
+  });
+
+  function start(pipeline: Pick<Pipeline, 'processEnvelopes'>, clock: () => number = Date.now) {
+    const metrics = createIngestMetrics(new Registry());
+    const fatal: unknown[] = [];
+    const groupId = uniqueName('ingest-sup');
+    const rc = createRequestConsumer({
+      newConsumer: () => createConsumer(kafka, { groupId, maxWaitTimeInMs: 500 }),
+      pipeline: pipeline as Pipeline,
+      topic,
+      metrics,
+      logger,
+      clock,
+      partitionsConsumedConcurrently: 1,
+      stallMs: 30_000,
+      restartBaseMs: 100,
+      restartMaxMs: 1_000,
+      onFatal: (err) => fatal.push(err),
+    });
+    consumers.push(rc);
+    return { rc, metrics, fatal };
+  }
+
+  /** Commits every envelope it is given; `failNext` makes the next call throw that error first. */
+  function recordingPipeline() {
+    const seen: string[] = [];
+    let failNext: Error | undefined;
+    return {
+      seen,
+      fail(err: Error) {
+        failNext = err;
+      },
+      pipeline: {
+        async processEnvelopes(envs: readonly Envelope[], control: { committed(i: number): Promise<void> }) {
+          if (failNext) {
+            const err = failNext;
+            failNext = undefined;
+            throw err;
+          }
+          for (const e of envs) seen.push(e.value!.toString());
+          if (envs.length > 0) await control.committed(envs.length - 1);
+          return envs.length;
+        },
+      },
+    };
+  }
+
+  it('replaces a consumer kafkajs gave up on (CRASH restart=false); readiness is off until the new one consumes', async () => {
+    const p = recordingPipeline();
+    const { rc, metrics, fatal } = start(p.pipeline);
+    await rc.start();
+    await rc.check();
+    // Not retriable in kafkajs' eyes (retriable: false) and not a programmer error: kafkajs crashes
+    // the consumer with restart=false.
+    p.fail(Object.assign(new Error('coordinator said no'), { retriable: false }));
+    await producer.send({ topic, messages: [{ value: 'first' }] });
+
+    await waitFor(() => rc.phase !== 'consuming', { timeoutMs: 15_000, description: 'crash noticed' });
+    await expect(rc.check()).rejects.toThrow(/request consumer/);
+    await waitFor(() => p.seen.includes('first'), { timeoutMs: 30_000, description: 'record processed by the replacement consumer' });
+    await producer.send({ topic, messages: [{ value: 'second' }] });
+    await waitFor(() => p.seen.includes('second'), { timeoutMs: 15_000, description: 'later record processed' });
+    await rc.check();
+    expect(await metrics.consumerCrashes.get()).toMatchObject({ values: [{ labels: { restart: 'false' }, value: 1 }] });
+    expect((await metrics.consumerRestarts.get()).values).toEqual([{ labels: { reason: 'crash' }, value: 1 }]);
+    expect(fatal).toEqual([]);
+  });
+
+  it('a programmer error in the batch handler goes to onFatal (the process exits 1) instead of a retry loop', async () => {
+    const p = recordingPipeline();
+    const { rc, fatal } = start(p.pipeline);
+    await rc.start();
+    p.fail(new TypeError("Cannot read properties of undefined (reading 'to')"));
+    await producer.send({ topic, messages: [{ value: 'third' }] });
+    await waitFor(() => fatal.length > 0, { timeoutMs: 15_000, description: 'onFatal called' });
+    expect((fatal[0] as Error).name).toBe('TypeError');
+  });
+
+  it('replaces a consumer that went silent (watchdog), then consumes again', async () => {
+    const p = recordingPipeline();
+    let offsetMs = 0;
+    const { rc, metrics } = start(p.pipeline, () => Date.now() + offsetMs);
+    await rc.start();
+    await producer.send({ topic, messages: [{ value: 'fourth' }] });
+    await waitFor(() => p.seen.includes('fourth'), { timeoutMs: 15_000, description: 'consuming' });
+    // Jump the clock past the stall bound: to the watchdog the consumer has been silent that long.
+    offsetMs = 31_000;
+    await expect(rc.check()).rejects.toThrow(/silent/);
+    rc.checkStall();
+    await waitFor(async () => (await metrics.consumerRestarts.get()).values.some((v) => v.labels.reason === 'stalled' && v.value === 1), { description: 'replacement counted' });
+    await producer.send({ topic, messages: [{ value: 'fifth' }] });
+    await waitFor(() => p.seen.includes('fifth'), { timeoutMs: 30_000, description: 'replacement consumes' });
+    await waitFor(() => rc.check().then(() => true), { timeoutMs: 10_000, description: 'ready again' });
+  });
+});
