@@ -85,9 +85,25 @@ export async function ensureTopics(admin: Admin, defs: readonly Pick<TopicDef<ne
   return missing.map((d) => prefix + d.name);
 }
 
-/** Wraps a kafkajs failure into an AppError; kafkajs marks its own transient errors `retriable`. */
+/**
+ * Wraps a kafkajs failure into an AppError. Broker or network trouble is transient whatever kafkajs
+ * says: "retries exhausted" and "non-retriable" wrappers around a refused or closed connection
+ * still mean "try again later" (so HTTP callers get 503, not 500). Only a protocol error the broker
+ * gives for the record itself (too large, invalid) is final for that record.
+ */
 export function kafkaError(err: unknown, operation: string): AppError {
-  const retriable = typeof err === 'object' && err !== null && (err as { retriable?: boolean }).retriable !== false;
   const message = err instanceof Error ? err.message : String(err);
-  return new AppError('kafka_unavailable', `${operation}: ${message}`, retriable ? 'retry' : 'crash', { cause: err });
+  const permanent = isRecordRejection(err);
+  return new AppError(permanent ? 'kafka_record_rejected' : 'kafka_unavailable', `${operation}: ${message}`, permanent ? 'dead-letter' : 'retry', { cause: err });
+}
+
+const RECORD_REJECTIONS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'INVALID_REQUIRED_ACKS']);
+
+function isRecordRejection(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && RECORD_REJECTIONS.has(type)) return true;
+    e = (e as { cause?: unknown; originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
