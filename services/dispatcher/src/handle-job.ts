@@ -52,6 +52,12 @@ export interface JobSource {
   offset: string;
   key: Buffer | null;
   value: Buffer;
+  /**
+   * Gives the job's concurrency permit back: called when the job starts waiting for its number's
+   * send slot, so jobs queued behind a slow number do not hold permits that a fast number's jobs
+   * need (the per-number pacing bounds what follows). Idempotent.
+   */
+  releaseConcurrency?: () => void;
 }
 
 interface Ctx {
@@ -281,6 +287,9 @@ export function createJobHandler(deps: HandleJobDeps) {
     const pair = await deps.limits.pairAllowed(number.id, job.to);
     if (!pair.allowed) return defer(ctx, 'pair_limit', pair.retryAfterMs, false);
 
+    // Up to about a second of this number's sends wait without holding a concurrency permit; beyond
+    // that the job keeps its permit (back-pressure), so checks do not run far ahead of the sends.
+    if (deps.limiter.waiting(number.id) < Math.max(50, deps.limiter.rateOf(number.id).targetMps)) src.releaseConcurrency?.();
     const waitedMs = await deps.limiter.acquire(number.id, job.lane);
     metrics.rateLimitWait.observe({ sender: number.id, lane: job.lane }, waitedMs / 1000);
 

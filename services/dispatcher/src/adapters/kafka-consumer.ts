@@ -101,14 +101,20 @@ export class DispatchConsumer {
         const run = prev.then(async () => {
           if (failure) return;
           await this.options.semaphore.acquire();
+          let held = true;
+          const release = () => {
+            if (!held) return;
+            held = false;
+            this.options.semaphore.release();
+          };
           try {
-            if (decoded.ok) await this.options.handle(decoded.value, src);
+            if (decoded.ok) await this.options.handle(decoded.value, { ...src, releaseConcurrency: release });
             else await this.options.poison(src, decoded.reason, decoded.detail);
             done[index] = true;
           } catch (err) {
             failure ??= err;
           } finally {
-            this.options.semaphore.release();
+            release();
           }
         });
         chains.set(key, run);

@@ -5,15 +5,19 @@ import { LANES_BY_PRIORITY } from '@wa/shared/contracts/common';
 import { createAdaptiveRate, sendGuardCap, slotIntervalMs, targetRate, type AdaptiveState } from '../domain/pacing';
 import type { Admission, Clock, LedgerClaim, LedgerEntry, MessagingLimitResult, MessagingLimits, RateLimiter, SendPermit } from '../ports';
 
-/** A response this much slower than the number's usual latency moves its send later in the window. */
+/** While cold, a response later than this after the admission moves its send to the response time. */
 const LATE_ANSWER_MS = 3;
-/** Answers per number before its minimum latency is trusted. */
-const LATENCY_SAMPLES_TRUSTED = 200;
+/** Answers per number after which this process treats the number's path as warm. */
+const COLD_ANSWERS = 100;
+/** …by at most this much: cold-start delays are tens of ms; the rest of a slow answer is the server's work. */
+const COLD_MOVE_MAX_MS = 30;
 /**
  * The guard keeps sends at least this share of a slot apart: a bunch (from a stall) never forms, so
  * it cannot echo as a gap one window later, and held sends still drain faster than the slots come.
  */
 const MIN_GAP_FRACTION = 0.8;
+/** The minimum gap applies only to slots at least this long: held sends drain one timer tick at a time, and timers run late under load. */
+const MIN_GAP_SLOT_MS = 10;
 /** How far in the past a late reservation may still take slots (catch-up after a stall). */
 const CATCH_UP_MS = 250;
 
@@ -218,7 +222,14 @@ export class RedisRateLimiter implements RateLimiter {
     return promise;
   }
 
-  private waiting(q: Record<Lane, Waiter[]>): number {
+  waiting(phoneNumberId: string): number;
+  waiting(q: Record<Lane, Waiter[]>): number;
+  waiting(x: string | Record<Lane, Waiter[]>): number {
+    if (typeof x === 'string') {
+      const q = this.queues.get(x);
+      return q ? q.auth.length + q.utility.length + q.marketing.length : 0;
+    }
+    const q = x;
     return q.auth.length + q.utility.length + q.marketing.length;
   }
 
@@ -278,88 +289,103 @@ export class RedisRateLimiter implements RateLimiter {
    * must call `answered()` when the response is back. A job the ledger already knows is not admitted.
    */
   async admit(phoneNumberId: string, claim: LedgerClaim): Promise<Admission> {
+    let gate = this.gates.get(phoneNumberId);
+    if (!gate) this.gates.set(phoneNumberId, (gate = { held: false, queue: [] }));
+    // While one send of this number is held, later ones queue here in order instead of each polling Redis.
+    if (gate.held) await new Promise<void>((r) => gate.queue.push(r));
+    let head = gate.held;
+    const handOn = () => {
+      if (!head) return;
+      const next = gate.queue.shift();
+      if (next) next();
+      else gate.held = false;
+    };
     const key = `${this.options.keyPrefix}wa:dispatch:sent-window:${phoneNumberId}`;
     const member = `${this.memberPrefix}:${this.memberSeq++}`;
     const t0 = performance.now();
-    let held = false;
-    for (;;) {
-      if (this.closed) throw new Error('rate limiter closed');
-      const { targetMps, limitMps } = this.rateOf(phoneNumberId);
-      const cap = sendGuardCap(targetMps, limitMps);
-      // Own sends first (no I/O): a reply that arrived late must not release a bunch.
-      const log = this.recentSends(phoneNumberId, localClockMs());
-      let waitMs = log.length >= cap ? log[log.length - cap]! + this.windowMs - localClockMs() + 0.05 : 0;
-      if (!(waitMs > 0)) {
-        const issuedAt = localClockMs();
-        const gap = (slotIntervalMs(targetMps) * MIN_GAP_FRACTION).toFixed(3);
-        const reply = await this.redis.sendGuard(2, key, claim.key, this.windowMs, cap, member, gap, claim.value, claim.attempt, claim.ttlMs);
-        if (reply.startsWith('E')) return { admitted: false, existing: JSON.parse(reply.slice(1)) as LedgerEntry };
-        waitMs = Number(reply);
+    try {
+      for (;;) {
+        if (this.closed) throw new Error('rate limiter closed');
+        const { targetMps, limitMps } = this.rateOf(phoneNumberId);
+        const cap = sendGuardCap(targetMps, limitMps);
+        // Own sends first (no I/O): a reply that arrived late must not release a bunch.
+        const log = this.recentSends(phoneNumberId, localClockMs());
+        let waitMs = log.length >= cap ? log[log.length - cap]! + this.windowMs - localClockMs() + 0.05 : 0;
         if (!(waitMs > 0)) {
-          const at = localClockMs();
-          this.recentSends(phoneNumberId, at).push(at);
-          if (held) this.heldSlots++;
-          return { admitted: true, permit: this.permit(phoneNumberId, key, member, at, issuedAt, performance.now() - t0) };
+          const issuedAt = localClockMs();
+          const interval = slotIntervalMs(targetMps);
+          // Below timer resolution a minimum gap would only make held sends poll; the window cap still holds.
+          const gap = interval >= MIN_GAP_SLOT_MS ? (interval * MIN_GAP_FRACTION).toFixed(3) : '0';
+          const reply = await this.redis.sendGuard(2, key, claim.key, this.windowMs, cap, member, gap, claim.value, claim.attempt, claim.ttlMs);
+          if (reply.startsWith('E')) {
+            handOn();
+            return { admitted: false, existing: JSON.parse(reply.slice(1)) as LedgerEntry };
+          }
+          waitMs = Number(reply);
+          if (!(waitMs > 0)) {
+            const at = localClockMs();
+            this.recentSends(phoneNumberId, at).push(at);
+            if (head) this.heldSlots++;
+            handOn();
+            return { admitted: true, permit: this.permit(phoneNumberId, key, member, at, issuedAt, performance.now() - t0) };
+          }
         }
+        if (!head) {
+          if (gate.held) {
+            // Another send became the held one meanwhile: queue behind it.
+            await new Promise<void>((r) => gate.queue.push(r));
+            head = true;
+            continue;
+          }
+          gate.held = true;
+          head = true;
+        }
+        await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(waitMs))));
       }
-      held = true;
-      await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(waitMs))));
+    } catch (err) {
+      handOn();
+      throw err;
     }
   }
 
+  private readonly gates = new Map<string, { held: boolean; queue: (() => void)[] }>();
+
   /**
-   * Meta counts a request when it arrives, which we cannot see; it arrived no later than its
-   * response. A response slower than the number's usual latency means the request may have arrived
-   * late — bunched with the ones after it by a stall in the network, the HTTP pool, or the server —
-   * so the send is moved in both windows to (response time − usual latency), and the sends after it
-   * wait for that instead of completing a burst in Meta's window.
+   * Meta counts a request when it arrives, which we cannot see: no earlier than its write, no later
+   * than its response. While a number is cold in this process (its first answers: new connections,
+   * JIT on both ends, requests can reach the server late and bunched), each send counts in both
+   * windows until its response came back (at most COLD_MOVE_MAX_MS after the decision),
+   * conservatively; afterwards from its write, since a warm path adds little delay before arrival
+   * and most of an answer's latency is the server's work.
    */
   private permit(phoneNumberId: string, key: string, member: string, sentAt: number, issuedAt: number, heldMs: number): SendPermit {
     return {
       heldMs,
       answered: () => {
-        const at = localClockMs();
-        // From the guard's decision (its request), so a stall between the decision and the write counts too.
-        const latency = at - issuedAt;
-        const usual = this.observeLatency(phoneNumberId, latency, at);
-        if (latency - usual <= LATE_ANSWER_MS) return;
+        const n = (this.answers.get(phoneNumberId) ?? 0) + 1;
+        this.answers.set(phoneNumberId, n);
+        if (n > COLD_ANSWERS) return;
+        const answeredAt = localClockMs();
+        if (answeredAt - issuedAt <= LATE_ANSWER_MS) return;
+        const at = Math.min(answeredAt, issuedAt + COLD_MOVE_MAX_MS);
         this.lateAnswers++;
-        const moved = Math.max(at - usual, sentAt);
         const log = this.sendLog.get(phoneNumberId);
         if (log) {
           const i = log.lastIndexOf(sentAt);
           if (i >= 0) log.splice(i, 1);
           let j = log.length;
-          while (j > 0 && log[j - 1]! > moved) j--;
-          log.splice(j, 0, moved);
+          while (j > 0 && log[j - 1]! > at) j--;
+          log.splice(j, 0, at);
         }
         const offset = Math.max(this.offsetCur, this.offsetPrev);
-        void this.redis.zadd(key, 'XX', 'GT', (moved + (Number.isFinite(offset) ? offset : 0)).toFixed(3), member).catch(() => undefined);
+        void this.redis.zadd(key, 'XX', 'GT', (at + (Number.isFinite(offset) ? offset : 0)).toFixed(3), member).catch(() => undefined);
       },
     };
   }
 
-  private readonly latency = new Map<string, { cur: number; prev: number; rotatedAt: number; samples: number }>();
+  private readonly answers = new Map<string, number>();
 
-  /**
-   * The number's usual (minimum recent) response latency, in ms. Until enough answers were seen it
-   * is taken as 0 — the first requests of a process (cold connections, JIT on both ends) are slow
-   * and their minimum says nothing — so early sends count until their response, conservatively.
-   */
-  private observeLatency(phoneNumberId: string, sample: number, at: number): number {
-    let l = this.latency.get(phoneNumberId);
-    if (!l) this.latency.set(phoneNumberId, (l = { cur: Infinity, prev: Infinity, rotatedAt: at, samples: 0 }));
-    if (at - l.rotatedAt > 10_000) {
-      l.prev = l.cur;
-      l.cur = Infinity;
-      l.rotatedAt = at;
-    }
-    l.samples++;
-    if (sample < l.cur) l.cur = sample;
-    return l.samples < LATENCY_SAMPLES_TRUSTED ? 0 : Math.min(l.cur, l.prev);
-  }
-
-  /** Responses that came back late enough to move their send later in the window. */
+  /** Sends of cold numbers counted until their response (it came back later than LATE_ANSWER_MS). */
   lateAnswers = 0;
 
   private readonly sendLog = new Map<string, number[]>();

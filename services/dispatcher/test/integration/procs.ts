@@ -43,10 +43,10 @@ export interface Child {
   stop(graceMs?: number): Promise<void>;
 }
 
-function spawnTs(name: string, entry: string, env: Record<string, string>, url: string, readyPath: string, logDir: string): Promise<Child> {
+function spawnTs(name: string, entry: string, env: Record<string, string>, url: string, readyPath: string, logDir: string, nodeArgs: string[] = []): Promise<Child> {
   const logFile = join(logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, entry)], {
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO_ROOT, entry)], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -120,10 +120,11 @@ export async function spawnSim(scenario: ScenarioInput, logDir: string): Promise
 }
 
 /** `node --import tsx services/dispatcher/src/main.ts` with the catalogue written to a file. */
-export async function spawnDispatcher(name: string, env: Record<string, string>, catalog: Catalog, logDir: string): Promise<Child> {
+/** `nodeArgs`: extra V8/node flags (e.g. --cpu-prof), which NODE_OPTIONS does not all accept. */
+export async function spawnDispatcher(name: string, env: Record<string, string>, catalog: Catalog, logDir: string, nodeArgs: string[] = []): Promise<Child> {
   const port = await freePort();
   const catalogFile = join(logDir, `catalog-${name}.json`);
   writeFileSync(catalogFile, JSON.stringify(catalog));
   const url = `http://127.0.0.1:${port}`;
-  return spawnTs(name, 'services/dispatcher/src/main.ts', { LOG_LEVEL: 'info', ...env, HTTP_PORT: String(port), CATALOG_PATH: catalogFile }, url, '/readyz', logDir);
+  return spawnTs(name, 'services/dispatcher/src/main.ts', { LOG_LEVEL: 'info', ...env, HTTP_PORT: String(port), CATALOG_PATH: catalogFile }, url, '/readyz', logDir, nodeArgs);
 }

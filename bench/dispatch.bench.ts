@@ -1,0 +1,159 @@
+/**
+ * npm run bench:dispatch — one dispatcher process (services/dispatcher/src/main.ts) against the
+ * simulator as its own process, the real broker and Redis:
+ *   A. rate accuracy: numbers configured at 80, 250 and 1,000 msgs/s, each with a backlog of
+ *      BENCH_DURATION_S seconds of jobs; achieved / configured rate per number over the steady state,
+ *      130429 answers, the simulator's peak requests in any sliding second, send latency p50/p99;
+ *   B. capacity: BENCH_CAPACITY_NUMBERS numbers at 1,000 msgs/s each (default 4): the highest total
+ *      msgs/s this machine sustains through one dispatcher.
+ * Rates are over send times (outcome time − call latency). Steady state = from 2 s after a number's first send (consumer-group join, first fetch, JIT of a
+ * fresh process) to its last send; the backlog is produced up front, so every send in it is paced.
+ * Env: BENCH_DURATION_S (default 20), BENCH_ACCURACY_MPS ("80,250,1000"), BENCH_CAPACITY_NUMBERS (4), BENCH_HEADROOM (inbound headroom
+ * fraction, default 0.02: the simulator sends no inbound traffic), BENCH_SIM_LATENCY_MS ("40/400":
+ * log-normal median/p99 of the simulator's answer; "0" for none), DISPATCHER_NODE_ARGS (e.g.
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof"), KAFKA_BROKERS, REDIS_URL.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ScenarioInput } from '@wa/cloud-api-sim';
+import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
+import { waitFor } from '@wa/shared/testing';
+import { Harness, job, world } from '../services/dispatcher/test/integration/harness';
+import { spawnDispatcher, spawnSim, tempDir } from '../services/dispatcher/test/integration/procs';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
+const CAPACITY_NUMBERS = Number(process.env.BENCH_CAPACITY_NUMBERS ?? 4);
+const HEADROOM = process.env.BENCH_HEADROOM ?? '0.02';
+const [MEDIAN_MS, P99_MS] = (process.env.BENCH_SIM_LATENCY_MS ?? '40/400').split('/').map(Number) as [number, number | undefined];
+const ACCURACY_MPS = (process.env.BENCH_ACCURACY_MPS ?? '80,250,1000').split(',').map(Number);
+const RAMP_MS = 2_000;
+const root = resolve(import.meta.dirname, '..');
+
+/** When the request left: the outcome's time minus the call's latency (the answer's time would add the server's latency jitter). */
+function sendTime(e: SentEventV1): number {
+  return Date.parse(e.occurredAt) - (e.latencyMs ?? 0);
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+interface NumberResult {
+  number: string;
+  configuredMps: number;
+  jobs: number;
+  sent: number;
+  achievedMps: number;
+  ratio: number;
+  steadyWindowS: number;
+  throttled130429: number;
+  simPeakPerSecond: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+}
+
+async function run(label: string, numbers: { id: string; mps: number }[]): Promise<{ numbers: NumberResult[]; totalMps: number; wallS: number; logDir: string }> {
+  const h = new Harness();
+  const logDir = tempDir(`bench-dispatch-${label}`);
+  try {
+    await h.setup(6);
+    const w = world(numbers, { messagingLimit: 100_000 });
+    const scenario: ScenarioInput = {
+      ...w.scenario,
+      faults: { transientFraction: 0, transientHttpStatus: 500, ecosystemThrottleFraction: 0, latency: MEDIAN_MS > 0 ? { kind: 'lognormal', medianMs: MEDIAN_MS, p99Ms: P99_MS ?? MEDIAN_MS * 10 } : { kind: 'none' } },
+    };
+    const sim = await spawnSim(scenario, logDir);
+    h.simUrl = sim.url;
+    const dispatcher = await spawnDispatcher('dispatcher', h.env({ INBOUND_HEADROOM_FRACTION: HEADROOM, LOG_LEVEL: 'warn', RETRY_BASE_MS: '500', RETRY_MAX_DELAY_MS: '5000' }), w.catalog, logDir, (process.env.DISPATCHER_NODE_ARGS ?? '').split(' ').filter(Boolean));
+    try {
+      let base = 0;
+      const jobs = numbers.flatMap((n) => {
+        const count = Math.round(n.mps * DURATION_S);
+        const list = Array.from({ length: count }, (_, i) => job({ to: String(4915100000000 + base + i), sender: { phoneNumberId: n.id } }));
+        base += count;
+        return list;
+      });
+      const t0 = Date.now();
+      await h.produce(jobs);
+      const terminalCount = () => {
+        const done = new Set<string>();
+        for (const e of h.sent) if (['sent', 'failed', 'rejected', 'expired', 'cancelled', 'unknown'].includes(e.outcome)) done.add(e.jobId);
+        return done.size;
+      };
+      await waitFor(() => terminalCount() === jobs.length, { timeoutMs: (DURATION_S * 6 + 120) * 1_000, intervalMs: 500, description: `${label}: a terminal outcome for every job` });
+      const wallS = (Date.now() - t0) / 1000;
+      const stats = await sim.stats();
+      const sentEvents = h.sent.filter((e): e is SentEventV1 & { outcome: 'sent' } => e.outcome === 'sent');
+      const results = numbers.map((n): NumberResult => {
+        const mine = sentEvents.filter((e) => e.senderPhoneNumberId === n.id);
+        const times = mine.map(sendTime).sort((a, b) => a - b);
+        const steady = times.filter((t) => t >= times[0]! + RAMP_MS);
+        const spanMs = steady.length > 1 ? steady[steady.length - 1]! - steady[0]! : 0;
+        const achieved = spanMs > 0 ? ((steady.length - 1) * 1000) / spanMs : 0;
+        const lat = mine.map((e) => e.latencyMs ?? NaN).filter(Number.isFinite).sort((a, b) => a - b);
+        const ps = stats.phoneNumbers[n.id]!;
+        return {
+          number: n.id,
+          configuredMps: n.mps,
+          jobs: Math.round(n.mps * DURATION_S),
+          sent: mine.length,
+          achievedMps: Math.round(achieved * 10) / 10,
+          ratio: Math.round((achieved / n.mps) * 1000) / 1000,
+          steadyWindowS: Math.round(spanMs / 100) / 10,
+          throttled130429: ps.rejectedByCode['130429'] ?? 0,
+          simPeakPerSecond: ps.peakRequestsPerSecond,
+          latencyP50Ms: Math.round(quantile(lat, 0.5) * 10) / 10,
+          latencyP99Ms: Math.round(quantile(lat, 0.99) * 10) / 10,
+        };
+      });
+      // Total: all sends in the window where every number is past its ramp and none has run dry.
+      const firsts = numbers.map((n) => Math.min(...sentEvents.filter((e) => e.senderPhoneNumberId === n.id).map(sendTime)));
+      const lasts = numbers.map((n) => Math.max(...sentEvents.filter((e) => e.senderPhoneNumberId === n.id).map(sendTime)));
+      const from = Math.max(...firsts) + RAMP_MS;
+      const to = Math.min(...lasts);
+      const inWindow = sentEvents.filter((e) => {
+        const t = sendTime(e);
+        return t >= from && t <= to;
+      }).length;
+      const totalMps = to > from ? Math.round((inWindow * 1000) / (to - from)) : 0;
+      if (stats.duplicateSends.count !== 0) throw new Error(`${label}: ${stats.duplicateSends.count} duplicate sends`);
+      return { numbers: results, totalMps, wallS: Math.round(wallS * 10) / 10, logDir };
+    } finally {
+      await dispatcher.stop(10_000);
+      await sim.stop(5_000);
+    }
+  } finally {
+    await h.teardown();
+  }
+}
+
+console.log(`dispatch benchmark: ${DURATION_S} s of backlog per number, inbound headroom ${HEADROOM}, simulator latency ${MEDIAN_MS > 0 ? `log-normal median ${MEDIAN_MS} ms, p99 ${P99_MS} ms` : 'none'}`);
+const accuracy = await run('accuracy', ACCURACY_MPS.map((mps, i) => ({ id: String(2000 + i), mps })));
+console.log('\nA. rate accuracy (one dispatcher; targets: ratio >= 0.97, 130429 = 0)');
+console.table(accuracy.numbers);
+const capacityNumbers = Array.from({ length: CAPACITY_NUMBERS }, (_, i) => ({ id: String(3000 + i), mps: 1_000 }));
+const capacity = CAPACITY_NUMBERS > 0 ? await run('capacity', capacityNumbers) : { numbers: [], totalMps: 0, wallS: 0, logDir: '' };
+console.log(`\nB. capacity (one dispatcher, ${CAPACITY_NUMBERS} numbers at 1,000 msgs/s; target >= 2,000 msgs/s)`);
+console.table(capacity.numbers);
+console.log(`total sustained: ${capacity.totalMps} msgs/s (configured ${CAPACITY_NUMBERS * 1_000})`);
+
+const report = {
+  durationS: DURATION_S,
+  inboundHeadroom: Number(HEADROOM),
+  simLatency: MEDIAN_MS > 0 ? { kind: 'lognormal', medianMs: MEDIAN_MS, p99Ms: P99_MS } : { kind: 'none' },
+  accuracy: { numbers: accuracy.numbers, wallS: accuracy.wallS },
+  capacity: { numbers: capacity.numbers, totalSustainedMps: capacity.totalMps, configuredMps: CAPACITY_NUMBERS * 1_000, wallS: capacity.wallS },
+  targets: { ratio: 0.97, throttled130429: 0, totalMps: 2_000 },
+  met: {
+    ratio: accuracy.numbers.every((n) => n.ratio >= 0.97),
+    throttled130429: [...accuracy.numbers, ...capacity.numbers].every((n) => n.throttled130429 === 0),
+    totalMps: capacity.totalMps >= 2_000,
+  },
+  machine: { cpus: (await import('node:os')).cpus().length, loadAvg: (await import('node:os')).loadavg().map((x) => Math.round(x * 100) / 100) },
+  measuredAt: new Date().toISOString(),
+};
+mkdirSync(join(root, 'bench/reports'), { recursive: true });
+writeFileSync(join(root, 'bench/reports/dispatch.json'), `${JSON.stringify(report, null, 2)}\n`);
+console.log(`targets met: ${JSON.stringify(report.met)}\nwrote bench/reports/dispatch.json`);
+process.exit(0);
