@@ -196,6 +196,10 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
         await c.start();
         steps.push({ name: 'consumer', run: () => c.stop() });
       }
+      readiness.addCheck('consumers', async () => {
+        const down = consumers.filter((c) => !c.running).length;
+        if (down > 0) throw new Error(`${down} lane consumer(s) being rebuilt after a Kafka crash`);
+      });
       gaugeTimer = setInterval(() => void updateGauges().catch(() => undefined), 1_000);
       gaugeTimer.unref();
       steps.push({ name: 'gauges', run: () => clearInterval(gaugeTimer) });

@@ -51,11 +51,31 @@ export interface DispatchConsumerOptions {
  * so auto-commit never commits past a job whose outcome is not yet acknowledged.
  */
 export class DispatchConsumer {
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  private stopping = false;
+  private rebuilding: Promise<void> | undefined;
+  /** False while kafkajs has given up on the consumer and it is being rebuilt (readiness reads it). */
+  running = false;
+  /** How many times the consumer was rebuilt after kafkajs gave up on it. */
+  rebuilds = 0;
 
   constructor(private readonly options: DispatchConsumerOptions) {
-    this.consumer = createConsumer(options.kafka, { groupId: options.groupId, maxWaitTimeInMs: 100 });
+    this.consumer = this.create();
+  }
+
+  private create(): Consumer {
+    const consumer = createConsumer(this.options.kafka, { groupId: this.options.groupId, maxWaitTimeInMs: 100 });
+    // kafkajs restarts a consumer after retriable failures by itself, but after a crash with
+    // restart=false (e.g. retries exhausted while the broker restarts) it stays stopped for good:
+    // rebuild it, or this lane would silently stop sending.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || this.stopping) return;
+      this.running = false;
+      this.options.logger.error({ err: payload.error, groupId: this.options.groupId }, 'consumer crashed without restart; rebuilding it');
+      this.rebuilding ??= this.rebuild().finally(() => (this.rebuilding = undefined));
+    });
+    return consumer;
   }
 
   async start(): Promise<void> {
@@ -68,6 +88,26 @@ export class DispatchConsumer {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.eachBatch(payload),
     });
+    this.running = true;
+  }
+
+  private async rebuild(): Promise<void> {
+    for (let attempt = 0; !this.stopping; attempt++) {
+      await this.consumer.disconnect().catch(() => undefined);
+      for (const t of this.resumeTimers) clearTimeout(t);
+      this.resumeTimers.clear();
+      await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2)));
+      if (this.stopping) return;
+      this.consumer = this.create();
+      try {
+        await this.start();
+        this.rebuilds += 1;
+        this.options.logger.warn({ groupId: this.options.groupId, attempt }, 'consumer rebuilt');
+        return;
+      } catch (err) {
+        this.options.logger.error({ err, groupId: this.options.groupId, attempt }, 'consumer rebuild failed; retrying');
+      }
+    }
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -154,6 +194,8 @@ export class DispatchConsumer {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.running = false;
     for (const t of this.resumeTimers) clearTimeout(t);
     this.resumeTimers.clear();
     await this.consumer.disconnect();
