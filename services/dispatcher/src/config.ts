@@ -13,7 +13,7 @@ export const dispatcherEnvSchema = z.object({
   RECIPIENT_HASH_SALT: env.string('salt of the recipient hash carried in audit events'),
   CONSUMER_GROUP: z.string().min(1).default('wa-dispatcher').describe('Kafka consumer group prefix (one group per lane plus one for retries)'),
   INBOUND_HEADROOM_FRACTION: env.number("share of each number's throughput left for inbound traffic (which counts too)", 0.05, 0, 0.5),
-  THROTTLE_DECREASE_FACTOR: env.number('multiplier applied to a number\'s rate after a throttle error (130429, 4, 80007, 131048)', 0.7, 0.1, 1),
+  THROTTLE_DECREASE_FACTOR: env.number('multiplier applied to a number\'s rate after a throttle error (130429, 4, 80007, 131048); compounds on repeated throttles more than 1 s apart', 0.9, 0.1, 1),
   THROTTLE_COOLDOWN_MS: env.int('how long a throttled number stays slowed down before recovering', 10_000, 0),
   THROUGHPUT_WINDOW_MS: env.int("Meta's throughput window: the send guard allows at most the paced rate (and less than the limit) in any sliding window of this length", 1_000, 100, 60_000),
   PAIR_LIMIT_INTERVAL_MS: env.int('minimum spacing of messages to one recipient from one number (pair rate limit, 131056)', 6_000, 0),

@@ -213,17 +213,18 @@ export function createJobHandler(deps: HandleJobDeps) {
     countOutcome(ctx, e);
   }
 
+  /** Sender: a number, or a sticky pick from a pool. */
+  function senderOf(job: DispatchJobV1): string | undefined {
+    if ('phoneNumberId' in job.sender) return job.sender.phoneNumberId;
+    const pool = deps.catalog.pool(job.sender.pool);
+    if (!pool) return undefined;
+    return pickSender(pool, job.to, (id) => !deps.account.accountPaused(deps.catalog.phoneNumber(id)?.wabaId ?? '')) ?? pool[0];
+  }
+
   async function handle(job: DispatchJobV1, src: JobSource): Promise<void> {
     const nowMs = deps.clock.now();
     const initialTemplate = job.message.type === 'template' ? job.message.template.name : undefined;
-    // Sender: a number, or a sticky pick from a pool.
-    let phoneNumberId: string | undefined;
-    if ('phoneNumberId' in job.sender) phoneNumberId = job.sender.phoneNumberId;
-    else {
-      const pool = deps.catalog.pool(job.sender.pool);
-      if (pool) phoneNumberId = pickSender(pool, job.to, (id) => !deps.account.accountPaused(deps.catalog.phoneNumber(id)?.wabaId ?? ''));
-      phoneNumberId ??= pool?.[0];
-    }
+    const phoneNumberId = senderOf(job);
     const number = phoneNumberId ? deps.catalog.phoneNumber(phoneNumberId) : undefined;
     const ctx: Ctx = { job, src, phoneNumberId: phoneNumberId ?? 'unknown', wabaId: number?.wabaId, category: job.category, ...(initialTemplate ? { template: initialTemplate } : {}) };
 
@@ -287,8 +288,9 @@ export function createJobHandler(deps: HandleJobDeps) {
     const pair = await deps.limits.pairAllowed(number.id, job.to);
     if (!pair.allowed) return defer(ctx, 'pair_limit', pair.retryAfterMs, false);
 
-    // Up to about a second of this number's sends wait without holding a concurrency permit; beyond
-    // that the job keeps its permit (back-pressure), so checks do not run far ahead of the sends.
+    // Up to about a second of this number's sends wait for a slot without holding a concurrency
+    // permit, so a slow number's backlog does not starve a fast one; beyond that the job keeps its
+    // permit (back-pressure), so checks do not run far ahead of the sends.
     if (deps.limiter.waiting(number.id) < Math.max(50, deps.limiter.rateOf(number.id).targetMps)) src.releaseConcurrency?.();
     const waitedMs = await deps.limiter.acquire(number.id, job.lane);
     metrics.rateLimitWait.observe({ sender: number.id, lane: job.lane }, waitedMs / 1000);
