@@ -120,7 +120,9 @@ describe('rate limits against a simulator process (real Kafka, Redis)', () => {
   it("two dispatcher processes together stay within one number's limit", async () => {
     const MPS = 60;
     const { h, sim, w, logDir } = await setup([{ id: '1001', mps: MPS }], 4);
-    const env = h.env({ CONSUMER_GROUP: `shared-${h.prefix}`, INBOUND_HEADROOM_FRACTION: '0.03' });
+    // Two processes add cross-process jitter after the shared admission (either one's event loop can
+    // delay its write), so they are run with 4 % headroom: paced at 57.6/s, guard cap 58 of 60.
+    const env = h.env({ CONSUMER_GROUP: `shared-${h.prefix}`, INBOUND_HEADROOM_FRACTION: '0.04' });
     const [a, b] = await Promise.all([spawnDispatcher('dispatcher-a', env, w.catalog, logDir), spawnDispatcher('dispatcher-b', env, w.catalog, logDir)]);
     children.push(a, b);
     const jobs = Array.from({ length: MPS * 12 }, (_, i) => job({ to: recipient(i) }));
