@@ -50,7 +50,11 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
   const names = webhookTopics(config.TOPIC_PREFIX);
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-webhook', logger });
-  const producer = createProducer(kafka);
+  // Not idempotent: kafkajs' idempotent producer can get stuck for good on OUT_OF_ORDER_SEQUENCE_NUMBER
+  // after its connections are cut mid-produce (seen in the webhook-partition fault drill), which would
+  // answer Meta 503 forever. A retried produce may duplicate a raw record; the normaliser dedupes by
+  // event id, so that costs nothing. One request in flight keeps per-partition order.
+  const producer = createProducer(kafka, { idempotent: false, maxInFlightRequests: 1 });
   const raw = new BatchingProducer({
     producer,
     topic: names.raw,
