@@ -22,7 +22,8 @@ export function scenarioFromCatalog(catalog: Catalog, tuning: SimTuning): Record
     portfolios.set(business.portfolioId, [...(portfolios.get(business.portfolioId) ?? []), business]);
   }
   const businesses = [...portfolios].map(([portfolioId, members]) => {
-    const limit = members[0]?.messagingLimit ?? 250;
+    // `null` in the catalogue means unlimited: keep it apart from "missing" (`??` would turn it into 250).
+    const limit = members[0]!.messagingLimit;
     return {
       id: portfolioId,
       messagingLimit: limit === null ? 'unlimited' : limit,

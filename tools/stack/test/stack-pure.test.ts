@@ -25,6 +25,13 @@ describe('scenarioFromCatalog', () => {
     expect(scenario.appSecret).toBe('app-secret-123');
   });
 
+  it('keeps an unlimited messaging limit unlimited (regression: null became 250)', () => {
+    const bench = loadCatalogFile(resolve(__dirname, '../../../config/catalog.bench.json'));
+    const benchTokens = new Map(bench.businesses.map((b) => [b.wabaId, `EAAGtoken-${b.wabaId}`]));
+    const scenario = parseScenario(scenarioFromCatalog(bench, { appSecret: 'app-secret-123', accessTokens: benchTokens }));
+    expect(scenario.businesses.map((b) => b.messagingLimit)).toEqual(['unlimited']);
+  });
+
   it('refuses a catalogue business without an access token', () => {
     expect(() => scenarioFromCatalog(catalog, { appSecret: 'app-secret-123', accessTokens: new Map() })).toThrow(/no access token/);
   });
