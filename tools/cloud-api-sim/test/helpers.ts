@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 import { createManualClock, createSimulator, type ManualClock, type ScenarioInput, type Simulator } from '../src/index';
 
 export interface Received {
@@ -99,4 +100,18 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<vo
     if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting for condition');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A `makeSim` for one test file whose simulators are all closed after each test. */
+export function simsClosedAfterEach(): (...args: Parameters<typeof makeSim>) => ReturnType<typeof makeSim> {
+  let sims: Simulator[] = [];
+  afterEach(async () => {
+    await Promise.all(sims.map((s) => s.close()));
+    sims = [];
+  });
+  return (...args) => {
+    const r = makeSim(...args);
+    sims.push(r.sim);
+    return r;
+  };
 }

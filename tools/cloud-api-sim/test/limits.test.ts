@@ -1,17 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ScenarioInput, Simulator } from '../src/index';
-import { PHONE, TOKEN, WABA, advance, makeSim, send, startReceiver, templateBody } from './helpers';
+import { describe, expect, it } from 'vitest';
+import type { ScenarioInput } from '../src/index';
+import { PHONE, TOKEN, WABA, advance, send, simsClosedAfterEach, startReceiver, templateBody } from './helpers';
 
-let sims: Simulator[] = [];
-afterEach(async () => {
-  await Promise.all(sims.map((s) => s.close()));
-  sims = [];
-});
-function sim(...args: Parameters<typeof makeSim>) {
-  const r = makeSim(...args);
-  sims.push(r.sim);
-  return r;
-}
+const sim = simsClosedAfterEach();
 
 const world = (limit: 250 | 2000 | 'unlimited', mps = 1000): ScenarioInput => ({
   businesses: [

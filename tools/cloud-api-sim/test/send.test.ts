@@ -1,17 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Simulator } from '../src/index';
-import { PHONE, WABA, advance, makeSim, send, startReceiver, statusesOf, templateBody, textBody } from './helpers';
+import { PHONE, WABA, advance, send, simsClosedAfterEach, startReceiver, statusesOf, templateBody, textBody } from './helpers';
 
-let sims: Simulator[] = [];
-afterEach(async () => {
-  await Promise.all(sims.map((s) => s.close()));
-  sims = [];
-});
-function sim(...args: Parameters<typeof makeSim>) {
-  const r = makeSim(...args);
-  sims.push(r.sim);
-  return r;
-}
+const sim = simsClosedAfterEach();
 
 describe('send endpoint: auth and envelopes', () => {
   it('accepts a template with Meta’s success envelope', async () => {
