@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { callJson } from '@wa/cli/http-client';
 import type { RunningStack } from '../stack';
 import { generateAudience, toCsv } from './audience';
 import { renderProgress, type ProgressSnapshot } from './progress';
@@ -53,23 +54,9 @@ export function demoPlan(totalRecipients: number, runId = ''): DemoPlan {
   };
 }
 
-async function getJson(url: string, token?: string): Promise<any> {
-  const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(5_000) });
-  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
-  return res.json();
-}
-
-async function postJson(url: string, body: unknown, token: string): Promise<any> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`POST ${url} answered ${res.status}: ${text.slice(0, 500)}`);
-  return JSON.parse(text);
-}
+// JSON over HTTP with readable errors: the CLI's client, so the demo and operators see the same messages.
+const getJson = (url: string): Promise<any> => callJson('GET', url);
+const postJson = (url: string, body: unknown, token: string): Promise<any> => callJson('POST', url, { token, body });
 
 export interface DemoResult {
   requested: number;
