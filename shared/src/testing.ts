@@ -38,8 +38,11 @@ export interface WaitForOptions {
   timeoutMs?: number;
   /** Poll interval (default 25 ms). */
   intervalMs?: number;
-  /** Included in the timeout error, e.g. "all 100 messages consumed". */
-  description?: string;
+  /**
+   * Included in the timeout error, e.g. "all 100 messages consumed". A function is called when the
+   * deadline passes, so it can report state as of the timeout (counts, log tails).
+   */
+  description?: string | (() => string);
 }
 
 /**
@@ -61,7 +64,7 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, options: WaitF
       lastError = err;
     }
     if (Date.now() >= deadline) {
-      const what = options.description ?? 'condition';
+      const what = (typeof options.description === 'function' ? options.description() : options.description) ?? 'condition';
       const cause = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
       throw new WaitForTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`, { cause: lastError });
     }
