@@ -6,10 +6,12 @@
  *      with the service's peak RSS (VmHWM) over the whole run.
  * Env: BENCH_REQUESTS (default 100000), BENCH_AUDIENCE (default 1000000), KAFKA_BROKERS, REDIS_URL,
  * INGEST_NODE_OPTIONS (V8 flags of the service process, default a 192 MB old-space cap as a
- * container limit would impose; V8 otherwise grows its heap lazily toward the machine's memory).
+ * container limit would impose; V8 otherwise grows its heap lazily toward the machine's memory),
+ * INGEST_EXEC_ARGV (extra node flags NODE_OPTIONS refuses, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import * as os from 'node:os';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
@@ -23,6 +25,7 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
 const AUDIENCE = Number(process.env.BENCH_AUDIENCE ?? 1_000_000);
 const PARTITIONS = 3;
 const SERVICE_NODE_OPTIONS = process.env.INGEST_NODE_OPTIONS ?? '--max-old-space-size=192 --max-semi-space-size=8';
+const SERVICE_EXEC_ARGV = (process.env.INGEST_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '');
 const root = resolve(import.meta.dirname, '..');
 const infra = testInfra();
 const logger = createLogger({ service: 'bench-ingest', level: 'warn' });
@@ -37,7 +40,7 @@ const laneTopics = [topics.dispatchJobs.auth, topics.dispatchJobs.utility, topic
 const requestTopic = topicName(topics.notificationsRequested, prefix);
 
 function startService(group: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(root, 'services/ingest/src/main.ts')], {
+  return spawn(process.execPath, [...SERVICE_EXEC_ARGV, '--import', 'tsx', join(root, 'services/ingest/src/main.ts')], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
@@ -63,6 +66,19 @@ function peakRssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
+/** CPU seconds the process has used (utime + stime; the kernel counts in 1/100 s ticks). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Busy and total jiffies of the whole machine, to tell how much CPU everything else took. */
+function machineJiffies(): { busy: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return { busy: total - cpu[3]! - cpu[4]!, total };
+}
+
 async function outputCount(): Promise<number> {
   let total = 0;
   for (const t of laneTopics) for (const p of await admin.fetchTopicOffsets(t)) total += Number(p.high);
@@ -73,11 +89,30 @@ async function waitForOutputs(target: number, child: ChildProcess, timeoutMs: nu
   const started = Date.now();
   let firstAt = 0;
   let peak = 0;
+  let cpuAtFirst = 0;
+  let machineAtFirst = machineJiffies();
   for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the ingest process exited (${child.exitCode ?? child.signalCode}) before its ${target} jobs were out`);
     const n = await outputCount();
-    if (n > 0 && firstAt === 0) firstAt = Date.now();
+    if (n > 0 && firstAt === 0) {
+      firstAt = Date.now();
+      cpuAtFirst = cpuSeconds(child.pid!);
+      machineAtFirst = machineJiffies();
+    }
     peak = Math.max(peak, peakRssMb(child.pid!));
-    if (n >= target) return { doneAt: Date.now(), firstAt, peakRssMb: peak, count: n };
+    if (n >= target) {
+      const machine = machineJiffies();
+      return {
+        doneAt: Date.now(),
+        firstAt,
+        peakRssMb: peak,
+        count: n,
+        // CPU time is what the work costs whatever else runs; wall time depends on the neighbours.
+        ingestCpuSeconds: cpuSeconds(child.pid!) - cpuAtFirst,
+        machineBusyRatio: (machine.busy - machineAtFirst.busy) / Math.max(1, machine.total - machineAtFirst.total),
+        loadAverage: os.loadavg()[0],
+      };
+    }
     if (Date.now() - started > timeoutMs) throw new Error(`only ${n} of ${target} jobs after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -97,7 +132,6 @@ const templates = [
 await admin.connect();
 await producer.connect();
 await redis.connect();
-const os = await import('node:os');
 const report: Record<string, unknown> = { machine: { cpus: os.cpus().length, node: process.version, loadAverageAtStart: os.loadavg()[0] }, serviceNodeOptions: SERVICE_NODE_OPTIONS, requests: REQUESTS, audience: AUDIENCE };
 try {
   await admin.createTopics({
@@ -130,6 +164,9 @@ try {
     jobsPerSecond: Math.round(REQUESTS / (steadyMs / 1000)),
     jobsPerSecondIncludingStartup: Math.round(REQUESTS / ((t.doneAt - startedAt) / 1000)),
     peakRssMb: t.peakRssMb,
+    ingestCpuMicrosPerJob: Math.round((t.ingestCpuSeconds * 1e6) / REQUESTS),
+    machineBusyRatio: Number(t.machineBusyRatio.toFixed(2)),
+    loadAverageAtEnd: t.loadAverage,
   };
 
   // 2. one broadcast of AUDIENCE recipients, streamed from a file.
@@ -160,6 +197,9 @@ try {
     recipientsPerSecond: Math.round(AUDIENCE / ((b.doneAt - bStart) / 1000)),
     peakRssMb: Math.max(peak, b.peakRssMb),
     targetPeakRssMb: 300,
+    ingestCpuMicrosPerJob: Math.round((b.ingestCpuSeconds * 1e6) / AUDIENCE),
+    machineBusyRatio: Number(b.machineBusyRatio.toFixed(2)),
+    loadAverageAtEnd: b.loadAverage,
   };
 } finally {
   await producer.disconnect();
@@ -175,9 +215,12 @@ const bc = report.broadcast as Record<string, number>;
 console.log('\ningest benchmark');
 console.table([
   { measure: 'single-recipient requests → dispatch jobs (first→last)', value: `${tp.jobsPerSecond} jobs/s`, target: '≥ 20000 jobs/s' },
+  { measure: 'ingest CPU per job (first→last; independent of neighbours)', value: `${tp.ingestCpuMicrosPerJob} µs`, target: '' },
+  { measure: 'machine busy (all processes, first→last)', value: `${Math.round((tp.machineBusyRatio ?? 0) * 100)} %`, target: '' },
   { measure: 'same, including process start + group join', value: `${tp.jobsPerSecondIncludingStartup} jobs/s`, target: '' },
   { measure: `peak RSS (throughput run, ${tp.requests} requests)`, value: `${tp.peakRssMb} MB`, target: '' },
   { measure: `broadcast expansion (${bc.recipients} recipients)`, value: `${bc.recipientsPerSecond} jobs/s in ${((bc.wallMs ?? 0) / 1000).toFixed(1)} s`, target: '' },
+  { measure: 'ingest CPU per broadcast job', value: `${bc.ingestCpuMicrosPerJob} µs`, target: '' },
   { measure: 'peak RSS while expanding the broadcast', value: `${bc.peakRssMb} MB`, target: '< 300 MB' },
 ]);
 mkdirSync(join(root, 'bench/reports'), { recursive: true });
