@@ -5,7 +5,10 @@
  *      BENCH_DURATION_S seconds of jobs; achieved / configured rate per number over the steady state,
  *      130429 answers, the simulator's peak requests in any sliding second, send latency p50/p99;
  *   B. capacity: BENCH_CAPACITY_NUMBERS numbers at 1,000 msgs/s each (default 4): the highest total
- *      msgs/s this machine sustains through one dispatcher.
+ *      msgs/s this machine sustains through BENCH_CAPACITY_DISPATCHERS dispatcher processes (default 1;
+ *      replicas share the per-number limits through Redis, as in production).
+ * Dispatcher CPU per sent message (user + system time of the dispatcher processes / sends) is reported
+ * too: unlike msgs/s it hardly depends on what else the machine is running.
  * Rates are over send times (outcome time − call latency). Steady state = from 2 s after a number's first send (consumer-group join, first fetch, JIT of a
  * fresh process) to its last send; the backlog is produced up front, so every send in it is paced.
  * Env: BENCH_DURATION_S (default 20), BENCH_ACCURACY_MPS ("80,250,1000"), BENCH_CAPACITY_NUMBERS (4), BENCH_HEADROOM (inbound headroom
@@ -13,7 +16,7 @@
  * log-normal median/p99 of the simulator's answer; "0" for none), DISPATCHER_NODE_ARGS (e.g.
  * "--cpu-prof --cpu-prof-dir=/tmp/prof"), KAFKA_BROKERS, REDIS_URL.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ScenarioInput } from '@wa/cloud-api-sim';
 import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
@@ -23,6 +26,7 @@ import { spawnDispatcher, spawnSim, tempDir } from '../services/dispatcher/test/
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CAPACITY_NUMBERS = Number(process.env.BENCH_CAPACITY_NUMBERS ?? 4);
+const CAPACITY_DISPATCHERS = Number(process.env.BENCH_CAPACITY_DISPATCHERS ?? 1);
 const HEADROOM = process.env.BENCH_HEADROOM ?? '0.02';
 const [MEDIAN_MS, P99_MS] = (process.env.BENCH_SIM_LATENCY_MS ?? '40/400').split('/').map(Number) as [number, number | undefined];
 const ACCURACY_MPS = (process.env.BENCH_ACCURACY_MPS ?? '80,250,1000').split(',').map(Number);
@@ -32,6 +36,17 @@ const root = resolve(import.meta.dirname, '..');
 /** When the request left: the outcome's time minus the call's latency (the answer's time would add the server's latency jitter). */
 function sendTime(e: SentEventV1): number {
   return Date.parse(e.occurredAt) - (e.latencyMs ?? 0);
+}
+
+/** User + system CPU time of a process so far, in ms (Linux /proc; clock ticks are 10 ms). */
+function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -53,7 +68,11 @@ interface NumberResult {
   latencyP99Ms: number;
 }
 
-async function run(label: string, numbers: { id: string; mps: number }[]): Promise<{ numbers: NumberResult[]; totalMps: number; wallS: number; logDir: string }> {
+async function run(
+  label: string,
+  numbers: { id: string; mps: number }[],
+  dispatchers = 1,
+): Promise<{ numbers: NumberResult[]; totalMps: number; wallS: number; logDir: string; dispatchers: number; dispatcherCpuMsPerSend: number }> {
   const h = new Harness();
   const logDir = tempDir(`bench-dispatch-${label}`);
   try {
@@ -65,7 +84,11 @@ async function run(label: string, numbers: { id: string; mps: number }[]): Promi
     };
     const sim = await spawnSim(scenario, logDir);
     h.simUrl = sim.url;
-    const dispatcher = await spawnDispatcher('dispatcher', h.env({ INBOUND_HEADROOM_FRACTION: HEADROOM, LOG_LEVEL: 'warn', RETRY_BASE_MS: '500', RETRY_MAX_DELAY_MS: '5000' }), w.catalog, logDir, (process.env.DISPATCHER_NODE_ARGS ?? '').split(' ').filter(Boolean));
+    const procs = [];
+    for (let i = 0; i < dispatchers; i++) {
+      procs.push(await spawnDispatcher(`dispatcher-${i}`, h.env({ INBOUND_HEADROOM_FRACTION: HEADROOM, LOG_LEVEL: 'warn', RETRY_BASE_MS: '500', RETRY_MAX_DELAY_MS: '5000' }), w.catalog, logDir, (process.env.DISPATCHER_NODE_ARGS ?? '').split(' ').filter(Boolean)));
+    }
+    const cpuAtStart = procs.map((p) => cpuMsOf(p.proc.pid));
     try {
       let base = 0;
       const jobs = numbers.flatMap((n) => {
@@ -83,6 +106,7 @@ async function run(label: string, numbers: { id: string; mps: number }[]): Promi
       };
       await waitFor(() => terminalCount() === jobs.length, { timeoutMs: (DURATION_S * 6 + 120) * 1_000, intervalMs: 500, description: `${label}: a terminal outcome for every job` });
       const wallS = (Date.now() - t0) / 1000;
+      const cpuMs = procs.reduce((sum, p, i) => sum + cpuMsOf(p.proc.pid) - cpuAtStart[i]!, 0);
       const stats = await sim.stats();
       const sentEvents = h.sent.filter((e): e is SentEventV1 & { outcome: 'sent' } => e.outcome === 'sent');
       const results = numbers.map((n): NumberResult => {
@@ -118,9 +142,10 @@ async function run(label: string, numbers: { id: string; mps: number }[]): Promi
       }).length;
       const totalMps = to > from ? Math.round((inWindow * 1000) / (to - from)) : 0;
       if (stats.duplicateSends.count !== 0) throw new Error(`${label}: ${stats.duplicateSends.count} duplicate sends`);
-      return { numbers: results, totalMps, wallS: Math.round(wallS * 10) / 10, logDir };
+      const dispatcherCpuMsPerSend = Math.round((cpuMs / Math.max(1, sentEvents.length)) * 1000) / 1000;
+      return { numbers: results, totalMps, wallS: Math.round(wallS * 10) / 10, logDir, dispatchers, dispatcherCpuMsPerSend };
     } finally {
-      await dispatcher.stop(10_000);
+      for (const p of procs) await p.stop(10_000);
       await sim.stop(5_000);
     }
   } finally {
@@ -133,17 +158,25 @@ const accuracy = await run('accuracy', ACCURACY_MPS.map((mps, i) => ({ id: Strin
 console.log('\nA. rate accuracy (one dispatcher; targets: ratio >= 0.97, 130429 = 0)');
 console.table(accuracy.numbers);
 const capacityNumbers = Array.from({ length: CAPACITY_NUMBERS }, (_, i) => ({ id: String(3000 + i), mps: 1_000 }));
-const capacity = CAPACITY_NUMBERS > 0 ? await run('capacity', capacityNumbers) : { numbers: [], totalMps: 0, wallS: 0, logDir: '' };
-console.log(`\nB. capacity (one dispatcher, ${CAPACITY_NUMBERS} numbers at 1,000 msgs/s; target >= 2,000 msgs/s)`);
+console.log(`dispatcher CPU per sent message: ${accuracy.dispatcherCpuMsPerSend} ms`);
+const capacity = CAPACITY_NUMBERS > 0 ? await run('capacity', capacityNumbers, CAPACITY_DISPATCHERS) : { numbers: [], totalMps: 0, wallS: 0, logDir: '', dispatchers: 0, dispatcherCpuMsPerSend: NaN };
+console.log(`\nB. capacity (${CAPACITY_DISPATCHERS} dispatcher process(es), ${CAPACITY_NUMBERS} numbers at 1,000 msgs/s; target >= 2,000 msgs/s)`);
 console.table(capacity.numbers);
-console.log(`total sustained: ${capacity.totalMps} msgs/s (configured ${CAPACITY_NUMBERS * 1_000})`);
+console.log(`total sustained: ${capacity.totalMps} msgs/s (configured ${CAPACITY_NUMBERS * 1_000}); dispatcher CPU per sent message: ${capacity.dispatcherCpuMsPerSend} ms`);
 
 const report = {
   durationS: DURATION_S,
   inboundHeadroom: Number(HEADROOM),
   simLatency: MEDIAN_MS > 0 ? { kind: 'lognormal', medianMs: MEDIAN_MS, p99Ms: P99_MS } : { kind: 'none' },
-  accuracy: { numbers: accuracy.numbers, wallS: accuracy.wallS },
-  capacity: { numbers: capacity.numbers, totalSustainedMps: capacity.totalMps, configuredMps: CAPACITY_NUMBERS * 1_000, wallS: capacity.wallS },
+  accuracy: { numbers: accuracy.numbers, wallS: accuracy.wallS, dispatcherCpuMsPerSend: accuracy.dispatcherCpuMsPerSend },
+  capacity: {
+    dispatchers: capacity.dispatchers,
+    numbers: capacity.numbers,
+    totalSustainedMps: capacity.totalMps,
+    configuredMps: CAPACITY_NUMBERS * 1_000,
+    wallS: capacity.wallS,
+    dispatcherCpuMsPerSend: capacity.dispatcherCpuMsPerSend,
+  },
   targets: { ratio: 0.97, throttled130429: 0, totalMps: 2_000 },
   met: {
     ratio: accuracy.numbers.every((n) => n.ratio >= 0.97),

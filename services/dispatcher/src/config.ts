@@ -23,7 +23,7 @@ export const dispatcherEnvSchema = z.object({
   RETRY_MAX_DELAY_MS: env.int('cap of one back-off delay', 600_000, 1),
   HTTP_TIMEOUT_MS: env.int('Graph API request timeout (headers and body)', 10_000, 100),
   HTTP_CONNECT_TIMEOUT_MS: env.int('Graph API connect timeout', 3_000, 100),
-  HTTP_POOL_CONNECTIONS: env.int('keep-alive connections to the Graph API (one request each at a time: at least the sends in flight, rate × latency, or requests queue in the pool and reach Meta bunched)', 512, 1, 4_096),
+  HTTP_POOL_CONNECTIONS: env.int('keep-alive connections to the Graph API (one request each at a time: at least the sends in flight, rate × latency with its tail, for all numbers of the process together, or requests queue in the pool and reach Meta bunched)', 2_048, 1, 8_192),
   OPT_OUT_POLICY: z
     .enum(['marketing_only', 'all'])
     .default('marketing_only')

@@ -3,12 +3,13 @@ import type { Logger } from 'pino';
 import { createConsumer } from '@wa/shared/kafka';
 import { dispatchJobV1, type DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
 import { decodeJson } from '@wa/shared/decode';
-import type { JobSource } from '../handle-job';
+import { Fifo } from '../domain/send-room';
+import type { JobConcurrency, JobSource } from '../handle-job';
 
-/** A counting semaphore bounding jobs in flight across all partitions of a process. */
+/** A counting semaphore bounding jobs in their checks across all partitions of a process. */
 export function createSemaphore(limit: number) {
   let active = 0;
-  const waiters: (() => void)[] = [];
+  const waiters = new Fifo<() => void>();
   return {
     async acquire(): Promise<void> {
       if (active < limit) {
@@ -38,7 +39,8 @@ export interface DispatchConsumerOptions {
   partitionsConsumedConcurrently: number;
   semaphore: Semaphore;
   logger: Logger;
-  handle: (job: DispatchJobV1, src: JobSource) => Promise<void>;
+  /** Takes the job's concurrency permit itself (after its number's send room admits it), see JobSource. */
+  handle: (job: DispatchJobV1, src: JobSource, concurrency: JobConcurrency) => Promise<void>;
   /** A record that is not a valid job: dead-letter it (resolves once acknowledged). */
   poison: (src: JobSource, reason: 'invalid_json' | 'schema_violation' | 'record_too_large', detail: string) => Promise<void>;
   now: () => number;
@@ -140,21 +142,31 @@ export class DispatchConsumer {
         const prev = chains.get(key) ?? Promise.resolve();
         const run = prev.then(async () => {
           if (failure) return;
-          await this.options.semaphore.acquire();
-          let held = true;
-          const release = () => {
-            if (!held) return;
-            held = false;
-            this.options.semaphore.release();
+          const { semaphore } = this.options;
+          let held = false;
+          const concurrency: JobConcurrency = {
+            async acquire() {
+              if (held) return;
+              await semaphore.acquire();
+              held = true;
+            },
+            release() {
+              if (!held) return;
+              held = false;
+              semaphore.release();
+            },
           };
           try {
-            if (decoded.ok) await this.options.handle(decoded.value, { ...src, releaseConcurrency: release });
-            else await this.options.poison(src, decoded.reason, decoded.detail);
+            if (decoded.ok) await this.options.handle(decoded.value, src, concurrency);
+            else {
+              await concurrency.acquire();
+              await this.options.poison(src, decoded.reason, decoded.detail);
+            }
             done[index] = true;
           } catch (err) {
             failure ??= err;
           } finally {
-            release();
+            concurrency.release();
           }
         });
         chains.set(key, run);

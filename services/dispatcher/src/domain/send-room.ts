@@ -1,0 +1,89 @@
+import { LANES_BY_PRIORITY, type Lane } from '@wa/shared/contracts/common';
+
+/** A FIFO with O(1) take: per-number backlogs reach tens of thousands, and Array#shift is O(n) there. */
+export class Fifo<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head > 1_024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}
+
+interface Room {
+  inside: number;
+  waiting: Record<Lane, Fifo<() => void>>;
+}
+
+/**
+ * Per-number admission into a process' send path: a job starts its checks only while its number
+ * has fewer than `capacityOf(number)` jobs between the start of their checks and their send (about
+ * one second of that number's sends). Jobs beyond that wait here holding nothing — no concurrency
+ * permit, no Redis work — so one number's backlog cannot take the permits another number's jobs
+ * need (the starvation seen when every number shared one pool of permits), and the checks never run
+ * far ahead of the sends. Waiters enter by lane priority (auth → utility → marketing), FIFO within a
+ * lane. `enter` resolves with `leave`, which is idempotent.
+ */
+export function createSendRoom(capacityOf: (number: string) => number) {
+  const rooms = new Map<string, Room>();
+
+  function roomOf(number: string): Room {
+    let room = rooms.get(number);
+    if (!room) rooms.set(number, (room = { inside: 0, waiting: { auth: new Fifo(), utility: new Fifo(), marketing: new Fifo() } }));
+    return room;
+  }
+
+  function admitWaiters(number: string, room: Room): void {
+    const capacity = Math.max(1, capacityOf(number));
+    for (const lane of LANES_BY_PRIORITY) {
+      while (room.inside < capacity && room.waiting[lane].length > 0) {
+        room.inside++;
+        room.waiting[lane].shift()!();
+      }
+    }
+  }
+
+  function leaver(number: string, room: Room): () => void {
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      room.inside--;
+      admitWaiters(number, room);
+    };
+  }
+
+  return {
+    enter(number: string, lane: Lane): Promise<() => void> {
+      const room = roomOf(number);
+      const queued = room.waiting.auth.length + room.waiting.utility.length + room.waiting.marketing.length;
+      if (queued === 0 && room.inside < Math.max(1, capacityOf(number))) {
+        room.inside++;
+        return Promise.resolve(leaver(number, room));
+      }
+      return new Promise((resolve) => room.waiting[lane].push(() => resolve(leaver(number, room))));
+    },
+    /** Jobs of this number inside (in checks or waiting for a send slot) and waiting to enter. */
+    occupancy(number: string): { inside: number; waiting: number } {
+      const room = rooms.get(number);
+      if (!room) return { inside: 0, waiting: 0 };
+      return { inside: room.inside, waiting: room.waiting.auth.length + room.waiting.utility.length + room.waiting.marketing.length };
+    },
+  };
+}
+export type SendRoom = ReturnType<typeof createSendRoom>;
