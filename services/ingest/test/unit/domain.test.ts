@@ -36,6 +36,11 @@ describe('jobId', () => {
     expect(jobIdFor('k-14', '915112345678')).not.toBe(jobIdFor('k-1', '4915112345678'));
     expect(digestJobIdFor(['b', 'a'])).toBe(digestJobIdFor(['a', 'b']));
   });
+
+  it('keeps the ids of earlier versions (the dispatcher ledger recognises replays by them)', () => {
+    // sha256("k-1" NUL "4915112345678"), base64url, first 32 characters — computed with createHash().update() per part.
+    expect(jobIdFor('k-1', '4915112345678')).toBe('j_mXBvxUuaYYvHFfCVzfIrfdH1SbFceUiV');
+  });
 });
 
 describe('phone normalisation', () => {
