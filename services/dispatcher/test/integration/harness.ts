@@ -93,6 +93,9 @@ export class Harness {
   readonly sent: SentEventV1[] = [];
   readonly dlq: DeadLetterV1[] = [];
   private collector: Consumer | undefined;
+  private readonly seenRecords = new Set<string>();
+  /** Records the collector received more than once (its own redelivery, not the dispatcher's). */
+  collectorRedeliveries = 0;
 
   async setup(partitions = 3): Promise<void> {
     await this.admin.connect();
@@ -105,7 +108,15 @@ export class Harness {
     await this.collector.subscribe({ topics: [topicName(topics.messagesSent, this.prefix), topicName(topics.dispatchDlq, this.prefix)], fromBeginning: true });
     const sentTopic = topicName(topics.messagesSent, this.prefix);
     await this.collector.run({
-      eachMessage: async ({ topic, message }) => {
+      eachMessage: async ({ topic, partition, message }) => {
+        // The collector is at-least-once too (a rejoin after a stall re-reads from its last commit):
+        // count each record once, so what remains duplicated was produced twice.
+        const at = `${topic}:${partition}:${message.offset}`;
+        if (this.seenRecords.has(at)) {
+          this.collectorRedeliveries++;
+          return;
+        }
+        this.seenRecords.add(at);
         const value = JSON.parse(message.value!.toString());
         if (topic === sentTopic) this.sent.push(value);
         else this.dlq.push(value);
