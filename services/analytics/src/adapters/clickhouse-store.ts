@@ -1,6 +1,8 @@
+import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { AppError } from '@wa/shared/errors';
 import type { RateRow } from '../domain/rate-card';
+import { encodeTsv } from './tsv';
 
 // rollup_dirty last: a day is marked dirty only once its rows are in.
 export const EVENT_TABLES = ['send_attempts', 'status_events', 'charges', 'inbound_messages', 'account_events', 'dead_letters', 'rollup_dirty'] as const;
@@ -30,14 +32,12 @@ export class ClickHouseStore {
       const values = rows[table];
       if (!values || values.length === 0) continue;
       const safeToken = token.replace(/[^A-Za-z0-9_.:-]/g, '_');
-      // Compact rows (arrays in a named column order) are ~40% fewer bytes to build and parse.
-      const columns = Object.keys(values[0]!);
-      const compact = values.map((row) => columns.map((c) => row[c] ?? null));
+      const { columns, body } = encodeTsv(values);
       try {
         await this.ch.insert({
           table: `${this.database}.${table} (${columns.join(', ')}) SETTINGS insert_deduplication_token = '${safeToken}:${table}', date_time_input_format = 'best_effort'`,
-          values: compact,
-          format: 'JSONCompactEachRow',
+          values: Readable.from([Buffer.from(body)], { objectMode: false }),
+          format: 'TabSeparated',
         });
       } catch (err) {
         throw new AppError('clickhouse_insert_failed', `insert into ${table} failed: ${(err as Error).message}`, 'retry', { cause: err });

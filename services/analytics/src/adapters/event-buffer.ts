@@ -22,7 +22,8 @@ export interface RecordRef {
  */
 export class EventBuffer {
   private rows: Required<RowsByTable> = emptyRows();
-  private offsets = new Map<string, { topic: string; partition: number; offset: string; first: string }>();
+  /** Per topic-partition: the first and last offset buffered (the commit is last + 1, computed at take). */
+  private offsets = new Map<string, { topic: string; partition: number; last: string; first: string }>();
   private firstAtMs: number | undefined;
   private count = 0;
   private dirty = new Set<string>();
@@ -52,8 +53,9 @@ export class EventBuffer {
     if (role === undefined) return;
     this.firstAtMs ??= (this.deps.clock ?? Date.now)();
     const key = `${record.topic}:${record.partition}`;
-    const first = this.offsets.get(key)?.first ?? record.offset;
-    this.offsets.set(key, { topic: record.topic, partition: record.partition, offset: (BigInt(record.offset) + 1n).toString(), first });
+    const range = this.offsets.get(key);
+    if (range) range.last = record.offset;
+    else this.offsets.set(key, { topic: record.topic, partition: record.partition, last: record.offset, first: record.offset });
     this.count += 1;
     const result = this.map(role, record) ? 'ok' : 'invalid';
     const tallyKey = `${record.topic}|${result}`;
@@ -64,7 +66,7 @@ export class EventBuffer {
 
   /** Hands over everything buffered and starts afresh. */
   take(): { rows: RowsByTable; offsets: { topic: string; partition: number; offset: string }[]; events: number; token: string } {
-    const ranges = [...this.offsets.values()];
+    const ranges = [...this.offsets.values()].map(({ topic, partition, first, last }) => ({ topic, partition, first, offset: (BigInt(last) + 1n).toString() }));
     const offsets = ranges.map(({ topic, partition, offset }) => ({ topic, partition, offset }));
     // The token names the exact offset ranges, so only a replay of the very same records matches it.
     const token = ranges
@@ -91,8 +93,7 @@ export class EventBuffer {
   }
 
   private mark(kind: RollupKind, iso: string, plusDays = 0): void {
-    const day = plusDays === 0 && iso.endsWith('Z') ? iso.slice(0, 10) : new Date(Date.parse(iso) + plusDays * 86_400_000).toISOString().slice(0, 10);
-    this.dirty.add(`${kind}|${day}`);
+    this.dirty.add(`${kind}|${utcDay(iso, plusDays)}`);
   }
 
   private map(role: TopicRole, record: RecordRef): boolean {
@@ -102,10 +103,8 @@ export class EventBuffer {
         if (!d.ok) return this.invalid(record, d.reason, d.detail);
         this.push('send_attempts', sendAttemptRow(d.value));
         // A send can arrive after its statuses and charges: it brings the campaign they roll up under.
-        this.mark('delivery', d.value.occurredAt);
-        this.mark('failures', d.value.occurredAt);
-        this.mark('spend', d.value.occurredAt);
-        this.mark('spend', d.value.occurredAt, 1);
+        const day = utcDay(d.value.occurredAt);
+        this.dirty.add(`delivery|${day}`).add(`failures|${day}`).add(`spend|${day}`).add(`spend|${utcDay(d.value.occurredAt, 1)}`);
         if (d.value.outcome === 'sent' && d.value.wamid) this.observe(this.deps.tracker.accepted(d.value.wamid, Date.parse(d.value.requestedAt)));
         return true;
       }
@@ -171,6 +170,11 @@ export class EventBuffer {
     });
     return false;
   }
+}
+
+/** The UTC day (`YYYY-MM-DD`) of an ISO time, optionally some days later; no Date for a `…Z` time on the same day. */
+function utcDay(iso: string, plusDays = 0): string {
+  return plusDays === 0 && iso.endsWith('Z') ? iso.slice(0, 10) : new Date(Date.parse(iso) + plusDays * 86_400_000).toISOString().slice(0, 10);
 }
 
 function emptyRows(): Required<RowsByTable> {

@@ -63,8 +63,11 @@ export class AnalyticsConsumer {
   }
 
   private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    for (const m of batch.messages) {
-      if (!isRunning() || isStale()) break;
+    const messages = batch.messages;
+    for (let i = 0; i < messages.length; i++) {
+      // Checked every 256 records, not per record: kafkajs builds a string key for each isStale().
+      if ((i & 255) === 0 && (!isRunning() || isStale())) break;
+      const m = messages[i]!;
       this.buffer.add({ topic: batch.topic, partition: batch.partition, offset: m.offset, value: m.value });
       if (this.buffer.size >= this.options.batchRows) {
         // One batch is written while the next one fills (decoding overlaps the insert); waiting

@@ -46,10 +46,18 @@ export function applyStatus(state: MessageState, input: StatusInput): MessageSta
   const base: MessageState = attempt > state.attempt ? { attempt, rank: 0, firstAt: {} } : state;
   const status = input.status as TrackedStatus;
   const prevAt = base.firstAt[status];
-  const firstAt = prevAt === undefined || input.atMs < prevAt ? { ...base.firstAt, [status]: input.atMs } : base.firstAt;
+  const firstAt = prevAt === undefined || input.atMs < prevAt ? withFirstAt(base.firstAt, status, input.atMs) : base.firstAt;
   const nextRank = Math.max(base.rank, rank);
   if (nextRank === base.rank && firstAt === base.firstAt && base === state) return state;
   return { attempt, rank: nextRank, firstAt };
+}
+
+/** A copy with one time set; a plain copy loop, because a spread with a computed key is slow in V8. */
+function withFirstAt(firstAt: MessageState['firstAt'], status: TrackedStatus, atMs: number): MessageState['firstAt'] {
+  const next: MessageState['firstAt'] = {};
+  for (const key in firstAt) next[key as TrackedStatus] = firstAt[key as TrackedStatus];
+  next[status] = atMs;
+  return next;
 }
 
 /** The visible status: `failed` wins over everything in its attempt; `read` implies delivered. */
