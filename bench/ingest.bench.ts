@@ -4,10 +4,15 @@
  *      every dispatch job is on the lane topics (validation, idempotency, normalisation, produce);
  *   2. broadcast: one request with a 1,000,000-line audience file, timed until all jobs are out,
  *      with the service's peak RSS (VmHWM) over the whole run.
+ * The throughput run is repeated with BENCH_REPLICAS ingest processes in one consumer group
+ * (default "1"; "1,2" runs one replica, then two); with several, the clock starts once the group is stable
+ * with all of them (the rebalance when the second joins is start-up, not throughput), and the jobs
+ * already out by then are not counted.
  * Env: BENCH_REQUESTS (default 100000), BENCH_AUDIENCE (default 1000000), KAFKA_BROKERS, REDIS_URL,
  * INGEST_NODE_OPTIONS (V8 flags of the service process, default a 192 MB old-space cap as a
  * container limit would impose; V8 otherwise grows its heap lazily toward the machine's memory),
- * INGEST_EXEC_ARGV (extra node flags NODE_OPTIONS refuses, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * INGEST_EXEC_ARGV (extra node flags NODE_OPTIONS refuses, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
+ * BENCH_SERVICE_STDOUT=1 (pass the service's stdout through, e.g. for `--trace-gc`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
@@ -25,6 +30,7 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
 const AUDIENCE = Number(process.env.BENCH_AUDIENCE ?? 1_000_000);
 const PARTITIONS = 3;
 const SERVICE_NODE_OPTIONS = process.env.INGEST_NODE_OPTIONS ?? '--max-old-space-size=192 --max-semi-space-size=8';
+const REPLICA_COUNTS = (process.env.BENCH_REPLICAS ?? '1').split(',').map(Number);
 const SERVICE_EXEC_ARGV = (process.env.INGEST_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '');
 const root = resolve(import.meta.dirname, '..');
 const infra = testInfra();
@@ -39,10 +45,10 @@ const audienceRoot = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
 const laneTopics = [topics.dispatchJobs.auth, topics.dispatchJobs.utility, topics.dispatchJobs.marketing].map((d) => topicName(d, prefix));
 const requestTopic = topicName(topics.notificationsRequested, prefix);
 
-function startService(group: string): ChildProcess {
+function startService(group: string, keyPrefix = redisPrefix): ChildProcess {
   return spawn(process.execPath, [...SERVICE_EXEC_ARGV, '--import', 'tsx', join(root, 'services/ingest/src/main.ts')], {
     cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.BENCH_SERVICE_STDOUT ? 'inherit' : 'ignore', 'inherit'],
     env: {
       ...process.env,
       NODE_OPTIONS: SERVICE_NODE_OPTIONS,
@@ -50,7 +56,7 @@ function startService(group: string): ChildProcess {
       KAFKA_BROKERS: infra.brokers.join(','),
       REDIS_URL: infra.redisUrl,
       TOPIC_PREFIX: prefix,
-      REDIS_KEY_PREFIX: redisPrefix,
+      REDIS_KEY_PREFIX: keyPrefix,
       CONSUMER_GROUP: group,
       INGEST_API_TOKEN: 'bench',
       CATALOG_PATH: join(root, 'config/catalog.example.json'),
@@ -85,30 +91,49 @@ async function outputCount(): Promise<number> {
   return total;
 }
 
-async function waitForOutputs(target: number, child: ChildProcess, timeoutMs: number) {
+/** True once the group has settled with `members` members (no rebalance pending). */
+async function groupSettled(group: string, members: number): Promise<boolean> {
+  const { groups } = await admin.describeGroups([group]);
+  return groups[0]?.state === 'Stable' && groups[0].members.length === members;
+}
+
+/**
+ * Polls until `target` jobs are out. The window starts at the first job out, or for several
+ * replicas at the first poll after the group settled (`startWhen`); `countedFrom` is the number of
+ * jobs already out when it started.
+ */
+async function waitForOutputs(target: number, children: ChildProcess | ChildProcess[], timeoutMs: number, startWhen: () => Promise<boolean> = async () => true) {
+  const procs = Array.isArray(children) ? children : [children];
+  const cpuOfAll = () => procs.reduce((sum, c) => sum + cpuSeconds(c.pid!), 0);
   const started = Date.now();
   let firstAt = 0;
+  let countedFrom = 0;
   let peak = 0;
   let cpuAtFirst = 0;
   let machineAtFirst = machineJiffies();
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the ingest process exited (${child.exitCode ?? child.signalCode}) before its ${target} jobs were out`);
+    for (const child of procs) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`an ingest process exited (${child.exitCode ?? child.signalCode}) before its ${target} jobs were out`);
+    }
     const n = await outputCount();
-    if (n > 0 && firstAt === 0) {
+    if (n > 0 && firstAt === 0 && (await startWhen())) {
       firstAt = Date.now();
-      cpuAtFirst = cpuSeconds(child.pid!);
+      countedFrom = n;
+      cpuAtFirst = cpuOfAll();
       machineAtFirst = machineJiffies();
     }
-    peak = Math.max(peak, peakRssMb(child.pid!));
+    for (const child of procs) peak = Math.max(peak, peakRssMb(child.pid!));
     if (n >= target) {
+      if (firstAt === 0) throw new Error(`all ${target} jobs were out before the measurement window opened; raise BENCH_REQUESTS`);
       const machine = machineJiffies();
       return {
         doneAt: Date.now(),
         firstAt,
+        countedFrom,
         peakRssMb: peak,
         count: n,
         // CPU time is what the work costs whatever else runs; wall time depends on the neighbours.
-        ingestCpuSeconds: cpuSeconds(child.pid!) - cpuAtFirst,
+        ingestCpuSeconds: cpuOfAll() - cpuAtFirst,
         machineBusyRatio: (machine.busy - machineAtFirst.busy) / Math.max(1, machine.total - machineAtFirst.total),
         loadAverage: os.loadavg()[0],
       };
@@ -151,23 +176,32 @@ try {
     await producer.send({ topic: requestTopic, acks: -1, messages });
   }
   const preloadMs = Date.now() - sendStarted;
-  let child = startService(uniqueName('bench-ing-g1'));
-  const startedAt = Date.now();
-  const t = await waitForOutputs(REQUESTS, child, 600_000);
-  await stop(child);
-  const steadyMs = t.doneAt - t.firstAt;
-  report.throughput = {
-    requests: REQUESTS,
-    preloadMs,
-    wallMsIncludingStartup: t.doneAt - startedAt,
-    firstToLastMs: steadyMs,
-    jobsPerSecond: Math.round(REQUESTS / (steadyMs / 1000)),
-    jobsPerSecondIncludingStartup: Math.round(REQUESTS / ((t.doneAt - startedAt) / 1000)),
-    peakRssMb: t.peakRssMb,
-    ingestCpuMicrosPerJob: Math.round((t.ingestCpuSeconds * 1e6) / REQUESTS),
-    machineBusyRatio: Number(t.machineBusyRatio.toFixed(2)),
-    loadAverageAtEnd: t.loadAverage,
-  };
+  // Each replica count reads the same requests with a fresh group and fresh Redis keys (no claims left over).
+  for (const replicas of REPLICA_COUNTS) {
+    const base = await outputCount();
+    const group = uniqueName(`bench-ing-r${replicas}`);
+    const keyPrefix = `${redisPrefix}r${replicas}:`;
+    const children = Array.from({ length: replicas }, () => startService(group, keyPrefix));
+    const startedAt = Date.now();
+    const t = await waitForOutputs(base + REQUESTS, children, 600_000, replicas > 1 ? () => groupSettled(group, replicas) : undefined);
+    await Promise.all(children.map(stop));
+    const measured = base + REQUESTS - t.countedFrom;
+    const steadyMs = t.doneAt - t.firstAt;
+    report[replicas === 1 ? 'throughput' : `throughputReplicas${replicas}`] = {
+      replicas,
+      requests: REQUESTS,
+      measuredJobs: measured,
+      preloadMs,
+      wallMsIncludingStartup: t.doneAt - startedAt,
+      firstToLastMs: steadyMs,
+      jobsPerSecond: Math.round(measured / (steadyMs / 1000)),
+      jobsPerSecondIncludingStartup: Math.round(REQUESTS / ((t.doneAt - startedAt) / 1000)),
+      peakRssMb: t.peakRssMb,
+      ingestCpuMicrosPerJob: Math.round((t.ingestCpuSeconds * 1e6) / measured),
+      machineBusyRatio: Number(t.machineBusyRatio.toFixed(2)),
+      loadAverageAtEnd: t.loadAverage,
+    };
+  }
 
   // 2. one broadcast of AUDIENCE recipients, streamed from a file.
   const file = join(audienceRoot, 'million.ndjson');
@@ -180,7 +214,7 @@ try {
   out.end();
   await once(out, 'finish');
   const base = await outputCount();
-  child = startService(uniqueName('bench-ing-g2'));
+  const child = startService(uniqueName('bench-ing-g2'));
   await new Promise((r) => setTimeout(r, 1_000));
   const bStart = Date.now();
   await producer.send({
@@ -210,19 +244,26 @@ try {
   rmSync(audienceRoot, { recursive: true, force: true });
 }
 
-const tp = report.throughput as Record<string, number>;
 const bc = report.broadcast as Record<string, number>;
-console.log('\ningest benchmark');
-console.table([
-  { measure: 'single-recipient requests → dispatch jobs (first→last)', value: `${tp.jobsPerSecond} jobs/s`, target: '≥ 20000 jobs/s' },
-  { measure: 'ingest CPU per job (first→last; independent of neighbours)', value: `${tp.ingestCpuMicrosPerJob} µs`, target: '' },
-  { measure: 'machine busy (all processes, first→last)', value: `${Math.round((tp.machineBusyRatio ?? 0) * 100)} %`, target: '' },
-  { measure: 'same, including process start + group join', value: `${tp.jobsPerSecondIncludingStartup} jobs/s`, target: '' },
-  { measure: `peak RSS (throughput run, ${tp.requests} requests)`, value: `${tp.peakRssMb} MB`, target: '' },
+const rows: { measure: string; value: string; target: string }[] = [];
+for (const replicas of REPLICA_COUNTS) {
+  const tp = report[replicas === 1 ? 'throughput' : `throughputReplicas${replicas}`] as Record<string, number>;
+  const who = replicas === 1 ? '1 ingest process' : `${replicas} ingest processes, one group`;
+  rows.push(
+    { measure: `single-recipient requests → dispatch jobs (${who})`, value: `${tp.jobsPerSecond} jobs/s`, target: '≥ 20000 jobs/s' },
+    { measure: `  ingest CPU per job (all ${who === '1 ingest process' ? 'of it' : 'of them'}; independent of neighbours)`, value: `${tp.ingestCpuMicrosPerJob} µs`, target: '' },
+    { measure: '  machine busy (all processes, in the window)', value: `${Math.round((tp.machineBusyRatio ?? 0) * 100)} %`, target: '' },
+    { measure: '  including process start + group join', value: `${tp.jobsPerSecondIncludingStartup} jobs/s`, target: '' },
+    { measure: `  peak RSS (${tp.requests} requests)`, value: `${tp.peakRssMb} MB`, target: '' },
+  );
+}
+rows.push(
   { measure: `broadcast expansion (${bc.recipients} recipients)`, value: `${bc.recipientsPerSecond} jobs/s in ${((bc.wallMs ?? 0) / 1000).toFixed(1)} s`, target: '' },
-  { measure: 'ingest CPU per broadcast job', value: `${bc.ingestCpuMicrosPerJob} µs`, target: '' },
-  { measure: 'peak RSS while expanding the broadcast', value: `${bc.peakRssMb} MB`, target: '< 300 MB' },
-]);
+  { measure: '  ingest CPU per broadcast job', value: `${bc.ingestCpuMicrosPerJob} µs`, target: '' },
+  { measure: '  peak RSS while expanding the broadcast', value: `${bc.peakRssMb} MB`, target: '< 300 MB' },
+);
+console.log('\ningest benchmark');
+console.table(rows);
 mkdirSync(join(root, 'bench/reports'), { recursive: true });
 writeFileSync(join(root, 'bench/reports/ingest.json'), `${JSON.stringify({ ...report, measuredAt: new Date().toISOString() }, null, 2)}\n`);
 console.log('wrote bench/reports/ingest.json');
