@@ -65,8 +65,13 @@ export class AnalyticsConsumer {
   private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const messages = batch.messages;
     for (let i = 0; i < messages.length; i++) {
-      // Checked every 256 records, not per record: kafkajs builds a string key for each isStale().
-      if ((i & 255) === 0 && (!isRunning() || isStale())) break;
+      if ((i & 255) === 0) {
+        // Yield now and then: the insert running in chdb needs this thread to start its next table
+        // (and the commit), and would otherwise sit idle until a whole fetched batch is decoded.
+        if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        // Checked every 256 records, not per record: kafkajs builds a string key for each isStale().
+        if (!isRunning() || isStale()) break;
+      }
       const m = messages[i]!;
       this.buffer.add({ topic: batch.topic, partition: batch.partition, offset: m.offset, value: m.value });
       if (this.buffer.size >= this.options.batchRows) {
