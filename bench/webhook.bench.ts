@@ -5,6 +5,8 @@
  *
  *   npm run bench:webhook
  *   BENCH_DURATION_S=60 BENCH_RATE=2000 BENCH_STEP_RATES=2000,3000,4000,5000,6000 BENCH_STEP_S=10
+ *   BENCH_NORMALISER=process|inline|off   (default process: the production topology, a receiver
+ *   replica and a normaliser replica as two processes on this same machine)
  *
  * Latency is measured from each request's *scheduled* send time (not from when the client got
  * round to sending it), so a stalled server cannot hide its queueing (coordinated omission).
@@ -37,7 +39,10 @@ const config = loadConfig(
     BENCH_STEP_S: env.int('duration of each step-up rate', 10, 1),
     BENCH_CONNECTIONS: env.int('keep-alive connections of the load client', 128, 1),
     BENCH_PARTITIONS: env.int('partitions of the benchmark topics', 6, 1),
-    BENCH_NORMALISER: env.bool('run the normaliser in the service process during the benchmark', true),
+    BENCH_NORMALISER: z
+      .enum(['process', 'inline', 'off'])
+      .default('process')
+      .describe('where the normaliser runs during the benchmark: its own process (production topology), inside the receiver process, or not at all'),
     BENCH_PORT: env.int('port of the service under test', 18083, 1),
     BENCH_REPORT: z.string().regex(/^[\w.-]+$/).default('webhook').describe('report name: bench/reports/<name>.json'),
     BENCH_SERVICE_NODE_ARGS: z.string().default('').describe('extra node flags for the service process, e.g. --cpu-prof'),
@@ -229,7 +234,13 @@ const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** di
 
 // ───────────────────────── service process ─────────────────────────
 
-function startService(): ChildProcess {
+type Role = 'receiver' | 'normaliser';
+
+const NORMALISER_GROUP = uniqueName('bench-wh-normaliser');
+const normaliserPort = () => config.BENCH_PORT + 1;
+
+function startService(role: Role): ChildProcess {
+  const receiver = role === 'receiver';
   const child = spawn(process.execPath, [...config.BENCH_SERVICE_NODE_ARGS.split(' ').filter(Boolean), '--import', 'tsx', path.join(ROOT, 'services/webhook/src/main.ts')], {
     cwd: ROOT,
     env: {
@@ -238,13 +249,14 @@ function startService(): ChildProcess {
       REDIS_URL: config.REDIS_URL,
       TOPIC_PREFIX: PREFIX,
       REDIS_KEY_PREFIX: `${PREFIX}`,
-      HTTP_PORT: String(config.BENCH_PORT),
+      HTTP_PORT: String(receiver ? config.BENCH_PORT : normaliserPort()),
       HTTP_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       WEBHOOK_APP_SECRETS: `bench=${SECRET}`,
       WEBHOOK_VERIFY_TOKEN: 'bench',
-      NORMALISER_ENABLED: config.BENCH_NORMALISER ? 'true' : 'false',
-      NORMALISER_GROUP_ID: uniqueName('bench-wh-normaliser'),
+      WEBHOOK_RECEIVER_ENABLED: receiver ? 'true' : 'false',
+      NORMALISER_ENABLED: !receiver || config.BENCH_NORMALISER === 'inline' ? 'true' : 'false',
+      NORMALISER_GROUP_ID: NORMALISER_GROUP,
       NORMALISER_DEDUPE_TTL_S: '3600',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -309,11 +321,22 @@ await ensureTopics(admin, [topics.webhooksRaw, topics.eventsStatus, topics.event
   prefix: PREFIX,
 });
 
+/** Records of the raw topic the normaliser group has not committed yet. */
+async function normaliserLag(): Promise<number> {
+  const ends = await admin.fetchTopicOffsets(RAW_TOPIC);
+  const [committed] = await admin.fetchOffsets({ groupId: NORMALISER_GROUP, topics: [RAW_TOPIC] });
+  const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  return ends.reduce((sum, e) => sum + Number(e.high) - Math.max(0, at.get(e.partition) ?? 0), 0);
+}
+
 const url = `http://127.0.0.1:${config.BENCH_PORT}`;
-const child = startService();
+const normaliserUrl = `http://127.0.0.1:${normaliserPort()}`;
+const children: ChildProcess[] = [startService('receiver')];
+if (config.BENCH_NORMALISER === 'process') children.push(startService('normaliser'));
 let exitCode = 0;
 try {
   await waitReady(url, 60_000);
+  if (config.BENCH_NORMALISER === 'process') await waitReady(normaliserUrl, 60_000);
   const pool = new Pool(url, { connections: config.BENCH_CONNECTIONS, pipelining: 1, keepAliveTimeout: 60_000 });
 
   // Warm-up (JIT, connections, producer metadata); not counted in any phase.
@@ -324,6 +347,7 @@ try {
   console.log(`sustained: ${config.BENCH_RATE} req/s for ${config.BENCH_DURATION_S} s …`);
   const sustained = await runPhase(pool, config.BENCH_RATE, config.BENCH_DURATION_S, sentIds);
   const afterMetrics = await scrape(url);
+  const lagAfterSustained = config.BENCH_NORMALISER === 'off' ? null : await normaliserLag();
 
   console.log('step-up …');
   const steps: PhaseResult[] = [];
@@ -341,6 +365,14 @@ try {
     if (!passed) break;
   }
   await pool.close();
+  // The normaliser's work counts too: how long after the last request it has everything committed.
+  let normaliserCaughtUpS: number | null = null;
+  if (config.BENCH_NORMALISER !== 'off') {
+    const loadEnded = Date.now();
+    while (Date.now() - loadEnded < 180_000 && (await normaliserLag()) > 0) await new Promise((r) => setTimeout(r, 250));
+    if ((await normaliserLag()) === 0) normaliserCaughtUpS = round((Date.now() - loadEnded) / 1000, 1);
+  }
+  const normaliserMetrics = config.BENCH_NORMALISER === 'process' ? await scrape(normaliserUrl) : undefined;
   const best = steps.filter(sustainedOk).reduce<PhaseResult | undefined>((a, b) => (a === undefined || b.rate > a.rate ? b : a), undefined);
 
   // Every payload of the sustained phase must be on wa.webhooks.raw exactly once.
@@ -375,7 +407,12 @@ try {
     at: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version },
     setup: {
-      service: 'services/webhook/src/main.ts as a child process (normaliser ' + (config.BENCH_NORMALISER ? 'on' : 'off') + '), load from this process',
+      service: {
+        process: 'services/webhook/src/main.ts as a receiver child process (load from this process)',
+        inline: 'services/webhook/src/main.ts as one child process running receiver and normaliser (load from this process)',
+        off: 'services/webhook/src/main.ts as a receiver child process, no normaliser (load from this process)',
+      }[config.BENCH_NORMALISER],
+      normaliser: config.BENCH_NORMALISER === 'process' ? 'a second services/webhook/src/main.ts process (WEBHOOK_RECEIVER_ENABLED=false) consuming the raw topic during the run' : config.BENCH_NORMALISER,
       broker: config.KAFKA_BROKERS.join(','),
       partitions: config.BENCH_PARTITIONS,
       connections: config.BENCH_CONNECTIONS,
@@ -397,6 +434,12 @@ try {
       loadAverage1m: round(os.loadavg()[0] ?? NaN),
       serviceEventLoopLagP99Ms: round(afterMetrics.eventLoopLagP99S! * 1000),
       serviceEventLoopLagMaxMs: round(afterMetrics.eventLoopLagMaxS! * 1000),
+    },
+    normaliser: {
+      mode: config.BENCH_NORMALISER,
+      lagAfterSustained,
+      caughtUpSecondsAfterLoad: normaliserCaughtUpS,
+      ...(normaliserMetrics ? { eventLoopLagP99Ms: round(normaliserMetrics.eventLoopLagP99S! * 1000), rssMiB: round(normaliserMetrics.rssBytes! / 2 ** 20, 1) } : {}),
     },
     stepUp: steps,
     highestRateWithP99Under100ms: best?.rate ?? null,
@@ -425,12 +468,19 @@ try {
   console.log(`load process event-loop delay during the sustained phase: p99 ${s.clientLoopDelayP99Ms} ms, max ${s.clientLoopDelayMaxMs} ms`);
   console.log(`sustained p99 per second (ms): ${s.p99MsPerSecond.join(' ')}`);
   console.log(`group commit: ${s.produceSends} sends, ${s.meanRecordsPerSend} records/send, mean produce ${s.meanProduceMs} ms; service RSS ${s.serviceRssMiB} MiB`);
+  const n = report.normaliser;
+  if (n.mode !== 'off') console.log(`normaliser (${n.mode}): ${n.lagAfterSustained} raw records behind at the end of the sustained phase; everything committed ${n.caughtUpSecondsAfterLoad ?? 'NOT within 180'} s after the load ended${'eventLoopLagP99Ms' in n ? `; its event-loop lag p99 ${n.eventLoopLagP99Ms} ms, RSS ${n.rssMiB} MiB` : ''}`);
   console.log(`highest rate with p99 ≤ 100 ms: ${report.highestRateWithP99Under100ms ?? 'none of the steps'} req/s`);
   console.log(`report: bench/reports/${config.BENCH_REPORT}.json`);
-  if (missing > 0 || duplicates > 0 || s.non2xx + s.errors > 0) exitCode = 1;
+  if (missing > 0 || duplicates > 0 || s.non2xx + s.errors > 0 || (n.mode !== 'off' && n.caughtUpSecondsAfterLoad === null)) exitCode = 1;
 } finally {
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  await Promise.all(
+    children.map((child) => {
+      if (child.exitCode !== null) return undefined;
+      child.kill('SIGTERM');
+      return new Promise((r) => child.once('exit', r));
+    }),
+  );
   await admin.deleteTopics({ topics: [topics.webhooksRaw, topics.eventsStatus, topics.eventsInbound, topics.eventsAccount, topics.notificationsDlq].map((t) => topicName(t, PREFIX)) }).catch(() => undefined);
   await admin.disconnect();
   const redis = createRedis(config.REDIS_URL);

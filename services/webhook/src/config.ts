@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, env, loadConfig } from '@wa/shared/config';
+import { ConfigError, commonEnv, env, loadConfig } from '@wa/shared/config';
 
 /** One configured app secret; several are configured during a rotation and any of them verifies. */
 export interface AppSecret {
@@ -55,7 +55,8 @@ export const webhookEnvSchema = z.object({
   WEBHOOK_PRODUCE_LINGER_MS: env.int('extra wait to grow a batch when a send is already possible (0 = send at once)', 0, 0, 100),
   WEBHOOK_KAFKA_CONNECT_RETRY_MS: env.int('delay between attempts to (re)connect the producer/consumer while Kafka is unreachable', 1_000, 50, 60_000),
   KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none').describe('compression of produced batches'),
-  NORMALISER_ENABLED: env.bool('run the normaliser consumer (wa.webhooks.raw → wa.events.*) in this process', true),
+  WEBHOOK_RECEIVER_ENABLED: env.bool('serve GET/POST /webhook in this process; false runs a normaliser-only replica (ops routes only)', true),
+  NORMALISER_ENABLED: env.bool('run the normaliser consumer (wa.webhooks.raw → wa.events.*) in this process; production runs it apart from the receiver so batch work and its GC never delay acks', true),
   NORMALISER_GROUP_ID: z.string().min(1).default('wa-webhook-normaliser').describe('consumer group of the normaliser'),
   NORMALISER_DEDUPE_TTL_S: env.int('how long a normalised event id is remembered to drop Meta redeliveries', 7 * 24 * 3_600, 60),
   OPT_OUT_KEYWORDS: keywordList('inbound messages that opt the person out (whole message, case/accent-insensitive)', 'STOP,UNSUBSCRIBE,CANCEL,ARRET,BAJA,PARAR,STOPP'),
@@ -65,5 +66,9 @@ export const webhookEnvSchema = z.object({
 export type WebhookConfig = Readonly<z.output<typeof webhookEnvSchema>>;
 
 export function loadWebhookConfig(source: Record<string, string | undefined> = process.env): WebhookConfig {
-  return loadConfig(webhookEnvSchema, source);
+  const config = loadConfig(webhookEnvSchema, source);
+  if (!config.WEBHOOK_RECEIVER_ENABLED && !config.NORMALISER_ENABLED) {
+    throw new ConfigError(['WEBHOOK_RECEIVER_ENABLED and NORMALISER_ENABLED: both are false, so this process would do nothing (got "false" for both)']);
+  }
+  return config;
 }

@@ -85,6 +85,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     readiness,
     logger,
     now: () => new Date(now()),
+    receiver: config.WEBHOOK_RECEIVER_ENABLED,
   });
   app.addHook('onResponse', async () => {
     metrics.produceQueue.set(raw.queued);

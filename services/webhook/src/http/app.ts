@@ -26,6 +26,8 @@ export interface AppDeps {
   readiness: Readiness;
   logger: Logger;
   now?: () => Date;
+  /** false on a normaliser-only replica: /webhook is not served there, only the ops routes. */
+  receiver?: boolean;
 }
 
 function safeEqual(a: string, b: string): boolean {
@@ -63,6 +65,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     deps.metrics.requests.inc({ code });
   });
 
+  registerOpsRoutes(app, { registry: deps.registry, readiness: deps.readiness });
+  if (deps.receiver === false) return app;
+
   app.get('/webhook', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const mode = q['hub.mode'];
@@ -98,7 +103,5 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     await deps.sink.send({ key: topics.webhooksRaw.key(record), value: JSON.stringify(record) });
     return reply.code(200).type('text/plain').send('EVENT_RECEIVED');
   });
-
-  registerOpsRoutes(app, { registry: deps.registry, readiness: deps.readiness });
   return app;
 }

@@ -11,9 +11,10 @@ import * as f from '../fixtures';
 
 const SECRET = 'unit-secret';
 
-function setup(sink: RawSink) {
+function setup(sink: RawSink, options: { receiver?: boolean } = {}) {
   const registry = new Registry();
   const app = buildApp({
+    ...options,
     secrets: [{ id: 'k1', secret: SECRET }],
     verifyToken: 'tok',
     maxBodyBytes: 2_048,
@@ -33,6 +34,17 @@ function recordingSink(): RawSink & { records: Message[] } {
 }
 
 describe('buildApp (HTTP layer, no socket)', () => {
+  it('on a normaliser-only replica serves the ops routes but not /webhook, and hands the sink nothing', async () => {
+    const sink = recordingSink();
+    const { app } = setup(sink, { receiver: false });
+    const req = f.signed(f.inboundText({ wamid: 'wamid.n', from: '16505551234', text: 'hi', timestamp: 1 }), SECRET);
+    expect((await app.inject({ method: 'POST', url: '/webhook', payload: req.body, headers: req.headers })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/webhook?hub.mode=subscribe&hub.verify_token=tok&hub.challenge=42' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(200);
+    expect(sink.records).toHaveLength(0);
+  });
+
   it('hands the sink a raw record of the exact bytes, keyed by delivery id, and answers 200 only after it resolved', async () => {
     let release: () => void = () => undefined;
     const sink: RawSink = { send: () => new Promise<void>((resolve) => (release = resolve)) };
