@@ -40,27 +40,78 @@ describe('deploy validation of the checked-in assets', () => {
     );
   });
 
-  it('renders the four services with probes, autoscaling, budgets, monitors and policies in each overlay', () => {
+  it('renders five workloads (the webhook as receiver + normaliser) with probes, autoscaling, budgets, monitors and policies in each overlay', () => {
     for (const [overlay, objects] of Object.entries(report.rendered)) {
       const count = (kind: string) => objects.filter((o) => o.kind === kind).length;
-      expect(count('Deployment'), overlay).toBe(4);
-      expect(count('Service'), overlay).toBe(4);
-      expect(count('PodDisruptionBudget'), overlay).toBe(4);
-      expect(count('ServiceMonitor'), overlay).toBe(4);
+      expect(count('Deployment'), overlay).toBe(5);
+      expect(count('Service'), overlay).toBe(5);
+      expect(count('PodDisruptionBudget'), overlay).toBe(5);
+      expect(count('ServiceMonitor'), overlay).toBe(5);
       expect(count('PrometheusRule'), overlay).toBe(1);
       expect(count('NetworkPolicy'), overlay).toBeGreaterThanOrEqual(8);
       expect(count('Secret'), overlay).toBe(0);
-      expect(count('HorizontalPodAutoscaler') + count('ScaledObject'), overlay).toBe(4);
+      expect(count('HorizontalPodAutoscaler') + count('ScaledObject'), overlay).toBe(5);
     }
   });
 
-  it('KEDA replaces the CPU autoscalers of the consumers only, and scales them up to the production partitions', () => {
+  it('splits the webhook: Deployment webhook receives only, webhook-normaliser normalises only, same image and entrypoint', () => {
+    const envOf = (c: { env?: { name: string; value?: string }[] }) => Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+    for (const [overlay, objects] of Object.entries(report.rendered)) {
+      const receiver = find(objects, 'Deployment', 'webhook').spec.template.spec.containers[0];
+      const normaliser = find(objects, 'Deployment', 'webhook-normaliser').spec.template.spec.containers[0];
+      expect(envOf(receiver).NORMALISER_ENABLED, overlay).toBe('false');
+      expect(envOf(receiver)).not.toHaveProperty('WEBHOOK_RECEIVER_ENABLED');
+      expect(envOf(normaliser).WEBHOOK_RECEIVER_ENABLED, overlay).toBe('false');
+      expect(envOf(normaliser)).not.toHaveProperty('NORMALISER_ENABLED');
+      expect(normaliser.image).toBe(receiver.image);
+      expect(normaliser.args).toEqual(['services/webhook/src/main.ts']);
+      expect(normaliser.envFrom).toEqual(receiver.envFrom);
+      // The schema still requires the receiver's secrets; the normaliser reads Redis.
+      expect(normaliser.env.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['REDIS_URL', 'WEBHOOK_APP_SECRETS', 'WEBHOOK_VERIFY_TOKEN']));
+      expect(normaliser.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(normaliser.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+      expect(normaliser.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(find(objects, 'Deployment', 'webhook-normaliser').spec.template.spec.terminationGracePeriodSeconds).toBe(40);
+      // The public Service and the ServiceMonitors select one role each.
+      expect(find(objects, 'Service', 'webhook').spec.selector).toEqual({ 'app.kubernetes.io/name': 'webhook' });
+      expect(find(objects, 'Service', 'webhook-normaliser').spec.selector).toEqual({ 'app.kubernetes.io/name': 'webhook-normaliser' });
+      expect(find(objects, 'ServiceMonitor', 'webhook-normaliser').spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'webhook-normaliser' });
+    }
+    const production = report.rendered.production ?? [];
+    expect(find(production, 'Ingress', 'webhook').spec.rules[0].http.paths[0].backend.service.name).toBe('webhook');
+    // The receiver scales on CPU past the partition count; the normaliser, a consumer, up to it.
+    expect(find(production, 'HorizontalPodAutoscaler', 'webhook').spec.maxReplicas).toBe(20);
+    expect(find(production, 'HorizontalPodAutoscaler', 'webhook-normaliser').spec.maxReplicas).toBe(12);
+    expect(find(report.rendered.staging ?? [], 'HorizontalPodAutoscaler', 'webhook-normaliser').spec.maxReplicas).toBe(3);
+  });
+
+  it('KEDA replaces the CPU autoscalers of the consumers only (the webhook normaliser included), and scales them up to the production partitions', () => {
     const keda = report.rendered['production-keda'] ?? [];
     const scaled = keda.filter((o) => o.kind === 'ScaledObject').map((o) => o.metadata.name).sort();
-    expect(scaled).toEqual(['analytics', 'dispatcher', 'ingest']);
+    expect(scaled).toEqual(['analytics', 'dispatcher', 'ingest', 'webhook-normaliser']);
     expect(keda.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((o) => o.metadata.name)).toEqual(['webhook']);
     expect(find(keda, 'ScaledObject', 'dispatcher').spec.maxReplicaCount).toBe(12);
     expect(find(keda, 'ScaledObject', 'dispatcher').metadata.namespace).toBe('wa-production');
+    const normaliser = find(keda, 'ScaledObject', 'webhook-normaliser');
+    expect(normaliser.spec.maxReplicaCount).toBe(12);
+    expect(normaliser.spec.triggers.map((t: { metadata: { consumerGroup: string } }) => t.metadata.consumerGroup)).toEqual(['wa-webhook-normaliser']);
+  });
+
+  it('compose runs the same split, and Prometheus scrapes both roles', async () => {
+    const cmd = await findComposeCommand();
+    if (!cmd) throw new Error('no compose implementation');
+    const resolved = await composeConfig(join(root, 'docker-compose.yml'), cmd);
+    const env = (svc: string) => (resolved.services[svc]?.environment ?? {}) as Record<string, string>;
+    expect(env('webhook').NORMALISER_ENABLED).toBe('false');
+    expect(env('webhook')).not.toHaveProperty('WEBHOOK_RECEIVER_ENABLED');
+    expect(env('webhook-normaliser').WEBHOOK_RECEIVER_ENABLED).toBe('false');
+    expect(env('webhook-normaliser')).not.toHaveProperty('NORMALISER_ENABLED');
+    expect(resolved.services['webhook-normaliser']?.command).toEqual(resolved.services.webhook?.command);
+    expect(resolved.services['webhook-normaliser']?.ports ?? []).toEqual([]);
+    const prom = parse(readFileSync(join(root, 'deploy/prometheus/prometheus.yml'), 'utf8')) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+    const targets = Object.fromEntries(prom.scrape_configs.map((c) => [c.job_name, c.static_configs.flatMap((st) => st.targets)]));
+    expect(targets.webhook).toEqual(['webhook:8083']);
+    expect(targets['webhook-normaliser']).toEqual(['webhook-normaliser:8083']);
   });
 
   it('caps consumer replicas at the partition count of each environment', () => {
@@ -116,6 +167,27 @@ describe('the validators reject broken manifests', () => {
     );
   });
 
+  it('policy check: the webhook split undone — a role variable dropped, a Service over both roles, the normaliser exposed', () => {
+    const objects = clone(report.rendered.production ?? []);
+    const receiver = find(objects, 'Deployment', 'webhook').spec.template.spec.containers[0];
+    receiver.env = receiver.env.filter((e: { name: string }) => e.name !== 'NORMALISER_ENABLED');
+    const normaliser = find(objects, 'Deployment', 'webhook-normaliser').spec.template.spec.containers[0];
+    normaliser.env.find((e: { name: string }) => e.name === 'WEBHOOK_RECEIVER_ENABLED').value = 'true';
+    find(objects, 'HorizontalPodAutoscaler', 'webhook-normaliser').spec.maxReplicas = 20;
+    find(objects, 'Service', 'webhook').spec.selector = { 'app.kubernetes.io/part-of': 'wa-broadcast' };
+    find(objects, 'NetworkPolicy', 'webhook-from-internet').spec.podSelector = { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['webhook', 'webhook-normaliser'] }] };
+    const problems = checkK8sPolicies(objects, policyOptions);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'Deployment/webhook: NORMALISER_ENABLED must be "false" (got null): the webhook role depends on it',
+        'Deployment/webhook-normaliser: WEBHOOK_RECEIVER_ENABLED must be "false" (got "true"): the webhook-normaliser role depends on it',
+        'Deployment/webhook-normaliser: autoscaler ceiling 20 exceeds the 12 partitions per topic (extra consumers sit idle)',
+        'Deployment/webhook: Service webhook also selects the pods of webhook-normaliser',
+        'Deployment/webhook-normaliser: reachable from the internet; only the webhook receiver is public',
+      ]),
+    );
+  });
+
   it('policy check: a missing required variable and a secret key the example Secret does not document', () => {
     const objects = clone(report.rendered.production ?? []);
     const c = find(objects, 'Deployment', 'dispatcher').spec.template.spec.containers[0];
@@ -148,6 +220,13 @@ describe('the validators reject broken manifests', () => {
     expect(allowsTraffic(policies, pod('analytics', 8084), 'Egress', { kind: 'external', ip: '10.1.2.3' }, 6379)).toBe(false);
     expect(allowsTraffic(policies, pod('analytics', 8084), 'Egress', { kind: 'external', ip: '10.1.2.3' }, 8123)).toBe(true);
 
+    // The split: only the receiver is public; only the normaliser (of the two) reaches Redis.
+    expect(allowsTraffic(policies, pod('webhook-normaliser', 8083), 'Ingress', { kind: 'internet' }, 8083)).toBe(false);
+    expect(allowsTraffic(policies, pod('webhook-normaliser', 8083), 'Egress', { kind: 'external', ip: '10.1.2.3' }, 6379)).toBe(true);
+    expect(allowsTraffic(policies, pod('webhook-normaliser', 8083), 'Egress', { kind: 'external', ip: '10.1.2.3' }, 9092)).toBe(true);
+    expect(allowsTraffic(policies, pod('webhook', 8083), 'Egress', { kind: 'external', ip: '10.1.2.3' }, 6379)).toBe(false);
+    expect(allowsTraffic(policies, pod('webhook', 8083), 'Egress', { kind: 'external', ip: '10.1.2.3' }, 9092)).toBe(true);
+
     const opened = clone(objects);
     const withoutDeny = opened.filter((o) => !(o.kind === 'NetworkPolicy' && o.metadata.name === 'default-deny-all'));
     expect(checkK8sPolicies(withoutDeny, policyOptions)).toContain('no default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules)');
@@ -174,6 +253,8 @@ describe('the validators reject broken manifests', () => {
     weak.services.ingest.stop_grace_period = '10s';
     weak.services.webhook.healthcheck = { test: ['CMD', 'true'] };
     weak.services.webhook.environment.WEBHOOK_VERIFY_TOKEN = 'hunter2';
+    delete weak.services['webhook-normaliser'].environment.WEBHOOK_RECEIVER_ENABLED;
+    delete weak.services['webhook-normaliser'].depends_on.redis;
     writeFileSync(join(dir, 'weak.yml'), stringify(weak, { version: '1.1' }));
     const resolved = await composeConfig(join(dir, 'weak.yml'), cmd);
     const { specs } = await loadServiceEnvSpecs(root);
@@ -185,6 +266,8 @@ describe('the validators reject broken manifests', () => {
         'compose webhook: healthcheck must probe /readyz on 8083',
         'compose webhook: default of WEBHOOK_VERIFY_TOKEN does not look like a local-only placeholder',
         'compose webhook: WEBHOOK_VERIFY_TOKEN is a credential but does not come from a Secret',
+        'compose webhook-normaliser: WEBHOOK_RECEIVER_ENABLED must be "false" (got null): the webhook-normaliser role depends on it',
+        'compose webhook-normaliser: must wait for redis to be healthy',
       ]),
     );
   });

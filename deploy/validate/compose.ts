@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
-import { checkServiceEnv, isSecretName, SERVICE_PORTS, SERVICES, type ServiceEnvSpec, type ServiceName } from './service-env';
+import { checkRoleEnv, checkServiceEnv, isSecretName, SERVICE_PORTS, WORKLOADS, type ServiceEnvSpec, type ServiceName } from './service-env';
 
 const run = promisify(execFile);
 
@@ -127,7 +127,7 @@ export function checkComposePolicies(
 ): string[] {
   const problems: string[] = [];
   const s = resolved.services;
-  for (const name of ['kafka', 'kafka-init', 'redis', 'clickhouse', 'prometheus', 'grafana', 'cloud-api-sim', ...SERVICES]) {
+  for (const name of ['kafka', 'kafka-init', 'redis', 'clickhouse', 'prometheus', 'grafana', 'cloud-api-sim', ...WORKLOADS.map((w) => w.name)]) {
     if (!s[name]) problems.push(`compose: service ${name} is missing`);
   }
   const kafkaEnv = envMap(s.kafka ?? {});
@@ -141,10 +141,11 @@ export function checkComposePolicies(
   if (conditions(s['kafka-init'] ?? {}).kafka !== 'service_healthy') problems.push('compose kafka-init: must wait for kafka to be healthy');
   if (![s['kafka-init']?.command ?? []].flat().includes('scripts/create-topics.ts')) problems.push('compose kafka-init: must run scripts/create-topics.ts');
 
-  for (const svc of SERVICES) {
-    const c = s[svc];
+  for (const workload of WORKLOADS) {
+    const { name, service: svc } = workload;
+    const c = s[name];
     if (!c) continue;
-    const where = `compose ${svc}`;
+    const where = `compose ${name}`;
     const port = SERVICE_PORTS[svc];
     if (c.profiles?.length) problems.push(`${where}: must not be behind a profile`);
     const cmd = [c.command ?? []].flat();
@@ -153,8 +154,8 @@ export function checkComposePolicies(
     if (!test.includes(`:${port}/readyz`)) problems.push(`${where}: healthcheck must probe /readyz on ${port}`);
     const deps = conditions(c);
     if (deps['kafka-init'] !== 'service_completed_successfully') problems.push(`${where}: must start after kafka-init completed successfully`);
-    const store = svc === 'analytics' ? 'clickhouse' : 'redis';
-    if (deps[store] !== 'service_healthy') problems.push(`${where}: must wait for ${store} to be healthy`);
+    const store = svc === 'analytics' ? 'clickhouse' : workload.redis ? 'redis' : undefined;
+    if (store && deps[store] !== 'service_healthy') problems.push(`${where}: must wait for ${store} to be healthy`);
     const env = envMap(c);
     const shutdownMs = Number(env.get('SHUTDOWN_TIMEOUT_MS') ?? 25_000);
     if (durationMs(c.stop_grace_period) <= shutdownMs) problems.push(`${where}: stop_grace_period ${c.stop_grace_period ?? '10s (default)'} must exceed SHUTDOWN_TIMEOUT_MS ${shutdownMs} ms`);
@@ -162,7 +163,7 @@ export function checkComposePolicies(
     const catalog = env.get('CATALOG_PATH');
     if (catalog && !(c.volumes ?? []).some((v) => (typeof v === 'string' ? v.split(':')[1] : v.target) === catalog)) problems.push(`${where}: CATALOG_PATH ${catalog} is not mounted`);
     // Credentials are interpolated (${VAR:-local-default}) in the checked-in file, never literal.
-    const rawEnv = envMap(raw.services[svc] ?? {});
+    const rawEnv = envMap(raw.services[name] ?? {});
     const provided = new Map<string, { fromSecret: boolean }>();
     for (const [k, v] of env) {
       const interpolated = /^\$\{[A-Z0-9_]+(:?-[^}]*)?\}$/.test(rawEnv.get(k) ?? '');
@@ -171,6 +172,7 @@ export function checkComposePolicies(
     }
     const spec = envSpecs.get(svc);
     if (spec) problems.push(...checkServiceEnv(where, spec, provided));
+    problems.push(...checkRoleEnv(where, workload, new Map([...env].map(([k, v]) => [k, { value: v }]))));
   }
 
   // Prometheus: the rule file and a scrape target per service; Grafana: provisioning mounted.
@@ -183,7 +185,10 @@ export function checkComposePolicies(
     if (!prom.rule_files?.includes('/etc/prometheus/alerts.yml')) problems.push('prometheus.yml: does not load /etc/prometheus/alerts.yml');
     if (!existsSync(join(root, 'deploy/prometheus/alerts.yml'))) problems.push('deploy/prometheus/alerts.yml is missing (prometheus.yml loads it)');
     const targets = (prom.scrape_configs ?? []).flatMap((sc) => (sc.static_configs ?? []).flatMap((st) => st.targets ?? []));
-    for (const svc of SERVICES) if (!targets.includes(`${svc}:${SERVICE_PORTS[svc]}`)) problems.push(`prometheus.yml: no scrape target ${svc}:${SERVICE_PORTS[svc]}`);
+    for (const w of WORKLOADS) {
+      const target = `${w.name}:${SERVICE_PORTS[w.service]}`;
+      if (!targets.includes(target)) problems.push(`prometheus.yml: no scrape target ${target}`);
+    }
   }
   const grafMounts = (s.grafana?.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
   const dashMount = grafMounts.find((m) => m.includes('deploy/grafana/dashboards'))?.split(':')[1];

@@ -1,5 +1,5 @@
 import type { K8sObject } from './k8s-schema';
-import { checkServiceEnv, CONSUMERS, isSecretName, SERVICE_PORTS, SERVICES, type ServiceEnvSpec, type ServiceName } from './service-env';
+import { checkRoleEnv, checkServiceEnv, isSecretName, SERVICE_PORTS, WORKLOADS, type ServiceEnvSpec, type ServiceName } from './service-env';
 
 /* Loose views of the fields the policies read; the schema check has already vetted their shapes. */
 interface EnvVar {
@@ -181,9 +181,19 @@ export function checkK8sPolicies(objects: readonly K8sObject[], options: PolicyO
   });
   if (!denyAll) problems.push('no default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules)');
 
-  for (const svc of SERVICES) {
-    const where = `Deployment/${svc}`;
-    const dep = find('Deployment', svc);
+  // Pod labels of every workload, so a Service selecting a neighbour's pods (say, the public webhook
+  // Service picking up normaliser pods) is caught.
+  const podLabelsOf = new Map(
+    WORKLOADS.flatMap((w) => {
+      const d = find('Deployment', w.name);
+      return d ? [[w.name, spec<{ template: { metadata: { labels: Record<string, string> } } }>(d).template.metadata.labels] as const] : [];
+    }),
+  );
+
+  for (const workload of WORKLOADS) {
+    const { name, service: svc } = workload;
+    const where = `Deployment/${name}`;
+    const dep = find('Deployment', name);
     if (!dep) {
       problems.push(`${where}: missing`);
       continue;
@@ -233,6 +243,7 @@ export function checkK8sPolicies(objects: readonly K8sObject[], options: PolicyO
     }
     const envSpec = options.envSpecs.get(svc);
     if (envSpec) problems.push(...checkServiceEnv(where, envSpec, env));
+    problems.push(...checkRoleEnv(where, workload, env));
     if (env.get('HTTP_PORT')?.value !== String(port)) problems.push(`${where}: HTTP_PORT must be ${port} to match the container port`);
 
     // Graceful termination: preStop, then the service's own bounded shutdown, then SIGKILL.
@@ -252,10 +263,13 @@ export function checkK8sPolicies(objects: readonly K8sObject[], options: PolicyO
     for (const v of pod.volumes ?? []) if (v.configMap && !configMaps.has(v.configMap.name)) problems.push(`${where}: volume ConfigMap ${v.configMap.name} is not in the manifests`);
 
     // Service, PDB, ServiceMonitor, autoscaling.
-    const service = find('Service', svc);
+    const service = find('Service', name);
     const svcSpec = service ? spec<{ selector: Record<string, string>; ports: { name?: string; port: number; targetPort?: number | string }[] }>(service) : undefined;
     if (!svcSpec || !matchesSelector({ matchLabels: svcSpec.selector }, podLabels) || !svcSpec.ports.some((p) => p.name === 'http' && p.port === port && (p.targetPort === 'http' || p.targetPort === port))) {
       problems.push(`${where}: needs a Service selecting its pods with port "http" ${port}`);
+    }
+    for (const [other, labels] of podLabelsOf) {
+      if (other !== name && svcSpec && matchesSelector({ matchLabels: svcSpec.selector }, labels)) problems.push(`${where}: Service ${name} also selects the pods of ${other}`);
     }
     const pdb = byKind('PodDisruptionBudget').find((p) => matchesSelector(spec<{ selector: LabelSelector }>(p).selector, podLabels));
     if (!pdb) problems.push(`${where}: no PodDisruptionBudget selects its pods`);
@@ -263,12 +277,12 @@ export function checkK8sPolicies(objects: readonly K8sObject[], options: PolicyO
     const endpoints = monitor ? spec<{ endpoints: { port?: string; path?: string }[] }>(monitor).endpoints : [];
     if (!endpoints.some((e) => e.port === 'http' && (e.path ?? '/metrics') === '/metrics')) problems.push(`${where}: no ServiceMonitor scrapes /metrics on port http`);
 
-    const hpas = byKind('HorizontalPodAutoscaler').filter((h) => spec<{ scaleTargetRef: { kind: string; name: string } }>(h).scaleTargetRef.name === svc);
-    const scaled = byKind('ScaledObject').filter((s) => spec<{ scaleTargetRef: { name: string } }>(s).scaleTargetRef.name === svc);
+    const hpas = byKind('HorizontalPodAutoscaler').filter((h) => spec<{ scaleTargetRef: { kind: string; name: string } }>(h).scaleTargetRef.name === name);
+    const scaled = byKind('ScaledObject').filter((s) => spec<{ scaleTargetRef: { name: string } }>(s).scaleTargetRef.name === name);
     if (hpas.length + scaled.length !== 1) problems.push(`${where}: needs exactly one autoscaler (HPA or KEDA ScaledObject), has ${hpas.length + scaled.length}`);
     const max = hpas[0] ? spec<{ maxReplicas: number }>(hpas[0]).maxReplicas : scaled[0] ? spec<{ maxReplicaCount?: number }>(scaled[0]).maxReplicaCount ?? 100 : 0;
     const min = hpas[0] ? spec<{ minReplicas?: number }>(hpas[0]).minReplicas ?? 1 : scaled[0] ? spec<{ minReplicaCount?: number }>(scaled[0]).minReplicaCount ?? 0 : 0;
-    if (CONSUMERS.includes(svc) && max > partitions) problems.push(`${where}: autoscaler ceiling ${max} exceeds the ${partitions} partitions per topic (extra consumers sit idle)`);
+    if (workload.consumer && max > partitions) problems.push(`${where}: autoscaler ceiling ${max} exceeds the ${partitions} partitions per topic (extra consumers sit idle)`);
     if (min > max) problems.push(`${where}: autoscaler minimum ${min} above maximum ${max}`);
     // KEDA reports zero lag for a group nobody consumes with: the names must be the code's groups
     // (a *GROUP* variable's default, or that default plus ".<lane>").
@@ -289,13 +303,14 @@ export function checkK8sPolicies(objects: readonly K8sObject[], options: PolicyO
       ['egress to Kafka :9092', allowsTraffic(policies, self, 'Egress', { kind: 'external', ip: '10.20.0.5' }, 9092)],
       ['scrape from the monitoring namespace', allowsTraffic(policies, self, 'Ingress', { kind: 'pod', sameNamespace: false, namespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' }, podLabels: { 'app.kubernetes.io/name': 'prometheus' } }, port)],
     ];
-    if (svc !== 'analytics') flows.push(['egress to Redis :6379', allowsTraffic(policies, self, 'Egress', { kind: 'external', ip: '10.20.0.6' }, 6379)]);
+    if (workload.redis) flows.push(['egress to Redis :6379', allowsTraffic(policies, self, 'Egress', { kind: 'external', ip: '10.20.0.6' }, 6379)]);
     if (svc === 'analytics') flows.push(['egress to ClickHouse :8123', allowsTraffic(policies, self, 'Egress', { kind: 'external', ip: '10.20.0.7' }, 8123)]);
-    if (svc === 'webhook') flows.push(['ingress from the internet (Meta)', allowsTraffic(policies, self, 'Ingress', { kind: 'internet' }, port)]);
+    if (workload.public) flows.push(['ingress from the internet (Meta)', allowsTraffic(policies, self, 'Ingress', { kind: 'internet' }, port)]);
     if (svc === 'dispatcher') flows.push(['egress to the Graph API :443', allowsTraffic(policies, self, 'Egress', { kind: 'internet' }, 443)]);
     for (const [what, ok] of flows) if (!ok) problems.push(`${where}: NetworkPolicies block ${what}`);
     if (svc !== 'dispatcher' && allowsTraffic(policies, self, 'Egress', { kind: 'internet' }, 443)) problems.push(`${where}: may reach the internet on 443; only the dispatcher calls the Graph API`);
-    if (svc !== 'webhook' && allowsTraffic(policies, self, 'Ingress', { kind: 'internet' }, port)) problems.push(`${where}: reachable from the internet; only the webhook is public`);
+    if (!workload.public && allowsTraffic(policies, self, 'Ingress', { kind: 'internet' }, port)) problems.push(`${where}: reachable from the internet; only the webhook receiver is public`);
+    if (!workload.redis && allowsTraffic(policies, self, 'Egress', { kind: 'external', ip: '10.20.0.6' }, 6379)) problems.push(`${where}: may reach Redis; it has no use for it`);
   }
 
   const rules = byKind('PrometheusRule');

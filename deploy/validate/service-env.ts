@@ -10,8 +10,38 @@ export type ServiceName = (typeof SERVICES)[number];
 /** HTTP port of each service (ops endpoints included), the same in compose and Kubernetes. */
 export const SERVICE_PORTS: Readonly<Record<ServiceName, number>> = { ingest: 8081, dispatcher: 8082, webhook: 8083, analytics: 8084 };
 
-/** Services that consume Kafka partitions: their replica ceiling is the partition count. */
-export const CONSUMERS: readonly ServiceName[] = ['ingest', 'dispatcher', 'analytics'];
+/**
+ * A Deployment (Kubernetes) or compose service: one service's entrypoint in one role. The webhook
+ * service runs twice from the same image — the receiver and the normaliser — so Meta's acks never
+ * wait behind normaliser batches (docs/deploy.md).
+ */
+export interface Workload {
+  name: string;
+  service: ServiceName;
+  /** Consumes Kafka partitions: its replica ceiling is the partition count. */
+  consumer: boolean;
+  /** Meta reaches it from the internet. */
+  public: boolean;
+  /** Talks to Redis (egress and start order). */
+  redis: boolean;
+  /** Values that fix its role; the manifests must set them exactly. */
+  roleEnv: Readonly<Record<string, string>>;
+}
+
+export const WORKLOADS: readonly Workload[] = [
+  { name: 'ingest', service: 'ingest', consumer: true, public: false, redis: true, roleEnv: {} },
+  { name: 'dispatcher', service: 'dispatcher', consumer: true, public: false, redis: true, roleEnv: {} },
+  { name: 'webhook', service: 'webhook', consumer: false, public: true, redis: false, roleEnv: { NORMALISER_ENABLED: 'false' } },
+  { name: 'webhook-normaliser', service: 'webhook', consumer: true, public: false, redis: true, roleEnv: { WEBHOOK_RECEIVER_ENABLED: 'false' } },
+  { name: 'analytics', service: 'analytics', consumer: true, public: false, redis: false, roleEnv: {} },
+];
+
+/** Problems of a workload's role variables as its manifest sets them. */
+export function checkRoleEnv(where: string, workload: Workload, provided: ReadonlyMap<string, { value?: string }>): string[] {
+  return Object.entries(workload.roleEnv)
+    .filter(([name, value]) => provided.get(name)?.value !== value)
+    .map(([name, value]) => `${where}: ${name} must be "${value}" (got ${JSON.stringify(provided.get(name)?.value ?? null)}): the ${workload.name} role depends on it`);
+}
 
 /** Variables the runtime reads itself, outside the services' schemas. */
 export const RUNTIME_ENV = new Set(['NODE_OPTIONS']);
