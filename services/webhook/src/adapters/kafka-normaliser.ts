@@ -133,6 +133,7 @@ export class Normaliser {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
     const startedAt = performance.now();
     const { metrics, state, producer, topics: t } = this.deps;
+    metrics.consumerLag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
     const work = await this.split(batch.messages, batch.partition);
 
     const ids = [...work.events.keys()];

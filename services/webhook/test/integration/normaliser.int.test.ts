@@ -67,6 +67,10 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     expect(statusesOf(w).map((e) => e.status).sort()).toEqual(['delivered', 'read']);
     const hits = await service.registry.getSingleMetric('wa_webhook_dedupe_hits_total')?.get();
     expect((hits?.values ?? []).reduce((s, v) => s + v.value, 0)).toBeGreaterThanOrEqual(2);
+    // The lag gauge (picked up by the consumer-lag alert) reports the partitions it consumed.
+    const lag = await service.registry.getSingleMetric('wa_webhook_consumer_lag')?.get();
+    expect(lag?.values.length ?? 0).toBeGreaterThan(0);
+    expect(lag?.values.every((v) => Number.isInteger(v.value) && v.value >= 0)).toBe(true);
   });
 
   it('records out-of-order statuses of one message, each once', async () => {
