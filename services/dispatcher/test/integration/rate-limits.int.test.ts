@@ -81,18 +81,21 @@ describe('rate limits against a simulator process (real Kafka, Redis)', () => {
     // cool-down; a short one keeps the measured "after" phase about the new limit rather than the back-off.
     children.push(await spawnDispatcher('dispatcher', h.env({ INBOUND_HEADROOM_FRACTION: '0.03', THROTTLE_COOLDOWN_MS: '3000' }), w.catalog, logDir));
     // What Meta does first (the simulator's limit), then what the webhook service writes and announces.
+    // Returns when Meta changed the limit (before the simulator was told) and when the webhook's write was announced.
     const setTier = async (mps: number, event: 'UPGRADE' | 'DOWNGRADE') => {
+      const metaAt = Date.now();
       await sim.event({ type: 'phone_number_quality_update', phoneNumberId: '1001', event, throughputMps: mps });
       await h.redis.set(keys.phoneQuality('1001'), JSON.stringify({ quality: 'GREEN', event, throughputMps: mps, updatedAt: new Date().toISOString() }));
       await h.redis.publish(keys.accountChangesChannel(), '1001');
-      return Date.now();
+      return { metaAt, announcedAt: Date.now() };
     };
     const jobs = Array.from({ length: 1_600 }, (_, i) => job({ to: recipient(i) }));
     await h.produce(jobs);
     await waitFor(() => h.sent.filter((e) => e.outcome === 'sent').length > 40 * 6, { timeoutMs: 30_000, description: '6 s of sends at 40 mps' });
-    const tUp = await setTier(100, 'UPGRADE');
+    const tUp = (await setTier(100, 'UPGRADE')).announcedAt;
     await new Promise((r) => setTimeout(r, 8_000));
-    const tDown = await setTier(30, 'DOWNGRADE');
+    const downgrade = await setTier(30, 'DOWNGRADE');
+    const tDown = downgrade.announcedAt;
     await waitFor(() => jobs.every((j) => h.terminal(j.jobId).length > 0), { timeoutMs: 90_000, description: 'a terminal outcome for every job' });
 
     const stats = await sim.stats();
@@ -110,9 +113,10 @@ describe('rate limits against a simulator process (real Kafka, Redis)', () => {
     expect(after.rate).toBeLessThanOrEqual(30);
     expect(after.rate).toBeGreaterThanOrEqual(0.8 * 30); // the adaptive back-off after refusals recovers over a cool-down
     expect(after.spanMs).toBeGreaterThan(5_000);
-    // Meta lowers the limit before the webhook arrives: sends of that gap meet a full window and are
-    // refused and retried. None outside that gap.
-    expect(throttled.filter((t) => t < tDown || t > tDown + 2_000)).toEqual([]);
+    // Meta lowers the limit before the webhook arrives: sends of that gap (from Meta's change until the
+    // dispatcher has applied the announced tier) meet a full window and are refused and retried. None
+    // outside that gap.
+    expect(throttled.filter((t) => t < downgrade.metaAt || t > tDown + 2_000)).toEqual([]);
     expect(jobs.every((j) => h.terminal(j.jobId)[0]!.outcome === 'sent')).toBe(true);
     expect(stats.duplicateSends.count).toBe(0);
   });
