@@ -23,7 +23,7 @@ export const dispatcherEnvSchema = z.object({
   RETRY_MAX_DELAY_MS: env.int('cap of one back-off delay', 600_000, 1),
   HTTP_TIMEOUT_MS: env.int('Graph API request timeout (headers and body)', 10_000, 100),
   HTTP_CONNECT_TIMEOUT_MS: env.int('Graph API connect timeout', 3_000, 100),
-  HTTP_POOL_CONNECTIONS: env.int('keep-alive connections to the Graph API (one request each at a time: at least the sends in flight, rate × latency with its tail, for all numbers of the process together, or requests queue in the pool and reach Meta bunched)', 2_048, 1, 8_192),
+  HTTP_POOL_CONNECTIONS: env.int('keep-alive connections to the Graph API (one request each at a time: at least the sends in flight, rate × latency, or requests queue in the pool and reach Meta bunched)', 512, 1, 4_096),
   OPT_OUT_POLICY: z
     .enum(['marketing_only', 'all'])
     .default('marketing_only')
@@ -36,7 +36,7 @@ export const dispatcherEnvSchema = z.object({
     .enum(['spread', 'refuse'])
     .default('spread')
     .describe('a campaign message to a new recipient beyond the messaging-limit budget: hold it until budget frees, or refuse it'),
-  CONSUMER_CONCURRENCY: env.int("jobs in their checks (Redis round trips) per process; a job takes a permit once its number's send room (about 1 s of that number's sends) admits it and gives it back while it waits for its send slot. Different recipients run concurrently, one recipient in order", 1_000, 1, 20_000),
+  CONSUMER_CONCURRENCY: env.int('jobs in flight per process (different recipients run concurrently, one recipient in order)', 1_000, 1, 20_000),
   PARTITIONS_CONSUMED_CONCURRENTLY: env.int('partitions processed concurrently per consumer', 8, 1, 256),
   LEDGER_TTL_MS: env.int('how long the send ledger remembers a job (must exceed the longest redelivery/replay horizon)', 3 * 24 * 3_600_000, 60_000),
   OUTCOME_LINGER_MS: env.int('how long outcome records wait to be batched into one produce', 5, 0, 1_000),

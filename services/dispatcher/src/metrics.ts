@@ -26,7 +26,6 @@ export function createDispatcherMetrics(registry: Registry) {
     unknownOutcomes: new Counter({ name: 'wa_dispatch_unknown_outcomes_total', help: 'Jobs whose send outcome cannot be known (alert)', registers }),
     accountPaused: new Gauge({ name: 'wa_dispatch_account_paused', help: '1 while a business account is paused after an auth error (alert)', labelNames: ['waba'], registers }),
     heldSlots: new Gauge({ name: 'wa_dispatch_guard_held_slots', help: 'Due send slots the sliding-window guard held back because sends had bunched (stalls); process lifetime', registers }),
-    lagHeldSends: new Gauge({ name: 'wa_dispatch_lag_held_sends', help: "Admitted sends held until this process' own sliding window had room when they were to be written (event-loop stalls bunch them); process lifetime", registers }),
     lateAnswers: new Gauge({ name: 'wa_dispatch_late_answers', help: "Answers of cold numbers (first answers per process) later than 3 ms: their send counts until the answer (process lifetime)", registers }),
     inFlight: new Gauge({ name: 'wa_dispatch_in_flight', help: 'Jobs being processed', registers }),
   };

@@ -22,7 +22,6 @@ import { RedisMessagingLimits, RedisRateLimiter } from './adapters/redis-limits'
 import type { DispatcherConfig } from './config';
 import { createJobHandler } from './handle-job';
 import { buildApp } from './http/app';
-import { createSendRoom } from './domain/send-room';
 import { createDispatcherMetrics } from './metrics';
 import { systemClock, type Clock, type CloudApi } from './ports';
 
@@ -89,14 +88,11 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       connectTimeoutMs: config.HTTP_CONNECT_TIMEOUT_MS,
     });
 
-  // About one second of each number's sends may be in their checks or waiting for a slot.
-  const room = createSendRoom((id) => Math.max(50, Math.ceil(limiter.rateOf(id).targetMps)));
   const handler = createJobHandler({
     catalog,
     accessTokens,
     ledger,
     limiter,
-    room,
     limits,
     account,
     campaigns,
@@ -171,7 +167,6 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     metrics.inFlight.set(semaphore.active);
     metrics.heldSlots.set(limiter.heldSlots);
     metrics.lateAnswers.set(limiter.lateAnswers);
-    metrics.lagHeldSends.set(limiter.lagHeld);
   };
 
   let started = false;

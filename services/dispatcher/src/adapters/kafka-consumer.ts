@@ -3,13 +3,12 @@ import type { Logger } from 'pino';
 import { createConsumer } from '@wa/shared/kafka';
 import { dispatchJobV1, type DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
 import { decodeJson } from '@wa/shared/decode';
-import { Fifo } from '../domain/send-room';
-import type { JobConcurrency, JobSource } from '../handle-job';
+import type { JobSource } from '../handle-job';
 
-/** A counting semaphore bounding jobs in their checks across all partitions of a process. */
+/** A counting semaphore bounding jobs in flight across all partitions of a process. */
 export function createSemaphore(limit: number) {
   let active = 0;
-  const waiters = new Fifo<() => void>();
+  const waiters: (() => void)[] = [];
   return {
     async acquire(): Promise<void> {
       if (active < limit) {
@@ -39,8 +38,7 @@ export interface DispatchConsumerOptions {
   partitionsConsumedConcurrently: number;
   semaphore: Semaphore;
   logger: Logger;
-  /** Takes the job's concurrency permit itself (after its number's send room admits it), see JobSource. */
-  handle: (job: DispatchJobV1, src: JobSource, concurrency: JobConcurrency) => Promise<void>;
+  handle: (job: DispatchJobV1, src: JobSource) => Promise<void>;
   /** A record that is not a valid job: dead-letter it (resolves once acknowledged). */
   poison: (src: JobSource, reason: 'invalid_json' | 'schema_violation' | 'record_too_large', detail: string) => Promise<void>;
   now: () => number;
@@ -142,31 +140,21 @@ export class DispatchConsumer {
         const prev = chains.get(key) ?? Promise.resolve();
         const run = prev.then(async () => {
           if (failure) return;
-          const { semaphore } = this.options;
-          let held = false;
-          const concurrency: JobConcurrency = {
-            async acquire() {
-              if (held) return;
-              await semaphore.acquire();
-              held = true;
-            },
-            release() {
-              if (!held) return;
-              held = false;
-              semaphore.release();
-            },
+          await this.options.semaphore.acquire();
+          let held = true;
+          const release = () => {
+            if (!held) return;
+            held = false;
+            this.options.semaphore.release();
           };
           try {
-            if (decoded.ok) await this.options.handle(decoded.value, src, concurrency);
-            else {
-              await concurrency.acquire();
-              await this.options.poison(src, decoded.reason, decoded.detail);
-            }
+            if (decoded.ok) await this.options.handle(decoded.value, { ...src, releaseConcurrency: release });
+            else await this.options.poison(src, decoded.reason, decoded.detail);
             done[index] = true;
           } catch (err) {
             failure ??= err;
           } finally {
-            concurrency.release();
+            release();
           }
         });
         chains.set(key, run);

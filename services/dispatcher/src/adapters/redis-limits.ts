@@ -323,9 +323,10 @@ export class RedisRateLimiter implements RateLimiter {
           }
           waitMs = Number(reply);
           if (!(waitMs > 0)) {
+            const at = localClockMs();
+            this.recentSends(phoneNumberId, at).push(at);
             if (head) this.heldSlots++;
             handOn();
-            const at = await this.releaseLocally(phoneNumberId, key, member, cap);
             return { admitted: true, permit: this.permit(phoneNumberId, key, member, at, issuedAt, performance.now() - t0) };
           }
         }
@@ -348,47 +349,6 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   private readonly gates = new Map<string, { held: boolean; queue: (() => void)[] }>();
-  /** Per number, the admitted sends being held by `releaseLocally` (in admission order). */
-  private readonly releaseChains = new Map<string, Promise<number>>();
-
-  /**
-   * The guard decided on Redis' clock, but the request is written when this process reads the
-   * reply: after an event-loop stall, replies the guard produced over a few hundred ms are read in
-   * one go and their requests would leave as one burst (130429s seen at > 1,500 msgs/s per
-   * process). So the send is also checked against this process' own log at the moment it is
-   * written, and held here (in order, behind earlier held sends) until the local sliding window has
-   * room; its entry in the shared window then moves to the real send time. Returns the send time.
-   */
-  private async releaseLocally(phoneNumberId: string, key: string, member: string, cap: number): Promise<number> {
-    const now = localClockMs();
-    const log = this.recentSends(phoneNumberId, now);
-    const chain = this.releaseChains.get(phoneNumberId);
-    if (!chain && log.length < cap) {
-      log.push(now);
-      return now;
-    }
-    const release = (chain ?? Promise.resolve(0)).then(async () => {
-      for (;;) {
-        const at = localClockMs();
-        const recent = this.recentSends(phoneNumberId, at);
-        if (recent.length < cap) {
-          recent.push(at);
-          return at;
-        }
-        await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(recent[recent.length - cap]! + this.windowMs - at))));
-      }
-    });
-    this.releaseChains.set(phoneNumberId, release);
-    const at = await release;
-    if (this.releaseChains.get(phoneNumberId) === release) this.releaseChains.delete(phoneNumberId);
-    this.lagHeld++;
-    const offset = Math.max(this.offsetCur, this.offsetPrev);
-    void this.redis.zadd(key, 'XX', 'GT', (at + (Number.isFinite(offset) ? offset : 0)).toFixed(3), member).catch(() => undefined);
-    return at;
-  }
-
-  /** Admitted sends held because this process' own window was full when they were to be written (event-loop stalls). */
-  lagHeld = 0;
 
   /**
    * Meta counts a request when it arrives, which we cannot see: no earlier than its write, no later

@@ -5,7 +5,6 @@ import { backoffDelayMs, decideRetry, tierIndexForDelay } from '../../src/domain
 import { evaluateCompliance, type ComplianceFacts } from '../../src/domain/compliance';
 import { decideOutcome } from '../../src/domain/outcome';
 import { createAdaptiveRate, reserveSlots, sendGuardCap, slotIntervalMs, targetRate } from '../../src/domain/pacing';
-import { createSendRoom, Fifo } from '../../src/domain/send-room';
 import { pickSender } from '../../src/domain/sender-pool';
 
 describe('pacing', () => {
@@ -177,51 +176,5 @@ describe('sender pool', () => {
     const after = new Map(people.map((p) => [p, pickSender(pool, p, (id) => id !== '2')]));
     for (const p of people) if (before.get(p) !== '2') expect(after.get(p)).toBe(before.get(p));
     expect([...after.values()].includes('2')).toBe(false);
-  });
-});
-
-describe('send room', () => {
-  const settled = () => new Promise((r) => setImmediate(r));
-
-  it("bounds each number's jobs in the send path without letting one number's backlog block another", async () => {
-    const room = createSendRoom((n) => (n === 'slow' ? 2 : 3));
-    const slow = Array.from({ length: 5 }, () => room.enter('slow', 'marketing'));
-    const entered: string[] = [];
-    slow.forEach((p, i) => void p.then(() => entered.push(`slow${i}`)));
-    const fast = await Promise.all([room.enter('fast', 'marketing'), room.enter('fast', 'marketing'), room.enter('fast', 'marketing')]);
-    await settled();
-    expect(entered).toEqual(['slow0', 'slow1']);
-    expect(room.occupancy('slow')).toEqual({ inside: 2, waiting: 3 });
-    expect(room.occupancy('fast')).toEqual({ inside: 3, waiting: 0 });
-    (await slow[0]!)();
-    (await slow[0]!)(); // leaving twice frees one place only
-    await settled();
-    expect(entered).toEqual(['slow0', 'slow1', 'slow2']);
-    for (const leave of fast) leave();
-    expect(room.occupancy('fast')).toEqual({ inside: 0, waiting: 0 });
-  });
-
-  it('lets waiting authentication jobs in before queued marketing', async () => {
-    const room = createSendRoom(() => 1);
-    const first = await room.enter('n', 'marketing');
-    const order: string[] = [];
-    void room.enter('n', 'marketing').then((leave) => (order.push('marketing'), leave()));
-    void room.enter('n', 'utility').then((leave) => (order.push('utility'), leave()));
-    void room.enter('n', 'auth').then((leave) => (order.push('auth'), leave()));
-    first();
-    await settled();
-    expect(order).toEqual(['auth', 'utility', 'marketing']);
-  });
-
-  it('fifo keeps order across compactions', () => {
-    const q = new Fifo<number>();
-    const out: number[] = [];
-    for (let i = 0; i < 5_000; i++) {
-      q.push(i);
-      if (i % 3 === 0) out.push(q.shift()!);
-    }
-    while (q.length > 0) out.push(q.shift()!);
-    expect(out).toEqual(Array.from({ length: 5_000 }, (_, i) => i));
-    expect(q.shift()).toBeUndefined();
   });
 });
