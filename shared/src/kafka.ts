@@ -38,6 +38,16 @@ export function createKafka(options: KafkaOptions): Kafka {
  * record within a partition; the Java-compatible partitioner so keys land where other clients put them
  * (kafkajs' DefaultPartitioner with an int32 murmur2; same partitions, no Long allocations).
  */
+/**
+ * What the services' long-lived producers use instead of the idempotent default: kafkajs' idempotent
+ * producer can get stuck for good on OUT_OF_ORDER_SEQUENCE_NUMBER after its connections are cut
+ * mid-produce (seen in the webhook partition drill and in ingest's broker-restart test: every later
+ * produce failed until the process restarted). A retried produce may then duplicate a record; every
+ * consumer dedupes by its id (job ids in the dispatcher ledger, event ids in the normaliser and
+ * analytics), so that costs nothing. One request in flight keeps per-partition order.
+ */
+export const RESTART_SAFE_PRODUCER: ProducerConfig = Object.freeze({ idempotent: false, maxInFlightRequests: 1 });
+
 export function createProducer(kafka: Kafka, config: ProducerConfig = {}): Producer {
   return kafka.producer({
     idempotent: true,

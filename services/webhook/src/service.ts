@@ -1,7 +1,7 @@
 import { CompressionTypes } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { createConsumer, createKafka, createProducer } from '@wa/shared/kafka';
+import { RESTART_SAFE_PRODUCER, createConsumer, createKafka, createProducer } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
 import { createReadiness } from '@wa/shared/readiness';
@@ -50,11 +50,8 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
   const names = webhookTopics(config.TOPIC_PREFIX);
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-webhook', logger });
-  // Not idempotent: kafkajs' idempotent producer can get stuck for good on OUT_OF_ORDER_SEQUENCE_NUMBER
-  // after its connections are cut mid-produce (seen in the webhook-partition fault drill), which would
-  // answer Meta 503 forever. A retried produce may duplicate a raw record; the normaliser dedupes by
-  // event id, so that costs nothing. One request in flight keeps per-partition order.
-  const producer = createProducer(kafka, { idempotent: false, maxInFlightRequests: 1 });
+  // Not idempotent: see RESTART_SAFE_PRODUCER (answering Meta 503 forever would be the failure).
+  const producer = createProducer(kafka, RESTART_SAFE_PRODUCER);
   const raw = new BatchingProducer({
     producer,
     topic: names.raw,
