@@ -117,7 +117,7 @@ async function main() {
   };
   if (!SKIP_INGEST) {
     console.log(`producing ${MESSAGES * 3} events (${MESSAGES} sends + ${MESSAGES * 2} statuses) …`);
-    const producer = createProducer(kafka, { idempotent: false });
+    const producer = createProducer(kafka);
     await producer.connect();
     const batches = ingestEvents();
     let total = 0;

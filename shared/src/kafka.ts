@@ -34,23 +34,25 @@ export function createKafka(options: KafkaOptions): Kafka {
 }
 
 /**
- * Producer defaults: idempotent with acks=-1 so a retried produce cannot duplicate or reorder a
- * record within a partition; the Java-compatible partitioner so keys land where other clients put them
- * (kafkajs' DefaultPartitioner with an int32 murmur2; same partitions, no Long allocations).
+ * Producer defaults for every producer (services, CLI, tests, benchmarks): acks from all in-sync
+ * replicas, NOT idempotent, five requests in flight, and the Java-compatible partitioner so keys land
+ * where other clients put them (kafkajs' DefaultPartitioner with an int32 murmur2; same partitions, no
+ * Long allocations).
+ *
+ * Not idempotent because kafkajs' idempotent producer can get stuck for good on
+ * OUT_OF_ORDER_SEQUENCE_NUMBER after its connections are cut mid-produce (seen in the webhook
+ * partition drill and in ingest's broker-restart test: every later produce failed until the process
+ * restarted). A retried produce may then duplicate a record, or, with several requests in flight,
+ * land after a later one; every consumer dedupes by id (job ids in the dispatcher ledger, event ids in
+ * the normaliser and analytics) and the state it folds is order-tolerant (forward-only statuses,
+ * newer-wins Redis state), because Meta's own webhooks arrive duplicated and out of order anyway.
+ * Five in flight rather than one: one request per broker round trip cost ingest ~15 % of its
+ * throughput (bench:ingest, docs/ingest.md). Pass `{ idempotent: true }` where exactly-once per
+ * partition is worth that risk.
  */
-/**
- * What the services' long-lived producers use instead of the idempotent default: kafkajs' idempotent
- * producer can get stuck for good on OUT_OF_ORDER_SEQUENCE_NUMBER after its connections are cut
- * mid-produce (seen in the webhook partition drill and in ingest's broker-restart test: every later
- * produce failed until the process restarted). A retried produce may then duplicate a record; every
- * consumer dedupes by its id (job ids in the dispatcher ledger, event ids in the normaliser and
- * analytics), so that costs nothing. One request in flight keeps per-partition order.
- */
-export const RESTART_SAFE_PRODUCER: ProducerConfig = Object.freeze({ idempotent: false, maxInFlightRequests: 1 });
-
 export function createProducer(kafka: Kafka, config: ProducerConfig = {}): Producer {
   return kafka.producer({
-    idempotent: true,
+    idempotent: false,
     maxInFlightRequests: 5,
     allowAutoTopicCreation: false,
     createPartitioner: javaCompatiblePartitioner,

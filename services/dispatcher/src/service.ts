@@ -5,7 +5,7 @@ import { indexCatalog, loadCatalogFile, parseAccessTokens, type Catalog } from '
 import { LANES_BY_PRIORITY } from '@wa/shared/contracts/common';
 import { deadLetterV1, type DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
 import { encodeJson } from '@wa/shared/decode';
-import { RESTART_SAFE_PRODUCER, createKafka, createProducer } from '@wa/shared/kafka';
+import { createKafka, createProducer } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
 import { createReadiness } from '@wa/shared/readiness';
@@ -56,8 +56,8 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
 
   const redis = createRedis(config.REDIS_URL, { enableAutoPipelining: true });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-dispatcher', logger });
-  // Not idempotent: see RESTART_SAFE_PRODUCER; outcome events carry job ids that consumers dedupe.
-  const producer = createProducer(kafka, RESTART_SAFE_PRODUCER);
+  // Not idempotent: see createProducer; outcome events carry job ids that consumers dedupe.
+  const producer = createProducer(kafka);
   const out = new OutcomeProducer(producer, { lingerMs: config.OUTCOME_LINGER_MS });
 
   const ledger = new RedisLedger(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlMs: config.LEDGER_TTL_MS });

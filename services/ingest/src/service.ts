@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { indexCatalog, loadCatalogFile, type CatalogIndex } from '@wa/shared/catalog';
-import { RESTART_SAFE_PRODUCER, createConsumer, createKafka, createProducer, kafkaError } from '@wa/shared/kafka';
+import { createConsumer, createKafka, createProducer, kafkaError } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
 import { createReadiness } from '@wa/shared/readiness';
@@ -53,8 +53,8 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
 
   const redis = createRedis(config.REDIS_URL);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-ingest', logger });
-  // Not idempotent: see RESTART_SAFE_PRODUCER; job ids are deterministic and the dispatcher's ledger dedupes them.
-  const producer = createProducer(kafka, RESTART_SAFE_PRODUCER);
+  // Not idempotent: see createProducer; job ids are deterministic and the dispatcher's ledger dedupes them.
+  const producer = createProducer(kafka);
   const newConsumer = () => createConsumer(kafka, { groupId: config.CONSUMER_GROUP, maxBytes: Math.max(10 * 1_048_576, config.MAX_RECORD_BYTES * 2) });
   const onFatal =
     overrides.onFatal ??

@@ -1,7 +1,7 @@
 import { CompressionTypes } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { RESTART_SAFE_PRODUCER, createConsumer, createKafka, createProducer } from '@wa/shared/kafka';
+import { createConsumer, createKafka, createProducer } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
 import { createReadiness } from '@wa/shared/readiness';
@@ -50,8 +50,8 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
   const names = webhookTopics(config.TOPIC_PREFIX);
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-webhook', logger });
-  // Not idempotent: see RESTART_SAFE_PRODUCER (answering Meta 503 forever would be the failure).
-  const producer = createProducer(kafka, RESTART_SAFE_PRODUCER);
+  // Not idempotent: see createProducer (answering Meta 503 forever would be the failure).
+  const producer = createProducer(kafka);
   const raw = new BatchingProducer({
     producer,
     topic: names.raw,
