@@ -10,6 +10,10 @@ export type PhoneResult = { ok: true; waId: string; country: string } | { ok: fa
 export function normalisePhone(input: string, defaultCountry?: string): PhoneResult {
   const trimmed = input.trim();
   if (trimmed.length === 0) return { ok: false, reason: 'empty phone number' };
+  if (defaultCountry === undefined) {
+    const fast = validE164(trimmed);
+    if (fast) return fast;
+  }
   if (/[a-z]/i.test(trimmed)) return { ok: false, reason: 'phone number contains letters' };
   const candidate = trimmed.startsWith('+') || defaultCountry ? trimmed : `+${trimmed.replace(/^00/, '')}`;
   const parsed = parsePhoneNumberFromString(candidate, defaultCountry as never);
@@ -29,6 +33,9 @@ const NUMBER_TYPES = ['FIXED_LINE', 'MOBILE', 'PREMIUM_RATE', 'TOLL_FREE', 'SHAR
 /** The part of libphonenumber-js' Metadata class that isValid() reads (present at runtime, untyped in its d.ts). */
 interface NumberingPlanView {
   selectNumberingPlan(countryOrCallingCode: string): void;
+  hasCallingCode(callingCode: string): boolean;
+  getCountryCodesForCallingCode(callingCode: string): string[] | undefined;
+  nationalPrefixForParsing(): string | undefined;
   hasTypes(): boolean;
   nationalNumberPattern(): string;
   type(name: string): { pattern(): string; possibleLengths(): number[] | undefined } | undefined;
@@ -44,8 +51,11 @@ function matchesEntirely(text: string, pattern: string): boolean {
 
 /** Same answer as `parsed.isValid()`, without recompiling the patterns. */
 export function isValidNumber(parsed: PhoneNumber): boolean {
-  plans.selectNumberingPlan(parsed.country ?? parsed.countryCallingCode);
-  const national = parsed.nationalNumber;
+  return isValidNational(parsed.country ?? parsed.countryCallingCode, parsed.nationalNumber);
+}
+
+function isValidNational(countryOrCallingCode: string, national: string): boolean {
+  plans.selectNumberingPlan(countryOrCallingCode);
   if (!plans.hasTypes()) return matchesEntirely(national, plans.nationalNumberPattern());
   if (!matchesEntirely(national, plans.nationalNumberPattern())) return false;
   for (const name of NUMBER_TYPES) {
@@ -56,6 +66,51 @@ export function isValidNumber(parsed: PhoneNumber): boolean {
     if (matchesEntirely(national, type.pattern())) return true;
   }
   return false;
+}
+
+// Fast path for a number already written as "+" and digits (what upstream systems mostly send):
+// the steps parsePhoneNumberFromString takes for such a text, without its per-call Metadata,
+// option objects and pattern compilation (~5 µs and ~6 KB of garbage per number). It answers only
+// when the library's answer is certain to be "valid, country X, these digits":
+//  - the calling code is the first 1–3 digit prefix the metadata knows (as the library picks it);
+//  - that calling code belongs to exactly one country (shared codes such as +1, +7, +44 and the
+//    non-geographic ones go the slow way: the library picks the country by the number);
+//  - the plan's national-prefix-for-parsing does not match the start of the national number (so
+//    the library would strip nothing and the national number is the rest of the digits);
+//  - the number is valid (invalid numbers go the slow way, for the library's own reason text).
+// Anything else returns undefined and takes the library path. shared/test/phone-fastpath.test.ts
+// compares both paths over every country's example numbers, their neighbours and random numbers.
+const E164_TEXT = /^\+[1-9]\d{6,16}$/;
+const callingCodes = new Map<string, { country: string; prefix: RegExp | null } | null>();
+
+function callingCodeInfo(callingCode: string): { country: string; prefix: RegExp | null } | null {
+  let info = callingCodes.get(callingCode);
+  if (info !== undefined) return info;
+  const countries = plans.getCountryCodesForCallingCode(callingCode);
+  info = null;
+  if (countries && countries.length === 1 && countries[0] !== '001') {
+    plans.selectNumberingPlan(callingCode);
+    const prefix = plans.nationalPrefixForParsing();
+    info = { country: countries[0]!, prefix: prefix ? new RegExp(`^(?:${prefix})`) : null };
+  }
+  callingCodes.set(callingCode, info);
+  return info;
+}
+
+/** `{ ok: true, … }` when `text` ("+" and digits) is certainly a valid number; undefined: ask the library. */
+export function validE164(text: string): PhoneResult | undefined {
+  if (!E164_TEXT.test(text)) return undefined;
+  for (let end = 2; end <= 4; end++) {
+    const callingCode = text.slice(1, end);
+    if (!plans.hasCallingCode(callingCode)) continue;
+    const info = callingCodeInfo(callingCode);
+    if (!info) return undefined;
+    const national = text.slice(end);
+    if (national.length < 2 || national.length > 17) return undefined;
+    if (info.prefix?.test(national)) return undefined;
+    return isValidNational(info.country, national) ? { ok: true, waId: text.slice(1), country: info.country } : undefined;
+  }
+  return undefined;
 }
 
 /** ISO country of an E.164 number (digits, with or without "+"); "ZZ" when it cannot be told. */

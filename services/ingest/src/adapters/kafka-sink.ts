@@ -28,8 +28,8 @@ export function createKafkaSink(producer: Producer, options: { topicPrefix: stri
       const requests: TopicMessages[][] = [];
       let current = new Map<string, Message[]>();
       let bytes = 0;
-      const push = (topic: string, message: Message & { value: Buffer }) => {
-        const size = message.value.length + 64;
+      const push = (topic: string, message: Message & { value: Buffer | string }) => {
+        const size = (typeof message.value === 'string' ? Buffer.byteLength(message.value) : message.value.length) + 64;
         if (bytes + size > MAX_REQUEST_BYTES && bytes > 0) {
           requests.push([...current].map(([t, messages]) => ({ topic: t, messages })));
           current = new Map();
@@ -43,8 +43,10 @@ export function createKafkaSink(producer: Producer, options: { topicPrefix: stri
       // Jobs are typed and built from validated parts (request schema, normalised numbers, bounded
       // audience params); schema-checking each one costs ~12 µs, so by default the first job of
       // every send is checked (catching a shape bug at once) and the rest are serialised directly.
+      // Values go to kafkajs as strings: it writes a string straight into the record's buffer, where a
+      // Buffer would be one more allocation and copy per record (the bytes on the wire are the same).
       jobs.forEach((job, i) => {
-        const value = i === 0 || options.validateEveryJob ? encodeJson(topics.dispatchJobs[job.lane].schema, job) : Buffer.from(JSON.stringify(job));
+        const value = i === 0 || options.validateEveryJob ? JSON.stringify(topics.dispatchJobs[job.lane].schema.parse(job)) : JSON.stringify(job);
         push(laneTopics[job.lane], { key: job.to, value });
       });
       for (const dl of deadLetters) push(dlqTopic, { key: dl.requestKey ?? null, value: encodeJson(topics.notificationsDlq.schema, dl) });
