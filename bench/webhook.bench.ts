@@ -13,7 +13,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
@@ -39,6 +40,10 @@ const config = loadConfig(
     BENCH_STEP_S: env.int('duration of each step-up rate', 10, 1),
     BENCH_WARMUP_S: env.int('seconds at the sustained rate before it is measured (not counted)', 5, 0),
     BENCH_CONNECTIONS: env.int('keep-alive connections of the load client', 128, 1),
+    BENCH_CLIENT: z
+      .enum(['raw', 'undici'])
+      .default('raw')
+      .describe('load client: minimal keep-alive HTTP/1.1 over raw sockets (least CPU) or an undici Pool'),
     BENCH_PARTITIONS: env.int('partitions of the benchmark topics', 6, 1),
     BENCH_NORMALISER: z
       .enum(['process', 'inline', 'off'])
@@ -127,6 +132,8 @@ interface PhaseResult {
   /** The load process's own event-loop delay: if high, part of the latency is the client's, not the service's. */
   clientLoopDelayP99Ms: number;
   clientLoopDelayMaxMs: number;
+  /** CPU in cores during the phase: load generator, receiver, normaliser, and the rest (broker, Redis, anything else). */
+  cpuCores: ReturnType<typeof cpuCores>;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -135,7 +142,190 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[i]!;
 }
 
-async function runPhase(pool: Pool, rate: number, durationS: number, deliveryIds: Set<string> | undefined): Promise<PhaseResult> {
+/** A prepared request: body and signature computed before the clock starts. */
+interface Prepared {
+  body: string;
+  signature: string;
+  /** The whole request as the raw client writes it (head + body). */
+  bytes?: Buffer;
+}
+
+/**
+ * How requests reach the service. `send` issues one request at once (or queues it FIFO behind the
+ * busy connections — the wait counts, latency is from the due time) and calls `done` with the HTTP
+ * status (0 = transport error) once the whole response has arrived.
+ */
+interface LoadClient {
+  readonly name: string;
+  /** Called while preparing (before the clock starts): precompute whatever the client sends. */
+  prepare(req: Prepared): Prepared;
+  send(req: Prepared, done: (status: number) => void): void;
+  close(): Promise<void>;
+}
+
+function undiciClient(base: string, connections: number): LoadClient {
+  const pool = new Pool(base, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  return {
+    name: `undici Pool (${connections} keep-alive connections, no pipelining)`,
+    prepare: (req) => req,
+    send({ body, signature }, done) {
+      pool
+        .request({ path: '/webhook', method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'user-agent': 'facebookexternalua' }, body })
+        .then(
+          async (res) => {
+            await res.body.dump();
+            done(res.statusCode);
+          },
+          () => done(0),
+        );
+    },
+    close: () => pool.close(),
+  };
+}
+
+/**
+ * A minimal HTTP/1.1 keep-alive client (like wrk): each request is one precomputed buffer written
+ * to an idle connection, each connection has at most one request outstanding (no pipelining), and
+ * a response is complete once its headers and `content-length` bytes have arrived. It spends far
+ * less CPU per request than undici's promise/stream machinery, which matters because the load
+ * generator shares the two cores with the service and the broker — it changes nothing about what
+ * is measured (due time → last byte of the response).
+ */
+function rawClient(base: string, connections: number): LoadClient {
+  const { hostname, port } = new URL(base);
+  const head = (req: Prepared) =>
+    `POST /webhook HTTP/1.1\r\nhost: ${hostname}:${port}\r\ncontent-type: application/json\r\nx-hub-signature-256: ${req.signature}\r\nuser-agent: facebookexternalua\r\ncontent-length: ${Buffer.byteLength(req.body)}\r\n\r\n`;
+  interface Conn {
+    socket: net.Socket;
+    done: ((status: number) => void) | undefined;
+    buf: Buffer | undefined;
+  }
+  const idle: Conn[] = [];
+  const waiting: { bytes: Buffer; done: (status: number) => void }[] = [];
+  let waitingHead = 0;
+  let closing = false;
+  const all = new Set<Conn>();
+
+  const next = (conn: Conn) => {
+    if (waitingHead < waiting.length) {
+      const w = waiting[waitingHead]!;
+      waiting[waitingHead++] = undefined as never;
+      if (waitingHead > 4096 && waitingHead * 2 > waiting.length) {
+        waiting.splice(0, waitingHead);
+        waitingHead = 0;
+      }
+      conn.done = w.done;
+      conn.socket.write(w.bytes);
+    } else {
+      idle.push(conn);
+    }
+  };
+  const open = (): Conn => {
+    const socket = net.connect({ host: hostname, port: Number(port), noDelay: true });
+    const conn: Conn = { socket, done: undefined, buf: undefined };
+    all.add(conn);
+    socket.on('data', (chunk: Buffer) => {
+      let buf = conn.buf === undefined ? chunk : Buffer.concat([conn.buf, chunk]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) break;
+        const headers = buf.toString('latin1', 0, end);
+        const status = Number(headers.slice(9, 12));
+        const cl = /\r\ncontent-length:\s*(\d+)/i.exec(headers);
+        if (cl === null) throw new Error(`response without content-length: ${headers}`);
+        const total = end + 4 + Number(cl[1]);
+        if (buf.length < total) break;
+        buf = buf.subarray(total);
+        const done = conn.done;
+        conn.done = undefined;
+        done?.(status);
+        next(conn);
+      }
+      conn.buf = buf.length === 0 ? undefined : buf;
+    });
+    const lost = () => {
+      all.delete(conn);
+      const i = idle.indexOf(conn);
+      if (i >= 0) idle.splice(i, 1);
+      const done = conn.done;
+      conn.done = undefined;
+      done?.(0);
+      if (!closing) next(open());
+    };
+    socket.on('error', () => undefined);
+    socket.on('close', lost);
+    return conn;
+  };
+  for (let i = 0; i < connections; i += 1) idle.push(open());
+  return {
+    name: `raw keep-alive sockets (${connections} connections, no pipelining, precomputed request bytes)`,
+    prepare: (req) => ({ ...req, bytes: Buffer.from(head(req) + req.body) }),
+    send(req, done) {
+      const bytes = req.bytes!;
+      const conn = idle.pop();
+      if (conn === undefined) {
+        waiting.push({ bytes, done });
+        return;
+      }
+      conn.done = done;
+      conn.socket.write(bytes);
+    },
+    async close() {
+      closing = true;
+      await Promise.all([...all].map((c) => new Promise<void>((r) => c.socket.end(() => r()))));
+    },
+  };
+}
+
+/** CPU seconds (user + system) of a process, from /proc (Linux). */
+function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+const CLK_TCK = 100;
+/** Busy CPU seconds of the whole machine (all cores), from /proc/stat. */
+function machineBusySeconds(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  return (cpu.reduce((a, b) => a + b, 0) - idle) / CLK_TCK;
+}
+
+interface CpuSnapshot {
+  bench: number;
+  receiver: number;
+  normaliser: number;
+  machine: number;
+}
+
+const cpuSnapshot = (): CpuSnapshot => {
+  const own = process.cpuUsage();
+  return {
+    bench: (own.user + own.system) / 1e6,
+    receiver: cpuSecondsOf(children[0]?.pid),
+    normaliser: cpuSecondsOf(children[1]?.pid),
+    machine: machineBusySeconds(),
+  };
+};
+
+/** CPU used during a phase, in cores (CPU seconds per second): where the two cores went. */
+function cpuCores(before: CpuSnapshot, after: CpuSnapshot, seconds: number) {
+  const d = (k: keyof CpuSnapshot) => (after[k] - before[k]) / seconds;
+  const ours = d('bench') + d('receiver') + (Number.isNaN(d('normaliser')) ? 0 : d('normaliser'));
+  return {
+    loadGenerator: round(d('bench')),
+    receiver: round(d('receiver')),
+    normaliser: Number.isNaN(d('normaliser')) ? null : round(d('normaliser')),
+    brokerRedisAndRest: round(d('machine') - ours),
+    machineBusy: round(d('machine')),
+  };
+}
+
+async function runPhase(client: LoadClient, rate: number, durationS: number, deliveryIds: Set<string> | undefined): Promise<PhaseResult> {
   const total = rate * durationS;
   const latencies = new Float64Array(total);
   let done = 0;
@@ -146,50 +336,37 @@ async function runPhase(pool: Pool, rate: number, durationS: number, deliveryIds
   let items = 0;
   // Bodies are built and signed before the clock starts, so the load process spends its CPU on
   // sending, not on JSON and HMACs (it shares two cores with the service and the broker).
-  const prepared = Array.from({ length: total }, () => {
+  const prepared = Array.from({ length: total }, (): Prepared => {
     const body = payload();
     items += (body.match(/"status":/g) ?? []).length || 1;
     bytes += body.length;
     if (deliveryIds !== undefined) deliveryIds.add(createHash('sha256').update(body).digest('hex'));
-    return { body, signature: `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` };
+    return client.prepare({ body, signature: `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` });
   });
   const intervalMs = 1000 / rate;
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
+  const cpuBefore = cpuSnapshot();
   const start = performance.now();
   let issued = 0;
   let finishedAt = start;
 
   await new Promise<void>((resolve) => {
     const fire = (i: number) => {
-      const { body, signature } = prepared[i]!;
+      const req = prepared[i]!;
       prepared[i] = undefined as never;
       const scheduled = start + i * intervalMs;
-      pool
-        .request({
-          path: '/webhook',
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'user-agent': 'facebookexternalua' },
-          body,
-        })
-        .then(
-          async (res) => {
-            await res.body.dump();
-            if (res.statusCode >= 200 && res.statusCode < 300) ok += 1;
-            else non2xx += 1;
-          },
-          () => {
-            errors += 1;
-          },
-        )
-        .finally(() => {
-          latencies[i] = performance.now() - scheduled;
-          done += 1;
-          if (done === total) {
-            finishedAt = performance.now();
-            resolve();
-          }
-        });
+      client.send(req, (status) => {
+        latencies[i] = performance.now() - scheduled;
+        if (status >= 200 && status < 300) ok += 1;
+        else if (status === 0) errors += 1;
+        else non2xx += 1;
+        done += 1;
+        if (done === total) {
+          finishedAt = performance.now();
+          resolve();
+        }
+      });
     };
     // Open loop: on every tick, issue everything whose scheduled time has come, whatever is in flight.
     const tick = () => {
@@ -201,6 +378,7 @@ async function runPhase(pool: Pool, rate: number, durationS: number, deliveryIds
   });
 
   loopDelay.disable();
+  const cpu = cpuCores(cpuBefore, cpuSnapshot(), (finishedAt - start) / 1000);
   const sorted = latencies.slice().sort();
   const p99MsPerSecond: number[] = [];
   for (let second = 0; second * rate < total; second += 1) {
@@ -228,6 +406,7 @@ async function runPhase(pool: Pool, rate: number, durationS: number, deliveryIds
     p99MsPerSecond,
     clientLoopDelayP99Ms: round(loopDelay.percentile(99) / 1e6),
     clientLoopDelayMaxMs: round(loopDelay.max / 1e6),
+    cpuCores: cpu,
   };
 }
 
@@ -338,7 +517,7 @@ let exitCode = 0;
 try {
   await waitReady(url, 60_000);
   if (config.BENCH_NORMALISER === 'process') await waitReady(normaliserUrl, 60_000);
-  const pool = new Pool(url, { connections: config.BENCH_CONNECTIONS, pipelining: 1, keepAliveTimeout: 60_000 });
+  const pool = config.BENCH_CLIENT === 'raw' ? rawClient(url, config.BENCH_CONNECTIONS) : undiciClient(url, config.BENCH_CONNECTIONS);
 
   // Warm-up (JIT, producer metadata, and the client pool's connections: a jump from a low rate
   // to the sustained one opened ~100 new connections in the first measured second, which showed
@@ -364,7 +543,7 @@ try {
       const r = await runPhase(pool, rate, config.BENCH_STEP_S, undefined);
       steps.push(r);
       passed = sustainedOk(r);
-      console.log(`  ${rate} req/s (attempt ${attempt}): p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.throughputRps} ok/s, non-2xx ${r.non2xx + r.errors}`);
+      console.log(`  ${rate} req/s (attempt ${attempt}): p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.throughputRps} ok/s, non-2xx ${r.non2xx + r.errors}; CPU ${JSON.stringify(r.cpuCores)}`);
     }
     if (!passed) break;
   }
@@ -420,6 +599,7 @@ try {
       broker: config.KAFKA_BROKERS.join(','),
       partitions: config.BENCH_PARTITIONS,
       connections: config.BENCH_CONNECTIONS,
+      client: pool.name,
       warmup: `3 s at 500/s, then ${config.BENCH_WARMUP_S} s at ${config.BENCH_RATE}/s (not counted)`,
       acks: -1,
       payloadMix: '75% single status, 20% batched 2–10 statuses, 5% inbound text; PMP pricing; ~3% failed',
@@ -471,6 +651,7 @@ try {
   console.log(`server-side ack (histogram bucket bound): p50 ≤ ${s.serverAckP50MsAtMost} ms, p99 ≤ ${s.serverAckP99MsAtMost} ms; 1-min load average ${s.loadAverage1m} on ${report.machine.cpus} CPUs`);
   console.log(`service event-loop lag since start: p99 ${s.serviceEventLoopLagP99Ms} ms, max ${s.serviceEventLoopLagMaxMs} ms`);
   console.log(`load process event-loop delay during the sustained phase: p99 ${s.clientLoopDelayP99Ms} ms, max ${s.clientLoopDelayMaxMs} ms`);
+  console.log(`CPU during the sustained phase (cores of ${report.machine.cpus}): ${JSON.stringify(s.cpuCores)}`);
   console.log(`sustained p99 per second (ms): ${s.p99MsPerSecond.join(' ')}`);
   console.log(`group commit: ${s.produceSends} sends, ${s.meanRecordsPerSend} records/send, mean produce ${s.meanProduceMs} ms; service RSS ${s.serviceRssMiB} MiB`);
   const n = report.normaliser;

@@ -58,6 +58,8 @@ export const webhookEnvSchema = z.object({
   WEBHOOK_RECEIVER_ENABLED: env.bool('serve GET/POST /webhook in this process; false runs a normaliser-only replica (ops routes only)', true),
   NORMALISER_ENABLED: env.bool('run the normaliser consumer (wa.webhooks.raw → wa.events.*) in this process; production runs it apart from the receiver so batch work and its GC never delay acks', true),
   NORMALISER_GROUP_ID: z.string().min(1).default('wa-webhook-normaliser').describe('consumer group of the normaliser'),
+  NORMALISER_FETCH_MIN_BYTES: env.int('the broker holds a normaliser fetch until this many bytes are available (or NORMALISER_FETCH_MAX_WAIT_MS passed): fewer, larger batches, so fewer Redis/Kafka round trips per record', 262_144, 1, 4 * 1_048_576),
+  NORMALISER_FETCH_MAX_WAIT_MS: env.int('longest the broker holds a normaliser fetch waiting for NORMALISER_FETCH_MIN_BYTES; bounds the extra normalisation delay when traffic is low', 250, 10, 5_000),
   NORMALISER_DEDUPE_TTL_S: env.int('how long a normalised event id is remembered to drop Meta redeliveries', 7 * 24 * 3_600, 60),
   OPT_OUT_KEYWORDS: keywordList('inbound messages that opt the person out (whole message, case/accent-insensitive)', 'STOP,UNSUBSCRIBE,CANCEL,ARRET,BAJA,PARAR,STOPP'),
   OPT_IN_KEYWORDS: keywordList('inbound messages that opt the person back in', 'START,SUBSCRIBE'),

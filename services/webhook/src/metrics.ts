@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS_SECONDS } from '@wa/shared/metrics';
 
 /** The webhook service's Prometheus metrics; labels are bounded sets only. */
-export function createWebhookMetrics(registry: Registry) {
+export function createWebhookMetrics(registry: Registry, sources: { queuedRecords?: () => number } = {}) {
   const registers = [registry];
   return {
     ackDuration: new Histogram({
@@ -41,7 +41,15 @@ export function createWebhookMetrics(registry: Registry) {
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000],
       registers,
     }),
-    produceQueue: new Gauge({ name: 'wa_webhook_produce_queue_records', help: 'raw records waiting for a send slot', registers }),
+    // Read at scrape time rather than set on every response (the acknowledgement path stays lean).
+    produceQueue: new Gauge({
+      name: 'wa_webhook_produce_queue_records',
+      help: 'raw records waiting for a send slot',
+      registers,
+      collect() {
+        if (sources.queuedRecords !== undefined) this.set(sources.queuedRecords());
+      },
+    }),
     events: new Counter({
       name: 'wa_webhook_events_total',
       help: 'normalised events forwarded, by type (status|inbound|account) and status (message status, inbound message type or account event kind)',

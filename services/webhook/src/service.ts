@@ -45,7 +45,8 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
   const logger = overrides.logger ?? createLogger({ service: 'webhook', level: config.LOG_LEVEL });
   const registry = overrides.registry ?? createMetricsRegistry('webhook');
   const now = overrides.now ?? Date.now;
-  const metrics = createWebhookMetrics(registry);
+  // `raw` is declared below; the gauge reads it only when scraped.
+  const metrics = createWebhookMetrics(registry, { queuedRecords: () => raw.queued });
   const readiness = createReadiness();
   const names = webhookTopics(config.TOPIC_PREFIX);
 
@@ -69,7 +70,14 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
   let redis: Redis | undefined;
   let normaliser: Normaliser | undefined;
   const consumer = config.NORMALISER_ENABLED
-    ? createConsumer(kafka, { groupId: config.NORMALISER_GROUP_ID, maxBytes: 4 * 1_048_576, maxWaitTimeInMs: 1_000 })
+    ? createConsumer(kafka, {
+        groupId: config.NORMALISER_GROUP_ID,
+        maxBytes: 4 * 1_048_576,
+        // Fewer, larger batches: each batch costs Redis and Kafka round trips (socket writes are a
+        // large share of the normaliser's CPU), and on a shared machine that CPU delays the receiver.
+        minBytes: config.NORMALISER_FETCH_MIN_BYTES,
+        maxWaitTimeInMs: config.NORMALISER_FETCH_MAX_WAIT_MS,
+      })
     : undefined;
 
   const app = buildApp({
@@ -83,9 +91,6 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     logger,
     now: () => new Date(now()),
     receiver: config.WEBHOOK_RECEIVER_ENABLED,
-  });
-  app.addHook('onResponse', async () => {
-    metrics.produceQueue.set(raw.queued);
   });
 
   const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });

@@ -46,7 +46,7 @@ describe('buildApp (HTTP layer, no socket)', () => {
   });
 
   it('hands the sink a raw record of the exact bytes, keyed by delivery id, and answers 200 only after it resolved', async () => {
-    let release: () => void = () => undefined;
+    let release: (() => void) | undefined;
     const sink: RawSink = { send: () => new Promise<void>((resolve) => (release = resolve)) };
     const { app } = setup(sink);
     const req = f.signed(f.inboundText({ wamid: 'wamid.1', from: '16505551234', text: 'Olá, ça va?', timestamp: 1 }), SECRET);
@@ -55,9 +55,13 @@ describe('buildApp (HTTP layer, no socket)', () => {
       answered = true;
       return r;
     });
+    // Wait until the handler reached the sink (a fixed 20 ms raced the first request's warm-up),
+    // then give it time to answer early if it would.
+    for (let i = 0; i < 500 && release === undefined; i += 1) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 20));
     expect(answered).toBe(false);
-    release();
+    expect(release).toBeDefined();
+    release?.();
     expect((await pending).statusCode).toBe(200);
   });
 
