@@ -7,6 +7,7 @@ import { decodeJson } from '@wa/shared/decode';
 import { isAppError } from '@wa/shared/errors';
 import { parseCsvHeader, parseCsvLine, parseNdjsonLine, type CsvLayout } from './domain/audience-format';
 import { coalesceBufferId, mergeBuffered } from './domain/coalesce';
+import { decodeRequest } from './domain/fast-request';
 import { buildJob, dedupeInline, inlineRecipients, resolveRecipient, type RecipientProblem, type ResolvedRecipient } from './domain/expand';
 import { createQuietHoursCalculator, requestTiming, type QuietHours } from './domain/schedule';
 import { planRequest, type Plan } from './domain/validate';
@@ -298,7 +299,7 @@ export function createPipeline(deps: PipelineDeps) {
      */
     async processEnvelopes(envs: readonly Envelope[], control: Control): Promise<number> {
       const run = createRun();
-      const decoded = envs.map((e) => decodeJson(notificationRequestV1, e.value, options.maxRecordBytes));
+      const decoded = envs.map((e) => decodeRequest(e.value, options.maxRecordBytes));
       const toClaim: { i: number; key: string; owner: string }[] = [];
       decoded.forEach((d, i) => {
         if (d.ok) toClaim.push({ i, key: d.value.idempotencyKey, owner: envs[i]!.owner });
