@@ -12,7 +12,23 @@ const valid: Record<string, unknown>[] = [
   { v: 1, idempotencyKey: 'k-4', sender: { pool: 'acme-main' }, recipients: ['+4915112345678', '+4915112345679'], template: { name: 'order_update', language: 'en_US', category: 'utility' }, priority: 'high' },
   // Keys in another order and unknown keys in the (non-strict) template and button objects.
   { campaignId: 'c', template: { bodyParams: ['a', 'b'], category: 'utility', extra: 1, language: 'en_US', name: 'order_update', buttonParams: [{ text: 'x', subType: 'quick_reply', index: 9, z: 1 }] }, to: '+49', sender: { phoneNumberId: '1' }, idempotencyKey: 'k', v: 1, quietHours: false },
-  { v: 1, idempotencyKey: 'x'.repeat(200), sender: { phoneNumberId: '1'.repeat(32) }, to: '1'.repeat(32), template: { name: 'a'.repeat(512), language: 'deu_DE', category: 'marketing', headerParams: [''], bodyParams: Array(100).fill('y'.repeat(1024)), buttonParams: Array(10).fill({ index: 1, subType: 'copy_code', text: 'z'.repeat(2000) }) }, campaignId: 'c'.repeat(128) },
+];
+/** Every limit at its maximum; `overLimit` variants cross one limit each (mutating this one whole would be slow). */
+const atLimits = { v: 1, idempotencyKey: 'x'.repeat(200), sender: { phoneNumberId: '1'.repeat(32) }, to: '1'.repeat(32), template: { name: 'a'.repeat(512), language: 'deu_DE', category: 'marketing', headerParams: [''], bodyParams: Array(100).fill('y'.repeat(1024)), buttonParams: Array(10).fill({ index: 1, subType: 'copy_code', text: 'z'.repeat(2000) }) }, campaignId: 'c'.repeat(128) };
+const t = atLimits.template;
+const overLimit = [
+  { ...atLimits, idempotencyKey: 'x'.repeat(201) },
+  { ...atLimits, sender: { phoneNumberId: '1'.repeat(33) } },
+  { ...atLimits, to: '1'.repeat(33) },
+  { ...atLimits, campaignId: 'c'.repeat(129) },
+  { ...atLimits, template: { ...t, name: 'a'.repeat(513) } },
+  { ...atLimits, template: { ...t, headerParams: ['', ''] } },
+  { ...atLimits, template: { ...t, bodyParams: [...t.bodyParams, 'y'] } },
+  { ...atLimits, template: { ...t, bodyParams: ['y'.repeat(1025)] } },
+  { ...atLimits, template: { ...t, buttonParams: [...t.buttonParams, t.buttonParams[0]] } },
+  { ...atLimits, template: { ...t, buttonParams: [{ index: 1, subType: 'copy_code', text: 'z'.repeat(2001) }] } },
+  { ...atLimits, template: { ...t, buttonParams: [{ index: 10, subType: 'copy_code', text: 'z' }] } },
+  { ...atLimits, recipients: Array(10_001).fill('+4915112345678'), to: undefined },
 ];
 
 const badValues: unknown[] = [undefined, null, 0, 1, -1, 1.5, 10, '', 'x', 'x'.repeat(33), 'x'.repeat(2001), true, false, [], ['x'], {}, { a: 1 }, [{}], Array(101).fill('a'), Array(11).fill({ index: 0, subType: 'url', text: 't' })];
@@ -80,6 +96,13 @@ describe('fast request check', () => {
         const bytes = Buffer.from(text);
         expect(decodeRequest(bytes, 1 << 20), text).toEqual(decodeJson(notificationRequestV1, bytes, 1 << 20));
       }
+    }
+    for (const candidate of [atLimits, { ...atLimits, recipients: Array(10_000).fill('+4915112345678'), to: undefined }, ...overLimit]) {
+      const input = JSON.parse(JSON.stringify(candidate)) as unknown;
+      const zod = notificationRequestV1.safeParse(input);
+      const quick = fastRequest(input);
+      expect(quick !== undefined, JSON.stringify(candidate).slice(0, 200)).toBe(zod.success);
+      if (quick) expect(JSON.stringify(quick)).toBe(JSON.stringify(zod.data));
     }
     expect(compared).toBeGreaterThan(2_000);
     expect(fast).toBeGreaterThan(100);
