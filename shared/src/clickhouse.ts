@@ -1,4 +1,5 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ChdbExtension } from 'chdb/connection';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 
@@ -28,5 +29,18 @@ export async function createClickHouse(options: ClickHouseOptions): Promise<Clic
   }
   // Loaded lazily: the native module is only needed when running embedded.
   const { createChdbConnection } = await import('chdb/connection');
-  return createClient({ connection: createChdbConnection({ path: options.path }) } as unknown as Parameters<typeof createClient>[0]);
+  const connection = createChdbConnection({ path: options.path });
+  const client = createClient({ connection } as unknown as Parameters<typeof createClient>[0]);
+  embeddedEngines.set(client, connection.chdb);
+  return client;
+}
+
+const embeddedEngines = new WeakMap<ClickHouseClient, ChdbExtension>();
+
+/**
+ * chdb's own API (its documented `.chdb` extension: raw inserts, Arrow results) behind a client made
+ * by createClickHouse without a URL; undefined for a client talking to a server.
+ */
+export function embeddedChdbOf(client: ClickHouseClient): ChdbExtension | undefined {
+  return embeddedEngines.get(client);
 }

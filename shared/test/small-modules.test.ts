@@ -135,3 +135,15 @@ describe('readiness', () => {
     expect(readiness.live).toBe(false);
   });
 });
+
+describe('createClickHouse against a server', () => {
+  it('has no embedded engine behind it (the analytics store then inserts through the HTTP client)', async () => {
+    const { createClickHouse, embeddedChdbOf } = await import('../src/clickhouse');
+    const ch = await createClickHouse({ url: 'http://127.0.0.1:1', path: '' });
+    try {
+      expect(embeddedChdbOf(ch)).toBeUndefined();
+    } finally {
+      await ch.close();
+    }
+  });
+});

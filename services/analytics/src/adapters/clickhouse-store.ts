@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { embeddedChdbOf } from '@wa/shared/clickhouse';
 import { AppError } from '@wa/shared/errors';
 import type { RateRow } from '../domain/rate-card';
 import { encodeTsv } from './tsv';
@@ -11,13 +12,10 @@ export type RowsByTable = Partial<Record<EventTable, Record<string, unknown>[]>>
 
 type RawInsert = (params: { table: string; columns: string[]; settings: Record<string, string | number>; values: Buffer; format: 'TabSeparated' }) => Promise<unknown>;
 
-/**
- * chdb's raw passthrough insert (`connection.chdb.rawInsert`, its documented escape hatch), when the
- * client runs on an embedded chdb connection (createClickHouse without a URL); undefined for a server.
- */
+/** chdb's raw passthrough insert when the client is the embedded engine; undefined for a server. */
 function chdbRawInsert(ch: ClickHouseClient): RawInsert | undefined {
-  const chdb = (ch as unknown as { connection?: { chdb?: { rawInsert?: RawInsert } } }).connection?.chdb;
-  return typeof chdb?.rawInsert === 'function' ? (params) => chdb.rawInsert!(params) : undefined;
+  const chdb = embeddedChdbOf(ch);
+  return chdb ? (params) => chdb.rawInsert(params) : undefined;
 }
 
 /** ClickHouse returns 64-bit integers as JSON strings from a server and as numbers from chdb. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse } from '@wa/shared/clickhouse';
+import { createClickHouse, embeddedChdbOf } from '@wa/shared/clickhouse';
 import { createKafka, createProducer, ensureTopics } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
 import { deleteTopics, testInfra, uniqueName, waitFor } from '@wa/shared/testing';
@@ -75,6 +75,8 @@ describe('process drill: SIGTERM', () => {
       expect(after[0]!.partitions[0]!.offset).toBe(String(events.length));
       const ch = await createClickHouse({ path: dataDir });
       try {
+        // The raw-insert path the service took: the embedded engine's own API, bound to this directory.
+        expect(embeddedChdbOf(ch)?.session.path).toBe(dataDir);
         const rows = await (await ch.query({ query: 'SELECT count() AS c FROM wa.status_events FINAL', format: 'JSONEachRow' })).json<{ c: unknown }>();
         expect(Number(rows[0]!.c)).toBe(events.length);
       } finally {
