@@ -6,7 +6,7 @@ import { dispatchJobV1, type DispatchJobV1 } from '@wa/shared/contracts/dispatch
 import { sentEventV1, type SendOutcome, type SentEventV1 } from '@wa/shared/contracts/sent-event';
 import { deadLetterV1 } from '@wa/shared/contracts/dead-letter';
 import { encodeJson } from '@wa/shared/decode';
-import { countryOfPhone, hashRecipient } from '@wa/shared/phone';
+import { countryOfPhone, hashRecipient, validE164 } from '@wa/shared/phone';
 import { SERVICE_WINDOW_MS } from '@wa/shared/redis-keys';
 import { RETRY_TIERS, topicName, topics } from '@wa/shared/topics';
 import type { OutRecord } from './adapters/kafka-producer';
@@ -72,6 +72,15 @@ interface Ctx {
 const PAUSE_DEFER_MS = 60_000;
 
 /**
+ * countryOfPhone's answer: shared's E.164 fast path (compiled patterns; pinned against the library in
+ * shared/test/phone-fastpath.test.ts) when it is certain, else libphonenumber-js' full parse.
+ */
+function recipientCountry(to: string): string {
+  const fast = validE164(to.startsWith('+') ? to : `+${to}`);
+  return fast?.ok ? fast.country : countryOfPhone(to);
+}
+
+/**
  * One dispatch job from decode to durable outcome. Resolves when the outcome is recorded in the
  * ledger and every resulting record (audit event, retry, DLQ) is acknowledged by Kafka; only then
  * may the caller commit the source offset. Throws only when Redis or Kafka fail (the record is
@@ -83,9 +92,14 @@ export function createJobHandler(deps: HandleJobDeps) {
   const sentTopic = topicName(topics.messagesSent, config.topicPrefix);
   const dlqTopic = topicName(topics.dispatchDlq, config.topicPrefix);
 
+  /**
+   * The audit event. A 'sent' event (the hot path) is built from the already-validated job and our own
+   * values, so it skips the zod pass; every other outcome (rare; some carry free-text details) is
+   * still checked against the contract here.
+   */
   function event(ctx: Ctx, outcome: SendOutcome, extra: Partial<SentEventV1> = {}, eventId?: string): SentEventV1 {
     const { job } = ctx;
-    return sentEventV1.parse({
+    const e: SentEventV1 = {
       v: 1,
       eventId: eventId ?? `${job.jobId}:${job.attempt}`,
       jobId: job.jobId,
@@ -94,7 +108,7 @@ export function createJobHandler(deps: HandleJobDeps) {
       senderPhoneNumberId: ctx.phoneNumberId,
       ...(ctx.wabaId ? { wabaId: ctx.wabaId } : {}),
       recipientHash: hashRecipient(job.to, config.recipientHashSalt),
-      recipientCountry: countryOfPhone(job.to),
+      recipientCountry: recipientCountry(job.to),
       ...(ctx.template ? { template: ctx.template } : {}),
       category: ctx.category,
       lane: job.lane,
@@ -104,9 +118,13 @@ export function createJobHandler(deps: HandleJobDeps) {
       occurredAt: new Date(deps.clock.now()).toISOString(),
       ...(job.metadata ? { metadata: job.metadata } : {}),
       ...extra,
-    });
+    };
+    return outcome === 'sent' ? e : sentEventV1.parse(e);
   }
 
+  /** Events from event() are contract-checked (or built from checked parts): encode them once, without a second zod pass. */
+  const sentRecordOf = (e: SentEventV1, json: string): OutRecord => ({ topic: sentTopic, key: e.jobId, value: Buffer.from(json) });
+  /** Events read back from the ledger are checked again before they are re-announced. */
   const sentRecord = (e: SentEventV1): OutRecord => ({ topic: sentTopic, key: e.jobId, value: encodeJson(sentEventV1, e) });
 
   function dlqRecord(ctx: Ctx, reason: DeadLetterReason, detail: string, errorCode?: number): OutRecord {
@@ -141,8 +159,9 @@ export function createJobHandler(deps: HandleJobDeps) {
 
   /** Terminal outcome after a send: ledger first, then the records (a redelivery re-announces from the ledger). */
   async function finish(ctx: Ctx, e: SentEventV1, extra: OutRecord[] = []): Promise<void> {
-    await deps.ledger.recordDone(ctx.job.jobId, ctx.job.attempt, e);
-    await deps.publish([sentRecord(e), ...extra]);
+    const json = JSON.stringify(e);
+    await deps.ledger.recordDone(ctx.job.jobId, ctx.job.attempt, e, json);
+    await deps.publish([sentRecordOf(e, json), ...extra]);
     countOutcome(ctx, e);
   }
 
@@ -150,7 +169,7 @@ export function createJobHandler(deps: HandleJobDeps) {
   async function refuse(ctx: Ctx, e: SentEventV1, extra: OutRecord[] = []): Promise<void> {
     const r = await deps.ledger.claimDone(ctx.job.jobId, ctx.job.attempt, e);
     if (!r.claimed) return onExisting(ctx, r.existing);
-    await deps.publish([sentRecord(e), ...extra]);
+    await deps.publish([sentRecordOf(e, JSON.stringify(e)), ...extra]);
     countOutcome(ctx, e);
   }
 
@@ -228,7 +247,9 @@ export function createJobHandler(deps: HandleJobDeps) {
     const number = phoneNumberId ? deps.catalog.phoneNumber(phoneNumberId) : undefined;
     const ctx: Ctx = { job, src, phoneNumberId: phoneNumberId ?? 'unknown', wabaId: number?.wabaId, category: job.category, ...(initialTemplate ? { template: initialTemplate } : {}) };
 
-    const existing = await deps.ledger.peek(job.jobId);
+    // The ledger peek and the recipient's state go out together (one Redis pipeline, one round trip);
+    // the recipient read is wasted only for jobs that turn out to be redelivered, refused or deferred.
+    const [existing, person] = await Promise.all([deps.ledger.peek(job.jobId), number ? deps.account.recipient(number.id, number.wabaId, job.to) : undefined]);
     if (existing && !(existing.st === 'retry' && existing.a < job.attempt)) return onExisting(ctx, existing);
 
     if (!number) {
@@ -250,11 +271,10 @@ export function createJobHandler(deps: HandleJobDeps) {
     if (deps.account.accountPaused(number.wabaId)) return defer(ctx, 'account_paused', PAUSE_DEFER_MS, false);
     if (job.notBefore && Date.parse(job.notBefore) > nowMs) return defer(ctx, 'not_before', Date.parse(job.notBefore) - nowMs, false);
 
-    const person = await deps.account.recipient(number.id, number.wabaId, job.to);
     const verdict = evaluateCompliance(job, {
       nowMs,
-      optedOut: person.optedOut,
-      lastInboundMs: person.lastInboundMs,
+      optedOut: person!.optedOut,
+      lastInboundMs: person!.lastInboundMs,
       serviceWindowMs: SERVICE_WINDOW_MS,
       optOutPolicy: config.optOutPolicy,
       template: (ref: TemplateRef) => {

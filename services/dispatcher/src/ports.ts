@@ -45,7 +45,8 @@ export interface SendLedger {
   /** Claims and records a terminal outcome decided before any send (a refusal), atomically. */
   claimDone(jobId: string, attempt: number, event: SentEventV1): Promise<ClaimResult>;
   /** Records a terminal outcome (the event is kept so a redelivery can re-announce it). */
-  recordDone(jobId: string, attempt: number, event: SentEventV1): Promise<void>;
+  /** `eventJson`, when given, is `JSON.stringify(event)` (the caller encoded it already). */
+  recordDone(jobId: string, attempt: number, event: SentEventV1, eventJson?: string): Promise<void>;
   /** Records that `attempt` failed and a retry record for `attempt + 1` is being produced. */
   recordRetry(jobId: string, attempt: number): Promise<void>;
   /** Gives a claim back without an attempt (the job was deferred before any send). */

@@ -109,9 +109,10 @@ export class RedisLedger implements SendLedger {
     return { claimed: false, existing: JSON.parse(existing) as LedgerEntry };
   }
 
-  async recordDone(jobId: string, attempt: number, event: SentEventV1): Promise<void> {
-    const entry: LedgerEntry = { st: 'done', a: attempt, at: Date.now(), event };
-    await this.redis.set(this.key(jobId), JSON.stringify(entry), 'PX', this.options.ttlMs);
+  async recordDone(jobId: string, attempt: number, event: SentEventV1, eventJson?: string): Promise<void> {
+    // Same bytes as JSON.stringify({ st, a, at, event }), without encoding the event a second time.
+    const value = eventJson !== undefined ? `{"st":"done","a":${JSON.stringify(attempt)},"at":${Date.now()},"event":${eventJson}}` : JSON.stringify({ st: 'done', a: attempt, at: Date.now(), event } satisfies LedgerEntry);
+    await this.redis.set(this.key(jobId), value, 'PX', this.options.ttlMs);
   }
 
   async recordRetry(jobId: string, attempt: number): Promise<void> {
