@@ -218,7 +218,7 @@ describe('analytics pipeline (real Kafka + embedded ClickHouse)', () => {
     const doc = readFileSync('docs/finance.md', 'utf8');
     const queries = new Map([...doc.matchAll(/```sql\n-- name: (\w+)\n([\s\S]*?)```/g)].map((m) => [m[1]!, m[2]!.replaceAll('wa.', `${database}.`)]));
     expect([...queries.keys()].sort()).toEqual(
-      ['cost_per_campaign', 'daily_spend_by_sender', 'delivery_rate_by_campaign', 'free_units_by_type', 'free_vs_billable_share', 'monthly_spend_by_country_category', 'projection_30d', 'rates_used', 'top_failure_reasons', 'unpriced_units'].sort(),
+      ['cost_per_campaign', 'daily_spend_by_sender', 'delivery_rate_by_campaign', 'free_units_by_type', 'free_vs_billable_share', 'monthly_spend_by_country_category', 'monthly_spend_volume_tiered', 'projection_30d', 'rates_used', 'top_failure_reasons', 'unpriced_units'].sort(),
     );
     const run = (name: string) => q(queries.get(name)!);
 
@@ -277,6 +277,11 @@ describe('analytics pipeline (real Kafka + embedded ClickHouse)', () => {
       ]),
     );
     expect(await run('unpriced_units')).toEqual([]);
+    // The fixture's card has base rates only: re-pricing by tier must give back exactly the PMP spend.
+    const tiered = await run('monthly_spend_volume_tiered');
+    expect(tiered.length).toBeGreaterThan(0);
+    expect(tiered.reduce((s, r) => s + n(r.tiered_cost_micros), 0)).toBe(119_000);
+    expect(tiered.every((r) => n(r.volume_discount_micros) === 0 && n(r.tiered_cost_micros) === n(r.base_cost_micros))).toBe(true);
     const used = (await run('rates_used')).map((r) => [r.pricing_model, r.rate_effective_from, r.country, r.category, n(r.rate_micros), n(r.units)]);
     expect(used).toContainEqual(['CBP', '2024-01-01', 'FR', 'marketing', 45_000, 1]);
     expect(used).toContainEqual(['PMP', '2025-07-01', 'MX', 'marketing', 43_600, 2]);
@@ -286,7 +291,7 @@ describe('analytics pipeline (real Kafka + embedded ClickHouse)', () => {
     const ch = (service.store as unknown as { ch: Parameters<typeof migrate>[0] }).ch;
     const again = await migrate(ch, { database, dir: MIGRATIONS_DIR });
     expect(again.applied).toEqual([]);
-    expect(again.skipped).toEqual([1, 2, 3, 4]);
+    expect(again.skipped).toEqual([1, 2, 3, 4, 5]);
     expect((await totals()).total).toBe(EXPECTED.totalMicros);
   });
 });
