@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CatalogIndex } from '@wa/shared/catalog';
@@ -61,7 +61,13 @@ function recipientsOf(r: NotificationRequestV1): number | null {
  * topic: both doors share one pipeline, and 202 means Kafka has the job.
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger, bodyLimit: deps.batchBodyLimitBytes, disableRequestLogging: true }) as unknown as FastifyInstance;
+  // No per-request log lines (the metrics count requests); fastify 5's replacement for the deprecated
+  // top-level disableRequestLogging, which printed FSTDEP023 at start-up.
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.batchBodyLimitBytes,
+    logController: new LogController({ disableRequestLogging: true }),
+  }) as unknown as FastifyInstance;
   const expected = Buffer.from(deps.apiToken);
 
   app.setErrorHandler((err, _req, reply) => {
