@@ -34,5 +34,10 @@ export function decodeJson<S extends z.ZodType>(schema: S, bytes: Buffer | null,
 
 /** Serialises a value after validating it against its topic schema, so producers cannot emit off-contract records. */
 export function encodeJson<S extends z.ZodType>(schema: S, value: z.input<S>): Buffer {
-  return Buffer.from(JSON.stringify(schema.parse(value)));
+  return Buffer.from(encodeJsonText(schema, value));
+}
+
+/** encodeJson as a string, for producers that hand kafkajs strings (it writes them straight into the record). */
+export function encodeJsonText<S extends z.ZodType>(schema: S, value: z.input<S>): string {
+  return JSON.stringify(schema.parse(value));
 }

@@ -115,8 +115,11 @@ export function validE164(text: string): PhoneResult | undefined {
 
 /** ISO country of an E.164 number (digits, with or without "+"); "ZZ" when it cannot be told. */
 export function countryOfPhone(waId: string): string {
-  const parsed = parsePhoneNumberFromString(waId.startsWith('+') ? waId : `+${waId}`);
-  return parsed?.country ?? 'ZZ';
+  const e164 = waId.startsWith('+') ? waId : `+${waId}`;
+  // The fast path answers only for valid numbers, where its country is the library's (pinned in phone-fastpath.test.ts).
+  const fast = validE164(e164);
+  if (fast?.ok) return fast.country;
+  return parsePhoneNumberFromString(e164)?.country ?? 'ZZ';
 }
 
 /** A salted hash that identifies a recipient across events without storing the number. */

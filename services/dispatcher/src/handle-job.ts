@@ -6,7 +6,7 @@ import { dispatchJobV1, type DispatchJobV1 } from '@wa/shared/contracts/dispatch
 import { sentEventV1, type SendOutcome, type SentEventV1 } from '@wa/shared/contracts/sent-event';
 import { deadLetterV1 } from '@wa/shared/contracts/dead-letter';
 import { encodeJson } from '@wa/shared/decode';
-import { countryOfPhone, hashRecipient, validE164 } from '@wa/shared/phone';
+import { countryOfPhone, hashRecipient } from '@wa/shared/phone';
 import { SERVICE_WINDOW_MS } from '@wa/shared/redis-keys';
 import { RETRY_TIERS, topicName, topics } from '@wa/shared/topics';
 import type { OutRecord } from './adapters/kafka-producer';
@@ -72,15 +72,6 @@ interface Ctx {
 const PAUSE_DEFER_MS = 60_000;
 
 /**
- * countryOfPhone's answer: shared's E.164 fast path (compiled patterns; pinned against the library in
- * shared/test/phone-fastpath.test.ts) when it is certain, else libphonenumber-js' full parse.
- */
-function recipientCountry(to: string): string {
-  const fast = validE164(to.startsWith('+') ? to : `+${to}`);
-  return fast?.ok ? fast.country : countryOfPhone(to);
-}
-
-/**
  * One dispatch job from decode to durable outcome. Resolves when the outcome is recorded in the
  * ledger and every resulting record (audit event, retry, DLQ) is acknowledged by Kafka; only then
  * may the caller commit the source offset. Throws only when Redis or Kafka fail (the record is
@@ -108,7 +99,7 @@ export function createJobHandler(deps: HandleJobDeps) {
       senderPhoneNumberId: ctx.phoneNumberId,
       ...(ctx.wabaId ? { wabaId: ctx.wabaId } : {}),
       recipientHash: hashRecipient(job.to, config.recipientHashSalt),
-      recipientCountry: recipientCountry(job.to),
+      recipientCountry: countryOfPhone(job.to),
       ...(ctx.template ? { template: ctx.template } : {}),
       category: ctx.category,
       lane: job.lane,

@@ -1,6 +1,6 @@
 import type { Message, Producer, TopicMessages } from 'kafkajs';
 import { kafkaError } from '@wa/shared/kafka';
-import { encodeJson } from '@wa/shared/decode';
+import { encodeJson, encodeJsonText } from '@wa/shared/decode';
 import type { DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
 import type { DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
 import { topicName, topics } from '@wa/shared/topics';
@@ -46,7 +46,7 @@ export function createKafkaSink(producer: Producer, options: { topicPrefix: stri
       // Values go to kafkajs as strings: it writes a string straight into the record's buffer, where a
       // Buffer would be one more allocation and copy per record (the bytes on the wire are the same).
       jobs.forEach((job, i) => {
-        const value = i === 0 || options.validateEveryJob ? JSON.stringify(topics.dispatchJobs[job.lane].schema.parse(job)) : JSON.stringify(job);
+        const value = i === 0 || options.validateEveryJob ? encodeJsonText(topics.dispatchJobs[job.lane].schema, job) : JSON.stringify(job);
         push(laneTopics[job.lane], { key: job.to, value });
       });
       for (const dl of deadLetters) push(dlqTopic, { key: dl.requestKey ?? null, value: encodeJson(topics.notificationsDlq.schema, dl) });
