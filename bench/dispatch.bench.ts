@@ -56,6 +56,17 @@ function cpuMsOf(pid: number | undefined): number {
   }
 }
 
+/** Peak resident set of a process so far, in MB (Linux /proc VmHWM). */
+function peakRssMbOf(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -79,7 +90,7 @@ async function run(
   label: string,
   numbers: { id: string; mps: number }[],
   dispatchers = 1,
-): Promise<{ numbers: NumberResult[]; totalMps: number; overallMps: number; wallS: number; logDir: string; dispatchers: number; dispatcherCpuMsPerSend: number; reannounced: number }> {
+): Promise<{ numbers: NumberResult[]; totalMps: number; overallMps: number; wallS: number; logDir: string; dispatchers: number; dispatcherCpuMsPerSend: number; dispatcherPeakRssMb: number; reannounced: number }> {
   const h = new Harness();
   const logDir = tempDir(`bench-dispatch-${label}`);
   try {
@@ -116,6 +127,7 @@ async function run(
       await waitFor(() => terminalCount() === jobs.length, { timeoutMs: (DURATION_S * 6 + 120) * 1_000, intervalMs: 500, description: `${label}: a terminal outcome for every job` });
       const wallS = (Date.now() - t0) / 1000;
       const cpuMs = procs.reduce((sum, p, i) => sum + cpuMsOf(p.proc.pid) - cpuAtStart[i]!, 0);
+      const dispatcherPeakRssMb = Math.max(...procs.map((p) => peakRssMbOf(p.proc.pid)));
       const stats = await sim.stats();
       // One send per job: a redelivered job re-announces its stored outcome (same eventId), which must not count twice.
       const firstSent = new Map<string, SentEventV1>();
@@ -167,7 +179,7 @@ async function run(
       if (stats.duplicateSends.count !== 0) throw new Error(`${label}: ${stats.duplicateSends.count} duplicate sends`);
       const dispatcherCpuMsPerSend = Math.round((cpuMs / Math.max(1, sentEvents.length)) * 1000) / 1000;
       if (reannounced > 0 || h.collectorRedeliveries > 0) console.log(`${label}: ${reannounced} re-announced sent events (redelivered jobs), ${h.collectorRedeliveries} records redelivered to the collector`);
-      return { numbers: results, totalMps, overallMps, wallS: Math.round(wallS * 10) / 10, logDir, dispatchers, dispatcherCpuMsPerSend, reannounced };
+      return { numbers: results, totalMps, overallMps, wallS: Math.round(wallS * 10) / 10, logDir, dispatchers, dispatcherCpuMsPerSend, dispatcherPeakRssMb, reannounced };
     } finally {
       for (const p of procs) await p.stop(10_000);
       await sim.stop(5_000);
@@ -182,17 +194,17 @@ const accuracy = await run('accuracy', ACCURACY_MPS.map((mps, i) => ({ id: Strin
 console.log('\nA. rate accuracy (one dispatcher; targets: ratio >= 0.97, 130429 = 0)');
 console.table(accuracy.numbers);
 const capacityNumbers = Array.from({ length: CAPACITY_NUMBERS }, (_, i) => ({ id: String(3000 + i), mps: 1_000 }));
-console.log(`dispatcher CPU per sent message: ${accuracy.dispatcherCpuMsPerSend} ms`);
-const capacity = CAPACITY_NUMBERS > 0 ? await run('capacity', capacityNumbers, CAPACITY_DISPATCHERS) : { numbers: [], totalMps: 0, overallMps: 0, wallS: 0, logDir: '', dispatchers: 0, dispatcherCpuMsPerSend: NaN, reannounced: 0 };
+console.log(`dispatcher CPU per sent message: ${accuracy.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${accuracy.dispatcherPeakRssMb} MB`);
+const capacity = CAPACITY_NUMBERS > 0 ? await run('capacity', capacityNumbers, CAPACITY_DISPATCHERS) : { numbers: [], totalMps: 0, overallMps: 0, wallS: 0, logDir: '', dispatchers: 0, dispatcherCpuMsPerSend: NaN, dispatcherPeakRssMb: NaN, reannounced: 0 };
 console.log(`\nB. capacity (${CAPACITY_DISPATCHERS} dispatcher process(es), ${CAPACITY_NUMBERS} numbers at 1,000 msgs/s; target >= 2,000 msgs/s)`);
 console.table(capacity.numbers);
-console.log(`total sustained: ${capacity.totalMps} msgs/s while all numbers send (configured ${CAPACITY_NUMBERS * 1_000}); whole run first to last send: ${capacity.overallMps} msgs/s; dispatcher CPU per sent message: ${capacity.dispatcherCpuMsPerSend} ms`);
+console.log(`total sustained: ${capacity.totalMps} msgs/s while all numbers send (configured ${CAPACITY_NUMBERS * 1_000}); whole run first to last send: ${capacity.overallMps} msgs/s; dispatcher CPU per sent message: ${capacity.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${capacity.dispatcherPeakRssMb} MB`);
 
 const report = {
   durationS: DURATION_S,
   inboundHeadroom: Number(HEADROOM),
   simLatency: MEDIAN_MS > 0 ? { kind: 'lognormal', medianMs: MEDIAN_MS, p99Ms: P99_MS } : { kind: 'none' },
-  accuracy: { numbers: accuracy.numbers, overallMps: accuracy.overallMps, wallS: accuracy.wallS, dispatcherCpuMsPerSend: accuracy.dispatcherCpuMsPerSend },
+  accuracy: { numbers: accuracy.numbers, overallMps: accuracy.overallMps, wallS: accuracy.wallS, dispatcherCpuMsPerSend: accuracy.dispatcherCpuMsPerSend, dispatcherPeakRssMb: accuracy.dispatcherPeakRssMb },
   capacity: {
     dispatchers: capacity.dispatchers,
     numbers: capacity.numbers,
@@ -201,6 +213,7 @@ const report = {
     configuredMps: CAPACITY_NUMBERS * 1_000,
     wallS: capacity.wallS,
     dispatcherCpuMsPerSend: capacity.dispatcherCpuMsPerSend,
+    dispatcherPeakRssMb: capacity.dispatcherPeakRssMb,
     reannouncedSentEvents: capacity.reannounced,
   },
   targets: { ratio: 0.97, throttled130429: 0, totalMps: 2_000 },
