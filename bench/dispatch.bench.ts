@@ -67,6 +67,33 @@ function peakRssMbOf(pid: number | undefined): number {
   }
 }
 
+/** Samples each dispatcher's event-loop delay (prom-client's default metrics, reset at every scrape) once a second. */
+function sampleEventLoop(urls: string[]): { stop(): { meanMsP50: number; meanMsMax: number; p99MsMax: number } } {
+  const means: number[] = [];
+  const p99s: number[] = [];
+  const value = (text: string, name: string) => Number(new RegExp(`^wa_process_${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+  const timer = setInterval(() => {
+    for (const url of urls) {
+      void fetch(`${url}/metrics`)
+        .then((r) => r.text())
+        .then((text) => {
+          means.push(value(text, 'nodejs_eventloop_lag_mean_seconds'));
+          p99s.push(value(text, 'nodejs_eventloop_lag_p99_seconds'));
+        })
+        .catch(() => undefined);
+    }
+  }, 1_000);
+  return {
+    stop() {
+      clearInterval(timer);
+      const m = means.filter(Number.isFinite).sort((a, b) => a - b);
+      const p = p99s.filter(Number.isFinite);
+      const round = (x: number) => Math.round(x * 10) / 10;
+      return { meanMsP50: round(quantile(m, 0.5)), meanMsMax: round(m[m.length - 1] ?? NaN), p99MsMax: round(Math.max(...p)) };
+    },
+  };
+}
+
 function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -90,7 +117,7 @@ async function run(
   label: string,
   numbers: { id: string; mps: number }[],
   dispatchers = 1,
-): Promise<{ numbers: NumberResult[]; totalMps: number; overallMps: number; wallS: number; logDir: string; dispatchers: number; dispatcherCpuMsPerSend: number; dispatcherPeakRssMb: number; reannounced: number }> {
+): Promise<{ numbers: NumberResult[]; totalMps: number; overallMps: number; wallS: number; logDir: string; dispatchers: number; dispatcherCpuMsPerSend: number; dispatcherPeakRssMb: number; eventLoopDelay: { meanMsP50: number; meanMsMax: number; p99MsMax: number }; reannounced: number }> {
   const h = new Harness();
   const logDir = tempDir(`bench-dispatch-${label}`);
   try {
@@ -109,6 +136,7 @@ async function run(
       procs.push(await spawnDispatcher(`dispatcher-${i}`, env, w.catalog, logDir, (process.env.DISPATCHER_NODE_ARGS ?? '').split(' ').filter(Boolean)));
     }
     const cpuAtStart = procs.map((p) => cpuMsOf(p.proc.pid));
+    const loop = sampleEventLoop(procs.map((p) => p.url));
     try {
       let base = 0;
       const jobs = numbers.flatMap((n) => {
@@ -128,6 +156,7 @@ async function run(
       const wallS = (Date.now() - t0) / 1000;
       const cpuMs = procs.reduce((sum, p, i) => sum + cpuMsOf(p.proc.pid) - cpuAtStart[i]!, 0);
       const dispatcherPeakRssMb = Math.max(...procs.map((p) => peakRssMbOf(p.proc.pid)));
+      const eventLoopDelay = loop.stop();
       const stats = await sim.stats();
       // One send per job: a redelivered job re-announces its stored outcome (same eventId), which must not count twice.
       const firstSent = new Map<string, SentEventV1>();
@@ -179,7 +208,7 @@ async function run(
       if (stats.duplicateSends.count !== 0) throw new Error(`${label}: ${stats.duplicateSends.count} duplicate sends`);
       const dispatcherCpuMsPerSend = Math.round((cpuMs / Math.max(1, sentEvents.length)) * 1000) / 1000;
       if (reannounced > 0 || h.collectorRedeliveries > 0) console.log(`${label}: ${reannounced} re-announced sent events (redelivered jobs), ${h.collectorRedeliveries} records redelivered to the collector`);
-      return { numbers: results, totalMps, overallMps, wallS: Math.round(wallS * 10) / 10, logDir, dispatchers, dispatcherCpuMsPerSend, dispatcherPeakRssMb, reannounced };
+      return { numbers: results, totalMps, overallMps, wallS: Math.round(wallS * 10) / 10, logDir, dispatchers, dispatcherCpuMsPerSend, dispatcherPeakRssMb, eventLoopDelay, reannounced };
     } finally {
       for (const p of procs) await p.stop(10_000);
       await sim.stop(5_000);
@@ -194,17 +223,17 @@ const accuracy = await run('accuracy', ACCURACY_MPS.map((mps, i) => ({ id: Strin
 console.log('\nA. rate accuracy (one dispatcher; targets: ratio >= 0.97, 130429 = 0)');
 console.table(accuracy.numbers);
 const capacityNumbers = Array.from({ length: CAPACITY_NUMBERS }, (_, i) => ({ id: String(3000 + i), mps: 1_000 }));
-console.log(`dispatcher CPU per sent message: ${accuracy.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${accuracy.dispatcherPeakRssMb} MB`);
-const capacity = CAPACITY_NUMBERS > 0 ? await run('capacity', capacityNumbers, CAPACITY_DISPATCHERS) : { numbers: [], totalMps: 0, overallMps: 0, wallS: 0, logDir: '', dispatchers: 0, dispatcherCpuMsPerSend: NaN, dispatcherPeakRssMb: NaN, reannounced: 0 };
+console.log(`dispatcher CPU per sent message: ${accuracy.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${accuracy.dispatcherPeakRssMb} MB; event-loop delay per second: mean p50 ${accuracy.eventLoopDelay.meanMsP50} ms, max ${accuracy.eventLoopDelay.meanMsMax} ms, p99 max ${accuracy.eventLoopDelay.p99MsMax} ms`);
+const capacity = CAPACITY_NUMBERS > 0 ? await run('capacity', capacityNumbers, CAPACITY_DISPATCHERS) : { numbers: [], totalMps: 0, overallMps: 0, wallS: 0, logDir: '', dispatchers: 0, dispatcherCpuMsPerSend: NaN, dispatcherPeakRssMb: NaN, eventLoopDelay: { meanMsP50: NaN, meanMsMax: NaN, p99MsMax: NaN }, reannounced: 0 };
 console.log(`\nB. capacity (${CAPACITY_DISPATCHERS} dispatcher process(es), ${CAPACITY_NUMBERS} numbers at 1,000 msgs/s; target >= 2,000 msgs/s)`);
 console.table(capacity.numbers);
-console.log(`total sustained: ${capacity.totalMps} msgs/s while all numbers send (configured ${CAPACITY_NUMBERS * 1_000}); whole run first to last send: ${capacity.overallMps} msgs/s; dispatcher CPU per sent message: ${capacity.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${capacity.dispatcherPeakRssMb} MB`);
+console.log(`total sustained: ${capacity.totalMps} msgs/s while all numbers send (configured ${CAPACITY_NUMBERS * 1_000}); whole run first to last send: ${capacity.overallMps} msgs/s; dispatcher CPU per sent message: ${capacity.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${capacity.dispatcherPeakRssMb} MB; event-loop delay per second: mean p50 ${capacity.eventLoopDelay.meanMsP50} ms, max ${capacity.eventLoopDelay.meanMsMax} ms, p99 max ${capacity.eventLoopDelay.p99MsMax} ms`);
 
 const report = {
   durationS: DURATION_S,
   inboundHeadroom: Number(HEADROOM),
   simLatency: MEDIAN_MS > 0 ? { kind: 'lognormal', medianMs: MEDIAN_MS, p99Ms: P99_MS } : { kind: 'none' },
-  accuracy: { numbers: accuracy.numbers, overallMps: accuracy.overallMps, wallS: accuracy.wallS, dispatcherCpuMsPerSend: accuracy.dispatcherCpuMsPerSend, dispatcherPeakRssMb: accuracy.dispatcherPeakRssMb },
+  accuracy: { numbers: accuracy.numbers, overallMps: accuracy.overallMps, wallS: accuracy.wallS, dispatcherCpuMsPerSend: accuracy.dispatcherCpuMsPerSend, dispatcherPeakRssMb: accuracy.dispatcherPeakRssMb, eventLoopDelay: accuracy.eventLoopDelay },
   capacity: {
     dispatchers: capacity.dispatchers,
     numbers: capacity.numbers,
@@ -214,6 +243,7 @@ const report = {
     wallS: capacity.wallS,
     dispatcherCpuMsPerSend: capacity.dispatcherCpuMsPerSend,
     dispatcherPeakRssMb: capacity.dispatcherPeakRssMb,
+    eventLoopDelay: capacity.eventLoopDelay,
     reannouncedSentEvents: capacity.reannounced,
   },
   targets: { ratio: 0.97, throttled130429: 0, totalMps: 2_000 },
