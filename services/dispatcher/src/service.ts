@@ -13,13 +13,14 @@ import { createRedis } from '@wa/shared/redis';
 import { createRedisKeys, SERVICE_WINDOW_MS } from '@wa/shared/redis-keys';
 import { topicName, topics } from '@wa/shared/topics';
 import { CloudApiHttp } from './adapters/cloud-api-http';
-import { createSemaphore, DispatchConsumer } from './adapters/kafka-consumer';
+import { DispatchConsumer } from './adapters/kafka-consumer';
 import { OutcomeProducer } from './adapters/kafka-producer';
 import { RedisAccountState } from './adapters/redis-account-state';
 import { RedisCampaigns } from './adapters/redis-campaigns';
 import { RedisLedger } from './adapters/redis-ledger';
 import { RedisMessagingLimits, RedisRateLimiter } from './adapters/redis-limits';
 import type { DispatcherConfig } from './config';
+import { createSemaphore } from './domain/semaphore';
 import { createSendRoom } from './domain/send-room';
 import { createJobHandler } from './handle-job';
 import { buildApp } from './http/app';
@@ -90,6 +91,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       connectTimeoutMs: config.HTTP_CONNECT_TIMEOUT_MS,
     });
 
+  const connections = createSemaphore(config.HTTP_POOL_CONNECTIONS);
   // About one second of each number's sends may be in their checks or waiting for a slot.
   const room = createSendRoom((id) => Math.max(50, Math.ceil(limiter.rateOf(id).targetMps)));
   const handler = createJobHandler({
@@ -98,6 +100,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     ledger,
     limiter,
     room,
+    connections,
     limits,
     account,
     campaigns,
@@ -176,6 +179,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       metrics.accountPaused.set({ waba: b.wabaId }, account.accountPaused(b.wabaId) ? 1 : 0);
     }
     metrics.inFlight.set(semaphore.active);
+    metrics.connectionsInUse.set(connections.active);
     for (const { name, consumer } of consumers) metrics.lookahead.set({ consumer: name }, consumer.buffered);
     for (const n of catalog.catalog.phoneNumbers) metrics.roomWaiting.set({ sender: n.id }, room.occupancy(n.id).waiting);
     metrics.heldSlots.set(limiter.heldSlots);

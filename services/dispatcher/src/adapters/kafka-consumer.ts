@@ -4,32 +4,10 @@ import { createConsumer } from '@wa/shared/kafka';
 import { dispatchJobV1, type DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
 import { decodeJson } from '@wa/shared/decode';
 import { PartitionProgress } from '../domain/partition-progress';
-import { Fifo, SendRoomClosedError } from '../domain/send-room';
+import type { Semaphore } from '../domain/semaphore';
+import { SendRoomClosedError } from '../domain/send-room';
 import type { JobConcurrency, JobSource } from '../handle-job';
 
-/** A counting semaphore bounding jobs in their checks across all partitions of a process. */
-export function createSemaphore(limit: number) {
-  let active = 0;
-  const waiters = new Fifo<() => void>();
-  return {
-    async acquire(): Promise<void> {
-      if (active < limit) {
-        active++;
-        return;
-      }
-      await new Promise<void>((resolve) => waiters.push(resolve));
-    },
-    release(): void {
-      const next = waiters.shift();
-      if (next) next();
-      else active--;
-    },
-    get active() {
-      return active;
-    },
-  };
-}
-export type Semaphore = ReturnType<typeof createSemaphore>;
 
 export interface DispatchConsumerOptions {
   kafka: Kafka;
