@@ -152,11 +152,13 @@ format_storage() {
   local t0 cluster_id
   t0="$(now_ms)"
   # A cluster id is 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints).
+  # It starts with "-" one time in 64: passed as `--cluster-id=<id>`, never as a separate argument
+  # that the option parser would take for a flag ("argument --cluster-id: expected one argument").
   cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
   log "formatting KRaft storage in $DATA (cluster id $cluster_id)"
   java -Xmx256m -cp "$LIBS/*" -Dlog4j2.configurationFile="$RUN/log4j2.properties" \
     -Dlog4j.configuration="file:$RUN/log4j.properties" \
-    kafka.tools.StorageTool format -t "$cluster_id" -c "$PROPS" --ignore-formatted >"$RUN/format.out" 2>&1 || {
+    kafka.tools.StorageTool format "--cluster-id=$cluster_id" -c "$PROPS" --ignore-formatted >"$RUN/format.out" 2>&1 || {
     cat "$RUN/format.out" >&2
     exit 1
   }
