@@ -1,17 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '@wa/shared/testing';
 import { topicName, topics } from '@wa/shared/topics';
-import { loadDispatcherConfig } from '../../src/config';
-import { createDispatcherService, type DispatcherService } from '../../src/service';
 import { Harness, job, recipient, world } from './harness';
+import { inProcessDispatchers } from './in-process';
 
 let h: Harness | undefined;
-const services: DispatcherService[] = [];
-afterEach(async () => {
-  for (const s of services.splice(0)) await s.close();
-  await h?.teardown();
-  h = undefined;
-});
+const dispatchers = inProcessDispatchers(() => h);
 
 const SLOW = { id: '1201', mps: 20 };
 const FAST = { id: '1202', mps: 200 };
@@ -24,13 +18,9 @@ describe('dispatcher look-ahead past a slow number (real Kafka, Redis, simulator
     await h.setup(1);
     const w = world([SLOW, FAST], { messagingLimit: 100_000 });
     await h.startSim(w.scenario);
-    const env = h.env();
-    const start = async () => {
-      const service = createDispatcherService(loadDispatcherConfig(env), { catalog: w.catalog, logger: h!.logger });
-      services.push(service);
-      await service.start();
-      return service;
-    };
+    // One consumer group for both dispatchers: the second is the first one's successor.
+    const group = { CONSUMER_GROUP: h.env().CONSUMER_GROUP! };
+    const start = () => dispatchers.start(h!, w.catalog, group);
 
     // One partition, in this order: offsets 0..4999 are the slow number's, 5000..5399 the fast one's.
     const slow = Array.from({ length: SLOW_JOBS }, (_, i) => job({ to: recipient(i), sender: { phoneNumberId: SLOW.id } }));
@@ -58,7 +48,7 @@ describe('dispatcher look-ahead past a slow number (real Kafka, Redis, simulator
     // fast jobs (done, but behind the slow backlog) and above nothing that is not done.
     const admin = h.kafka.admin();
     await admin.connect();
-    const [committed] = await admin.fetchOffsets({ groupId: `${env.CONSUMER_GROUP}.utility`, topics: [topicName(topics.dispatchJobs.utility, h.prefix)] });
+    const [committed] = await admin.fetchOffsets({ groupId: `${group.CONSUMER_GROUP}.utility`, topics: [topicName(topics.dispatchJobs.utility, h.prefix)] });
     await admin.disconnect();
     const watermark = Number(committed!.partitions[0]!.offset);
     const done = sentIds();
