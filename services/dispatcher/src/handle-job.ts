@@ -17,7 +17,7 @@ import { pickSender } from './domain/sender-pool';
 import type { Semaphore } from './domain/semaphore';
 import type { SendRoom } from './domain/send-room';
 import type { DispatcherMetrics } from './metrics';
-import type { AccountState, CampaignControl, Clock, CloudApi, LedgerEntry, MessagingLimits, RateLimiter, SendLedger, SendPermit } from './ports';
+import type { AccountState, CampaignControl, Clock, CloudApi, LedgerEntry, MessagingLimits, RateLimiter, SendLedger } from './ports';
 
 export interface HandleJobDeps {
   catalog: CatalogIndex;
@@ -26,7 +26,7 @@ export interface HandleJobDeps {
   limiter: RateLimiter;
   /** Per-number admission into the send path (see domain/send-room.ts). */
   room: SendRoom;
-  /** One permit per Graph API pool connection (HTTP_POOL_CONNECTIONS), taken before the send admission. */
+  /** One permit per Graph API pool connection (HTTP_POOL_CONNECTIONS), taken within the send admission. */
   connections: Semaphore;
   limits: MessagingLimits;
   account: AccountState;
@@ -335,24 +335,22 @@ export function createJobHandler(deps: HandleJobDeps) {
     const waitedMs = await deps.limiter.acquire(number.id, job.lane);
     metrics.rateLimitWait.observe({ sender: number.id, lane: job.lane }, waitedMs / 1000);
 
-    // A request beyond the pool's connections would wait inside undici and leave later, bunched with
-    // others (a server that stalls frees many connections at once, and every queued request goes):
-    // take a connection first, so the request is written the moment the admission lets it go.
-    await deps.connections.acquire();
-    let result: SendResult, latencyMs: number, permit: SendPermit, sentAtMs: number;
+    // Admission and ledger claim in one step, right before the write (see RedisRateLimiter.admit). It
+    // takes a Graph API connection first: a request beyond the pool would wait inside undici and leave
+    // later, bunched with others (a server that stalls frees many connections at once).
+    const admission = await deps.limiter.admit(number.id, deps.ledger.claimRequest(job.jobId, job.attempt), deps.connections);
+    if (!admission.admitted) return onExisting(ctx, admission.existing);
+    path.leaveRoom();
+    const permit = admission.permit;
+    const sentAtMs = deps.clock.now();
+    const started = performance.now();
+    let result: SendResult;
     try {
-      // Admission and ledger claim in one step, right before the write (see RedisRateLimiter.admit).
-      const admission = await deps.limiter.admit(number.id, deps.ledger.claimRequest(job.jobId, job.attempt));
-      if (!admission.admitted) return onExisting(ctx, admission.existing);
-      path.leaveRoom();
-      permit = admission.permit;
-      sentAtMs = deps.clock.now();
-      const started = performance.now();
       result = await deps.cloudApi.send({ phoneNumberId: number.id, accessToken: token, to: job.to, message: verdict.message, callbackData: job.jobId });
-      latencyMs = performance.now() - started;
     } finally {
       deps.connections.release();
     }
+    const latencyMs = performance.now() - started;
     permit.answered();
     metrics.sendDuration.observe({ sender: number.id }, latencyMs / 1000);
 
