@@ -98,6 +98,8 @@ export class DispatchConsumer {
       const assigned = new Set<string>();
       for (const [topic, partitions] of Object.entries(payload.memberAssignment)) for (const p of partitions) assigned.add(`${topic}:${p}`);
       for (const [key, state] of this.partitions) {
+        // What we think is committed may not be: a commit while kafkajs restarted its runner returns without committing.
+        state.committed = undefined;
         if (assigned.has(key)) continue;
         state.epoch++;
         clearTimeout(state.recovery);
