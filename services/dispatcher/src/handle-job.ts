@@ -14,7 +14,6 @@ import { decideRetry, tierIndexForDelay } from './domain/backoff';
 import { evaluateCompliance } from './domain/compliance';
 import { decideOutcome, type SendResult } from './domain/outcome';
 import { pickSender } from './domain/sender-pool';
-import type { Semaphore } from './domain/semaphore';
 import type { SendRoom } from './domain/send-room';
 import type { DispatcherMetrics } from './metrics';
 import type { AccountState, CampaignControl, Clock, CloudApi, LedgerEntry, MessagingLimits, RateLimiter, SendLedger } from './ports';
@@ -26,8 +25,6 @@ export interface HandleJobDeps {
   limiter: RateLimiter;
   /** Per-number admission into the send path (see domain/send-room.ts). */
   room: SendRoom;
-  /** One permit per Graph API pool connection (HTTP_POOL_CONNECTIONS), taken within the send admission. */
-  connections: Semaphore;
   limits: MessagingLimits;
   account: AccountState;
   campaigns: CampaignControl;
@@ -335,21 +332,14 @@ export function createJobHandler(deps: HandleJobDeps) {
     const waitedMs = await deps.limiter.acquire(number.id, job.lane);
     metrics.rateLimitWait.observe({ sender: number.id, lane: job.lane }, waitedMs / 1000);
 
-    // Admission and ledger claim in one step, right before the write (see RedisRateLimiter.admit). It
-    // takes a Graph API connection first: a request beyond the pool would wait inside undici and leave
-    // later, bunched with others (a server that stalls frees many connections at once).
-    const admission = await deps.limiter.admit(number.id, deps.ledger.claimRequest(job.jobId, job.attempt), deps.connections);
+    // Admission and ledger claim in one step, right before the write (see RedisRateLimiter.admit).
+    const admission = await deps.limiter.admit(number.id, deps.ledger.claimRequest(job.jobId, job.attempt));
     if (!admission.admitted) return onExisting(ctx, admission.existing);
     path.leaveRoom();
     const permit = admission.permit;
     const sentAtMs = deps.clock.now();
     const started = performance.now();
-    let result: SendResult;
-    try {
-      result = await deps.cloudApi.send({ phoneNumberId: number.id, accessToken: token, to: job.to, message: verdict.message, callbackData: job.jobId });
-    } finally {
-      deps.connections.release();
-    }
+    const result: SendResult = await deps.cloudApi.send({ phoneNumberId: number.id, accessToken: token, to: job.to, message: verdict.message, callbackData: job.jobId });
     const latencyMs = performance.now() - started;
     permit.answered();
     metrics.sendDuration.observe({ sender: number.id }, latencyMs / 1000);

@@ -64,12 +64,6 @@ export interface LedgerClaim {
   ttlMs: number;
 }
 
-/** Permits of a bounded resource (see domain/semaphore.ts). */
-export interface Permits {
-  acquire(): Promise<void>;
-  release(): void;
-}
-
 export type Admission = { admitted: true; permit: SendPermit } | { admitted: false; existing: LedgerEntry };
 
 export interface SendPermit {
@@ -86,11 +80,9 @@ export interface RateLimiter {
    * Right before a send: resolves when the number's sliding window (shared by all replicas) has room
    * for one more send, claiming the job in the send ledger in the same step (not admitted when the
    * ledger already knows the job); the caller sends synchronously afterwards and calls `answered()`
-   * when the response is back. One of `connections` is taken before the window is asked (so an
-   * admitted request never waits for a connection); the limiter gives it back when the job is not
-   * admitted or the step fails, the caller once the response is back.
+   * when the response is back.
    */
-  admit(phoneNumberId: string, claim: LedgerClaim, connections: Permits): Promise<Admission>;
+  admit(phoneNumberId: string, claim: LedgerClaim): Promise<Admission>;
   /** A throttle answer from Meta to a send released at `sentAtMs`: slow this number down for a cool-down. */
   onThrottle(phoneNumberId: string, sentAtMs?: number): void;
   /** The rate the number is paced at now, and its limit (for metrics and GET /v1/senders). */

@@ -91,7 +91,6 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       connectTimeoutMs: config.HTTP_CONNECT_TIMEOUT_MS,
     });
 
-  const connections = createSemaphore(config.HTTP_POOL_CONNECTIONS);
   // About one second of each number's sends may be in their checks or waiting for a slot.
   const room = createSendRoom((id) => Math.max(50, Math.ceil(limiter.rateOf(id).targetMps)));
   const handler = createJobHandler({
@@ -100,7 +99,6 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     ledger,
     limiter,
     room,
-    connections,
     limits,
     account,
     campaigns,
@@ -179,7 +177,6 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       metrics.accountPaused.set({ waba: b.wabaId }, account.accountPaused(b.wabaId) ? 1 : 0);
     }
     metrics.inFlight.set(semaphore.active);
-    metrics.connectionsInUse.set(connections.active);
     for (const { name, consumer } of consumers) metrics.lookahead.set({ consumer: name }, consumer.buffered);
     for (const n of catalog.catalog.phoneNumbers) metrics.roomWaiting.set({ sender: n.id }, room.occupancy(n.id).waiting);
     metrics.heldSlots.set(limiter.heldSlots);

@@ -3,7 +3,7 @@ import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Lane } from '@wa/shared/contracts/common';
 import { LANES_BY_PRIORITY } from '@wa/shared/contracts/common';
 import { createAdaptiveRate, sendGuardCap, slotIntervalMs, targetRate, type AdaptiveState } from '../domain/pacing';
-import type { Admission, Clock, LedgerClaim, LedgerEntry, MessagingLimitResult, MessagingLimits, Permits, RateLimiter, SendPermit } from '../ports';
+import type { Admission, Clock, LedgerClaim, LedgerEntry, MessagingLimitResult, MessagingLimits, RateLimiter, SendPermit } from '../ports';
 
 /** While cold, a response later than this after the admission moves its send to the response time. */
 const LATE_ANSWER_MS = 3;
@@ -286,7 +286,7 @@ export class RedisRateLimiter implements RateLimiter {
    * after it resolves, so nothing of ours runs between the decision and the request's write, and
    * must call `answered()` when the response is back. A job the ledger already knows is not admitted.
    */
-  async admit(phoneNumberId: string, claim: LedgerClaim, connections: Permits): Promise<Admission> {
+  async admit(phoneNumberId: string, claim: LedgerClaim): Promise<Admission> {
     let gate = this.gates.get(phoneNumberId);
     if (!gate) this.gates.set(phoneNumberId, (gate = { held: false, queue: [] }));
     // While one send of this number is held, later ones queue here in order instead of each polling Redis.
@@ -301,13 +301,6 @@ export class RedisRateLimiter implements RateLimiter {
     const key = `${this.options.keyPrefix}wa:dispatch:sent-window:${phoneNumberId}`;
     const member = `${this.memberPrefix}:${this.memberSeq++}`;
     const t0 = performance.now();
-    // Taken only by a send that is not queued behind a held one: queued sends wait holding nothing,
-    // so a number whose sends the guard holds never ties up the connections other numbers need.
-    let connection = false;
-    const giveBack = () => {
-      if (connection) connections.release();
-      connection = false;
-    };
     try {
       for (;;) {
         if (this.closed) throw new Error('rate limiter closed');
@@ -321,13 +314,8 @@ export class RedisRateLimiter implements RateLimiter {
           const interval = slotIntervalMs(targetMps);
           // Below timer resolution a minimum gap would only make held sends poll; the window cap still holds.
           const gap = interval >= MIN_GAP_SLOT_MS ? (interval * MIN_GAP_FRACTION).toFixed(3) : '0';
-          if (!connection) {
-            await connections.acquire();
-            connection = true;
-          }
           const reply = await this.redis.sendGuard(2, key, claim.key, this.windowMs, cap, member, gap, claim.value, claim.attempt, claim.ttlMs);
           if (reply.startsWith('E')) {
-            giveBack();
             handOn();
             return { admitted: false, existing: JSON.parse(reply.slice(1)) as LedgerEntry };
           }
@@ -353,7 +341,6 @@ export class RedisRateLimiter implements RateLimiter {
         await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(waitMs))));
       }
     } catch (err) {
-      giveBack();
       handOn();
       throw err;
     }

@@ -1,6 +1,6 @@
 import { Fifo } from './send-room';
 
-/** A counting semaphore with a FIFO of waiters (jobs in their checks; requests holding a Graph API connection). */
+/** A counting semaphore with a FIFO of waiters (jobs in their checks). */
 export function createSemaphore(limit: number) {
   let active = 0;
   const waiters = new Fifo<() => void>();

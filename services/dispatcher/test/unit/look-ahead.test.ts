@@ -121,20 +121,6 @@ describe('send room (per-number admission into the send path)', () => {
     expect(room.occupancy('A')).toEqual({ inside: 0, waiting: 0 });
   });
 
-  it('refills in groups once a quarter of the room is free (their checks share one Redis write)', async () => {
-    const room = createSendRoom(() => 8);
-    const inside = await Promise.all(Array.from({ length: 8 }, () => room.enter('A', 'utility')));
-    let admitted = 0;
-    const waits = Array.from({ length: 8 }, () => room.enter('A', 'utility').then(() => admitted++));
-    inside[0]!();
-    await Promise.resolve();
-    expect(admitted).toBe(0); // one free place of eight: wait for more
-    inside[1]!();
-    await Promise.all(waits.slice(0, 2));
-    expect(admitted).toBe(2); // a quarter free: refilled to capacity at once
-    expect(room.occupancy('A')).toEqual({ inside: 8, waiting: 6 });
-  });
-
   it('a capacity that grows (a tier upgrade) admits more at the next leave', async () => {
     let capacity = 1;
     const room = createSendRoom(() => capacity);
