@@ -25,7 +25,10 @@ describe('dispatcher send path (real Kafka, Redis, simulator)', () => {
     await h.redis.set(keys.serviceWindow('1001', windowOpen), String(Date.now() - 3_600_000));
     // the simulator tracks its own windows: open it there too with an inbound message
     h.sim!.inbound({ phoneNumberId: '1001', from: windowOpen, text: 'hi' });
-    await startDispatcher(h, w.catalog);
+    // 30 % of requests fail transiently, drawn per request: with the default 5 attempts, one of the
+    // ~63 jobs that must end 'sent' exhausts its retries in ~14 % of runs (0.3^5 each); 12 attempts
+    // make that ~3e-5, so the test pins "retried to success", not the odds.
+    await startDispatcher(h, w.catalog, { RETRY_MAX_ATTEMPTS: '12' });
 
     const promo = { type: 'template' as const, template: { name: 'promo_offer', language: 'en_US', category: 'marketing' as const, bodyParams: ['x'] } };
     const text = { type: 'text' as const, text: { body: 'Your parcel is at the door' } };
@@ -59,7 +62,7 @@ describe('dispatcher send path (real Kafka, Redis, simulator)', () => {
     expect(outcome(special.expired).outcome).toBe('expired');
 
     // transient 500s were retried through the retry topics and every normal job got through
-    expect(normal.every((j) => outcome(j).outcome === 'sent')).toBe(true);
+    expect(normal.map(outcome).filter((e) => e.outcome !== 'sent').map((e) => ({ jobId: e.jobId, outcome: e.outcome, reason: e.reason }))).toEqual([]);
     const retried = h.sent.filter((e) => e.outcome === 'retry_scheduled');
     expect(retried.length).toBeGreaterThan(5);
     expect(retried.every((e) => e.errorClass === 'transient')).toBe(true);
