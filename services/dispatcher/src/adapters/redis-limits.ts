@@ -227,7 +227,14 @@ export class RedisRateLimiter implements RateLimiter {
     return promise;
   }
 
-  private waiting(q: Record<Lane, Waiter[]>): number {
+  waiting(phoneNumberId: string): number;
+  waiting(q: Record<Lane, Waiter[]>): number;
+  waiting(x: string | Record<Lane, Waiter[]>): number {
+    if (typeof x === 'string') {
+      const q = this.queues.get(x);
+      return q ? q.auth.length + q.utility.length + q.marketing.length : 0;
+    }
+    const q = x;
     return q.auth.length + q.utility.length + q.marketing.length;
   }
 
