@@ -36,7 +36,9 @@ export const dispatcherEnvSchema = z.object({
     .enum(['spread', 'refuse'])
     .default('spread')
     .describe('a campaign message to a new recipient beyond the messaging-limit budget: hold it until budget frees, or refuse it'),
-  CONSUMER_CONCURRENCY: env.int('jobs in flight per process (different recipients run concurrently, one recipient in order)', 1_000, 1, 20_000),
+  CONSUMER_CONCURRENCY: env.int('jobs in their checks (Redis round trips) at once per process; different recipients run concurrently, one recipient in order', 1_000, 1, 20_000),
+  CONSUMER_LOOKAHEAD_JOBS: env.int("jobs each consumer (lane or retry) may have taken from Kafka and not finished: how far it reads past a slow number's backlog so that other numbers' jobs behind it are sent meanwhile (memory: about 2-3 KB a job)", 50_000, 1, 1_000_000),
+  CONSUMER_COMMIT_INTERVAL_MS: env.int('how often each consumer commits, per partition, the offset below which every job is done', 500, 50, 60_000),
   PARTITIONS_CONSUMED_CONCURRENTLY: env.int('partitions processed concurrently per consumer', 8, 1, 256),
   LEDGER_TTL_MS: env.int('how long the send ledger remembers a job (must exceed the longest redelivery/replay horizon)', 3 * 24 * 3_600_000, 60_000),
   OUTCOME_LINGER_MS: env.int('how long outcome records wait to be batched into one produce', 5, 0, 1_000),

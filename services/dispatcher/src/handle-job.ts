@@ -14,6 +14,7 @@ import { decideRetry, tierIndexForDelay } from './domain/backoff';
 import { evaluateCompliance } from './domain/compliance';
 import { decideOutcome, type SendResult } from './domain/outcome';
 import { pickSender } from './domain/sender-pool';
+import type { SendRoom } from './domain/send-room';
 import type { DispatcherMetrics } from './metrics';
 import type { AccountState, CampaignControl, Clock, CloudApi, LedgerEntry, MessagingLimits, RateLimiter, SendLedger } from './ports';
 
@@ -22,6 +23,8 @@ export interface HandleJobDeps {
   accessTokens: ReadonlyMap<string, string>;
   ledger: SendLedger;
   limiter: RateLimiter;
+  /** Per-number admission into the send path (see domain/send-room.ts). */
+  room: SendRoom;
   limits: MessagingLimits;
   account: AccountState;
   campaigns: CampaignControl;
@@ -52,17 +55,29 @@ export interface JobSource {
   offset: string;
   key: Buffer | null;
   value: Buffer;
-  /**
-   * Gives the job's concurrency permit back: called when the job starts waiting for its number's
-   * send slot, so jobs queued behind a slow number do not hold permits that a fast number's jobs
-   * need (the per-number pacing bounds what follows). Idempotent.
-   */
-  releaseConcurrency?: () => void;
+}
+
+/**
+ * The process-wide permit bounding jobs in their checks (Redis round trips). The handler takes it
+ * once its number's send room admits the job and gives it back when the job starts waiting for its
+ * send slot: from there the room and the pacing bound what follows. The consumer releases it in any
+ * case when the job ends; both calls are idempotent.
+ */
+export interface JobConcurrency {
+  acquire(): Promise<void>;
+  release(): void;
+}
+
+/** What a job holds on its way to the send: the concurrency permit and its place in the number's send room. */
+interface JobPath {
+  concurrency: JobConcurrency;
+  leaveRoom: () => void;
 }
 
 interface Ctx {
   job: DispatchJobV1;
   src: JobSource;
+  path: JobPath;
   phoneNumberId: string;
   wabaId: string | undefined;
   template?: string;
@@ -197,7 +212,7 @@ export function createJobHandler(deps: HandleJobDeps) {
       return;
     }
     if (entry.st === 'retry') {
-      if (entry.a < ctx.job.attempt) return handle(ctx.job, ctx.src); // raced with a release; try again
+      if (entry.a < ctx.job.attempt) return run(ctx.job, ctx.src, ctx.path); // raced with a release; try again
       if (entry.a > ctx.job.attempt) return; // a later attempt exists
       // Crashed between recording the retry and producing it: produce it (a duplicate retry record is harmless).
       return scheduleRetry(ctx, 'transient', ctx.job.lastError?.detail ?? 'redelivered retry', undefined, 0, {});
@@ -209,11 +224,11 @@ export function createJobHandler(deps: HandleJobDeps) {
       await new Promise((r) => setTimeout(r, 200));
       current = await deps.ledger.peek(ctx.job.jobId);
     }
-    if (current === undefined) return handle(ctx.job, ctx.src);
+    if (current === undefined) return run(ctx.job, ctx.src, ctx.path);
     if (current.st !== 'claimed') return onExisting(ctx, current);
     if (config.unknownOutcomePolicy === 'resend') {
       await deps.ledger.recordRetry(ctx.job.jobId, current.a - 1);
-      return handle({ ...ctx.job, attempt: current.a }, ctx.src);
+      return run({ ...ctx.job, attempt: current.a }, ctx.src, ctx.path);
     }
     metrics.unknownOutcomes.inc();
     deps.logger.warn({ jobId: ctx.job.jobId, claimOwner: current.owner }, 'send outcome unknown: claimed by a process that died before recording it');
@@ -231,12 +246,24 @@ export function createJobHandler(deps: HandleJobDeps) {
     return pickSender(pool, job.to, (id) => !deps.account.accountPaused(deps.catalog.phoneNumber(id)?.wabaId ?? '')) ?? pool[0];
   }
 
-  async function handle(job: DispatchJobV1, src: JobSource): Promise<void> {
+  /** Waits for a place in the sender's send room, then for a concurrency permit, then runs the job. */
+  async function handle(job: DispatchJobV1, src: JobSource, concurrency: JobConcurrency): Promise<void> {
+    const phoneNumberId = senderOf(job);
+    const leaveRoom = phoneNumberId && deps.catalog.phoneNumber(phoneNumberId) ? await deps.room.enter(phoneNumberId, job.lane) : () => undefined;
+    try {
+      await concurrency.acquire();
+      await run(job, src, { concurrency, leaveRoom });
+    } finally {
+      leaveRoom();
+    }
+  }
+
+  async function run(job: DispatchJobV1, src: JobSource, path: JobPath): Promise<void> {
     const nowMs = deps.clock.now();
     const initialTemplate = job.message.type === 'template' ? job.message.template.name : undefined;
     const phoneNumberId = senderOf(job);
     const number = phoneNumberId ? deps.catalog.phoneNumber(phoneNumberId) : undefined;
-    const ctx: Ctx = { job, src, phoneNumberId: phoneNumberId ?? 'unknown', wabaId: number?.wabaId, category: job.category, ...(initialTemplate ? { template: initialTemplate } : {}) };
+    const ctx: Ctx = { job, src, path, phoneNumberId: phoneNumberId ?? 'unknown', wabaId: number?.wabaId, category: job.category, ...(initialTemplate ? { template: initialTemplate } : {}) };
 
     // The ledger peek and the recipient's state go out together (one Redis pipeline, one round trip);
     // the recipient read is wasted only for jobs that turn out to be redelivered, refused or deferred.
@@ -299,16 +326,16 @@ export function createJobHandler(deps: HandleJobDeps) {
     const pair = await deps.limits.pairAllowed(number.id, job.to);
     if (!pair.allowed) return defer(ctx, 'pair_limit', pair.retryAfterMs, false);
 
-    // Up to about a second of this number's sends wait for a slot without holding a concurrency
-    // permit, so a slow number's backlog does not starve a fast one; beyond that the job keeps its
-    // permit (back-pressure), so checks do not run far ahead of the sends.
-    if (deps.limiter.waiting(number.id) < Math.max(50, deps.limiter.rateOf(number.id).targetMps)) src.releaseConcurrency?.();
+    // The send room bounds the jobs waiting for a slot (about a second of this number's sends), so
+    // the wait needs no permit: a slow number's queue never holds permits a fast number needs.
+    path.concurrency.release();
     const waitedMs = await deps.limiter.acquire(number.id, job.lane);
     metrics.rateLimitWait.observe({ sender: number.id, lane: job.lane }, waitedMs / 1000);
 
     // Admission and ledger claim in one step, right before the write (see RedisRateLimiter.admit).
     const admission = await deps.limiter.admit(number.id, deps.ledger.claimRequest(job.jobId, job.attempt));
     if (!admission.admitted) return onExisting(ctx, admission.existing);
+    path.leaveRoom();
     const permit = admission.permit;
     const sentAtMs = deps.clock.now();
     const started = performance.now();

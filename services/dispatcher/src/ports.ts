@@ -85,8 +85,6 @@ export interface RateLimiter {
   admit(phoneNumberId: string, claim: LedgerClaim): Promise<Admission>;
   /** A throttle answer from Meta to a send released at `sentAtMs`: slow this number down for a cool-down. */
   onThrottle(phoneNumberId: string, sentAtMs?: number): void;
-  /** Jobs of this number waiting for a send slot in this process. */
-  waiting(phoneNumberId: string): number;
   /** The rate the number is paced at now, and its limit (for metrics and GET /v1/senders). */
   rateOf(phoneNumberId: string): { targetMps: number; limitMps: number; factor: number };
 }

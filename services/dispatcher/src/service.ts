@@ -13,13 +13,15 @@ import { createRedis } from '@wa/shared/redis';
 import { createRedisKeys, SERVICE_WINDOW_MS } from '@wa/shared/redis-keys';
 import { topicName, topics } from '@wa/shared/topics';
 import { CloudApiHttp } from './adapters/cloud-api-http';
-import { createSemaphore, DispatchConsumer } from './adapters/kafka-consumer';
+import { DispatchConsumer } from './adapters/kafka-consumer';
 import { OutcomeProducer } from './adapters/kafka-producer';
 import { RedisAccountState } from './adapters/redis-account-state';
 import { RedisCampaigns } from './adapters/redis-campaigns';
 import { RedisLedger } from './adapters/redis-ledger';
 import { RedisMessagingLimits, RedisRateLimiter } from './adapters/redis-limits';
 import type { DispatcherConfig } from './config';
+import { createSemaphore } from './domain/semaphore';
+import { createSendRoom } from './domain/send-room';
 import { createJobHandler } from './handle-job';
 import { buildApp } from './http/app';
 import { createDispatcherMetrics } from './metrics';
@@ -89,11 +91,14 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       connectTimeoutMs: config.HTTP_CONNECT_TIMEOUT_MS,
     });
 
+  // About one second of each number's sends may be in their checks or waiting for a slot.
+  const room = createSendRoom((id) => Math.max(50, Math.ceil(limiter.rateOf(id).targetMps)));
   const handler = createJobHandler({
     catalog,
     accessTokens,
     ledger,
     limiter,
+    room,
     limits,
     account,
     campaigns,
@@ -122,6 +127,8 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   const common = {
     kafka,
     partitionsConsumedConcurrently: config.PARTITIONS_CONSUMED_CONCURRENTLY,
+    lookahead: config.CONSUMER_LOOKAHEAD_JOBS,
+    commitIntervalMs: config.CONSUMER_COMMIT_INTERVAL_MS,
     semaphore,
     logger,
     now: () => clock.now(),
@@ -144,11 +151,15 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   };
   // One consumer group per lane: a marketing backlog never delays fetching authentication jobs,
   // and the per-number limiter hands slots to the auth lane first.
-  const consumers = [
-    ...LANES_BY_PRIORITY.map(
-      (lane) => new DispatchConsumer({ ...common, groupId: `${config.CONSUMER_GROUP}.${lane}`, topics: [topicName(topics.dispatchJobs[lane], config.TOPIC_PREFIX)], delayed: false }),
-    ),
-    new DispatchConsumer({ ...common, groupId: `${config.CONSUMER_GROUP}.retry`, topics: topics.dispatchRetry.map((r) => topicName(r.topic, config.TOPIC_PREFIX)), delayed: true }),
+  const consumers: { name: string; consumer: DispatchConsumer }[] = [
+    ...LANES_BY_PRIORITY.map((lane) => ({
+      name: lane,
+      consumer: new DispatchConsumer({ ...common, groupId: `${config.CONSUMER_GROUP}.${lane}`, topics: [topicName(topics.dispatchJobs[lane], config.TOPIC_PREFIX)], delayed: false }),
+    })),
+    {
+      name: 'retry',
+      consumer: new DispatchConsumer({ ...common, groupId: `${config.CONSUMER_GROUP}.retry`, topics: topics.dispatchRetry.map((r) => topicName(r.topic, config.TOPIC_PREFIX)), delayed: true }),
+    },
   ];
 
   const app = buildApp({ adminToken: config.ADMIN_TOKEN, registry, readiness, catalog, campaigns, account, limiter, limits, overflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY });
@@ -166,6 +177,8 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       metrics.accountPaused.set({ waba: b.wabaId }, account.accountPaused(b.wabaId) ? 1 : 0);
     }
     metrics.inFlight.set(semaphore.active);
+    for (const { name, consumer } of consumers) metrics.lookahead.set({ consumer: name }, consumer.buffered);
+    for (const n of catalog.catalog.phoneNumbers) metrics.roomWaiting.set({ sender: n.id }, room.occupancy(n.id).waiting);
     metrics.heldSlots.set(limiter.heldSlots);
     metrics.lateAnswers.set(limiter.lateAnswers);
   };
@@ -193,12 +206,15 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       await campaigns.start();
       steps.push({ name: 'campaigns', run: () => campaigns.stop() });
       steps.push({ name: 'limiter', run: () => limiter.close() });
-      for (const c of consumers) {
-        await c.start();
-        steps.push({ name: 'consumer', run: () => c.stop() });
+      for (const { consumer } of consumers) {
+        await consumer.start();
+        steps.push({ name: 'consumer', run: () => consumer.stop() });
       }
+      // First on shutdown: jobs still waiting for their number's room give up (they are fetched
+      // again by the next owner) instead of waiting out a slow number's backlog.
+      steps.push({ name: 'send-room', run: () => room.close() });
       readiness.addCheck('consumers', async () => {
-        const down = consumers.filter((c) => !c.running).length;
+        const down = consumers.filter((c) => !c.consumer.running).length;
         if (down > 0) throw new Error(`${down} lane consumer(s) being rebuilt after a Kafka crash`);
       });
       gaugeTimer = setInterval(() => void updateGauges().catch(() => undefined), 1_000);

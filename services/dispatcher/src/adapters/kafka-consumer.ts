@@ -3,31 +3,11 @@ import type { Logger } from 'pino';
 import { createConsumer } from '@wa/shared/kafka';
 import { dispatchJobV1, type DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
 import { decodeJson } from '@wa/shared/decode';
-import type { JobSource } from '../handle-job';
+import { PartitionProgress } from '../domain/partition-progress';
+import type { Semaphore } from '../domain/semaphore';
+import { SendRoomClosedError } from '../domain/send-room';
+import type { JobConcurrency, JobSource } from '../handle-job';
 
-/** A counting semaphore bounding jobs in flight across all partitions of a process. */
-export function createSemaphore(limit: number) {
-  let active = 0;
-  const waiters: (() => void)[] = [];
-  return {
-    async acquire(): Promise<void> {
-      if (active < limit) {
-        active++;
-        return;
-      }
-      await new Promise<void>((resolve) => waiters.push(resolve));
-    },
-    release(): void {
-      const next = waiters.shift();
-      if (next) next();
-      else active--;
-    },
-    get active() {
-      return active;
-    },
-  };
-}
-export type Semaphore = ReturnType<typeof createSemaphore>;
 
 export interface DispatchConsumerOptions {
   kafka: Kafka;
@@ -36,23 +16,54 @@ export interface DispatchConsumerOptions {
   /** Retry topics hold each record until its `retryAt`. */
   delayed: boolean;
   partitionsConsumedConcurrently: number;
+  /** Records this consumer may have taken and not finished, across its partitions (the look-ahead past a slow job). */
+  lookahead: number;
+  /** How often resolved progress is committed. */
+  commitIntervalMs: number;
   semaphore: Semaphore;
   logger: Logger;
-  handle: (job: DispatchJobV1, src: JobSource) => Promise<void>;
+  /** Runs one job to its durable outcome; takes the job's concurrency permit itself (see JobConcurrency). */
+  handle: (job: DispatchJobV1, src: JobSource, concurrency: JobConcurrency) => Promise<void>;
   /** A record that is not a valid job: dead-letter it (resolves once acknowledged). */
   poison: (src: JobSource, reason: 'invalid_json' | 'schema_violation' | 'record_too_large', detail: string) => Promise<void>;
   now: () => number;
 }
 
+interface PartitionState {
+  topic: string;
+  partition: number;
+  progress: PartitionProgress;
+  /** Tail of each recipient's chain: records of one recipient run in offset order, across batches. */
+  chains: Map<string, Promise<void>>;
+  /** Bumped when the partition must be fetched again from its watermark (a job failed) or is no longer ours: jobs of an older epoch that have not started yet do not start. */
+  epoch: number;
+  committed: number | undefined;
+  recovery: NodeJS.Timeout | undefined;
+  failures: number;
+}
+
+const RECOVERY_BASE_MS = 500;
+const RECOVERY_MAX_MS = 10_000;
+
 /**
- * One consumer group over a set of dispatch topics. Within a batch, records of different
- * recipients run concurrently (bounded by the shared semaphore) and records of one recipient run in
- * offset order; an offset is resolved only when it and every earlier record of the batch are done,
- * so auto-commit never commits past a job whose outcome is not yet acknowledged.
+ * One consumer group over a set of dispatch topics. Records are taken from a batch as fast as the
+ * look-ahead allows, not batch by batch: kafkajs fetches the next batch of every partition only once
+ * the current ones are handled, so waiting for a slow number's jobs would hold up every other
+ * number's jobs behind them. Records of different recipients run concurrently (bounded by the shared
+ * semaphore and each number's send room), records of one recipient in offset order. Offsets are
+ * committed by this class (not kafkajs' auto-commit): per partition, the first offset whose job is
+ * not yet done, so a restart or rebalance never skips a job whose outcome is not acknowledged. A job
+ * that fails (Redis or Kafka down) makes its partition seek back to that watermark after a back-off;
+ * records that are running or done are not run again when fetched again.
  */
 export class DispatchConsumer {
   private consumer: Consumer;
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  private readonly partitions = new Map<string, PartitionState>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly capacityWaiters: (() => void)[] = [];
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> | undefined;
   private stopping = false;
   private rebuilding: Promise<void> | undefined;
   /** False while kafkajs has given up on the consumer and it is being rebuilt (readiness reads it). */
@@ -62,6 +73,11 @@ export class DispatchConsumer {
 
   constructor(private readonly options: DispatchConsumerOptions) {
     this.consumer = this.create();
+  }
+
+  /** Records taken and not finished (the look-ahead in use). */
+  get buffered(): number {
+    return this.inFlight.size;
   }
 
   private create(): Consumer {
@@ -75,6 +91,21 @@ export class DispatchConsumer {
       this.options.logger.error({ err: payload.error, groupId: this.options.groupId }, 'consumer crashed without restart; rebuilding it');
       this.rebuilding ??= this.rebuild().finally(() => (this.rebuilding = undefined));
     });
+    // A rebalance: partitions that are no longer ours stop starting jobs (the new owner fetches
+    // them from the committed watermark; the ledger makes the overlap safe); kafkajs re-fetches
+    // the ones we keep from the committed offset, and what is running or done is skipped.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assigned = new Set<string>();
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) for (const p of partitions) assigned.add(`${topic}:${p}`);
+      for (const [key, state] of this.partitions) {
+        // What we think is committed may not be: a commit while kafkajs restarted its runner returns without committing.
+        state.committed = undefined;
+        if (assigned.has(key)) continue;
+        state.epoch++;
+        clearTimeout(state.recovery);
+        this.partitions.delete(key);
+      }
+    });
     return consumer;
   }
 
@@ -82,13 +113,13 @@ export class DispatchConsumer {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: true });
     await this.consumer.run({
-      autoCommit: true,
-      autoCommitInterval: 500,
+      autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.eachBatch(payload),
     });
     this.running = true;
+    this.commitTimer ??= setInterval(() => void this.commit(), this.options.commitIntervalMs);
   }
 
   private async rebuild(): Promise<void> {
@@ -96,6 +127,13 @@ export class DispatchConsumer {
       await this.consumer.disconnect().catch(() => undefined);
       for (const t of this.resumeTimers) clearTimeout(t);
       this.resumeTimers.clear();
+      // The new consumer joins afresh and fetches from the committed watermarks; jobs still
+      // running here finish (their outcomes are acknowledged; a redelivery re-announces them).
+      for (const state of this.partitions.values()) {
+        state.epoch++;
+        clearTimeout(state.recovery);
+      }
+      this.partitions.clear();
       await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2)));
       if (this.stopping) return;
       this.consumer = this.create();
@@ -110,76 +148,51 @@ export class DispatchConsumer {
     }
   }
 
+  private stateOf(topic: string, partition: number): PartitionState {
+    const key = `${topic}:${partition}`;
+    let state = this.partitions.get(key);
+    if (!state) {
+      state = { topic, partition, progress: new PartitionProgress(), chains: new Map(), epoch: 0, committed: undefined, recovery: undefined, failures: 0 };
+      this.partitions.set(key, state);
+    }
+    return state;
+  }
+
+
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-    const log = this.options.logger;
+    const state = this.stateOf(batch.topic, batch.partition);
     const messages = batch.messages;
-    const done = new Array<boolean>(messages.length).fill(false);
-    let resolvedUpTo = -1;
-    const advance = () => {
-      while (resolvedUpTo + 1 < messages.length && done[resolvedUpTo + 1]) resolvedUpTo++;
-    };
-    const chains = new Map<string, Promise<void>>();
-    const all: Promise<void>[] = [];
-    let failure: unknown;
-    let notDue: { index: number; retryAt: number } | undefined;
+    let notDue: { retryAt: number } | undefined;
     const beat = setInterval(() => void heartbeat().catch(() => undefined), 2_000);
-
     try {
       for (let i = 0; i < messages.length; i++) {
-        if (!isRunning() || isStale() || failure) break;
+        while (this.inFlight.size >= this.options.lookahead && !this.stopping) await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
+        if (!isRunning() || isStale() || this.stopping || this.partitions.get(`${batch.topic}:${batch.partition}`) !== state) break;
         const message = messages[i]!;
-        const src = this.source(batch.topic, batch.partition, message);
+        const offset = Number(message.offset);
+        // Fetch on from here, whatever the job's fate: a failure seeks back to the watermark.
+        // Records fetched again that are running or done are skipped before they are decoded.
+        if (!state.progress.wants(offset)) {
+          resolveOffset(message.offset);
+          continue;
+        }
         const decoded = decodeJson(dispatchJobV1, message.value);
         if (decoded.ok && this.options.delayed && decoded.value.retryAt !== undefined && decoded.value.retryAt > this.options.now()) {
-          notDue = { index: i, retryAt: decoded.value.retryAt };
+          notDue = { retryAt: decoded.value.retryAt };
           break;
         }
-        const key = decoded.ok ? decoded.value.to : `poison:${message.offset}`;
-        const index = i;
-        const prev = chains.get(key) ?? Promise.resolve();
-        const run = prev.then(async () => {
-          if (failure) return;
-          await this.options.semaphore.acquire();
-          let held = true;
-          const release = () => {
-            if (!held) return;
-            held = false;
-            this.options.semaphore.release();
-          };
-          try {
-            if (decoded.ok) await this.options.handle(decoded.value, { ...src, releaseConcurrency: release });
-            else await this.options.poison(src, decoded.reason, decoded.detail);
-            done[index] = true;
-          } catch (err) {
-            failure ??= err;
-          } finally {
-            release();
-          }
-        });
-        chains.set(key, run);
-        all.push(run);
-        // Resolve progressively so a long batch (a slow number) commits as it goes.
-        void run.then(() => {
-          const before = resolvedUpTo;
-          advance();
-          if (resolvedUpTo > before) resolveOffset(messages[resolvedUpTo]!.offset);
-        });
-        if (all.length % 256 === 0) await Promise.resolve();
+        resolveOffset(message.offset);
+        state.progress.take(offset);
+        this.startJob(state, offset, this.source(batch.topic, batch.partition, message), decoded);
+        if (i % 256 === 255) await Promise.resolve();
       }
-      await Promise.all(all);
-      advance();
-      if (resolvedUpTo >= 0) resolveOffset(messages[resolvedUpTo]!.offset);
     } finally {
       clearInterval(beat);
     }
 
-    if (failure) {
-      log.error({ err: failure, topic: batch.topic, partition: batch.partition }, 'job handling failed; the batch will be redelivered from the last resolved offset');
-      throw failure;
-    }
-    if (notDue && isRunning() && !isStale()) {
-      // Hold the partition until the head record is due; its offset is unresolved, so it is fetched again on resume.
+    if (notDue && isRunning() && !isStale() && !this.stopping) {
+      // Hold the partition until the head record is due; it is unresolved, so it is fetched again on resume.
       const resume = payload.pause();
       const timer = setTimeout(() => {
         this.resumeTimers.delete(timer);
@@ -189,15 +202,128 @@ export class DispatchConsumer {
     }
   }
 
+  private startJob(state: PartitionState, offset: number, src: JobSource, decoded: ReturnType<typeof decodeJson<typeof dispatchJobV1>>): void {
+    const key = decoded.ok ? decoded.value.to : `poison:${offset}`;
+    const epoch = state.epoch;
+    const prev = state.chains.get(key) ?? Promise.resolve();
+    const run = prev.then(async () => {
+      // A failure earlier in this partition, or the partition is no longer ours: do not start; it is fetched again.
+      if (state.epoch !== epoch) return state.progress.failed(offset);
+      const { semaphore } = this.options;
+      let held = false;
+      const concurrency: JobConcurrency = {
+        async acquire() {
+          if (held) return;
+          await semaphore.acquire();
+          held = true;
+        },
+        release() {
+          if (!held) return;
+          held = false;
+          semaphore.release();
+        },
+      };
+      try {
+        if (decoded.ok) await this.options.handle(decoded.value, src, concurrency);
+        else {
+          await concurrency.acquire();
+          await this.options.poison(src, decoded.reason, decoded.detail);
+        }
+        state.progress.done(offset);
+        state.failures = 0;
+      } catch (err) {
+        state.progress.failed(offset);
+        if (err instanceof SendRoomClosedError || this.stopping) return;
+        this.onFailure(state, err);
+      } finally {
+        concurrency.release();
+      }
+    });
+    state.chains.set(key, run);
+    this.inFlight.add(run);
+    void run.finally(() => {
+      if (state.chains.get(key) === run) state.chains.delete(key);
+      this.inFlight.delete(run);
+      this.capacityWaiters.shift()?.();
+    });
+  }
+
+  /** A job failed (Redis or Kafka): stop starting this partition's queued jobs and fetch it again from its watermark after a back-off. */
+  private onFailure(state: PartitionState, err: unknown): void {
+    state.epoch++;
+    if (state.recovery) return;
+    this.options.logger.error({ err, topic: state.topic, partition: state.partition }, 'job handling failed; the partition is fetched again from its watermark');
+    this.scheduleRecovery(state);
+  }
+
+  private scheduleRecovery(state: PartitionState): void {
+    const delayMs = Math.min(RECOVERY_MAX_MS, RECOVERY_BASE_MS * 2 ** state.failures++);
+    state.recovery = setTimeout(() => {
+      state.recovery = undefined;
+      if (this.stopping || this.partitions.get(`${state.topic}:${state.partition}`) !== state) return;
+      const offset = state.progress.commitOffset();
+      if (offset === undefined) return;
+      try {
+        this.consumer.seek({ topic: state.topic, partition: state.partition, offset: String(offset) });
+      } catch (seekErr) {
+        // Not running (kafkajs restarting it): try again, or a failed job would hold the watermark for good.
+        this.options.logger.warn({ err: seekErr, topic: state.topic, partition: state.partition }, 'seek after a failure was refused; trying again');
+        this.scheduleRecovery(state);
+      }
+    }, delayMs);
+  }
+
+  /** Commits each partition's watermark that moved since its last commit. */
+  private commit(): Promise<void> {
+    this.committing ??= (async () => {
+      const offsets: { topic: string; partition: number; offset: string }[] = [];
+      const states: [PartitionState, number][] = [];
+      for (const state of this.partitions.values()) {
+        const offset = state.progress.commitOffset();
+        if (offset === undefined || offset === state.committed) continue;
+        offsets.push({ topic: state.topic, partition: state.partition, offset: String(offset) });
+        states.push([state, offset]);
+      }
+      if (offsets.length === 0) return;
+      try {
+        await this.consumer.commitOffsets(offsets);
+        for (const [state, offset] of states) state.committed = offset;
+      } catch (err) {
+        // A rebalance in progress or a broker restart: the next tick commits again.
+        this.options.logger.debug({ err, groupId: this.options.groupId }, 'offset commit failed; retrying on the next tick');
+      }
+    })().finally(() => (this.committing = undefined));
+    return this.committing;
+  }
+
   private source(topic: string, partition: number, m: KafkaMessage): JobSource {
     return { topic, partition, offset: m.offset, key: m.key ?? null, value: m.value ?? Buffer.alloc(0) };
   }
 
+  /**
+   * Stops fetching, lets the jobs already past their number's send room finish (the caller closes
+   * the room first, so jobs still waiting there give up and are fetched again by the next owner),
+   * commits the watermarks, then leaves the group.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.running = false;
     for (const t of this.resumeTimers) clearTimeout(t);
     this.resumeTimers.clear();
+    for (const state of this.partitions.values()) {
+      state.epoch++;
+      clearTimeout(state.recovery);
+    }
+    for (const wake of this.capacityWaiters.splice(0)) wake();
+    try {
+      this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
+    } catch {
+      // not running (never started, or being rebuilt)
+    }
+    await Promise.allSettled([...this.inFlight]);
+    clearInterval(this.commitTimer);
+    await this.committing;
+    await this.commit();
     await this.consumer.disconnect();
   }
 }

@@ -227,14 +227,7 @@ export class RedisRateLimiter implements RateLimiter {
     return promise;
   }
 
-  waiting(phoneNumberId: string): number;
-  waiting(q: Record<Lane, Waiter[]>): number;
-  waiting(x: string | Record<Lane, Waiter[]>): number {
-    if (typeof x === 'string') {
-      const q = this.queues.get(x);
-      return q ? q.auth.length + q.utility.length + q.marketing.length : 0;
-    }
-    const q = x;
+  private waiting(q: Record<Lane, Waiter[]>): number {
     return q.auth.length + q.utility.length + q.marketing.length;
   }
 

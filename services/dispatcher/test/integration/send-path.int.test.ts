@@ -1,25 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisKeys } from '@wa/shared/redis-keys';
 import { waitFor } from '@wa/shared/testing';
-import { loadDispatcherConfig } from '../../src/config';
-import { createDispatcherService, type DispatcherService } from '../../src/service';
 import { Harness, job, recipient, WABA, world } from './harness';
+import { inProcessDispatchers } from './in-process';
 
 let h: Harness | undefined;
-const services: DispatcherService[] = [];
-afterEach(async () => {
-  for (const s of services.splice(0)) await s.close();
-  await h?.teardown();
-  h = undefined;
-});
-
-async function startDispatcher(harness: Harness, catalog: ReturnType<typeof world>['catalog'], env: Record<string, string> = {}) {
-  const config = loadDispatcherConfig(harness.env(env));
-  const service = createDispatcherService(config, { catalog, logger: harness.logger });
-  services.push(service);
-  await service.start();
-  return service;
-}
+const dispatchers = inProcessDispatchers(() => h);
+const { services } = dispatchers;
+const startDispatcher = dispatchers.start;
 
 // Rate-limit behaviour (throughput, tier changes, replicas) is in rate-limits.int.test.ts, against processes.
 describe('dispatcher send path (real Kafka, Redis, simulator)', () => {

@@ -1,0 +1,25 @@
+import { Fifo } from './send-room';
+
+/** A counting semaphore with a FIFO of waiters (jobs in their checks). */
+export function createSemaphore(limit: number) {
+  let active = 0;
+  const waiters = new Fifo<() => void>();
+  return {
+    async acquire(): Promise<void> {
+      if (active < limit) {
+        active++;
+        return;
+      }
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    },
+    release(): void {
+      const next = waiters.shift();
+      if (next) next();
+      else active--;
+    },
+    get active() {
+      return active;
+    },
+  };
+}
+export type Semaphore = ReturnType<typeof createSemaphore>;
