@@ -28,6 +28,7 @@ import { createKafka, createProducer, ensureTopics } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
 import { deleteTopics, uniqueName } from '@wa/shared/testing';
 import { topics } from '@wa/shared/topics';
+import { analyticsEnvSchema } from '../services/analytics/src/config';
 import type { SentEventV1, StatusEventV1 } from '@wa/shared/index';
 import { analyticsTopics, MIGRATIONS_DIR } from '../services/analytics/src/service';
 import { migrate } from '../services/analytics/src/adapters/migrations';
@@ -41,7 +42,8 @@ const RUNS = Number(env.BENCH_RUNS ?? 15);
 const SKIP_INGEST = env.BENCH_SKIP_INGEST === '1';
 const SKIP_QUERIES = env.BENCH_SKIP_QUERIES === '1';
 /** What deploy/k8s gives the analytics container. */
-const SERVICE_NODE_OPTIONS = env.ANALYTICS_NODE_OPTIONS ?? '--max-old-space-size=768';
+// The deployment's (deploy/k8s/base/kustomization.yaml, wa-analytics).
+const SERVICE_NODE_OPTIONS = env.ANALYTICS_NODE_OPTIONS ?? '--max-old-space-size=768 --max-semi-space-size=64';
 const SERVICE_EXEC_ARGV = (env.ANALYTICS_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '');
 const brokers = (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const root = resolve(import.meta.dirname, '..');
@@ -166,7 +168,7 @@ async function main() {
     const steadySeconds = (endAt - first.at) / 1000;
     ingest = {
       events: total,
-      batch_rows: Number(env.ANALYTICS_BATCH_ROWS ?? 20_000),
+      batch_rows: Number(env.ANALYTICS_BATCH_ROWS ?? analyticsEnvSchema.shape.ANALYTICS_BATCH_ROWS.parse(undefined)),
       service_node_options: SERVICE_NODE_OPTIONS,
       // First committed batch → everything committed: events durably in ClickHouse, offsets committed.
       events_per_second_steady: Math.round((total - first.count) / steadySeconds),
