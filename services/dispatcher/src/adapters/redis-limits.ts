@@ -7,10 +7,15 @@ import type { Admission, Clock, LedgerClaim, LedgerEntry, MessagingLimitResult, 
 
 /** While cold, a response later than this after the admission moves its send to the response time. */
 const LATE_ANSWER_MS = 3;
-/** Answers per number after which this process treats the number's path as warm. */
+/**
+ * A number's path is cold in this process until both: this many answers, and COLD_MS since its first answer.
+ * Count alone ended it after 0.1 s at 1,000 msg/s and 0.4 s at 250, while connections were still being opened
+ * and both ends still compiling (bench:dispatch's 250 msg/s number met its 130429s 1.0–1.6 s in).
+ */
 const COLD_ANSWERS = 100;
-/** …by at most this much: cold-start delays are tens of ms; the rest of a slow answer is the server's work. */
-const COLD_MOVE_MAX_MS = 30;
+const COLD_MS = 2_000;
+/** …by at most this much: cold-start arrival delays reached 50–160 ms in bench:dispatch; the rest of a slow answer is the server's work. */
+const COLD_MOVE_MAX_MS = 100;
 /**
  * The guard keeps sends at least this share of a slot apart: a bunch (from a stall) never forms, so
  * it cannot echo as a gap one window later, and held sends still drain faster than the slots come.
@@ -360,10 +365,11 @@ export class RedisRateLimiter implements RateLimiter {
     return {
       heldMs,
       answered: () => {
-        const n = (this.answers.get(phoneNumberId) ?? 0) + 1;
-        this.answers.set(phoneNumberId, n);
-        if (n > COLD_ANSWERS) return;
         const answeredAt = localClockMs();
+        let seen = this.answers.get(phoneNumberId);
+        if (!seen) this.answers.set(phoneNumberId, (seen = { n: 0, firstAt: answeredAt }));
+        seen.n++;
+        if (seen.n > COLD_ANSWERS && answeredAt - seen.firstAt > COLD_MS) return;
         if (answeredAt - issuedAt <= LATE_ANSWER_MS) return;
         const at = Math.min(answeredAt, issuedAt + COLD_MOVE_MAX_MS);
         this.lateAnswers++;
@@ -381,7 +387,7 @@ export class RedisRateLimiter implements RateLimiter {
     };
   }
 
-  private readonly answers = new Map<string, number>();
+  private readonly answers = new Map<string, { n: number; firstAt: number }>();
 
   /** Sends of cold numbers counted until their response (it came back later than LATE_ANSWER_MS). */
   lateAnswers = 0;
