@@ -18,7 +18,11 @@ export interface DrillInfra {
 }
 
 export async function startDrillInfra(root: string, options: { kafkaPort: number; redisPort: number }): Promise<DrillInfra> {
-  const env = { ...process.env, KAFKA_PORT: String(options.kafkaPort) };
+  // The proxy's port is fixed before the broker starts (the broker advertises it). kafka.sh's default,
+  // KAFKA_PORT + 10002, is 39094 for the drills' 29092: inside Linux's ephemeral range (32768–60999), where any
+  // outgoing connection may hold it; a CI run failed with EADDRINUSE there. KAFKA_PORT + 3 stays below it.
+  const faultProxyPort = options.kafkaPort + 3;
+  const env = { ...process.env, KAFKA_PORT: String(options.kafkaPort), KAFKA_FAULT_PROXY_PORT: String(faultProxyPort) };
   const kafka = (action: string) => runCommand('bash', ['scripts/kafka.sh', action], { cwd: root, env });
   await kafka('start');
   const redisDir = join(root, '.cache', `drill-redis-${options.redisPort}`);
@@ -46,7 +50,7 @@ export async function startDrillInfra(root: string, options: { kafkaPort: number
   await waitRedis();
   return {
     kafkaBrokers: `127.0.0.1:${options.kafkaPort}`,
-    faultProxy: { listenPort: options.kafkaPort + 10002, targetPort: options.kafkaPort + 2 },
+    faultProxy: { listenPort: faultProxyPort, targetPort: options.kafkaPort + 2 },
     redisUrl: `redis://127.0.0.1:${options.redisPort}`,
     async restartKafka() {
       await kafka('restart');
