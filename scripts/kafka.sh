@@ -7,7 +7,7 @@
 #   bash scripts/kafka.sh stop     SIGTERM the broker this script started, wait, then SIGKILL
 #
 # Env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_FAULT_PORT (KAFKA_PORT+2) and
-#      KAFKA_FAULT_PROXY_PORT (KAFKA_PORT+10002): the fault-drill listener and the proxy it advertises,
+#      KAFKA_FAULT_PROXY_PORT (KAFKA_PORT+3): the fault-drill listener and the proxy it advertises,
 #      KAFKA_VERSION (from the pom),
 #      KAFKA_HEAP_OPTS (-Xms256m -Xmx512m), KAFKA_NUM_PARTITIONS (6), KAFKA_START_TIMEOUT_S (90),
 #      KAFKA_CACHE_DIR (.cache/kafka). Details and the version decision: docs/local-infra.md.
@@ -22,7 +22,9 @@ KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 # A second client listener for fault drills: advertised as a proxy port the drills can cut, so a
 # client bootstrapped through the proxy keeps every later connection going through it too.
 KAFKA_FAULT_PORT="${KAFKA_FAULT_PORT:-$((KAFKA_PORT + 2))}"
-KAFKA_FAULT_PROXY_PORT="${KAFKA_FAULT_PROXY_PORT:-$((KAFKA_PORT + 10002))}"
+# Next to the others, not KAFKA_PORT+10002 as before: for the drills' 29092 that was 39094, inside Linux's
+# ephemeral range (32768–60999), where an outgoing connection may hold it (a CI run failed with EADDRINUSE).
+KAFKA_FAULT_PROXY_PORT="${KAFKA_FAULT_PROXY_PORT:-$((KAFKA_PORT + 3))}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 KAFKA_NUM_PARTITIONS="${KAFKA_NUM_PARTITIONS:-6}"
 KAFKA_START_TIMEOUT_S="${KAFKA_START_TIMEOUT_S:-90}"

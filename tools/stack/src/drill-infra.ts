@@ -18,11 +18,7 @@ export interface DrillInfra {
 }
 
 export async function startDrillInfra(root: string, options: { kafkaPort: number; redisPort: number }): Promise<DrillInfra> {
-  // The proxy's port is fixed before the broker starts (the broker advertises it). kafka.sh's default,
-  // KAFKA_PORT + 10002, is 39094 for the drills' 29092: inside Linux's ephemeral range (32768–60999), where any
-  // outgoing connection may hold it; a CI run failed with EADDRINUSE there. KAFKA_PORT + 3 stays below it.
-  const faultProxyPort = options.kafkaPort + 3;
-  const env = { ...process.env, KAFKA_PORT: String(options.kafkaPort), KAFKA_FAULT_PROXY_PORT: String(faultProxyPort) };
+  const env = { ...process.env, KAFKA_PORT: String(options.kafkaPort) };
   const kafka = (action: string) => runCommand('bash', ['scripts/kafka.sh', action], { cwd: root, env });
   await kafka('start');
   const redisDir = join(root, '.cache', `drill-redis-${options.redisPort}`);
@@ -50,7 +46,8 @@ export async function startDrillInfra(root: string, options: { kafkaPort: number
   await waitRedis();
   return {
     kafkaBrokers: `127.0.0.1:${options.kafkaPort}`,
-    faultProxy: { listenPort: faultProxyPort, targetPort: options.kafkaPort + 2 },
+    // kafka.sh's defaults: the fault listener at KAFKA_PORT + 2 advertises the proxy at KAFKA_PORT + 3.
+    faultProxy: { listenPort: options.kafkaPort + 3, targetPort: options.kafkaPort + 2 },
     redisUrl: `redis://127.0.0.1:${options.redisPort}`,
     async restartKafka() {
       await kafka('restart');

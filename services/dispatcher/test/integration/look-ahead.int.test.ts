@@ -57,9 +57,13 @@ describe('dispatcher look-ahead past a slow number (real Kafka, Redis, simulator
     // Done means an outcome acknowledged by Kafka: sent, or a retry scheduled (e.g. after a 130429).
     // The collector reads them a little later than the dispatcher produced them.
     const withOutcome = () => new Set(h!.sent.map((e) => e.jobId));
-    await waitFor(() => slow.slice(0, watermark).every((j) => withOutcome().has(j.jobId)), {
+    const missingBelowWatermark = () => {
+      const seen = withOutcome();
+      return slow.slice(0, watermark).filter((j) => !seen.has(j.jobId)).length;
+    };
+    await waitFor(() => missingBelowWatermark() === 0, {
       timeoutMs: 15_000,
-      description: () => `an outcome for every job below the watermark (${slow.slice(0, watermark).filter((j) => !withOutcome().has(j.jobId)).length} missing)`,
+      description: () => `an outcome for every job below the watermark (${missingBelowWatermark()} missing)`,
     });
     expect(withOutcome().has(slow[watermark]!.jobId)).toBe(false);
     const done = sentIds();

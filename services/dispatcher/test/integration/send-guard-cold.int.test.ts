@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRedis } from '@wa/shared/redis';
 import { deleteKeysWithPrefix, testInfra, uniqueName } from '@wa/shared/testing';
 import { RedisRateLimiter } from '../../src/adapters/redis-limits';
+import { systemClock } from '../../src/ports';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -9,7 +10,7 @@ describe('send guard while a number is cold (real Redis)', () => {
   it("counts a number's late-answered sends at their answer time for its first 2 s, not only for its first 100 answers", async () => {
     const redis = createRedis(testInfra().redisUrl);
     const prefix = `${uniqueName('cold')}:`;
-    const limiter = new RedisRateLimiter(redis, { keyPrefix: prefix, headroomFraction: 0.02, decreaseFactor: 0.9, coolDownMs: 10_000, limitOf: () => 1_000, clock: { now: () => Date.now() } });
+    const limiter = new RedisRateLimiter(redis, { keyPrefix: prefix, headroomFraction: 0.02, decreaseFactor: 0.9, coolDownMs: 10_000, limitOf: () => 1_000, clock: systemClock });
     let seq = 0;
     // Sends whose answers come back 10 ms after the send (later than the 3 ms a warm path is allowed).
     const sendAnsweredLate = async (n: number) => {
