@@ -14,7 +14,7 @@
  * Env: BENCH_DURATION_S (default 20), BENCH_ACCURACY_MPS ("80,250,1000"), BENCH_CAPACITY_NUMBERS (4), BENCH_HEADROOM (inbound headroom
  * fraction, default 0.02: the simulator sends no inbound traffic), BENCH_SIM_LATENCY_MS ("40/400":
  * log-normal median/p99 of the simulator's answer; "0" for none), DISPATCHER_NODE_ARGS (e.g.
- * "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_DISPATCHER_ENV (extra dispatcher env, "K=V,K=V", e.g.
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof"), SIM_NODE_ARGS (the same for the simulator process), BENCH_DISPATCHER_ENV (extra dispatcher env, "K=V,K=V", e.g.
  * "HTTP_POOL_CONNECTIONS=2048"), KAFKA_BROKERS, REDIS_URL.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

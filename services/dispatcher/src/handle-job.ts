@@ -339,9 +339,13 @@ export function createJobHandler(deps: HandleJobDeps) {
     const permit = admission.permit;
     const sentAtMs = deps.clock.now();
     const started = performance.now();
-    const result: SendResult = await deps.cloudApi.send({ phoneNumberId: number.id, accessToken: token, to: job.to, message: verdict.message, callbackData: job.jobId });
+    let result: SendResult;
+    try {
+      result = await deps.cloudApi.send({ phoneNumberId: number.id, accessToken: token, to: job.to, message: verdict.message, callbackData: job.jobId });
+    } finally {
+      permit.answered(); // also gives back the Graph API connection the admission took
+    }
     const latencyMs = performance.now() - started;
-    permit.answered();
     metrics.sendDuration.observe({ sender: number.id }, latencyMs / 1000);
 
     const decision = decideOutcome(result, { unknownOutcomePolicy: config.unknownOutcomePolicy, pairIntervalMs: config.pairIntervalMs });

@@ -27,6 +27,8 @@ export function createDispatcherMetrics(registry: Registry) {
     accountPaused: new Gauge({ name: 'wa_dispatch_account_paused', help: '1 while a business account is paused after an auth error (alert)', labelNames: ['waba'], registers }),
     heldSlots: new Gauge({ name: 'wa_dispatch_guard_held_slots', help: 'Due send slots the sliding-window guard held back because sends had bunched (stalls); process lifetime', registers }),
     lateAnswers: new Gauge({ name: 'wa_dispatch_late_answers', help: "Answers of cold numbers (first answers per process) later than 3 ms: their send counts until the answer (process lifetime)", registers }),
+    connectionsInUse: new Gauge({ name: 'wa_dispatch_http_connections_in_use', help: 'Graph API pool connections held by admitted sends awaiting their answer (of HTTP_POOL_CONNECTIONS)', registers }),
+    connectionWaits: new Gauge({ name: 'wa_dispatch_connection_waits', help: 'Due sends that waited for a free Graph API connection because all were busy (slow answers); process lifetime', registers }),
     inFlight: new Gauge({ name: 'wa_dispatch_in_flight', help: 'Jobs in their checks (holding a concurrency permit)', registers }),
     lookahead: new Gauge({ name: 'wa_dispatch_lookahead_jobs', help: 'Jobs taken from Kafka and not finished, per consumer (lane or retry); at CONSUMER_LOOKAHEAD_JOBS the consumer stops fetching', labelNames: ['consumer'], registers }),
     roomWaiting: new Gauge({ name: 'wa_dispatch_room_waiting_jobs', help: "Jobs waiting for their number's send room (the number's backlog in this process)", labelNames: ['sender'], registers }),

@@ -66,10 +66,20 @@ export interface LedgerClaim {
 
 export type Admission = { admitted: true; permit: SendPermit } | { admitted: false; existing: LedgerEntry };
 
+/** Permits of a bounded resource (see domain/semaphore.ts). */
+export interface Permits {
+  tryAcquire(): boolean;
+  acquire(): Promise<void>;
+  release(): void;
+}
+
 export interface SendPermit {
   /** How long the send guard held the send (bunched slots). */
   heldMs: number;
-  /** The response is back (any outcome): lets the limiter place the send where Meta probably counted it. */
+  /**
+   * The response is back (any outcome), or the send failed: lets the limiter place the send where Meta
+   * probably counted it, and gives back the Graph API connection the admission took. Call it once.
+   */
   answered(): void;
 }
 
@@ -80,7 +90,9 @@ export interface RateLimiter {
    * Right before a send: resolves when the number's sliding window (shared by all replicas) has room
    * for one more send, claiming the job in the send ledger in the same step (not admitted when the
    * ledger already knows the job); the caller sends synchronously afterwards and calls `answered()`
-   * when the response is back.
+   * when the response is back. With a connection pool configured, the admission also holds one of its
+   * connections until `answered()`, so an admitted request is written at once, never queued behind busy
+   * connections.
    */
   admit(phoneNumberId: string, claim: LedgerClaim): Promise<Admission>;
   /** A throttle answer from Meta to a send released at `sentAtMs`: slow this number down for a cool-down. */

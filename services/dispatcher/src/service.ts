@@ -62,6 +62,8 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   const producer = createProducer(kafka);
   const out = new OutcomeProducer(producer, { lingerMs: config.OUTCOME_LINGER_MS });
 
+  // One permit per Graph API pool connection, held from the send admission to the answer (see RedisRateLimiter).
+  const connections = createSemaphore(config.HTTP_POOL_CONNECTIONS);
   const ledger = new RedisLedger(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlMs: config.LEDGER_TTL_MS });
   const account = new RedisAccountState(redis, { keys, keyPrefix: config.REDIS_KEY_PREFIX, catalog, refreshMs: config.STATE_REFRESH_MS, logger });
   const limiter = new RedisRateLimiter(redis, {
@@ -72,6 +74,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     windowMs: config.THROUGHPUT_WINDOW_MS,
     limitOf: (id) => account.throughputMps(id),
     clock,
+    connections,
   });
   const limits = new RedisMessagingLimits(redis, {
     keyPrefix: config.REDIS_KEY_PREFIX,
@@ -180,6 +183,8 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     for (const { name, consumer } of consumers) metrics.lookahead.set({ consumer: name }, consumer.buffered);
     for (const n of catalog.catalog.phoneNumbers) metrics.roomWaiting.set({ sender: n.id }, room.occupancy(n.id).waiting);
     metrics.heldSlots.set(limiter.heldSlots);
+    metrics.connectionsInUse.set(connections.active);
+    metrics.connectionWaits.set(limiter.connectionWaits);
     metrics.lateAnswers.set(limiter.lateAnswers);
   };
 

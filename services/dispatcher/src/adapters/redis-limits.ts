@@ -3,7 +3,7 @@ import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Lane } from '@wa/shared/contracts/common';
 import { LANES_BY_PRIORITY } from '@wa/shared/contracts/common';
 import { createAdaptiveRate, sendGuardCap, slotIntervalMs, targetRate, type AdaptiveState } from '../domain/pacing';
-import type { Admission, Clock, LedgerClaim, LedgerEntry, MessagingLimitResult, MessagingLimits, RateLimiter, SendPermit } from '../ports';
+import type { Admission, Clock, LedgerClaim, LedgerEntry, MessagingLimitResult, MessagingLimits, Permits, RateLimiter, SendPermit } from '../ports';
 
 /** While cold, a response later than this after the admission moves its send to the response time. */
 const LATE_ANSWER_MS = 3;
@@ -148,6 +148,13 @@ export interface RedisRateLimiterOptions {
   windowMs?: number;
   limitOf: (phoneNumberId: string) => number;
   clock: Clock;
+  /**
+   * The Graph API pool's connections (HTTP_POOL_CONNECTIONS). An admitted send holds one until it is
+   * answered: a request admitted while every connection is busy would wait inside the HTTP client and
+   * leave later, bunched with the others that waited (a stalled server frees many at once), after the
+   * guard counted it at admission. Absent: no bound.
+   */
+  connections?: Permits;
 }
 
 /**
@@ -182,6 +189,8 @@ export class RedisRateLimiter implements RateLimiter {
 
   /** Due slots the send guard held back because the sliding window was full (stalls bunching sends). */
   heldSlots = 0;
+  /** Due sends that waited for a free Graph API connection (every connection busy: slow answers). */
+  connectionWaits = 0;
 
   constructor(
     redis: Redis,
@@ -306,6 +315,15 @@ export class RedisRateLimiter implements RateLimiter {
     const key = `${this.options.keyPrefix}wa:dispatch:sent-window:${phoneNumberId}`;
     const member = `${this.memberPrefix}:${this.memberSeq++}`;
     const t0 = performance.now();
+    // A connection is taken only by the send heading its number's queue, right before the guard is asked,
+    // and given back while the guard holds it: queued and held sends never tie up connections.
+    const connections = this.options.connections;
+    let connection = false;
+    const giveBack = () => {
+      if (!connection) return;
+      connection = false;
+      connections!.release();
+    };
     try {
       for (;;) {
         if (this.closed) throw new Error('rate limiter closed');
@@ -315,12 +333,22 @@ export class RedisRateLimiter implements RateLimiter {
         const log = this.recentSends(phoneNumberId, localClockMs());
         let waitMs = log.length >= cap ? log[log.length - cap]! + this.windowMs - localClockMs() + 0.05 : 0;
         if (!(waitMs > 0)) {
+          if (connections && !connection) {
+            connection = connections.tryAcquire();
+            if (!connection) {
+              this.connectionWaits++;
+              await connections.acquire();
+              connection = true;
+              continue; // time passed: ask this process' own window again
+            }
+          }
           const issuedAt = localClockMs();
           const interval = slotIntervalMs(targetMps);
           // Below timer resolution a minimum gap would only make held sends poll; the window cap still holds.
           const gap = interval >= MIN_GAP_SLOT_MS ? (interval * MIN_GAP_FRACTION).toFixed(3) : '0';
           const reply = await this.redis.sendGuard(2, key, claim.key, this.windowMs, cap, member, gap, claim.value, claim.attempt, claim.ttlMs);
           if (reply.startsWith('E')) {
+            giveBack();
             handOn();
             return { admitted: false, existing: JSON.parse(reply.slice(1)) as LedgerEntry };
           }
@@ -330,8 +358,9 @@ export class RedisRateLimiter implements RateLimiter {
             this.recentSends(phoneNumberId, at).push(at);
             if (head) this.heldSlots++;
             handOn();
-            return { admitted: true, permit: this.permit(phoneNumberId, key, member, at, issuedAt, performance.now() - t0) };
+            return { admitted: true, permit: this.permit(phoneNumberId, key, member, at, issuedAt, performance.now() - t0, giveBack) };
           }
+          giveBack();
         }
         if (!head) {
           if (gate.held) {
@@ -346,6 +375,7 @@ export class RedisRateLimiter implements RateLimiter {
         await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(waitMs))));
       }
     } catch (err) {
+      giveBack();
       handOn();
       throw err;
     }
@@ -361,10 +391,11 @@ export class RedisRateLimiter implements RateLimiter {
    * conservatively; afterwards from its write, since a warm path adds little delay before arrival
    * and most of an answer's latency is the server's work.
    */
-  private permit(phoneNumberId: string, key: string, member: string, sentAt: number, issuedAt: number, heldMs: number): SendPermit {
+  private permit(phoneNumberId: string, key: string, member: string, sentAt: number, issuedAt: number, heldMs: number, releaseConnection: () => void): SendPermit {
     return {
       heldMs,
       answered: () => {
+        releaseConnection();
         const answeredAt = localClockMs();
         let seen = this.answers.get(phoneNumberId);
         if (!seen) this.answers.set(phoneNumberId, (seen = { n: 0, firstAt: answeredAt }));

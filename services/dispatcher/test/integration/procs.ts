@@ -104,7 +104,7 @@ export async function spawnSim(scenario: ScenarioInput, logDir: string): Promise
   const scenarioFile = join(logDir, `scenario-${port}.json`);
   writeFileSync(scenarioFile, JSON.stringify(scenario));
   const url = `http://127.0.0.1:${port}`;
-  const child = await spawnTs('sim', 'tools/cloud-api-sim/src/main.ts', { SIM_PORT: String(port), SIM_SCENARIO: scenarioFile }, url, '/_sim/stats', logDir);
+  const child = await spawnTs('sim', 'tools/cloud-api-sim/src/main.ts', { SIM_PORT: String(port), SIM_SCENARIO: scenarioFile }, url, '/_sim/stats', logDir, (process.env.SIM_NODE_ARGS ?? '').split(' ').filter(Boolean));
   return {
     ...child,
     async stats() {

@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRedis, type Redis } from '@wa/shared/redis';
+import { testInfra, uniqueName } from '@wa/shared/testing';
+import { RedisLedger } from '../../src/adapters/redis-ledger';
+import { RedisRateLimiter } from '../../src/adapters/redis-limits';
+import { createSemaphore } from '../../src/domain/semaphore';
+import { systemClock, type Admission } from '../../src/ports';
+
+let cleanup: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = undefined;
+});
+
+/** Resolves to 'pending' if `p` has not settled within `ms`. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
+  return Promise.race([p, new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms))]);
+}
+
+describe('send admission and Graph API connections (real Redis)', () => {
+  it('an admitted send holds a pool connection until answered; sends held by the guard or queued behind a held one hold none', async () => {
+    const prefix = `${uniqueName('admit')}:`;
+    const redis: Redis = createRedis(testInfra().redisUrl, { enableAutoPipelining: true });
+    await redis.connect();
+    const connections = createSemaphore(1);
+    // Number A: 2 msg/s (its guard lets one send through per sliding second); B and C: 1,000 msg/s.
+    const limiter = new RedisRateLimiter(redis, { keyPrefix: prefix, headroomFraction: 0, decreaseFactor: 0.9, coolDownMs: 10_000, limitOf: (id) => (id === 'A' ? 2 : 1_000), clock: systemClock, connections });
+    const ledger = new RedisLedger(redis, { keyPrefix: prefix, ttlMs: 60_000 });
+    await limiter.calibrate();
+    await ledger.start();
+    cleanup = async () => {
+      limiter.close();
+      await ledger.stop();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    };
+    let job = 0;
+    const admit = (number: string) => limiter.admit(number, ledger.claimRequest(`job-${job++}`, 0));
+    const admitted = (a: Admission | 'pending') => {
+      if (a === 'pending' || !a.admitted) throw new Error(`expected an admission, got ${a === 'pending' ? 'none yet' : 'a ledger entry'}`);
+      return a.permit;
+    };
+
+    // The only connection is taken by B's send: C's due send waits for it instead of queueing inside
+    // the HTTP client, and goes as soon as B's answer is back.
+    const b = admitted(await admit('B'));
+    expect(connections.active).toBe(1);
+    const c = admit('C');
+    expect(await within(c, 150)).toBe('pending');
+    expect(limiter.connectionWaits).toBe(1);
+    const t0 = performance.now();
+    b.answered();
+    const cPermit = admitted(await within(c, 500));
+    expect(performance.now() - t0).toBeLessThan(100);
+    expect(connections.active).toBe(1);
+    cPermit.answered();
+    cPermit.answered(); // a second call gives nothing back twice
+    expect(connections.active).toBe(0);
+
+    // A's window is full for about a second: its next send is held by the guard and three more queue
+    // behind it, none holding the connection, so B's send is not held up by them.
+    admitted(await admit('A')).answered();
+    const heldA = [admit('A'), admit('A'), admit('A'), admit('A')].map((p) => p.catch((err: Error) => err));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(connections.active).toBe(0);
+    const b2 = admitted(await within(admit('B'), 300));
+    b2.answered();
+    expect(connections.active).toBe(0);
+
+    const a2 = await heldA[0]!;
+    admitted(a2 instanceof Error ? 'pending' : a2).answered();
+    limiter.close(); // the rest are turned away, and give back whatever they held
+    for (const p of heldA.slice(1)) {
+      const r = await p;
+      if (!(r instanceof Error)) admitted(r).answered();
+    }
+    expect(connections.active).toBe(0);
+  }, 20_000);
+});
