@@ -341,7 +341,7 @@ export function createJobHandler(deps: HandleJobDeps) {
     const started = performance.now();
     let result: SendResult;
     try {
-      result = await deps.cloudApi.send({ phoneNumberId: number.id, accessToken: token, to: job.to, message: verdict.message, callbackData: job.jobId });
+      result = await deps.cloudApi.send({ phoneNumberId: number.id, accessToken: token, to: job.to, message: verdict.message, callbackData: job.jobId, onWritten: permit.written });
     } finally {
       permit.answered(); // also gives back the Graph API connection the admission took
     }

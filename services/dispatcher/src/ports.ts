@@ -14,6 +14,8 @@ export interface SendRequest {
   message: DispatchMessage;
   /** Echoed back in status webhooks: the job id. */
   callbackData: string;
+  /** Called when the request's bytes are handed to the socket (they may leave after the call returns). */
+  onWritten?: () => void;
 }
 
 export interface CloudApi {
@@ -81,6 +83,8 @@ export interface SendPermit {
    * probably counted it, and gives back the Graph API connection the admission took. Call it once.
    */
   answered(): void;
+  /** The request went out now (later than the admission): the limiter counts it from now. */
+  written(): void;
 }
 
 export interface RateLimiter {
@@ -89,10 +93,10 @@ export interface RateLimiter {
   /**
    * Right before a send: resolves when the number's sliding window (shared by all replicas) has room
    * for one more send, claiming the job in the send ledger in the same step (not admitted when the
-   * ledger already knows the job); the caller sends synchronously afterwards and calls `answered()`
-   * when the response is back. With a connection pool configured, the admission also holds one of its
-   * connections until `answered()`, so an admitted request is written at once, never queued behind busy
-   * connections.
+   * ledger already knows the job); the caller sends synchronously afterwards, calls `written()` when
+   * the request reaches its socket and `answered()` when the response is back. With a connection pool
+   * configured, the admission also holds one of its connections until `answered()`, so an admitted
+   * request never queues behind busy connections.
    */
   admit(phoneNumberId: string, claim: LedgerClaim): Promise<Admission>;
   /** A throttle answer from Meta to a send released at `sentAtMs`: slow this number down for a cool-down. */

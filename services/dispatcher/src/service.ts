@@ -186,6 +186,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     metrics.connectionsInUse.set(connections.active);
     metrics.connectionWaits.set(limiter.connectionWaits);
     metrics.lateAnswers.set(limiter.lateAnswers);
+    metrics.lateWrites.set(limiter.lateWrites);
   };
 
   let started = false;

@@ -7,6 +7,8 @@ import type { Admission, Clock, LedgerClaim, LedgerEntry, MessagingLimitResult, 
 
 /** While cold, a response later than this after the admission moves its send to the response time. */
 const LATE_ANSWER_MS = 3;
+/** A request written to its socket later than this after the admission is counted from its write. */
+const LATE_WRITE_MS = 3;
 /**
  * A number's path is cold in this process until both: this many answers, and COLD_MS since its first answer.
  * Count alone ended it after 0.1 s at 1,000 msg/s and 0.4 s at 250, while connections were still being opened
@@ -392,8 +394,21 @@ export class RedisRateLimiter implements RateLimiter {
    * and most of an answer's latency is the server's work.
    */
   private permit(phoneNumberId: string, key: string, member: string, sentAt: number, issuedAt: number, heldMs: number, releaseConnection: () => void): SendPermit {
+    // Where this send sits in both windows now: its admission, later its write, while cold its answer.
+    let countedAt = sentAt;
+    const moveTo = (at: number) => {
+      if (!(at > countedAt)) return;
+      this.moveSend(phoneNumberId, key, member, countedAt, at);
+      countedAt = at;
+    };
     return {
       heldMs,
+      written: () => {
+        const at = localClockMs();
+        if (at - countedAt <= LATE_WRITE_MS) return;
+        this.lateWrites++;
+        moveTo(at);
+      },
       answered: () => {
         releaseConnection();
         const answeredAt = localClockMs();
@@ -402,21 +417,28 @@ export class RedisRateLimiter implements RateLimiter {
         seen.n++;
         if (seen.n > COLD_ANSWERS && answeredAt - seen.firstAt > COLD_MS) return;
         if (answeredAt - issuedAt <= LATE_ANSWER_MS) return;
-        const at = Math.min(answeredAt, issuedAt + COLD_MOVE_MAX_MS);
         this.lateAnswers++;
-        const log = this.sendLog.get(phoneNumberId);
-        if (log) {
-          const i = log.lastIndexOf(sentAt);
-          if (i >= 0) log.splice(i, 1);
-          let j = log.length;
-          while (j > 0 && log[j - 1]! > at) j--;
-          log.splice(j, 0, at);
-        }
-        const offset = Math.max(this.offsetCur, this.offsetPrev);
-        void this.redis.zadd(key, 'XX', 'GT', (at + (Number.isFinite(offset) ? offset : 0)).toFixed(3), member).catch(() => undefined);
+        moveTo(Math.min(answeredAt, issuedAt + COLD_MOVE_MAX_MS));
       },
     };
   }
+
+  /** Moves one send of this process from `from` to `at` in its own log and in the shared window. */
+  private moveSend(phoneNumberId: string, key: string, member: string, from: number, at: number): void {
+    const log = this.sendLog.get(phoneNumberId);
+    if (log) {
+      const i = log.lastIndexOf(from);
+      if (i >= 0) log.splice(i, 1);
+      let j = log.length;
+      while (j > 0 && log[j - 1]! > at) j--;
+      log.splice(j, 0, at);
+    }
+    const offset = Math.max(this.offsetCur, this.offsetPrev);
+    void this.redis.zadd(key, 'XX', 'GT', (at + (Number.isFinite(offset) ? offset : 0)).toFixed(3), member).catch(() => undefined);
+  }
+
+  /** Sends whose request reached its socket more than LATE_WRITE_MS after the admission (counted from the write). */
+  lateWrites = 0;
 
   private readonly answers = new Map<string, { n: number; firstAt: number }>();
 

@@ -77,4 +77,35 @@ describe('send admission and Graph API connections (real Redis)', () => {
     }
     expect(connections.active).toBe(0);
   }, 20_000);
+
+  it('a send whose request was written late counts in the window from its write, so the next send of a full window waits for that', async () => {
+    const prefix = `${uniqueName('admit-write')}:`;
+    const redis: Redis = createRedis(testInfra().redisUrl, { enableAutoPipelining: true });
+    await redis.connect();
+    // 2 msg/s: the guard lets one send through per sliding second.
+    const limiter = new RedisRateLimiter(redis, { keyPrefix: prefix, headroomFraction: 0, decreaseFactor: 0.9, coolDownMs: 10_000, limitOf: () => 2, clock: systemClock });
+    const ledger = new RedisLedger(redis, { keyPrefix: prefix, ttlMs: 60_000 });
+    await limiter.calibrate();
+    await ledger.start();
+    cleanup = async () => {
+      limiter.close();
+      await ledger.stop();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    };
+    const first = await limiter.admit('W', ledger.claimRequest('job-w1', 0));
+    if (!first.admitted) throw new Error('not admitted');
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 300));
+    first.permit.written(); // the bytes left 300 ms after the admission (a busy event loop)
+    first.permit.answered();
+    const second = await limiter.admit('W', ledger.claimRequest('job-w2', 0));
+    const waited = performance.now() - t0;
+    expect(second.admitted).toBe(true);
+    expect(limiter.lateWrites).toBe(1);
+    console.log(`second send admitted ${waited.toFixed(0)} ms after the first's admission (its write at 300 ms)`);
+    // Counted from the admission it would have gone at ~1,000 ms, and reached Meta less than a second after the first.
+    expect(waited).toBeGreaterThanOrEqual(1_250);
+  }, 20_000);
 });
