@@ -4,7 +4,7 @@ import { testInfra, uniqueName } from '@wa/shared/testing';
 import { RedisLedger } from '../../src/adapters/redis-ledger';
 import { RedisRateLimiter } from '../../src/adapters/redis-limits';
 import { createSemaphore } from '../../src/domain/semaphore';
-import { systemClock, type Admission } from '../../src/ports';
+import { systemClock, type Admission, type Permits } from '../../src/ports';
 
 let cleanup: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -17,24 +17,30 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
   return Promise.race([p, new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms))]);
 }
 
+/** A limiter and ledger on real Redis under a fresh key prefix, removed after the test. */
+async function limiterOnRedis(limitOf: (id: string) => number, connections?: Permits) {
+  const prefix = `${uniqueName('admit')}:`;
+  const redis: Redis = createRedis(testInfra().redisUrl, { enableAutoPipelining: true });
+  await redis.connect();
+  const limiter = new RedisRateLimiter(redis, { keyPrefix: prefix, headroomFraction: 0, decreaseFactor: 0.9, coolDownMs: 10_000, limitOf, clock: systemClock, ...(connections ? { connections } : {}) });
+  const ledger = new RedisLedger(redis, { keyPrefix: prefix, ttlMs: 60_000 });
+  await limiter.calibrate();
+  await ledger.start();
+  cleanup = async () => {
+    limiter.close();
+    await ledger.stop();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  };
+  return { limiter, ledger };
+}
+
 describe('send admission and Graph API connections (real Redis)', () => {
   it('an admitted send holds a pool connection until answered; sends held by the guard or queued behind a held one hold none', async () => {
-    const prefix = `${uniqueName('admit')}:`;
-    const redis: Redis = createRedis(testInfra().redisUrl, { enableAutoPipelining: true });
-    await redis.connect();
     const connections = createSemaphore(1);
     // Number A: 2 msg/s (its guard lets one send through per sliding second); B and C: 1,000 msg/s.
-    const limiter = new RedisRateLimiter(redis, { keyPrefix: prefix, headroomFraction: 0, decreaseFactor: 0.9, coolDownMs: 10_000, limitOf: (id) => (id === 'A' ? 2 : 1_000), clock: systemClock, connections });
-    const ledger = new RedisLedger(redis, { keyPrefix: prefix, ttlMs: 60_000 });
-    await limiter.calibrate();
-    await ledger.start();
-    cleanup = async () => {
-      limiter.close();
-      await ledger.stop();
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length) await redis.del(...keys);
-      await redis.quit();
-    };
+    const { limiter, ledger } = await limiterOnRedis((id) => (id === 'A' ? 2 : 1_000), connections);
     let job = 0;
     const admit = (number: string) => limiter.admit(number, ledger.claimRequest(`job-${job++}`, 0));
     const admitted = (a: Admission | 'pending') => {
@@ -79,21 +85,8 @@ describe('send admission and Graph API connections (real Redis)', () => {
   }, 20_000);
 
   it('a send whose request was written late counts in the window from its write, so the next send of a full window waits for that', async () => {
-    const prefix = `${uniqueName('admit-write')}:`;
-    const redis: Redis = createRedis(testInfra().redisUrl, { enableAutoPipelining: true });
-    await redis.connect();
     // 2 msg/s: the guard lets one send through per sliding second.
-    const limiter = new RedisRateLimiter(redis, { keyPrefix: prefix, headroomFraction: 0, decreaseFactor: 0.9, coolDownMs: 10_000, limitOf: () => 2, clock: systemClock });
-    const ledger = new RedisLedger(redis, { keyPrefix: prefix, ttlMs: 60_000 });
-    await limiter.calibrate();
-    await ledger.start();
-    cleanup = async () => {
-      limiter.close();
-      await ledger.stop();
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length) await redis.del(...keys);
-      await redis.quit();
-    };
+    const { limiter, ledger } = await limiterOnRedis(() => 2);
     const first = await limiter.admit('W', ledger.claimRequest('job-w1', 0));
     if (!first.admitted) throw new Error('not admitted');
     const t0 = performance.now();
