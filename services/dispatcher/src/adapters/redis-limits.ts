@@ -197,6 +197,8 @@ export class RedisRateLimiter implements RateLimiter {
   heldSlots = 0;
   /** Due sends that waited for a free Graph API connection (every connection busy: slow answers). */
   connectionWaits = 0;
+  /** Sends whose request reached its socket more than LATE_WRITE_MS after the admission (counted from the write). */
+  lateWrites = 0;
 
   constructor(
     redis: Redis,
@@ -437,12 +439,9 @@ export class RedisRateLimiter implements RateLimiter {
       while (j > 0 && log[j - 1]! > at) j--;
       log.splice(j, 0, at);
     }
-    const offset = Math.max(this.offsetCur, this.offsetPrev);
+    const offset = this.clockOffset();
     void this.redis.zadd(key, 'XX', 'GT', (at + (Number.isFinite(offset) ? offset : 0)).toFixed(3), member).catch(() => undefined);
   }
-
-  /** Sends whose request reached its socket more than LATE_WRITE_MS after the admission (counted from the write). */
-  lateWrites = 0;
 
   private readonly answers = new Map<string, { n: number; firstAt: number }>();
 
@@ -477,6 +476,11 @@ export class RedisRateLimiter implements RateLimiter {
       this.offsetRotatedAt = localNow;
     }
     if (sample > this.offsetCur) this.offsetCur = sample;
+    return this.clockOffset();
+  }
+
+  /** The current estimate of (Redis clock − local clock); -Infinity before any sample. */
+  private clockOffset(): number {
     return Math.max(this.offsetCur, this.offsetPrev);
   }
 
