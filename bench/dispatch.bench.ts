@@ -15,7 +15,8 @@
  * fraction, default 0.02: the simulator sends no inbound traffic), BENCH_SIM_LATENCY_MS ("40/400":
  * log-normal median/p99 of the simulator's answer; "0" for none), DISPATCHER_NODE_ARGS (e.g.
  * "--cpu-prof --cpu-prof-dir=/tmp/prof"), SIM_NODE_ARGS (the same for the simulator process), BENCH_DISPATCHER_ENV (extra dispatcher env, "K=V,K=V", e.g.
- * "HTTP_POOL_CONNECTIONS=2048"), KAFKA_BROKERS, REDIS_URL.
+ * "HTTP_POOL_CONNECTIONS=2048"), BENCH_TIMELINE=1 (sends per second of each number, and its 130429s), SIM_REALTIME=0
+ * (the simulator without real-time scheduling, see tools/cloud-api-sim/src/realtime-priority.ts), KAFKA_BROKERS, REDIS_URL.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -117,7 +118,7 @@ async function run(
   label: string,
   numbers: { id: string; mps: number }[],
   dispatchers = 1,
-): Promise<{ numbers: NumberResult[]; totalMps: number; overallMps: number; wallS: number; logDir: string; dispatchers: number; dispatcherCpuMsPerSend: number; dispatcherPeakRssMb: number; eventLoopDelay: { meanMsP50: number; meanMsMax: number; p99MsMax: number }; reannounced: number }> {
+): Promise<{ numbers: NumberResult[]; totalMps: number; overallMps: number; wallS: number; logDir: string; dispatchers: number; dispatcherCpuMsPerSend: number; dispatcherPeakRssMb: number; eventLoopDelay: { meanMsP50: number; meanMsMax: number; p99MsMax: number }; reannounced: number; simRealtimePriority: boolean }> {
   const h = new Harness();
   const logDir = tempDir(`bench-dispatch-${label}`);
   try {
@@ -167,6 +168,20 @@ async function run(
         else firstSent.set(e.jobId, e);
       }
       const sentEvents = [...firstSent.values()];
+      // BENCH_TIMELINE=1: sends per second of each number from the run's first send, and when its 130429s came.
+      if (process.env.BENCH_TIMELINE) {
+        const start = Math.min(...sentEvents.map(sendTime));
+        for (const n of numbers) {
+          const perSecond: number[] = [];
+          for (const e of sentEvents) {
+            if (e.senderPhoneNumberId !== n.id) continue;
+            const second = Math.floor((sendTime(e) - start) / 1000);
+            perSecond[second] = (perSecond[second] ?? 0) + 1;
+          }
+          const throttledAt = h.sent.filter((e) => e.errorCode === 130429 && e.senderPhoneNumberId === n.id).map((e) => ((sendTime(e) - start) / 1000).toFixed(2));
+          console.log(`${label} ${n.id} sends per second: ${Array.from(perSecond, (x) => x ?? 0).join(' ')}; 130429 at ${throttledAt.join(', ') || '-'} s`);
+        }
+      }
       const results = numbers.map((n): NumberResult => {
         const mine = sentEvents.filter((e) => e.senderPhoneNumberId === n.id);
         const times = mine.map(sendTime).sort((a, b) => a - b);
@@ -208,7 +223,7 @@ async function run(
       if (stats.duplicateSends.count !== 0) throw new Error(`${label}: ${stats.duplicateSends.count} duplicate sends`);
       const dispatcherCpuMsPerSend = Math.round((cpuMs / Math.max(1, sentEvents.length)) * 1000) / 1000;
       if (reannounced > 0 || h.collectorRedeliveries > 0) console.log(`${label}: ${reannounced} re-announced sent events (redelivered jobs), ${h.collectorRedeliveries} records redelivered to the collector`);
-      return { numbers: results, totalMps, overallMps, wallS: Math.round(wallS * 10) / 10, logDir, dispatchers, dispatcherCpuMsPerSend, dispatcherPeakRssMb, eventLoopDelay, reannounced };
+      return { numbers: results, totalMps, overallMps, wallS: Math.round(wallS * 10) / 10, logDir, dispatchers, dispatcherCpuMsPerSend, dispatcherPeakRssMb, eventLoopDelay, reannounced, simRealtimePriority: sim.realtimePriority };
     } finally {
       for (const p of procs) await p.stop(10_000);
       await sim.stop(5_000);
@@ -220,11 +235,12 @@ async function run(
 
 console.log(`dispatch benchmark: ${DURATION_S} s of backlog per number, inbound headroom ${HEADROOM}, simulator latency ${MEDIAN_MS > 0 ? `log-normal median ${MEDIAN_MS} ms, p99 ${P99_MS} ms` : 'none'}`);
 const accuracy = await run('accuracy', ACCURACY_MPS.map((mps, i) => ({ id: String(2000 + i), mps })));
+console.log(`simulator scheduling: ${accuracy.simRealtimePriority ? 'real-time (SCHED_FIFO)' : 'normal (no permission, or SIM_REALTIME=0)'}`);
 console.log('\nA. rate accuracy (one dispatcher; targets: ratio >= 0.97, 130429 = 0)');
 console.table(accuracy.numbers);
 const capacityNumbers = Array.from({ length: CAPACITY_NUMBERS }, (_, i) => ({ id: String(3000 + i), mps: 1_000 }));
 console.log(`dispatcher CPU per sent message: ${accuracy.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${accuracy.dispatcherPeakRssMb} MB; event-loop delay per second: mean p50 ${accuracy.eventLoopDelay.meanMsP50} ms, max ${accuracy.eventLoopDelay.meanMsMax} ms, p99 max ${accuracy.eventLoopDelay.p99MsMax} ms`);
-const capacity = CAPACITY_NUMBERS > 0 ? await run('capacity', capacityNumbers, CAPACITY_DISPATCHERS) : { numbers: [], totalMps: 0, overallMps: 0, wallS: 0, logDir: '', dispatchers: 0, dispatcherCpuMsPerSend: NaN, dispatcherPeakRssMb: NaN, eventLoopDelay: { meanMsP50: NaN, meanMsMax: NaN, p99MsMax: NaN }, reannounced: 0 };
+const capacity = CAPACITY_NUMBERS > 0 ? await run('capacity', capacityNumbers, CAPACITY_DISPATCHERS) : { numbers: [], totalMps: 0, overallMps: 0, wallS: 0, logDir: '', dispatchers: 0, dispatcherCpuMsPerSend: NaN, dispatcherPeakRssMb: NaN, eventLoopDelay: { meanMsP50: NaN, meanMsMax: NaN, p99MsMax: NaN }, reannounced: 0, simRealtimePriority: accuracy.simRealtimePriority };
 console.log(`\nB. capacity (${CAPACITY_DISPATCHERS} dispatcher process(es), ${CAPACITY_NUMBERS} numbers at 1,000 msgs/s; target >= 2,000 msgs/s)`);
 console.table(capacity.numbers);
 console.log(`total sustained: ${capacity.totalMps} msgs/s while all numbers send (configured ${CAPACITY_NUMBERS * 1_000}); whole run first to last send: ${capacity.overallMps} msgs/s; dispatcher CPU per sent message: ${capacity.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${capacity.dispatcherPeakRssMb} MB; event-loop delay per second: mean p50 ${capacity.eventLoopDelay.meanMsP50} ms, max ${capacity.eventLoopDelay.meanMsMax} ms, p99 max ${capacity.eventLoopDelay.p99MsMax} ms`);
@@ -233,6 +249,8 @@ const report = {
   durationS: DURATION_S,
   inboundHeadroom: Number(HEADROOM),
   simLatency: MEDIAN_MS > 0 ? { kind: 'lognormal', medianMs: MEDIAN_MS, p99Ms: P99_MS } : { kind: 'none' },
+  // Real-time scheduling for the simulator (Meta's stand-in must not wait for our CPUs): see raiseToRealtime.
+  simRealtimePriority: accuracy.simRealtimePriority && capacity.simRealtimePriority,
   accuracy: { numbers: accuracy.numbers, overallMps: accuracy.overallMps, wallS: accuracy.wallS, dispatcherCpuMsPerSend: accuracy.dispatcherCpuMsPerSend, dispatcherPeakRssMb: accuracy.dispatcherPeakRssMb, eventLoopDelay: accuracy.eventLoopDelay },
   capacity: {
     dispatchers: capacity.dispatchers,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { raiseToRealtime } from '@wa/cloud-api-sim/realtime-priority';
 import { loadCatalogFile, type Catalog } from '@wa/shared';
 import { isPortFree, freePorts } from './ports';
 import { runCommand, startProcess, stopProcess, waitReady, type ManagedProcess, type ProcessSpec } from './processes';
@@ -149,6 +150,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const proc = startProcess(root, logDir, specOf(name), baseEnv);
     processes.set(name, proc);
     await waitReady(proc, 90_000);
+    if (name === 'sim' && proc.child.pid !== undefined) {
+      // Meta's servers do not share our CPUs: see raiseToRealtime.
+      const priority = raiseToRealtime(proc.child.pid, baseEnv);
+      log(`sim scheduling: ${priority.raised ? 'real-time (SCHED_FIFO)' : `normal (${priority.reason})`}`);
+    }
     log(`${name} ready at ${urls[name]}`);
   };
   const stopOne = async (name: ServiceName) => {

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ScenarioInput } from '@wa/cloud-api-sim';
+import { raiseToRealtime } from '@wa/cloud-api-sim/realtime-priority';
 import type { Catalog } from '@wa/shared/catalog';
 import type { SimStats } from './harness';
 
@@ -93,7 +94,16 @@ function spawnTs(name: string, entry: string, env: Record<string, string>, url: 
   })();
 }
 
+const warned = new Set<string>();
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  console.warn(message);
+}
+
 export interface SimProcess extends Child {
+  /** Whether it runs with real-time scheduling (see raiseToRealtime). */
+  readonly realtimePriority: boolean;
   stats(): Promise<SimStats>;
   event(body: Record<string, unknown> & { type: string }): Promise<void>;
 }
@@ -105,8 +115,12 @@ export async function spawnSim(scenario: ScenarioInput, logDir: string): Promise
   writeFileSync(scenarioFile, JSON.stringify(scenario));
   const url = `http://127.0.0.1:${port}`;
   const child = await spawnTs('sim', 'tools/cloud-api-sim/src/main.ts', { SIM_PORT: String(port), SIM_SCENARIO: scenarioFile }, url, '/_sim/stats', logDir, (process.env.SIM_NODE_ARGS ?? '').split(' ').filter(Boolean));
+  // Meta's servers do not share our CPUs: see raiseToRealtime.
+  const priority = raiseToRealtime(child.proc.pid!);
+  if (!priority.raised) warnOnce(`cloud-api-sim runs at normal priority (${priority.reason}): on a busy machine its late arrival stamps can cause 130429s Meta would not send`);
   return {
     ...child,
+    realtimePriority: priority.raised,
     async stats() {
       const res = await fetch(`${url}/_sim/stats`);
       return (await res.json()) as SimStats;
