@@ -56,9 +56,12 @@ return string.format('%.3f|%.3f', first, now)`;
 
 /**
  * The send guard: Meta's own rule, on Redis' clock and shared by every replica — at most ARGV[2]
- * sends of this number in any sliding window of ARGV[1] ms, counted when a send is released — and
- * no two sends closer than ARGV[4] ms (most of a slot), so slots that a stall bunched leave spaced.
- * With KEYS[2], the job's ledger claim is taken in the same step (ARGV[5..7]: value, attempt, ttl).
+ * sends of this number in any sliding window of ARGV[1] ms (KEYS[1]), counted when a send is released —
+ * and no two admissions closer than ARGV[4] ms (most of a slot; KEYS[2] holds the last one), so slots
+ * that a stall bunched leave spaced. The gap counts from the admission, not from where a send was moved
+ * to in the window (its write or, while cold, its answer): from the answer, each cold send of an
+ * 80 msg/s number held the next until ~10 ms after its answer, and the number took ~3 s to reach its rate.
+ * With KEYS[3], the job's ledger claim is taken in the same step (ARGV[5..7]: value, attempt, ttl).
  * Returns '0' (admitted, recorded, claimed), the ms until one more would be admitted, or 'E' and
  * the ledger entry that already exists (not admitted).
  */
@@ -74,24 +77,27 @@ if n >= cap then
   return string.format('%.3f', tonumber(oldest[2]) + window - now + 0.05)
 end
 local gap = tonumber(ARGV[4])
-if n > 0 and gap > 0 then
-  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-  local since = now - tonumber(last[2])
-  if since < gap then return string.format('%.3f', gap - since) end
+if gap > 0 then
+  local last = redis.call('GET', KEYS[2])
+  if last then
+    local since = now - tonumber(last)
+    if since < gap then return string.format('%.3f', gap - since) end
+  end
 end
-if KEYS[2] then
+if KEYS[3] then
   -- The send ledger's claim (see redis-ledger.ts CLAIM_LUA), in the same step as the admission, so a
   -- job is claimed only when it leaves at once: nothing waits while claimed (a crash then leaves
   -- only the sends really in flight in doubt) and no Redis round trip sits between decision and write.
-  local v = redis.call('GET', KEYS[2])
+  local v = redis.call('GET', KEYS[3])
   if v then
     local cur = cjson.decode(v)
     if not (cur.st == 'retry' and cur.a < tonumber(ARGV[6])) then return 'E' .. v end
   end
-  redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[7])
+  redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[7])
 end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 2))
+if gap > 0 then redis.call('SET', KEYS[2], string.format('%.3f', now), 'PX', math.ceil(window * 2)) end
 return '0'`;
 
 /**
@@ -354,7 +360,7 @@ export class RedisRateLimiter implements RateLimiter {
           const interval = slotIntervalMs(targetMps);
           // Below timer resolution a minimum gap would only make held sends poll; the window cap still holds.
           const gap = interval >= MIN_GAP_SLOT_MS ? (interval * MIN_GAP_FRACTION).toFixed(3) : '0';
-          const reply = await this.redis.sendGuard(2, key, claim.key, this.windowMs, cap, member, gap, claim.value, claim.attempt, claim.ttlMs);
+          const reply = await this.redis.sendGuard(3, key, `${key}:last-admission`, claim.key, this.windowMs, cap, member, gap, claim.value, claim.attempt, claim.ttlMs);
           if (reply.startsWith('E')) {
             giveBack();
             handOn();
