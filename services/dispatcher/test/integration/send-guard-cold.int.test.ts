@@ -37,4 +37,37 @@ describe('send guard while a number is cold (real Redis)', () => {
       await redis.quit();
     }
   });
+
+  it("keeps a slow number's sends apart from their admissions, not from where a cold send's answer moved it", async () => {
+    const redis = createRedis(testInfra().redisUrl);
+    const prefix = `${uniqueName('gap')}:`;
+    // 10 msg/s with 2 % headroom: slots of 102 ms, so sends are kept at least 0.8 slot (82 ms) apart.
+    const limiter = new RedisRateLimiter(redis, { keyPrefix: prefix, headroomFraction: 0.02, decreaseFactor: 0.9, coolDownMs: 10_000, limitOf: () => 10, clock: systemClock });
+    let seq = 0;
+    const admit = async () => {
+      const t0 = performance.now();
+      const a = await limiter.admit('1001', { key: `${prefix}ledger:${seq++}`, value: '{"st":"sending","a":1}', attempt: 1, ttlMs: 60_000 });
+      if (!a.admitted) throw new Error('expected an admission');
+      return { permit: a.permit, waitedMs: performance.now() - t0 };
+    };
+    try {
+      await limiter.calibrate();
+      const first = await admit();
+      // Answered 90 ms after its admission while the number is cold: counted until then in the window.
+      await sleep(90);
+      first.permit.answered();
+      expect(limiter.lateAnswers).toBe(1);
+      // 90 ms after the first admission the gap has passed: the next send goes at once (measured from
+      // the moved send it would wait another ~80 ms).
+      const second = await admit();
+      expect(second.waitedMs).toBeLessThan(40);
+      // The gap still holds between admissions.
+      const third = await admit();
+      expect(third.waitedMs).toBeGreaterThan(70);
+    } finally {
+      limiter.close();
+      await deleteKeysWithPrefix(redis, prefix);
+      await redis.quit();
+    }
+  });
 });
