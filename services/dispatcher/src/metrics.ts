@@ -26,7 +26,7 @@ export function createDispatcherMetrics(registry: Registry) {
     unknownOutcomes: new Counter({ name: 'wa_dispatch_unknown_outcomes_total', help: 'Jobs whose send outcome cannot be known (alert)', registers }),
     accountPaused: new Gauge({ name: 'wa_dispatch_account_paused', help: '1 while a business account is paused after an auth error (alert)', labelNames: ['waba'], registers }),
     heldSlots: new Gauge({ name: 'wa_dispatch_guard_held_slots', help: 'Due send slots the sliding-window guard held back because sends had bunched (stalls); process lifetime', registers }),
-    lateWrites: new Gauge({ name: 'wa_dispatch_late_writes', help: 'Sends whose request reached its socket more than 20 ms after their admission (undici writes on a reused connection in the next check phase): counted from the write (process lifetime)', registers }),
+    lateWrites: new Gauge({ name: 'wa_dispatch_late_writes', help: 'Sends whose request reached its socket more than 3 ms after their admission (undici writes on a reused connection in the next check phase): counted from the write (process lifetime)', registers }),
     lateAnswers: new Gauge({ name: 'wa_dispatch_late_answers', help: "Answers of cold numbers (first answers per process) later than 3 ms: their send counts until the answer (process lifetime)", registers }),
     connectionsInUse: new Gauge({ name: 'wa_dispatch_http_connections_in_use', help: 'Graph API pool connections held by admitted sends awaiting their answer (of HTTP_POOL_CONNECTIONS)', registers }),
     connectionWaits: new Gauge({ name: 'wa_dispatch_connection_waits', help: 'Due sends that waited for a free Graph API connection because all were busy (slow answers); process lifetime', registers }),
