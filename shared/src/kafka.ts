@@ -76,27 +76,60 @@ export interface TopicSettings {
   partitions: number;
   retentionMs: number;
   prefix?: string;
+  /** How long to wait for the new topics' partition leaders when kafkajs gives up on them (default 30 s). */
+  leaderWaitMs?: number;
 }
 
+/** The part of kafkajs' Admin that topic creation uses. */
+export type TopicAdmin = Pick<Admin, 'listTopics' | 'createTopics' | 'fetchTopicMetadata'>;
+
 /** Creates missing topics; existing topics are left as they are (creation is idempotent). */
-export async function ensureTopics(admin: Admin, defs: readonly Pick<TopicDef<never>, 'name' | 'config'>[], settings: TopicSettings): Promise<string[]> {
+export async function ensureTopics(admin: TopicAdmin, defs: readonly Pick<TopicDef<never>, 'name' | 'config'>[], settings: TopicSettings): Promise<string[]> {
   const prefix = settings.prefix ?? '';
   const existing = new Set(await admin.listTopics());
   const missing = defs.filter((d) => !existing.has(prefix + d.name));
   if (missing.length === 0) return [];
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: missing.map((def) => ({
-      topic: prefix + def.name,
-      numPartitions: settings.partitions,
-      replicationFactor: 1,
-      configEntries: [
-        { name: 'retention.ms', value: String(settings.retentionMs) },
-        ...Object.entries(def.config ?? {}).map(([name, value]) => ({ name, value })),
-      ],
-    })),
-  });
-  return missing.map((d) => prefix + d.name);
+  const names = missing.map((d) => prefix + d.name);
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((def) => ({
+        topic: prefix + def.name,
+        numPartitions: settings.partitions,
+        replicationFactor: 1,
+        configEntries: [
+          { name: 'retention.ms', value: String(settings.retentionMs) },
+          ...Object.entries(def.config ?? {}).map(([name, value]) => ({ name, value })),
+        ],
+      })),
+    });
+  } catch (err) {
+    // Right after a create, a freshly started KRaft broker can answer kafkajs' leader wait with a
+    // retriable UNKNOWN_TOPIC_OR_PARTITION, on which kafkajs gives up although the topics were created
+    // (seen once, on a broker started seconds before). Wait for the leaders here instead.
+    if ((err as { retriable?: unknown }).retriable !== true) throw err;
+    await waitForLeaders(admin, names, settings.leaderWaitMs ?? 30_000, err);
+  }
+  return names;
+}
+
+/** Resolves once every partition of these topics has a leader; rejects after `timeoutMs`. */
+async function waitForLeaders(admin: TopicAdmin, topicNames: string[], timeoutMs: number, cause: unknown): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = cause;
+  for (;;) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: topicNames });
+      if (topics.length === topicNames.length && topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      last = new Error('some partitions have no leader yet');
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`topics ${topicNames.join(', ')} have no partition leaders after ${timeoutMs} ms: ${last instanceof Error ? last.message : String(last)}`, { cause: last });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /**
