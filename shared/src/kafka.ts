@@ -2,6 +2,7 @@ import { Kafka, logLevel, type Admin, type Consumer, type ConsumerConfig, type P
 import type { Logger } from 'pino';
 import { AppError } from './errors';
 import { javaCompatiblePartitioner } from './kafka-partitioner';
+import { waitFor, WaitForTimeoutError } from './wait-for';
 import type { TopicDef } from './topics';
 
 export interface KafkaOptions {
@@ -93,8 +94,8 @@ export async function ensureTopics(admin: TopicAdmin, defs: readonly Pick<TopicD
   try {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: missing.map((def) => ({
-        topic: prefix + def.name,
+      topics: missing.map((def, i) => ({
+        topic: names[i]!,
         numPartitions: settings.partitions,
         replicationFactor: 1,
         configEntries: [
@@ -108,27 +109,24 @@ export async function ensureTopics(admin: TopicAdmin, defs: readonly Pick<TopicD
     // retriable UNKNOWN_TOPIC_OR_PARTITION, on which kafkajs gives up although the topics were created
     // (seen once, on a broker started seconds before). Wait for the leaders here instead.
     if ((err as { retriable?: unknown }).retriable !== true) throw err;
-    await waitForLeaders(admin, names, settings.leaderWaitMs ?? 30_000, err);
+    await waitForLeaders(admin, names, settings.leaderWaitMs ?? 30_000);
   }
   return names;
 }
 
 /** Resolves once every partition of these topics has a leader; rejects after `timeoutMs`. */
-async function waitForLeaders(admin: TopicAdmin, topicNames: string[], timeoutMs: number, cause: unknown): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = cause;
-  for (;;) {
-    try {
-      const { topics } = await admin.fetchTopicMetadata({ topics: topicNames });
-      if (topics.length === topicNames.length && topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
-      last = new Error('some partitions have no leader yet');
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(`topics ${topicNames.join(', ')} have no partition leaders after ${timeoutMs} ms: ${last instanceof Error ? last.message : String(last)}`, { cause: last });
-    }
-    await new Promise((r) => setTimeout(r, 100));
+async function waitForLeaders(admin: TopicAdmin, topicNames: string[], timeoutMs: number): Promise<void> {
+  try {
+    await waitFor(
+      async () => {
+        const { topics } = await admin.fetchTopicMetadata({ topics: topicNames });
+        return topics.length === topicNames.length && topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
+  } catch (err) {
+    const last = err instanceof WaitForTimeoutError && err.cause instanceof Error ? err.cause.message : 'some partitions have no leader yet';
+    throw new Error(`topics ${topicNames.join(', ')} have no partition leaders after ${timeoutMs} ms: ${last}`, { cause: err });
   }
 }
 

@@ -94,12 +94,7 @@ function spawnTs(name: string, entry: string, env: Record<string, string>, url: 
   })();
 }
 
-const warned = new Set<string>();
-function warnOnce(message: string): void {
-  if (warned.has(message)) return;
-  warned.add(message);
-  console.warn(message);
-}
+let warnedNormalPriority = false;
 
 export interface SimProcess extends Child {
   /** Whether it runs with real-time scheduling (see raiseToRealtime). */
@@ -117,7 +112,10 @@ export async function spawnSim(scenario: ScenarioInput, logDir: string): Promise
   const child = await spawnTs('sim', 'tools/cloud-api-sim/src/main.ts', { SIM_PORT: String(port), SIM_SCENARIO: scenarioFile }, url, '/_sim/stats', logDir, (process.env.SIM_NODE_ARGS ?? '').split(' ').filter(Boolean));
   // Meta's servers do not share our CPUs: see raiseToRealtime.
   const priority = raiseToRealtime(child.proc.pid!);
-  if (!priority.raised) warnOnce(`cloud-api-sim runs at normal priority (${priority.reason}): on a busy machine its late arrival stamps can cause 130429s Meta would not send`);
+  if (!priority.raised && !warnedNormalPriority) {
+    warnedNormalPriority = true;
+    console.warn(`cloud-api-sim runs at normal priority (${priority.reason}): on a busy machine its late arrival stamps can cause 130429s Meta would not send`);
+  }
   return {
     ...child,
     realtimePriority: priority.raised,
