@@ -34,6 +34,7 @@ import { analyticsTopics, MIGRATIONS_DIR } from '../services/analytics/src/servi
 import { migrate } from '../services/analytics/src/adapters/migrations';
 import { ClickHouseStore } from '../services/analytics/src/adapters/clickhouse-store';
 import { parseRateCardCsv } from '../services/analytics/src/domain/rate-card';
+import { cpuMsOf, machineCpuMs } from './lib/proc-stats';
 
 const env = process.env;
 const MESSAGES = Number(env.BENCH_MESSAGES ?? 200_000);
@@ -91,18 +92,6 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-/** CPU seconds the process has used (utime + stime; the kernel counts in 1/100 s ticks). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** Busy and total jiffies of the whole machine, to tell how much CPU everything else took. */
-function machineJiffies(): { busy: number; total: number } {
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return { busy: cpu.reduce((a, b) => a + b, 0) - cpu[3]! - cpu[4]!, total: cpu.reduce((a, b) => a + b, 0) };
-}
-
 async function main() {
   const loadAtStart = os.loadavg().map((l) => +l.toFixed(1));
   const kafka = createKafka({ brokers, clientId: 'bench-analytics', logger });
@@ -148,19 +137,19 @@ async function main() {
       env: { ...process.env, NODE_OPTIONS: SERVICE_NODE_OPTIONS, ...serviceEnv },
     });
     const exited = once(child, 'exit');
-    let first = { at: 0, count: 0, cpu: 0, machine: machineJiffies() };
+    let first = { at: 0, count: 0, cpu: 0, machine: machineCpuMs() };
     let done = 0;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the analytics service exited with ${child.exitCode}`);
       done = await committed();
-      if (first.at === 0 && done > 0) first = { at: performance.now(), count: done, cpu: cpuSeconds(child.pid!), machine: machineJiffies() };
+      if (first.at === 0 && done > 0) first = { at: performance.now(), count: done, cpu: cpuMsOf(child.pid) / 1000, machine: machineCpuMs() };
       if (done >= total) break;
       if (performance.now() - startedAt > 600_000) throw new Error(`ingest did not finish: ${done}/${total}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     const endAt = performance.now();
-    const cpuTotal = cpuSeconds(child.pid!);
-    const machine = machineJiffies();
+    const cpuTotal = cpuMsOf(child.pid) / 1000;
+    const machine = machineCpuMs();
     child.kill('SIGTERM');
     const [code] = await exited;
     if (code !== 0) throw new Error(`the analytics service exited with ${code} after SIGTERM`);

@@ -18,13 +18,15 @@
  * "HTTP_POOL_CONNECTIONS=2048"), BENCH_TIMELINE=1 (sends per second of each number, and its 130429s), SIM_REALTIME=0
  * (the simulator without real-time scheduling, see tools/cloud-api-sim/src/realtime-priority.ts), KAFKA_BROKERS, REDIS_URL.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ScenarioInput } from '@wa/cloud-api-sim';
 import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
 import { waitFor } from '@wa/shared/testing';
 import { Harness, job, world } from '../services/dispatcher/test/integration/harness';
 import { spawnDispatcher, spawnSim, tempDir } from '../services/dispatcher/test/integration/procs';
+import { deployedNodeOptions } from '../tools/stack/src/deployed-node-options';
+import { cpuMsOf, peakRssMbOf } from './lib/proc-stats';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CAPACITY_NUMBERS = Number(process.env.BENCH_CAPACITY_NUMBERS ?? 4);
@@ -40,32 +42,12 @@ const DISPATCHER_ENV: Record<string, string> = Object.fromEntries(
     .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
 );
 const root = resolve(import.meta.dirname, '..');
+/** The dispatcher runs with the V8 flags it is deployed with (deploy/k8s), then DISPATCHER_NODE_ARGS. */
+const DISPATCHER_NODE_ARGS = [...deployedNodeOptions(root, 'dispatcher').split(' '), ...(process.env.DISPATCHER_NODE_ARGS ?? '').split(' ')].filter(Boolean);
 
 /** When the request left: the outcome's time minus the call's latency (the answer's time would add the server's latency jitter). */
 function sendTime(e: SentEventV1): number {
   return Date.parse(e.occurredAt) - (e.latencyMs ?? 0);
-}
-
-/** User + system CPU time of a process so far, in ms (Linux /proc; clock ticks are 10 ms). */
-function cpuMsOf(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Peak resident set of a process so far, in MB (Linux /proc VmHWM). */
-function peakRssMbOf(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Math.round(Number(kb) / 1024) : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 /** Samples each dispatcher's event-loop delay (prom-client's default metrics, reset at every scrape) once a second. */
@@ -134,7 +116,7 @@ async function run(
     const env = h.env({ INBOUND_HEADROOM_FRACTION: HEADROOM, LOG_LEVEL: 'warn', RETRY_BASE_MS: '500', RETRY_MAX_DELAY_MS: '5000', ...DISPATCHER_ENV });
     const procs = [];
     for (let i = 0; i < dispatchers; i++) {
-      procs.push(await spawnDispatcher(`dispatcher-${i}`, env, w.catalog, logDir, (process.env.DISPATCHER_NODE_ARGS ?? '').split(' ').filter(Boolean)));
+      procs.push(await spawnDispatcher(`dispatcher-${i}`, env, w.catalog, logDir, DISPATCHER_NODE_ARGS));
     }
     const cpuAtStart = procs.map((p) => cpuMsOf(p.proc.pid));
     const loop = sampleEventLoop(procs.map((p) => p.url));
@@ -251,6 +233,7 @@ const report = {
   simLatency: MEDIAN_MS > 0 ? { kind: 'lognormal', medianMs: MEDIAN_MS, p99Ms: P99_MS } : { kind: 'none' },
   // Real-time scheduling for the simulator (Meta's stand-in must not wait for our CPUs): see raiseToRealtime.
   simRealtimePriority: accuracy.simRealtimePriority && capacity.simRealtimePriority,
+  dispatcherNodeArgs: DISPATCHER_NODE_ARGS,
   accuracy: { numbers: accuracy.numbers, overallMps: accuracy.overallMps, wallS: accuracy.wallS, dispatcherCpuMsPerSend: accuracy.dispatcherCpuMsPerSend, dispatcherPeakRssMb: accuracy.dispatcherPeakRssMb, eventLoopDelay: accuracy.eventLoopDelay },
   capacity: {
     dispatchers: capacity.dispatchers,

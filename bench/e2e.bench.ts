@@ -12,6 +12,7 @@ import { collectOutcomes, campaignReport } from '../tools/stack/src/outcomes';
 import { counterSum, histogramQuantile } from '../tools/stack/src/prom-text';
 import { startStack } from '../tools/stack/src/stack';
 import { simStats, submitBroadcast, waitForCompletion } from '../tools/stack/src/drill-harness';
+import { cpuMsOf, machineCpuMs, pidByCommandLine } from './lib/proc-stats';
 import { percentile, printTable, writeReport } from './lib/report';
 
 const messages = Number(process.env.BENCH_MESSAGES ?? 60_000);
@@ -40,6 +41,7 @@ const { tally, stop: stopCollector } = await collectOutcomes(kafka, prefix);
 
 try {
   const campaignId = `bench-${runId}`;
+  const cpu = cpuMeter();
   const submittedAt = Date.now();
   const broadcast = await submitBroadcast(stack, {
     campaignId,
@@ -52,6 +54,7 @@ try {
   console.log(`submitted ${messages} recipients (${broadcast.expectedJobs} valid distinct) to pool ${pool}`);
   const report = await waitForCompletion(tally, broadcast, { stallMs, requireFinalStatus: true });
   const finishedAt = Date.now();
+  const cpuMs = cpu.read();
 
   const [sim, webhookMetrics] = await Promise.all([simStats(stack), fetch(`${stack.urls.webhook}/metrics`).then((r) => r.text())]);
   const sendSeconds = tally.firstSentAt !== null && tally.lastSentAt !== null ? (tally.lastSentAt - tally.firstSentAt) / 1000 : null;
@@ -95,6 +98,9 @@ try {
     failedByCode: sim.failedByCode,
     outcomes: Object.fromEntries(tally.outcomes),
     campaignReport: campaignReport(tally, campaignId),
+    // Where the 2 cores went from submit to the last final status, per sent message (ms of CPU).
+    cpuMsPerMessage: Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, sent > 0 ? Math.round((ms / sent) * 1000) / 1000 : null])),
+    nodeOptions: Object.fromEntries(Object.entries(stack.env).map(([name, env]) => [name, env.NODE_OPTIONS ?? ''])),
   };
   printTable(`end-to-end benchmark — ${messages} recipients, pool ${pool}`, [
     { metric: 'sustained msgs/s (first→last send)', value: figures.sustainedMessagesPerSecond, target: '>= 2000', ok: (figures.sustainedMessagesPerSecond ?? 0) >= 2000 },
@@ -110,11 +116,32 @@ try {
     { metric: '130429 count', value: figures.throttled130429, target: '0', ok: figures.throttled130429 === 0 },
     { metric: 'duplicate sends', value: figures.duplicateSends, target: '0', ok: figures.duplicateSends === 0 },
     { metric: 'lost messages', value: figures.lostMessages, target: '0', ok: figures.lostMessages === 0 },
+    ...Object.entries(figures.cpuMsPerMessage).map(([name, ms]) => ({ metric: `CPU ms per message: ${name}`, value: ms })),
   ]);
   writeReport('e2e', figures);
 } finally {
   await stopCollector();
   await stack.stop();
+}
+
+/**
+ * CPU time of every process of the pipeline (each service, the simulator, the Kafka broker, Redis),
+ * the benchmark process itself and the whole machine, from construction to read(), in ms.
+ */
+function cpuMeter(): { read(): Record<string, number> } {
+  const pids: Record<string, number | undefined> = Object.fromEntries([...stack.processes].map(([name, proc]) => [name, proc.child.pid]));
+  const brokerPort = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')[0]!.split(':')[1] ?? '9092';
+  pids['kafka broker'] = pidByCommandLine(`kafka.Kafka ${resolve(root, `.cache/kafka/run-${brokerPort}/server.properties`)}`);
+  pids.redis = pidByCommandLine(`redis-server ${new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379').host}`) ?? pidByCommandLine('redis-server');
+  pids['bench process'] = process.pid;
+  const at = (): Record<string, number> => ({ ...Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMsOf(pid)])), 'whole machine': machineCpuMs().busy });
+  const start = at();
+  return {
+    read() {
+      const end = at();
+      return Object.fromEntries(Object.keys(start).map((name) => [name, end[name]! - start[name]!]));
+    },
+  };
 }
 
 function scaled(seconds: number | null): number | null {

@@ -15,7 +15,7 @@
  * BENCH_SERVICE_STDOUT=1 (pass the service's stdout through, e.g. for `--trace-gc`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import * as os from 'node:os';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,6 +25,7 @@ import { createLogger } from '@wa/shared/logger';
 import { createRedis } from '@wa/shared/redis';
 import { deleteKeysWithPrefix, deleteTopics, testInfra, uniqueName } from '@wa/shared/testing';
 import { topicName, topics } from '@wa/shared/topics';
+import { cpuMsOf, machineCpuMs, peakRssMbOf } from './lib/proc-stats';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
 const AUDIENCE = Number(process.env.BENCH_AUDIENCE ?? 1_000_000);
@@ -66,25 +67,6 @@ function startService(group: string, keyPrefix = redisPrefix): ChildProcess {
   });
 }
 
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return Math.round(kb / 1024);
-}
-
-/** CPU seconds the process has used (utime + stime; the kernel counts in 1/100 s ticks). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** Busy and total jiffies of the whole machine, to tell how much CPU everything else took. */
-function machineJiffies(): { busy: number; total: number } {
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = cpu.reduce((a, b) => a + b, 0);
-  return { busy: total - cpu[3]! - cpu[4]!, total };
-}
-
 async function outputCount(): Promise<number> {
   let total = 0;
   for (const t of laneTopics) for (const p of await admin.fetchTopicOffsets(t)) total += Number(p.high);
@@ -104,13 +86,13 @@ async function groupSettled(group: string, members: number): Promise<boolean> {
  */
 async function waitForOutputs(target: number, children: ChildProcess | ChildProcess[], timeoutMs: number, startWhen: () => Promise<boolean> = async () => true) {
   const procs = Array.isArray(children) ? children : [children];
-  const cpuOfAll = () => procs.reduce((sum, c) => sum + cpuSeconds(c.pid!), 0);
+  const cpuOfAll = () => procs.reduce((sum, c) => sum + cpuMsOf(c.pid) / 1000, 0);
   const started = Date.now();
   let firstAt = 0;
   let countedFrom = 0;
   let peak = 0;
   let cpuAtFirst = 0;
-  let machineAtFirst = machineJiffies();
+  let machineAtFirst = machineCpuMs();
   for (;;) {
     for (const child of procs) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`an ingest process exited (${child.exitCode ?? child.signalCode}) before its ${target} jobs were out`);
@@ -120,12 +102,12 @@ async function waitForOutputs(target: number, children: ChildProcess | ChildProc
       firstAt = Date.now();
       countedFrom = n;
       cpuAtFirst = cpuOfAll();
-      machineAtFirst = machineJiffies();
+      machineAtFirst = machineCpuMs();
     }
-    for (const child of procs) peak = Math.max(peak, peakRssMb(child.pid!));
+    for (const child of procs) peak = Math.max(peak, peakRssMbOf(child.pid));
     if (n >= target) {
       if (firstAt === 0) throw new Error(`all ${target} jobs were out before the measurement window opened; raise BENCH_REQUESTS`);
-      const machine = machineJiffies();
+      const machine = machineCpuMs();
       return {
         doneAt: Date.now(),
         firstAt,
@@ -223,7 +205,7 @@ try {
     messages: [{ key: 'bench-broadcast', value: JSON.stringify({ v: 1, idempotencyKey: 'bench-broadcast', sender: { pool: 'acme-main' }, audience: { path: 'million.ndjson', format: 'ndjson' }, template: { name: 'order_update', language: 'en_US', category: 'utility' }, campaignId: 'bench' }) }],
   });
   const b = await waitForOutputs(base + AUDIENCE, child, 900_000);
-  const peak = peakRssMb(child.pid!);
+  const peak = peakRssMbOf(child.pid);
   await stop(child);
   report.broadcast = {
     recipients: AUDIENCE,

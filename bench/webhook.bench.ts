@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -27,6 +27,7 @@ import { createLogger } from '@wa/shared/logger';
 import { createRedis } from '@wa/shared/redis';
 import { deleteKeysWithPrefix, uniqueName } from '@wa/shared/testing';
 import { topicName, topics } from '@wa/shared/topics';
+import { cpuMsOf, machineCpuMs } from './lib/proc-stats';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -277,24 +278,6 @@ function rawClient(base: string, connections: number): LoadClient {
   };
 }
 
-/** CPU seconds (user + system) of a process, from /proc (Linux). */
-function cpuSecondsOf(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-const CLK_TCK = 100;
-/** Busy CPU seconds of the whole machine (all cores), from /proc/stat. */
-function machineBusySeconds(): number {
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
-  return (cpu.reduce((a, b) => a + b, 0) - idle) / CLK_TCK;
-}
-
 interface CpuSnapshot {
   bench: number;
   receiver: number;
@@ -306,9 +289,9 @@ const cpuSnapshot = (): CpuSnapshot => {
   const own = process.cpuUsage();
   return {
     bench: (own.user + own.system) / 1e6,
-    receiver: cpuSecondsOf(children[0]?.pid),
-    normaliser: cpuSecondsOf(children[1]?.pid),
-    machine: machineBusySeconds(),
+    receiver: cpuMsOf(children[0]?.pid) / 1000,
+    normaliser: cpuMsOf(children[1]?.pid) / 1000,
+    machine: machineCpuMs().busy / 1000,
   };
 };
 

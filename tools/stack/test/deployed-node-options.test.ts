@@ -1,0 +1,29 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { deployedNodeOptions } from '../src/deployed-node-options';
+
+const repoRoot = resolve(__dirname, '../../..');
+
+function fakeRoot(kustomization: string): string {
+  const root = mkdtempSync(join(tmpdir(), 'deployed-node-options-'));
+  mkdirSync(join(root, 'deploy/k8s/base'), { recursive: true });
+  writeFileSync(join(root, 'deploy/k8s/base/kustomization.yaml'), kustomization);
+  return root;
+}
+
+describe('deployedNodeOptions', () => {
+  it('reads each service\'s V8 flags from its ConfigMap in deploy/k8s/base', () => {
+    expect(deployedNodeOptions(repoRoot, 'dispatcher')).toBe('--max-old-space-size=768 --max-semi-space-size=64');
+    expect(deployedNodeOptions(repoRoot, 'analytics')).toBe('--max-old-space-size=768 --max-semi-space-size=64');
+    expect(deployedNodeOptions(repoRoot, 'ingest')).toMatch(/^--max-old-space-size=\d+/);
+    expect(deployedNodeOptions(repoRoot, 'webhook')).toMatch(/^--max-old-space-size=\d+/);
+  });
+
+  it('is empty for a ConfigMap without NODE_OPTIONS, and names the ConfigMap that is missing', () => {
+    const root = fakeRoot(['configMapGenerator:', '  - name: wa-ingest', '    literals:', '      - HTTP_PORT=8081', ''].join('\n'));
+    expect(deployedNodeOptions(root, 'ingest')).toBe('');
+    expect(() => deployedNodeOptions(root, 'dispatcher')).toThrow(/no ConfigMap wa-dispatcher/);
+  });
+});
