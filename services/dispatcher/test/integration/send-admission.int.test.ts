@@ -1,3 +1,4 @@
+import { createServer, connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedis, type Redis } from '@wa/shared/redis';
 import { testInfra, uniqueName } from '@wa/shared/testing';
@@ -17,10 +18,36 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
   return Promise.race([p, new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms))]);
 }
 
+/** A TCP proxy to Redis that holds every chunk `oneWayMs` in each direction: a Redis round trip as slow as a busy event loop makes it. */
+async function slowLinkToRedis(oneWayMs: number): Promise<{ url: string; close(): Promise<void> }> {
+  const target = new URL(testInfra().redisUrl);
+  const sockets = new Set<Socket>();
+  const relay = (from: Socket, to: Socket) => from.on('data', (chunk) => setTimeout(() => to.destroyed || to.write(chunk), oneWayMs));
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+    relay(client, upstream);
+    relay(upstream, client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
 /** A limiter and ledger on real Redis under a fresh key prefix, removed after the test. */
-async function limiterOnRedis(limitOf: (id: string) => number, connections?: Permits) {
+async function limiterOnRedis(limitOf: (id: string) => number, connections?: Permits, redisUrl = testInfra().redisUrl) {
   const prefix = `${uniqueName('admit')}:`;
-  const redis: Redis = createRedis(testInfra().redisUrl, { enableAutoPipelining: true });
+  const redis: Redis = createRedis(redisUrl, { enableAutoPipelining: true });
   await redis.connect();
   const limiter = new RedisRateLimiter(redis, { keyPrefix: prefix, headroomFraction: 0, decreaseFactor: 0.9, coolDownMs: 10_000, limitOf, clock: systemClock, ...(connections ? { connections } : {}) });
   const ledger = new RedisLedger(redis, { keyPrefix: prefix, ttlMs: 60_000 });
@@ -101,4 +128,40 @@ describe('send admission and Graph API connections (real Redis)', () => {
     // Counted from the admission it would have gone at ~1,000 ms, and reached Meta less than a second after the first.
     expect(waited).toBeGreaterThanOrEqual(1_250);
   }, 20_000);
+
+  it('after a hold, a backlogged number drains its queue at its paced rate, not one send per Redis round trip, and without a bunch', async () => {
+    const link = await slowLinkToRedis(10); // 20 ms round trips
+    // 200 msg/s: slots of 5 ms, below the minimum-gap range, so only the window cap (199) holds sends.
+    const { limiter, ledger } = await limiterOnRedis(() => 200, undefined, link.url);
+    const prev = cleanup;
+    cleanup = async () => {
+      await prev?.();
+      await link.close();
+    };
+    let job = 0;
+    const admitAt = async () => {
+      const a = await limiter.admit('Q', ledger.claimRequest(`job-q${job++}`, 0));
+      if (!a.admitted) throw new Error('not admitted');
+      a.permit.answered();
+      return performance.now();
+    };
+    // Fill the window (199 sends within a few round trips), then queue 100 more: the first of them
+    // is held until the window's sends leave it, about a second later, the rest wait behind it.
+    await Promise.all(Array.from({ length: 199 }, admitAt));
+    const queued = Array.from({ length: 100 }, admitAt);
+    const times = (await Promise.all(queued)).sort((a, b) => a - b);
+    const first = times[0]!;
+    // One send per round trip would take 100 × 20 ms = 2 s; the paced rate takes 0.5 s.
+    const within700 = times.filter((t) => t - first <= 700).length;
+    console.log(`queued sends admitted within 700 ms of the first after the hold: ${within700} of 100 (last at +${(times[99]! - first).toFixed(0)} ms)`);
+    expect(within700).toBeGreaterThanOrEqual(80);
+    // Never a bunch: no 20 ms holds more than the catch-up's four slots plus one round trip's hand-ons.
+    let densest = 0;
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while (times[i]! - times[j]! > 20) j++;
+      densest = Math.max(densest, i - j + 1);
+    }
+    expect(densest).toBeLessThanOrEqual(12);
+    expect(limiter.heldSlots).toBeGreaterThanOrEqual(99);
+  }, 30_000);
 });
