@@ -3,6 +3,9 @@
  * Cloud API simulator → webhook → analytics, every service its own process, real Kafka and Redis,
  * embedded ClickHouse. Env: BENCH_MESSAGES (default 60000), BENCH_POOL (bench-fast: two numbers at
  * 1,000 msg/s each), BENCH_STALL_S (give up after this long without progress, default 60).
+ * Besides rates and latencies it reports where the CPU went, per sent message, for every process
+ * (services, simulator, broker, Redis, this collector) and the whole machine: on 2 cores, 2,000
+ * msgs/s leaves 1 ms of CPU per message for all of them together.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
