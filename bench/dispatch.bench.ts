@@ -7,7 +7,8 @@
  *   B. capacity: BENCH_CAPACITY_NUMBERS numbers at 1,000 msgs/s each (default 4): the highest total
  *      msgs/s this machine sustains through BENCH_CAPACITY_DISPATCHERS dispatcher processes (default 1;
  *      replicas share the per-number limits through Redis, as in production).
- * Dispatcher CPU per sent message (user + system time of the dispatcher processes / sends) is reported
+ * CPU per sent message of the dispatchers, the simulator, the broker, Redis, this process and the whole
+ * machine is reported too (where the 2 cores went). Dispatcher CPU per sent message (user + system time of the dispatcher processes / sends) is reported
  * too: unlike msgs/s it hardly depends on what else the machine is running.
  * Rates are over send times (outcome time − call latency). Steady state = from 2 s after a number's first send (consumer-group join, first fetch, JIT of a
  * fresh process) to its last send; the backlog is produced up front, so every send in it is paced.
@@ -26,7 +27,7 @@ import { waitFor } from '@wa/shared/testing';
 import { Harness, job, world } from '../services/dispatcher/test/integration/harness';
 import { spawnDispatcher, spawnSim, tempDir } from '../services/dispatcher/test/integration/procs';
 import { deployedNodeOptions } from '../tools/stack/src/deployed-node-options';
-import { cpuMsOf, peakRssMbOf } from './lib/proc-stats';
+import { peakRssMbOf, startCpuMeter } from './lib/proc-stats';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CAPACITY_NUMBERS = Number(process.env.BENCH_CAPACITY_NUMBERS ?? 4);
@@ -100,7 +101,7 @@ async function run(
   label: string,
   numbers: { id: string; mps: number }[],
   dispatchers = 1,
-): Promise<{ numbers: NumberResult[]; totalMps: number; overallMps: number; wallS: number; logDir: string; dispatchers: number; dispatcherCpuMsPerSend: number; dispatcherPeakRssMb: number; eventLoopDelay: { meanMsP50: number; meanMsMax: number; p99MsMax: number }; reannounced: number; simRealtimePriority: boolean }> {
+): Promise<{ numbers: NumberResult[]; totalMps: number; overallMps: number; wallS: number; logDir: string; dispatchers: number; dispatcherCpuMsPerSend: number; cpuMsPerSend: Record<string, number>; dispatcherPeakRssMb: number; eventLoopDelay: { meanMsP50: number; meanMsMax: number; p99MsMax: number }; reannounced: number; simRealtimePriority: boolean }> {
   const h = new Harness();
   const logDir = tempDir(`bench-dispatch-${label}`);
   try {
@@ -118,7 +119,7 @@ async function run(
     for (let i = 0; i < dispatchers; i++) {
       procs.push(await spawnDispatcher(`dispatcher-${i}`, env, w.catalog, logDir, DISPATCHER_NODE_ARGS));
     }
-    const cpuAtStart = procs.map((p) => cpuMsOf(p.proc.pid));
+    const cpu = startCpuMeter(root, { ...Object.fromEntries(procs.map((p) => [p.name, p.proc.pid])), sim: sim.proc.pid });
     const loop = sampleEventLoop(procs.map((p) => p.url));
     try {
       let base = 0;
@@ -137,7 +138,8 @@ async function run(
       };
       await waitFor(() => terminalCount() === jobs.length, { timeoutMs: (DURATION_S * 6 + 120) * 1_000, intervalMs: 500, description: `${label}: a terminal outcome for every job` });
       const wallS = (Date.now() - t0) / 1000;
-      const cpuMs = procs.reduce((sum, p, i) => sum + cpuMsOf(p.proc.pid) - cpuAtStart[i]!, 0);
+      const cpuMsByProcess = cpu.read();
+      const cpuMs = procs.reduce((sum, p) => sum + cpuMsByProcess[p.name]!, 0);
       const dispatcherPeakRssMb = Math.max(...procs.map((p) => peakRssMbOf(p.proc.pid)));
       const eventLoopDelay = loop.stop();
       const stats = await sim.stats();
@@ -203,9 +205,12 @@ async function run(
       const lastAll = Math.max(...allTimes);
       const overallMps = lastAll > firstAll ? Math.round((sentEvents.length * 1000) / (lastAll - firstAll)) : 0;
       if (stats.duplicateSends.count !== 0) throw new Error(`${label}: ${stats.duplicateSends.count} duplicate sends`);
-      const dispatcherCpuMsPerSend = Math.round((cpuMs / Math.max(1, sentEvents.length)) * 1000) / 1000;
+      const perSend = (ms: number) => Math.round((ms / Math.max(1, sentEvents.length)) * 1000) / 1000;
+      const dispatcherCpuMsPerSend = perSend(cpuMs);
+      // Where the 2 cores went, per sent message: whether the dispatcher or the machine is the limit.
+      const cpuMsPerSend = Object.fromEntries(Object.entries(cpuMsByProcess).map(([name, ms]) => [name, perSend(ms)]));
       if (reannounced > 0 || h.collectorRedeliveries > 0) console.log(`${label}: ${reannounced} re-announced sent events (redelivered jobs), ${h.collectorRedeliveries} records redelivered to the collector`);
-      return { numbers: results, totalMps, overallMps, wallS: Math.round(wallS * 10) / 10, logDir, dispatchers, dispatcherCpuMsPerSend, dispatcherPeakRssMb, eventLoopDelay, reannounced, simRealtimePriority: sim.realtimePriority };
+      return { numbers: results, totalMps, overallMps, wallS: Math.round(wallS * 10) / 10, logDir, dispatchers, dispatcherCpuMsPerSend, cpuMsPerSend, dispatcherPeakRssMb, eventLoopDelay, reannounced, simRealtimePriority: sim.realtimePriority };
     } finally {
       for (const p of procs) await p.stop(10_000);
       await sim.stop(5_000);
@@ -221,10 +226,12 @@ console.log(`simulator scheduling: ${accuracy.simRealtimePriority ? 'real-time (
 console.log('\nA. rate accuracy (one dispatcher; targets: ratio >= 0.97, 130429 = 0)');
 console.table(accuracy.numbers);
 const capacityNumbers = Array.from({ length: CAPACITY_NUMBERS }, (_, i) => ({ id: String(3000 + i), mps: 1_000 }));
+console.log(`CPU ms per sent message: ${Object.entries(accuracy.cpuMsPerSend).map(([name, ms]) => `${name} ${ms}`).join(', ')}`);
 console.log(`dispatcher CPU per sent message: ${accuracy.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${accuracy.dispatcherPeakRssMb} MB; event-loop delay per second: mean p50 ${accuracy.eventLoopDelay.meanMsP50} ms, max ${accuracy.eventLoopDelay.meanMsMax} ms, p99 max ${accuracy.eventLoopDelay.p99MsMax} ms`);
-const capacity = CAPACITY_NUMBERS > 0 ? await run('capacity', capacityNumbers, CAPACITY_DISPATCHERS) : { numbers: [], totalMps: 0, overallMps: 0, wallS: 0, logDir: '', dispatchers: 0, dispatcherCpuMsPerSend: NaN, dispatcherPeakRssMb: NaN, eventLoopDelay: { meanMsP50: NaN, meanMsMax: NaN, p99MsMax: NaN }, reannounced: 0, simRealtimePriority: accuracy.simRealtimePriority };
+const capacity = CAPACITY_NUMBERS > 0 ? await run('capacity', capacityNumbers, CAPACITY_DISPATCHERS) : { numbers: [], totalMps: 0, overallMps: 0, wallS: 0, logDir: '', dispatchers: 0, dispatcherCpuMsPerSend: NaN, cpuMsPerSend: {}, dispatcherPeakRssMb: NaN, eventLoopDelay: { meanMsP50: NaN, meanMsMax: NaN, p99MsMax: NaN }, reannounced: 0, simRealtimePriority: accuracy.simRealtimePriority };
 console.log(`\nB. capacity (${CAPACITY_DISPATCHERS} dispatcher process(es), ${CAPACITY_NUMBERS} numbers at 1,000 msgs/s; target >= 2,000 msgs/s)`);
 console.table(capacity.numbers);
+console.log(`CPU ms per sent message: ${Object.entries(capacity.cpuMsPerSend).map(([name, ms]) => `${name} ${ms}`).join(', ')}`);
 console.log(`total sustained: ${capacity.totalMps} msgs/s while all numbers send (configured ${CAPACITY_NUMBERS * 1_000}); whole run first to last send: ${capacity.overallMps} msgs/s; dispatcher CPU per sent message: ${capacity.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${capacity.dispatcherPeakRssMb} MB; event-loop delay per second: mean p50 ${capacity.eventLoopDelay.meanMsP50} ms, max ${capacity.eventLoopDelay.meanMsMax} ms, p99 max ${capacity.eventLoopDelay.p99MsMax} ms`);
 
 const report = {
@@ -234,7 +241,7 @@ const report = {
   // Real-time scheduling for the simulator (Meta's stand-in must not wait for our CPUs): see raiseToRealtime.
   simRealtimePriority: accuracy.simRealtimePriority && capacity.simRealtimePriority,
   dispatcherNodeArgs: DISPATCHER_NODE_ARGS,
-  accuracy: { numbers: accuracy.numbers, overallMps: accuracy.overallMps, wallS: accuracy.wallS, dispatcherCpuMsPerSend: accuracy.dispatcherCpuMsPerSend, dispatcherPeakRssMb: accuracy.dispatcherPeakRssMb, eventLoopDelay: accuracy.eventLoopDelay },
+  accuracy: { numbers: accuracy.numbers, overallMps: accuracy.overallMps, wallS: accuracy.wallS, dispatcherCpuMsPerSend: accuracy.dispatcherCpuMsPerSend, cpuMsPerSend: accuracy.cpuMsPerSend, dispatcherPeakRssMb: accuracy.dispatcherPeakRssMb, eventLoopDelay: accuracy.eventLoopDelay },
   capacity: {
     dispatchers: capacity.dispatchers,
     numbers: capacity.numbers,
@@ -243,6 +250,7 @@ const report = {
     configuredMps: CAPACITY_NUMBERS * 1_000,
     wallS: capacity.wallS,
     dispatcherCpuMsPerSend: capacity.dispatcherCpuMsPerSend,
+    cpuMsPerSend: capacity.cpuMsPerSend,
     dispatcherPeakRssMb: capacity.dispatcherPeakRssMb,
     eventLoopDelay: capacity.eventLoopDelay,
     reannouncedSentEvents: capacity.reannounced,

@@ -15,7 +15,7 @@ import { collectOutcomes, campaignReport } from '../tools/stack/src/outcomes';
 import { counterSum, histogramQuantile } from '../tools/stack/src/prom-text';
 import { startStack } from '../tools/stack/src/stack';
 import { simStats, submitBroadcast, waitForCompletion } from '../tools/stack/src/drill-harness';
-import { cpuMsOf, machineCpuMs, pidByCommandLine } from './lib/proc-stats';
+import { startCpuMeter } from './lib/proc-stats';
 import { percentile, printTable, writeReport } from './lib/report';
 
 const messages = Number(process.env.BENCH_MESSAGES ?? 60_000);
@@ -44,7 +44,7 @@ const { tally, stop: stopCollector } = await collectOutcomes(kafka, prefix);
 
 try {
   const campaignId = `bench-${runId}`;
-  const cpu = cpuMeter();
+  const cpu = startCpuMeter(root, Object.fromEntries([...stack.processes].map(([name, proc]) => [name, proc.child.pid])));
   const submittedAt = Date.now();
   const broadcast = await submitBroadcast(stack, {
     campaignId,
@@ -125,26 +125,6 @@ try {
 } finally {
   await stopCollector();
   await stack.stop();
-}
-
-/**
- * CPU time of every process of the pipeline (each service, the simulator, the Kafka broker, Redis),
- * the benchmark process itself and the whole machine, from construction to read(), in ms.
- */
-function cpuMeter(): { read(): Record<string, number> } {
-  const pids: Record<string, number | undefined> = Object.fromEntries([...stack.processes].map(([name, proc]) => [name, proc.child.pid]));
-  const brokerPort = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')[0]!.split(':')[1] ?? '9092';
-  pids['kafka broker'] = pidByCommandLine(`kafka.Kafka ${resolve(root, `.cache/kafka/run-${brokerPort}/server.properties`)}`);
-  pids.redis = pidByCommandLine(`redis-server ${new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379').host}`) ?? pidByCommandLine('redis-server');
-  pids['bench process'] = process.pid;
-  const at = (): Record<string, number> => ({ ...Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMsOf(pid)])), 'whole machine': machineCpuMs().busy });
-  const start = at();
-  return {
-    read() {
-      const end = at();
-      return Object.fromEntries(Object.keys(start).map((name) => [name, end[name]! - start[name]!]));
-    },
-  };
 }
 
 function scaled(seconds: number | null): number | null {

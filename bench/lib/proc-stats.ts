@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** The kernel counts process and machine CPU time in ticks of 1/100 s (USER_HZ on Linux). */
 const CLK_TCK = 100;
@@ -44,4 +45,28 @@ export function pidByCommandLine(needle: string): number | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * CPU time of the named processes, plus the local Kafka broker and Redis (found by their command
+ * lines: the broker that scripts/kafka.sh started for KAFKA_BROKERS' port, the redis-server of
+ * REDIS_URL), this benchmark process and the whole machine, from the call to read(), in ms: where
+ * the 2 cores went while the benchmark ran.
+ */
+export function startCpuMeter(root: string, pids: Record<string, number | undefined>): { read(): Record<string, number> } {
+  const brokerPort = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')[0]!.split(':')[1] ?? '9092';
+  const all: Record<string, number | undefined> = {
+    ...pids,
+    'kafka broker': pidByCommandLine(`kafka.Kafka ${join(root, `.cache/kafka/run-${brokerPort}/server.properties`)}`),
+    redis: pidByCommandLine(`redis-server ${new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379').host}`) ?? pidByCommandLine('redis-server'),
+    'bench process': process.pid,
+  };
+  const at = (): Record<string, number> => ({ ...Object.fromEntries(Object.entries(all).map(([name, pid]) => [name, cpuMsOf(pid)])), 'whole machine': machineCpuMs().busy });
+  const start = at();
+  return {
+    read() {
+      const end = at();
+      return Object.fromEntries(Object.keys(start).map((name) => [name, end[name]! - start[name]!]));
+    },
+  };
 }

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { raiseToRealtime } from '@wa/cloud-api-sim/realtime-priority';
 import { loadCatalogFile, type Catalog } from '@wa/shared';
-import { deployedNodeOptions } from './deployed-node-options';
+import { deployedNodeOptions, type DeployedService } from './deployed-node-options';
 import { isPortFree, freePorts } from './ports';
 import { runCommand, startProcess, stopProcess, waitReady, type ManagedProcess, type ProcessSpec } from './processes';
 import { scenarioFromCatalog, type SimTuning } from './scenario-from-catalog';
@@ -105,6 +105,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const scenarioPath = join(dataDir, 'sim-scenario.json');
   writeFileSync(scenarioPath, JSON.stringify(scenarioFromCatalog(catalog, { ...options.sim, appSecret, accessTokens }), null, 2));
 
+  // Each service runs with the heap it is deployed with; flags of the caller's own NODE_OPTIONS come after, so they win.
+  const nodeOptions = (service: DeployedService) => [deployedNodeOptions(root, service), baseEnv.NODE_OPTIONS].filter(Boolean).join(' ');
   const common = {
     LOG_LEVEL: 'info',
     KAFKA_BROKERS: kafkaBrokers,
@@ -114,10 +116,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   };
   const env: Record<ServiceName, Record<string, string>> = {
     sim: { SIM_PORT: String(ports.sim), SIM_SCENARIO: scenarioPath, SIM_WEBHOOK_URL: `${urls.webhook}/webhook` },
-    webhook: { ...common, NODE_OPTIONS: deployedNodeOptions(root, 'webhook'), HTTP_PORT: String(ports.webhook), WEBHOOK_APP_SECRETS: `primary=${appSecret}`, WEBHOOK_VERIFY_TOKEN: verifyToken },
+    webhook: { ...common, NODE_OPTIONS: nodeOptions('webhook'), HTTP_PORT: String(ports.webhook), WEBHOOK_APP_SECRETS: `primary=${appSecret}`, WEBHOOK_VERIFY_TOKEN: verifyToken },
     ingest: {
       ...common,
-      NODE_OPTIONS: deployedNodeOptions(root, 'ingest'),
+      NODE_OPTIONS: nodeOptions('ingest'),
       HTTP_PORT: String(ports.ingest),
       INGEST_API_TOKEN: ingestToken,
       CATALOG_PATH: resolve(options.catalogPath),
@@ -125,7 +127,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     },
     dispatcher: {
       ...common,
-      NODE_OPTIONS: deployedNodeOptions(root, 'dispatcher'),
+      NODE_OPTIONS: nodeOptions('dispatcher'),
       HTTP_PORT: String(ports.dispatcher),
       CATALOG_PATH: resolve(options.catalogPath),
       WA_ACCESS_TOKENS: [...accessTokens].map(([waba, token]) => `${waba}=${token}`).join(','),
@@ -135,7 +137,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     },
     analytics: {
       ...common,
-      NODE_OPTIONS: deployedNodeOptions(root, 'analytics'),
+      NODE_OPTIONS: nodeOptions('analytics'),
       HTTP_PORT: String(ports.analytics),
       RECIPIENT_HASH_SALT: recipientHashSalt,
       ...(options.clickhouseUrl ? { CLICKHOUSE_URL: options.clickhouseUrl } : { CLICKHOUSE_PATH: join(dataDir, 'clickhouse') }),
