@@ -34,6 +34,7 @@ import { analyticsTopics, MIGRATIONS_DIR } from '../services/analytics/src/servi
 import { migrate } from '../services/analytics/src/adapters/migrations';
 import { ClickHouseStore } from '../services/analytics/src/adapters/clickhouse-store';
 import { parseRateCardCsv } from '../services/analytics/src/domain/rate-card';
+import { deployedNodeOptions } from '../tools/stack/src/deployed-node-options';
 import { cpuMsOf, machineCpuMs } from './lib/proc-stats';
 
 const env = process.env;
@@ -42,12 +43,11 @@ const ROWS = Number(env.BENCH_ROWS ?? 10_000_000);
 const RUNS = Number(env.BENCH_RUNS ?? 15);
 const SKIP_INGEST = env.BENCH_SKIP_INGEST === '1';
 const SKIP_QUERIES = env.BENCH_SKIP_QUERIES === '1';
-/** What deploy/k8s gives the analytics container. */
-// The deployment's (deploy/k8s/base/kustomization.yaml, wa-analytics).
-const SERVICE_NODE_OPTIONS = env.ANALYTICS_NODE_OPTIONS ?? '--max-old-space-size=768 --max-semi-space-size=64';
 const SERVICE_EXEC_ARGV = (env.ANALYTICS_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '');
 const brokers = (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const root = resolve(import.meta.dirname, '..');
+/** What deploy/k8s gives the analytics container (its wa-analytics ConfigMap), unless ANALYTICS_NODE_OPTIONS says otherwise. */
+const SERVICE_NODE_OPTIONS = env.ANALYTICS_NODE_OPTIONS ?? deployedNodeOptions(root, 'analytics');
 const logger = createLogger({ service: 'bench-analytics', level: 'warn' });
 const prefix = `${uniqueName('bench-an')}.`;
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-analytics-'));

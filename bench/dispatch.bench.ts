@@ -7,9 +7,9 @@
  *   B. capacity: BENCH_CAPACITY_NUMBERS numbers at 1,000 msgs/s each (default 4): the highest total
  *      msgs/s this machine sustains through BENCH_CAPACITY_DISPATCHERS dispatcher processes (default 1;
  *      replicas share the per-number limits through Redis, as in production).
- * CPU per sent message of the dispatchers, the simulator, the broker, Redis, this process and the whole
- * machine is reported too (where the 2 cores went). Dispatcher CPU per sent message (user + system time of the dispatcher processes / sends) is reported
- * too: unlike msgs/s it hardly depends on what else the machine is running.
+ * CPU per sent message is reported too: the dispatchers' (user + system time / sends), which unlike msgs/s
+ * hardly depends on what else the machine is running, and the simulator's, the broker's, Redis', this
+ * process' and the whole machine's (where the 2 cores went).
  * Rates are over send times (outcome time − call latency). Steady state = from 2 s after a number's first send (consumer-group join, first fetch, JIT of a
  * fresh process) to its last send; the backlog is produced up front, so every send in it is paced.
  * Env: BENCH_DURATION_S (default 20), BENCH_ACCURACY_MPS ("80,250,1000"), BENCH_CAPACITY_NUMBERS (4), BENCH_HEADROOM (inbound headroom

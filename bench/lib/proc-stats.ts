@@ -35,7 +35,7 @@ export function machineCpuMs(): { busy: number; total: number } {
 }
 
 /** The pid of the first process whose command line contains `needle` (e.g. the Kafka broker's main class), if any. */
-export function pidByCommandLine(needle: string): number | undefined {
+function pidByCommandLine(needle: string): number | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
