@@ -11,13 +11,15 @@
  * hardly depends on what else the machine is running, and the simulator's, the broker's, Redis', this
  * process' and the whole machine's (where the 2 cores went).
  * Rates are over send times (outcome time − call latency). Steady state = from 2 s after a number's first send (consumer-group join, first fetch, JIT of a
- * fresh process) to its last send; the backlog is produced up front, so every send in it is paced.
+ * fresh process) to its last send; the backlog is on the topics before the dispatchers start, so every send in it is paced.
+ * The outcomes (`wa.messages.sent`) are read after the run, so decoding them does not take the dispatchers' CPU.
  * Env: BENCH_DURATION_S (default 20), BENCH_ACCURACY_MPS ("80,250,1000"), BENCH_CAPACITY_NUMBERS (4), BENCH_HEADROOM (inbound headroom
  * fraction, default 0.02: the simulator sends no inbound traffic), BENCH_SIM_LATENCY_MS ("40/400":
  * log-normal median/p99 of the simulator's answer; "0" for none), DISPATCHER_NODE_ARGS (e.g.
  * "--cpu-prof --cpu-prof-dir=/tmp/prof"), SIM_NODE_ARGS (the same for the simulator process), BENCH_DISPATCHER_ENV (extra dispatcher env, "K=V,K=V", e.g.
  * "HTTP_POOL_CONNECTIONS=2048"), BENCH_TIMELINE=1 (sends per second of each number, and its 130429s), SIM_REALTIME=0
- * (the simulator without real-time scheduling, see tools/cloud-api-sim/src/realtime-priority.ts), KAFKA_BROKERS, REDIS_URL.
+ * (the simulator without real-time scheduling, see tools/cloud-api-sim/src/realtime-priority.ts), BENCH_DUMP=<path prefix> (writes each
+ * run's outcome events, number / outcome / code / time / latency, to <prefix>-<run>.json, to study a 130429), KAFKA_BROKERS, REDIS_URL.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -105,7 +107,9 @@ async function run(
   const h = new Harness();
   const logDir = tempDir(`bench-dispatch-${label}`);
   try {
-    await h.setup(6);
+    // The outcomes are read after the run: decoding them while the dispatcher sends took 0.32 ms of
+    // CPU per send from the same 2 cores (2026-12-02), a load production does not have.
+    await h.setup(6, { collect: 'later' });
     const w = world(numbers, { messagingLimit: 100_000 });
     const scenario: ScenarioInput = {
       ...w.scenario,
@@ -113,32 +117,41 @@ async function run(
     };
     const sim = await spawnSim(scenario, logDir);
     h.simUrl = sim.url;
+    // The backlog is on the topics before any dispatcher starts, so producing it does not share the
+    // machine with the first seconds of sending.
+    let base = 0;
+    const jobs = numbers.flatMap((n) => {
+      const count = Math.round(n.mps * DURATION_S);
+      const list = Array.from({ length: count }, (_, i) => job({ to: String(4915100000000 + base + i), sender: { phoneNumberId: n.id } }));
+      base += count;
+      return list;
+    });
+    await h.produce(jobs);
     // One env for all replicas: h.env() draws a fresh consumer group each call, and replicas must share one.
     const env = h.env({ INBOUND_HEADROOM_FRACTION: HEADROOM, LOG_LEVEL: 'warn', RETRY_BASE_MS: '500', RETRY_MAX_DELAY_MS: '5000', ...DISPATCHER_ENV });
     const procs = [];
+    const t0 = Date.now();
+    const cpu = startCpuMeter(root, { sim: sim.proc.pid });
     for (let i = 0; i < dispatchers; i++) {
-      procs.push(await spawnDispatcher(`dispatcher-${i}`, env, w.catalog, logDir, DISPATCHER_NODE_ARGS));
+      const p = await spawnDispatcher(`dispatcher-${i}`, env, w.catalog, logDir, DISPATCHER_NODE_ARGS);
+      procs.push(p);
+      cpu.add(p.name, p.proc.pid);
     }
-    const cpu = startCpuMeter(root, { ...Object.fromEntries(procs.map((p) => [p.name, p.proc.pid])), sim: sim.proc.pid });
     const loop = sampleEventLoop(procs.map((p) => p.url));
     try {
-      let base = 0;
-      const jobs = numbers.flatMap((n) => {
-        const count = Math.round(n.mps * DURATION_S);
-        const list = Array.from({ length: count }, (_, i) => job({ to: String(4915100000000 + base + i), sender: { phoneNumberId: n.id } }));
-        base += count;
-        return list;
-      });
-      const t0 = Date.now();
-      await h.produce(jobs);
       const terminalCount = () => {
         const done = new Set<string>();
         for (const e of h.sent) if (['sent', 'failed', 'rejected', 'expired', 'cancelled', 'unknown'].includes(e.outcome)) done.add(e.jobId);
         return done.size;
       };
-      await waitFor(() => terminalCount() === jobs.length, { timeoutMs: (DURATION_S * 6 + 120) * 1_000, intervalMs: 500, description: `${label}: a terminal outcome for every job` });
+      const timeoutMs = (DURATION_S * 6 + 120) * 1_000;
+      // Every job has at least one outcome record: the run is over (bar retries) when there are as many.
+      let records = 0;
+      await waitFor(async () => (records = await h.sentRecords()) >= jobs.length, { timeoutMs, intervalMs: 500, description: () => `${label}: an outcome record per job (${records} of ${jobs.length})` });
       const wallS = (Date.now() - t0) / 1000;
       const cpuMsByProcess = cpu.read();
+      await h.startCollecting();
+      await waitFor(() => terminalCount() === jobs.length, { timeoutMs, intervalMs: 500, description: `${label}: a terminal outcome for every job` });
       const cpuMs = procs.reduce((sum, p) => sum + cpuMsByProcess[p.name]!, 0);
       const dispatcherPeakRssMb = Math.max(...procs.map((p) => peakRssMbOf(p.proc.pid)));
       const eventLoopDelay = loop.stop();
@@ -152,6 +165,7 @@ async function run(
         else firstSent.set(e.jobId, e);
       }
       const sentEvents = [...firstSent.values()];
+      if (process.env.BENCH_DUMP) writeFileSync(`${process.env.BENCH_DUMP}-${label}.json`, JSON.stringify(h.sent.map((e) => ({ n: e.senderPhoneNumberId, o: e.outcome, c: e.errorCode, t: Date.parse(e.occurredAt), l: e.latencyMs }))));
       // BENCH_TIMELINE=1: sends per second of each number from the run's first send, and when its 130429s came.
       if (process.env.BENCH_TIMELINE) {
         const start = Math.min(...sentEvents.map(sendTime));

@@ -53,7 +53,7 @@ function pidByCommandLine(needle: string): number | undefined {
  * REDIS_URL), this benchmark process and the whole machine, from the call to read(), in ms: where
  * the 2 cores went while the benchmark ran.
  */
-export function startCpuMeter(root: string, pids: Record<string, number | undefined>): { read(): Record<string, number> } {
+export function startCpuMeter(root: string, pids: Record<string, number | undefined>): { add(name: string, pid: number | undefined): void; read(): Record<string, number> } {
   const brokerPort = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')[0]!.split(':')[1] ?? '9092';
   const all: Record<string, number | undefined> = {
     ...pids,
@@ -64,6 +64,11 @@ export function startCpuMeter(root: string, pids: Record<string, number | undefi
   const at = (): Record<string, number> => ({ ...Object.fromEntries(Object.entries(all).map(([name, pid]) => [name, cpuMsOf(pid)])), 'whole machine': machineCpuMs().busy });
   const start = at();
   return {
+    /** Meters a process started after the meter (e.g. a service spawned once its input is ready), from now. */
+    add(name, pid) {
+      all[name] = pid;
+      start[name] = cpuMsOf(pid);
+    },
     read() {
       const end = at();
       return Object.fromEntries(Object.keys(start).map((name) => [name, end[name]! - start[name]!]));

@@ -57,6 +57,11 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
 
   const redis = createRedis(config.REDIS_URL, { enableAutoPipelining: true });
+  // Pacing has a connection of its own, without auto-pipelining: ioredis keeps one auto-pipeline in flight
+  // per connection and queues every later command until it is answered, so on the shared connection a
+  // send's admission waited up to two round trips behind the jobs' checks (120+ ms at a dispatcher's
+  // start, when a gapped number then sent 6-8 msg/s of 80), and a slot for as long.
+  const pacingRedis = createRedis(config.REDIS_URL);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-dispatcher', logger });
   // Not idempotent: see createProducer; outcome events carry job ids that consumers dedupe.
   const producer = createProducer(kafka);
@@ -66,7 +71,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   const connections = createSemaphore(config.HTTP_POOL_CONNECTIONS);
   const ledger = new RedisLedger(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlMs: config.LEDGER_TTL_MS });
   const account = new RedisAccountState(redis, { keys, keyPrefix: config.REDIS_KEY_PREFIX, catalog, refreshMs: config.STATE_REFRESH_MS, logger });
-  const limiter = new RedisRateLimiter(redis, {
+  const limiter = new RedisRateLimiter(pacingRedis, {
     keyPrefix: config.REDIS_KEY_PREFIX,
     headroomFraction: config.INBOUND_HEADROOM_FRACTION,
     decreaseFactor: config.THROTTLE_DECREASE_FACTOR,
@@ -200,6 +205,9 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       await redis.connect();
       steps.push({ name: 'redis', run: () => redis.quit() });
       readiness.addCheck('redis', () => redis.ping());
+      await pacingRedis.connect();
+      steps.push({ name: 'pacing-redis', run: () => pacingRedis.quit() });
+      readiness.addCheck('pacing-redis', () => pacingRedis.ping());
       await producer.connect();
       steps.push({ name: 'producer', run: () => producer.disconnect() });
       steps.push({ name: 'outcomes', run: () => out.drain() });

@@ -25,8 +25,10 @@ const COLD_MOVE_MAX_MS = 100;
 /**
  * The guard keeps sends at least this share of a slot apart: a bunch (from a stall) never forms, so
  * it cannot echo as a gap one window later, and held sends still drain faster than the slots come.
+ * At 0.8 (until 2026-12-02) a few ms of jitter in the guard's round trips held an 80 msg/s number's
+ * sends about twice each in bench:dispatch A (123 holds for 62 admissions a second).
  */
-const MIN_GAP_FRACTION = 0.8;
+const MIN_GAP_FRACTION = 0.5;
 /**
  * The minimum gap applies only to slots at least this long (numbers up to ~83 msg/s): held sends drain one
  * timer tick at a time, and timers run late under load. At 10 ms it also covered ~97 msg/s pacing, where
@@ -36,8 +38,15 @@ const MIN_GAP_FRACTION = 0.8;
 const MIN_GAP_SLOT_MS = 12;
 /** Most queued sends one admitted send hands on at once. */
 const MAX_HANDED_ON = 16;
-/** How far behind the paced rate a held number's queue may catch up at once (in its slots' time). */
+/**
+ * How far behind the paced rate a held number's queue may catch up at once (in its slots' time), at no
+ * more than twice the paced rate (HAND_ON_BURST_MS or a slot of slack), so a stall's backlog leaves
+ * spread, not as a bunch (250 ms of catch-up was tried on 2026-12-02: no better within the runs' noise).
+ */
 const HAND_ON_CATCH_UP_MS = 20;
+const HAND_ON_BURST_MS = 4;
+/** A held number's queue is also handed on by a timer, at most this often (or once a slot, for slower numbers). */
+const DRAIN_TICK_MS = 4;
 /** How far in the past a late reservation may still take slots (catch-up after a stall). */
 const CATCH_UP_MS = 250;
 
@@ -144,6 +153,18 @@ function defineScripts(redis: Redis): LimitsRedis {
 
 function localClockMs(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/** A number's held chain (see RedisRateLimiter.admit). */
+interface Gate {
+  held: boolean;
+  queue: (() => void)[];
+  active: number;
+  handedOnAt: number;
+  /** The catch-up timeline: at most two hand-ons per slot. */
+  burstAt: number;
+  sleeping: number;
+  drainTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 interface Waiter {
@@ -320,7 +341,7 @@ export class RedisRateLimiter implements RateLimiter {
    */
   async admit(phoneNumberId: string, claim: LedgerClaim): Promise<Admission> {
     let gate = this.gates.get(phoneNumberId);
-    if (!gate) this.gates.set(phoneNumberId, (gate = { held: false, queue: [], active: 0, handedOnAt: 0 }));
+    if (!gate) this.gates.set(phoneNumberId, (gate = { held: false, queue: [], active: 0, handedOnAt: 0, burstAt: 0, sleeping: 0, drainTimer: undefined }));
     // While a send of this number is held, later ones queue here in order instead of each polling Redis.
     let head = false;
     if (gate.held) {
@@ -329,28 +350,15 @@ export class RedisRateLimiter implements RateLimiter {
     }
     /**
      * A send of the held chain leaves (admitted, or not to be sent): it hands on the queued sends that
-     * are due at the paced rate since the chain last handed on — not one per Redis round trip, which
-     * capped a backlogged number at one send per round trip for as long as its queue lasted
-     * (bench:dispatch A: the 1,000 msg/s number at 200–350/s after a single hold while the event loop
-     * was busy), and not the whole queue at once, which would leave as a bunch. Each of them still
-     * asks its own window and the shared guard. The chain ends when nothing is queued or active.
+     * are due at the paced rate since the chain last handed on (see handOn), and the chain's drain timer
+     * goes on handing on at that rate. The chain ends when nothing is queued or active.
      */
     const leaveChain = (admittedAt?: number, intervalMs = 0, room = 1) => {
       if (!head) return;
       head = false;
       gate.active--;
-      let due = 0;
-      if (admittedAt !== undefined && intervalMs > 0) {
-        gate.handedOnAt = Math.max(gate.handedOnAt, admittedAt - HAND_ON_CATCH_UP_MS);
-        due = Math.min(Math.floor((admittedAt - gate.handedOnAt) / intervalMs), room, MAX_HANDED_ON);
-      }
-      if (gate.active === 0) due = Math.max(due, 1);
-      for (let i = 0; i < due && gate.queue.length > 0; i++) {
-        gate.active++;
-        gate.handedOnAt += intervalMs;
-        gate.queue.shift()!();
-      }
-      if (gate.queue.length === 0 && gate.active === 0) gate.held = false;
+      this.handOn(gate, admittedAt ?? localClockMs(), admittedAt === undefined ? 0 : intervalMs, room);
+      this.drainLater(phoneNumberId, gate);
     };
     const key = `${this.options.keyPrefix}wa:dispatch:sent-window:${phoneNumberId}`;
     const member = `${this.memberPrefix}:${this.memberSeq++}`;
@@ -372,6 +380,8 @@ export class RedisRateLimiter implements RateLimiter {
         // Own sends first (no I/O): a reply that arrived late must not release a bunch.
         const log = this.recentSends(phoneNumberId, localClockMs());
         let waitMs = log.length >= cap ? log[log.length - cap]! + this.windowMs - localClockMs() + 0.05 : 0;
+        /** Held by the minimum gap only (a few ms), not by a full window. */
+        let gapHold = false;
         if (!(waitMs > 0)) {
           if (connections && !connection) {
             connection = connections.tryAcquire();
@@ -393,13 +403,13 @@ export class RedisRateLimiter implements RateLimiter {
             return { admitted: false, existing: JSON.parse(reply.slice(1)) as LedgerEntry };
           }
           waitMs = Number(reply);
+          gapHold = Number(gap) > 0 && waitMs <= Number(gap);
           if (!(waitMs > 0)) {
             const at = localClockMs();
             const sent = this.recentSends(phoneNumberId, at);
             sent.push(at);
             if (head) this.heldSlots++;
-            // Sends kept a minimum gap apart go one at a time anyway: handing on more would only make them poll.
-            leaveChain(at, interval, gap === '0' ? cap - sent.length : 1);
+            leaveChain(at, interval, this.pacedRoom(targetMps, sent.length));
             return { admitted: true, permit: this.permit(phoneNumberId, key, member, at, issuedAt, performance.now() - t0, giveBack) };
           }
           giveBack();
@@ -413,10 +423,19 @@ export class RedisRateLimiter implements RateLimiter {
           }
           gate.held = true;
           gate.active = 1;
-          gate.handedOnAt = localClockMs();
+          gate.handedOnAt = gate.burstAt = localClockMs();
           head = true;
         }
-        await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(waitMs))));
+        // While a member of the chain is held by a full window, the drain timer hands on nothing: the queue
+        // would only poll. A minimum-gap hold ends within a slot; pausing for it, a gapped number sent one
+        // message per guard round trip again (100-120 ms at a dispatcher's start: 6-8 msg/s of 80 for 3 s).
+        const sleeper = gapHold ? 0 : 1;
+        gate.sleeping += sleeper;
+        try {
+          await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(waitMs))));
+        } finally {
+          gate.sleeping -= sleeper;
+        }
       }
     } catch (err) {
       giveBack();
@@ -425,8 +444,69 @@ export class RedisRateLimiter implements RateLimiter {
     }
   }
 
-  /** Per number: whether a held chain is on, the sends queued behind it, its members asking the guard, and how far it has handed on (local ms). */
-  private readonly gates = new Map<string, { held: boolean; queue: (() => void)[]; active: number; handedOnAt: number }>();
+  /**
+   * Per number: whether a held chain is on, the sends queued behind it, its members asking the guard,
+   * how far it has handed on (local ms), its members held by the guard right now, and its drain timer.
+   */
+  private readonly gates = new Map<string, Gate>();
+
+  /**
+   * Hands on the queued sends of a held chain that are due at the paced rate since it last handed
+   * on: at most HAND_ON_CATCH_UP_MS of slots, MAX_HANDED_ON sends and `room` at once, and at least one
+   * when no member is active (the chain must not stall). Each still asks its own window and the guard.
+   */
+  private handOn(gate: Gate, at: number, intervalMs: number, room: number): void {
+    let due = 0;
+    if (intervalMs > 0) {
+      gate.handedOnAt = Math.max(gate.handedOnAt, at - HAND_ON_CATCH_UP_MS);
+      gate.burstAt = Math.max(gate.burstAt, at - Math.max(HAND_ON_BURST_MS, intervalMs));
+      // Due on the paced timeline, and within twice the paced rate on the catch-up one.
+      due = Math.max(0, Math.min(Math.floor((at - gate.handedOnAt) / intervalMs), Math.floor((at - gate.burstAt) / (intervalMs / 2)), room, MAX_HANDED_ON));
+    }
+    if (gate.active === 0) due = Math.max(due, 1);
+    for (let i = 0; i < due && gate.queue.length > 0; i++) {
+      gate.active++;
+      gate.handedOnAt += intervalMs;
+      gate.burstAt += intervalMs / 2;
+      gate.queue.shift()!();
+    }
+    if (gate.queue.length === 0 && gate.active === 0) gate.held = false;
+  }
+
+  /**
+   * How many more sends a chain may hand on now: what keeps this process' last window at the paced rate,
+   * not at the guard's cap. A chain catching up to the cap ran the number at it second after second
+   * (each catch-up echoing as room one window later), where 10 ms of arrival skew meets a 130429.
+   */
+  private pacedRoom(targetMps: number, inWindow: number): number {
+    return Math.max(0, Math.floor((targetMps * this.windowMs) / 1000) - inWindow);
+  }
+
+  /**
+   * Drains a held chain's queue at the paced rate by timer, not only when a member is admitted: handed on
+   * by admissions alone, a chain moved HAND_ON_CATCH_UP_MS of slots per guard round trip, so once the
+   * round trip outgrew it (20-30 ms on a busy event loop) the number fell below its rate for as long as its
+   * backlog lasted, and a minimum-gap number (one at a time) sent one message per round trip
+   * (bench:dispatch A, 2026-12-02: 0.82-0.92 of 1,000 and 250 msg/s, 0.67-0.82 of 80, every send through
+   * the chain). Paused while a member is held by the guard (its admission hands on again).
+   */
+  private drainLater(phoneNumberId: string, gate: Gate): void {
+    if (gate.drainTimer !== undefined || gate.queue.length === 0 || gate.sleeping > 0 || this.closed) return;
+    const { targetMps } = this.rateOf(phoneNumberId);
+    const interval = slotIntervalMs(targetMps);
+    const step = Math.max(interval, DRAIN_TICK_MS);
+    gate.drainTimer = setTimeout(
+      () => {
+        gate.drainTimer = undefined;
+        if (gate.sleeping > 0 || this.closed) return;
+        const at = localClockMs();
+        const room = this.pacedRoom(targetMps, this.recentSends(phoneNumberId, at).length);
+        this.handOn(gate, at, interval, room);
+        this.drainLater(phoneNumberId, gate);
+      },
+      Math.max(1, Math.ceil(Math.max(gate.handedOnAt + step, gate.burstAt + step / 2) - localClockMs())),
+    );
+  }
 
   /**
    * Meta counts a request when it arrives, which we cannot see: no earlier than its write, no later
@@ -523,6 +603,7 @@ export class RedisRateLimiter implements RateLimiter {
 
   close(): void {
     this.closed = true;
+    for (const gate of this.gates.values()) clearTimeout(gate.drainTimer);
     for (const q of this.queues.values()) for (const w of this.take(q, this.waiting(q))) w.reject(new Error('rate limiter closed'));
   }
 }

@@ -97,12 +97,23 @@ export class Harness {
   /** Records the collector received more than once (its own redelivery, not the dispatcher's). */
   collectorRedeliveries = 0;
 
-  async setup(partitions = 3): Promise<void> {
+  /**
+   * Topics, clients and the outcome collector. `collect: 'later'` leaves the collector off until
+   * `startCollecting()`: a benchmark measuring the dispatcher on this 2-core machine reads the outcomes
+   * after the run instead of decoding them while the dispatcher sends (wait with `sentRecords()`).
+   */
+  async setup(partitions = 3, options: { collect?: 'live' | 'later' } = {}): Promise<void> {
     await this.admin.connect();
     const defs = ALL_TOPICS.filter((t) => t.name.startsWith('wa.dispatch') || t.name === topics.messagesSent.name);
     await ensureTopics(this.admin, defs, { partitions, retentionMs: 3_600_000, prefix: this.prefix });
     await this.producer.connect();
     await this.redis.connect();
+    if ((options.collect ?? 'live') === 'live') await this.startCollecting();
+  }
+
+  /** Consumes `wa.messages.sent` and the DLQ from the beginning into `sent` and `dlq`. */
+  async startCollecting(): Promise<void> {
+    if (this.collector) return;
     this.collector = this.kafka.consumer({ groupId: uniqueName('disp-collector'), maxWaitTimeInMs: 100 });
     await this.collector.connect();
     await this.collector.subscribe({ topics: [topicName(topics.messagesSent, this.prefix), topicName(topics.dispatchDlq, this.prefix)], fromBeginning: true });
@@ -122,6 +133,12 @@ export class Harness {
         else this.dlq.push(value);
       },
     });
+  }
+
+  /** Records on `wa.messages.sent` so far (its partitions' end offsets): one metadata request, nothing decoded. */
+  async sentRecords(): Promise<number> {
+    const offsets = await this.admin.fetchTopicOffsets(topicName(topics.messagesSent, this.prefix));
+    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
   }
 
   async startSim(scenario: ScenarioInput): Promise<Simulator> {

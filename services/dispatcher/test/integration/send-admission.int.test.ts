@@ -26,6 +26,8 @@ async function slowLinkToRedis(oneWayMs: number): Promise<{ url: string; close()
   const server = createServer((client) => {
     const upstream = connect(Number(target.port || 6379), target.hostname);
     for (const s of [client, upstream]) {
+      // No Nagle: it would hold small writes for the ACK of the previous one and clump the commands.
+      s.setNoDelay(true);
       sockets.add(s);
       s.on('error', () => undefined);
       s.on('close', () => sockets.delete(s));
@@ -44,10 +46,10 @@ async function slowLinkToRedis(oneWayMs: number): Promise<{ url: string; close()
   };
 }
 
-/** A limiter and ledger on real Redis under a fresh key prefix, removed after the test. */
+/** A limiter and ledger on real Redis under a fresh key prefix, removed after the test; like the service, pacing has a connection without auto-pipelining. */
 async function limiterOnRedis(limitOf: (id: string) => number, connections?: Permits, redisUrl = testInfra().redisUrl) {
   const prefix = `${uniqueName('admit')}:`;
-  const redis: Redis = createRedis(redisUrl, { enableAutoPipelining: true });
+  const redis: Redis = createRedis(redisUrl);
   await redis.connect();
   const limiter = new RedisRateLimiter(redis, { keyPrefix: prefix, headroomFraction: 0, decreaseFactor: 0.9, coolDownMs: 10_000, limitOf, clock: systemClock, ...(connections ? { connections } : {}) });
   const ledger = new RedisLedger(redis, { keyPrefix: prefix, ttlMs: 60_000 });
@@ -163,5 +165,37 @@ describe('send admission and Graph API connections (real Redis)', () => {
     }
     expect(densest).toBeLessThanOrEqual(12);
     expect(limiter.heldSlots).toBeGreaterThanOrEqual(99);
+  }, 30_000);
+
+  it('a number held by its minimum gap drains its queue at its paced rate by timer, not one send per guard round trip', async () => {
+    const link = await slowLinkToRedis(30); // 60 ms round trips: a dispatcher's start-up, when its event loop is busiest
+    // 50 msg/s: slots of 20 ms, so admissions are kept at least 10 ms apart (the minimum gap).
+    const { limiter, ledger } = await limiterOnRedis(() => 50, undefined, link.url);
+    const prev = cleanup;
+    cleanup = async () => {
+      await prev?.();
+      await link.close();
+    };
+    let job = 0;
+    const admitAt = async () => {
+      const a = await limiter.admit('G', ledger.claimRequest(`job-g${job++}`, 0));
+      if (!a.admitted) throw new Error('not admitted');
+      a.permit.answered();
+      return performance.now();
+    };
+    // 40 sends due at once (a stall's worth): one is admitted, the next is held by the gap and the rest queue behind it.
+    const started = performance.now();
+    const times = (await Promise.all(Array.from({ length: 40 }, admitAt))).sort((a, b) => a - b);
+    const spanMs = times[39]! - started;
+    let densest = 0;
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while (times[i]! - times[j]! > 20) j++;
+      densest = Math.max(densest, i - j + 1);
+    }
+    console.log(`40 sends of a 50 msg/s number through 60 ms round trips: the last admitted at +${spanMs.toFixed(0)} ms; densest 20 ms: ${densest}`);
+    // At the paced rate 40 sends take 0.8 s plus a round trip or two; one per round trip would take 2.4 s.
+    expect(spanMs).toBeLessThan(1_400);
+    // Still spaced: never more than two admissions within 20 ms.
+    expect(densest).toBeLessThanOrEqual(2);
   }, 30_000);
 });
