@@ -65,6 +65,38 @@ async function limiterOnRedis(limitOf: (id: string) => number, connections?: Per
   return { limiter, ledger };
 }
 
+/**
+ * One number at `mps` whose limiter reaches Redis through a link of `oneWayMs` each way; admitAt()
+ * admits the next job (answered at once) and resolves with its admission time.
+ */
+async function numberThroughSlowLink(phoneNumberId: string, mps: number, oneWayMs: number) {
+  const link = await slowLinkToRedis(oneWayMs);
+  const { limiter, ledger } = await limiterOnRedis(() => mps, undefined, link.url);
+  const closeLimiter = cleanup;
+  cleanup = async () => {
+    await closeLimiter?.();
+    await link.close();
+  };
+  let job = 0;
+  const admitAt = async () => {
+    const a = await limiter.admit(phoneNumberId, ledger.claimRequest(`job-${phoneNumberId}${job++}`, 0));
+    if (!a.admitted) throw new Error('not admitted');
+    a.permit.answered();
+    return performance.now();
+  };
+  return { limiter, admitAt };
+}
+
+/** The most admissions (sorted times) within any `ms`. */
+function densestWithin(times: number[], ms: number): number {
+  let densest = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i]! - times[j]! > ms) j++;
+    densest = Math.max(densest, i - j + 1);
+  }
+  return densest;
+}
+
 describe('send admission and Graph API connections (real Redis)', () => {
   it('an admitted send holds a pool connection until answered; sends held by the guard or queued behind a held one hold none', async () => {
     const connections = createSemaphore(1);
@@ -132,21 +164,8 @@ describe('send admission and Graph API connections (real Redis)', () => {
   }, 20_000);
 
   it('after a hold, a backlogged number drains its queue at its paced rate, not one send per Redis round trip, and without a bunch', async () => {
-    const link = await slowLinkToRedis(10); // 20 ms round trips
     // 200 msg/s: slots of 5 ms, below the minimum-gap range, so only the window cap (199) holds sends.
-    const { limiter, ledger } = await limiterOnRedis(() => 200, undefined, link.url);
-    const prev = cleanup;
-    cleanup = async () => {
-      await prev?.();
-      await link.close();
-    };
-    let job = 0;
-    const admitAt = async () => {
-      const a = await limiter.admit('Q', ledger.claimRequest(`job-q${job++}`, 0));
-      if (!a.admitted) throw new Error('not admitted');
-      a.permit.answered();
-      return performance.now();
-    };
+    const { limiter, admitAt } = await numberThroughSlowLink('Q', 200, 10); // 20 ms round trips
     // Fill the window (199 sends within a few round trips), then queue 100 more: the first of them
     // is held until the window's sends leave it, about a second later, the rest wait behind it.
     await Promise.all(Array.from({ length: 199 }, admitAt));
@@ -158,40 +177,19 @@ describe('send admission and Graph API connections (real Redis)', () => {
     console.log(`queued sends admitted within 700 ms of the first after the hold: ${within700} of 100 (last at +${(times[99]! - first).toFixed(0)} ms)`);
     expect(within700).toBeGreaterThanOrEqual(80);
     // Never a bunch: no 20 ms holds more than the catch-up's four slots plus one round trip's hand-ons.
-    let densest = 0;
-    for (let i = 0, j = 0; i < times.length; i++) {
-      while (times[i]! - times[j]! > 20) j++;
-      densest = Math.max(densest, i - j + 1);
-    }
-    expect(densest).toBeLessThanOrEqual(12);
+    expect(densestWithin(times, 20)).toBeLessThanOrEqual(12);
     expect(limiter.heldSlots).toBeGreaterThanOrEqual(99);
   }, 30_000);
 
   it('a number held by its minimum gap drains its queue at its paced rate by timer, not one send per guard round trip', async () => {
-    const link = await slowLinkToRedis(30); // 60 ms round trips: a dispatcher's start-up, when its event loop is busiest
-    // 50 msg/s: slots of 20 ms, so admissions are kept at least 10 ms apart (the minimum gap).
-    const { limiter, ledger } = await limiterOnRedis(() => 50, undefined, link.url);
-    const prev = cleanup;
-    cleanup = async () => {
-      await prev?.();
-      await link.close();
-    };
-    let job = 0;
-    const admitAt = async () => {
-      const a = await limiter.admit('G', ledger.claimRequest(`job-g${job++}`, 0));
-      if (!a.admitted) throw new Error('not admitted');
-      a.permit.answered();
-      return performance.now();
-    };
+    // 50 msg/s: slots of 20 ms, so admissions are kept at least 10 ms apart (the minimum gap);
+    // 60 ms round trips: a dispatcher's start-up, when its event loop is busiest.
+    const { admitAt } = await numberThroughSlowLink('G', 50, 30);
     // 40 sends due at once (a stall's worth): one is admitted, the next is held by the gap and the rest queue behind it.
     const started = performance.now();
     const times = (await Promise.all(Array.from({ length: 40 }, admitAt))).sort((a, b) => a - b);
     const spanMs = times[39]! - started;
-    let densest = 0;
-    for (let i = 0, j = 0; i < times.length; i++) {
-      while (times[i]! - times[j]! > 20) j++;
-      densest = Math.max(densest, i - j + 1);
-    }
+    const densest = densestWithin(times, 20);
     console.log(`40 sends of a 50 msg/s number through 60 ms round trips: the last admitted at +${spanMs.toFixed(0)} ms; densest 20 ms: ${densest}`);
     // At the paced rate 40 sends take 0.8 s plus a round trip or two; one per round trip would take 2.4 s.
     expect(spanMs).toBeLessThan(1_400);
