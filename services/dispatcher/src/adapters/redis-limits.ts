@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Lane } from '@wa/shared/contracts/common';
 import { LANES_BY_PRIORITY } from '@wa/shared/contracts/common';
-import { createAdaptiveRate, sendGuardCap, slotIntervalMs, targetRate, type AdaptiveState } from '../domain/pacing';
+import { createAdaptiveRate, handedOn, nextHandOnAt, pacedRoom, queuedSendsDue, sendGuardCap, slotIntervalMs, targetRate, type AdaptiveState, type HandOnTimelines } from '../domain/pacing';
 import type { Admission, Clock, LedgerClaim, LedgerEntry, MessagingLimitResult, MessagingLimits, Permits, RateLimiter, SendPermit } from '../ports';
 
 /** While cold, a response later than this after the admission moves its send to the response time. */
@@ -36,15 +36,6 @@ const MIN_GAP_FRACTION = 0.5;
  * without the gap it paces at 97/s, the guard window still capping bunches).
  */
 const MIN_GAP_SLOT_MS = 12;
-/** Most queued sends one admitted send hands on at once. */
-const MAX_HANDED_ON = 16;
-/**
- * How far behind the paced rate a held number's queue may catch up at once (in its slots' time), at no
- * more than twice the paced rate (HAND_ON_BURST_MS or a slot of slack), so a stall's backlog leaves
- * spread, not as a bunch (250 ms of catch-up was tried on 2026-12-02: no better within the runs' noise).
- */
-const HAND_ON_CATCH_UP_MS = 20;
-const HAND_ON_BURST_MS = 4;
 /** A held number's queue is also handed on by a timer, at most this often (or once a slot, for slower numbers). */
 const DRAIN_TICK_MS = 4;
 /** How far in the past a late reservation may still take slots (catch-up after a stall). */
@@ -155,14 +146,13 @@ function localClockMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** A number's held chain (see RedisRateLimiter.admit). */
-interface Gate {
-  held: boolean;
+/** A number's held chain (see RedisRateLimiter.admit); it is on while it has an active member. */
+interface Gate extends HandOnTimelines {
+  /** Sends queued behind the chain. */
   queue: (() => void)[];
+  /** Members asking the guard (handed on, not yet admitted). */
   active: number;
-  handedOnAt: number;
-  /** The catch-up timeline: at most two hand-ons per slot. */
-  burstAt: number;
+  /** Members sleeping on a full-window hold. */
   sleeping: number;
   drainTimer: ReturnType<typeof setTimeout> | undefined;
 }
@@ -341,10 +331,10 @@ export class RedisRateLimiter implements RateLimiter {
    */
   async admit(phoneNumberId: string, claim: LedgerClaim): Promise<Admission> {
     let gate = this.gates.get(phoneNumberId);
-    if (!gate) this.gates.set(phoneNumberId, (gate = { held: false, queue: [], active: 0, handedOnAt: 0, burstAt: 0, sleeping: 0, drainTimer: undefined }));
+    if (!gate) this.gates.set(phoneNumberId, (gate = { queue: [], active: 0, handedOnAt: 0, burstAt: 0, sleeping: 0, drainTimer: undefined }));
     // While a send of this number is held, later ones queue here in order instead of each polling Redis.
     let head = false;
-    if (gate.held) {
+    if (gate.active > 0) {
       await new Promise<void>((r) => gate.queue.push(r));
       head = true;
     }
@@ -409,19 +399,18 @@ export class RedisRateLimiter implements RateLimiter {
             const sent = this.recentSends(phoneNumberId, at);
             sent.push(at);
             if (head) this.heldSlots++;
-            leaveChain(at, interval, this.pacedRoom(targetMps, sent.length));
+            leaveChain(at, interval, pacedRoom(targetMps, this.windowMs, sent.length));
             return { admitted: true, permit: this.permit(phoneNumberId, key, member, at, issuedAt, performance.now() - t0, giveBack) };
           }
           giveBack();
         }
         if (!head) {
-          if (gate.held) {
+          if (gate.active > 0) {
             // A held chain formed meanwhile: queue behind it (the send handing this one on counts it active).
             await new Promise<void>((r) => gate.queue.push(r));
             head = true;
             continue;
           }
-          gate.held = true;
           gate.active = 1;
           gate.handedOnAt = gate.burstAt = localClockMs();
           head = true;
@@ -444,42 +433,21 @@ export class RedisRateLimiter implements RateLimiter {
     }
   }
 
-  /**
-   * Per number: whether a held chain is on, the sends queued behind it, its members asking the guard,
-   * how far it has handed on (local ms), its members held by the guard right now, and its drain timer.
-   */
+  /** Per number: its held chain, if any (see Gate). */
   private readonly gates = new Map<string, Gate>();
 
   /**
-   * Hands on the queued sends of a held chain that are due at the paced rate since it last handed
-   * on: at most HAND_ON_CATCH_UP_MS of slots, MAX_HANDED_ON sends and `room` at once, and at least one
-   * when no member is active (the chain must not stall). Each still asks its own window and the guard.
+   * Hands on the queued sends of a held chain that are due at the paced rate (queuedSendsDue), and at
+   * least one when no member is active (the chain must not stall). Each still asks its own window and the guard.
    */
   private handOn(gate: Gate, at: number, intervalMs: number, room: number): void {
-    let due = 0;
-    if (intervalMs > 0) {
-      gate.handedOnAt = Math.max(gate.handedOnAt, at - HAND_ON_CATCH_UP_MS);
-      gate.burstAt = Math.max(gate.burstAt, at - Math.max(HAND_ON_BURST_MS, intervalMs));
-      // Due on the paced timeline, and within twice the paced rate on the catch-up one.
-      due = Math.max(0, Math.min(Math.floor((at - gate.handedOnAt) / intervalMs), Math.floor((at - gate.burstAt) / (intervalMs / 2)), room, MAX_HANDED_ON));
-    }
+    let due = intervalMs > 0 ? queuedSendsDue(gate, at, intervalMs, room) : 0;
     if (gate.active === 0) due = Math.max(due, 1);
     for (let i = 0; i < due && gate.queue.length > 0; i++) {
       gate.active++;
-      gate.handedOnAt += intervalMs;
-      gate.burstAt += intervalMs / 2;
+      handedOn(gate, intervalMs);
       gate.queue.shift()!();
     }
-    if (gate.queue.length === 0 && gate.active === 0) gate.held = false;
-  }
-
-  /**
-   * How many more sends a chain may hand on now: what keeps this process' last window at the paced rate,
-   * not at the guard's cap. A chain catching up to the cap ran the number at it second after second
-   * (each catch-up echoing as room one window later), where 10 ms of arrival skew meets a 130429.
-   */
-  private pacedRoom(targetMps: number, inWindow: number): number {
-    return Math.max(0, Math.floor((targetMps * this.windowMs) / 1000) - inWindow);
   }
 
   /**
@@ -488,23 +456,22 @@ export class RedisRateLimiter implements RateLimiter {
    * round trip outgrew it (20-30 ms on a busy event loop) the number fell below its rate for as long as its
    * backlog lasted, and a minimum-gap number (one at a time) sent one message per round trip
    * (bench:dispatch A, 2026-12-02: 0.82-0.92 of 1,000 and 250 msg/s, 0.67-0.82 of 80, every send through
-   * the chain). Paused while a member is held by the guard (its admission hands on again).
+   * the chain). Paused while a member sleeps on a full-window hold (its admission hands on again).
    */
   private drainLater(phoneNumberId: string, gate: Gate): void {
     if (gate.drainTimer !== undefined || gate.queue.length === 0 || gate.sleeping > 0 || this.closed) return;
     const { targetMps } = this.rateOf(phoneNumberId);
     const interval = slotIntervalMs(targetMps);
-    const step = Math.max(interval, DRAIN_TICK_MS);
     gate.drainTimer = setTimeout(
       () => {
         gate.drainTimer = undefined;
         if (gate.sleeping > 0 || this.closed) return;
         const at = localClockMs();
-        const room = this.pacedRoom(targetMps, this.recentSends(phoneNumberId, at).length);
+        const room = pacedRoom(targetMps, this.windowMs, this.recentSends(phoneNumberId, at).length);
         this.handOn(gate, at, interval, room);
         this.drainLater(phoneNumberId, gate);
       },
-      Math.max(1, Math.ceil(Math.max(gate.handedOnAt + step, gate.burstAt + step / 2) - localClockMs())),
+      Math.max(1, Math.ceil(nextHandOnAt(gate, interval, DRAIN_TICK_MS) - localClockMs())),
     );
   }
 

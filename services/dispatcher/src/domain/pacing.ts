@@ -27,6 +27,56 @@ export function slotIntervalMs(rateMps: number): number {
   return 1000 / rateMps;
 }
 
+/**
+ * How far behind the paced rate a held number's queue may catch up at once (in its slots' time), at no
+ * more than twice the paced rate (HAND_ON_BURST_MS or a slot of slack), so a stall's backlog leaves
+ * spread, not as a bunch (250 ms of catch-up was tried on 2026-12-02: no better within the runs' noise).
+ */
+const HAND_ON_CATCH_UP_MS = 20;
+const HAND_ON_BURST_MS = 4;
+/** Most queued sends handed on at once. */
+const MAX_HANDED_ON = 16;
+
+/** Where a held number's queue stands (local ms): how far it has handed on, on two timelines. */
+export interface HandOnTimelines {
+  /** The paced timeline: a slot per send handed on. */
+  handedOnAt: number;
+  /** The catch-up timeline: half a slot per send, so never more than twice the paced rate. */
+  burstAt: number;
+}
+
+/**
+ * How many queued sends of a held number are due at `at`: those due on the paced timeline since it last
+ * handed on (at most HAND_ON_CATCH_UP_MS of slots behind), within twice the paced rate, `room` and
+ * MAX_HANDED_ON. Brings the timelines up to the furthest behind they may be; `handedOn` moves them on.
+ */
+export function queuedSendsDue(t: HandOnTimelines, at: number, intervalMs: number, room: number): number {
+  t.handedOnAt = Math.max(t.handedOnAt, at - HAND_ON_CATCH_UP_MS);
+  t.burstAt = Math.max(t.burstAt, at - Math.max(HAND_ON_BURST_MS, intervalMs));
+  return Math.max(0, Math.min(Math.floor((at - t.handedOnAt) / intervalMs), Math.floor((at - t.burstAt) / (intervalMs / 2)), room, MAX_HANDED_ON));
+}
+
+/** One queued send handed on: both timelines move on by its share of a slot. */
+export function handedOn(t: HandOnTimelines, intervalMs: number): void {
+  t.handedOnAt += intervalMs;
+  t.burstAt += intervalMs / 2;
+}
+
+/** When the next queued send falls due on both timelines, looking no more often than every `tickMs`. */
+export function nextHandOnAt(t: HandOnTimelines, intervalMs: number, tickMs: number): number {
+  const step = Math.max(intervalMs, tickMs);
+  return Math.max(t.handedOnAt + step, t.burstAt + step / 2);
+}
+
+/**
+ * How many more sends a held queue may hand on now: what keeps the last window at the paced rate, not at
+ * the guard's cap. A queue catching up to the cap ran the number at it second after second (each catch-up
+ * echoing as room one window later), where 10 ms of arrival skew meets a 130429.
+ */
+export function pacedRoom(targetMps: number, windowMs: number, inWindow: number): number {
+  return Math.max(0, Math.floor((targetMps * windowMs) / 1000) - inWindow);
+}
+
 export interface SlotReservation {
   /** When the first reserved send may go (ms on the limiter's clock). */
   readonly firstSlotMs: number;

@@ -4,7 +4,7 @@ import { admitCampaign } from '../../src/domain/admission';
 import { backoffDelayMs, decideRetry, tierIndexForDelay } from '../../src/domain/backoff';
 import { evaluateCompliance, type ComplianceFacts } from '../../src/domain/compliance';
 import { decideOutcome } from '../../src/domain/outcome';
-import { createAdaptiveRate, reserveSlots, sendGuardCap, slotIntervalMs, targetRate } from '../../src/domain/pacing';
+import { createAdaptiveRate, handedOn, nextHandOnAt, pacedRoom, queuedSendsDue, reserveSlots, sendGuardCap, slotIntervalMs, targetRate, type HandOnTimelines } from '../../src/domain/pacing';
 import { pickSender } from '../../src/domain/sender-pool';
 
 describe('pacing', () => {
@@ -35,6 +35,42 @@ describe('pacing', () => {
     for (const t of sends) maxInWindow = Math.max(maxInWindow, sends.filter((s) => s > t - 1000 && s <= t).length);
     expect(maxInWindow).toBeLessThanOrEqual(80);
     expect(maxInWindow).toBeGreaterThanOrEqual(76);
+  });
+
+  it("a held queue's hand-ons: due at the paced rate, at most 20 ms of slots behind, never above twice the rate", () => {
+    // 1,000 msg/s: a slot per ms. Held at 0; 3 ms later three sends are due.
+    const t: HandOnTimelines = { handedOnAt: 0, burstAt: 0 };
+    expect(queuedSendsDue(t, 3, 1, 100)).toBe(3);
+    // A stall of 500 ms: the paced timeline owes 500 slots, but catches up 20 ms at most, and the
+    // catch-up timeline (half a slot per send) allows 4 ms of slack at twice the rate: 8 now.
+    const stalled: HandOnTimelines = { handedOnAt: 0, burstAt: 0 };
+    expect(queuedSendsDue(stalled, 500, 1, 100)).toBe(8);
+    expect(stalled).toEqual({ handedOnAt: 480, burstAt: 496 });
+    for (let i = 0; i < 8; i++) handedOn(stalled, 1);
+    expect(stalled).toEqual({ handedOnAt: 488, burstAt: 500 });
+    // Nothing more until the catch-up timeline moves on; 2 ms later, four (twice the rate).
+    expect(queuedSendsDue(stalled, 500, 1, 100)).toBe(0);
+    expect(queuedSendsDue(stalled, 502, 1, 100)).toBe(4);
+    // Bounded by the room and by 16 at once.
+    expect(queuedSendsDue({ handedOnAt: 0, burstAt: 0 }, 500, 1, 3)).toBe(3);
+    expect(queuedSendsDue({ handedOnAt: 0, burstAt: 0 }, 500, 0.1, 1_000)).toBe(16);
+    // 80 msg/s (12.5 ms slots): a slot of slack on the catch-up timeline, so one send per slot.
+    const slow: HandOnTimelines = { handedOnAt: 0, burstAt: 0 };
+    expect(queuedSendsDue(slow, 100, 12.5, 100)).toBe(1);
+    handedOn(slow, 12.5);
+    expect(queuedSendsDue(slow, 100, 12.5, 100)).toBe(0);
+  });
+
+  it("a held queue's drain timer looks when the next send is due on both timelines, at most every tick", () => {
+    expect(nextHandOnAt({ handedOnAt: 100, burstAt: 100 }, 1, 4)).toBe(104);
+    expect(nextHandOnAt({ handedOnAt: 100, burstAt: 110 }, 1, 4)).toBe(112);
+    expect(nextHandOnAt({ handedOnAt: 100, burstAt: 100 }, 12.5, 4)).toBe(112.5);
+  });
+
+  it('paced room: what keeps the last window at the paced rate, never negative', () => {
+    expect(pacedRoom(970, 1_000, 960)).toBe(10);
+    expect(pacedRoom(970, 1_000, 985)).toBe(0);
+    expect(pacedRoom(78.4, 1_000, 70)).toBe(8);
   });
 
   it('gives an idle number no credit for the past', () => {
