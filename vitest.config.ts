@@ -26,6 +26,17 @@ export default defineConfig({
       },
       {
         test: {
+          // The cluster drill (`npm run test:cluster`): three brokers and replicas of every service.
+          name: 'cluster',
+          include: ['**/*.cluster.test.ts'],
+          exclude: ['**/node_modules/**'],
+          testTimeout: 1_200_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: 'faults',
           include: ['**/*.faults.test.ts'],
           exclude: ['**/node_modules/**'],

@@ -77,6 +77,10 @@ export interface TopicSettings {
   partitions: number;
   retentionMs: number;
   prefix?: string;
+  /** Copies of each partition (default 1: a single broker). */
+  replicationFactor?: number;
+  /** Copies that must have a write before acks=all succeeds (default: 2 when replicated three or more times, else 1). */
+  minInsyncReplicas?: number;
   /** How long to wait for the new topics' partition leaders when kafkajs gives up on them (default 30 s). */
   leaderWaitMs?: number;
 }
@@ -91,15 +95,18 @@ export async function ensureTopics(admin: TopicAdmin, defs: readonly Pick<TopicD
   const missing = defs.filter((d) => !existing.has(prefix + d.name));
   if (missing.length === 0) return [];
   const names = missing.map((d) => prefix + d.name);
+  const replicationFactor = settings.replicationFactor ?? 1;
+  const minInsync = settings.minInsyncReplicas ?? defaultMinInsyncReplicas(replicationFactor);
   try {
     await admin.createTopics({
       waitForLeaders: true,
       topics: missing.map((def, i) => ({
         topic: names[i]!,
         numPartitions: settings.partitions,
-        replicationFactor: 1,
+        replicationFactor,
         configEntries: [
           { name: 'retention.ms', value: String(settings.retentionMs) },
+          { name: 'min.insync.replicas', value: String(minInsync) },
           ...Object.entries(def.config ?? {}).map(([name, value]) => ({ name, value })),
         ],
       })),
@@ -112,6 +119,20 @@ export async function ensureTopics(admin: TopicAdmin, defs: readonly Pick<TopicD
     await waitForLeaders(admin, names, settings.leaderWaitMs ?? 30_000);
   }
   return names;
+}
+
+/**
+ * Replication for topics on a cluster of `brokers`: three copies where there are three or more
+ * brokers (one may be lost without losing an acknowledged write), else one; an explicit value wins.
+ */
+export function replicationFor(brokers: number, explicit?: number): number {
+  if (explicit !== undefined && explicit > 0) return explicit;
+  return brokers >= 3 ? 3 : 1;
+}
+
+/** With three or more copies, a write needs two of them (acks=all); fewer copies need only one. */
+export function defaultMinInsyncReplicas(replicationFactor: number): number {
+  return replicationFactor >= 3 ? 2 : 1;
 }
 
 /** Resolves once every partition of these topics has a leader; rejects after `timeoutMs`. */

@@ -42,7 +42,8 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
-const ENTRIES: Record<ServiceName, string> = {
+/** The entry point of each service (run with tsx). */
+export const SERVICE_ENTRIES: Record<ServiceName, string> = {
   sim: 'tools/cloud-api-sim/src/main.ts',
   webhook: 'services/webhook/src/main.ts',
   ingest: 'services/ingest/src/main.ts',
@@ -148,7 +149,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const processes = new Map<ServiceName, ManagedProcess>();
   const specOf = (name: ServiceName): ProcessSpec => ({
     name,
-    entry: ENTRIES[name],
+    entry: SERVICE_ENTRIES[name],
     env: env[name],
     readyUrl: name === 'sim' ? `${urls.sim}/_sim/stats` : `${urls[name]}/readyz`,
   });
