@@ -143,7 +143,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const recipientHashSalt = secret();
 
   const scenarioPath = join(dataDir, 'sim-scenario.json');
-  writeFileSync(scenarioPath, JSON.stringify(scenarioFromCatalog(catalog, { ...options.sim, appSecret, accessTokens }), null, 2));
+  writeFileSync(scenarioPath, JSON.stringify(scenarioFromCatalog(catalog, { ...options.sim, appSecret, accessTokens }), null, 2), { mode: 0o600 });
 
   // Each service runs with the heap it is deployed with; flags of the caller's own NODE_OPTIONS come after, so they win.
   const nodeOptions = (service: DeployedService) => [deployedNodeOptions(root, service), baseEnv.NODE_OPTIONS].filter(Boolean).join(' ');
