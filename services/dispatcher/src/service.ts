@@ -169,7 +169,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     },
   ];
 
-  const app = buildApp({ adminToken: config.ADMIN_TOKEN, registry, readiness, catalog, campaigns, account, limiter, limits, overflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY });
+  const app = buildApp({ adminToken: config.ADMIN_TOKEN, previousAdminToken: config.ADMIN_TOKEN_PREVIOUS, registry, readiness, catalog, campaigns, account, limiter, limits, overflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY });
 
   let gaugeTimer: NodeJS.Timeout | undefined;
   const updateGauges = async () => {

@@ -116,6 +116,7 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
 
   const app = buildApp({
     apiToken: config.INGEST_API_TOKEN,
+    previousApiToken: config.INGEST_API_TOKEN_PREVIOUS,
     maxRecordBytes: config.MAX_RECORD_BYTES,
     batchBodyLimitBytes: config.HTTP_BATCH_BODY_LIMIT_BYTES,
     maxBatchJobs: config.HTTP_MAX_BATCH_JOBS,
