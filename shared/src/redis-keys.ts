@@ -16,6 +16,11 @@ export function createRedisKeys(prefix = '') {
     messagingLimit: (wabaId: string) => `${p}limit:${wabaId}`,
     /** JSON {quality, event, throughputMps?, updatedAt}: a phone number's quality rating and throughput. */
     phoneQuality: (phoneNumberId: string) => `${p}quality:${phoneNumberId}`,
+    /**
+     * The same JSON by display number: Meta's phone_number_quality_update names a number only by its
+     * display number, and the dispatcher maps it to the id through its catalogue. TTL 90 days.
+     */
+    phoneStateByDisplay: (displayPhoneNumber: string) => `${p}phone-state:${displayPhoneNumber}`,
     /** Template status (APPROVED, PAUSED, DISABLED, …) by business account, name and language. */
     templateStatus: (wabaId: string, name: string, language: string) => `${p}template:${wabaId}:${name}:${language}`,
     /** JSON of the latest account_update volume pricing tier event. */

@@ -5,6 +5,7 @@ import { PairRateLimiter, PeakRateMeter, SlidingWindowLimiter, UniqueRecipientWi
 import { CATEGORY, MESSAGE_TYPES, MessageStore, PRICING_TYPE, type StatusName } from './message-store';
 import { metaStringify } from './meta-json';
 import { createPopulation, type Person } from './population';
+import { HIGH_MPS, THROUGHPUT_EVENTS, qualityAfter, qualityUpdateValue } from './phone-numbers';
 import { createRng, type Rng } from './rng';
 import type { Scenario } from './scenario';
 import { BucketScheduler } from './scheduler';
@@ -12,8 +13,6 @@ import { validateSendBody, type ParsedMessage } from './validate';
 import { WebhookSender } from './webhook-sender';
 import { buildWorld, limitNumber, templateKey, tierLabel, type PhoneState, type World } from './world';
 
-/** Errors Meta reports after accepting the message (HTTP 200, then a `failed` status). */
-const ASYNC_CODES = new Set([131026, 131047, 131049, 131050, 130472]);
 const STATUS_NAMES: StatusName[] = ['sent', 'delivered', 'read', 'failed'];
 const ERROR_HREF = 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/';
 
@@ -488,19 +487,17 @@ export class SimCore {
       case 'phone_number_quality_update': {
         const phone = this.world.phoneById.get(e.phoneNumberId);
         if (!phone) throw new SimInputError('phoneNumberId', `unknown phone number id ${e.phoneNumberId}`);
-        if (e.quality) phone.quality = e.quality;
-        if (e.throughputMps !== undefined) {
-          phone.throughputMps = e.throughputMps;
-          this.throughput[phone.idx]!.setLimit(e.throughputMps);
+        const quality = e.quality ?? qualityAfter(e.event);
+        if (quality) phone.quality = quality;
+        const mps = e.throughputMps ?? (THROUGHPUT_EVENTS.has(e.event) ? HIGH_MPS : undefined);
+        if (mps !== undefined) {
+          phone.throughputMps = mps;
+          this.throughput[phone.idx]!.setLimit(mps);
         }
         const biz = phone.waba.business;
+        const oldLimit = biz.messagingLimit;
         if (e.messagingLimit !== undefined) biz.messagingLimit = e.messagingLimit;
-        this.post(phone.waba.id, 'phone_number_quality_update', {
-          display_phone_number: phone.displayPhoneNumber,
-          event: e.event,
-          current_limit: tierLabel(biz.messagingLimit),
-          max_daily_conversations_per_business: tierLabel(biz.messagingLimit),
-        }, 'account', 1, true);
+        this.post(phone.waba.id, 'phone_number_quality_update', qualityUpdateValue(phone, e.event, oldLimit, biz.messagingLimit), 'account', 1, true);
         return;
       }
       case 'business_capability_update': {

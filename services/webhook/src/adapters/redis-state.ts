@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Clock } from '@wa/shared/clock';
 import { AppError } from '@wa/shared/errors';
 
 import { SERVICE_WINDOW_MS, type RedisKeys } from '@wa/shared/redis-keys';
@@ -41,7 +42,9 @@ export const OPT_IN_MEMORY_MS = 30 * 24 * 3_600_000;
 
 /**
  * Writes JSON state only when it is not older than what is stored (webhooks arrive out of order).
- * With ARGV[3] = '1', a new value whose quality is UNKNOWN keeps the stored quality.
+ * With ARGV[3] = '1' (phone state) a new value without a rating (quality UNKNOWN) keeps the stored
+ * rating, and one without a throughput keeps the stored throughput: a FLAGGED event after a
+ * THROUGHPUT_UPGRADE must not drop the number back to 80 msg/s. ARGV[4], when set, is a TTL in ms.
  */
 const SET_IF_NEWER_SCRIPT = `
 local cur = redis.call('GET', KEYS[1])
@@ -49,16 +52,28 @@ local new = ARGV[1]
 if cur then
   local ok, old = pcall(cjson.decode, cur)
   if ok and type(old) == 'table' and type(old.updatedAt) == 'string' and old.updatedAt > ARGV[2] then return 0 end
-  if ok and type(old) == 'table' and ARGV[3] == '1' and type(old.quality) == 'string' then
+  if ok and type(old) == 'table' and ARGV[3] == '1' then
     local ok2, obj = pcall(cjson.decode, new)
-    if ok2 and obj.quality == 'UNKNOWN' then
-      obj.quality = old.quality
+    if ok2 and type(obj) == 'table' then
+      if obj.quality == 'UNKNOWN' and type(old.quality) == 'string' then
+        obj.quality = old.quality
+        obj.qualityAt = old.qualityAt
+        obj.qualitySource = old.qualitySource or old.source
+      end
+      if obj.throughputMps == nil and old.throughputMps ~= nil then
+        obj.throughputMps = old.throughputMps
+        obj.throughputAt = old.throughputAt
+        obj.throughputSource = old.throughputSource or old.source
+      end
       new = cjson.encode(obj)
     end
   end
 end
-redis.call('SET', KEYS[1], new)
+if ARGV[4] and ARGV[4] ~= '' then redis.call('SET', KEYS[1], new, 'PX', ARGV[4]) else redis.call('SET', KEYS[1], new) end
 return 1`;
+
+/** Phone state kept by display number lives this long without a newer write (the Graph API poll rewrites it). */
+export const PHONE_STATE_TTL_MS = 90 * 24 * 3_600_000;
 
 export interface StateApplyResult {
   applied: number;
@@ -81,7 +96,7 @@ export class RedisState {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly options: { dedupeTtlS: number; now: () => number },
+    private readonly options: { dedupeTtlS: number; clock: Clock },
   ) {}
 
   /** Event ids already normalised and forwarded (Meta redeliveries). */
@@ -129,7 +144,7 @@ export class RedisState {
   async apply(changes: readonly StateChange[]): Promise<StateApplyResult> {
     const result: StateApplyResult = { applied: 0, skipped: [], published: 0 };
     if (changes.length === 0) return result;
-    const now = this.options.now();
+    const now = this.options.clock.now();
     const pipeline = this.redis.pipeline();
     const announce: Record<string, unknown>[] = [];
     for (const change of changes) {
@@ -146,13 +161,23 @@ export class RedisState {
           announce.push({ kind: change.kind, wabaId: change.wabaId, limit: change.value.limit });
           break;
         case 'phone_quality': {
+          // Meta names the number only by its display number; the dispatcher maps it through its catalogue.
+          // The id key is written too when this service already knows the pairing from `metadata`.
           const phoneNumberId = change.phoneNumberId ?? (change.displayPhoneNumber !== undefined ? await this.resolvePhoneNumberId(change.displayPhoneNumber) : undefined);
-          if (phoneNumberId === undefined) {
-            result.skipped.push({ change, reason: 'phone number id unknown for this display number' });
+          if (phoneNumberId === undefined && change.displayPhoneNumber === undefined) {
+            result.skipped.push({ change, reason: 'neither a phone number id nor a display number' });
             continue;
           }
-          pipeline.eval(SET_IF_NEWER_SCRIPT, 1, this.keys.phoneQuality(phoneNumberId), JSON.stringify(change.value), change.value.updatedAt, '1');
-          announce.push({ kind: change.kind, wabaId: change.wabaId, phoneNumberId, quality: change.value.quality });
+          const value = JSON.stringify(change.value);
+          if (change.displayPhoneNumber !== undefined) {
+            pipeline.eval(SET_IF_NEWER_SCRIPT, 1, this.keys.phoneStateByDisplay(change.displayPhoneNumber), value, change.value.updatedAt, '1', String(PHONE_STATE_TTL_MS));
+          }
+          if (phoneNumberId !== undefined) pipeline.eval(SET_IF_NEWER_SCRIPT, 1, this.keys.phoneQuality(phoneNumberId), value, change.value.updatedAt, '1');
+          const message: Record<string, unknown> = { kind: change.kind, wabaId: change.wabaId, quality: change.value.quality };
+          if (phoneNumberId !== undefined) message.phoneNumberId = phoneNumberId;
+          if (change.displayPhoneNumber !== undefined) message.displayPhoneNumber = change.displayPhoneNumber;
+          if (change.value.throughputMps !== undefined) message.throughputMps = change.value.throughputMps;
+          announce.push(message);
           break;
         }
         case 'template_status':

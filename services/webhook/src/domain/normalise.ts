@@ -8,7 +8,7 @@ import {
   type StatusEventV1,
 } from '@wa/shared/contracts/events';
 import { formatIssues } from '@wa/shared/decode';
-import { parseMessagingLimit } from '@wa/shared/tiers';
+import { MAX_THROUGHPUT_MPS, parseMessagingLimit } from '@wa/shared/tiers';
 
 /** Where a payload came from: copied onto every event so analytics can trace it to the raw record. */
 export interface DeliveryContext {
@@ -78,30 +78,32 @@ const ACCOUNT_KIND: Record<string, AccountEventV1['kind']> = {
   account_update: 'account_update',
 };
 
-/** The portfolio's limit, in whichever field this generation of the webhook carries it. */
+/**
+ * The portfolio's limit, in whichever field this generation of the webhook carries it.
+ * `max_daily_conversations_per_business` replaces `current_limit` (being removed since February 2026):
+ * https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/phone_number_quality_update
+ */
 const LIMIT_FIELDS = [
-  'whatsapp_business_manager_messaging_limit',
   'max_daily_conversations_per_business',
+  'whatsapp_business_manager_messaging_limit',
   'max_daily_conversation_per_business',
   'messaging_limit',
   'current_limit',
 ] as const;
+
+/**
+ * `phone_number_quality_update` events that change throughput, not the messaging limit. For them
+ * `current_limit` names the throughput level (`TIER_UNLIMITED` = "higher throughput", 1,000 msg/s)
+ * and carries no messages-per-second figure: reading it as a messaging limit would make the
+ * portfolio unlimited.
+ */
+const THROUGHPUT_EVENTS: Record<string, number> = { THROUGHPUT_UPGRADE: MAX_THROUGHPUT_MPS };
 
 function readLimit(value: Obj): number | null | undefined {
   for (const field of LIMIT_FIELDS) {
     if (value[field] === undefined) continue;
     const parsed = parseMessagingLimit(value[field]);
     if (parsed !== undefined) return parsed;
-  }
-  return undefined;
-}
-
-function readThroughput(value: Obj): number | undefined {
-  const t = value.throughput;
-  const candidates = [value.throughput_mps, value.max_throughput_mps, isObj(t) ? t.mps : t];
-  for (const c of candidates) {
-    const n = typeof c === 'string' && /^\d+$/.test(c) ? Number(c) : c;
-    if (typeof n === 'number' && Number.isInteger(n) && n > 0) return n;
   }
   return undefined;
 }
@@ -222,10 +224,12 @@ function accountCandidate(field: string, value: Obj, wabaId: string, time: strin
     candidate.template = template;
   }
   if (kind === 'phone_quality' || kind === 'business_capability') {
-    const limit = readLimit(value);
-    if (limit !== undefined) candidate.messagingLimit = limit;
-    const mps = readThroughput(value);
-    if (mps !== undefined) candidate.throughputMps = mps;
+    const throughput = kind === 'phone_quality' && event !== undefined ? THROUGHPUT_EVENTS[event.toUpperCase()] : undefined;
+    if (throughput !== undefined) candidate.throughputMps = throughput;
+    else {
+      const limit = readLimit(value);
+      if (limit !== undefined) candidate.messagingLimit = limit;
+    }
   }
   return candidate;
 }
