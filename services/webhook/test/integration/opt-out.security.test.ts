@@ -21,7 +21,7 @@ beforeAll(async () => {
   await redis.connect();
   prefix = `${uniqueName('sec-optout')}:`;
   const keys = createRedisKeys(prefix);
-  state = new RedisState(redis, keys, { dedupeTtlS: 60, now: () => Date.now() });
+  state = new RedisState(redis, keys, { dedupeTtlS: 60, clock: { now: () => Date.now() } });
   const catalog = indexCatalog({ businesses: [], phoneNumbers: [], pools: {}, templates: [] } as never);
   reader = new RedisAccountState(redis, { keys, keyPrefix: prefix, catalog, refreshMs: 60_000, logger: createLogger({ service: 'test', level: 'silent' }) });
 });
