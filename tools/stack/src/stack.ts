@@ -32,6 +32,8 @@ export interface StackOptions {
    */
   stopStartedInfra?: boolean;
   log?: (line: string) => void;
+  /** How long a service may take to answer /readyz after it is started (default 90 s). */
+  readyTimeoutMs?: number;
 }
 
 /** What startStack found running and what it started itself (what stop() may stop). */
@@ -196,7 +198,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const start = async (name: ServiceName) => {
     const proc = startProcess(root, logDir, specOf(name), baseEnv);
     processes.set(name, proc);
-    await waitReady(proc, 90_000);
+    await waitReady(proc, options.readyTimeoutMs ?? 90_000);
     if (name === 'sim' && proc.child.pid !== undefined) {
       // Meta's servers do not share our CPUs: see raiseToRealtime.
       const priority = raiseToRealtime(proc.child.pid, baseEnv);
