@@ -1,9 +1,9 @@
 /**
- * Per-number pacing. Meta (and the simulator) count requests in a *sliding* second, so a fixed
+ * Per-number pacing arithmetic. Meta (and the simulator) count requests in a *sliding* second, so a fixed
  * window counter (N per calendar second) can let 2N through across a boundary. We pace with GCRA
  * instead: every send takes the next free slot on a timeline spaced `1000 / rate` ms apart, so any
- * one-second window holds at most `rate` sends. The Redis adapter runs the same arithmetic in Lua
- * so all replicas share one timeline per number.
+ * one-second window holds at most `rate` sends; the slots are reserved in Lua on Redis (adapters/
+ * redis-send-guard.ts), so all replicas share one timeline per number, and handed out by SendScheduler.
  */
 
 /** Rate the dispatcher aims at: the number's limit, minus inbound headroom, times the adaptive factor. */
@@ -75,22 +75,6 @@ export function nextHandOnAt(t: HandOnTimelines, intervalMs: number, tickMs: num
  */
 export function pacedRoom(targetMps: number, windowMs: number, inWindow: number): number {
   return Math.max(0, Math.floor((targetMps * windowMs) / 1000) - inWindow);
-}
-
-export interface SlotReservation {
-  /** When the first reserved send may go (ms on the limiter's clock). */
-  readonly firstSlotMs: number;
-  /** The theoretical arrival time to store: the slot after the last one reserved. */
-  readonly nextTatMs: number;
-}
-
-/**
- * Reserves `count` consecutive slots. `tatMs` is the stored theoretical arrival time (undefined for
- * a fresh number). A number idle for a while does not accumulate credit: slots never start in the past.
- */
-export function reserveSlots(tatMs: number | undefined, nowMs: number, intervalMs: number, count: number): SlotReservation {
-  const first = Math.max(tatMs ?? nowMs, nowMs);
-  return { firstSlotMs: first, nextTatMs: first + intervalMs * count };
 }
 
 export interface AdaptiveState {
