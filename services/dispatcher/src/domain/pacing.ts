@@ -28,6 +28,27 @@ export function slotIntervalMs(rateMps: number): number {
 }
 
 /**
+ * The guard keeps sends at least this share of a slot apart: a bunch (from a stall) never forms, so
+ * it cannot echo as a gap one window later, and held sends still drain faster than the slots come.
+ * At 0.8 a few ms of jitter in the guard's round trips held an 80 msg/s number's sends about twice
+ * each in bench:dispatch A (123 holds for 62 admissions a second).
+ */
+export const MIN_GAP_FRACTION = 0.5;
+/**
+ * The minimum gap applies only to slots at least this long (numbers up to ~83 msg/s): held sends drain one
+ * timer tick at a time, and timers run late under load. At 10 ms it also covered ~97 msg/s pacing, where
+ * a 1-2 ms late timer against an 8.2 ms gap held sends and cost 5-15 % (the 100 msg/s tier reached 84-94 %;
+ * without the gap it paces at 97/s, the guard window still capping bunches).
+ */
+export const MIN_GAP_SLOT_MS = 12;
+
+/** The minimum gap between two admissions of a number paced at `intervalMs` slots (0: none). */
+export function minimumGapMs(intervalMs: number): number {
+  // Below timer resolution a minimum gap would only make held sends poll; the window cap still holds.
+  return intervalMs >= MIN_GAP_SLOT_MS ? Math.round(intervalMs * MIN_GAP_FRACTION * 1000) / 1000 : 0;
+}
+
+/**
  * How far behind the paced rate a held number's queue may catch up at once (in its slots' time), at no
  * more than twice the paced rate (HAND_ON_BURST_MS or a slot of slack), so a stall's backlog leaves
  * spread, not as a bunch (250 ms of catch-up was tried on 2026-12-02: no better within the runs' noise).
