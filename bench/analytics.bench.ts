@@ -138,10 +138,9 @@ async function main() {
     });
     const exited = once(child, 'exit');
     let first = { at: 0, count: 0, cpu: 0, machine: machineCpuMs() };
-    let done = 0;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the analytics service exited with ${child.exitCode}`);
-      done = await committed();
+      const done = await committed();
       if (first.at === 0 && done > 0) first = { at: performance.now(), count: done, cpu: cpuMsOf(child.pid) / 1000, machine: machineCpuMs() };
       if (done >= total) break;
       if (performance.now() - startedAt > 600_000) throw new Error(`ingest did not finish: ${done}/${total}`);

@@ -10,6 +10,7 @@ export const dispatcherEnvSchema = z.object({
   GRAPH_API_BASE_URL: env.url('Graph API base URL (the simulator locally, https://graph.facebook.com in production)', 'http://127.0.0.1:8090'),
   GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v23.0').describe('Graph API version'),
   ADMIN_TOKEN: env.string('bearer token of the admin API (campaign pause/resume/cancel, senders)'),
+  ADMIN_TOKEN_PREVIOUS: env.optionalString('the admin token being rotated out: also accepted until operators use ADMIN_TOKEN (see docs/security.md)'),
   RECIPIENT_HASH_SALT: env.string('salt of the recipient hash carried in audit events'),
   CONSUMER_GROUP: z.string().min(1).default('wa-dispatcher').describe('Kafka consumer group prefix (one group per lane plus one for retries)'),
   INBOUND_HEADROOM_FRACTION: env.number("share of each number's throughput left for inbound traffic (which counts too)", 0.05, 0, 0.5),

@@ -2,10 +2,7 @@ import type { DispatchMessage } from '@wa/shared/contracts/dispatch-job';
 import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
 import type { SendResult } from './domain/outcome';
 
-export interface Clock {
-  now(): number;
-}
-export const systemClock: Clock = { now: () => Date.now() };
+export { systemClock, type Clock } from '@wa/shared/clock';
 
 export interface SendRequest {
   phoneNumberId: string;

@@ -12,8 +12,6 @@ import { validateSendBody, type ParsedMessage } from './validate';
 import { WebhookSender } from './webhook-sender';
 import { buildWorld, limitNumber, templateKey, tierLabel, type PhoneState, type World } from './world';
 
-/** Errors Meta reports after accepting the message (HTTP 200, then a `failed` status). */
-const ASYNC_CODES = new Set([131026, 131047, 131049, 131050, 130472]);
 const STATUS_NAMES: StatusName[] = ['sent', 'delivered', 'read', 'failed'];
 const ERROR_HREF = 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/';
 

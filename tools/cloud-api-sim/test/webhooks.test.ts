@@ -1,6 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Simulator } from '../src/index';
 import { PHONE, WABA, advance, makeSim, send, startReceiver, statusesOf, templateBody, textBody, waitFor } from './helpers';
 
 let cleanups: (() => Promise<void>)[] = [];

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Clock } from '@wa/shared/clock';
 import { AppError } from '@wa/shared/errors';
 
 import { SERVICE_WINDOW_MS, type RedisKeys } from '@wa/shared/redis-keys';
@@ -56,7 +57,7 @@ export class RedisState {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly options: { dedupeTtlS: number; now: () => number },
+    private readonly options: { dedupeTtlS: number; clock: Clock },
   ) {}
 
   /** Event ids already normalised and forwarded (Meta redeliveries). */
@@ -104,7 +105,7 @@ export class RedisState {
   async apply(changes: readonly StateChange[]): Promise<StateApplyResult> {
     const result: StateApplyResult = { applied: 0, skipped: [], published: 0 };
     if (changes.length === 0) return result;
-    const now = this.options.now();
+    const now = this.options.clock.now();
     const pipeline = this.redis.pipeline();
     const announce: Record<string, unknown>[] = [];
     for (const change of changes) {
