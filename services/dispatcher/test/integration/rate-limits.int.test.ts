@@ -115,7 +115,8 @@ describe('rate limits against a simulator process (real Kafka, Redis)', () => {
     const perSecondFrom = (from: number, to: number) => Array.from({ length: Math.ceil((to - from) / 1000) }, (_, i) => times.filter((t) => t >= from + i * 1000 && t < Math.min(to, from + (i + 1) * 1000)).length);
     console.log(`tiers: before ${before.rate.toFixed(1)}/40, during ${during.rate.toFixed(1)}/${UPGRADED_MPS}, after ${after.rate.toFixed(1)}/30; 130429 at +${throttled.map((t) => t - tDown).join(',')} ms from the downgrade; sends per second from the upgrade: ${perSecondFrom(tUp, tDown).join(' ')}`);
     expect(before.rate).toBeLessThanOrEqual(40);
-    expect(during.rate).toBeGreaterThan(1.5 * before.rate); // the upgrade took effect (2.5 × when the CPU allows)
+    // The upgrade took effect: seconds with more sends than the old limit allows (how many more is the CPU's say).
+    expect(Math.max(...perSecondFrom(tUp + 1_000, tDown))).toBeGreaterThan(40);
     expect(during.rate).toBeLessThanOrEqual(UPGRADED_MPS);
     expect(after.rate).toBeLessThanOrEqual(30);
     expect(after.spanMs).toBeGreaterThan(5_000);
