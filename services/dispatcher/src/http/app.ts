@@ -103,6 +103,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         adaptiveFactor: rate.factor,
         quality: deps.account.quality(n.id) ?? null,
         messagingLimit: deps.account.messagingLimit(n.wabaId),
+        // Where each value came from (catalogue, webhook, graph_api) and when.
+        sources: {
+          throughput: deps.account.phoneState?.(n.id).throughputMps ?? null,
+          quality: deps.account.phoneState?.(n.id).quality ?? null,
+          messagingLimit: deps.account.messagingLimitState?.(n.wabaId) ?? null,
+        },
         messagingBudgetUsed: await deps.limits.used(business.portfolioId),
         accountPaused: deps.account.accountPaused(n.wabaId),
       });
