@@ -7,7 +7,10 @@ export function createRedisKeys(prefix = '') {
   return Object.freeze({
     /** Epoch ms of the person's last inbound message to this business number; TTL 24 h (the service window). */
     serviceWindow: (phoneNumberId: string, waId: string) => `${p}window:${phoneNumberId}:${waId}`,
-    /** Present ("1") when the person opted out of this business account's messages (STOP). */
+    /**
+     * "1:<event ms>" when the person opted out of this business account's messages (STOP; no TTL),
+     * "0:<event ms>" after an opt-in (START; expires after 30 days). Anything not starting with "1" is opted in.
+     */
     optOut: (wabaId: string, waId: string) => `${p}optout:${wabaId}:${waId}`,
     /** JSON {limit: number|null, event, updatedAt}: the messaging limit of a business account's portfolio. */
     messagingLimit: (wabaId: string) => `${p}limit:${wabaId}`,

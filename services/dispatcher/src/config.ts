@@ -11,7 +11,7 @@ export const dispatcherEnvSchema = z.object({
   GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v23.0').describe('Graph API version'),
   ADMIN_TOKEN: env.string('bearer token of the admin API (campaign pause/resume/cancel, senders)'),
   ADMIN_TOKEN_PREVIOUS: env.optionalString('the admin token being rotated out: also accepted until operators use ADMIN_TOKEN (see docs/security.md)'),
-  RECIPIENT_HASH_SALT: env.string('salt of the recipient hash carried in audit events'),
+  RECIPIENT_HASH_SALT: env.secretKey('HMAC-SHA256 key (at least 32 bytes) of the recipient hash carried in audit events; the same value as analytics, never changed once data exists'),
   CONSUMER_GROUP: z.string().min(1).default('wa-dispatcher').describe('Kafka consumer group prefix (one group per lane plus one for retries)'),
   INBOUND_HEADROOM_FRACTION: env.number("share of each number's throughput left for inbound traffic (which counts too)", 0.05, 0, 0.5),
   THROTTLE_DECREASE_FACTOR: env.number('multiplier applied to a number\'s rate after a throttle error (130429, 4, 80007, 131048); compounds on repeated throttles more than 1 s apart', 0.9, 0.1, 1),

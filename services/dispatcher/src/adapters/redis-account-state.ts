@@ -154,7 +154,7 @@ export class RedisAccountState implements AccountState {
   async recipient(phoneNumberId: string, wabaId: string, waId: string): Promise<{ optedOut: boolean; lastInboundMs: number | undefined }> {
     const [optOut, window] = await this.redis.mget(this.deps.keys.optOut(wabaId, waId), this.deps.keys.serviceWindow(phoneNumberId, waId));
     const last = window ? Number(window) : undefined;
-    return { optedOut: optOut !== null && optOut !== '0', lastInboundMs: last !== undefined && Number.isFinite(last) ? last : undefined };
+    return { optedOut: optOut != null && optOut.startsWith('1'), lastInboundMs: last !== undefined && Number.isFinite(last) ? last : undefined };
   }
 
   accountPaused(wabaId: string): boolean {

@@ -16,6 +16,31 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 return 1`;
 
 /**
+ * Opt-out state as "<1|0>:<event ms>": applied only when not older than what is stored, so a START that
+ * Meta redelivers late cannot undo a newer STOP (nor a late STOP a newer START). On a tie the opt-out wins.
+ * An opt-out is kept without TTL (a compliance record); an opt-in is remembered for ARGV[3] ms (longer than
+ * Meta's redelivery horizon), then the key disappears, which reads as "not opted out".
+ */
+const OPT_OUT_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+local at = tonumber(ARGV[2])
+if cur then
+  local sep = string.find(cur, ':', 1, true)
+  local curAt = sep and tonumber(string.sub(cur, sep + 1)) or nil
+  if curAt and curAt > at then return 0 end
+  if curAt and curAt == at and ARGV[1] == '0' and string.sub(cur, 1, 1) == '1' then return 0 end
+end
+if ARGV[1] == '1' then
+  redis.call('SET', KEYS[1], '1:' .. ARGV[2])
+else
+  redis.call('SET', KEYS[1], '0:' .. ARGV[2], 'PX', ARGV[3])
+end
+return 1`;
+
+/** How long an opt-in is remembered (to refuse an older, late-redelivered STOP); Meta redelivers for up to 7 days. */
+export const OPT_IN_MEMORY_MS = 30 * 24 * 3_600_000;
+
+/**
  * Writes JSON state only when it is not older than what is stored (webhooks arrive out of order).
  * With ARGV[3] = '1' (phone state) a new value without a rating (quality UNKNOWN) keeps the stored
  * rating, and one without a throughput keeps the stored throughput: a FLAGGED event after a
@@ -128,10 +153,8 @@ export class RedisState {
           pipeline.eval(WINDOW_SCRIPT, 1, this.keys.serviceWindow(change.phoneNumberId, change.waId), String(change.lastInboundMs), String(now), String(SERVICE_WINDOW_MS));
           break;
         case 'opt_out':
-          pipeline.set(this.keys.optOut(change.wabaId, change.waId), '1');
-          break;
         case 'opt_in':
-          pipeline.del(this.keys.optOut(change.wabaId, change.waId));
+          pipeline.eval(OPT_OUT_SCRIPT, 1, this.keys.optOut(change.wabaId, change.waId), change.kind === 'opt_out' ? '1' : '0', String(Number.isFinite(change.atMs) ? change.atMs : now), String(OPT_IN_MEMORY_MS));
           break;
         case 'messaging_limit':
           pipeline.eval(SET_IF_NEWER_SCRIPT, 1, this.keys.messagingLimit(change.wabaId), JSON.stringify(change.value), change.value.updatedAt, '0');

@@ -102,7 +102,8 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     expect(inboundEvents.json<InboundEventV1>().filter((e) => e.from === person).map((e) => e.text)).toContain('STOP');
 
     await send(f.inboundText({ wamid: f.wamid('start'), from: person, text: 'Start', timestamp: NOW_S + 1 }));
-    await waitFor(async () => (await h.redis.exists(keys.optOut(f.WABA_ID, person))) === 0, { description: 'opt-out removed' });
+    // An opt-in is remembered ("0:<event ms>") so that an older STOP redelivered later cannot undo it.
+    await waitFor(async () => (await h.redis.get(keys.optOut(f.WABA_ID, person))) === `0:${(NOW_S + 1) * 1000}`, { description: 'opt-out lifted' });
   });
 
   it('quality and capability updates change the tier keys and are announced to dispatchers', async () => {
