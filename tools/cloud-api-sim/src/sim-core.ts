@@ -11,7 +11,7 @@ import type { Scenario } from './scenario';
 import { BucketScheduler } from './scheduler';
 import { validateSendBody, type ParsedMessage } from './validate';
 import { WebhookSender } from './webhook-sender';
-import { buildWorld, limitNumber, templateKey, tierLabel, type PhoneState, type World } from './world';
+import { buildWorld, limitNumber, templateKey, type PhoneState, type World } from './world';
 
 const STATUS_NAMES: StatusName[] = ['sent', 'delivered', 'read', 'failed'];
 const ERROR_HREF = 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/';
@@ -507,7 +507,6 @@ export class SimCore {
         const n = e.messagingLimit === 'unlimited' ? -1 : e.messagingLimit;
         for (const waba of this.world.wabas.filter((w) => w.business === biz)) {
           this.post(waba.id, 'business_capability_update', {
-            max_daily_conversation_per_phone: n,
             max_daily_conversations_per_business: n,
             ...(n === 250 ? { max_phone_numbers_per_business: 2 } : { max_phone_numbers_per_waba: 25 }),
           }, 'account', 1, true);

@@ -127,12 +127,14 @@ function statusCandidate(s: Obj, wabaId: string, phoneNumberId: string | undefin
     wamid,
     status,
     statusAt: epochSecondsToIso(s.timestamp) ?? timestamp,
-    recipientId: str(s.recipient_id),
+    // Business-scoped user ids (2026): a person may come without a phone number; key them by the user id then.
+    recipientId: str(s.recipient_id) ?? str(s.recipient_user_id),
     phoneNumberId,
     wabaId,
     receivedAt: ctx.receivedAt,
     deliveryId: ctx.deliveryId,
   };
+  if (str(s.recipient_user_id) !== undefined) candidate.recipientUserId = str(s.recipient_user_id);
   const jobId = str(s.biz_opaque_callback_data);
   if (jobId !== undefined) candidate.jobId = jobId;
   if (isObj(s.conversation)) {
@@ -163,14 +165,25 @@ function statusCandidate(s: Obj, wabaId: string, phoneNumberId: string | undefin
   return candidate;
 }
 
-function inboundCandidate(m: Obj, wabaId: string, phoneNumberId: string | undefined, ctx: DeliveryContext): Obj {
+/** The sender's contact entry: the one whose wa_id / user_id matches, else the only one. */
+function contactOf(m: Obj, contacts: unknown[]): Obj | undefined {
+  const objs = contacts.filter(isObj);
+  const from = str(m.from);
+  const userId = str(m.from_user_id);
+  return objs.find((c) => (from !== undefined && str(c.wa_id) === from) || (userId !== undefined && str(c.user_id) === userId)) ?? (objs.length === 1 ? objs[0] : undefined);
+}
+
+function inboundCandidate(m: Obj, wabaId: string, phoneNumberId: string | undefined, ctx: DeliveryContext, contacts: unknown[] = []): Obj {
   const wamid = str(m.id);
   const type = str(m.type);
+  const contact = contactOf(m, contacts);
+  // Username-only users come without `from` (and without wa_id): they are keyed by their business-scoped user id.
+  const userId = str(m.from_user_id) ?? (contact ? str(contact.user_id) : undefined);
   const candidate: Obj = {
     v: 1,
     eventId: wamid,
     wamid,
-    from: str(m.from),
+    from: str(m.from) ?? (contact ? str(contact.wa_id) : undefined) ?? userId,
     phoneNumberId,
     wabaId,
     type,
@@ -178,6 +191,7 @@ function inboundCandidate(m: Obj, wabaId: string, phoneNumberId: string | undefi
     receivedAt: ctx.receivedAt,
     deliveryId: ctx.deliveryId,
   };
+  if (userId !== undefined) candidate.fromUserId = userId;
   let text: string | undefined;
   if (isObj(m.text)) text = str(m.text.body);
   if (isObj(m.button)) {
@@ -275,7 +289,7 @@ export function normaliseWebhook(body: unknown, ctx: DeliveryContext): Normalise
         collect(statusEventV1, statusCandidate(isObj(s) ? s : {}, wabaId, phoneNumberId, ctx), 'status', out.status, out.invalid);
       }
       for (const m of arr(value.messages)) {
-        collect(inboundEventV1, inboundCandidate(isObj(m) ? m : {}, wabaId, phoneNumberId, ctx), 'inbound', out.inbound, out.invalid);
+        collect(inboundEventV1, inboundCandidate(isObj(m) ? m : {}, wabaId, phoneNumberId, ctx, arr(value.contacts)), 'inbound', out.inbound, out.invalid);
       }
       // A `messages` change without statuses or messages carries system errors (value.errors): keep it as an account event.
       if (value.statuses === undefined && value.messages === undefined) {
