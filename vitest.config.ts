@@ -16,7 +16,8 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['**/*.int.test.ts'],
+          // Hostile-request suites that need Kafka/Redis live beside the integration tests as *.security.test.ts.
+          include: ['**/*.int.test.ts', '**/test/integration/**/*.security.test.ts'],
           exclude: ['**/node_modules/**', '**/*.faults.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,

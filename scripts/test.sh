@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm test: services up (Kafka, Redis) → topics → type-check → unit tests → integration tests.
+# npm test: services up (Kafka, Redis) → topics → type-check → lint → unit tests → integration tests.
 # Prints the wall time of each step. Leaves a broker it started running (faster reruns) unless
 # STOP_SERVICES_AFTER_TEST=1, in which case it stops only what this run started.
 set -euo pipefail
@@ -55,6 +55,7 @@ step "topics" npx tsx scripts/create-topics.ts
 # The checks run even after one fails, so a single run reports every problem.
 failed=0
 step "typecheck" npx tsc -p tsconfig.json --noEmit || failed=1
+step "lint" npx eslint . || failed=1
 step "unit tests" npx vitest run --project unit || failed=1
 step "integration tests" npx vitest run --project integration || failed=1
 exit "$failed"

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { indexCatalog, loadCatalogFile, parseAccessTokens, type Catalog } from '@wa/shared/catalog';
 import { LANES_BY_PRIORITY } from '@wa/shared/contracts/common';
 import { deadLetterV1, type DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
+import { buildDeadLetter } from '@wa/shared/dead-letter';
 import { encodeJson } from '@wa/shared/decode';
 import { createKafka, createProducer } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
@@ -148,20 +149,18 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     commitIntervalMs: config.CONSUMER_COMMIT_INTERVAL_MS,
     semaphore,
     logger,
-    now: () => clock.now(),
+    clock,
     handle: handler.handle,
     poison: async (src: { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer }, reason: DeadLetterV1['reason'], detail: string) => {
-      const d: DeadLetterV1 = {
-        v: 1,
+      const d = buildDeadLetter({
         reason,
-        detail: detail.slice(0, 8000),
+        detail,
         service: 'dispatcher',
         source: { kind: 'kafka', topic: src.topic, partition: src.partition, offset: src.offset },
-        originalKeyBase64: src.key ? src.key.toString('base64') : null,
-        originalValueBase64: src.value.subarray(0, 1_000_000).toString('base64'),
-        originalTruncated: src.value.length > 1_000_000,
-        occurredAt: new Date(clock.now()).toISOString(),
-      };
+        key: src.key,
+        value: src.value,
+        occurredAtMs: clock.now(),
+      });
       metrics.sends.inc({ sender: 'unknown', outcome: 'poison', error_class: reason });
       await out.publish([{ topic: dlqTopic, key: null, value: encodeJson(deadLetterV1, d) }]);
     },
@@ -179,7 +178,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     },
   ];
 
-  const app = buildApp({ adminToken: config.ADMIN_TOKEN, registry, readiness, catalog, campaigns, account, limiter, limits, overflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY });
+  const app = buildApp({ adminToken: config.ADMIN_TOKEN, previousAdminToken: config.ADMIN_TOKEN_PREVIOUS, registry, readiness, catalog, campaigns, account, limiter, limits, overflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY });
 
   let gaugeTimer: NodeJS.Timeout | undefined;
   const updateGauges = async () => {

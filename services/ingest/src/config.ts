@@ -7,6 +7,7 @@ export const ingestEnvSchema = z.object({
   HTTP_PORT: env.int('port of the ingest HTTP API (/v1/notifications, /metrics, /healthz, /readyz)', 8081, 0, 65_535),
   HTTP_HOST: z.string().default('0.0.0.0').describe('address the HTTP API listens on'),
   INGEST_API_TOKEN: env.string('token upstream callers present as `x-api-token` or `Authorization: Bearer`'),
+  INGEST_API_TOKEN_PREVIOUS: env.optionalString('the token being rotated out: also accepted until callers use INGEST_API_TOKEN (see docs/security.md)'),
   CATALOG_PATH: env.string('sender/template catalogue JSON (see config/catalog.example.json)'),
   AUDIENCE_ROOT: env.optionalString('directory audience files must live in; audience paths outside it are refused (unset: audiences refused)'),
   CONSUMER_GROUP: z.string().min(1).default('wa-ingest').describe('Kafka consumer group of the ingest service'),

@@ -6,6 +6,7 @@ import { indexCatalog, loadCatalogFile, type CatalogIndex } from '@wa/shared/cat
 import { createRedisKeys } from '@wa/shared/redis-keys';
 import { LiveTemplates } from '@wa/shared/templates/store';
 import { createConsumer, createKafka, createProducer, kafkaError } from '@wa/shared/kafka';
+import { systemClock } from '@wa/shared/clock';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
 import { createReadiness } from '@wa/shared/readiness';
@@ -48,7 +49,7 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
   const logger = overrides.logger ?? createLogger({ service: 'ingest', level: config.LOG_LEVEL });
   const registry = overrides.registry ?? createMetricsRegistry('ingest');
   const metrics = createIngestMetrics(registry);
-  const clock = overrides.clock ?? Date.now;
+  const clock = overrides.clock ?? systemClock;
   const readiness = createReadiness();
   const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
 
@@ -120,6 +121,7 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
 
   const app = buildApp({
     apiToken: config.INGEST_API_TOKEN,
+    previousApiToken: config.INGEST_API_TOKEN_PREVIOUS,
     maxRecordBytes: config.MAX_RECORD_BYTES,
     batchBodyLimitBytes: config.HTTP_BATCH_BODY_LIMIT_BYTES,
     maxBatchJobs: config.HTTP_MAX_BATCH_JOBS,

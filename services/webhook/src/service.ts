@@ -2,6 +2,7 @@ import { CompressionTypes } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createConsumer, createKafka, createProducer } from '@wa/shared/kafka';
+import { systemClock, type Clock } from '@wa/shared/clock';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
 import { createReadiness } from '@wa/shared/readiness';
@@ -20,8 +21,8 @@ import { createWebhookMetrics } from './metrics';
 export interface WebhookServiceOverrides {
   logger?: Logger;
   registry?: Registry;
-  /** Wall clock in epoch ms (window TTLs, DLQ timestamps); injected by tests. */
-  now?: () => number;
+  /** Wall clock (window TTLs, DLQ timestamps); injected by tests. */
+  clock?: Clock;
 }
 
 export function webhookTopics(prefix: string): NormaliserTopics {
@@ -44,7 +45,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
 export function createWebhookService(config: WebhookConfig, overrides: WebhookServiceOverrides = {}) {
   const logger = overrides.logger ?? createLogger({ service: 'webhook', level: config.LOG_LEVEL });
   const registry = overrides.registry ?? createMetricsRegistry('webhook');
-  const now = overrides.now ?? Date.now;
+  const clock = overrides.clock ?? systemClock;
   // `raw` is declared below; the gauge reads it only when scraped.
   const metrics = createWebhookMetrics(registry, { queuedRecords: () => raw.queued });
   const readiness = createReadiness();
@@ -89,7 +90,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     registry,
     readiness,
     logger,
-    now: () => new Date(now()),
+    clock,
     receiver: config.WEBHOOK_RECEIVER_ENABLED,
   });
 
@@ -162,7 +163,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     async start(): Promise<{ url: string }> {
       if (config.NORMALISER_ENABLED && consumer !== undefined) {
         redis = createRedis(config.REDIS_URL);
-        const state = new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S, now });
+        const state = new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S, clock });
         normaliser = new Normaliser({
           consumer,
           producer,
@@ -171,7 +172,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
           topics: names,
           metrics,
           logger: logger.child({ component: 'normaliser' }),
-          now,
+          clock,
         });
         const client = redis;
         readiness.addCheck('redis', () => client.ping());

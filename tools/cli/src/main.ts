@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createKafka, createLogger, loadConfig, ConfigError } from '@wa/shared';
 import { cliConfigSchema } from './config';
+import { loadCliEnvironment } from './env-file';
 import { DLQ_TOPICS, readDlq, replayDlq, type DlqName } from './dlq';
 import { callJson } from './http-client';
 import { buildNotificationRequest } from './request-builder';
@@ -20,8 +21,10 @@ const USAGE = `wa-broadcast — operate the WhatsApp broadcaster
   wa-broadcast templates show NAME [--language L] its components and the parameters a request must give
   wa-broadcast dlq replay <notifications|dispatch> [--reason R[,R]] [--limit 1000] [--dry-run] [--force]
 
-Environment: INGEST_URL, INGEST_API_TOKEN, DISPATCHER_URL, ADMIN_TOKEN, ANALYTICS_URL, KAFKA_BROKERS, TOPIC_PREFIX;
-templates: CATALOG_PATH, REDIS_URL, REDIS_KEY_PREFIX, and for sync WA_ACCESS_TOKENS, GRAPH_API_BASE_URL, GRAPH_API_VERSION.`;
+Settings: the environment (INGEST_URL, INGEST_API_TOKEN, DISPATCHER_URL, ADMIN_TOKEN, ANALYTICS_URL, KAFKA_BROKERS,
+TOPIC_PREFIX; for templates also CATALOG_PATH, REDIS_URL, REDIS_KEY_PREFIX and, to sync,
+WA_ACCESS_TOKENS, GRAPH_API_BASE_URL, GRAPH_API_VERSION), then the file \`npm start\` writes (.data/local/env) for what the environment leaves unset.
+WA_ENV_FILE=<path> reads another file; WA_ENV_FILE= (empty) reads none.`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -52,7 +55,9 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command || values.help ? 0 : 2;
   }
-  const config = loadConfig(cliConfigSchema);
+  const environment = loadCliEnvironment(process.env);
+  envFileUsed = environment.file;
+  const config = loadConfig(cliConfigSchema, environment.env);
   const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
 
   switch (command) {
@@ -180,6 +185,17 @@ function asDlq(name: string): DlqName {
 
 class UsageError extends Error {}
 
+/** The env file the settings came from (for error hints); null when none was read. */
+let envFileUsed: string | null = null;
+
+function hint(message: string): string {
+  if (/cannot reach|answered 401/.test(message) && envFileUsed === null) {
+    return `${message}\n(no settings file was read: start the local stack with \`npm start\`, which writes .data/local/env, or set INGEST_URL/INGEST_API_TOKEN/DISPATCHER_URL/ADMIN_TOKEN/ANALYTICS_URL)`;
+  }
+  if (/cannot reach/.test(message)) return `${message}\n(settings from ${envFileUsed}: is the \`npm start\` that wrote it still running?)`;
+  return message;
+}
+
 function usageError(message: string): number {
   console.error(`error: ${message}\n\n${USAGE}`);
   return 2;
@@ -189,7 +205,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof UsageError) process.exit(usageError(err.message));
-    console.error(`error: ${err instanceof ConfigError ? err.message : (err as Error).message}`);
+    console.error(`error: ${err instanceof ConfigError ? err.message : hint((err as Error).message)}`);
     process.exit(1);
   },
 );

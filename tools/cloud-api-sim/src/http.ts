@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { errorEnvelope, graphError } from './graph-errors';
 import { createLatencySampler } from './latency';
 import { SimCore, SimInputError, type AccountEventInput } from './sim-core';
+import { throughputLevel } from './phone-numbers';
 import { registerTemplateRoutes } from './template-routes';
 import { tierLabel } from './world';
 
@@ -98,7 +99,7 @@ export function buildApp(core: SimCore, opts: { logger?: boolean } = {}): Fastif
       display_phone_number: phone.displayPhoneNumber,
       id: phone.id,
       quality_rating: phone.quality,
-      throughput: { level: phone.throughputMps > 80 ? 'HIGH' : 'STANDARD' },
+      throughput: { level: throughputLevel(phone.throughputMps) },
       messaging_limit_tier: tierLabel(phone.waba.business.messagingLimit),
     };
   });

@@ -1,5 +1,7 @@
-import { resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeEnvFile } from '@wa/cli/env-file';
 import { runDemo } from './demo/run-demo';
 import { formatSummary } from './demo/summary';
 import { startStack, type RunningStack } from './stack';
@@ -7,7 +9,10 @@ import { startStack, type RunningStack } from './stack';
 /**
  * `npm start`: the whole broadcaster on one machine, then the demo broadcast.
  * Flags: --no-demo (just run the stack), --exit (stop after the demo), --recipients N.
- * Environment: KAFKA_BROKERS / REDIS_URL / CLICKHOUSE_URL point at existing infrastructure.
+ * Environment: KAFKA_BROKERS / REDIS_URL / CLICKHOUSE_URL point at existing infrastructure; without
+ * them a broker on KAFKA_PORT (9092) and a Redis on REDIS_PORT (6379) are used, started if none answers.
+ * The CLI's connection settings go to <dataDir>/env (mode 0600) while the stack runs.
+ * Ctrl-C / --exit stop the services, and the broker and Redis if this run started them.
  */
 const { values } = parseArgs({
   options: {
@@ -20,6 +25,7 @@ const { values } = parseArgs({
 
 const root = resolve(import.meta.dirname, '../../..');
 const dataDir = resolve(root, '.data/local');
+const envFile = join(dataDir, 'env');
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const interactive = process.stdout.isTTY === true;
 
@@ -32,6 +38,7 @@ async function shutdown(code: number): Promise<never> {
     stopping = true;
     abort.abort();
     log('\nstopping services (graceful)…');
+    rmSync(envFile, { force: true });
     await stack?.stop();
     log('stopped.');
   }
@@ -48,10 +55,13 @@ try {
     kafkaBrokers: process.env.KAFKA_BROKERS,
     redisUrl: process.env.REDIS_URL,
     clickhouseUrl: process.env.CLICKHOUSE_URL,
+    stopStartedInfra: true,
     sim: { delaysMs: { sent: [20, 200], delivered: [200, 1500], read: [500, 8000] } },
     log,
   });
+  writeEnvFile(envFile, cliEnvironment(stack), [`written by npm start (pid ${process.pid}) for the wa-broadcast CLI; removed when it stops`]);
   log(`\nstack running — dashboard: ${stack.urls.analytics}/   logs: ${dataDir}/logs/`);
+  log(`CLI settings (tokens, URLs): ${envFile} — \`npm run cli -- status <campaign>\` reads them`);
   if (!values['no-demo']) {
     let drawn = 0;
     const draw = (lines: string[]) => {
@@ -68,4 +78,21 @@ try {
 } catch (err) {
   process.stderr.write(`npm start failed: ${(err as Error).message}\n`);
   await shutdown(1);
+}
+
+/** What the CLI needs to reach this stack. */
+function cliEnvironment(s: RunningStack): Record<string, string> {
+  const analytics = s.env.analytics;
+  return {
+    INGEST_URL: s.urls.ingest,
+    INGEST_API_TOKEN: s.secrets.ingestToken,
+    DISPATCHER_URL: s.urls.dispatcher,
+    ADMIN_TOKEN: s.secrets.adminToken,
+    ANALYTICS_URL: s.urls.analytics,
+    KAFKA_BROKERS: s.infra.kafka.brokers,
+    TOPIC_PREFIX: analytics.TOPIC_PREFIX ?? '',
+    REDIS_URL: s.infra.redis.url,
+    ...(analytics.CLICKHOUSE_URL ? { CLICKHOUSE_URL: analytics.CLICKHOUSE_URL } : {}),
+    ...(analytics.CLICKHOUSE_PATH ? { CLICKHOUSE_PATH: analytics.CLICKHOUSE_PATH } : {}),
+  };
 }

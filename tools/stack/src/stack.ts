@@ -26,7 +26,18 @@ export interface StackOptions {
   sim?: Partial<Omit<SimTuning, 'appSecret' | 'accessTokens'>>;
   /** Extra environment per service (tuning for benchmarks and drills). */
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /**
+   * Stop the Kafka broker and Redis on stop() if this stack started them (`npm start`). Off for
+   * benchmarks and drills: a broker they found missing and started may be in use by others by then.
+   */
+  stopStartedInfra?: boolean;
   log?: (line: string) => void;
+}
+
+/** What startStack found running and what it started itself (what stop() may stop). */
+export interface InfraState {
+  kafka: { brokers: string; startedHere: boolean };
+  redis: { url: string; startedHere: boolean };
 }
 
 export interface RunningStack {
@@ -34,6 +45,7 @@ export interface RunningStack {
   urls: Record<ServiceName, string>;
   secrets: { ingestToken: string; adminToken: string };
   env: Record<ServiceName, Record<string, string>>;
+  infra: InfraState;
   processes: Map<ServiceName, ManagedProcess>;
   /** Restarts one service (stop gracefully or kill -9, then start and wait until ready). */
   restart(name: ServiceName, how: 'graceful' | 'kill'): Promise<void>;
@@ -78,21 +90,49 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const catalog = loadCatalogFile(options.catalogPath);
   const baseEnv: NodeJS.ProcessEnv = { ...process.env };
 
+  // Without explicit addresses: a broker on KAFKA_PORT and a Redis on REDIS_PORT, started here if none answers.
+  const kafkaPort = baseEnv.KAFKA_PORT ?? '9092';
+  const kafkaBrokers = options.kafkaBrokers ?? `127.0.0.1:${kafkaPort}`;
+  const redisUrl = options.redisUrl ?? `redis://127.0.0.1:${baseEnv.REDIS_PORT ?? '6379'}`;
+  const kafkaEnv = { ...baseEnv, KAFKA_PORT: kafkaPort };
+  const redisEnv = { ...baseEnv, REDIS_URL: redisUrl };
+  const answers = (script: string, env: NodeJS.ProcessEnv) => runCommand('bash', [script, 'status'], { cwd: root, env }).then(() => true, () => false);
+  const infra: InfraState = { kafka: { brokers: kafkaBrokers, startedHere: false }, redis: { url: redisUrl, startedHere: false } };
   if (!options.kafkaBrokers) {
-    log('starting the local Kafka broker (first run fetches the jars through Maven)…');
-    await runCommand('bash', ['scripts/kafka.sh', 'start'], { cwd: root, env: baseEnv });
+    infra.kafka.startedHere = !(await answers('scripts/kafka.sh', kafkaEnv));
+    if (infra.kafka.startedHere) log(`starting a Kafka broker on 127.0.0.1:${kafkaPort} (first run fetches the jars through Maven)…`);
+    else log(`using the Kafka broker already running on 127.0.0.1:${kafkaPort}`);
+    await runCommand('bash', ['scripts/kafka.sh', 'start'], { cwd: root, env: kafkaEnv });
   }
-  if (!options.redisUrl) await runCommand('bash', ['scripts/redis.sh', 'ensure'], { cwd: root, env: baseEnv });
-  const kafkaBrokers = options.kafkaBrokers ?? '127.0.0.1:9092';
-  const redisUrl = options.redisUrl ?? 'redis://127.0.0.1:6379';
+  if (!options.redisUrl) {
+    infra.redis.startedHere = !(await answers('scripts/redis.sh', redisEnv));
+    await runCommand('bash', ['scripts/redis.sh', 'ensure'], { cwd: root, env: redisEnv });
+    log(infra.redis.startedHere ? `started Redis at ${redisUrl}` : `using the Redis already running at ${redisUrl}`);
+  }
+  const stopInfra = async () => {
+    if (!options.stopStartedInfra) return;
+    if (infra.kafka.startedHere) {
+      log(`stopping the Kafka broker this run started (127.0.0.1:${kafkaPort})…`);
+      await runCommand('bash', ['scripts/kafka.sh', 'stop'], { cwd: root, env: kafkaEnv }).catch((err: Error) => log(`kafka stop failed: ${err.message}`));
+      infra.kafka.startedHere = false;
+    }
+    if (infra.redis.startedHere) {
+      log(`stopping the Redis this run started (${redisUrl})…`);
+      await runCommand('bash', ['scripts/redis.sh', 'stop'], { cwd: root, env: redisEnv }).catch((err: Error) => log(`redis stop failed: ${err.message}`));
+      infra.redis.startedHere = false;
+    }
+  };
   const topicPrefix = options.topicPrefix ?? '';
   log('creating topics…');
   await runCommand(process.execPath, ['--import', 'tsx', 'scripts/create-topics.ts'], {
     cwd: root,
     env: { ...baseEnv, KAFKA_BROKERS: kafkaBrokers, TOPIC_PREFIX: topicPrefix },
+  }).catch(async (err: unknown) => {
+    await stopInfra();
+    throw err;
   });
 
-  // Secrets of this local run: random, never written to disk except inside the children's env.
+  // Secrets of this local run: random, in the children's env (and in the CLI's env file npm start writes).
   const secret = () => randomBytes(18).toString('base64url');
   const appSecret = secret();
   const verifyToken = secret();
@@ -100,10 +140,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const adminToken = secret();
   const accessTokens = new Map(catalog.businesses.map((b) => [b.wabaId, `EAAG${secret()}`]));
   // Dispatcher and analytics must hash recipients with the same salt so their rows join.
-  const recipientHashSalt = secret();
+  const recipientHashSalt = randomBytes(32).toString('base64url');
 
   const scenarioPath = join(dataDir, 'sim-scenario.json');
-  writeFileSync(scenarioPath, JSON.stringify(scenarioFromCatalog(catalog, { ...options.sim, appSecret, accessTokens }), null, 2));
+  writeFileSync(scenarioPath, JSON.stringify(scenarioFromCatalog(catalog, { ...options.sim, appSecret, accessTokens }), null, 2), { mode: 0o600 });
 
   // Each service runs with the heap it is deployed with; flags of the caller's own NODE_OPTIONS come after, so they win.
   const nodeOptions = (service: DeployedService) => [deployedNodeOptions(root, service), baseEnv.NODE_OPTIONS].filter(Boolean).join(' ');
@@ -173,6 +213,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     urls,
     secrets: { ingestToken, adminToken },
     env,
+    infra,
     processes,
     start,
     async kill(name) {
@@ -189,6 +230,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     async stop() {
       // Reverse start order: stop accepting work first, stop the receivers last so nothing in flight is lost.
       for (const name of [...START_ORDER].reverse()) await stopOne(name);
+      await stopInfra();
     },
   };
   try {

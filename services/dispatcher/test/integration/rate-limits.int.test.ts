@@ -18,7 +18,7 @@ import { spawnDispatcher, spawnSim, tempDir, type Child, type SimProcess } from 
 const RAMP_MS = 2_000;
 
 let h: Harness | undefined;
-let children: Child[] = [];
+const children: Child[] = [];
 afterEach(async () => {
   for (const c of children.splice(0).reverse()) await c.stop(5_000);
   await h?.teardown();

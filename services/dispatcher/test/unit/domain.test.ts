@@ -2,7 +2,7 @@ import { specFromCatalog, type TemplateSpec } from '@wa/shared/templates/spec';
 import { describe, expect, it } from 'vitest';
 import { RETRY_TIERS } from '@wa/shared/topics';
 import { admitCampaign } from '../../src/domain/admission';
-import { backoffDelayMs, decideRetry, tierIndexForDelay } from '../../src/domain/backoff';
+import { decideRetry, tierIndexForDelay } from '../../src/domain/backoff';
 import { evaluateCompliance, type ComplianceFacts } from '../../src/domain/compliance';
 import { decideOutcome } from '../../src/domain/outcome';
 import { createAdaptiveRate, handedOn, nextHandOnAt, pacedRoom, queuedSendsDue, reserveSlots, sendGuardCap, slotIntervalMs, targetRate, type HandOnTimelines } from '../../src/domain/pacing';
@@ -97,11 +97,12 @@ describe('pacing', () => {
 
 describe('backoff', () => {
   it('draws full jitter under an exponential ceiling capped at the maximum', () => {
-    const opts = { baseMs: 1_000, maxDelayMs: 30_000 };
-    expect(backoffDelayMs(0, opts, () => 0.999)).toBe(999);
-    expect(backoffDelayMs(3, opts, () => 0.5)).toBe(4_000);
-    expect(backoffDelayMs(20, opts, () => 0.999)).toBe(29_970);
-    expect(backoffDelayMs(5, opts, () => 0)).toBe(0);
+    const opts = { baseMs: 1_000, maxDelayMs: 30_000, maxAttempts: 100 };
+    const delay = (attempt: number, r: number) => (decideRetry(attempt, opts, () => r) as { delayMs: number }).delayMs;
+    expect(delay(0, 0.999)).toBe(999);
+    expect(delay(3, 0.5)).toBe(4_000);
+    expect(delay(20, 0.999)).toBe(29_970);
+    expect(delay(5, 0)).toBe(0);
   });
 
   it('maps delays to the retry tier topics', () => {
