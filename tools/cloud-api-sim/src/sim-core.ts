@@ -12,7 +12,7 @@ import { BucketScheduler } from './scheduler';
 import { validateSendBody, type ParsedMessage } from './validate';
 import { WebhookSender } from './webhook-sender';
 import { checkTemplateSend } from './templates';
-import { buildWorld, limitNumber, templateKey, tierLabel, type PhoneState, type World } from './world';
+import { buildWorld, limitNumber, templateKey, type PhoneState, type World } from './world';
 
 const STATUS_NAMES: StatusName[] = ['sent', 'delivered', 'read', 'failed'];
 const ERROR_HREF = 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/';
