@@ -331,7 +331,7 @@ export function createJobHandler(deps: HandleJobDeps) {
     const waitedMs = await deps.limiter.acquire(number.id, job.lane);
     metrics.rateLimitWait.observe({ sender: number.id, lane: job.lane }, waitedMs / 1000);
 
-    // Admission and ledger claim in one step, right before the write (see RedisRateLimiter.admit).
+    // Admission and ledger claim in one step, right before the write (see SendScheduler.admit).
     const admission = await deps.limiter.admit(number.id, deps.ledger.claimRequest(job.jobId, job.attempt));
     if (!admission.admitted) return onExisting(ctx, admission.existing);
     path.leaveRoom();

@@ -20,14 +20,16 @@ import { GraphSenderSync } from './adapters/graph-sender-sync';
 import { RedisAccountState } from './adapters/redis-account-state';
 import { RedisCampaigns } from './adapters/redis-campaigns';
 import { RedisLedger } from './adapters/redis-ledger';
-import { RedisMessagingLimits, RedisRateLimiter } from './adapters/redis-limits';
+import { RedisMessagingLimits } from './adapters/redis-messaging-limits';
+import { RedisSendGuard } from './adapters/redis-send-guard';
 import type { DispatcherConfig } from './config';
 import { createSemaphore } from './domain/semaphore';
 import { createSendRoom } from './domain/send-room';
+import { SendScheduler } from './domain/send-scheduler';
 import { createJobHandler } from './handle-job';
 import { buildApp } from './http/app';
 import { createDispatcherMetrics } from './metrics';
-import { systemClock, type Clock, type CloudApi } from './ports';
+import { systemClock, systemTimers, type Clock, type CloudApi } from './ports';
 
 export interface DispatcherOverrides {
   logger?: Logger;
@@ -69,7 +71,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   const producer = createProducer(kafka);
   const out = new OutcomeProducer(producer, { lingerMs: config.OUTCOME_LINGER_MS });
 
-  // One permit per Graph API pool connection, held from the send admission to the answer (see RedisRateLimiter).
+  // One permit per Graph API pool connection, held from the send admission to the answer (see SendScheduler).
   const connections = createSemaphore(config.HTTP_POOL_CONNECTIONS);
   const ledger = new RedisLedger(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlMs: config.LEDGER_TTL_MS });
   const account = new RedisAccountState(redis, { keys, keyPrefix: config.REDIS_KEY_PREFIX, catalog, refreshMs: config.STATE_REFRESH_MS, logger });
@@ -88,8 +90,11 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
           logger,
         })
       : undefined;
-  const limiter = new RedisRateLimiter(pacingRedis, {
-    keyPrefix: config.REDIS_KEY_PREFIX,
+  const guard = new RedisSendGuard(pacingRedis, { keyPrefix: config.REDIS_KEY_PREFIX, clock: systemTimers });
+  const limiter = new SendScheduler({
+    guard,
+    timers: systemTimers,
+    memberPrefix: `${process.pid}-${Math.random().toString(36).slice(2, 10)}`,
     headroomFraction: config.INBOUND_HEADROOM_FRACTION,
     decreaseFactor: config.THROTTLE_DECREASE_FACTOR,
     coolDownMs: config.THROTTLE_COOLDOWN_MS,
@@ -227,7 +232,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       steps.push({ name: 'producer', run: () => producer.disconnect() });
       steps.push({ name: 'outcomes', run: () => out.drain() });
       steps.push({ name: 'cloud-api', run: () => cloudApi.close() });
-      await limiter.calibrate();
+      await guard.calibrate();
       await ledger.start();
       steps.push({ name: 'ledger', run: () => ledger.stop() });
       await account.start();

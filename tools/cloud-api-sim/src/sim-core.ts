@@ -11,7 +11,7 @@ import type { Scenario } from './scenario';
 import { BucketScheduler } from './scheduler';
 import { validateSendBody, type ParsedMessage } from './validate';
 import { WebhookSender } from './webhook-sender';
-import { buildWorld, limitNumber, templateKey, tierLabel, type PhoneState, type World } from './world';
+import { buildWorld, limitNumber, templateKey, type PhoneState, type World } from './world';
 
 const STATUS_NAMES: StatusName[] = ['sent', 'delivered', 'read', 'failed'];
 const ERROR_HREF = 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/';

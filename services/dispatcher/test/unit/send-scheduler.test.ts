@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ClockOffset } from '../../src/domain/clock-offset';
 import { createSemaphore } from '../../src/domain/semaphore';
-import { minimumGapMs, SendScheduler } from '../../src/domain/send-scheduler';
+import { minimumGapMs } from '../../src/domain/pacing';
+import { SendScheduler } from '../../src/domain/send-scheduler';
 import { SenderRates } from '../../src/domain/sender-rates';
 import type { LedgerClaim, Permits, SendPermit } from '../../src/ports';
 import { FakeTime } from '../support/fake-time';
