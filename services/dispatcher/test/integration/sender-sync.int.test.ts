@@ -43,7 +43,7 @@ describe('sender state from the Graph API', () => {
     sim.event({ type: 'phone_number_quality_update', phoneNumberId: '1002', event: 'FLAGGED' });
     sim.event({ type: 'business_capability_update', businessId: PORTFOLIO, messagingLimit: 100_000 });
     expect(await sync.runOnce()).toEqual({ read: 2, failed: [] });
-    await waitFor(() => account.throughputMps('1001') === 1_000, { description: 'upgrade applied' });
+    await waitFor(() => account.throughputMps('1001') === 1_000 && account.quality('1002') === 'RED' && account.messagingLimit(WABA) === 100_000, { description: 'all three applied' });
     expect(account.phoneState('1001').throughputMps).toMatchObject({ value: 1_000, source: 'graph_api' });
     expect(account.phoneState('1002').quality).toMatchObject({ value: 'RED', source: 'graph_api' });
     expect(account.messagingLimitState(WABA)).toMatchObject({ value: 100_000, source: 'graph_api' });
