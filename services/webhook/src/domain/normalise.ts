@@ -39,6 +39,9 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /** Meta timestamps are epoch seconds as strings ("1750000000"); anything else is left for the schema to reject. */
+/** Longest quick-reply button payload carried on (longer ones are cut): a payload is a developer-defined id. */
+export const MAX_BUTTON_PAYLOAD_CHARS = 1_024;
+
 export function epochSecondsToIso(value: unknown): string | undefined {
   const s = str(value);
   if (s === undefined || !/^\d{1,12}$/.test(s)) return undefined;
@@ -193,7 +196,8 @@ function inboundCandidate(m: Obj, wabaId: string, phoneNumberId: string | undefi
   if (isObj(m.text)) text = str(m.text.body);
   if (isObj(m.button)) {
     text = str(m.button.text);
-    if (str(m.button.payload) !== undefined) candidate.buttonPayload = str(m.button.payload);
+    // Bounded: the payload travels to Kafka and ClickHouse; ours are short ids (MAX_BUTTON_PAYLOAD_CHARS).
+    if (str(m.button.payload) !== undefined) candidate.buttonPayload = str(m.button.payload)!.slice(0, MAX_BUTTON_PAYLOAD_CHARS);
   }
   if (isObj(m.interactive)) {
     const reply = isObj(m.interactive.button_reply) ? m.interactive.button_reply : isObj(m.interactive.list_reply) ? m.interactive.list_reply : undefined;
