@@ -4,6 +4,7 @@ import { errorEnvelope, graphError } from './graph-errors';
 import { createLatencySampler } from './latency';
 import { SimCore, SimInputError, type AccountEventInput } from './sim-core';
 import { throughputLevel } from './phone-numbers';
+import { registerTemplateRoutes } from './template-routes';
 import { tierLabel } from './world';
 
 const messagingLimit = z.union([z.literal(250), z.literal(2000), z.literal(10000), z.literal(100000), z.literal('unlimited'), z.literal(-1).transform(() => 'unlimited' as const)]);
@@ -103,6 +104,8 @@ export function buildApp(core: SimCore, opts: { logger?: boolean } = {}): Fastif
     };
   });
 
+  registerTemplateRoutes(app, core);
+
   // ── ground truth and control (not Meta's surface) ──
   app.get('/_sim/stats', async () => core.stats());
   app.post('/_sim/reset', async () => {
@@ -126,7 +129,7 @@ export function buildApp(core: SimCore, opts: { logger?: boolean } = {}): Fastif
           id: w.id,
           accessTokens: [...core.world.tokenToWaba].filter(([, x]) => x === w).map(([t]) => t),
           phoneNumbers: core.world.phones.filter((p) => p.waba === w).map((p) => ({ id: p.id, displayPhoneNumber: p.displayPhoneNumber, throughputMps: p.throughputMps, quality: p.quality })),
-          templates: [...w.templates.values()].map((t) => ({ name: t.name, language: t.language, category: t.category, status: t.status, params: t.params })),
+          templates: [...w.templates.values()].map((t) => ({ name: t.name, language: t.language, category: t.category, status: t.status, params: t.params, parameterFormat: t.parameterFormat, components: t.components })),
         })),
     })),
   }));
