@@ -157,8 +157,13 @@ export function createJobHandler(deps: HandleJobDeps) {
     return { topic: retryTopics[tier]!, key: job.to, value: encodeJson(dispatchJobV1, next) };
   }
 
+  /** The sender label only for numbers of the catalogue: a job's own field would let callers mint label values. */
+  function senderLabel(ctx: Ctx): string {
+    return ctx.wabaId !== undefined ? ctx.phoneNumberId : 'unknown';
+  }
+
   function countOutcome(ctx: Ctx, e: SentEventV1): void {
-    metrics.sends.inc({ sender: ctx.phoneNumberId, outcome: e.outcome, error_class: e.errorClass ?? 'none' });
+    metrics.sends.inc({ sender: senderLabel(ctx), outcome: e.outcome, error_class: e.errorClass ?? 'none' });
     if (ctx.job.campaignId) deps.campaigns.count(ctx.job.campaignId, e.outcome);
   }
 
@@ -198,7 +203,7 @@ export function createJobHandler(deps: HandleJobDeps) {
     const next: DispatchJobV1 = { ...ctx.job, attempt: decision.nextAttempt, lastError: { code: String(code ?? errorClass), detail: detail.slice(0, 2000) } };
     const e = event(ctx, 'retry_scheduled', { ...extra, reason: detail.slice(0, 200), errorClass });
     await deps.publish([delayedRecord(next, decision.delayMs), sentRecord(e)]);
-    metrics.retries.inc({ sender: ctx.phoneNumberId, error_class: errorClass });
+    metrics.retries.inc({ sender: senderLabel(ctx), error_class: errorClass });
     countOutcome(ctx, e);
   }
 
@@ -297,7 +302,9 @@ export function createJobHandler(deps: HandleJobDeps) {
       template: (ref: TemplateRef) => {
         const t = deps.catalog.template(number.wabaId, ref.name, ref.language);
         if (!t) return undefined;
-        return { ...t, status: deps.account.templateStatus(number.wabaId, ref.name, ref.language) ?? t.status };
+        // A synced template's status is Meta's own (each template webhook triggers a sync); a
+        // catalogue-declared one follows the status webhooks.
+        return t.source === 'meta' ? t : { ...t, status: deps.account.templateStatus(number.wabaId, ref.name, ref.language) ?? t.status };
       },
     });
     if (verdict.action === 'expire') return refuse(ctx, event(ctx, 'expired', { reason: verdict.detail.slice(0, 200) }), [dlqRecord(ctx, 'expired', verdict.detail)]);
@@ -331,7 +338,7 @@ export function createJobHandler(deps: HandleJobDeps) {
     const waitedMs = await deps.limiter.acquire(number.id, job.lane);
     metrics.rateLimitWait.observe({ sender: number.id, lane: job.lane }, waitedMs / 1000);
 
-    // Admission and ledger claim in one step, right before the write (see RedisRateLimiter.admit).
+    // Admission and ledger claim in one step, right before the write (see SendScheduler.admit).
     const admission = await deps.limiter.admit(number.id, deps.ledger.claimRequest(job.jobId, job.attempt));
     if (!admission.admitted) return onExisting(ctx, admission.existing);
     path.leaveRoom();

@@ -13,7 +13,9 @@ import { topicName, topics } from '@wa/shared/topics';
 import { BatchingProducer } from './adapters/kafka-raw-producer';
 import { Normaliser, type NormaliserTopics } from './adapters/kafka-normaliser';
 import { RedisState } from './adapters/redis-state';
-import type { WebhookConfig } from './config';
+import { ConfigError } from '@wa/shared/config';
+import { RAW_TOPIC_MAX_MESSAGE_BYTES, type WebhookConfig } from './config';
+import { bodyLimitProblem } from './domain/raw-record';
 import { createKeywordMatcher } from './domain/keywords';
 import { buildApp } from './http/app';
 import { createWebhookMetrics } from './metrics';
@@ -58,6 +60,8 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     producer,
     topic: names.raw,
     maxBatch: config.WEBHOOK_PRODUCE_MAX_BATCH,
+    // Room under the topic's limit for the batch framing.
+    maxBatchBytes: RAW_TOPIC_MAX_MESSAGE_BYTES - 64 * 1024,
     maxInFlight: config.WEBHOOK_PRODUCE_MAX_INFLIGHT,
     lingerMs: config.WEBHOOK_PRODUCE_LINGER_MS,
     timeoutMs: config.WEBHOOK_PRODUCE_TIMEOUT_MS,
@@ -153,6 +157,28 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     }
   }
 
+  /**
+   * The live raw topic may have been created or altered with a smaller max.message.bytes than the body limit
+   * needs: refuse to start, naming both. Kafka unreachable: skipped (the receiver answers 503 meanwhile).
+   */
+  async function checkRawTopicLimit(): Promise<void> {
+    const admin = kafka.admin();
+    let limit: number | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), 5_000).unref());
+      await Promise.race([admin.connect(), timeout]);
+      const described = await Promise.race([admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: names.raw, configNames: ['max.message.bytes'] }] }), timeout]);
+      const value = described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue;
+      if (value !== undefined) limit = Number(value);
+    } catch (err) {
+      logger.warn({ err, topic: names.raw }, 'could not read the raw topic\'s max.message.bytes at start-up; not checked');
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    const problem = limit === undefined ? null : bodyLimitProblem(config.WEBHOOK_MAX_BODY_BYTES, limit, names.raw);
+    if (problem) throw new ConfigError([problem]);
+  }
+
   return {
     app,
     registry,
@@ -163,7 +189,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     async start(): Promise<{ url: string }> {
       if (config.NORMALISER_ENABLED && consumer !== undefined) {
         redis = createRedis(config.REDIS_URL);
-        const state = new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S, clock });
+        const state = new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S, dedupeBucketBits: config.NORMALISER_DEDUPE_BUCKET_BITS, clock });
         normaliser = new Normaliser({
           consumer,
           producer,
@@ -203,6 +229,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
         readiness.markStopping();
       });
 
+      if (config.WEBHOOK_RECEIVER_ENABLED) await checkRawTopicLimit();
       const address = await app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
       producerReady = connectProducer();
       void runNormaliser();

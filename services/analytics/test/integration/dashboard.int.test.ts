@@ -7,14 +7,14 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, createProducer, ensureTopics } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
+import { findOnPath, requireTool, TOOLS } from '@wa/shared/required-tools';
 import { deleteTopics, testInfra, uniqueName, waitFor, TEST_RECIPIENT_HASH_KEY } from '@wa/shared/testing';
 import { topics } from '@wa/shared/topics';
 import type { SentEventV1, StatusEventV1 } from '@wa/shared/index';
 import { loadAnalyticsConfig } from '../../src/config';
 import { analyticsTopics, createAnalyticsService, type AnalyticsService } from '../../src/service';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
+const chromiumTool = requireTool(TOOLS.chromium);
 const infra = testInfra();
 const prefix = `${uniqueName('an-dash')}.`;
 const dataDir = mkdtempSync(join(tmpdir(), 'analytics-dash-'));
@@ -60,7 +60,7 @@ let service: AnalyticsService;
 let browser: Browser | undefined;
 let baseUrl = '';
 
-describe.skipIf(!haveChromium)('dashboard page in headless Chromium', () => {
+describe('dashboard page in headless Chromium', chromiumTool.options, () => {
   beforeAll(async () => {
     admin = kafka.admin();
     await admin.connect();
@@ -85,7 +85,7 @@ describe.skipIf(!haveChromium)('dashboard page in headless Chromium', () => {
     await service.app.listen({ port: 0, host: '127.0.0.1' });
     baseUrl = `http://127.0.0.1:${(service.app.server.address() as AddressInfo).port}`;
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: findOnPath('chromium'),
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
   });

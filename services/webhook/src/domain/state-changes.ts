@@ -84,9 +84,33 @@ export function accountChanges(event: AccountEventV1): StateChange[] {
   if (event.kind === 'template_status' && event.template !== undefined && event.event !== undefined) {
     changes.push({ kind: 'template_status', wabaId: event.wabaId, name: event.template.name, language: event.template.language, status: event.event });
   }
+  if (event.field === 'user_preferences') changes.push(...marketingPreferenceChanges(event));
   if (event.kind === 'account_update' && /PRICING_TIER/i.test(eventName)) {
     const value = typeof event.value === 'object' && event.value !== null ? (event.value as Record<string, unknown>) : {};
     changes.push({ kind: 'pricing_tier', wabaId: event.wabaId, value: { ...value, event: eventName, updatedAt } });
+  }
+  return changes;
+}
+
+/**
+ * `user_preferences`: a person stopped (or resumed) marketing messages from this business, in
+ * WhatsApp itself. Recorded as an opt-out (opt-in), keyed by phone number or business-scoped user id.
+ * https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/user_preferences
+ */
+function marketingPreferenceChanges(event: AccountEventV1): StateChange[] {
+  const value = typeof event.value === 'object' && event.value !== null ? (event.value as Record<string, unknown>) : {};
+  const prefs = Array.isArray(value.user_preferences) ? value.user_preferences : [];
+  const changes: StateChange[] = [];
+  for (const p of prefs) {
+    if (typeof p !== 'object' || p === null) continue;
+    const pref = p as Record<string, unknown>;
+    const waId = typeof pref.wa_id === 'string' && pref.wa_id !== '' ? pref.wa_id : typeof pref.user_id === 'string' && pref.user_id !== '' ? pref.user_id : undefined;
+    if (waId === undefined || pref.category !== 'marketing_messages') continue;
+    const ts = Number(pref.timestamp);
+    const atMs = Number.isFinite(ts) && ts > 0 ? ts * 1000 : Date.parse(event.occurredAt);
+    const choice = String(pref.value ?? '').toLowerCase();
+    if (choice === 'stop') changes.push({ kind: 'opt_out', wabaId: event.wabaId, waId, atMs });
+    else if (choice === 'resume') changes.push({ kind: 'opt_in', wabaId: event.wabaId, waId, atMs });
   }
   return changes;
 }
