@@ -216,7 +216,7 @@ describe('cluster drill', () => {
     expect([...balancer.forwarded.values()].every((n) => n > 0), `webhook deliveries per receiver: ${JSON.stringify([...balancer.forwarded])}`).toBe(true);
 
     // Every consumer group of this run caught up on its own (the analytics writer included).
-    let lag = new Map<string, number>();
+    let lag: Map<string, number>;
     const deadline = Date.now() + 60_000;
     do {
       lag = await lagByGroup(admin, prefix);
