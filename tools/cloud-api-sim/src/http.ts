@@ -4,6 +4,7 @@ import { errorEnvelope, graphError } from './graph-errors';
 import { createLatencySampler } from './latency';
 import { SimCore, SimInputError, type AccountEventInput } from './sim-core';
 import { throughputLevel } from './phone-numbers';
+import { mediaInfo, registerMediaRoutes } from './media';
 import { registerTemplateRoutes } from './template-routes';
 import { tierLabel } from './world';
 
@@ -88,6 +89,8 @@ export function buildApp(core: SimCore, opts: { logger?: boolean } = {}): Fastif
   });
 
   app.get<{ Params: { version: string; phoneNumberId: string } }>('/:version/:phoneNumberId', async (req, reply) => {
+    const media = mediaInfo(core, req.params.phoneNumberId, req.headers.authorization, `${req.protocol}://${req.host}`);
+    if (media) return reply.code(media.status).send(media.body);
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
     const waba = token ? core.world.tokenToWaba.get(token) : undefined;
@@ -105,6 +108,7 @@ export function buildApp(core: SimCore, opts: { logger?: boolean } = {}): Fastif
   });
 
   registerTemplateRoutes(app, core);
+  registerMediaRoutes(app, core);
 
   // ── ground truth and control (not Meta's surface) ──
   app.get('/_sim/stats', async () => core.stats());
