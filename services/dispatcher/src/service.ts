@@ -16,6 +16,8 @@ import { topicName, topics } from '@wa/shared/topics';
 import { CloudApiHttp } from './adapters/cloud-api-http';
 import { DispatchConsumer } from './adapters/kafka-consumer';
 import { OutcomeProducer } from './adapters/kafka-producer';
+import { GraphSenderSync } from './adapters/graph-sender-sync';
+import { qualityIsLow } from './domain/quality-gate';
 import { LiveTemplates } from '@wa/shared/templates/store';
 import { TemplateSyncer } from '@wa/shared/templates/sync';
 import { RedisAccountState } from './adapters/redis-account-state';
@@ -83,6 +85,21 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   const connections = createSemaphore(config.HTTP_POOL_CONNECTIONS);
   const ledger = new RedisLedger(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlMs: config.LEDGER_TTL_MS });
   const account = new RedisAccountState(redis, { keys, keyPrefix: config.REDIS_KEY_PREFIX, catalog, refreshMs: config.STATE_REFRESH_MS, logger });
+  const senderSync =
+    config.SENDER_SYNC_INTERVAL_MS > 0
+      ? new GraphSenderSync(redis, {
+          baseUrl: config.GRAPH_API_BASE_URL,
+          version: config.GRAPH_API_VERSION,
+          accessTokens,
+          catalog,
+          keys,
+          intervalMs: config.SENDER_SYNC_INTERVAL_MS,
+          timeoutMs: config.HTTP_TIMEOUT_MS,
+          stateTtlMs: 90 * 24 * 3_600_000,
+          now: () => clock.now(),
+          logger,
+        })
+      : undefined;
   const guard = new RedisSendGuard(pacingRedis, { keyPrefix: config.REDIS_KEY_PREFIX, clock: systemTimers });
   const limiter = new SendScheduler({
     guard,
@@ -135,6 +152,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       topicPrefix: config.TOPIC_PREFIX,
       recipientHashSalt: config.RECIPIENT_HASH_SALT,
       optOutPolicy: config.OPT_OUT_POLICY,
+      marketingHoldQuality: config.MARKETING_HOLD_QUALITY,
       unknownOutcomePolicy: config.UNKNOWN_OUTCOME_POLICY,
       campaignOverflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY,
       retryMaxAttempts: config.RETRY_MAX_ATTEMPTS,
@@ -191,6 +209,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       const r = limiter.rateOf(n.id);
       metrics.currentRate.set({ sender: n.id }, r.targetMps);
       metrics.rateLimit.set({ sender: n.id }, r.limitMps);
+      metrics.qualityLow.set({ sender: n.id }, qualityIsLow(account.quality(n.id), config.MARKETING_HOLD_QUALITY === 'never' ? 'RED' : config.MARKETING_HOLD_QUALITY) ? 1 : 0);
     }
     for (const b of catalog.catalog.businesses) {
       metrics.messagingLimit.set({ portfolio: b.portfolioId }, account.messagingLimit(b.wabaId) ?? -1);
@@ -230,6 +249,10 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       steps.push({ name: 'ledger', run: () => ledger.stop() });
       await account.start();
       steps.push({ name: 'account-state', run: () => account.stop() });
+      if (senderSync) {
+        senderSync.start();
+        steps.push({ name: 'sender-sync', run: () => senderSync.stop() });
+      }
       if (templateSyncer) {
         await templateSyncer.start();
         steps.push({ name: 'template-sync', run: () => templateSyncer.stop() });
