@@ -11,5 +11,6 @@ export const cliConfigSchema = z.object({
   DISPATCHER_URL: env.url('base URL of the dispatcher admin API', 'http://127.0.0.1:8082'),
   ADMIN_TOKEN: env.optionalString('token of the dispatcher admin API (campaign pause/resume/cancel)'),
   ANALYTICS_URL: env.url('base URL of the analytics API', 'http://127.0.0.1:8084'),
+  AUDIENCE_ROOT: env.optionalString("ingest's AUDIENCE_ROOT when it shares this disk (npm start sets it): broadcast checks --audience against it before sending"),
 });
 export type CliConfig = z.output<typeof cliConfigSchema>;

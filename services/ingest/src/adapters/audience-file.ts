@@ -23,7 +23,7 @@ export function createAudienceFileReader(root: string | undefined): AudienceRead
         throw new AppError('audience_unreadable', `audience ${path} cannot be opened: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, 'dead-letter', { cause: err });
       }
       if (!real.startsWith(realRoot + sep)) {
-        throw new AppError('audience_unreadable', `audience ${path} is outside the audience root`, 'dead-letter');
+        throw new AppError('audience_unreadable', `audience ${path} is outside the audience root ${realRoot} (AUDIENCE_ROOT)`, 'dead-letter');
       }
       const info = await stat(real);
       if (!info.isFile()) throw new AppError('audience_unreadable', `audience ${path} is not a file`, 'dead-letter');
