@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // Kafka broker, Redis and embedded ClickHouse (scripts/test.sh starts them first).
 export default defineConfig({
   test: {
+    // The second reporter names each optional tool whose absence skipped tests (shared/src/required-tools.ts).
+    reporters: ['default', './scripts/tool-skips-reporter.ts'],
     projects: [
       {
         test: {
@@ -16,7 +18,8 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['**/*.int.test.ts'],
+          // Hostile-request suites that need Kafka/Redis live beside the integration tests as *.security.test.ts.
+          include: ['**/*.int.test.ts', '**/test/integration/**/*.security.test.ts'],
           exclude: ['**/node_modules/**', '**/*.faults.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,

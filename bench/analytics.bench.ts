@@ -26,7 +26,7 @@ import { join, resolve } from 'node:path';
 import { createClickHouse } from '@wa/shared/clickhouse';
 import { createKafka, createProducer, ensureTopics } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
-import { deleteTopics, uniqueName } from '@wa/shared/testing';
+import { deleteTopics, uniqueName, TEST_RECIPIENT_HASH_KEY } from '@wa/shared/testing';
 import { topics } from '@wa/shared/topics';
 import { analyticsEnvSchema } from '../services/analytics/src/config';
 import type { SentEventV1, StatusEventV1 } from '@wa/shared/index';
@@ -103,7 +103,7 @@ async function main() {
   const groupId = uniqueName('bench-an');
   const serviceEnv: Record<string, string> = {
     KAFKA_BROKERS: brokers.join(','), TOPIC_PREFIX: prefix, CLICKHOUSE_PATH: dataDir, CLICKHOUSE_DATABASE: ingestDb, ANALYTICS_GROUP_ID: groupId,
-    ANALYTICS_FLUSH_INTERVAL_MS: '1000', GAUGE_REFRESH_MS: '600000', ROLLUP_REFRESH_MS: '600000', LOG_LEVEL: 'warn', RECIPIENT_HASH_SALT: 'test-salt-analytics', HTTP_PORT: '0',
+    ANALYTICS_FLUSH_INTERVAL_MS: '1000', GAUGE_REFRESH_MS: '600000', ROLLUP_REFRESH_MS: '600000', LOG_LEVEL: 'warn', RECIPIENT_HASH_SALT: TEST_RECIPIENT_HASH_KEY, HTTP_PORT: '0',
     ...(env.ANALYTICS_BATCH_ROWS ? { ANALYTICS_BATCH_ROWS: env.ANALYTICS_BATCH_ROWS } : {}),
   };
   if (!SKIP_INGEST) {
@@ -138,10 +138,9 @@ async function main() {
     });
     const exited = once(child, 'exit');
     let first = { at: 0, count: 0, cpu: 0, machine: machineCpuMs() };
-    let done = 0;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the analytics service exited with ${child.exitCode}`);
-      done = await committed();
+      const done = await committed();
       if (first.at === 0 && done > 0) first = { at: performance.now(), count: done, cpu: cpuMsOf(child.pid) / 1000, machine: machineCpuMs() };
       if (done >= total) break;
       if (performance.now() - startedAt > 600_000) throw new Error(`ingest did not finish: ${done}/${total}`);

@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import pino from 'pino';
 import { createKafka } from '@wa/shared';
 import { collectOutcomes, campaignReport } from '../tools/stack/src/outcomes';
-import { counterSum, histogramQuantile } from '../tools/stack/src/prom-text';
+import { histogramQuantile } from '../tools/stack/src/prom-text';
 import { startStack } from '../tools/stack/src/stack';
 import { simStats, submitBroadcast, waitForCompletion } from '../tools/stack/src/drill-harness';
 import { startCpuMeter } from './lib/proc-stats';

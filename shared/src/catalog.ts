@@ -83,7 +83,7 @@ export function loadCatalogFile(path: string): Catalog {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read catalog ${path}: ${(err as Error).message}`);
+    throw new Error(`cannot read catalog ${path}: ${(err as Error).message}`, { cause: err });
   }
   return parseCatalog(raw);
 }

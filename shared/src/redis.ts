@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { backoffDelayMs } from './backoff';
 
 export type { Redis } from 'ioredis';
 
@@ -12,7 +13,7 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
     maxRetriesPerRequest: 3,
     enableOfflineQueue: true,
     connectTimeout: 3_000,
-    retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2_000),
+    retryStrategy: (attempt) => backoffDelayMs(attempt, { baseMs: 100, maxMs: 2_000, jitter: 'none' }),
     ...options,
   });
 }

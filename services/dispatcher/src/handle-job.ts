@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { CatalogIndex } from '@wa/shared/catalog';
 import type { TemplateRef } from '@wa/shared/contracts/common';
-import type { DeadLetterReason, DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
+import type { DeadLetterReason } from '@wa/shared/contracts/dead-letter';
 import { dispatchJobV1, type DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
 import { sentEventV1, type SendOutcome, type SentEventV1 } from '@wa/shared/contracts/sent-event';
 import { deadLetterV1 } from '@wa/shared/contracts/dead-letter';
+import { buildDeadLetter } from '@wa/shared/dead-letter';
 import { encodeJson } from '@wa/shared/decode';
 import { countryOfPhone, hashRecipient } from '@wa/shared/phone';
 import { SERVICE_WINDOW_MS } from '@wa/shared/redis-keys';
@@ -134,21 +135,19 @@ export function createJobHandler(deps: HandleJobDeps) {
   const sentRecord = (e: SentEventV1): OutRecord => ({ topic: sentTopic, key: e.jobId, value: encodeJson(sentEventV1, e) });
 
   function dlqRecord(ctx: Ctx, reason: DeadLetterReason, detail: string, errorCode?: number): OutRecord {
-    const d: DeadLetterV1 = {
-      v: 1,
+    const d = buildDeadLetter({
       reason,
-      detail: detail.slice(0, 8000),
+      detail,
       service: 'dispatcher',
       source: { kind: 'kafka', topic: ctx.src.topic, partition: ctx.src.partition, offset: ctx.src.offset },
-      originalKeyBase64: ctx.src.key ? ctx.src.key.toString('base64') : null,
-      originalValueBase64: ctx.src.value.toString('base64'),
-      originalTruncated: false,
+      key: ctx.src.key,
+      value: ctx.src.value,
+      occurredAtMs: deps.clock.now(),
       jobId: ctx.job.jobId,
       requestKey: ctx.job.requestKey,
       ...(ctx.job.campaignId ? { campaignId: ctx.job.campaignId } : {}),
       ...(errorCode !== undefined ? { errorCode } : {}),
-      occurredAt: new Date(deps.clock.now()).toISOString(),
-    };
+    });
     return { topic: dlqTopic, key: ctx.job.jobId, value: encodeJson(deadLetterV1, d) };
   }
 
@@ -344,7 +343,7 @@ export function createJobHandler(deps: HandleJobDeps) {
       if (state === 'paused') return defer(ctx, 'campaign_paused', PAUSE_DEFER_MS, false, 'campaign');
     }
 
-    // Admission and ledger claim in one step, right before the write (see RedisRateLimiter.admit).
+    // Admission and ledger claim in one step, right before the write (see SendScheduler.admit).
     const admission = await deps.limiter.admit(number.id, deps.ledger.claimRequest(job.jobId, job.attempt));
     if (!admission.admitted) return onExisting(ctx, admission.existing);
     path.leaveRoom();

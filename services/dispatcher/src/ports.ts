@@ -1,12 +1,10 @@
 import type { CampaignSummary } from '@wa/shared/campaigns';
+import type { PhoneState, Sourced } from './domain/sender-state';
 import type { DispatchMessage } from '@wa/shared/contracts/dispatch-job';
 import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
 import type { SendResult } from './domain/outcome';
 
-export interface Clock {
-  now(): number;
-}
-export const systemClock: Clock = { now: () => Date.now() };
+export { systemClock, type Clock } from '@wa/shared/clock';
 
 export interface SendRequest {
   phoneNumberId: string;
@@ -88,6 +86,40 @@ export interface SendPermit {
   written(): void;
 }
 
+/** Pacing's time: a precise local clock (ms since the epoch) and timers on it. */
+export interface Timers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+export const systemTimers: Timers = {
+  now: () => performance.timeOrigin + performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** The send guard's answer: admitted (ledger claim taken), held for `waitMs`, or a job the ledger already knows. */
+export type GuardVerdict = { kind: 'admitted' } | { kind: 'held'; waitMs: number } | { kind: 'known'; existing: LedgerEntry };
+
+/**
+ * A number's pacing state shared by every replica (Redis, on its own clock): GCRA slots and the send
+ * guard's sliding window. Times in and out are on the local clock (Timers.now).
+ */
+export interface SendGuard {
+  /**
+   * Reserves `count` slots `intervalMs` apart on the number's timeline: resolves to the first one's time.
+   * A late reservation may still take slots a little in the past (catch-up); an idle number gets no credit.
+   */
+  reserve(phoneNumberId: string, intervalMs: number, count: number): Promise<number>;
+  /**
+   * Admits one send (`member`) if fewer than `cap` sends are in the last `windowMs` and the last
+   * admission is at least `gapMs` ago, taking the ledger claim in the same step.
+   */
+  admit(phoneNumberId: string, send: { member: string; windowMs: number; cap: number; gapMs: number; claim: LedgerClaim }): Promise<GuardVerdict>;
+  /** Moves an admitted send later in the shared window, to `at` (never earlier). Best effort. */
+  move(phoneNumberId: string, member: string, at: number): void;
+}
+
 export interface RateLimiter {
   /** Waits (without blocking the event loop) until this number may send one more message. Returns the wait in ms. */
   acquire(phoneNumberId: string, lane: 'auth' | 'utility' | 'marketing'): Promise<number>;
@@ -126,6 +158,9 @@ export interface AccountState {
   /** The number's throughput limit in messages per second (webhook-updated). */
   throughputMps(phoneNumberId: string): number;
   quality(phoneNumberId: string): string | undefined;
+  /** Throughput and quality with where each came from (catalogue, webhook, Graph API) and when. */
+  phoneState?(phoneNumberId: string): PhoneState;
+  messagingLimitState?(wabaId: string): Sourced<number | null>;
   templateStatus(wabaId: string, name: string, language: string): string | undefined;
   /** Per-recipient facts written by the webhook service: opt-out and the last inbound message (service window). */
   recipient(phoneNumberId: string, wabaId: string, waId: string): Promise<{ optedOut: boolean; lastInboundMs: number | undefined }>;

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { indexCatalog, loadCatalogFile, parseAccessTokens, type Catalog } from '@wa/shared/catalog';
 import { LANES_BY_PRIORITY } from '@wa/shared/contracts/common';
 import { deadLetterV1, type DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
+import { buildDeadLetter } from '@wa/shared/dead-letter';
 import { encodeJson } from '@wa/shared/decode';
 import { createKafka, createProducer } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
@@ -18,14 +19,16 @@ import { OutcomeProducer } from './adapters/kafka-producer';
 import { RedisAccountState } from './adapters/redis-account-state';
 import { RedisCampaigns } from './adapters/redis-campaigns';
 import { RedisLedger } from './adapters/redis-ledger';
-import { RedisMessagingLimits, RedisRateLimiter } from './adapters/redis-limits';
+import { RedisMessagingLimits } from './adapters/redis-messaging-limits';
+import { RedisSendGuard } from './adapters/redis-send-guard';
 import type { DispatcherConfig } from './config';
 import { createSemaphore } from './domain/semaphore';
 import { createSendRoom } from './domain/send-room';
+import { SendScheduler } from './domain/send-scheduler';
 import { createJobHandler } from './handle-job';
 import { buildApp } from './http/app';
 import { createDispatcherMetrics } from './metrics';
-import { systemClock, type Clock, type CloudApi } from './ports';
+import { systemClock, systemTimers, type Clock, type CloudApi } from './ports';
 
 export interface DispatcherOverrides {
   logger?: Logger;
@@ -67,12 +70,15 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   const producer = createProducer(kafka);
   const out = new OutcomeProducer(producer, { lingerMs: config.OUTCOME_LINGER_MS });
 
-  // One permit per Graph API pool connection, held from the send admission to the answer (see RedisRateLimiter).
+  // One permit per Graph API pool connection, held from the send admission to the answer (see SendScheduler).
   const connections = createSemaphore(config.HTTP_POOL_CONNECTIONS);
   const ledger = new RedisLedger(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlMs: config.LEDGER_TTL_MS });
   const account = new RedisAccountState(redis, { keys, keyPrefix: config.REDIS_KEY_PREFIX, catalog, refreshMs: config.STATE_REFRESH_MS, logger });
-  const limiter = new RedisRateLimiter(pacingRedis, {
-    keyPrefix: config.REDIS_KEY_PREFIX,
+  const guard = new RedisSendGuard(pacingRedis, { keyPrefix: config.REDIS_KEY_PREFIX, clock: systemTimers });
+  const limiter = new SendScheduler({
+    guard,
+    timers: systemTimers,
+    memberPrefix: `${process.pid}-${Math.random().toString(36).slice(2, 10)}`,
     headroomFraction: config.INBOUND_HEADROOM_FRACTION,
     decreaseFactor: config.THROTTLE_DECREASE_FACTOR,
     coolDownMs: config.THROTTLE_COOLDOWN_MS,
@@ -139,20 +145,18 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     commitIntervalMs: config.CONSUMER_COMMIT_INTERVAL_MS,
     semaphore,
     logger,
-    now: () => clock.now(),
+    clock,
     handle: handler.handle,
     poison: async (src: { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer }, reason: DeadLetterV1['reason'], detail: string) => {
-      const d: DeadLetterV1 = {
-        v: 1,
+      const d = buildDeadLetter({
         reason,
-        detail: detail.slice(0, 8000),
+        detail,
         service: 'dispatcher',
         source: { kind: 'kafka', topic: src.topic, partition: src.partition, offset: src.offset },
-        originalKeyBase64: src.key ? src.key.toString('base64') : null,
-        originalValueBase64: src.value.subarray(0, 1_000_000).toString('base64'),
-        originalTruncated: src.value.length > 1_000_000,
-        occurredAt: new Date(clock.now()).toISOString(),
-      };
+        key: src.key,
+        value: src.value,
+        occurredAtMs: clock.now(),
+      });
       metrics.sends.inc({ sender: 'unknown', outcome: 'poison', error_class: reason });
       await out.publish([{ topic: dlqTopic, key: null, value: encodeJson(deadLetterV1, d) }]);
     },
@@ -194,7 +198,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     for (const n of catalog.catalog.phoneNumbers) metrics.achievedRate.set({ sender: n.id }, seconds === 0 ? 0 : ((now.get(n.id) ?? 0) - (first.get(n.id) ?? 0)) / seconds);
   };
 
-  const app = buildApp({ adminToken: config.ADMIN_TOKEN, registry, readiness, catalog, campaigns, account, limiter, limits, overflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY });
+  const app = buildApp({ adminToken: config.ADMIN_TOKEN, previousAdminToken: config.ADMIN_TOKEN_PREVIOUS, registry, readiness, catalog, campaigns, account, limiter, limits, overflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY });
 
   let gaugeTimer: NodeJS.Timeout | undefined;
   const updateGauges = async () => {
@@ -241,7 +245,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       readiness.addCheck('kafka', () => kafkaAdmin.describeCluster());
       steps.push({ name: 'outcomes', run: () => out.drain() });
       steps.push({ name: 'cloud-api', run: () => cloudApi.close() });
-      await limiter.calibrate();
+      await guard.calibrate();
       await ledger.start();
       steps.push({ name: 'ledger', run: () => ledger.stop() });
       await account.start();

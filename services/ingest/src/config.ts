@@ -7,6 +7,7 @@ export const ingestEnvSchema = z.object({
   HTTP_PORT: env.int('port of the ingest HTTP API (/v1/notifications, /metrics, /healthz, /readyz)', 8081, 0, 65_535),
   HTTP_HOST: z.string().default('0.0.0.0').describe('address the HTTP API listens on'),
   INGEST_API_TOKEN: env.string('token upstream callers present as `x-api-token` or `Authorization: Bearer`'),
+  INGEST_API_TOKEN_PREVIOUS: env.optionalString('the token being rotated out: also accepted until callers use INGEST_API_TOKEN (see docs/security.md)'),
   CATALOG_PATH: env.string('sender/template catalogue JSON (see config/catalog.example.json)'),
   AUDIENCE_ROOT: env.optionalString('directory audience files must live in; audience paths outside it are refused (unset: audiences refused)'),
   CONSUMER_GROUP: z.string().min(1).default('wa-ingest').describe('Kafka consumer group of the ingest service'),
@@ -32,6 +33,7 @@ export const ingestEnvSchema = z.object({
   RETRY_MAX_MS: env.int('longest backoff between retries of a background poll or consumer restart', 10_000, 100),
   CONSUMER_STALL_MS: env.int('request consumer silent (no fetch, heartbeat or batch) this long: replaced, readiness off', 90_000, 10_000),
   WORKER_STALL_MS: env.int('a scheduler/expander poll without progress this long: readiness off', 120_000, 1_000),
+  NOT_BEFORE_HORIZON_DAYS: env.int('furthest ahead a notBefore may lie; a later one is refused (HTTP 400, dead-lettered from Kafka)', 30, 1, 366),
   NOT_BEFORE_TOLERANCE_MS: env.int('a not-before closer than this is treated as due now', 1_000, 0),
   PROGRESS_TTL_SECONDS: env.int('lifetime of expansion checkpoints and broadcast dedupe sets', 7 * 24 * 3600, 60),
 });

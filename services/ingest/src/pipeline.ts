@@ -4,12 +4,13 @@ import type { DeadLetterReason, DeadLetterV1 } from '@wa/shared/contracts/dead-l
 import type { DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
 import { notificationRequestV1, type NotificationRequestV1 } from '@wa/shared/contracts/notification-request';
 import { decodeJson } from '@wa/shared/decode';
+import { buildDeadLetter } from '@wa/shared/dead-letter';
 import { isAppError } from '@wa/shared/errors';
 import { parseCsvHeader, parseCsvLine, parseNdjsonLine, type CsvLayout } from './domain/audience-format';
 import { coalesceBufferId, mergeBuffered } from './domain/coalesce';
 import { decodeRequest } from './domain/fast-request';
 import { buildJob, dedupeInline, inlineRecipients, resolveRecipient, type RecipientProblem, type ResolvedRecipient } from './domain/expand';
-import { createQuietHoursCalculator, requestTiming, type QuietHours } from './domain/schedule';
+import { createQuietHoursCalculator, notBeforeBeyondHorizon, requestTiming, type QuietHours } from './domain/schedule';
 import { planRequest, type Plan } from './domain/validate';
 import type { IngestMetrics } from './metrics';
 import type { AudienceReader, Clock, DueItem, ExpansionStore, HeldRequest, HoldStore, IdempotencyStore, OutputSink } from './ports';
@@ -20,6 +21,8 @@ export interface PipelineOptions {
   coalesceMaxJobs: number;
   quietHours: QuietHours;
   notBeforeToleranceMs: number;
+  /** Furthest a not-before may lie ahead; later ones are dead-lettered. */
+  notBeforeHorizonMs: number;
   expansionChunkSize: number;
   produceBatchSize: number;
   maxRecordBytes: number;
@@ -93,46 +96,39 @@ export function createPipeline(deps: PipelineDeps) {
     for (const d of outDlq) metrics.dlq.inc({ reason: d.reason });
   }
 
-  function original(bytes: Buffer | null): { originalValueBase64: string; originalTruncated: boolean } {
-    const b = bytes ?? Buffer.alloc(0);
-    const truncated = b.length > options.dlqMaxOriginalBytes;
-    return { originalValueBase64: (truncated ? b.subarray(0, options.dlqMaxOriginalBytes) : b).toString('base64'), originalTruncated: truncated };
-  }
-
   function deadLetterRecord(env: Envelope, reason: DeadLetterReason, detail: string, request?: NotificationRequestV1): void {
-    const record: DeadLetterV1 = {
-      v: 1,
-      reason,
-      detail: detail.slice(0, 8000),
-      service: options.service,
-      source: env.source,
-      originalKeyBase64: env.key ? env.key.toString('base64') : null,
-      ...original(env.value),
-      occurredAt: new Date(deps.clock()).toISOString(),
-    };
-    if (request) {
-      record.requestKey = request.idempotencyKey;
-      if (request.campaignId !== undefined) record.campaignId = request.campaignId;
-    }
-    dlq.push(record);
+    dlq.push(
+      buildDeadLetter({
+        reason,
+        detail,
+        service: options.service,
+        source: env.source,
+        key: env.key,
+        value: env.value,
+        occurredAtMs: deps.clock.now(),
+        maxOriginalBytes: options.dlqMaxOriginalBytes,
+        ...(request ? { requestKey: request.idempotencyKey, ...(request.campaignId !== undefined ? { campaignId: request.campaignId } : {}) } : {}),
+      }),
+    );
     metrics.requests.inc({ outcome: 'dead_lettered', source: env.source.kind });
   }
 
   function deadLetterRecipient(request: { idempotencyKey: string; campaignId?: string }, index: number, raw: string, reason: DeadLetterReason, detail: string, jobId?: string): void {
-    const record: DeadLetterV1 = {
-      v: 1,
-      reason,
-      detail: detail.slice(0, 8000),
-      service: options.service,
-      source: { kind: 'expansion', requestKey: request.idempotencyKey, index },
-      originalKeyBase64: null,
-      ...original(Buffer.from(raw)),
-      requestKey: request.idempotencyKey,
-      occurredAt: new Date(deps.clock()).toISOString(),
-    };
-    if (jobId !== undefined) record.jobId = jobId;
-    if (request.campaignId !== undefined) record.campaignId = request.campaignId;
-    dlq.push(record);
+    dlq.push(
+      buildDeadLetter({
+        reason,
+        detail,
+        service: options.service,
+        source: { kind: 'expansion', requestKey: request.idempotencyKey, index },
+        key: null,
+        value: raw,
+        occurredAtMs: deps.clock.now(),
+        maxOriginalBytes: options.dlqMaxOriginalBytes,
+        requestKey: request.idempotencyKey,
+        ...(jobId !== undefined ? { jobId } : {}),
+        ...(request.campaignId !== undefined ? { campaignId: request.campaignId } : {}),
+      }),
+    );
     metrics.jobs.inc({ outcome: 'dead_lettered', lane: 'none' });
   }
 
@@ -146,7 +142,7 @@ export function createPipeline(deps: PipelineDeps) {
    */
   function route(plan: Plan, job: DispatchJobV1, country: string, quietGroups: Map<number, DispatchJobV1[]>): Promise<void> | undefined {
     if (plan.request.quietHours === true && plan.category === 'marketing') {
-      const release = quietRelease(country, deps.clock());
+      const release = quietRelease(country, deps.clock.now());
       if (release !== null) {
         let group = quietGroups.get(release);
         if (!group) quietGroups.set(release, (group = []));
@@ -161,7 +157,7 @@ export function createPipeline(deps: PipelineDeps) {
 
   async function bufferForCoalescing(coalesce: NonNullable<Plan['coalesce']>, job: DispatchJobV1): Promise<void> {
     const bufferId = coalesceBufferId(job, coalesce.key);
-    const fresh = await deps.holds.buffer(bufferId, { job, digest: coalesce.digest, digestBodyParams: coalesce.digestBodyParams }, options.coalesceWindowMs, deps.clock());
+    const fresh = await deps.holds.buffer(bufferId, { job, digest: coalesce.digest, digestBodyParams: coalesce.digestBodyParams }, options.coalesceWindowMs, deps.clock.now());
     if (fresh) metrics.jobs.inc({ outcome: 'buffered', lane: job.lane });
   }
 
@@ -191,7 +187,7 @@ export function createPipeline(deps: PipelineDeps) {
     if (quiet.size > 0) await holdQuietGroups(request.idempotencyKey, 0, quiet);
     if (request.campaignId !== undefined) {
       const delta = { audience: recipients.length, invalid: recipients.length - resolved.length, duplicates, jobs: kept.length };
-      await deps.expansion.registerCampaignRequest(request.campaignId, request.idempotencyKey, deps.clock(), delta);
+      await deps.expansion.registerCampaignRequest(request.campaignId, request.idempotencyKey, deps.clock.now(), delta);
     }
   }
 
@@ -286,7 +282,12 @@ export function createPipeline(deps: PipelineDeps) {
       deadLetterRecord(env, planned.reason, planned.detail, request);
       return 'done';
     }
-    const timing = requestTiming(request, deps.clock(), options.notBeforeToleranceMs);
+    const beyond = notBeforeBeyondHorizon(request, deps.clock.now(), options.notBeforeHorizonMs);
+    if (beyond) {
+      deadLetterRecord(env, 'schema_violation', beyond, request);
+      return 'done';
+    }
+    const timing = requestTiming(request, deps.clock.now(), options.notBeforeToleranceMs);
     if (timing.kind === 'expired') {
       deadLetterRecord(env, 'expired', timing.detail, request);
       return 'done';
@@ -300,8 +301,8 @@ export function createPipeline(deps: PipelineDeps) {
       // A million-line expansion inside a consumer batch would stall every partition that kafkajs
       // fetched with it (it fetches again only when all batches are done), so an OTP would wait.
       // The campaign exists (and can be paused) from here, before its first job is expanded.
-      if (request.campaignId !== undefined) await deps.expansion.registerCampaignRequest(request.campaignId, request.idempotencyKey, deps.clock());
-      await deps.expansions.hold(`r:${request.idempotencyKey}`, heldRequest(env), deps.clock());
+      if (request.campaignId !== undefined) await deps.expansion.registerCampaignRequest(request.campaignId, request.idempotencyKey, deps.clock.now());
+      await deps.expansions.hold(`r:${request.idempotencyKey}`, heldRequest(env), deps.clock.now());
       metrics.requests.inc({ outcome: 'queued_for_expansion', source: env.source.kind });
       return 'done';
     }
@@ -359,7 +360,7 @@ export function createPipeline(deps: PipelineDeps) {
     /** Releases one held item (a due request, quiet-hours group or coalescing buffer). */
     async processDue(item: DueItem, control: Control, mode: { expander: boolean } = { expander: false }): Promise<Outcome> {
       const run = createRun();
-      const now = deps.clock();
+      const now = deps.clock.now();
       if (item.kind === 'request') {
         const h = item.held;
         const env: Envelope = { key: null, value: Buffer.from(h.valueBase64, 'base64'), source: h.source, owner: h.owner, receivedAtMs: h.receivedAtMs };

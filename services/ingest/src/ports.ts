@@ -80,4 +80,4 @@ export interface AudienceReader {
   chunks(file: string, format: 'ndjson' | 'csv', fromIndex: number, chunkSize: number): AsyncIterable<AudienceChunk>;
 }
 
-export type Clock = () => number;
+export type { Clock } from '@wa/shared/clock';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { backoffDelayMs, isProgrammerError, isStalled } from './domain/retry';
+import { backoffDelayMs } from '@wa/shared/backoff';
+import { isProgrammerError, isStalled } from './domain/retry';
 import type { IngestMetrics } from './metrics';
 import type { Pipeline } from './pipeline';
 import type { Clock, HoldStore } from './ports';
@@ -41,15 +42,17 @@ export function createScheduler(deps: SchedulerDeps) {
   let started = false;
   let failures = 0;
   let lastError: string | undefined;
-  let lastProgressMs = deps.clock();
+  let lastProgressMs = deps.clock.now();
+  // Full jitter, never below the base: replicas that failed together do not retry together.
+  const retryPolicy = { baseMs: deps.retryBaseMs, maxMs: deps.retryMaxMs, minMs: deps.retryBaseMs };
 
   const progressed = () => {
-    lastProgressMs = deps.clock();
+    lastProgressMs = deps.clock.now();
   };
 
   async function tick(): Promise<void> {
     progressed();
-    const items = await deps.holds.takeDue(deps.clock(), deps.batch ?? 100, deps.leaseMs);
+    const items = await deps.holds.takeDue(deps.clock.now(), deps.batch ?? 100, deps.leaseMs);
     for (const item of items) {
       if (stopping) return;
       let outcome: 'done' | 'interrupted';
@@ -60,7 +63,7 @@ export function createScheduler(deps: SchedulerDeps) {
             shouldStop: () => stopping,
             heartbeat: async () => {
               progressed();
-              if (item.kind === 'request') await deps.holds.hold(item.member, item.held, deps.clock() + deps.leaseMs);
+              if (item.kind === 'request') await deps.holds.hold(item.member, item.held, deps.clock.now() + deps.leaseMs);
             },
             committed: async () => {},
           },
@@ -68,14 +71,14 @@ export function createScheduler(deps: SchedulerDeps) {
         );
       } catch (err) {
         // Hand the item back, due after the backoff; if Redis is away too, the lease brings it back.
-        const dueMs = deps.clock() + backoffDelayMs(failures + 1, { baseMs: deps.retryBaseMs, maxMs: deps.retryMaxMs });
+        const dueMs = deps.clock.now() + backoffDelayMs(failures, retryPolicy);
         await deps.holds.release(item, dueMs).catch((releaseErr: unknown) => log.warn({ err: releaseErr, member: item.member }, 'could not hand a failed item back; it is retried when its lease ends'));
         throw err;
       }
       progressed();
-      if (outcome === 'done') await deps.holds.ack(item, deps.clock());
+      if (outcome === 'done') await deps.holds.ack(item, deps.clock.now());
       // Stopped mid-way (shutdown): hand the item back now rather than after the lease.
-      else await deps.holds.release(item, deps.clock());
+      else await deps.holds.release(item, deps.clock.now());
     }
     deps.metrics?.held.set(await deps.holds.pending());
   }
@@ -100,7 +103,7 @@ export function createScheduler(deps: SchedulerDeps) {
           failures++;
           lastError = err instanceof Error ? err.message : String(err);
           deps.metrics?.workerFailures.inc({ worker: deps.name });
-          const retryInMs = backoffDelayMs(failures, { baseMs: deps.retryBaseMs, maxMs: deps.retryMaxMs });
+          const retryInMs = backoffDelayMs(failures - 1, retryPolicy);
           log.error({ err, failures, retryInMs }, 'releasing held work failed; retrying');
           schedule(retryInMs);
         },
@@ -119,8 +122,8 @@ export function createScheduler(deps: SchedulerDeps) {
     async check(): Promise<void> {
       if (!started || stopping) throw new Error(`${deps.name} not running`);
       if (failures > 0) throw new Error(`${deps.name} failing (${failures} in a row): ${lastError ?? ''}`);
-      if (timer === undefined && isStalled(lastProgressMs, deps.clock(), deps.stallMs)) {
-        throw new Error(`${deps.name} made no progress for ${deps.clock() - lastProgressMs} ms`);
+      if (timer === undefined && isStalled(lastProgressMs, deps.clock.now(), deps.stallMs)) {
+        throw new Error(`${deps.name} made no progress for ${deps.clock.now() - lastProgressMs} ms`);
       }
     },
     async stop(): Promise<void> {

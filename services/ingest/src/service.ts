@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { indexCatalog, loadCatalogFile, type CatalogIndex } from '@wa/shared/catalog';
 import { createConsumer, createKafka, createProducer, kafkaError } from '@wa/shared/kafka';
+import { systemClock } from '@wa/shared/clock';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
 import { createReadiness } from '@wa/shared/readiness';
@@ -47,7 +48,7 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
   const registry = overrides.registry ?? createMetricsRegistry('ingest');
   const metrics = createIngestMetrics(registry);
   const catalog = overrides.catalog ?? indexCatalog(loadCatalogFile(config.CATALOG_PATH));
-  const clock = overrides.clock ?? Date.now;
+  const clock = overrides.clock ?? systemClock;
   const readiness = createReadiness();
   const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
 
@@ -90,6 +91,7 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
       coalesceMaxJobs: config.COALESCE_MAX_JOBS,
       quietHours: parseQuietHours(config.QUIET_HOURS)!,
       notBeforeToleranceMs: config.NOT_BEFORE_TOLERANCE_MS,
+      notBeforeHorizonMs: config.NOT_BEFORE_HORIZON_DAYS * 86_400_000,
       expansionChunkSize: config.EXPANSION_CHUNK_SIZE,
       produceBatchSize: config.PRODUCE_BATCH_SIZE,
       maxRecordBytes: config.MAX_RECORD_BYTES,
@@ -115,11 +117,14 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
 
   const app = buildApp({
     apiToken: config.INGEST_API_TOKEN,
+    previousApiToken: config.INGEST_API_TOKEN_PREVIOUS,
     maxRecordBytes: config.MAX_RECORD_BYTES,
     batchBodyLimitBytes: config.HTTP_BATCH_BODY_LIMIT_BYTES,
     maxBatchJobs: config.HTTP_MAX_BATCH_JOBS,
     catalog,
     coalesceWindowMs: config.COALESCE_WINDOW_MS,
+    notBeforeHorizonMs: config.NOT_BEFORE_HORIZON_DAYS * 86_400_000,
+    clock: () => clock.now(),
     audience,
     registry,
     readiness,

@@ -1,5 +1,10 @@
 import { z } from 'zod';
 import { ConfigError, commonEnv, env, loadConfig } from '@wa/shared/config';
+import { topics } from '@wa/shared/topics';
+import { bodyLimitProblem } from './domain/raw-record';
+
+/** max.message.bytes the raw topic is created with (scripts/create-topics.ts); the live value is checked at start-up too. */
+export const RAW_TOPIC_MAX_MESSAGE_BYTES = Number(topics.webhooksRaw.config?.['max.message.bytes'] ?? 1_048_588);
 
 /** One configured app secret; several are configured during a rotation and any of them verifies. */
 export interface AppSecret {
@@ -72,5 +77,7 @@ export function loadWebhookConfig(source: Record<string, string | undefined> = p
   if (!config.WEBHOOK_RECEIVER_ENABLED && !config.NORMALISER_ENABLED) {
     throw new ConfigError(['WEBHOOK_RECEIVER_ENABLED and NORMALISER_ENABLED: both are false, so this process would do nothing (got "false" for both)']);
   }
+  const tooLarge = bodyLimitProblem(config.WEBHOOK_MAX_BODY_BYTES, RAW_TOPIC_MAX_MESSAGE_BYTES, topics.webhooksRaw.name);
+  if (tooLarge) throw new ConfigError([tooLarge]);
   return config;
 }

@@ -2,6 +2,7 @@ import { CompressionTypes } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createConsumer, createKafka, createProducer } from '@wa/shared/kafka';
+import { systemClock, type Clock } from '@wa/shared/clock';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
 import { createReadiness } from '@wa/shared/readiness';
@@ -12,7 +13,9 @@ import { topicName, topics } from '@wa/shared/topics';
 import { BatchingProducer } from './adapters/kafka-raw-producer';
 import { Normaliser, type NormaliserTopics } from './adapters/kafka-normaliser';
 import { RedisState } from './adapters/redis-state';
-import type { WebhookConfig } from './config';
+import { ConfigError } from '@wa/shared/config';
+import { RAW_TOPIC_MAX_MESSAGE_BYTES, type WebhookConfig } from './config';
+import { bodyLimitProblem } from './domain/raw-record';
 import { createKeywordMatcher } from './domain/keywords';
 import { buildApp } from './http/app';
 import { createWebhookMetrics } from './metrics';
@@ -20,8 +23,8 @@ import { createWebhookMetrics } from './metrics';
 export interface WebhookServiceOverrides {
   logger?: Logger;
   registry?: Registry;
-  /** Wall clock in epoch ms (window TTLs, DLQ timestamps); injected by tests. */
-  now?: () => number;
+  /** Wall clock (window TTLs, DLQ timestamps); injected by tests. */
+  clock?: Clock;
 }
 
 export function webhookTopics(prefix: string): NormaliserTopics {
@@ -44,7 +47,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
 export function createWebhookService(config: WebhookConfig, overrides: WebhookServiceOverrides = {}) {
   const logger = overrides.logger ?? createLogger({ service: 'webhook', level: config.LOG_LEVEL });
   const registry = overrides.registry ?? createMetricsRegistry('webhook');
-  const now = overrides.now ?? Date.now;
+  const clock = overrides.clock ?? systemClock;
   // `raw` is declared below; the gauge reads it only when scraped.
   const metrics = createWebhookMetrics(registry, { queuedRecords: () => raw.queued });
   const readiness = createReadiness();
@@ -57,6 +60,8 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     producer,
     topic: names.raw,
     maxBatch: config.WEBHOOK_PRODUCE_MAX_BATCH,
+    // Room under the topic's limit for the batch framing.
+    maxBatchBytes: RAW_TOPIC_MAX_MESSAGE_BYTES - 64 * 1024,
     maxInFlight: config.WEBHOOK_PRODUCE_MAX_INFLIGHT,
     lingerMs: config.WEBHOOK_PRODUCE_LINGER_MS,
     timeoutMs: config.WEBHOOK_PRODUCE_TIMEOUT_MS,
@@ -89,7 +94,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     registry,
     readiness,
     logger,
-    now: () => new Date(now()),
+    clock,
     receiver: config.WEBHOOK_RECEIVER_ENABLED,
   });
 
@@ -152,6 +157,28 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     }
   }
 
+  /**
+   * The live raw topic may have been created or altered with a smaller max.message.bytes than the body limit
+   * needs: refuse to start, naming both. Kafka unreachable: skipped (the receiver answers 503 meanwhile).
+   */
+  async function checkRawTopicLimit(): Promise<void> {
+    const admin = kafka.admin();
+    let limit: number | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), 5_000).unref());
+      await Promise.race([admin.connect(), timeout]);
+      const described = await Promise.race([admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: names.raw, configNames: ['max.message.bytes'] }] }), timeout]);
+      const value = described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue;
+      if (value !== undefined) limit = Number(value);
+    } catch (err) {
+      logger.warn({ err, topic: names.raw }, 'could not read the raw topic\'s max.message.bytes at start-up; not checked');
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    const problem = limit === undefined ? null : bodyLimitProblem(config.WEBHOOK_MAX_BODY_BYTES, limit, names.raw);
+    if (problem) throw new ConfigError([problem]);
+  }
+
   return {
     app,
     registry,
@@ -162,7 +189,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     async start(): Promise<{ url: string }> {
       if (config.NORMALISER_ENABLED && consumer !== undefined) {
         redis = createRedis(config.REDIS_URL);
-        const state = new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S, now });
+        const state = new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S, clock });
         normaliser = new Normaliser({
           consumer,
           producer,
@@ -171,7 +198,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
           topics: names,
           metrics,
           logger: logger.child({ component: 'normaliser' }),
-          now,
+          clock,
         });
         const client = redis;
         readiness.addCheck('redis', () => client.ping());
@@ -202,6 +229,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
         readiness.markStopping();
       });
 
+      if (config.WEBHOOK_RECEIVER_ENABLED) await checkRawTopicLimit();
       const address = await app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
       producerReady = connectProducer();
       void runNormaliser();

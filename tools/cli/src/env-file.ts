@@ -60,7 +60,7 @@ export function loadCliEnvironment(env: Readonly<Record<string, string | undefin
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && env.WA_ENV_FILE === undefined) return { file: null, env: { ...env } };
-    throw new Error(`cannot read WA_ENV_FILE ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`cannot read WA_ENV_FILE ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
   return { file: path, env: mergeEnvFile(env, parseEnvFile(text)) };
 }

@@ -7,7 +7,7 @@ export async function requestJson(method: 'GET' | 'POST', url: string, options: 
   try {
     response = await fetch(url, { method, headers, body: options.body === undefined ? null : JSON.stringify(options.body), signal: AbortSignal.timeout(options.timeoutMs ?? 15_000) });
   } catch (err) {
-    throw new Error(`cannot reach ${new URL(url).origin}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+    throw new Error(`cannot reach ${new URL(url).origin}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`, { cause: err });
   }
   const text = await response.text();
   let body: unknown = text;

@@ -1,7 +1,8 @@
-/** Sim-time in epoch milliseconds. Every rule and schedule in the simulator reads this, never Date.now(). */
-export interface Clock {
-  now(): number;
-}
+import type { Clock } from '@wa/shared/clock';
+
+/** Sim-time in epoch milliseconds (the project's one Clock type). Every rule and schedule in the simulator reads it, never Date.now(). */
+export type { Clock, ManualClock } from '@wa/shared/clock';
+export { createManualClock } from '@wa/shared/clock';
 
 /**
  * Wall time sped up by `timeScale`: one real second is `timeScale` simulated seconds, so a 24 h
@@ -11,23 +12,4 @@ export function createScaledClock(timeScale = 1, startMs = Date.now()): Clock {
   if (timeScale === 1) return { now: () => Date.now() };
   const realStart = performance.now();
   return { now: () => startMs + (performance.now() - realStart) * timeScale };
-}
-
-/** A clock that only moves when told to: for deterministic tests. */
-export interface ManualClock extends Clock {
-  set(ms: number): void;
-  advance(ms: number): void;
-}
-
-export function createManualClock(startMs = 1_750_000_000_000): ManualClock {
-  let t = startMs;
-  return {
-    now: () => t,
-    set: (ms) => {
-      t = ms;
-    },
-    advance: (ms) => {
-      t += ms;
-    },
-  };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { errorEnvelope, graphError } from './graph-errors';
 import { createLatencySampler } from './latency';
 import { SimCore, SimInputError, type AccountEventInput } from './sim-core';
+import { throughputLevel } from './phone-numbers';
 import { tierLabel } from './world';
 
 const messagingLimit = z.union([z.literal(250), z.literal(2000), z.literal(10000), z.literal(100000), z.literal('unlimited'), z.literal(-1).transform(() => 'unlimited' as const)]);
@@ -97,7 +98,7 @@ export function buildApp(core: SimCore, opts: { logger?: boolean } = {}): Fastif
       display_phone_number: phone.displayPhoneNumber,
       id: phone.id,
       quality_rating: phone.quality,
-      throughput: { level: phone.throughputMps > 80 ? 'HIGH' : 'STANDARD' },
+      throughput: { level: throughputLevel(phone.throughputMps) },
       messaging_limit_tier: tierLabel(phone.waba.business.messagingLimit),
     };
   });

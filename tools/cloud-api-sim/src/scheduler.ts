@@ -74,10 +74,7 @@ export class BucketScheduler<T> {
           m = l;
           mv = h[l]!;
         }
-        if (r < h.length && h[r]! < mv) {
-          m = r;
-          mv = h[r]!;
-        }
+        if (r < h.length && h[r]! < mv) m = r;
         if (m === i) break;
         h[i] = h[m]!;
         i = m;

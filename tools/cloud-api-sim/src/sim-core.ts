@@ -5,15 +5,14 @@ import { PairRateLimiter, PeakRateMeter, SlidingWindowLimiter, UniqueRecipientWi
 import { CATEGORY, MESSAGE_TYPES, MessageStore, PRICING_TYPE, type StatusName } from './message-store';
 import { metaStringify } from './meta-json';
 import { createPopulation, type Person } from './population';
+import { HIGH_MPS, THROUGHPUT_EVENTS, qualityAfter, qualityUpdateValue } from './phone-numbers';
 import { createRng, type Rng } from './rng';
 import type { Scenario } from './scenario';
 import { BucketScheduler } from './scheduler';
 import { validateSendBody, type ParsedMessage } from './validate';
 import { WebhookSender } from './webhook-sender';
-import { buildWorld, limitNumber, templateKey, tierLabel, type PhoneState, type World } from './world';
+import { buildWorld, limitNumber, templateKey, type PhoneState, type World } from './world';
 
-/** Errors Meta reports after accepting the message (HTTP 200, then a `failed` status). */
-const ASYNC_CODES = new Set([131026, 131047, 131049, 131050, 130472]);
 const STATUS_NAMES: StatusName[] = ['sent', 'delivered', 'read', 'failed'];
 const ERROR_HREF = 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/';
 
@@ -488,19 +487,17 @@ export class SimCore {
       case 'phone_number_quality_update': {
         const phone = this.world.phoneById.get(e.phoneNumberId);
         if (!phone) throw new SimInputError('phoneNumberId', `unknown phone number id ${e.phoneNumberId}`);
-        if (e.quality) phone.quality = e.quality;
-        if (e.throughputMps !== undefined) {
-          phone.throughputMps = e.throughputMps;
-          this.throughput[phone.idx]!.setLimit(e.throughputMps);
+        const quality = e.quality ?? qualityAfter(e.event);
+        if (quality) phone.quality = quality;
+        const mps = e.throughputMps ?? (THROUGHPUT_EVENTS.has(e.event) ? HIGH_MPS : undefined);
+        if (mps !== undefined) {
+          phone.throughputMps = mps;
+          this.throughput[phone.idx]!.setLimit(mps);
         }
         const biz = phone.waba.business;
+        const oldLimit = biz.messagingLimit;
         if (e.messagingLimit !== undefined) biz.messagingLimit = e.messagingLimit;
-        this.post(phone.waba.id, 'phone_number_quality_update', {
-          display_phone_number: phone.displayPhoneNumber,
-          event: e.event,
-          current_limit: tierLabel(biz.messagingLimit),
-          max_daily_conversations_per_business: tierLabel(biz.messagingLimit),
-        }, 'account', 1, true);
+        this.post(phone.waba.id, 'phone_number_quality_update', qualityUpdateValue(phone, e.event, oldLimit, biz.messagingLimit), 'account', 1, true);
         return;
       }
       case 'business_capability_update': {
@@ -510,7 +507,6 @@ export class SimCore {
         const n = e.messagingLimit === 'unlimited' ? -1 : e.messagingLimit;
         for (const waba of this.world.wabas.filter((w) => w.business === biz)) {
           this.post(waba.id, 'business_capability_update', {
-            max_daily_conversation_per_phone: n,
             max_daily_conversations_per_business: n,
             ...(n === 250 ? { max_phone_numbers_per_business: 2 } : { max_phone_numbers_per_waba: 25 }),
           }, 'account', 1, true);

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { Agent } from 'undici';
+import { backoffDelayMs } from '@wa/shared/backoff';
 import type { Clock } from './clock';
 import { BucketScheduler } from './scheduler';
 import type { Rng } from './rng';
@@ -212,7 +213,7 @@ export class WebhookSender {
       return;
     }
     this.stats.retriesScheduled++;
-    const delay = Math.min(r.maxDelayMs, r.baseMs * r.factor ** (d.attempts - 1));
+    const delay = backoffDelayMs(d.attempts - 1, { baseMs: r.baseMs, maxMs: r.maxDelayMs, factor: r.factor, jitter: 'none' });
     this.retries.add(now + delay, d);
   }
 

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '@wa/shared/clock';
 import { decodeJson } from '@wa/shared/decode';
 import { accountEventV1, deadLetterV1, inboundEventV1, sentEventV1, statusEventV1 } from '@wa/shared/index';
 import { accountRow, chTime, deadLetterRow, sendAttemptRow, type RowMapper } from '../domain/rows';
@@ -36,7 +37,7 @@ export class EventBuffer {
       mapper: RowMapper;
       tracker: LatencyTracker;
       metrics: AnalyticsMetrics;
-      clock?: () => number;
+      clock?: Clock;
     },
   ) {}
 
@@ -45,13 +46,13 @@ export class EventBuffer {
   }
 
   get ageMs(): number {
-    return this.firstAtMs === undefined ? 0 : (this.deps.clock ?? Date.now)() - this.firstAtMs;
+    return this.firstAtMs === undefined ? 0 : (this.deps.clock ?? systemClock).now() - this.firstAtMs;
   }
 
   add(record: RecordRef): void {
     const role = this.deps.roles.get(record.topic);
     if (role === undefined) return;
-    this.firstAtMs ??= (this.deps.clock ?? Date.now)();
+    this.firstAtMs ??= (this.deps.clock ?? systemClock).now();
     const key = `${record.topic}:${record.partition}`;
     const range = this.offsets.get(key);
     if (range) range.last = record.offset;
@@ -151,7 +152,7 @@ export class EventBuffer {
   }
 
   private invalid(record: RecordRef, reason: string, detail: string): false {
-    const now = chTime((this.deps.clock ?? Date.now)());
+    const now = chTime((this.deps.clock ?? systemClock).now());
     this.mark('failures', now);
     this.push('dead_letters', {
       event_id: `${record.topic}:${record.partition}:${record.offset}`,

@@ -1,5 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
+import { backoffDelayMs } from '@wa/shared/backoff';
 import { createConsumer, kafkaError } from '@wa/shared/kafka';
 import type { AnalyticsMetrics } from '../metrics';
 import type { ClickHouseStore } from './clickhouse-store';
@@ -116,7 +117,7 @@ export class AnalyticsConsumer {
           log.error({ err, events }, 'giving up on a batch during shutdown; it will be re-read');
           return;
         }
-        const delay = Math.min(5_000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        const delay = backoffDelayMs(attempt, { baseMs: 100, maxMs: 5_000, jitter: 'equal' });
         log.warn({ err, attempt, delayMs: Math.round(delay) }, 'ClickHouse insert failed; retrying');
         await new Promise((r) => setTimeout(r, delay));
       }

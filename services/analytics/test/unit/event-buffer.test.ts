@@ -19,7 +19,7 @@ function buffer() {
     mapper: createRowMapper({ salt: 'unit-salt', rateCard: () => card }),
     tracker: createLatencyTracker(),
     metrics: createAnalyticsMetrics(new Registry()),
-    clock: () => Date.parse('2025-08-06T00:00:00Z'),
+    clock: { now: () => Date.parse('2025-08-06T00:00:00Z') },
   });
 }
 

@@ -1,5 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
+import { backoffDelayMs } from '@wa/shared/backoff';
+import type { Clock } from '@wa/shared/clock';
 import { createConsumer } from '@wa/shared/kafka';
 import { dispatchJobV1, type DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
 import { decodeJson } from '@wa/shared/decode';
@@ -28,7 +30,7 @@ export interface DispatchConsumerOptions {
   handle: (job: DispatchJobV1, src: JobSource, concurrency: JobConcurrency) => Promise<void>;
   /** A record that is not a valid job: dead-letter it (resolves once acknowledged). */
   poison: (src: JobSource, reason: 'invalid_json' | 'schema_violation' | 'record_too_large', detail: string) => Promise<void>;
-  now: () => number;
+  clock: Clock;
 }
 
 interface PartitionState {
@@ -137,7 +139,7 @@ export class DispatchConsumer {
         clearTimeout(state.recovery);
       }
       this.partitions.clear();
-      await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2)));
+      await new Promise((r) => setTimeout(r, backoffDelayMs(attempt, { baseMs: 250, maxMs: 10_000, jitter: 'equal' })));
       if (this.stopping) return;
       this.consumer = this.create();
       try {
@@ -181,7 +183,7 @@ export class DispatchConsumer {
           continue;
         }
         const decoded = decodeJson(dispatchJobV1, message.value);
-        if (decoded.ok && this.options.delayed && decoded.value.retryAt !== undefined && decoded.value.retryAt > this.options.now() && !(await this.options.dueEarly?.(decoded.value))) {
+        if (decoded.ok && this.options.delayed && decoded.value.retryAt !== undefined && decoded.value.retryAt > this.options.clock.now() && !(await this.options.dueEarly?.(decoded.value))) {
           notDue = { retryAt: decoded.value.retryAt };
           break;
         }
@@ -203,7 +205,7 @@ export class DispatchConsumer {
       const timer = setTimeout(() => {
         this.resumeTimers.delete(timer);
         resume();
-      }, Math.max(10, notDue.retryAt - this.options.now()));
+      }, Math.max(10, notDue.retryAt - this.options.clock.now()));
       this.resumeTimers.set(timer, resume);
     }
   }
@@ -275,7 +277,7 @@ export class DispatchConsumer {
   }
 
   private scheduleRecovery(state: PartitionState): void {
-    const delayMs = Math.min(RECOVERY_MAX_MS, RECOVERY_BASE_MS * 2 ** state.failures++);
+    const delayMs = backoffDelayMs(state.failures++, { baseMs: RECOVERY_BASE_MS, maxMs: RECOVERY_MAX_MS, jitter: 'none' });
     state.recovery = setTimeout(() => {
       state.recovery = undefined;
       if (this.stopping || this.partitions.get(`${state.topic}:${state.partition}`) !== state) return;

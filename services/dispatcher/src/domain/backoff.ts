@@ -1,19 +1,14 @@
+import { backoffDelayMs } from '@wa/shared/backoff';
+
 /**
- * Retry timing: exponential back-off with full jitter (AWS architecture blog, "Exponential Backoff
- * and Jitter"), then the delayed retry topic that holds a record for that long. Pure: the caller
- * injects the random source.
+ * Retry timing: the shared exponential back-off with full jitter, then the delayed retry topic
+ * that holds a record for that long. Pure: the caller injects the random source.
  */
 
 export interface BackoffOptions {
   baseMs: number;
   maxDelayMs: number;
   maxAttempts: number;
-}
-
-/** Delay before attempt `attempt + 1` after attempt `attempt` (0-based) failed: uniform in [0, min(cap, base·2^attempt)]. */
-export function backoffDelayMs(attempt: number, options: Pick<BackoffOptions, 'baseMs' | 'maxDelayMs'>, random: () => number): number {
-  const ceiling = Math.min(options.maxDelayMs, options.baseMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * ceiling);
 }
 
 export interface Tier {
@@ -38,5 +33,5 @@ export type RetryDecision = { retry: true; delayMs: number; nextAttempt: number 
 export function decideRetry(attempt: number, options: BackoffOptions, random: () => number, minDelayMs = 0): RetryDecision {
   const nextAttempt = attempt + 1;
   if (nextAttempt >= options.maxAttempts) return { retry: false, reason: 'retries_exhausted' };
-  return { retry: true, delayMs: Math.max(minDelayMs, backoffDelayMs(attempt, options, random)), nextAttempt };
+  return { retry: true, delayMs: Math.max(minDelayMs, backoffDelayMs(attempt, { baseMs: options.baseMs, maxMs: options.maxDelayMs }, random)), nextAttempt };
 }

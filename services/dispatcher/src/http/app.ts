@@ -1,10 +1,10 @@
-import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { CatalogIndex } from '@wa/shared/catalog';
 import { waId } from '@wa/shared/contracts/common';
 import { formatIssues } from '@wa/shared/decode';
+import { bearerToken, requireToken } from '@wa/shared/http-auth';
 import { registerOpsRoutes } from '@wa/shared/http-ops';
 import type { Readiness } from '@wa/shared/readiness';
 import { admitCampaign } from '../domain/admission';
@@ -13,6 +13,8 @@ import { UnknownCampaignError, type AccountState, type CampaignControl, type Cam
 
 export interface AppDeps {
   adminToken: string;
+  /** Also accepted while operators move to a rotated token. */
+  previousAdminToken?: string;
   registry: Registry;
   readiness: Readiness;
   catalog: CatalogIndex;
@@ -40,24 +42,20 @@ const EFFECT: Record<CampaignState, string> = {
   cancelled: 'remaining jobs are closed as cancelled within a few seconds; no further sends',
 };
 
-function tokenMatches(given: string | undefined, expected: string): boolean {
-  if (!given) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** The admin/ops HTTP app (fastify factory; only main.ts listens). Admin routes need the admin token. */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
   registerOpsRoutes(app, { registry: deps.registry, readiness: deps.readiness });
 
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/v1/')) return;
-    const header = req.headers.authorization;
-    const bearer = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-    const token = bearer ?? (req.headers['x-admin-token'] as string | undefined);
-    if (!tokenMatches(token, deps.adminToken)) return reply.code(401).send({ error: { code: 'unauthorized', message: 'admin token required' } });
+  // Every route registered under /v1/ needs the admin token, whatever spelling of the path reached it.
+  requireToken(app, {
+    prefix: '/v1/',
+    tokens: [deps.adminToken, ...(deps.previousAdminToken ? [deps.previousAdminToken] : [])],
+    presented: (req) => {
+      const header = req.headers['x-admin-token'];
+      return bearerToken(req) ?? (typeof header === 'string' ? header : undefined);
+    },
+    unauthorized: (reply) => reply.code(401).send({ error: { code: 'unauthorized', message: 'admin token required' } }),
   });
 
   const setState = (state: CampaignState) => async (req: { params: unknown }, reply: { code: (n: number) => { send: (b: unknown) => unknown } }) => {
@@ -117,6 +115,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         adaptiveFactor: rate.factor,
         quality: deps.account.quality(n.id) ?? null,
         messagingLimit: deps.account.messagingLimit(n.wabaId),
+        // Where each value came from (catalogue, webhook, graph_api) and when.
+        sources: {
+          throughput: deps.account.phoneState?.(n.id).throughputMps ?? null,
+          quality: deps.account.phoneState?.(n.id).quality ?? null,
+          messagingLimit: deps.account.messagingLimitState?.(n.wabaId) ?? null,
+        },
         messagingBudgetUsed: await deps.limits.used(business.portfolioId),
         accountPaused: deps.account.accountPaused(n.wabaId),
       });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { RETRY_TIERS } from '@wa/shared/topics';
 import { admitCampaign } from '../../src/domain/admission';
-import { backoffDelayMs, decideRetry, tierIndexForDelay } from '../../src/domain/backoff';
+import { decideRetry, tierIndexForDelay } from '../../src/domain/backoff';
 import { evaluateCompliance, type ComplianceFacts } from '../../src/domain/compliance';
 import { decideOutcome } from '../../src/domain/outcome';
-import { createAdaptiveRate, handedOn, nextHandOnAt, pacedRoom, queuedSendsDue, reserveSlots, sendGuardCap, slotIntervalMs, targetRate, type HandOnTimelines } from '../../src/domain/pacing';
+import { createAdaptiveRate, handedOn, nextHandOnAt, pacedRoom, queuedSendsDue, sendGuardCap, targetRate, type HandOnTimelines } from '../../src/domain/pacing';
 import { pickSender } from '../../src/domain/sender-pool';
 
 describe('pacing', () => {
@@ -16,25 +16,6 @@ describe('pacing', () => {
     expect(sendGuardCap(38.8, 40)).toBe(39);
     expect(sendGuardCap(1, 1)).toBe(1);
     expect(sendGuardCap(20, 30)).toBe(25);
-  });
-
-  it('spaces reserved slots so no sliding second holds more than the rate', () => {
-    const rate = targetRate(80, 0.05);
-    expect(rate).toBeCloseTo(76);
-    const interval = slotIntervalMs(rate);
-    let tat: number | undefined;
-    const sends: number[] = [];
-    // 500 requests arriving in bursts of 50 every 100 ms, far above the rate
-    for (let burst = 0; burst < 10; burst++) {
-      const now = burst * 100;
-      const r = reserveSlots(tat, now, interval, 50);
-      for (let i = 0; i < 50; i++) sends.push(r.firstSlotMs + i * interval);
-      tat = r.nextTatMs;
-    }
-    let maxInWindow = 0;
-    for (const t of sends) maxInWindow = Math.max(maxInWindow, sends.filter((s) => s > t - 1000 && s <= t).length);
-    expect(maxInWindow).toBeLessThanOrEqual(80);
-    expect(maxInWindow).toBeGreaterThanOrEqual(76);
   });
 
   it("a held queue's hand-ons: due at the paced rate, at most 20 ms of slots behind, never above twice the rate", () => {
@@ -73,11 +54,6 @@ describe('pacing', () => {
     expect(pacedRoom(78.4, 1_000, 70)).toBe(8);
   });
 
-  it('gives an idle number no credit for the past', () => {
-    expect(reserveSlots(1_000, 50_000, 10, 1).firstSlotMs).toBe(50_000);
-    expect(reserveSlots(60_000, 50_000, 10, 3)).toEqual({ firstSlotMs: 60_000, nextTatMs: 60_030 });
-  });
-
   it('backs off multiplicatively on a throttle, holds for the cool-down, then recovers linearly', () => {
     const a = createAdaptiveRate({ decreaseFactor: 0.5, coolDownMs: 10_000 });
     let s = a.onThrottle(a.fresh(), 0);
@@ -96,11 +72,12 @@ describe('pacing', () => {
 
 describe('backoff', () => {
   it('draws full jitter under an exponential ceiling capped at the maximum', () => {
-    const opts = { baseMs: 1_000, maxDelayMs: 30_000 };
-    expect(backoffDelayMs(0, opts, () => 0.999)).toBe(999);
-    expect(backoffDelayMs(3, opts, () => 0.5)).toBe(4_000);
-    expect(backoffDelayMs(20, opts, () => 0.999)).toBe(29_970);
-    expect(backoffDelayMs(5, opts, () => 0)).toBe(0);
+    const opts = { baseMs: 1_000, maxDelayMs: 30_000, maxAttempts: 100 };
+    const delay = (attempt: number, r: number) => (decideRetry(attempt, opts, () => r) as { delayMs: number }).delayMs;
+    expect(delay(0, 0.999)).toBe(999);
+    expect(delay(3, 0.5)).toBe(4_000);
+    expect(delay(20, 0.999)).toBe(29_970);
+    expect(delay(5, 0)).toBe(0);
   });
 
   it('maps delays to the retry tier topics', () => {

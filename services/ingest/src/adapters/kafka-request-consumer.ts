@@ -1,7 +1,8 @@
 import type { Consumer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { kafkaError } from '@wa/shared/kafka';
-import { backoffDelayMs, isProgrammerError, isStalled } from '../domain/retry';
+import { backoffDelayMs } from '@wa/shared/backoff';
+import { isProgrammerError, isStalled } from '../domain/retry';
 import type { IngestMetrics } from '../metrics';
 import type { Envelope, Pipeline } from '../pipeline';
 import type { Clock } from '../ports';
@@ -46,7 +47,7 @@ export function createRequestConsumer(deps: RequestConsumerDeps) {
   let generation = 0;
   let phase: Phase = 'idle';
   let stopping = false;
-  let lastActivityMs = deps.clock();
+  let lastActivityMs = deps.clock.now();
   let replacing: Promise<void> | undefined;
   let watchdog: NodeJS.Timeout | undefined;
   let wakeUp: (() => void) | undefined;
@@ -77,14 +78,14 @@ export function createRequestConsumer(deps: RequestConsumerDeps) {
       await deps.pipeline.processEnvelopes(envs, {
         shouldStop: () => stopping || !isRunning() || isStale(),
         heartbeat: async () => {
-          lastActivityMs = deps.clock();
+          lastActivityMs = deps.clock.now();
           await heartbeat();
         },
         committed: async (index) => {
           const offset = batch.messages[index]!.offset;
           resolveOffset(offset);
           await c.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(offset) + 1n).toString() }]);
-          lastActivityMs = deps.clock();
+          lastActivityMs = deps.clock.now();
         },
       });
     } catch (err) {
@@ -105,7 +106,7 @@ export function createRequestConsumer(deps: RequestConsumerDeps) {
     let launched = false;
     const current = () => gen === generation && !stopping;
     const touch = () => {
-      if (current()) lastActivityMs = deps.clock();
+      if (current()) lastActivityMs = deps.clock.now();
     };
     for (const ev of [c.events.FETCH_START, c.events.FETCH, c.events.HEARTBEAT, c.events.START_BATCH_PROCESS, c.events.END_BATCH_PROCESS, c.events.COMMIT_OFFSETS]) c.on(ev, touch);
     c.on(c.events.GROUP_JOIN, (e) => {
@@ -164,7 +165,7 @@ export function createRequestConsumer(deps: RequestConsumerDeps) {
     }
     if (phase === 'joining') phase = 'consuming';
     launched = true;
-    lastActivityMs = deps.clock();
+    lastActivityMs = deps.clock.now();
   }
 
   /** Disconnects the current consumer (bounded) and launches a new one, retrying with backoff. */
@@ -182,7 +183,7 @@ export function createRequestConsumer(deps: RequestConsumerDeps) {
           logger.info({ reason, attempt }, 'request consumer replaced');
           return;
         } catch (err) {
-          const delayMs = backoffDelayMs(attempt, { baseMs: deps.restartBaseMs, maxMs: deps.restartMaxMs });
+          const delayMs = backoffDelayMs(attempt - 1, { baseMs: deps.restartBaseMs, maxMs: deps.restartMaxMs, minMs: deps.restartBaseMs });
           phase = 'replacing';
           logger.warn({ err, attempt, delayMs }, 'starting a replacement request consumer failed; retrying');
           await sleep(delayMs);
@@ -196,8 +197,8 @@ export function createRequestConsumer(deps: RequestConsumerDeps) {
 
   function checkStall(): void {
     if (stopping || replacing || phase === 'idle') return;
-    if (!isStalled(lastActivityMs, deps.clock(), deps.stallMs)) return;
-    logger.error({ phase, silentMs: deps.clock() - lastActivityMs, stallMs: deps.stallMs }, 'request consumer stalled (no fetch, heartbeat or batch); replacing it');
+    if (!isStalled(lastActivityMs, deps.clock.now(), deps.stallMs)) return;
+    logger.error({ phase, silentMs: deps.clock.now() - lastActivityMs, stallMs: deps.stallMs }, 'request consumer stalled (no fetch, heartbeat or batch); replacing it');
     void replace('stalled');
   }
 
@@ -211,7 +212,7 @@ export function createRequestConsumer(deps: RequestConsumerDeps) {
     /** For readiness: rejects unless a consumer is joined and showed life within `stallMs`. */
     async check(): Promise<void> {
       if (phase !== 'consuming') throw new Error(`request consumer ${phase}`);
-      if (isStalled(lastActivityMs, deps.clock(), deps.stallMs)) throw new Error(`request consumer silent for ${deps.clock() - lastActivityMs} ms`);
+      if (isStalled(lastActivityMs, deps.clock.now(), deps.stallMs)) throw new Error(`request consumer silent for ${deps.clock.now() - lastActivityMs} ms`);
     },
     get phase(): Phase {
       return phase;

@@ -58,6 +58,19 @@ export function resolveRecipient(plan: Plan, raw: RawRecipient): { ok: true; rec
   return { ok: true, recipient: { index: raw.index, waId: phone.waId, country: phone.country, bodyParams: raw.bodyParams, headerParams: raw.headerParams } };
 }
 
+/**
+ * Every problem of a `to`/`recipients` request's recipients at once (number, per-recipient parameters):
+ * the HTTP door answers 400 with them; the Kafka door dead-letters each recipient on its own.
+ */
+export function inlineRecipientProblems(plan: Plan): RecipientProblem[] {
+  const problems: RecipientProblem[] = [];
+  for (const raw of inlineRecipients(plan.request)) {
+    const resolved = resolveRecipient(plan, raw);
+    if (!resolved.ok) problems.push(resolved.problem);
+  }
+  return problems;
+}
+
 /** One dispatch job for one person. `requestedAt` comes from the caller so replays are identical. */
 export function buildJob(plan: Plan, recipient: ResolvedRecipient, requestedAt: string): DispatchJobV1 {
   const r = plan.request;

@@ -1,14 +1,4 @@
 /**
- * Delay before retry number `attempt` (1 = first retry): exponential from `baseMs`, capped at
- * `maxMs`, with full jitter so replicas that failed together do not retry together.
- * `random` is injected (Math.random in production, fixed in tests).
- */
-export function backoffDelayMs(attempt: number, options: { baseMs: number; maxMs: number }, random: () => number = Math.random): number {
-  const exp = Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.max(options.baseMs, Math.round(exp * random()));
-}
-
-/**
  * True when nothing happened for longer than `stallMs` while work was expected to happen:
  * the watchdog's rule for a loop that neither progressed nor failed (a silent hang).
  */

@@ -1,12 +1,14 @@
-import { timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CatalogIndex } from '@wa/shared/catalog';
 import { notificationRequestV1, type NotificationRequestV1 } from '@wa/shared/contracts/notification-request';
+import { bearerToken, requireToken } from '@wa/shared/http-auth';
 import { registerOpsRoutes } from '@wa/shared/http-ops';
 import { isAppError } from '@wa/shared/errors';
 import type { Readiness } from '@wa/shared/readiness';
+import { inlineRecipientProblems } from '../domain/expand';
+import { notBeforeBeyondHorizon } from '../domain/schedule';
 import { planRequest } from '../domain/validate';
 import type { AudienceReader } from '../ports';
 
@@ -14,6 +16,8 @@ export type SubmitStatus = 'accepted' | 'duplicate';
 
 export interface AppDeps {
   apiToken: string;
+  /** Also accepted while callers move to a rotated token. */
+  previousApiToken?: string;
   /** Largest single job (it becomes one record on the request topic). */
   maxRecordBytes: number;
   /** Largest body of the batch endpoint. */
@@ -21,6 +25,9 @@ export interface AppDeps {
   maxBatchJobs: number;
   catalog: CatalogIndex;
   coalesceWindowMs: number;
+  /** Furthest a not-before may lie ahead (400 beyond). */
+  notBeforeHorizonMs: number;
+  clock?: () => number;
   audience: AudienceReader;
   /** Claims the idempotency keys and enqueues the new jobs on the request topic (acks=-1). */
   submit: (jobs: readonly { request: NotificationRequestV1; bytes: Buffer }[]) => Promise<SubmitStatus[]>;
@@ -43,12 +50,6 @@ class BadRequest extends Error {
   }
 }
 
-function tokenMatches(expected: Buffer, presented: string | undefined): boolean {
-  if (!presented) return false;
-  const got = Buffer.from(presented);
-  return got.length === expected.length && timingSafeEqual(got, expected);
-}
-
 function recipientsOf(r: NotificationRequestV1): number | null {
   if (r.to !== undefined) return 1;
   if (r.recipients) return r.recipients.length;
@@ -68,7 +69,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit: deps.batchBodyLimitBytes,
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
-  const expected = Buffer.from(deps.apiToken);
+  const clock = deps.clock ?? Date.now;
 
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof BadRequest) return reply.code(400).send({ code: err.code, message: err.message, issues: err.issues });
@@ -87,14 +88,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   registerOpsRoutes(app, { registry: deps.registry, readiness: deps.readiness });
 
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/v1/')) return;
-    const auth = req.headers.authorization;
-    const bearer = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
-    const header = req.headers['x-api-token'];
-    if (!tokenMatches(expected, typeof header === 'string' ? header : bearer)) {
-      return reply.code(401).send({ code: 'unauthorized', message: 'missing or wrong API token (x-api-token or Authorization: Bearer)' });
-    }
+  // Every route registered under /v1/ needs the token, whatever spelling of the path reached it.
+  requireToken(app, {
+    prefix: '/v1/',
+    tokens: [deps.apiToken, ...(deps.previousApiToken ? [deps.previousApiToken] : [])],
+    presented: (req) => {
+      const header = req.headers['x-api-token'];
+      return typeof header === 'string' ? header : bearerToken(req);
+    },
+    unauthorized: (reply) => reply.code(401).send({ code: 'unauthorized', message: 'missing or wrong API token (x-api-token or Authorization: Bearer)' }),
   });
 
   async function check(body: unknown, prefix: string): Promise<{ request: NotificationRequestV1; bytes: Buffer } | FieldIssue[]> {
@@ -104,7 +106,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
     const request = parsed.data;
     const planned = planRequest(request, deps.catalog, { coalesceWindowMs: deps.coalesceWindowMs });
-    if (!planned.ok) return [{ path: [prefix, planned.reason === 'unknown_sender' ? 'sender' : 'template'].filter(Boolean).join('.'), message: `${planned.reason}: ${planned.detail}` }];
+    const at = (...path: (string | number)[]) => [prefix, ...path].filter((p) => p !== '').join('.');
+    if (!planned.ok) return [{ path: at(planned.reason === 'unknown_sender' ? 'sender' : 'template'), message: `${planned.reason}: ${planned.detail}` }];
+    const issues: FieldIssue[] = [];
+    const beyond = notBeforeBeyondHorizon(request, clock(), deps.notBeforeHorizonMs);
+    if (beyond) issues.push({ path: at('notBefore'), message: beyond });
+    // The same per-recipient checks the pipeline applies (it dead-letters them on the Kafka path): an HTTP caller hears at once.
+    for (const p of request.audience ? [] : inlineRecipientProblems(planned.plan)) {
+      issues.push({ path: request.to !== undefined ? at('to') : at('recipients', p.index), message: `${p.reason}: ${p.detail}` });
+    }
+    if (issues.length > 0) return issues;
     if (request.audience) {
       try {
         await deps.audience.resolve(request.audience.path);
@@ -130,7 +141,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return reply.code(202).send(await accept([checked]));
   });
 
-  app.post('/v1/notifications:batch', async (req, reply) => {
+  // `::` is a literal colon; a single `:` would make `:batch` a parameter (`/v1/notificationsXYZ` would match).
+  app.post('/v1/notifications::batch', async (req, reply) => {
     const body = req.body as { jobs?: unknown } | null;
     if (typeof body !== 'object' || body === null || !Array.isArray(body.jobs) || body.jobs.length === 0) {
       throw new BadRequest('invalid_request', [{ path: 'jobs', message: 'expected {"jobs": [ …one or more notification requests… ]}' }]);

@@ -2,6 +2,7 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createConsumer, createKafka, createProducer } from '@wa/shared/kafka';
+import { systemClock, type Clock } from '@wa/shared/clock';
 import { createLogger } from '@wa/shared/logger';
 import { createTestTopic, deleteTopics, testInfra, uniqueName, waitFor } from '@wa/shared/testing';
 import { createRequestConsumer, type RequestConsumer } from '../../src/adapters/kafka-request-consumer';
@@ -39,7 +40,7 @@ describe('request consumer supervision (real broker)', () => {
     await admin.disconnect();
   });
 
-  function start(pipeline: Pick<Pipeline, 'processEnvelopes'>, clock: () => number = Date.now) {
+  function start(pipeline: Pick<Pipeline, 'processEnvelopes'>, clock: Clock = systemClock) {
     const metrics = createIngestMetrics(new Registry());
     const fatal: unknown[] = [];
     const groupId = uniqueName('ingest-sup');
@@ -131,7 +132,7 @@ describe('request consumer supervision (real broker)', () => {
   it('replaces a consumer that went silent (watchdog), then consumes again', async () => {
     const p = recordingPipeline();
     let offsetMs = 0;
-    const { rc, metrics } = start(p.pipeline, () => Date.now() + offsetMs);
+    const { rc, metrics } = start(p.pipeline, { now: () => Date.now() + offsetMs });
     await rc.start();
     await producer.send({ topic, messages: [{ value: 'fourth' }] });
     await waitFor(() => p.seen.includes('fourth'), { timeoutMs: 15_000, description: 'consuming' });

@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '@wa/shared/errors';
-import { backoffDelayMs, isProgrammerError, isStalled } from '../../src/domain/retry';
-
-describe('backoffDelayMs', () => {
-  const opts = { baseMs: 250, maxMs: 10_000 };
-  it('doubles per attempt up to the cap (upper bound with random = 1)', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 10].map((a) => backoffDelayMs(a, opts, () => 1))).toEqual([250, 500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
-  });
-  it('jitters over the whole range but never below the base', () => {
-    expect(backoffDelayMs(5, opts, () => 0.5)).toBe(2000);
-    expect(backoffDelayMs(5, opts, () => 0)).toBe(250);
-  });
-});
+import { isProgrammerError, isStalled } from '../../src/domain/retry';
 
 describe('isStalled', () => {
   it('is true only after more than stallMs of silence', () => {

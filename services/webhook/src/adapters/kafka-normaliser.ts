@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { AccountEventV1, InboundEventV1, StatusEventV1 } from '@wa/shared/contracts/events';
 import type { DeadLetterReason, DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
 import { webhookRawV1 } from '@wa/shared/contracts/webhook-raw';
+import type { Clock } from '@wa/shared/clock';
+import { buildDeadLetter } from '@wa/shared/dead-letter';
 import { decodeJson } from '@wa/shared/decode';
 import { topics } from '@wa/shared/topics';
 import type { KeywordMatcher } from '../domain/keywords';
@@ -13,8 +15,6 @@ import type { RedisState } from './redis-state';
 
 export const NORMALISER_SERVICE_NAME = 'webhook-normaliser';
 
-/** DLQ copies above this are truncated (the full bytes stay on wa.webhooks.raw); keeps records under the broker's 1 MB default. */
-const DLQ_ORIGINAL_CAP_BYTES = 700_000;
 /** Raw records are base64 bodies of at most WEBHOOK_MAX_BODY_BYTES plus a small envelope. */
 const RAW_RECORD_MAX_BYTES = 32 * 1_048_576;
 const YIELD_EVERY_RECORDS = 25;
@@ -35,7 +35,7 @@ export interface NormaliserDeps {
   topics: NormaliserTopics;
   metrics: WebhookMetrics;
   logger: Logger;
-  now: () => number;
+  clock: Clock;
 }
 
 type AnyEvent = { type: 'status'; event: StatusEventV1 } | { type: 'inbound'; event: InboundEventV1 } | { type: 'account'; event: AccountEventV1 };
@@ -75,19 +75,15 @@ export class Normaliser {
   }
 
   private deadLetter(message: KafkaMessage, partition: number, reason: DeadLetterReason, detail: string): DeadLetterV1 {
-    const value = message.value ?? Buffer.alloc(0);
-    const truncated = value.length > DLQ_ORIGINAL_CAP_BYTES;
-    return {
-      v: 1,
+    return buildDeadLetter({
       reason,
-      detail: detail.slice(0, 8_000),
+      detail,
       service: NORMALISER_SERVICE_NAME,
       source: { kind: 'kafka', topic: this.deps.topics.raw, partition, offset: message.offset },
-      originalKeyBase64: message.key === null ? null : message.key.toString('base64'),
-      originalValueBase64: (truncated ? value.subarray(0, DLQ_ORIGINAL_CAP_BYTES) : value).toString('base64'),
-      originalTruncated: truncated,
-      occurredAt: new Date(this.deps.now()).toISOString(),
-    };
+      key: message.key,
+      value: message.value,
+      occurredAtMs: this.deps.clock.now(),
+    });
   }
 
   /**

@@ -3,6 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Message } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { systemClock, type Clock } from '@wa/shared/clock';
 import { isAppError } from '@wa/shared/errors';
 import { registerOpsRoutes } from '@wa/shared/http-ops';
 import type { Readiness } from '@wa/shared/readiness';
@@ -25,7 +26,7 @@ export interface AppDeps {
   registry: Registry;
   readiness: Readiness;
   logger: Logger;
-  now?: () => Date;
+  clock?: Clock;
   /** false on a normaliser-only replica: /webhook is not served there, only the ops routes. */
   receiver?: boolean;
 }
@@ -40,7 +41,7 @@ const header = (value: string | string[] | undefined): string | undefined => (Ar
 
 /** The fastify app of the webhook receiver; only main.ts / service.ts listen. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const now = deps.now ?? (() => new Date());
+  const clock = deps.clock ?? systemClock;
   const app = Fastify({ logger: false, bodyLimit: deps.maxBodyBytes, keepAliveTimeout: 65_000, return503OnClosing: true });
 
   // The signature covers the exact bytes: keep the body as a Buffer, never re-serialise it.
@@ -96,7 +97,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       signature,
       userAgent: header(req.headers['user-agent']),
       secretId: check.secretId,
-      receivedAt: now(),
+      receivedAt: new Date(clock.now()),
     });
     if (!record.isJson) deps.metrics.nonJson.inc();
     // Persist before acknowledging: 200 only once Kafka confirmed the record (acks=-1); the sink bounds the wait.

@@ -23,7 +23,7 @@ function setup(sink: RawSink, options: { receiver?: boolean } = {}) {
     registry,
     readiness: createReadiness(),
     logger: createLogger({ service: 'webhook-unit', level: 'silent' }),
-    now: () => new Date('2025-07-01T10:00:00.000Z'),
+    clock: { now: () => Date.parse('2025-07-01T10:00:00.000Z') },
   });
   return { app, registry };
 }
