@@ -8,6 +8,7 @@ import { DLQ_TOPICS, readDlq, replayDlq, type DlqName } from './dlq';
 import { progressLine, renderCampaign } from './campaign-view';
 import { CampaignNotFound, fetchCampaignView, setCampaignState, watchCampaign } from './campaigns';
 import { callJson } from './http-client';
+import { FINANCE_VIEWS, runSql } from './sql';
 import { buildNotificationRequest } from './request-builder';
 
 const USAGE = `wa-broadcast — operate the WhatsApp broadcaster
@@ -16,6 +17,8 @@ const USAGE = `wa-broadcast — operate the WhatsApp broadcaster
   wa-broadcast broadcast --audience <file.csv|file.ndjson (relative to the current directory; must be under ingest's AUDIENCE_ROOT)> --sender <id|pool:NAME> --template NAME [--language L] [--category C] [--params a,b] --campaign ID [--key K]
   wa-broadcast status <campaignId> [--watch] [--json]   state, progress, ETA, every requested recipient accounted for, cost
   wa-broadcast pause|resume|cancel <campaignId> [--json] campaign control (dispatcher admin API, ADMIN_TOKEN); acts within seconds
+  wa-broadcast sql "SELECT …" [--csv]              read-only query against the configured ClickHouse (npm run sql -- "SELECT …")
+  wa-broadcast sql --view v_daily_spend            a finance view as CSV (redirect to a file)
   wa-broadcast dlq tail [notifications|dispatch] [--limit 20] [--idle-ms 4000]
   wa-broadcast dlq replay <notifications|dispatch> [--reason R[,R]] [--limit 1000] [--dry-run] [--force]
 
@@ -45,6 +48,8 @@ async function main(argv: string[]): Promise<number> {
       'dry-run': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      csv: { type: 'boolean', default: false },
+      view: { type: 'string' },
       watch: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -111,6 +116,22 @@ async function main(argv: string[]): Promise<number> {
         console.log(`campaign ${id}: ${result.state} — ${result.effect}`);
         if (result.campaign) console.log(`  ${progressLine(result.campaign)}`);
       }
+      return 0;
+    }
+    case 'sql': {
+      const view = values.view;
+      if (view && !(FINANCE_VIEWS as readonly string[]).includes(view)) return usageError(`--view takes one of ${FINANCE_VIEWS.join(', ')}`);
+      const query = view ? `SELECT * FROM ${config.CLICKHOUSE_DATABASE}.${view}` : rest.join(' ');
+      if (!query.trim()) return usageError('sql needs a query (or --view NAME)');
+      const target = {
+        clickhouseUrl: config.CLICKHOUSE_URL,
+        clickhousePath: config.CLICKHOUSE_PATH,
+        database: config.CLICKHOUSE_DATABASE,
+        username: config.CLICKHOUSE_USER,
+        password: config.CLICKHOUSE_PASSWORD,
+        analyticsUrl: config.ANALYTICS_URL,
+      };
+      process.stdout.write(await runSql(target, query, values.csv || view ? 'csv' : 'table'));
       return 0;
     }
     case 'dlq': {
