@@ -23,6 +23,10 @@ export function createRedisKeys(prefix = '') {
     phoneStateByDisplay: (displayPhoneNumber: string) => `${p}phone-state:${displayPhoneNumber}`,
     /** Template status (APPROVED, PAUSED, DISABLED, …) by business account, name and language. */
     templateStatus: (wabaId: string, name: string, language: string) => `${p}template:${wabaId}:${name}:${language}`,
+    /** JSON {syncedAt, templates}: a business account's message templates as Meta listed them; TTL 7 days, renewed by each sync. */
+    templates: (wabaId: string) => `${p}templates:${wabaId}`,
+    /** Pub/sub channel announcing that a business account's synced templates changed (message: the WABA id). */
+    templatesChangedChannel: () => `${p}templates-changed`,
     /** JSON of the latest account_update volume pricing tier event. */
     pricingTier: (wabaId: string) => `${p}pricing-tier:${wabaId}`,
     /** Pub/sub channel announcing that account state (tiers, quality, templates) changed. */

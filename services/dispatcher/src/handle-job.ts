@@ -301,7 +301,9 @@ export function createJobHandler(deps: HandleJobDeps) {
       template: (ref: TemplateRef) => {
         const t = deps.catalog.template(number.wabaId, ref.name, ref.language);
         if (!t) return undefined;
-        return { ...t, status: deps.account.templateStatus(number.wabaId, ref.name, ref.language) ?? t.status };
+        // A synced template's status is Meta's own (each template webhook triggers a sync); a
+        // catalogue-declared one follows the status webhooks.
+        return t.source === 'meta' ? t : { ...t, status: deps.account.templateStatus(number.wabaId, ref.name, ref.language) ?? t.status };
       },
     });
     if (verdict.action === 'expire') return refuse(ctx, event(ctx, 'expired', { reason: verdict.detail.slice(0, 200) }), [dlqRecord(ctx, 'expired', verdict.detail)]);

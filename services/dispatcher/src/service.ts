@@ -16,6 +16,9 @@ import { topicName, topics } from '@wa/shared/topics';
 import { CloudApiHttp } from './adapters/cloud-api-http';
 import { DispatchConsumer } from './adapters/kafka-consumer';
 import { OutcomeProducer } from './adapters/kafka-producer';
+import { GraphSenderSync } from './adapters/graph-sender-sync';
+import { LiveTemplates } from '@wa/shared/templates/store';
+import { TemplateSyncer } from '@wa/shared/templates/sync';
 import { RedisAccountState } from './adapters/redis-account-state';
 import { RedisCampaigns } from './adapters/redis-campaigns';
 import { RedisLedger } from './adapters/redis-ledger';
@@ -55,11 +58,18 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   const metrics = createDispatcherMetrics(registry);
   const readiness = createReadiness();
   const clock = overrides.clock ?? systemClock;
-  const catalog = indexCatalog(overrides.catalog ?? loadCatalogFile(config.CATALOG_PATH));
+  const declared = overrides.catalog ?? loadCatalogFile(config.CATALOG_PATH);
   const accessTokens = parseAccessTokens(config.WA_ACCESS_TOKENS);
   const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
 
   const redis = createRedis(config.REDIS_URL, { enableAutoPipelining: true });
+  const wabaIds = declared.businesses.map((b) => b.wabaId);
+  // Templates as Meta has them now (synced into the store) override the catalogue's declarations.
+  const liveTemplates = new LiveTemplates(redis, { keys, wabaIds, refreshMs: config.TEMPLATE_REFRESH_MS, logger });
+  const templateSyncer = config.TEMPLATE_SYNC
+    ? new TemplateSyncer(redis, { keys, graph: { baseUrl: config.GRAPH_API_BASE_URL, version: config.GRAPH_API_VERSION, timeoutMs: config.HTTP_TIMEOUT_MS }, accessTokens, wabaIds, intervalMs: config.TEMPLATE_SYNC_INTERVAL_MS, logger })
+    : undefined;
+  const catalog = indexCatalog(declared, liveTemplates.overlay);
   // Pacing has a connection of its own, without auto-pipelining: ioredis keeps one auto-pipeline in flight
   // per connection and queues every later command until it is answered, so on the shared connection a
   // send's admission waited up to two round trips behind the jobs' checks (120+ ms at a dispatcher's
@@ -74,6 +84,21 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   const connections = createSemaphore(config.HTTP_POOL_CONNECTIONS);
   const ledger = new RedisLedger(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlMs: config.LEDGER_TTL_MS });
   const account = new RedisAccountState(redis, { keys, keyPrefix: config.REDIS_KEY_PREFIX, catalog, refreshMs: config.STATE_REFRESH_MS, logger });
+  const senderSync =
+    config.SENDER_SYNC_INTERVAL_MS > 0
+      ? new GraphSenderSync(redis, {
+          baseUrl: config.GRAPH_API_BASE_URL,
+          version: config.GRAPH_API_VERSION,
+          accessTokens,
+          catalog,
+          keys,
+          intervalMs: config.SENDER_SYNC_INTERVAL_MS,
+          timeoutMs: config.HTTP_TIMEOUT_MS,
+          stateTtlMs: 90 * 24 * 3_600_000,
+          now: () => clock.now(),
+          logger,
+        })
+      : undefined;
   const guard = new RedisSendGuard(pacingRedis, { keyPrefix: config.REDIS_KEY_PREFIX, clock: systemTimers });
   const limiter = new SendScheduler({
     guard,
@@ -250,6 +275,16 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       steps.push({ name: 'ledger', run: () => ledger.stop() });
       await account.start();
       steps.push({ name: 'account-state', run: () => account.stop() });
+      if (senderSync) {
+        senderSync.start();
+        steps.push({ name: 'sender-sync', run: () => senderSync.stop() });
+      }
+      if (templateSyncer) {
+        await templateSyncer.start();
+        steps.push({ name: 'template-sync', run: () => templateSyncer.stop() });
+      }
+      await liveTemplates.start();
+      steps.push({ name: 'templates', run: () => liveTemplates.stop() });
       await campaigns.start();
       steps.push({ name: 'campaigns', run: () => campaigns.stop() });
       steps.push({ name: 'limiter', run: () => limiter.close() });

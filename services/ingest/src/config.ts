@@ -35,6 +35,7 @@ export const ingestEnvSchema = z.object({
   WORKER_STALL_MS: env.int('a scheduler/expander poll without progress this long: readiness off', 120_000, 1_000),
   NOT_BEFORE_HORIZON_DAYS: env.int('furthest ahead a notBefore may lie; a later one is refused (HTTP 400, dead-lettered from Kafka)', 30, 1, 366),
   NOT_BEFORE_TOLERANCE_MS: env.int('a not-before closer than this is treated as due now', 1_000, 0),
+  TEMPLATE_REFRESH_MS: env.int('safety-net re-read of the synced template store (changes are also announced at once)', 30_000, 100),
   PROGRESS_TTL_SECONDS: env.int('lifetime of expansion checkpoints and broadcast dedupe sets', 7 * 24 * 3600, 60),
 });
 export type IngestConfig = Readonly<z.output<typeof ingestEnvSchema>>;

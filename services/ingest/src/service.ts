@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { indexCatalog, loadCatalogFile, type CatalogIndex } from '@wa/shared/catalog';
+import { createRedisKeys } from '@wa/shared/redis-keys';
+import { LiveTemplates } from '@wa/shared/templates/store';
 import { createConsumer, createKafka, createProducer, kafkaError } from '@wa/shared/kafka';
 import { systemClock } from '@wa/shared/clock';
 import { createLogger } from '@wa/shared/logger';
@@ -47,12 +49,15 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
   const logger = overrides.logger ?? createLogger({ service: 'ingest', level: config.LOG_LEVEL });
   const registry = overrides.registry ?? createMetricsRegistry('ingest');
   const metrics = createIngestMetrics(registry);
-  const catalog = overrides.catalog ?? indexCatalog(loadCatalogFile(config.CATALOG_PATH));
   const clock = overrides.clock ?? systemClock;
   const readiness = createReadiness();
   const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
 
   const redis = createRedis(config.REDIS_URL);
+  const declared = overrides.catalog?.catalog ?? loadCatalogFile(config.CATALOG_PATH);
+  // Templates synced from Meta (by the dispatcher) override the catalogue's declarations.
+  const liveTemplates = new LiveTemplates(redis, { keys: createRedisKeys(config.REDIS_KEY_PREFIX), wabaIds: declared.businesses.map((b) => b.wabaId), refreshMs: config.TEMPLATE_REFRESH_MS, logger });
+  const catalog = indexCatalog(declared, liveTemplates.overlay);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-ingest', logger });
   // Not idempotent: see createProducer; job ids are deterministic and the dispatcher's ledger dedupes them.
   const producer = createProducer(kafka);
@@ -176,6 +181,8 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
     async start(): Promise<void> {
       await redis.connect();
       shutdown.add('redis', () => redis.quit());
+      await liveTemplates.start();
+      shutdown.add('templates', () => liveTemplates.stop());
       await admin.connect();
       shutdown.add('kafka admin', () => admin.disconnect());
       await producer.connect();

@@ -17,5 +17,12 @@ export const cliConfigSchema = z.object({
   CLICKHOUSE_USER: env.optionalString('ClickHouse user (server mode)'),
   CLICKHOUSE_PASSWORD: env.optionalString('ClickHouse password (server mode)'),
   AUDIENCE_ROOT: env.optionalString("ingest's AUDIENCE_ROOT when it shares this disk (npm start sets it): broadcast checks --audience against it before sending"),
+  // `templates sync|list|show`: the template store in Redis and, for sync, Meta's Graph API.
+  REDIS_URL: commonEnv.REDIS_URL,
+  REDIS_KEY_PREFIX: commonEnv.REDIS_KEY_PREFIX,
+  CATALOG_PATH: env.optionalString('catalogue JSON naming the business accounts (templates commands)'),
+  WA_ACCESS_TOKENS: env.optionalString('Graph API tokens "wabaId=token,…" (templates sync)'),
+  GRAPH_API_BASE_URL: env.url('Graph API base URL (templates sync)', 'http://127.0.0.1:8090'),
+  GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v23.0').describe('Graph API version (templates sync)'),
 });
 export type CliConfig = z.output<typeof cliConfigSchema>;

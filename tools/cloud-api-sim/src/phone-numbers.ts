@@ -45,3 +45,28 @@ export function qualityAfter(event: string): 'GREEN' | 'RED' | undefined {
   if (event === 'UNFLAGGED') return 'GREEN';
   return undefined;
 }
+
+/**
+ * The phone-number node (GET /{phone-number-id}): only the requested `fields` plus `id`, like the
+ * Graph API; without `fields`, the default set. `messaging_limit_tier` is deprecated in favour of
+ * `whatsapp_business_manager_messaging_limit` (the portfolio's limit) but still answered.
+ * https://developers.facebook.com/docs/whatsapp/messaging-limits
+ */
+export function phoneNumberNode(phone: PhoneState, fields: string | undefined): Record<string, unknown> {
+  const limit = tierLabel(phone.waba.business.messagingLimit);
+  const all: Record<string, unknown> = {
+    verified_name: `Sim Business ${phone.waba.business.id}`,
+    display_phone_number: phone.displayPhoneNumber,
+    quality_rating: phone.quality,
+    throughput: { level: throughputLevel(phone.throughputMps) },
+    whatsapp_business_manager_messaging_limit: limit,
+    messaging_limit_tier: limit,
+    name_status: 'APPROVED',
+    status: 'CONNECTED',
+  };
+  const wanted = fields ? fields.split(',').map((f) => f.trim()).filter(Boolean) : ['verified_name', 'display_phone_number', 'quality_rating', 'throughput', 'messaging_limit_tier'];
+  const node: Record<string, unknown> = {};
+  for (const f of wanted) if (f in all) node[f] = all[f];
+  node.id = phone.id;
+  return node;
+}

@@ -11,6 +11,7 @@ import type { Scenario } from './scenario';
 import { BucketScheduler } from './scheduler';
 import { validateSendBody, type ParsedMessage } from './validate';
 import { WebhookSender } from './webhook-sender';
+import { checkTemplateSend } from './templates';
 import { buildWorld, limitNumber, templateKey, type PhoneState, type World } from './world';
 
 const STATUS_NAMES: StatusName[] = ['sent', 'delivered', 'read', 'failed'];
@@ -223,8 +224,8 @@ export class SimCore {
       }
       if (tpl.status === 'PAUSED') return this.reject(phone, graphError(132015));
       if (tpl.status === 'DISABLED') return this.reject(phone, graphError(132016));
-      const mismatch = paramMismatch(tpl.params, msg.template);
-      if (mismatch) return this.reject(phone, graphError(132000, mismatch));
+      const mismatch = checkTemplateSend(tpl, (body as { template?: unknown }).template);
+      if (mismatch) return this.reject(phone, mismatch);
       templateIdx = tpl.idx;
       category = CATEGORY.indexOf(tpl.category);
     }
@@ -423,7 +424,8 @@ export class SimCore {
     return { display_phone_number: phone.displayPhoneNumber, phone_number_id: phone.id };
   }
 
-  private post(wabaId: string, field: string, value: Record<string, unknown>, kind: string, items: number, withTime = false): void {
+  /** Posts one webhook change (also used by the template and media modules). */
+  post(wabaId: string, field: string, value: Record<string, unknown>, kind: string, items: number, withTime = false): void {
     const entry: Record<string, unknown> = { id: wabaId };
     if (withTime) entry.time = Math.floor(this.clock.now() / 1000);
     entry.changes = [{ value, field }];
@@ -628,15 +630,4 @@ export class SimInputError extends Error {
   ) {
     super(`${field}: ${message}`);
   }
-}
-
-function paramMismatch(expected: { header: number; body: number; buttons: number[] }, got: { header: number; body: number; buttons: Map<number, number> }): string | undefined {
-  if (expected.header !== got.header) return `header: number of localizable_params (${got.header}) does not match the expected number of params (${expected.header})`;
-  if (expected.body !== got.body) return `body: number of localizable_params (${got.body}) does not match the expected number of params (${expected.body})`;
-  for (let i = 0; i < Math.max(expected.buttons.length, ...[...got.buttons.keys()].map((k) => k + 1)); i++) {
-    const e = expected.buttons[i] ?? 0;
-    const g = got.buttons.get(i) ?? 0;
-    if (e !== g) return `buttons: button at index ${i} has ${g} parameters, expected ${e}`;
-  }
-  return undefined;
 }

@@ -1,3 +1,4 @@
+import { specFromCatalog, type TemplateSpec } from '@wa/shared/templates/spec';
 import { describe, expect, it } from 'vitest';
 import { RETRY_TIERS } from '@wa/shared/topics';
 import { admitCampaign } from '../../src/domain/admission';
@@ -126,10 +127,12 @@ describe('outcome classification', () => {
 
 describe('compliance gates', () => {
   const now = Date.parse('2026-01-10T12:00:00Z');
-  const templates: Record<string, { category: 'marketing' | 'utility' | 'authentication'; status: string; headerParams: number; bodyParams: number; buttonParams: number }> = {
-    promo: { category: 'marketing', status: 'APPROVED', headerParams: 0, bodyParams: 1, buttonParams: 0 },
-    order: { category: 'utility', status: 'APPROVED', headerParams: 0, bodyParams: 1, buttonParams: 0 },
-    paused: { category: 'marketing', status: 'PAUSED', headerParams: 0, bodyParams: 0, buttonParams: 0 },
+  const entry = (name: string, category: 'marketing' | 'utility', status: string, bodyParams: number) =>
+    specFromCatalog({ wabaId: '1', name, language: 'en_US', category, status, headerParams: 0, bodyParams, buttonParams: 0, coalescible: false });
+  const templates: Record<string, TemplateSpec> = {
+    promo: entry('promo', 'marketing', 'APPROVED', 1),
+    order: entry('order', 'utility', 'APPROVED', 1),
+    paused: entry('paused', 'marketing', 'PAUSED', 0),
   };
   const facts = (over: Partial<ComplianceFacts> = {}): ComplianceFacts => ({
     nowMs: now,
