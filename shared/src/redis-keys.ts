@@ -36,8 +36,8 @@ export function createRedisKeys(prefix = '') {
      * display number; the webhook service learns the pairing from `metadata` of message webhooks.
      */
     phoneNumberIdByDisplay: (displayPhoneNumber: string) => `${p}phone-by-display:${displayPhoneNumber}`,
-    /** Webhook dedupe marker for one status/inbound event id. */
-    webhookSeen: (eventId: string) => `${p}webhook-seen:${eventId}`,
+    /** Prefix of the webhook dedupe buckets (hashes of event-id digests per day, see redis-buckets.ts). */
+    webhookSeenBuckets: () => `${p}webhook-seen:`,
   });
 }
 export type RedisKeys = ReturnType<typeof createRedisKeys>;

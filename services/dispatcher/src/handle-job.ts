@@ -158,8 +158,13 @@ export function createJobHandler(deps: HandleJobDeps) {
     return { topic: retryTopics[tier]!, key: job.to, value: encodeJson(dispatchJobV1, next) };
   }
 
+  /** The sender label only for numbers of the catalogue: a job's own field would let callers mint label values. */
+  function senderLabel(ctx: Ctx): string {
+    return ctx.wabaId !== undefined ? ctx.phoneNumberId : 'unknown';
+  }
+
   function countOutcome(ctx: Ctx, e: SentEventV1): void {
-    metrics.sends.inc({ sender: ctx.phoneNumberId, outcome: e.outcome, error_class: e.errorClass ?? 'none' });
+    metrics.sends.inc({ sender: senderLabel(ctx), outcome: e.outcome, error_class: e.errorClass ?? 'none' });
     // A send Meta answered with an error is Meta's refusal; a failure without an HTTP answer is ours (config, auth).
     const counted = e.outcome === 'failed' && e.httpStatus !== undefined ? 'meta_refused' : e.outcome;
     if (ctx.job.campaignId) deps.campaigns.count(ctx.job.campaignId, counted);
@@ -201,7 +206,7 @@ export function createJobHandler(deps: HandleJobDeps) {
     const next: DispatchJobV1 = { ...ctx.job, attempt: decision.nextAttempt, lastError: { code: String(code ?? errorClass), detail: detail.slice(0, 2000) } };
     const e = event(ctx, 'retry_scheduled', { ...extra, reason: detail.slice(0, 200), errorClass });
     await deps.publish([delayedRecord(next, decision.delayMs), sentRecord(e)]);
-    metrics.retries.inc({ sender: ctx.phoneNumberId, error_class: errorClass });
+    metrics.retries.inc({ sender: senderLabel(ctx), error_class: errorClass });
     countOutcome(ctx, e);
   }
 

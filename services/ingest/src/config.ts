@@ -12,6 +12,7 @@ export const ingestEnvSchema = z.object({
   AUDIENCE_ROOT: env.optionalString('directory audience files must live in; audience paths outside it are refused (unset: audiences refused)'),
   CONSUMER_GROUP: z.string().min(1).default('wa-ingest').describe('Kafka consumer group of the ingest service'),
   IDEMPOTENCY_TTL_SECONDS: env.int('how long an idempotency key is remembered', 7 * 24 * 3600, 60),
+  IDEMPOTENCY_BUCKET_BITS: env.int('log2 of the idempotency hash buckets per day: log2(requests a day / 64); 15 suits 2 M requests a day', 15, 0, 24),
   COALESCE_WINDOW_MS: env.int('per-recipient coalescing window; 0 turns coalescing off', 0, 0, 24 * 3_600_000),
   COALESCE_MAX_JOBS: env.int('most notifications merged into one digest', 20, 2, 100),
   QUIET_HOURS: z

@@ -72,7 +72,7 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
   const admin = kafka.admin();
   const requestTopic = topicName(topics.notificationsRequested, config.TOPIC_PREFIX);
 
-  const idempotency = createRedisIdempotencyStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS });
+  const idempotency = createRedisIdempotencyStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS, bucketBits: config.IDEMPOTENCY_BUCKET_BITS });
   const expansion = createRedisExpansionStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.PROGRESS_TTL_SECONDS });
   const holds = createRedisHoldStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, bufferTtlSeconds: Math.max(86_400, Math.ceil(config.COALESCE_WINDOW_MS / 100)) });
   const expansions = createRedisHoldStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, bufferTtlSeconds: 86_400, name: 'expansions' });

@@ -189,7 +189,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     async start(): Promise<{ url: string }> {
       if (config.NORMALISER_ENABLED && consumer !== undefined) {
         redis = createRedis(config.REDIS_URL);
-        const state = new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S, clock });
+        const state = new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S, dedupeBucketBits: config.NORMALISER_DEDUPE_BUCKET_BITS, clock });
         normaliser = new Normaliser({
           consumer,
           producer,

@@ -2,6 +2,9 @@ import type { Redis } from 'ioredis';
 import { campaignChangesChannel, campaignKey, CAMPAIGN_TTL_SECONDS, readCampaign, type CampaignSummary } from '@wa/shared/campaigns';
 import { UnknownCampaignError, type CampaignControl, type CampaignState } from '../ports';
 
+/** Most campaign states cached per replica. */
+export const CAMPAIGN_CACHE_MAX = 10_000;
+
 /**
  * Campaign pause/resume/cancel and outcome counts, in the campaign's record (shared/campaigns.ts)
  * plus a pub/sub announcement. Each replica caches states for at most `cacheMs` and drops a cached
@@ -18,7 +21,7 @@ export class RedisCampaigns implements CampaignControl {
 
   constructor(
     private readonly redis: Redis,
-    private readonly options: { keyPrefix: string; cacheMs: number; now?: () => number },
+    private readonly options: { keyPrefix: string; cacheMs: number; maxCached?: number; now?: () => number },
   ) {
     this.channel = campaignChangesChannel(options.keyPrefix);
   }
@@ -58,14 +61,30 @@ export class RedisCampaigns implements CampaignControl {
     if (hit) return hit;
     const v = await this.redis.hget(this.key(id), 'state');
     const state: CampaignState = v === 'paused' || v === 'cancelled' ? v : 'active';
-    this.cache.set(id, { state, at: this.now() });
+    this.remember(id, { state, at: this.now() });
     return state;
   }
 
-  /** The state if cached and fresh (no Redis round trip), else undefined. */
+  /** The state if cached and fresh (no Redis round trip), else undefined. A hit becomes the most recently used. */
   cached(id: string): CampaignState | undefined {
     const hit = this.cache.get(id);
-    return hit && this.now() - hit.at < this.options.cacheMs ? hit.state : undefined;
+    if (!hit || this.now() - hit.at >= this.options.cacheMs) return undefined;
+    this.cache.delete(id);
+    this.cache.set(id, hit);
+    return hit.state;
+  }
+
+  /** Caches a state, evicting the least recently used entry beyond the bound (campaign ids come from jobs). */
+  private remember(id: string, entry: { state: CampaignState; at: number }): void {
+    this.cache.delete(id);
+    this.cache.set(id, entry);
+    const max = this.options.maxCached ?? CAMPAIGN_CACHE_MAX;
+    while (this.cache.size > max) this.cache.delete(this.cache.keys().next().value as string);
+  }
+
+  /** Cached campaign states (for tests and metrics). */
+  get cachedCount(): number {
+    return this.cache.size;
   }
 
   async set(id: string, state: CampaignState): Promise<void> {

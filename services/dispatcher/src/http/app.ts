@@ -25,6 +25,9 @@ export interface AppDeps {
   overflowPolicy: 'spread' | 'refuse';
 }
 
+/** Largest admin request body (the admission check's recipient list). */
+export const ADMISSION_BODY_LIMIT_BYTES = 20 * 1_048_576;
+
 const campaignId = z.string().min(1).max(128);
 const admissionBody = z
   .object({
@@ -44,7 +47,8 @@ const EFFECT: Record<CampaignState, string> = {
 
 /** The admin/ops HTTP app (fastify factory; only main.ts listens). Admin routes need the admin token. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
+  // An admission body of the largest list (1,000,000 fifteen-digit numbers, quoted, comma-separated) is ~18 MB.
+  const app = Fastify({ logger: false, bodyLimit: ADMISSION_BODY_LIMIT_BYTES });
   registerOpsRoutes(app, { registry: deps.registry, readiness: deps.readiness });
 
   // Every route registered under /v1/ needs the admin token, whatever spelling of the path reached it.

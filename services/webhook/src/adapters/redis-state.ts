@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '@wa/shared/clock';
 import { AppError } from '@wa/shared/errors';
 
+import { RedisBuckets } from '@wa/shared/redis-buckets';
 import { SERVICE_WINDOW_MS, type RedisKeys } from '@wa/shared/redis-keys';
 import type { StateChange } from '../domain/state-changes';
 
@@ -72,6 +73,23 @@ end
 if ARGV[4] and ARGV[4] ~= '' then redis.call('SET', KEYS[1], new, 'PX', ARGV[4]) else redis.call('SET', KEYS[1], new) end
 return 1`;
 
+/** Whether any of an event's candidate buckets (ARGV[1] per event, flattened in KEYS) holds its field. */
+const SEEN_SCRIPT = `
+local n = tonumber(ARGV[1])
+local out = {}
+for i = 2, #ARGV do
+  local base = (i - 2) * n
+  local hit = 0
+  for j = 1, n do
+    if redis.call('HEXISTS', KEYS[base + j], ARGV[i]) == 1 then hit = 1 break end
+  end
+  out[i - 1] = hit
+end
+return out`;
+
+/** Default bucket bits of the dedupe set: ~64 event ids per bucket at 10 M messages (30 M status events) a day. */
+export const DEDUPE_BUCKET_BITS = 19;
+
 /** Phone state kept by display number lives this long without a newer write (the Graph API poll rewrites it). */
 export const PHONE_STATE_TTL_MS = 90 * 24 * 3_600_000;
 
@@ -92,19 +110,31 @@ function redisError(err: unknown, operation: string): AppError {
  */
 export class RedisState {
   private readonly knownDisplays = new Map<string, string>();
+  /** Dedupe markers: 8-byte digests in per-day hash buckets, remembered for at least `dedupeTtlS`. */
+  private readonly seenSet: RedisBuckets;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly options: { dedupeTtlS: number; clock: Clock },
-  ) {}
+    private readonly options: { dedupeTtlS: number; dedupeBucketBits?: number; clock: Clock },
+  ) {
+    this.seenSet = new RedisBuckets({ prefix: keys.webhookSeenBuckets(), horizonMs: options.dedupeTtlS * 1000, bucketBits: options.dedupeBucketBits ?? DEDUPE_BUCKET_BITS });
+  }
 
   /** Event ids already normalised and forwarded (Meta redeliveries). */
   async seen(eventIds: readonly string[]): Promise<Set<string>> {
     if (eventIds.length === 0) return new Set();
+    const windows = this.seenSet.readWindows(this.options.clock.now());
+    const keys: string[] = [];
+    const fields: Buffer[] = [];
+    for (const id of eventIds) {
+      const { bucket, field } = this.seenSet.slot(id);
+      for (const w of windows) keys.push(this.seenSet.key(w, bucket));
+      fields.push(field);
+    }
     try {
-      const values = await this.redis.mget(eventIds.map((id) => this.keys.webhookSeen(id)));
-      return new Set(eventIds.filter((_, i) => values[i] !== null));
+      const hits = (await this.redis.eval(SEEN_SCRIPT, keys.length, ...keys, windows.length, ...fields)) as number[];
+      return new Set(eventIds.filter((_, i) => hits[i] === 1));
     } catch (err) {
       throw redisError(err, 'dedupe lookup');
     }
@@ -116,8 +146,17 @@ export class RedisState {
    */
   async markSeen(eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
+    const { window, ttlMs } = this.seenSet.writeWindow(this.options.clock.now());
+    const byKey = new Map<string, (string | Buffer)[]>();
+    for (const id of eventIds) {
+      const { bucket, field } = this.seenSet.slot(id);
+      const key = this.seenSet.key(window, bucket);
+      const args = byKey.get(key);
+      if (args) args.push(field, '1');
+      else byKey.set(key, [field, '1']);
+    }
     const pipeline = this.redis.pipeline();
-    for (const id of eventIds) pipeline.set(this.keys.webhookSeen(id), '1', 'EX', this.options.dedupeTtlS);
+    for (const [key, args] of byKey) pipeline.hset(key, ...args).pexpire(key, ttlMs);
     await this.exec(pipeline, 'dedupe mark');
   }
 
