@@ -86,7 +86,7 @@ async function run(): Promise<void> {
         const claim = await ledger.claim(jobIdOf(i), 0);
         if (!claim.claimed) throw new Error('ledger: a fresh job was not claimed');
         const event = sentEvent(i);
-        await ledger.recordDone(event.jobId, 0, event, JSON.stringify(event));
+        await ledger.recordDone(event.jobId, 0, event);
       }),
     );
     // webhook: three statuses per message, looked up then marked
