@@ -13,6 +13,7 @@ import { RETRY_TIERS, topicName, topics } from '@wa/shared/topics';
 import type { OutRecord } from './adapters/kafka-producer';
 import { decideRetry, tierIndexForDelay } from './domain/backoff';
 import { evaluateCompliance } from './domain/compliance';
+import { holdsMarketing, type MarketingHoldQuality } from './domain/quality-gate';
 import { decideOutcome, type SendResult } from './domain/outcome';
 import { pickSender } from './domain/sender-pool';
 import type { SendRoom } from './domain/send-room';
@@ -39,6 +40,8 @@ export interface HandleJobDeps {
     topicPrefix: string;
     recipientHashSalt: string;
     optOutPolicy: 'marketing_only' | 'all';
+    /** Quality rating at which marketing on a number is held (see domain/quality-gate). */
+    marketingHoldQuality?: MarketingHoldQuality;
     unknownOutcomePolicy: 'record_unknown' | 'resend';
     campaignOverflowPolicy: 'spread' | 'refuse';
     retryMaxAttempts: number;
@@ -313,6 +316,9 @@ export function createJobHandler(deps: HandleJobDeps) {
     }
     ctx.category = verdict.category;
     if (verdict.message.type === 'template') ctx.template = verdict.message.template.name;
+    if (holdsMarketing(verdict.category, deps.account.quality(number.id), config.marketingHoldQuality ?? 'never')) {
+      return defer(ctx, 'low_quality', PAUSE_DEFER_MS, true);
+    }
 
     // Messaging limit: only business-initiated messages (outside a service window) count.
     let newRecipient = false;

@@ -17,6 +17,7 @@ import { CloudApiHttp } from './adapters/cloud-api-http';
 import { DispatchConsumer } from './adapters/kafka-consumer';
 import { OutcomeProducer } from './adapters/kafka-producer';
 import { GraphSenderSync } from './adapters/graph-sender-sync';
+import { qualityIsLow } from './domain/quality-gate';
 import { LiveTemplates } from '@wa/shared/templates/store';
 import { TemplateSyncer } from '@wa/shared/templates/sync';
 import { RedisAccountState } from './adapters/redis-account-state';
@@ -151,6 +152,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       topicPrefix: config.TOPIC_PREFIX,
       recipientHashSalt: config.RECIPIENT_HASH_SALT,
       optOutPolicy: config.OPT_OUT_POLICY,
+      marketingHoldQuality: config.MARKETING_HOLD_QUALITY,
       unknownOutcomePolicy: config.UNKNOWN_OUTCOME_POLICY,
       campaignOverflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY,
       retryMaxAttempts: config.RETRY_MAX_ATTEMPTS,
@@ -207,6 +209,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       const r = limiter.rateOf(n.id);
       metrics.currentRate.set({ sender: n.id }, r.targetMps);
       metrics.rateLimit.set({ sender: n.id }, r.limitMps);
+      metrics.qualityLow.set({ sender: n.id }, qualityIsLow(account.quality(n.id), config.MARKETING_HOLD_QUALITY === 'never' ? 'RED' : config.MARKETING_HOLD_QUALITY) ? 1 : 0);
     }
     for (const b of catalog.catalog.businesses) {
       metrics.messagingLimit.set({ portfolio: b.portfolioId }, account.messagingLimit(b.wabaId) ?? -1);
