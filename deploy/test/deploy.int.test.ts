@@ -275,6 +275,7 @@ describe('the validators reject broken manifests', () => {
     weak.services.ingest.stop_grace_period = '10s';
     weak.services.webhook.healthcheck = { test: ['CMD', 'true'] };
     weak.services.webhook.environment.WEBHOOK_VERIFY_TOKEN = 'hunter2';
+    weak.services.ingest.ports = ['0.0.0.0:8081:8081'];
     delete weak.services['webhook-normaliser'].environment.WEBHOOK_RECEIVER_ENABLED;
     delete weak.services['webhook-normaliser'].depends_on.redis;
     writeFileSync(join(dir, 'weak.yml'), stringify(weak, { version: '1.1' }));
@@ -286,7 +287,8 @@ describe('the validators reject broken manifests', () => {
         'compose redis: AOF is off (--appendonly yes)',
         'compose ingest: stop_grace_period 10s must exceed SHUTDOWN_TIMEOUT_MS 25000 ms',
         'compose webhook: healthcheck must probe /readyz on 8083',
-        'compose webhook: default of WEBHOOK_VERIFY_TOKEN does not look like a local-only placeholder',
+        'compose webhook: WEBHOOK_VERIFY_TOKEN must be required from the environment (${WEBHOOK_VERIFY_TOKEN:?message}), not defaulted or literal',
+        'compose ingest: published port "0.0.0.0:8081:8081" must bind 127.0.0.1',
         'compose webhook: WEBHOOK_VERIFY_TOKEN is a credential but does not come from a Secret',
         'compose webhook-normaliser: WEBHOOK_RECEIVER_ENABLED must be "false" (got null): the webhook-normaliser role depends on it',
         'compose webhook-normaliser: must wait for redis to be healthy',

@@ -29,6 +29,10 @@ export const dispatcherEnvSchema = z.object({
   HTTP_TIMEOUT_MS: env.int('Graph API request timeout (headers and body)', 10_000, 100),
   HTTP_CONNECT_TIMEOUT_MS: env.int('Graph API connect timeout', 3_000, 100),
   HTTP_POOL_CONNECTIONS: env.int('keep-alive connections to the Graph API (one request each at a time: at least the sends in flight, rate × latency, or requests queue in the pool and reach Meta bunched)', 512, 1, 4_096),
+  MARKETING_HOLD_QUALITY: z
+    .enum(['RED', 'YELLOW', 'never'])
+    .default('RED')
+    .describe("a number rated this low (or lower) by Meta holds its marketing messages (deferred, not failed); utility and authentication still go; 'never' = no hold"),
   OPT_OUT_POLICY: z
     .enum(['marketing_only', 'all'])
     .default('marketing_only')
