@@ -1,10 +1,12 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createConsumerMetrics } from '@wa/shared/kafka-consumer-runner';
 import { LATENCY_BUCKETS_SECONDS } from '@wa/shared/metrics';
 
 /** The dispatcher's Prometheus metrics; labels are bounded (sender = our own phone number ids). */
 export function createDispatcherMetrics(registry: Registry) {
   const registers = [registry];
   return {
+    consumer: createConsumerMetrics(registry, 'wa_dispatch'),
     sends: new Counter({ name: 'wa_dispatch_sends_total', help: 'Job outcomes by sender, outcome and error class', labelNames: ['sender', 'outcome', 'error_class'], registers }),
     errors: new Counter({ name: 'wa_dispatch_errors_total', help: 'Graph API errors by Meta error code', labelNames: ['sender', 'code'], registers }),
     sendDuration: new Histogram({ name: 'wa_dispatch_send_duration_seconds', help: 'Graph API send call duration', labelNames: ['sender'], buckets: LATENCY_BUCKETS_SECONDS, registers }),

@@ -7,6 +7,7 @@ import { deadLetterV1, type DeadLetterV1 } from '@wa/shared/contracts/dead-lette
 import { buildDeadLetter } from '@wa/shared/dead-letter';
 import { encodeJson } from '@wa/shared/decode';
 import { createKafka, createProducer } from '@wa/shared/kafka';
+import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
 import { createReadiness } from '@wa/shared/readiness';
@@ -141,6 +142,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     semaphore,
     logger,
     clock,
+    metrics: metrics.consumer,
     handle: handler.handle,
     poison: async (src: { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer }, reason: DeadLetterV1['reason'], detail: string) => {
       const d = buildDeadLetter({
@@ -161,11 +163,11 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   const consumers: { name: string; consumer: DispatchConsumer }[] = [
     ...LANES_BY_PRIORITY.map((lane) => ({
       name: lane,
-      consumer: new DispatchConsumer({ ...common, groupId: `${config.CONSUMER_GROUP}.${lane}`, topics: [topicName(topics.dispatchJobs[lane], config.TOPIC_PREFIX)], delayed: false }),
+      consumer: new DispatchConsumer({ ...common, groupId: consumerGroupId(`${config.CONSUMER_GROUP}.${lane}`, config), topics: [topicName(topics.dispatchJobs[lane], config.TOPIC_PREFIX)], delayed: false }),
     })),
     {
       name: 'retry',
-      consumer: new DispatchConsumer({ ...common, groupId: `${config.CONSUMER_GROUP}.retry`, topics: topics.dispatchRetry.map((r) => topicName(r.topic, config.TOPIC_PREFIX)), delayed: true }),
+      consumer: new DispatchConsumer({ ...common, groupId: consumerGroupId(`${config.CONSUMER_GROUP}.retry`, config), topics: topics.dispatchRetry.map((r) => topicName(r.topic, config.TOPIC_PREFIX)), delayed: true }),
     },
   ];
 
