@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createClickHouse } from '@wa/shared/clickhouse';
 import { createKafka } from '@wa/shared/kafka';
+import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
 import { createReadiness } from '@wa/shared/readiness';
@@ -85,7 +86,7 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
   let rateCard: RateCard = createRateCard([]);
   const consumer = new AnalyticsConsumer({
     kafka,
-    groupId: config.ANALYTICS_GROUP_ID,
+    groupId: consumerGroupId(config.ANALYTICS_GROUP_ID, config),
     topics: analyticsTopics(config.TOPIC_PREFIX),
     store,
     mapper: createRowMapper({ salt: config.RECIPIENT_HASH_SALT ?? FALLBACK_SALT, rateCard: () => rateCard }),

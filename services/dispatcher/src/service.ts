@@ -51,7 +51,13 @@ export interface DispatcherService {
 export function createDispatcherService(config: DispatcherConfig, overrides: DispatcherOverrides = {}): DispatcherService {
   const logger = overrides.logger ?? createLogger({ service: 'dispatcher', level: config.LOG_LEVEL });
   const registry = overrides.registry ?? createMetricsRegistry('dispatcher');
-  const metrics = createDispatcherMetrics(registry);
+  // `limiter` is declared below; the counters read it only when scraped.
+  const metrics = createDispatcherMetrics(registry, {
+    heldSlots: () => limiter.heldSlots,
+    lateWrites: () => limiter.lateWrites,
+    lateAnswers: () => limiter.lateAnswers,
+    connectionWaits: () => limiter.connectionWaits,
+  });
   const readiness = createReadiness();
   const clock = overrides.clock ?? systemClock;
   const catalog = indexCatalog(overrides.catalog ?? loadCatalogFile(config.CATALOG_PATH));
@@ -188,11 +194,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     metrics.inFlight.set(semaphore.active);
     for (const { name, consumer } of consumers) metrics.lookahead.set({ consumer: name }, consumer.buffered);
     for (const n of catalog.catalog.phoneNumbers) metrics.roomWaiting.set({ sender: n.id }, room.occupancy(n.id).waiting);
-    metrics.heldSlots.set(limiter.heldSlots);
     metrics.connectionsInUse.set(connections.active);
-    metrics.connectionWaits.set(limiter.connectionWaits);
-    metrics.lateAnswers.set(limiter.lateAnswers);
-    metrics.lateWrites.set(limiter.lateWrites);
   };
 
   let started = false;

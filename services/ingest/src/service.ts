@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { indexCatalog, loadCatalogFile, type CatalogIndex } from '@wa/shared/catalog';
-import { createConsumer, createKafka, createProducer, kafkaError } from '@wa/shared/kafka';
+import { createKafka, createProducer, kafkaError } from '@wa/shared/kafka';
+import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { systemClock } from '@wa/shared/clock';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
@@ -56,7 +57,6 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-ingest', logger });
   // Not idempotent: see createProducer; job ids are deterministic and the dispatcher's ledger dedupes them.
   const producer = createProducer(kafka);
-  const newConsumer = () => createConsumer(kafka, { groupId: config.CONSUMER_GROUP, maxBytes: Math.max(10 * 1_048_576, config.MAX_RECORD_BYTES * 2) });
   const onFatal =
     overrides.onFatal ??
     ((err: unknown) =>
@@ -98,7 +98,9 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
     },
   });
   const requestConsumer = createRequestConsumer({
-    newConsumer,
+    kafka,
+    groupId: consumerGroupId(config.CONSUMER_GROUP, config),
+    maxBytes: Math.max(10 * 1_048_576, config.MAX_RECORD_BYTES * 2),
     pipeline,
     topic: requestTopic,
     metrics,
