@@ -46,6 +46,9 @@ export interface AnalyticsService {
   queries: AnalyticsQueries;
   consumer: AnalyticsConsumer;
   rollups: Rollups;
+  logger: Logger;
+  /** The process's shutdown: every start-up step registers its undo here. */
+  shutdown: Shutdown;
   /** Recomputes the gauges now (they also refresh on a timer). */
   refreshGauges(): Promise<void>;
   /** Recomputes dirty roll-up days now (they also refresh on a timer). */
@@ -125,6 +128,8 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
     queries,
     consumer,
     rollups,
+    logger,
+    shutdown,
     refreshGauges,
     refreshRollups: () => rollups.refresh(),
     async start() {

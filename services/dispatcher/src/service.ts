@@ -10,6 +10,7 @@ import { createKafka, createProducer } from '@wa/shared/kafka';
 import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
+import { createShutdown, type Shutdown } from '@wa/shared/shutdown';
 import { createReadiness } from '@wa/shared/readiness';
 import { createRedis } from '@wa/shared/redis';
 import { createRedisKeys, SERVICE_WINDOW_MS } from '@wa/shared/redis-keys';
@@ -43,6 +44,8 @@ export interface DispatcherOverrides {
 export interface DispatcherService {
   readonly app: FastifyInstance;
   readonly logger: Logger;
+  /** The process's shutdown: every start-up step registers its undo here. */
+  readonly shutdown: Shutdown;
   start(): Promise<void>;
   close(): Promise<boolean>;
 }
@@ -197,71 +200,52 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     metrics.connectionsInUse.set(connections.active);
   };
 
-  let started = false;
-  let closing: Promise<boolean> | undefined;
-  const steps: { name: string; run: () => Promise<unknown> | unknown }[] = [];
+  const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+  // Runs last on shutdown (registered first).
+  shutdown.add('http', () => app.close());
 
   return {
     app,
     logger,
+    shutdown,
     async start() {
       await redis.connect();
-      steps.push({ name: 'redis', run: () => redis.quit() });
+      shutdown.add('redis', () => redis.quit());
       readiness.addCheck('redis', () => redis.ping());
       await pacingRedis.connect();
-      steps.push({ name: 'pacing-redis', run: () => pacingRedis.quit() });
+      shutdown.add('pacing-redis', () => pacingRedis.quit());
       readiness.addCheck('pacing-redis', () => pacingRedis.ping());
       await producer.connect();
-      steps.push({ name: 'producer', run: () => producer.disconnect() });
-      steps.push({ name: 'outcomes', run: () => out.drain() });
-      steps.push({ name: 'cloud-api', run: () => cloudApi.close() });
+      shutdown.add('producer', () => producer.disconnect());
+      shutdown.add('outcomes', () => out.drain());
+      shutdown.add('cloud-api', () => cloudApi.close());
       await limiter.calibrate();
       await ledger.start();
-      steps.push({ name: 'ledger', run: () => ledger.stop() });
+      shutdown.add('ledger', () => ledger.stop());
       await account.start();
-      steps.push({ name: 'account-state', run: () => account.stop() });
+      shutdown.add('account-state', () => account.stop());
       await campaigns.start();
-      steps.push({ name: 'campaigns', run: () => campaigns.stop() });
-      steps.push({ name: 'limiter', run: () => limiter.close() });
+      shutdown.add('campaigns', () => campaigns.stop());
+      shutdown.add('limiter', () => limiter.close());
       for (const { consumer } of consumers) {
         await consumer.start();
-        steps.push({ name: 'consumer', run: () => consumer.stop() });
+        shutdown.add('consumer', () => consumer.stop());
       }
       // First on shutdown: jobs still waiting for their number's room give up (they are fetched
       // again by the next owner) instead of waiting out a slow number's backlog.
-      steps.push({ name: 'send-room', run: () => room.close() });
+      shutdown.add('send-room', () => room.close());
       readiness.addCheck('consumers', async () => {
         const down = consumers.filter((c) => !c.consumer.running).length;
         if (down > 0) throw new Error(`${down} lane consumer(s) being rebuilt after a Kafka crash`);
       });
       gaugeTimer = setInterval(() => void updateGauges().catch(() => undefined), 1_000);
       gaugeTimer.unref();
-      steps.push({ name: 'gauges', run: () => clearInterval(gaugeTimer) });
-      started = true;
+      shutdown.add('gauges', () => clearInterval(gaugeTimer));
+      // First on shutdown: readiness goes off before anything stops.
+      shutdown.add('readiness', () => readiness.markStopping());
       readiness.markStarted();
       logger.info({ numbers: catalog.catalog.phoneNumbers.length }, 'dispatcher started');
     },
-    close() {
-      closing ??= (async () => {
-        readiness.markStopping();
-        let clean = true;
-        for (const step of [...steps].reverse()) {
-          try {
-            await step.run();
-          } catch (err) {
-            clean = false;
-            logger.error({ err, step: step.name }, 'shutdown step failed');
-          }
-        }
-        try {
-          await app.close();
-        } catch {
-          clean = false;
-        }
-        if (!started) logger.info('dispatcher closed before it started');
-        return clean;
-      })();
-      return closing;
-    },
+    close: () => shutdown.close(),
   };
 }
