@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // Kafka broker, Redis and embedded ClickHouse (scripts/test.sh starts them first).
 export default defineConfig({
   test: {
+    // The second reporter names each optional tool whose absence skipped tests (shared/src/required-tools.ts).
+    reporters: ['default', './scripts/tool-skips-reporter.ts'],
     projects: [
       {
         test: {

@@ -27,7 +27,7 @@ import { createClickHouse } from '@wa/shared/clickhouse';
 import { createKafka, createProducer, ensureTopics } from '@wa/shared/kafka';
 import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { createLogger } from '@wa/shared/logger';
-import { deleteTopics, uniqueName } from '@wa/shared/testing';
+import { deleteTopics, uniqueName, TEST_RECIPIENT_HASH_KEY } from '@wa/shared/testing';
 import { topics } from '@wa/shared/topics';
 import { analyticsEnvSchema } from '../services/analytics/src/config';
 import type { SentEventV1, StatusEventV1 } from '@wa/shared/index';
@@ -104,7 +104,7 @@ async function main() {
   const groupId = uniqueName('bench-an');
   const serviceEnv: Record<string, string> = {
     KAFKA_BROKERS: brokers.join(','), TOPIC_PREFIX: prefix, CLICKHOUSE_PATH: dataDir, CLICKHOUSE_DATABASE: ingestDb, ANALYTICS_GROUP_ID: groupId,
-    ANALYTICS_FLUSH_INTERVAL_MS: '1000', GAUGE_REFRESH_MS: '600000', ROLLUP_REFRESH_MS: '600000', LOG_LEVEL: 'warn', RECIPIENT_HASH_SALT: 'test-salt-analytics', HTTP_PORT: '0',
+    ANALYTICS_FLUSH_INTERVAL_MS: '1000', GAUGE_REFRESH_MS: '600000', ROLLUP_REFRESH_MS: '600000', LOG_LEVEL: 'warn', RECIPIENT_HASH_SALT: TEST_RECIPIENT_HASH_KEY, HTTP_PORT: '0',
     ...(env.ANALYTICS_BATCH_ROWS ? { ANALYTICS_BATCH_ROWS: env.ANALYTICS_BATCH_ROWS } : {}),
   };
   if (!SKIP_INGEST) {

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { loadCatalogFile, parseAccessTokens } from '@wa/shared/catalog';
 import { scenarioFromCatalog } from '../tools/stack/src/scenario-from-catalog';
 
-/** The local-only defaults of docker-compose.yml (WEBHOOK_APP_SECRETS=sim=…, WA_ACCESS_TOKENS=…). */
+/** The simulator-only values of the `sim` profile (.env.example, deploy/compose/validate.env: WEBHOOK_APP_SECRETS=sim=…, WA_ACCESS_TOKENS=…). */
 export const COMPOSE_SIM_DEFAULTS = {
   catalog: 'config/catalog.example.json',
   out: 'deploy/compose/sim-scenario.json',

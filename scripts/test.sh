@@ -2,6 +2,8 @@
 # npm test: services up (Kafka, Redis) → topics → type-check → lint → unit tests → integration tests.
 # Prints the wall time of each step. Leaves a broker it started running (faster reruns) unless
 # STOP_SERVICES_AFTER_TEST=1, in which case it stops only what this run started.
+# Tests that need an optional tool (kcat, chromium, promtool, kubectl, docker-compose) skip without it
+# and the summary names each missing tool; REQUIRE_ALL_TOOLS=1 (set by .ci/run) makes them fail instead.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +16,9 @@ T_ALL="$(date +%s%3N)"
 declare -a SUMMARY=()
 started_kafka=0
 started_redis=0
+# The vitest runs append "skipped N: <tool> not found — `<install>`" lines here (scripts/tool-skips-reporter.ts).
+WA_TOOL_SKIPS_FILE="$(mktemp -t wa-tool-skips.XXXXXX)"
+export WA_TOOL_SKIPS_FILE
 
 step() {
   local name="$1"
@@ -40,6 +45,11 @@ finish() {
   printf '\n--- npm test summary\n'
   printf '%s\n' "${SUMMARY[@]}"
   printf '%-28s %8ss  %s\n' 'total' "$total" "$([[ $rc == 0 ]] && echo passed || echo FAILED)"
+  if [[ -s "$WA_TOOL_SKIPS_FILE" ]]; then
+    printf '\nTests skipped for a missing optional tool (REQUIRE_ALL_TOOLS=1 makes them fail):\n'
+    sed 's/^/  /' "$WA_TOOL_SKIPS_FILE"
+  fi
+  rm -f "$WA_TOOL_SKIPS_FILE"
   exit "$rc"
 }
 trap finish EXIT

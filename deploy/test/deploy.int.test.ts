@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { requireTool, TOOLS } from '@wa/shared/required-tools';
 import { checkComposePolicies, checkDashboards, checkDockerfile, composeConfig, findComposeCommand, readRawCompose, validateComposeSchema, type ComposeFile } from '../validate/compose';
 import { allowsTraffic, checkK8sPolicies, type PolicyOptions } from '../validate/k8s-policies';
 import { checkUnknownFields, validateAgainstSchemas, type K8sObject } from '../validate/k8s-schema';
@@ -10,6 +11,10 @@ import { checkSimWiring, validateDeploy, type DeployReport } from '../validate/r
 import { loadServiceEnvSpecs } from '../validate/service-env';
 
 const root = resolve(import.meta.dirname, '../..');
+// kubectl renders the overlays (kustomize); a real compose implementation resolves docker-compose.yml.
+const kubectl = requireTool(TOOLS.kubectl);
+const compose = requireTool(TOOLS.compose);
+const promtool = requireTool(TOOLS.promtool);
 
 // Deep copies, so each negative case mutates its own manifests.
 const clone = <T>(v: T): T => structuredClone(v);
@@ -32,15 +37,32 @@ beforeAll(async () => {
 });
 
 describe('deploy validation of the checked-in assets', () => {
-  it('passes every check: overlays render, match the schemas and policies; compose and Dockerfile are sound', () => {
-    const problems = report.checks.flatMap((c) => c.problems);
-    expect(problems).toEqual([]);
+  const problemsOf = (names: (name: string) => boolean) => report.checks.filter((c) => names(c.name)).flatMap((c) => c.problems);
+
+  it('runs every check: overlays, compose, Prometheus, Dockerfile, config schemas', () => {
     expect(report.checks.map((c) => c.name)).toEqual(
-      expect.arrayContaining(['k8s staging', 'k8s production', 'k8s production-keda', 'docker-compose.yml', 'Dockerfile', 'service config schemas']),
+      expect.arrayContaining(['k8s staging', 'k8s production', 'k8s production-keda', 'docker-compose.yml', 'prometheus.yml', 'Dockerfile', 'service config schemas']),
     );
   });
 
-  it('renders five workloads (the webhook as receiver + normaliser) with probes, autoscaling, budgets, monitors and policies in each overlay', () => {
+  it('the overlays render and match the schemas and policies', kubectl.options, () => {
+    expect(problemsOf((name) => name.startsWith('k8s '))).toEqual([]);
+  });
+
+  it('docker-compose.yml passes a real compose implementation, the compose-spec schema and the policies', compose.options, () => {
+    expect(problemsOf((name) => name === 'docker-compose.yml')).toEqual([]);
+  });
+
+  it('prometheus.yml and its rules pass `promtool check config`', promtool.options, () => {
+    expect(problemsOf((name) => name === 'prometheus.yml')).toEqual([]);
+    expect(report.checks.find((c) => c.name === 'prometheus.yml')?.detail).toMatch(/SUCCESS/);
+  });
+
+  it('the Dockerfile, the example Secret and the service config schemas are sound', () => {
+    expect(problemsOf((name) => !name.startsWith('k8s ') && name !== 'docker-compose.yml' && name !== 'prometheus.yml')).toEqual([]);
+  });
+
+  it('renders five workloads (the webhook as receiver + normaliser) with probes, autoscaling, budgets, monitors and policies in each overlay', kubectl.options, () => {
     for (const [overlay, objects] of Object.entries(report.rendered)) {
       const count = (kind: string) => objects.filter((o) => o.kind === kind).length;
       expect(count('Deployment'), overlay).toBe(5);
@@ -54,7 +76,7 @@ describe('deploy validation of the checked-in assets', () => {
     }
   });
 
-  it('splits the webhook: Deployment webhook receives only, webhook-normaliser normalises only, same image and entrypoint', () => {
+  it('splits the webhook: Deployment webhook receives only, webhook-normaliser normalises only, same image and entrypoint', kubectl.options, () => {
     const envOf = (c: { env?: { name: string; value?: string }[] }) => Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
     for (const [overlay, objects] of Object.entries(report.rendered)) {
       const receiver = find(objects, 'Deployment', 'webhook').spec.template.spec.containers[0];
@@ -85,7 +107,7 @@ describe('deploy validation of the checked-in assets', () => {
     expect(find(report.rendered.staging ?? [], 'HorizontalPodAutoscaler', 'webhook-normaliser').spec.maxReplicas).toBe(3);
   });
 
-  it('KEDA replaces the CPU autoscalers of the consumers only (the webhook normaliser included), and scales them up to the production partitions', () => {
+  it('KEDA replaces the CPU autoscalers of the consumers only (the webhook normaliser included), and scales them up to the production partitions', kubectl.options, () => {
     const keda = report.rendered['production-keda'] ?? [];
     const scaled = keda.filter((o) => o.kind === 'ScaledObject').map((o) => o.metadata.name).sort();
     expect(scaled).toEqual(['analytics', 'dispatcher', 'ingest', 'webhook-normaliser']);
@@ -97,7 +119,7 @@ describe('deploy validation of the checked-in assets', () => {
     expect(normaliser.spec.triggers.map((t: { metadata: { consumerGroup: string } }) => t.metadata.consumerGroup)).toEqual(['wa-webhook-normaliser']);
   });
 
-  it('compose runs the same split, and Prometheus scrapes both roles', async () => {
+  it('compose runs the same split, and Prometheus scrapes both roles', compose.options, async () => {
     const cmd = await findComposeCommand();
     if (!cmd) throw new Error('no compose implementation');
     const resolved = await composeConfig(join(root, 'docker-compose.yml'), cmd);
@@ -114,7 +136,7 @@ describe('deploy validation of the checked-in assets', () => {
     expect(targets['webhook-normaliser']).toEqual(['webhook-normaliser:8083']);
   });
 
-  it('caps consumer replicas at the partition count of each environment', () => {
+  it('caps consumer replicas at the partition count of each environment', kubectl.options, () => {
     const partitions = (objects: K8sObject[]) => Number((objects.find((o) => o.metadata.name.startsWith('wa-topics')) as any).data.KAFKA_PARTITIONS);
     const staging = report.rendered.staging ?? [];
     const production = report.rendered.production ?? [];
@@ -126,7 +148,7 @@ describe('deploy validation of the checked-in assets', () => {
 });
 
 describe('the validators reject broken manifests', () => {
-  it('schema check: a wrong type or a missing required field', async () => {
+  it('schema check: a wrong type or a missing required field', kubectl.options, async () => {
     const objects = clone(report.rendered.production ?? []);
     find(objects, 'HorizontalPodAutoscaler', 'ingest').spec.maxReplicas = 'twelve';
     delete find(objects, 'Deployment', 'webhook').spec.template.spec.containers[0].name;
@@ -135,7 +157,7 @@ describe('the validators reject broken manifests', () => {
     expect(problems.some((p) => p.startsWith('Deployment/webhook') && p.includes("required property 'name'") || p.includes('required property name'))).toBe(true);
   });
 
-  it('unknown-field check: a misspelt probe field that the JSON schemas let through', async () => {
+  it('unknown-field check: a misspelt probe field that the JSON schemas let through', kubectl.options, async () => {
     const objects = clone(report.rendered.production ?? []);
     const c = find(objects, 'Deployment', 'dispatcher').spec.template.spec.containers[0];
     c.readinessProbe = { httpGett: c.readinessProbe.httpGet };
@@ -145,7 +167,7 @@ describe('the validators reject broken manifests', () => {
     expect(strict[0]).toMatch(/^Deployment\/dispatcher .*httpGett/);
   });
 
-  it('policy check: probes, grace period, autoscaling ceiling, env typos, secrets in plain config', () => {
+  it('policy check: probes, grace period, autoscaling ceiling, env typos, secrets in plain config', kubectl.options, () => {
     const objects = clone(report.rendered.production ?? []);
     const ingest = find(objects, 'Deployment', 'ingest').spec.template.spec;
     delete ingest.containers[0].readinessProbe;
@@ -167,7 +189,7 @@ describe('the validators reject broken manifests', () => {
     );
   });
 
-  it('policy check: the webhook split undone — a role variable dropped, a Service over both roles, the normaliser exposed', () => {
+  it('policy check: the webhook split undone — a role variable dropped, a Service over both roles, the normaliser exposed', kubectl.options, () => {
     const objects = clone(report.rendered.production ?? []);
     const receiver = find(objects, 'Deployment', 'webhook').spec.template.spec.containers[0];
     receiver.env = receiver.env.filter((e: { name: string }) => e.name !== 'NORMALISER_ENABLED');
@@ -188,7 +210,7 @@ describe('the validators reject broken manifests', () => {
     );
   });
 
-  it('policy check: a missing required variable and a secret key the example Secret does not document', () => {
+  it('policy check: a missing required variable and a secret key the example Secret does not document', kubectl.options, () => {
     const objects = clone(report.rendered.production ?? []);
     const c = find(objects, 'Deployment', 'dispatcher').spec.template.spec.containers[0];
     c.env = c.env.filter((e: { name: string }) => e.name !== 'WA_ACCESS_TOKENS');
@@ -198,7 +220,7 @@ describe('the validators reject broken manifests', () => {
     expect(problems).toContain('Deployment/dispatcher: Secret key ADMIN_TOKEN_V2 is not in the example Secret (deploy/k8s/examples)');
   });
 
-  it('policy check: a KEDA trigger on a consumer group the service does not use, and alert rules out of sync', () => {
+  it('policy check: a KEDA trigger on a consumer group the service does not use, and alert rules out of sync', kubectl.options, () => {
     const objects = clone(report.rendered['production-keda'] ?? []);
     find(objects, 'ScaledObject', 'dispatcher').spec.triggers[0].metadata.consumerGroup = 'wa-dispatch.auth';
     const rule = find(objects, 'PrometheusRule', 'wa-broadcast');
@@ -208,7 +230,7 @@ describe('the validators reject broken manifests', () => {
     expect(problems).toContain('PrometheusRule groups differ from deploy/prometheus/alerts.yml: run `npm run deploy:sync-rules`');
   });
 
-  it('network policy evaluation: the flows exist and nothing else reaches the internet', () => {
+  it('network policy evaluation: the flows exist and nothing else reaches the internet', kubectl.options, () => {
     const objects = report.rendered.production ?? [];
     const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
     const pod = (name: string, port: number) => ({ labels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'wa-broadcast' }, namedPorts: { http: port } });
@@ -232,7 +254,7 @@ describe('the validators reject broken manifests', () => {
     expect(checkK8sPolicies(withoutDeny, policyOptions)).toContain('no default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules)');
   });
 
-  it('compose: the real implementation rejects an invalid file; the policies catch a weakened one', async () => {
+  it('compose: the real implementation rejects an invalid file; the policies catch a weakened one', compose.options, async () => {
     const cmd = await findComposeCommand();
     expect(cmd, 'docker compose or docker-compose must be installed (.ci/run installs it)').toBeDefined();
     if (!cmd) return;
@@ -253,6 +275,7 @@ describe('the validators reject broken manifests', () => {
     weak.services.ingest.stop_grace_period = '10s';
     weak.services.webhook.healthcheck = { test: ['CMD', 'true'] };
     weak.services.webhook.environment.WEBHOOK_VERIFY_TOKEN = 'hunter2';
+    weak.services.ingest.ports = ['0.0.0.0:8081:8081'];
     delete weak.services['webhook-normaliser'].environment.WEBHOOK_RECEIVER_ENABLED;
     delete weak.services['webhook-normaliser'].depends_on.redis;
     writeFileSync(join(dir, 'weak.yml'), stringify(weak, { version: '1.1' }));
@@ -264,7 +287,8 @@ describe('the validators reject broken manifests', () => {
         'compose redis: AOF is off (--appendonly yes)',
         'compose ingest: stop_grace_period 10s must exceed SHUTDOWN_TIMEOUT_MS 25000 ms',
         'compose webhook: healthcheck must probe /readyz on 8083',
-        'compose webhook: default of WEBHOOK_VERIFY_TOKEN does not look like a local-only placeholder',
+        'compose webhook: WEBHOOK_VERIFY_TOKEN must be required from the environment (${WEBHOOK_VERIFY_TOKEN:?message}), not defaulted or literal',
+        'compose ingest: published port "0.0.0.0:8081:8081" must bind 127.0.0.1',
         'compose webhook: WEBHOOK_VERIFY_TOKEN is a credential but does not come from a Secret',
         'compose webhook-normaliser: WEBHOOK_RECEIVER_ENABLED must be "false" (got null): the webhook-normaliser role depends on it',
         'compose webhook-normaliser: must wait for redis to be healthy',
@@ -272,7 +296,7 @@ describe('the validators reject broken manifests', () => {
     );
   });
 
-  it('compose sim profile: the simulator must accept the dispatcher\'s tokens and sign with a secret the webhook knows', async () => {
+  it('compose sim profile: the simulator must accept the dispatcher\'s tokens and sign with a secret the webhook knows', compose.options, async () => {
     const cmd = await findComposeCommand();
     if (!cmd) throw new Error('no compose implementation');
     const resolved = await composeConfig(join(root, 'docker-compose.yml'), cmd);

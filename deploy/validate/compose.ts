@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import addFormats from 'ajv-formats';
@@ -45,16 +46,27 @@ export async function findComposeCommand(): Promise<{ command: string; args: str
 
 /**
  * `compose config`: the real implementation parses, interpolates, merges and validates the file
- * against its own schema, then prints the resolved model. Run with a bare environment so the
- * checked-in defaults are what gets validated.
+ * against its own schema, then prints the resolved model. Run with a bare environment plus the
+ * local-only placeholder secrets of deploy/compose/validate.env (the file requires its secrets).
  */
 export async function composeConfig(file: string, cmd: { command: string; args: string[] }): Promise<ComposeFile> {
   const { stdout } = await run(cmd.command, [...cmd.args, '-f', file, '--profile', 'sim', 'config'], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...validationSecrets() },
     maxBuffer: 16 * 1024 * 1024,
     timeout: 60_000,
   });
   return parse(stdout) as ComposeFile;
+}
+
+/** The placeholder secrets compose is resolved with for validation (deploy/compose/validate.env). */
+export function validationSecrets(): Record<string, string> {
+  const file = join(dirname(fileURLToPath(import.meta.url)), '../compose/validate.env');
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return env;
 }
 
 /** Validates the raw file (anchors and merge keys resolved) against the compose-spec JSON schema. */
@@ -162,17 +174,29 @@ export function checkComposePolicies(
     if (env.get('HTTP_PORT') !== String(port)) problems.push(`${where}: HTTP_PORT must be ${port}`);
     const catalog = env.get('CATALOG_PATH');
     if (catalog && !(c.volumes ?? []).some((v) => (typeof v === 'string' ? v.split(':')[1] : v.target) === catalog)) problems.push(`${where}: CATALOG_PATH ${catalog} is not mounted`);
-    // Credentials are interpolated (${VAR:-local-default}) in the checked-in file, never literal.
+    // Credentials are required from the environment (${VAR:?message}) in the checked-in file: never literal, never defaulted.
     const rawEnv = envMap(raw.services[name] ?? {});
     const provided = new Map<string, { fromSecret: boolean }>();
-    for (const [k, v] of env) {
-      const interpolated = /^\$\{[A-Z0-9_]+(:?-[^}]*)?\}$/.test(rawEnv.get(k) ?? '');
+    for (const [k] of env) {
+      const interpolated = /^\$\{[A-Z0-9_]+(:?[-?][^}]*)?\}$/.test(rawEnv.get(k) ?? '');
       provided.set(k, { fromSecret: interpolated });
-      if (isSecretName(k) && !/^local-|^sim=|^\d+=local-/.test(v)) problems.push(`${where}: default of ${k} does not look like a local-only placeholder`);
+      if (isSecretName(k) && !/^\$\{[A-Z0-9_]+:\?[^}]*\}$/.test(rawEnv.get(k) ?? '')) problems.push(`${where}: ${k} must be required from the environment (\${${k}:?message}), not defaulted or literal`);
     }
     const spec = envSpecs.get(svc);
     if (spec) problems.push(...checkServiceEnv(where, spec, provided));
     problems.push(...checkRoleEnv(where, workload, new Map([...env].map(([k, v]) => [k, { value: v }]))));
+  }
+
+  // Nothing is published beyond the host: every port binds 127.0.0.1 (a proxy exposes the webhook receiver).
+  for (const [name, svc] of Object.entries(raw.services)) {
+    for (const port of svc.ports ?? []) {
+      if (typeof port !== 'string' || !port.startsWith('127.0.0.1:')) problems.push(`compose ${name}: published port ${JSON.stringify(port)} must bind 127.0.0.1`);
+    }
+  }
+  const grafanaRaw = envMap(raw.services.grafana ?? {});
+  for (const k of ['GF_SECURITY_ADMIN_PASSWORD', 'CLICKHOUSE_PASSWORD']) {
+    const v = grafanaRaw.get(k) ?? envMap(raw.services.clickhouse ?? {}).get(k);
+    if (v !== undefined && !/^\$\{[A-Z0-9_]+:\?[^}]*\}$/.test(v)) problems.push(`compose: ${k} must be required from the environment (\${VAR:?message})`);
   }
 
   // Prometheus: the rule file and a scrape target per service; Grafana: provisioning mounted.

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { templateCategory } from './contracts/common';
 import { formatIssues } from './decode';
+import { specFromCatalog, type TemplateSpec } from './templates/spec';
+import type { TemplateOverlay } from './templates/store';
 import { DEFAULT_THROUGHPUT_MPS, MAX_THROUGHPUT_MPS } from './tiers';
 
 /**
@@ -88,11 +90,22 @@ export function loadCatalogFile(path: string): Catalog {
   return parseCatalog(raw);
 }
 
-/** Lookups over a catalogue, built once. */
-export function indexCatalog(catalog: Catalog) {
+/**
+ * Lookups over a catalogue, built once. Templates come from the template store (synced from Meta)
+ * when `templates` is given and holds the template, else from the catalogue file; a synced template
+ * keeps the catalogue's coalescing settings for the same name and language.
+ */
+export function indexCatalog(catalog: Catalog, templates?: TemplateOverlay) {
   const numbers = new Map(catalog.phoneNumbers.map((n) => [n.id, n]));
   const businesses = new Map(catalog.businesses.map((b) => [b.wabaId, b]));
-  const templates = new Map(catalog.templates.map((t) => [`${t.wabaId}:${t.name}:${t.language}`, t]));
+  const declared = new Map(catalog.templates.map((t) => [`${t.wabaId}:${t.name}:${t.language}`, specFromCatalog(t)]));
+  const template = (wabaId: string, name: string, language: string): TemplateSpec | undefined => {
+    const own = declared.get(`${wabaId}:${name}:${language}`);
+    const synced = templates?.get(wabaId, name, language);
+    if (!synced) return own;
+    if (!own) return synced;
+    return { ...synced, coalescible: own.coalescible, ...(own.digestTemplate !== undefined ? { digestTemplate: own.digestTemplate } : {}) };
+  };
   return {
     catalog,
     phoneNumber: (id: string) => numbers.get(id),
@@ -102,9 +115,22 @@ export function indexCatalog(catalog: Catalog) {
       return n ? businesses.get(n.wabaId) : undefined;
     },
     pool: (name: string) => catalog.pools[name],
-    template: (wabaId: string, name: string, language: string) => templates.get(`${wabaId}:${name}:${language}`),
+    template,
     /** A template by name and language in any business account (ingest validates before a sender is picked). */
-    templateAnywhere: (name: string, language: string) => catalog.templates.find((t) => t.name === name && t.language === language),
+    templateAnywhere: (name: string, language: string) => {
+      for (const b of catalog.businesses) {
+        const t = template(b.wabaId, name, language);
+        if (t) return t;
+      }
+      return undefined;
+    },
+    /** Every template known: synced ones and those only the catalogue declares. */
+    templates: (): TemplateSpec[] => {
+      const all = new Map<string, TemplateSpec>();
+      for (const t of declared.values()) all.set(`${t.wabaId}:${t.name}:${t.language}`, t);
+      for (const t of templates?.all() ?? []) all.set(`${t.wabaId}:${t.name}:${t.language}`, template(t.wabaId, t.name, t.language)!);
+      return [...all.values()];
+    },
   };
 }
 export type CatalogIndex = ReturnType<typeof indexCatalog>;

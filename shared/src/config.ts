@@ -27,13 +27,19 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: Record<string,
 }
 
 function redactConfigValue(name: string, value: string): string {
-  return /SECRET|TOKEN|PASSWORD|KEY/i.test(name) ? '[redacted]' : value.slice(0, 80);
+  return /SECRET|TOKEN|PASSWORD|KEY|SALT/i.test(name) ? '[redacted]' : value.slice(0, 80);
 }
 
 /** Building blocks for service schemas: each variable documents itself through `.describe()`. */
 export const env = {
   string: (description: string) => z.string().min(1).describe(description),
   optionalString: (description: string) => z.string().min(1).optional().describe(description),
+  /** A required secret key of at least `minBytes` bytes (UTF-8), e.g. an HMAC key. */
+  secretKey: (description: string, minBytes = 32) =>
+    z
+      .string({ error: 'required' })
+      .refine((v) => Buffer.byteLength(v) >= minBytes, `must be at least ${minBytes} bytes of random data (e.g. \`openssl rand -base64 32\`)`)
+      .describe(description),
   int: (description: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
     z.coerce.number().int().min(min).max(max).default(def).describe(description),
   number: (description: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>

@@ -1,4 +1,8 @@
-// Generated from ../shared/docs/cloud-api-errors.json (the table Meta documents); a unit test keeps them in sync.
+// Generated from shared/data/cloud-api-errors.json by `npm run meta-errors:gen` (do not edit; a unit test keeps them in sync).
+// Meta's pages, checked 2026-12-06:
+//   https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes/
+//   https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/
+//   https://developers.facebook.com/docs/graph-api/guides/error-handling
 import type { MetaErrorAction } from './meta-errors';
 
 export interface MetaErrorCodeRow {
@@ -15,6 +19,7 @@ export const META_ERROR_CODES: readonly MetaErrorCodeRow[] = [
   { code: 3, title: "API Method", meaning: "Capability or permissions issue", action: "auth" },
   { code: 4, title: "API Too Many Calls", meaning: "App reached its API call rate limit", action: "throttle" },
   { code: 10, title: "Permission Denied", meaning: "Permission not granted or removed", action: "auth" },
+  { code: 33, title: "Object does not exist / no permission", meaning: "The phone number id (or object) does not exist, or the token lacks permission for it", action: "auth" },
   { code: 100, title: "Invalid parameter", meaning: "Request has an invalid or unsupported parameter", action: "fix_request" },
   { code: 190, title: "Access token has expired", meaning: "Access token invalid or expired", action: "auth" },
   { code: 368, title: "Temporarily blocked for policy violations", meaning: "Account restricted for policy violations", action: "auth" },
@@ -30,6 +35,7 @@ export const META_ERROR_CODES: readonly MetaErrorCodeRow[] = [
   { code: 131021, title: "Recipient cannot be sender", meaning: "Sender and recipient are the same", action: "permanent" },
   { code: 131026, title: "Message undeliverable", meaning: "Recipient not on WhatsApp, old app, or terms not accepted", action: "permanent" },
   { code: 131031, title: "Account has been locked", meaning: "Business account locked", action: "auth" },
+  { code: 131037, title: "Display name approval needed", meaning: "The sender phone number's display name is not approved", action: "auth" },
   { code: 131042, title: "Business eligibility payment issue", meaning: "Payment method problem", action: "auth" },
   { code: 131045, title: "Incorrect certificate", meaning: "Phone number not registered properly", action: "auth" },
   { code: 131047, title: "Re-engagement message", meaning: "More than 24 hours since the customer last replied; send a template", action: "permanent" },
@@ -58,6 +64,7 @@ export const META_ERROR_CODES: readonly MetaErrorCodeRow[] = [
   { code: 133009, title: "Two step verification PIN guessed too fast", meaning: "Try later", action: "auth" },
   { code: 133010, title: "Phone number not registered", meaning: "Number not registered on the platform", action: "auth" },
   { code: 133015, title: "Please wait before registering", meaning: "Recently deleted number", action: "auth" },
-  { code: 133016, title: "Account register/deregister rate limit exceeded", meaning: "Too many attempts", action: "auth" },
+  { code: 133016, title: "Account register/deregister rate limit exceeded", meaning: "Too many attempts", action: "throttle" },
+  { code: 134011, title: "Business not eligible / verification required", meaning: "Business portfolio must complete verification or is not eligible for the requested capability (check Meta's current table)", action: "auth" },
   { code: 135000, title: "Generic user error", meaning: "Unexpected user error", action: "permanent" },
 ];

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { Metadata, parsePhoneNumberFromString, type PhoneNumber } from 'libphonenumber-js/max';
 
 export type PhoneResult = { ok: true; waId: string; country: string } | { ok: false; reason: string };
@@ -122,7 +122,11 @@ export function countryOfPhone(waId: string): string {
   return parsePhoneNumberFromString(e164)?.country ?? 'ZZ';
 }
 
-/** A salted hash that identifies a recipient across events without storing the number. */
-export function hashRecipient(waId: string, salt: string): string {
-  return createHash('sha256').update(salt).update(':').update(waId).digest('base64url').slice(0, 22);
+/**
+ * A keyed hash (HMAC-SHA256, 132 bits kept) that identifies a recipient across events without storing the
+ * number. A plain hash of a phone number is reversed by enumerating the number space; without the key
+ * (RECIPIENT_HASH_SALT, at least 32 random bytes) it is not.
+ */
+export function hashRecipient(waId: string, key: string): string {
+  return createHmac('sha256', key).update(waId).digest('base64url').slice(0, 22);
 }

@@ -7,14 +7,26 @@ export function createRedisKeys(prefix = '') {
   return Object.freeze({
     /** Epoch ms of the person's last inbound message to this business number; TTL 24 h (the service window). */
     serviceWindow: (phoneNumberId: string, waId: string) => `${p}window:${phoneNumberId}:${waId}`,
-    /** Present ("1") when the person opted out of this business account's messages (STOP). */
+    /**
+     * "1:<event ms>" when the person opted out of this business account's messages (STOP; no TTL),
+     * "0:<event ms>" after an opt-in (START; expires after 30 days). Anything not starting with "1" is opted in.
+     */
     optOut: (wabaId: string, waId: string) => `${p}optout:${wabaId}:${waId}`,
     /** JSON {limit: number|null, event, updatedAt}: the messaging limit of a business account's portfolio. */
     messagingLimit: (wabaId: string) => `${p}limit:${wabaId}`,
     /** JSON {quality, event, throughputMps?, updatedAt}: a phone number's quality rating and throughput. */
     phoneQuality: (phoneNumberId: string) => `${p}quality:${phoneNumberId}`,
+    /**
+     * The same JSON by display number: Meta's phone_number_quality_update names a number only by its
+     * display number, and the dispatcher maps it to the id through its catalogue. TTL 90 days.
+     */
+    phoneStateByDisplay: (displayPhoneNumber: string) => `${p}phone-state:${displayPhoneNumber}`,
     /** Template status (APPROVED, PAUSED, DISABLED, …) by business account, name and language. */
     templateStatus: (wabaId: string, name: string, language: string) => `${p}template:${wabaId}:${name}:${language}`,
+    /** JSON {syncedAt, templates}: a business account's message templates as Meta listed them; TTL 7 days, renewed by each sync. */
+    templates: (wabaId: string) => `${p}templates:${wabaId}`,
+    /** Pub/sub channel announcing that a business account's synced templates changed (message: the WABA id). */
+    templatesChangedChannel: () => `${p}templates-changed`,
     /** JSON of the latest account_update volume pricing tier event. */
     pricingTier: (wabaId: string) => `${p}pricing-tier:${wabaId}`,
     /** Pub/sub channel announcing that account state (tiers, quality, templates) changed. */
@@ -24,8 +36,8 @@ export function createRedisKeys(prefix = '') {
      * display number; the webhook service learns the pairing from `metadata` of message webhooks.
      */
     phoneNumberIdByDisplay: (displayPhoneNumber: string) => `${p}phone-by-display:${displayPhoneNumber}`,
-    /** Webhook dedupe marker for one status/inbound event id. */
-    webhookSeen: (eventId: string) => `${p}webhook-seen:${eventId}`,
+    /** Prefix of the webhook dedupe buckets (hashes of event-id digests per day, see redis-buckets.ts). */
+    webhookSeenBuckets: () => `${p}webhook-seen:`,
   });
 }
 export type RedisKeys = ReturnType<typeof createRedisKeys>;

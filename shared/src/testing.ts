@@ -29,6 +29,9 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
+/** A recipient-hash key for tests (RECIPIENT_HASH_SALT needs at least 32 bytes); never used outside tests. */
+export const TEST_RECIPIENT_HASH_KEY = 'test-recipient-hash-key-0123456789abcdef';
+
 export { waitFor, WaitForTimeoutError, type WaitForOptions } from './wait-for';
 
 /**

@@ -1,11 +1,12 @@
 /**
- * Messaging limits: unique business-initiated recipients per rolling 24 h. Since 2025-10-07 the
+ * Messaging limits (TIER_50 … TIER_UNLIMITED as Meta labels them): unique business-initiated recipients per rolling 24 h. Since 2025-10-07 the
  * limit belongs to the business portfolio and is shared by all its phone numbers. `null` = unlimited.
  */
-export const MESSAGING_LIMIT_TIERS = [250, 2_000, 10_000, 100_000, null] as const;
+export const MESSAGING_LIMIT_TIERS = [50, 250, 2_000, 10_000, 100_000, null] as const;
 export type MessagingLimit = (typeof MESSAGING_LIMIT_TIERS)[number];
 
 const TIER_NAMES: Record<string, MessagingLimit> = {
+  TIER_50: 50,
   TIER_250: 250,
   TIER_1K: 2_000, // legacy name of the 1K tier; Meta raised the floor tier to 2K in 2025
   TIER_2K: 2_000,

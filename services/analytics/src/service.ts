@@ -27,7 +27,6 @@ import { createRowMapper } from './domain/rows';
 import { buildApp } from './http/app';
 import { createAnalyticsMetrics } from './metrics';
 
-const FALLBACK_SALT = 'wa-analytics-unsalted';
 
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
@@ -92,7 +91,7 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
     groupId: consumerGroupId(config.ANALYTICS_GROUP_ID, config),
     topics: analyticsTopics(config.TOPIC_PREFIX),
     store,
-    mapper: createRowMapper({ salt: config.RECIPIENT_HASH_SALT ?? FALLBACK_SALT, rateCard: () => rateCard }),
+    mapper: createRowMapper({ salt: config.RECIPIENT_HASH_SALT, rateCard: () => rateCard }),
     tracker: createLatencyTracker(),
     metrics,
     logger: logger.child({ component: 'consumer' }),
@@ -102,7 +101,6 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
   });
   const app = buildApp({ queries, registry, readiness, logger, dashboard: { title: config.DASHBOARD_TITLE, refreshMs: config.DASHBOARD_REFRESH_MS } });
   readiness.addCheck('clickhouse', () => store.ping());
-  if (!config.RECIPIENT_HASH_SALT) logger.warn('RECIPIENT_HASH_SALT is unset: recipient hashes in status rows will not match the dispatcher\'s');
 
   async function reloadRateCard(): Promise<void> {
     rateCard = createRateCard(await store.loadRateCard());

@@ -8,10 +8,14 @@ export const dispatcherEnvSchema = z.object({
   CATALOG_PATH: env.string('path of the sender/template catalogue JSON (see config/catalog.example.json)'),
   WA_ACCESS_TOKENS: env.string('Graph API access tokens by business account: "wabaId=token,wabaId=token"'),
   GRAPH_API_BASE_URL: env.url('Graph API base URL (the simulator locally, https://graph.facebook.com in production)', 'http://127.0.0.1:8090'),
-  GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v23.0').describe('Graph API version'),
+  GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v24.0').describe('Graph API version (docs/meta-contract.md says what v24.0 changes)'),
+  SENDER_SYNC_INTERVAL_MS: env.int("how often each number's throughput level, quality rating and the portfolio's messaging limit are read from the Graph API (also once at start-up) — webhooks get lost or arrive late; 0 = never", 300_000, 0),
+  TEMPLATE_SYNC: env.bool("copy the business accounts' templates from GET /{waba-id}/message_templates into the template store (at start-up, periodically, on template webhooks)", true),
+  TEMPLATE_SYNC_INTERVAL_MS: env.int('periodic template sync; template webhooks trigger one at once besides', 600_000, 1_000),
+  TEMPLATE_REFRESH_MS: env.int('safety-net re-read of the synced template store (changes are also announced at once)', 30_000, 100),
   ADMIN_TOKEN: env.string('bearer token of the admin API (campaign pause/resume/cancel, senders)'),
   ADMIN_TOKEN_PREVIOUS: env.optionalString('the admin token being rotated out: also accepted until operators use ADMIN_TOKEN (see docs/security.md)'),
-  RECIPIENT_HASH_SALT: env.string('salt of the recipient hash carried in audit events'),
+  RECIPIENT_HASH_SALT: env.secretKey('HMAC-SHA256 key (at least 32 bytes) of the recipient hash carried in audit events; the same value as analytics, never changed once data exists'),
   CONSUMER_GROUP: z.string().min(1).default('wa-dispatcher').describe('Kafka consumer group prefix (one group per lane plus one for retries)'),
   INBOUND_HEADROOM_FRACTION: env.number("share of each number's throughput left for inbound traffic (which counts too)", 0.05, 0, 0.5),
   THROTTLE_DECREASE_FACTOR: env.number('multiplier applied to a number\'s rate after a throttle error (130429, 4, 80007, 131048); compounds on repeated throttles more than 1 s apart', 0.9, 0.1, 1),
@@ -25,6 +29,10 @@ export const dispatcherEnvSchema = z.object({
   HTTP_TIMEOUT_MS: env.int('Graph API request timeout (headers and body)', 10_000, 100),
   HTTP_CONNECT_TIMEOUT_MS: env.int('Graph API connect timeout', 3_000, 100),
   HTTP_POOL_CONNECTIONS: env.int('keep-alive connections to the Graph API (one request each at a time: at least the sends in flight, rate × latency, or requests queue in the pool and reach Meta bunched)', 512, 1, 4_096),
+  MARKETING_HOLD_QUALITY: z
+    .enum(['RED', 'YELLOW', 'never'])
+    .default('RED')
+    .describe("a number rated this low (or lower) by Meta holds its marketing messages (deferred, not failed); utility and authentication still go; 'never' = no hold"),
   OPT_OUT_POLICY: z
     .enum(['marketing_only', 'all'])
     .default('marketing_only')

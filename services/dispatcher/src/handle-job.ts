@@ -13,6 +13,7 @@ import { RETRY_TIERS, topicName, topics } from '@wa/shared/topics';
 import type { OutRecord } from './adapters/kafka-producer';
 import { decideRetry, tierIndexForDelay } from './domain/backoff';
 import { evaluateCompliance } from './domain/compliance';
+import { holdsMarketing, type MarketingHoldQuality } from './domain/quality-gate';
 import { decideOutcome, type SendResult } from './domain/outcome';
 import { pickSender } from './domain/sender-pool';
 import type { SendRoom } from './domain/send-room';
@@ -39,6 +40,8 @@ export interface HandleJobDeps {
     topicPrefix: string;
     recipientHashSalt: string;
     optOutPolicy: 'marketing_only' | 'all';
+    /** Quality rating at which marketing on a number is held (see domain/quality-gate). */
+    marketingHoldQuality?: MarketingHoldQuality;
     unknownOutcomePolicy: 'record_unknown' | 'resend';
     campaignOverflowPolicy: 'spread' | 'refuse';
     retryMaxAttempts: number;
@@ -157,8 +160,13 @@ export function createJobHandler(deps: HandleJobDeps) {
     return { topic: retryTopics[tier]!, key: job.to, value: encodeJson(dispatchJobV1, next) };
   }
 
+  /** The sender label only for numbers of the catalogue: a job's own field would let callers mint label values. */
+  function senderLabel(ctx: Ctx): string {
+    return ctx.wabaId !== undefined ? ctx.phoneNumberId : 'unknown';
+  }
+
   function countOutcome(ctx: Ctx, e: SentEventV1): void {
-    metrics.sends.inc({ sender: ctx.phoneNumberId, outcome: e.outcome, error_class: e.errorClass ?? 'none' });
+    metrics.sends.inc({ sender: senderLabel(ctx), outcome: e.outcome, error_class: e.errorClass ?? 'none' });
     if (ctx.job.campaignId) deps.campaigns.count(ctx.job.campaignId, e.outcome);
   }
 
@@ -198,7 +206,7 @@ export function createJobHandler(deps: HandleJobDeps) {
     const next: DispatchJobV1 = { ...ctx.job, attempt: decision.nextAttempt, lastError: { code: String(code ?? errorClass), detail: detail.slice(0, 2000) } };
     const e = event(ctx, 'retry_scheduled', { ...extra, reason: detail.slice(0, 200), errorClass });
     await deps.publish([delayedRecord(next, decision.delayMs), sentRecord(e)]);
-    metrics.retries.inc({ sender: ctx.phoneNumberId, error_class: errorClass });
+    metrics.retries.inc({ sender: senderLabel(ctx), error_class: errorClass });
     countOutcome(ctx, e);
   }
 
@@ -297,7 +305,9 @@ export function createJobHandler(deps: HandleJobDeps) {
       template: (ref: TemplateRef) => {
         const t = deps.catalog.template(number.wabaId, ref.name, ref.language);
         if (!t) return undefined;
-        return { ...t, status: deps.account.templateStatus(number.wabaId, ref.name, ref.language) ?? t.status };
+        // A synced template's status is Meta's own (each template webhook triggers a sync); a
+        // catalogue-declared one follows the status webhooks.
+        return t.source === 'meta' ? t : { ...t, status: deps.account.templateStatus(number.wabaId, ref.name, ref.language) ?? t.status };
       },
     });
     if (verdict.action === 'expire') return refuse(ctx, event(ctx, 'expired', { reason: verdict.detail.slice(0, 200) }), [dlqRecord(ctx, 'expired', verdict.detail)]);
@@ -306,6 +316,9 @@ export function createJobHandler(deps: HandleJobDeps) {
     }
     ctx.category = verdict.category;
     if (verdict.message.type === 'template') ctx.template = verdict.message.template.name;
+    if (holdsMarketing(verdict.category, deps.account.quality(number.id), config.marketingHoldQuality ?? 'never')) {
+      return defer(ctx, 'low_quality', PAUSE_DEFER_MS, true);
+    }
 
     // Messaging limit: only business-initiated messages (outside a service window) count.
     let newRecipient = false;
@@ -331,7 +344,7 @@ export function createJobHandler(deps: HandleJobDeps) {
     const waitedMs = await deps.limiter.acquire(number.id, job.lane);
     metrics.rateLimitWait.observe({ sender: number.id, lane: job.lane }, waitedMs / 1000);
 
-    // Admission and ledger claim in one step, right before the write (see RedisRateLimiter.admit).
+    // Admission and ledger claim in one step, right before the write (see SendScheduler.admit).
     const admission = await deps.limiter.admit(number.id, deps.ledger.claimRequest(job.jobId, job.attempt));
     if (!admission.admitted) return onExisting(ctx, admission.existing);
     path.leaveRoom();

@@ -40,6 +40,7 @@ export function createDispatcherMetrics(registry: Registry, counts: Partial<Sche
     }),
     currentRate: new Gauge({ name: 'wa_dispatch_current_rate', help: 'Rate the number is paced at (messages/s)', labelNames: ['sender'], registers }),
     rateLimit: new Gauge({ name: 'wa_dispatch_rate_limit', help: "The number's throughput limit (messages/s)", labelNames: ['sender'], registers }),
+    qualityLow: new Gauge({ name: 'wa_sender_quality_low', help: "1 while Meta rates the number's quality low (MARKETING_HOLD_QUALITY, RED by default): its marketing is held (alert)", labelNames: ['sender'], registers }),
     throttles: new Counter({ name: 'wa_dispatch_throttles_total', help: 'Throttle answers that slowed a number down', labelNames: ['sender', 'code'], registers }),
     messagingLimit: new Gauge({ name: 'wa_dispatch_messaging_limit', help: "Portfolio messaging limit (unique recipients / 24 h; -1 = unlimited)", labelNames: ['portfolio'], registers }),
     messagingBudgetUsed: new Gauge({ name: 'wa_dispatch_messaging_budget_used', help: 'Unique business-initiated recipients in the rolling 24 h window', labelNames: ['portfolio'], registers }),

@@ -1,3 +1,4 @@
+import type { PhoneState, Sourced } from './domain/sender-state';
 import type { DispatchMessage } from '@wa/shared/contracts/dispatch-job';
 import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
 import type { SendResult } from './domain/outcome';
@@ -156,6 +157,9 @@ export interface AccountState {
   /** The number's throughput limit in messages per second (webhook-updated). */
   throughputMps(phoneNumberId: string): number;
   quality(phoneNumberId: string): string | undefined;
+  /** Throughput and quality with where each came from (catalogue, webhook, Graph API) and when. */
+  phoneState?(phoneNumberId: string): PhoneState;
+  messagingLimitState?(wabaId: string): Sourced<number | null>;
   templateStatus(wabaId: string, name: string, language: string): string | undefined;
   /** Per-recipient facts written by the webhook service: opt-out and the last inbound message (service window). */
   recipient(phoneNumberId: string, wabaId: string, waId: string): Promise<{ optedOut: boolean; lastInboundMs: number | undefined }>;

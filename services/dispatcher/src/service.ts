@@ -18,17 +18,23 @@ import { topicName, topics } from '@wa/shared/topics';
 import { CloudApiHttp } from './adapters/cloud-api-http';
 import { DispatchConsumer } from './adapters/kafka-consumer';
 import { OutcomeProducer } from './adapters/kafka-producer';
+import { GraphSenderSync } from './adapters/graph-sender-sync';
+import { qualityIsLow } from './domain/quality-gate';
+import { LiveTemplates } from '@wa/shared/templates/store';
+import { TemplateSyncer } from '@wa/shared/templates/sync';
 import { RedisAccountState } from './adapters/redis-account-state';
 import { RedisCampaigns } from './adapters/redis-campaigns';
 import { RedisLedger } from './adapters/redis-ledger';
-import { RedisMessagingLimits, RedisRateLimiter } from './adapters/redis-limits';
+import { RedisMessagingLimits } from './adapters/redis-messaging-limits';
+import { RedisSendGuard } from './adapters/redis-send-guard';
 import type { DispatcherConfig } from './config';
 import { createSemaphore } from './domain/semaphore';
 import { createSendRoom } from './domain/send-room';
+import { SendScheduler } from './domain/send-scheduler';
 import { createJobHandler } from './handle-job';
 import { buildApp } from './http/app';
 import { createDispatcherMetrics } from './metrics';
-import { systemClock, type Clock, type CloudApi } from './ports';
+import { systemClock, systemTimers, type Clock, type CloudApi } from './ports';
 
 export interface DispatcherOverrides {
   logger?: Logger;
@@ -63,11 +69,18 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   });
   const readiness = createReadiness();
   const clock = overrides.clock ?? systemClock;
-  const catalog = indexCatalog(overrides.catalog ?? loadCatalogFile(config.CATALOG_PATH));
+  const declared = overrides.catalog ?? loadCatalogFile(config.CATALOG_PATH);
   const accessTokens = parseAccessTokens(config.WA_ACCESS_TOKENS);
   const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
 
   const redis = createRedis(config.REDIS_URL, { enableAutoPipelining: true });
+  const wabaIds = declared.businesses.map((b) => b.wabaId);
+  // Templates as Meta has them now (synced into the store) override the catalogue's declarations.
+  const liveTemplates = new LiveTemplates(redis, { keys, wabaIds, refreshMs: config.TEMPLATE_REFRESH_MS, logger });
+  const templateSyncer = config.TEMPLATE_SYNC
+    ? new TemplateSyncer(redis, { keys, graph: { baseUrl: config.GRAPH_API_BASE_URL, version: config.GRAPH_API_VERSION, timeoutMs: config.HTTP_TIMEOUT_MS }, accessTokens, wabaIds, intervalMs: config.TEMPLATE_SYNC_INTERVAL_MS, logger })
+    : undefined;
+  const catalog = indexCatalog(declared, liveTemplates.overlay);
   // Pacing has a connection of its own, without auto-pipelining: ioredis keeps one auto-pipeline in flight
   // per connection and queues every later command until it is answered, so on the shared connection a
   // send's admission waited up to two round trips behind the jobs' checks (120+ ms at a dispatcher's
@@ -78,12 +91,30 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   const producer = createProducer(kafka);
   const out = new OutcomeProducer(producer, { lingerMs: config.OUTCOME_LINGER_MS });
 
-  // One permit per Graph API pool connection, held from the send admission to the answer (see RedisRateLimiter).
+  // One permit per Graph API pool connection, held from the send admission to the answer (see SendScheduler).
   const connections = createSemaphore(config.HTTP_POOL_CONNECTIONS);
   const ledger = new RedisLedger(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlMs: config.LEDGER_TTL_MS });
   const account = new RedisAccountState(redis, { keys, keyPrefix: config.REDIS_KEY_PREFIX, catalog, refreshMs: config.STATE_REFRESH_MS, logger });
-  const limiter = new RedisRateLimiter(pacingRedis, {
-    keyPrefix: config.REDIS_KEY_PREFIX,
+  const senderSync =
+    config.SENDER_SYNC_INTERVAL_MS > 0
+      ? new GraphSenderSync(redis, {
+          baseUrl: config.GRAPH_API_BASE_URL,
+          version: config.GRAPH_API_VERSION,
+          accessTokens,
+          catalog,
+          keys,
+          intervalMs: config.SENDER_SYNC_INTERVAL_MS,
+          timeoutMs: config.HTTP_TIMEOUT_MS,
+          stateTtlMs: 90 * 24 * 3_600_000,
+          now: () => clock.now(),
+          logger,
+        })
+      : undefined;
+  const guard = new RedisSendGuard(pacingRedis, { keyPrefix: config.REDIS_KEY_PREFIX, clock: systemTimers });
+  const limiter = new SendScheduler({
+    guard,
+    timers: systemTimers,
+    memberPrefix: `${process.pid}-${Math.random().toString(36).slice(2, 10)}`,
     headroomFraction: config.INBOUND_HEADROOM_FRACTION,
     decreaseFactor: config.THROTTLE_DECREASE_FACTOR,
     coolDownMs: config.THROTTLE_COOLDOWN_MS,
@@ -131,6 +162,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       topicPrefix: config.TOPIC_PREFIX,
       recipientHashSalt: config.RECIPIENT_HASH_SALT,
       optOutPolicy: config.OPT_OUT_POLICY,
+      marketingHoldQuality: config.MARKETING_HOLD_QUALITY,
       unknownOutcomePolicy: config.UNKNOWN_OUTCOME_POLICY,
       campaignOverflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY,
       retryMaxAttempts: config.RETRY_MAX_ATTEMPTS,
@@ -188,6 +220,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       const r = limiter.rateOf(n.id);
       metrics.currentRate.set({ sender: n.id }, r.targetMps);
       metrics.rateLimit.set({ sender: n.id }, r.limitMps);
+      metrics.qualityLow.set({ sender: n.id }, qualityIsLow(account.quality(n.id), config.MARKETING_HOLD_QUALITY === 'never' ? 'RED' : config.MARKETING_HOLD_QUALITY) ? 1 : 0);
     }
     for (const b of catalog.catalog.businesses) {
       metrics.messagingLimit.set({ portfolio: b.portfolioId }, account.messagingLimit(b.wabaId) ?? -1);
@@ -219,11 +252,21 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       shutdown.add('producer', () => producer.disconnect());
       shutdown.add('outcomes', () => out.drain());
       shutdown.add('cloud-api', () => cloudApi.close());
-      await limiter.calibrate();
+      await guard.calibrate();
       await ledger.start();
       shutdown.add('ledger', () => ledger.stop());
       await account.start();
       shutdown.add('account-state', () => account.stop());
+      if (senderSync) {
+        senderSync.start();
+        shutdown.add('sender-sync', () => senderSync.stop());
+      }
+      if (templateSyncer) {
+        await templateSyncer.start();
+        shutdown.add('template-sync', () => templateSyncer.stop());
+      }
+      await liveTemplates.start();
+      shutdown.add('templates', () => liveTemplates.stop());
       await campaigns.start();
       shutdown.add('campaigns', () => campaigns.stop());
       shutdown.add('limiter', () => limiter.close());

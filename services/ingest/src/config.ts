@@ -12,6 +12,7 @@ export const ingestEnvSchema = z.object({
   AUDIENCE_ROOT: env.optionalString('directory audience files must live in; audience paths outside it are refused (unset: audiences refused)'),
   CONSUMER_GROUP: z.string().min(1).default('wa-ingest').describe('Kafka consumer group of the ingest service'),
   IDEMPOTENCY_TTL_SECONDS: env.int('how long an idempotency key is remembered', 7 * 24 * 3600, 60),
+  IDEMPOTENCY_BUCKET_BITS: env.int('log2 of the idempotency hash buckets per day: log2(requests a day / 64); 15 suits 2 M requests a day', 15, 0, 24),
   COALESCE_WINDOW_MS: env.int('per-recipient coalescing window; 0 turns coalescing off', 0, 0, 24 * 3_600_000),
   COALESCE_MAX_JOBS: env.int('most notifications merged into one digest', 20, 2, 100),
   QUIET_HOURS: z
@@ -33,7 +34,9 @@ export const ingestEnvSchema = z.object({
   RETRY_MAX_MS: env.int('longest backoff between retries of a background poll or consumer restart', 10_000, 100),
   CONSUMER_STALL_MS: env.int('request consumer silent (no fetch, heartbeat or batch) this long: replaced, readiness off', 90_000, 10_000),
   WORKER_STALL_MS: env.int('a scheduler/expander poll without progress this long: readiness off', 120_000, 1_000),
+  NOT_BEFORE_HORIZON_DAYS: env.int('furthest ahead a notBefore may lie; a later one is refused (HTTP 400, dead-lettered from Kafka)', 30, 1, 366),
   NOT_BEFORE_TOLERANCE_MS: env.int('a not-before closer than this is treated as due now', 1_000, 0),
+  TEMPLATE_REFRESH_MS: env.int('safety-net re-read of the synced template store (changes are also announced at once)', 30_000, 100),
   PROGRESS_TTL_SECONDS: env.int('lifetime of expansion checkpoints and broadcast dedupe sets', 7 * 24 * 3600, 60),
 });
 export type IngestConfig = Readonly<z.output<typeof ingestEnvSchema>>;

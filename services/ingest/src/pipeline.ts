@@ -10,7 +10,7 @@ import { parseCsvHeader, parseCsvLine, parseNdjsonLine, type CsvLayout } from '.
 import { coalesceBufferId, mergeBuffered } from './domain/coalesce';
 import { decodeRequest } from './domain/fast-request';
 import { buildJob, dedupeInline, inlineRecipients, resolveRecipient, type RecipientProblem, type ResolvedRecipient } from './domain/expand';
-import { createQuietHoursCalculator, requestTiming, type QuietHours } from './domain/schedule';
+import { createQuietHoursCalculator, notBeforeBeyondHorizon, requestTiming, type QuietHours } from './domain/schedule';
 import { planRequest, type Plan } from './domain/validate';
 import type { IngestMetrics } from './metrics';
 import type { AudienceReader, Clock, DueItem, ExpansionStore, HeldRequest, HoldStore, IdempotencyStore, OutputSink } from './ports';
@@ -21,6 +21,8 @@ export interface PipelineOptions {
   coalesceMaxJobs: number;
   quietHours: QuietHours;
   notBeforeToleranceMs: number;
+  /** Furthest a not-before may lie ahead; later ones are dead-lettered. */
+  notBeforeHorizonMs: number;
   expansionChunkSize: number;
   produceBatchSize: number;
   maxRecordBytes: number;
@@ -258,6 +260,11 @@ export function createPipeline(deps: PipelineDeps) {
     const planned = planRequest(request, deps.catalog, { coalesceWindowMs: options.coalesceWindowMs });
     if (!planned.ok) {
       deadLetterRecord(env, planned.reason, planned.detail, request);
+      return 'done';
+    }
+    const beyond = notBeforeBeyondHorizon(request, deps.clock.now(), options.notBeforeHorizonMs);
+    if (beyond) {
+      deadLetterRecord(env, 'schema_violation', beyond, request);
       return 'done';
     }
     const timing = requestTiming(request, deps.clock.now(), options.notBeforeToleranceMs);

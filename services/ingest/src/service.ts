@@ -5,6 +5,8 @@ import type { Registry } from 'prom-client';
 import { indexCatalog, loadCatalogFile, type CatalogIndex } from '@wa/shared/catalog';
 import { createKafka, createProducer, kafkaError } from '@wa/shared/kafka';
 import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
+import { createRedisKeys } from '@wa/shared/redis-keys';
+import { LiveTemplates } from '@wa/shared/templates/store';
 import { systemClock } from '@wa/shared/clock';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
@@ -48,12 +50,15 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
   const logger = overrides.logger ?? createLogger({ service: 'ingest', level: config.LOG_LEVEL });
   const registry = overrides.registry ?? createMetricsRegistry('ingest');
   const metrics = createIngestMetrics(registry);
-  const catalog = overrides.catalog ?? indexCatalog(loadCatalogFile(config.CATALOG_PATH));
   const clock = overrides.clock ?? systemClock;
   const readiness = createReadiness();
   const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
 
   const redis = createRedis(config.REDIS_URL);
+  const declared = overrides.catalog?.catalog ?? loadCatalogFile(config.CATALOG_PATH);
+  // Templates synced from Meta (by the dispatcher) override the catalogue's declarations.
+  const liveTemplates = new LiveTemplates(redis, { keys: createRedisKeys(config.REDIS_KEY_PREFIX), wabaIds: declared.businesses.map((b) => b.wabaId), refreshMs: config.TEMPLATE_REFRESH_MS, logger });
+  const catalog = indexCatalog(declared, liveTemplates.overlay);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-ingest', logger });
   // Not idempotent: see createProducer; job ids are deterministic and the dispatcher's ledger dedupes them.
   const producer = createProducer(kafka);
@@ -67,7 +72,7 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
   const admin = kafka.admin();
   const requestTopic = topicName(topics.notificationsRequested, config.TOPIC_PREFIX);
 
-  const idempotency = createRedisIdempotencyStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS });
+  const idempotency = createRedisIdempotencyStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS, bucketBits: config.IDEMPOTENCY_BUCKET_BITS });
   const expansion = createRedisExpansionStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.PROGRESS_TTL_SECONDS });
   const holds = createRedisHoldStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, bufferTtlSeconds: Math.max(86_400, Math.ceil(config.COALESCE_WINDOW_MS / 100)) });
   const expansions = createRedisHoldStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, bufferTtlSeconds: 86_400, name: 'expansions' });
@@ -91,6 +96,7 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
       coalesceMaxJobs: config.COALESCE_MAX_JOBS,
       quietHours: parseQuietHours(config.QUIET_HOURS)!,
       notBeforeToleranceMs: config.NOT_BEFORE_TOLERANCE_MS,
+      notBeforeHorizonMs: config.NOT_BEFORE_HORIZON_DAYS * 86_400_000,
       expansionChunkSize: config.EXPANSION_CHUNK_SIZE,
       produceBatchSize: config.PRODUCE_BATCH_SIZE,
       maxRecordBytes: config.MAX_RECORD_BYTES,
@@ -124,6 +130,8 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
     maxBatchJobs: config.HTTP_MAX_BATCH_JOBS,
     catalog,
     coalesceWindowMs: config.COALESCE_WINDOW_MS,
+    notBeforeHorizonMs: config.NOT_BEFORE_HORIZON_DAYS * 86_400_000,
+    clock: () => clock.now(),
     audience,
     registry,
     readiness,
@@ -175,6 +183,8 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
     async start(): Promise<void> {
       await redis.connect();
       shutdown.add('redis', () => redis.quit());
+      await liveTemplates.start();
+      shutdown.add('templates', () => liveTemplates.stop());
       await admin.connect();
       shutdown.add('kafka admin', () => admin.disconnect());
       await producer.connect();

@@ -1,5 +1,10 @@
 import { z } from 'zod';
 import { ConfigError, commonEnv, env, loadConfig } from '@wa/shared/config';
+import { topics } from '@wa/shared/topics';
+import { bodyLimitProblem } from './domain/raw-record';
+
+/** max.message.bytes the raw topic is created with (scripts/create-topics.ts); the live value is checked at start-up too. */
+export const RAW_TOPIC_MAX_MESSAGE_BYTES = Number(topics.webhooksRaw.config?.['max.message.bytes'] ?? 1_048_588);
 
 /** One configured app secret; several are configured during a rotation and any of them verifies. */
 export interface AppSecret {
@@ -61,6 +66,7 @@ export const webhookEnvSchema = z.object({
   NORMALISER_FETCH_MIN_BYTES: env.int('the broker holds a normaliser fetch until this many bytes are available (or NORMALISER_FETCH_MAX_WAIT_MS passed): fewer, larger batches, so fewer Redis/Kafka round trips per record', 262_144, 1, 4 * 1_048_576),
   NORMALISER_FETCH_MAX_WAIT_MS: env.int('longest the broker holds a normaliser fetch waiting for NORMALISER_FETCH_MIN_BYTES; bounds the extra normalisation delay when traffic is low', 250, 10, 5_000),
   NORMALISER_DEDUPE_TTL_S: env.int('how long a normalised event id is remembered to drop Meta redeliveries', 7 * 24 * 3_600, 60),
+  NORMALISER_DEDUPE_BUCKET_BITS: env.int('log2 of the dedupe hash buckets per day: log2(status events a day / 64); 19 suits 10 M messages a day', 19, 0, 24),
   OPT_OUT_KEYWORDS: keywordList('inbound messages that opt the person out (whole message, case/accent-insensitive)', 'STOP,UNSUBSCRIBE,CANCEL,ARRET,BAJA,PARAR,STOPP'),
   OPT_IN_KEYWORDS: keywordList('inbound messages that opt the person back in', 'START,SUBSCRIBE'),
 });
@@ -72,5 +78,7 @@ export function loadWebhookConfig(source: Record<string, string | undefined> = p
   if (!config.WEBHOOK_RECEIVER_ENABLED && !config.NORMALISER_ENABLED) {
     throw new ConfigError(['WEBHOOK_RECEIVER_ENABLED and NORMALISER_ENABLED: both are false, so this process would do nothing (got "false" for both)']);
   }
+  const tooLarge = bodyLimitProblem(config.WEBHOOK_MAX_BODY_BYTES, RAW_TOPIC_MAX_MESSAGE_BYTES, topics.webhooksRaw.name);
+  if (tooLarge) throw new ConfigError([tooLarge]);
   return config;
 }

@@ -14,7 +14,9 @@ import { topicName, topics } from '@wa/shared/topics';
 import { BatchingProducer } from './adapters/kafka-raw-producer';
 import { Normaliser, type NormaliserTopics } from './adapters/kafka-normaliser';
 import { RedisState } from './adapters/redis-state';
-import type { WebhookConfig } from './config';
+import { ConfigError } from '@wa/shared/config';
+import { RAW_TOPIC_MAX_MESSAGE_BYTES, type WebhookConfig } from './config';
+import { bodyLimitProblem } from './domain/raw-record';
 import { createKeywordMatcher } from './domain/keywords';
 import { buildApp } from './http/app';
 import { createWebhookMetrics } from './metrics';
@@ -59,6 +61,8 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     producer,
     topic: names.raw,
     maxBatch: config.WEBHOOK_PRODUCE_MAX_BATCH,
+    // Room under the topic's limit for the batch framing.
+    maxBatchBytes: RAW_TOPIC_MAX_MESSAGE_BYTES - 64 * 1024,
     maxInFlight: config.WEBHOOK_PRODUCE_MAX_INFLIGHT,
     lingerMs: config.WEBHOOK_PRODUCE_LINGER_MS,
     timeoutMs: config.WEBHOOK_PRODUCE_TIMEOUT_MS,
@@ -76,7 +80,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
       ? undefined
       : new Normaliser({
           producer,
-          state: new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S, clock }),
+          state: new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S, dedupeBucketBits: config.NORMALISER_DEDUPE_BUCKET_BITS, clock }),
           keywords: createKeywordMatcher({ optOut: config.OPT_OUT_KEYWORDS, optIn: config.OPT_IN_KEYWORDS }),
           topics: names,
           metrics,
@@ -163,6 +167,28 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     if (consumer.running) logger.info({ topic: names.raw, groupId: normaliserGroup }, 'normaliser consuming');
   }
 
+  /**
+   * The live raw topic may have been created or altered with a smaller max.message.bytes than the body limit
+   * needs: refuse to start, naming both. Kafka unreachable: skipped (the receiver answers 503 meanwhile).
+   */
+  async function checkRawTopicLimit(): Promise<void> {
+    const admin = kafka.admin();
+    let limit: number | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), 5_000).unref());
+      await Promise.race([admin.connect(), timeout]);
+      const described = await Promise.race([admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: names.raw, configNames: ['max.message.bytes'] }] }), timeout]);
+      const value = described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue;
+      if (value !== undefined) limit = Number(value);
+    } catch (err) {
+      logger.warn({ err, topic: names.raw }, 'could not read the raw topic\'s max.message.bytes at start-up; not checked');
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    const problem = limit === undefined ? null : bodyLimitProblem(config.WEBHOOK_MAX_BODY_BYTES, limit, names.raw);
+    if (problem) throw new ConfigError([problem]);
+  }
+
   return {
     app,
     registry,
@@ -194,6 +220,8 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
         stopping = true;
         readiness.markStopping();
       });
+
+      if (config.WEBHOOK_RECEIVER_ENABLED) await checkRawTopicLimit();
       producerReady = connectProducer();
       void runNormaliser();
       readiness.markStarted();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDateTime, metadata, sender, templateRef, textContent } from './common';
+import { buttonParam, headerValue, isoDateTime, metadata, paramValue, sender, templateRef, textContent } from './common';
 
 /** One recipient of a list, optionally with its own template parameters. */
 export const recipientEntry = z.union([
@@ -7,8 +7,11 @@ export const recipientEntry = z.union([
   z
     .object({
       to: z.string().min(1).max(32),
-      bodyParams: z.array(z.string().max(1024)).max(100).optional(),
+      bodyParams: z.array(paramValue).max(100).optional(),
       headerParams: z.array(z.string().max(1024)).max(1).optional(),
+      namedParams: z.record(z.string().regex(/^[a-z0-9_]{1,64}$/), paramValue).optional(),
+      header: headerValue.optional(),
+      buttonParams: z.array(buttonParam).max(10).optional().describe('replace the request\'s button parameters of the same index'),
     })
     .strict(),
 ]);

@@ -1,16 +1,15 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer, createKafka, createProducer } from '../../src/kafka';
 import { createLogger } from '../../src/logger';
+import { requireTool, TOOLS } from '../../src/required-tools';
 import { createTestTopic, deleteTopics, testInfra, uniqueName, waitFor } from '../../src/testing';
 
 // A client that is not kafkajs (kcat, on librdkafka) must be able to use the same broker: the
 // broker is a real Apache Kafka, not something shaped around kafkajs. CI installs kcat
-// (.ci/run); on a machine without it this suite is skipped and says why.
-
-const kcatInstalled = spawnSync('kcat', ['-V'], { stdio: 'ignore' }).status === 0;
-if (!kcatInstalled) console.warn('kcat interoperability tests skipped: kcat is not installed (apt-get install -y kcat)');
+// (.ci/run); on a machine without it this suite is skipped and npm test says why.
+const kcatTool = requireTool(TOOLS.kcat);
 
 const infra = testInfra();
 const broker = infra.brokers.join(',');
@@ -30,7 +29,7 @@ function kcat(args: string[], input?: string): Promise<string> {
   });
 }
 
-describe.skipIf(!kcatInstalled)('kcat (librdkafka) against the local broker', () => {
+describe('kcat (librdkafka) against the local broker', kcatTool.options, () => {
   beforeAll(async () => {
     kafka = createKafka({ brokers: infra.brokers, clientId: uniqueName('kcat-int'), logger });
     admin = kafka.admin();

@@ -11,5 +11,12 @@ export const cliConfigSchema = z.object({
   DISPATCHER_URL: env.url('base URL of the dispatcher admin API', 'http://127.0.0.1:8082'),
   ADMIN_TOKEN: env.optionalString('token of the dispatcher admin API (campaign pause/resume/cancel)'),
   ANALYTICS_URL: env.url('base URL of the analytics API', 'http://127.0.0.1:8084'),
+  // `templates sync|list|show`: the template store in Redis and, for sync, Meta's Graph API.
+  REDIS_URL: commonEnv.REDIS_URL,
+  REDIS_KEY_PREFIX: commonEnv.REDIS_KEY_PREFIX,
+  CATALOG_PATH: env.optionalString('catalogue JSON naming the business accounts (templates commands)'),
+  WA_ACCESS_TOKENS: env.optionalString('Graph API tokens "wabaId=token,…" (templates sync)'),
+  GRAPH_API_BASE_URL: env.url('Graph API base URL (templates sync)', 'http://127.0.0.1:8090'),
+  GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v23.0').describe('Graph API version (templates sync)'),
 });
 export type CliConfig = z.output<typeof cliConfigSchema>;

@@ -5,6 +5,9 @@ import { loadCliEnvironment } from './env-file';
 import { DLQ_TOPICS, readDlq, replayDlq, type DlqName } from './dlq';
 import { callJson } from './http-client';
 import { buildNotificationRequest } from './request-builder';
+import { listLine, showTemplate, templatesKnown, templatesSync } from './templates';
+import { loadCatalogFile } from '@wa/shared/catalog';
+import { createRedis } from '@wa/shared/redis';
 
 const USAGE = `wa-broadcast — operate the WhatsApp broadcaster
 
@@ -13,10 +16,14 @@ const USAGE = `wa-broadcast — operate the WhatsApp broadcaster
   wa-broadcast status <campaignId>                campaign funnel and cost (analytics)
   wa-broadcast pause|resume|cancel <campaignId>   campaign control (dispatcher admin API, ADMIN_TOKEN)
   wa-broadcast dlq tail [notifications|dispatch] [--limit 20] [--idle-ms 4000]
+  wa-broadcast templates sync                     copy the templates from Meta (GET /{waba-id}/message_templates) into the store
+  wa-broadcast templates list                     every template in use: synced from Meta, else declared in the catalogue
+  wa-broadcast templates show NAME [--language L] its components and the parameters a request must give
   wa-broadcast dlq replay <notifications|dispatch> [--reason R[,R]] [--limit 1000] [--dry-run] [--force]
 
 Settings: the environment (INGEST_URL, INGEST_API_TOKEN, DISPATCHER_URL, ADMIN_TOKEN, ANALYTICS_URL, KAFKA_BROKERS,
-TOPIC_PREFIX), then the file \`npm start\` writes (.data/local/env) for what the environment leaves unset.
+TOPIC_PREFIX; for templates also CATALOG_PATH, REDIS_URL, REDIS_KEY_PREFIX and, to sync,
+WA_ACCESS_TOKENS, GRAPH_API_BASE_URL, GRAPH_API_VERSION), then the file \`npm start\` writes (.data/local/env) for what the environment leaves unset.
 WA_ENV_FILE=<path> reads another file; WA_ENV_FILE= (empty) reads none.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -132,6 +139,39 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       return usageError('dlq takes tail or replay');
+    }
+    case 'templates': {
+      const [action, name] = rest;
+      if (!config.CATALOG_PATH) return usageError('templates needs CATALOG_PATH (the business accounts to look at)');
+      const catalog = loadCatalogFile(config.CATALOG_PATH);
+      const redis = createRedis(config.REDIS_URL);
+      await redis.connect();
+      try {
+        const deps = { redis, keyPrefix: config.REDIS_KEY_PREFIX, catalog };
+        if (action === 'sync') {
+          if (!config.WA_ACCESS_TOKENS) return usageError('templates sync needs WA_ACCESS_TOKENS');
+          const results = await templatesSync({ ...deps, accessTokens: config.WA_ACCESS_TOKENS, graph: { baseUrl: config.GRAPH_API_BASE_URL, version: config.GRAPH_API_VERSION } });
+          print(results);
+          return results.every((r) => r.ok) ? 0 : 1;
+        }
+        const known = await templatesKnown(deps);
+        if (action === 'list') {
+          console.log(['waba', 'name', 'language', 'category', 'status', 'format', 'quality', 'source'].join('\t'));
+          for (const t of known.templates) console.log(listLine(t));
+          for (const [waba, at] of Object.entries(known.syncedAt)) console.log(`# ${waba} synced ${at}`);
+          return 0;
+        }
+        if (action === 'show') {
+          if (!name) return usageError('templates show needs a template name');
+          const found = known.templates.filter((t) => t.name === name && (!values.language || t.language === values.language));
+          if (found.length === 0) return usageError(`no template ${name}${values.language ? `/${values.language}` : ''}`);
+          print(found.map(showTemplate));
+          return 0;
+        }
+        return usageError('templates takes sync, list or show NAME');
+      } finally {
+        await redis.quit();
+      }
     }
     default:
       return usageError(`unknown command ${command}`);

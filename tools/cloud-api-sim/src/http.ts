@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { errorEnvelope, graphError } from './graph-errors';
 import { createLatencySampler } from './latency';
 import { SimCore, SimInputError, type AccountEventInput } from './sim-core';
-import { tierLabel } from './world';
+import { phoneNumberNode } from './phone-numbers';
+import { registerTemplateRoutes } from './template-routes';
 
 const messagingLimit = z.union([z.literal(250), z.literal(2000), z.literal(10000), z.literal(100000), z.literal('unlimited'), z.literal(-1).transform(() => 'unlimited' as const)]);
 
@@ -92,15 +93,10 @@ export function buildApp(core: SimCore, opts: { logger?: boolean } = {}): Fastif
     if (!waba) return reply.code(401).send(errorEnvelope(graphError(190, 'Invalid OAuth access token', { message: 'Invalid OAuth access token - Cannot parse access token' })));
     const phone = core.world.phoneById.get(req.params.phoneNumberId);
     if (!phone || phone.waba !== waba) return reply.code(400).send(errorEnvelope(graphError(100, 'Object does not exist', { subcode: 33 })));
-    return {
-      verified_name: `Sim Business ${phone.waba.business.id}`,
-      display_phone_number: phone.displayPhoneNumber,
-      id: phone.id,
-      quality_rating: phone.quality,
-      throughput: { level: phone.throughputMps > 80 ? 'HIGH' : 'STANDARD' },
-      messaging_limit_tier: tierLabel(phone.waba.business.messagingLimit),
-    };
+    return phoneNumberNode(phone, (req.query as { fields?: string } | undefined)?.fields);
   });
+
+  registerTemplateRoutes(app, core);
 
   // ── ground truth and control (not Meta's surface) ──
   app.get('/_sim/stats', async () => core.stats());
@@ -125,7 +121,7 @@ export function buildApp(core: SimCore, opts: { logger?: boolean } = {}): Fastif
           id: w.id,
           accessTokens: [...core.world.tokenToWaba].filter(([, x]) => x === w).map(([t]) => t),
           phoneNumbers: core.world.phones.filter((p) => p.waba === w).map((p) => ({ id: p.id, displayPhoneNumber: p.displayPhoneNumber, throughputMps: p.throughputMps, quality: p.quality })),
-          templates: [...w.templates.values()].map((t) => ({ name: t.name, language: t.language, category: t.category, status: t.status, params: t.params })),
+          templates: [...w.templates.values()].map((t) => ({ name: t.name, language: t.language, category: t.category, status: t.status, params: t.params, parameterFormat: t.parameterFormat, components: t.components })),
         })),
     })),
   }));

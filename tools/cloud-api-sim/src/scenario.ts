@@ -40,6 +40,13 @@ const templateSchema = z.object({
       buttons: z.array(z.number().int().min(0)).default([]),
     })
     .default({ header: 0, body: 0, buttons: [] }),
+  /**
+   * Meta's components (HEADER/BODY/FOOTER/BUTTONS/CAROUSEL/LIMITED_TIME_OFFER) as the Message Templates
+   * API lists them; when absent they are derived from `params` (see templates.ts).
+   */
+  components: z.array(z.record(z.string(), z.unknown())).optional(),
+  parameterFormat: z.enum(['POSITIONAL', 'NAMED']).default('POSITIONAL'),
+  quality: z.enum(['GREEN', 'YELLOW', 'RED', 'UNKNOWN']).default('GREEN'),
 });
 
 const phoneNumberSchema = z.object({

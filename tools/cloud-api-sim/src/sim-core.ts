@@ -5,12 +5,14 @@ import { PairRateLimiter, PeakRateMeter, SlidingWindowLimiter, UniqueRecipientWi
 import { CATEGORY, MESSAGE_TYPES, MessageStore, PRICING_TYPE, type StatusName } from './message-store';
 import { metaStringify } from './meta-json';
 import { createPopulation, type Person } from './population';
+import { HIGH_MPS, THROUGHPUT_EVENTS, qualityAfter, qualityUpdateValue } from './phone-numbers';
 import { createRng, type Rng } from './rng';
 import type { Scenario } from './scenario';
 import { BucketScheduler } from './scheduler';
 import { validateSendBody, type ParsedMessage } from './validate';
 import { WebhookSender } from './webhook-sender';
-import { buildWorld, limitNumber, templateKey, tierLabel, type PhoneState, type World } from './world';
+import { checkTemplateSend } from './templates';
+import { buildWorld, limitNumber, templateKey, type PhoneState, type World } from './world';
 
 const STATUS_NAMES: StatusName[] = ['sent', 'delivered', 'read', 'failed'];
 const ERROR_HREF = 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/';
@@ -222,8 +224,8 @@ export class SimCore {
       }
       if (tpl.status === 'PAUSED') return this.reject(phone, graphError(132015));
       if (tpl.status === 'DISABLED') return this.reject(phone, graphError(132016));
-      const mismatch = paramMismatch(tpl.params, msg.template);
-      if (mismatch) return this.reject(phone, graphError(132000, mismatch));
+      const mismatch = checkTemplateSend(tpl, (body as { template?: unknown }).template);
+      if (mismatch) return this.reject(phone, mismatch);
       templateIdx = tpl.idx;
       category = CATEGORY.indexOf(tpl.category);
     }
@@ -422,7 +424,8 @@ export class SimCore {
     return { display_phone_number: phone.displayPhoneNumber, phone_number_id: phone.id };
   }
 
-  private post(wabaId: string, field: string, value: Record<string, unknown>, kind: string, items: number, withTime = false): void {
+  /** Posts one webhook change (also used by the template and media modules). */
+  post(wabaId: string, field: string, value: Record<string, unknown>, kind: string, items: number, withTime = false): void {
     const entry: Record<string, unknown> = { id: wabaId };
     if (withTime) entry.time = Math.floor(this.clock.now() / 1000);
     entry.changes = [{ value, field }];
@@ -486,19 +489,17 @@ export class SimCore {
       case 'phone_number_quality_update': {
         const phone = this.world.phoneById.get(e.phoneNumberId);
         if (!phone) throw new SimInputError('phoneNumberId', `unknown phone number id ${e.phoneNumberId}`);
-        if (e.quality) phone.quality = e.quality;
-        if (e.throughputMps !== undefined) {
-          phone.throughputMps = e.throughputMps;
-          this.throughput[phone.idx]!.setLimit(e.throughputMps);
+        const quality = e.quality ?? qualityAfter(e.event);
+        if (quality) phone.quality = quality;
+        const mps = e.throughputMps ?? (THROUGHPUT_EVENTS.has(e.event) ? HIGH_MPS : undefined);
+        if (mps !== undefined) {
+          phone.throughputMps = mps;
+          this.throughput[phone.idx]!.setLimit(mps);
         }
         const biz = phone.waba.business;
+        const oldLimit = biz.messagingLimit;
         if (e.messagingLimit !== undefined) biz.messagingLimit = e.messagingLimit;
-        this.post(phone.waba.id, 'phone_number_quality_update', {
-          display_phone_number: phone.displayPhoneNumber,
-          event: e.event,
-          current_limit: tierLabel(biz.messagingLimit),
-          max_daily_conversations_per_business: tierLabel(biz.messagingLimit),
-        }, 'account', 1, true);
+        this.post(phone.waba.id, 'phone_number_quality_update', qualityUpdateValue(phone, e.event, oldLimit, biz.messagingLimit), 'account', 1, true);
         return;
       }
       case 'business_capability_update': {
@@ -508,7 +509,6 @@ export class SimCore {
         const n = e.messagingLimit === 'unlimited' ? -1 : e.messagingLimit;
         for (const waba of this.world.wabas.filter((w) => w.business === biz)) {
           this.post(waba.id, 'business_capability_update', {
-            max_daily_conversation_per_phone: n,
             max_daily_conversations_per_business: n,
             ...(n === 250 ? { max_phone_numbers_per_business: 2 } : { max_phone_numbers_per_waba: 25 }),
           }, 'account', 1, true);
@@ -630,15 +630,4 @@ export class SimInputError extends Error {
   ) {
     super(`${field}: ${message}`);
   }
-}
-
-function paramMismatch(expected: { header: number; body: number; buttons: number[] }, got: { header: number; body: number; buttons: Map<number, number> }): string | undefined {
-  if (expected.header !== got.header) return `header: number of localizable_params (${got.header}) does not match the expected number of params (${expected.header})`;
-  if (expected.body !== got.body) return `body: number of localizable_params (${got.body}) does not match the expected number of params (${expected.body})`;
-  for (let i = 0; i < Math.max(expected.buttons.length, ...[...got.buttons.keys()].map((k) => k + 1)); i++) {
-    const e = expected.buttons[i] ?? 0;
-    const g = got.buttons.get(i) ?? 0;
-    if (e !== g) return `buttons: button at index ${i} has ${g} parameters, expected ${e}`;
-  }
-  return undefined;
 }

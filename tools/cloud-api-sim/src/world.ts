@@ -1,4 +1,5 @@
 import type { MessagingLimit, Scenario, TemplateConfig } from './scenario';
+import { componentsFromParams } from './templates';
 
 export type TemplateStatus = 'APPROVED' | 'PAUSED' | 'DISABLED' | 'REJECTED' | 'PENDING_DELETION';
 export type Quality = 'GREEN' | 'YELLOW' | 'RED';
@@ -30,9 +31,14 @@ export interface TemplateState {
   readonly id: string;
   readonly name: string;
   readonly language: string;
-  readonly category: TemplateConfig['category'];
+  category: TemplateConfig['category'];
   readonly params: TemplateConfig['params'];
   status: TemplateStatus;
+  /** Meta's component definitions (see templates.ts); changed by `PUT /_sim/templates`. */
+  components: Record<string, unknown>[];
+  parameterFormat: 'POSITIONAL' | 'NAMED';
+  quality: string;
+  previousCategory?: TemplateConfig['category'];
 }
 
 /** The mutable world: limits, qualities and template statuses change with account events. */
@@ -91,6 +97,9 @@ export function buildWorld(scenario: Scenario): World {
           category: t.category,
           params: t.params,
           status: t.status,
+          components: t.components ?? componentsFromParams(t.params, t.category),
+          parameterFormat: t.parameterFormat,
+          quality: t.quality,
         };
         world.templates.push(tpl);
         waba.templates.set(templateKey(t.name, t.language), tpl);

@@ -119,7 +119,8 @@ describe('portfolio messaging limit (unique business-initiated recipients per ro
       expect((await send(s, templateBody('447701100000'))).status).toBe(200);
       await advance(s, clock, 100);
       const ev = rx.received.flatMap((r) => r.json.entry.flatMap((e) => e.changes)).find((c) => c.field === 'business_capability_update');
-      expect(ev?.value).toMatchObject({ max_daily_conversations_per_business: 2000, max_daily_conversation_per_phone: 2000 });
+      expect(ev?.value).toMatchObject({ max_daily_conversations_per_business: 2000 });
+      expect(ev?.value).not.toHaveProperty('max_daily_conversation_per_phone'); // being removed by Meta
       s.event({ type: 'business_capability_update', businessId: 'biz-a', messagingLimit: 250 });
       expect((await send(s, templateBody('447701100001'))).body.error.code).toBe(131048);
     } finally {

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { requireTool, TOOLS } from '@wa/shared/required-tools';
 import { waitFor } from '@wa/shared/testing';
 import { raiseToRealtime } from '../src/realtime-priority';
 
@@ -8,6 +9,9 @@ function policiesOf(pid: number): string[] {
   const out = spawnSync('chrt', ['--all-tasks', '--pid', String(pid)], { encoding: 'utf8' }).stdout;
   return [...out.matchAll(/scheduling policy: (\S+)/g)].map((m) => m[1]!);
 }
+
+// chrt is util-linux's (present on any Linux); elsewhere these tests skip and npm test says why.
+const chrt = requireTool(TOOLS.chrt);
 
 let child: ChildProcess | undefined;
 afterEach(() => {
@@ -23,7 +27,7 @@ async function spawnIdleNode(): Promise<number> {
   return pid;
 }
 
-describe('raiseToRealtime', () => {
+describe('raiseToRealtime', chrt.options, () => {
   it('gives every thread SCHED_FIFO where permitted, and otherwise says why and changes nothing', async () => {
     const pid = await spawnIdleNode();
     expect(policiesOf(pid).every((p) => p === 'SCHED_OTHER')).toBe(true);

@@ -260,4 +260,18 @@ describe('simulated people and account events', () => {
     expect(changes[1]!.value).toMatchObject({ event: 'PAUSED', message_template_name: 'order_update', message_template_language: 'en_US', reason: 'LOW_QUALITY' });
     expect((await send(sim, templateBody('16505556070'))).body.error.code).toBe(132015);
   });
+
+  // https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/phone_number_quality_update
+  it("THROUGHPUT_UPGRADE is sent exactly as Meta's example (no phone number id, no msg/s) and lifts the enforced limit to 1,000", async () => {
+    const { rx, sim, clock } = await setup();
+    expect((await sim.app.inject({ method: 'POST', url: '/_sim/events/phone_number_quality_update', payload: { phoneNumberId: PHONE, event: 'THROUGHPUT_UPGRADE' } })).statusCode).toBe(200);
+    expect((await sim.app.inject({ method: 'POST', url: '/_sim/events/phone_number_quality_update', payload: { phoneNumberId: PHONE, event: 'DOWNGRADE', messagingLimit: 2000 } })).statusCode).toBe(200);
+    await advance(sim, clock, 10);
+    const values = rx.received.map((r) => r.json.entry[0]!.changes[0]!.value);
+    expect(values[0]).toEqual({ display_phone_number: '15550783881', event: 'THROUGHPUT_UPGRADE', current_limit: 'TIER_UNLIMITED' });
+    expect(values[1]).toEqual({ display_phone_number: '15550783881', event: 'DOWNGRADE', old_limit: 'TIER_10K', current_limit: 'TIER_2K', max_daily_conversations_per_business: 'TIER_2K' });
+    expect((sim.stats() as { phoneNumbers: Record<string, { throughputMps: number }> }).phoneNumbers[PHONE]!.throughputMps).toBe(1_000);
+    const node = await sim.app.inject({ method: 'GET', url: `/v24.0/${PHONE}`, headers: { authorization: 'Bearer sim-access-token-1' } });
+    expect(node.json().throughput).toEqual({ level: 'HIGH' });
+  });
 });

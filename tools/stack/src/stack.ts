@@ -140,7 +140,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const adminToken = secret();
   const accessTokens = new Map(catalog.businesses.map((b) => [b.wabaId, `EAAG${secret()}`]));
   // Dispatcher and analytics must hash recipients with the same salt so their rows join.
-  const recipientHashSalt = secret();
+  const recipientHashSalt = randomBytes(32).toString('base64url');
 
   const scenarioPath = join(dataDir, 'sim-scenario.json');
   writeFileSync(scenarioPath, JSON.stringify(scenarioFromCatalog(catalog, { ...options.sim, appSecret, accessTokens }), null, 2), { mode: 0o600 });

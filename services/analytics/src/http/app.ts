@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -60,21 +61,29 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** The query API, dashboard and ops routes. Only main.ts listens. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ logger: false, return503OnClosing: true });
+  // Request ids are random (not a counter) so that one quoted in an error says nothing about traffic.
+  const app = Fastify({ logger: false, return503OnClosing: true, genReqId: () => randomUUID() });
   const chartJs = readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'));
   const dashboardJs = readFileSync(join(here, 'public', 'dashboard.js'));
   const indexHtml = readFileSync(join(here, 'public', 'index.html'), 'utf8')
     .replaceAll('{{title}}', escapeHtml(deps.dashboard.title))
     .replaceAll('{{refreshMs}}', String(deps.dashboard.refreshMs));
 
-  app.setErrorHandler((err, _req, reply) => {
+  // ClickHouse error text names tables, columns and the query: logged with the request id, never returned.
+  app.setErrorHandler((err, req, reply) => {
     if (err instanceof BadRequest) return reply.code(400).send({ error: 'bad_request', detail: err.detail });
-    if (isAppError(err)) {
-      const status = err.httpStatus ?? (err.disposition === 'retry' ? 503 : 500);
-      return reply.code(status).send({ error: err.code, detail: err.message });
-    }
-    deps.logger?.error({ err }, 'request failed');
-    return reply.code(500).send({ error: 'internal_error' });
+    const status = isAppError(err) ? (err.httpStatus ?? (err.disposition === 'retry' ? 503 : 500)) : 500;
+    deps.logger?.error({ err, requestId: req.id, route: req.routeOptions.url }, 'request failed');
+    const code = status === 503 ? 'temporarily_unavailable' : 'internal_error';
+    return reply.code(status).send({ error: code, detail: `the request failed; quote request id ${req.id} to the operator`, requestId: req.id });
+  });
+
+  // The dashboard loads only its own script and chart.js, and is never framed (clickjacking).
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
   });
 
   registerOpsRoutes(app, { registry: deps.registry, readiness: deps.readiness });

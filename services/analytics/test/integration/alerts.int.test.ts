@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { requireTool, TOOLS } from '@wa/shared/required-tools';
 
 const RULES = 'deploy/prometheus/alerts.yml';
 const RULE_TESTS = 'deploy/prometheus/alerts.test.yml';
-const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-const havePromtool = promtool.status === 0;
-if (!havePromtool) console.warn('skipping promtool checks: promtool not found on PATH (apt-get install -y prometheus provides it)');
+const promtool = requireTool(TOOLS.promtool);
 
 interface Rule {
   alert: string;
@@ -30,12 +29,12 @@ describe('Prometheus alert rules', () => {
     expect(byName.get('WaDeadLetterGrowth')!.expr).toContain('wa_ingest_dlq_total');
   });
 
-  it.skipIf(!havePromtool)('pass `promtool check rules`', () => {
+  it('pass `promtool check rules`', promtool.options, () => {
     const out = execFileSync('promtool', ['check', 'rules', RULES], { encoding: 'utf8' });
     expect(out).toContain(`SUCCESS: ${rules.length} rules found`);
   });
 
-  it.skipIf(!havePromtool)('fire on bad series and stay quiet on good ones (`promtool test rules`)', () => {
+  it('fire on bad series and stay quiet on good ones (`promtool test rules`)', promtool.options, () => {
     const run = spawnSync('promtool', ['test', 'rules', RULE_TESTS], { encoding: 'utf8' });
     expect(run.stdout + run.stderr).toContain('SUCCESS');
     expect(run.status).toBe(0);
@@ -61,7 +60,7 @@ describe('Grafana dashboard', () => {
     expect(exprs.some((e) => e.includes('wa_webhook_ack_duration_seconds_bucket'))).toBe(true);
   });
 
-  it.skipIf(!havePromtool)('has only valid PromQL (each query checked by promtool as a recording rule)', () => {
+  it('has only valid PromQL (each query checked by promtool as a recording rule)', promtool.options, () => {
     const dir = mkdtempSync(join(tmpdir(), 'grafana-promql-'));
     try {
       const file = join(dir, 'panels.yml');

@@ -5,7 +5,7 @@ import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, createProducer, ensureTopics } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
-import { deleteTopics, testInfra, uniqueName, waitFor } from '@wa/shared/testing';
+import { deleteTopics, testInfra, uniqueName, waitFor, TEST_RECIPIENT_HASH_KEY } from '@wa/shared/testing';
 import { topics } from '@wa/shared/topics';
 import { migrate } from '../../src/adapters/migrations';
 import { loadAnalyticsConfig } from '../../src/config';
@@ -29,7 +29,7 @@ const config = loadAnalyticsConfig({
   ANALYTICS_FLUSH_INTERVAL_MS: '100',
   GAUGE_REFRESH_MS: '600000',
   ROLLUP_REFRESH_MS: '600000',
-  LOG_LEVEL: 'warn', RECIPIENT_HASH_SALT: 'test-salt-analytics',
+  LOG_LEVEL: 'warn', RECIPIENT_HASH_SALT: TEST_RECIPIENT_HASH_KEY,
 });
 
 let admin: Admin;

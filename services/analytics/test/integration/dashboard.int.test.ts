@@ -7,14 +7,14 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, createProducer, ensureTopics } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
-import { deleteTopics, testInfra, uniqueName, waitFor } from '@wa/shared/testing';
+import { findOnPath, requireTool, TOOLS } from '@wa/shared/required-tools';
+import { deleteTopics, testInfra, uniqueName, waitFor, TEST_RECIPIENT_HASH_KEY } from '@wa/shared/testing';
 import { topics } from '@wa/shared/topics';
 import type { SentEventV1, StatusEventV1 } from '@wa/shared/index';
 import { loadAnalyticsConfig } from '../../src/config';
 import { analyticsTopics, createAnalyticsService, type AnalyticsService } from '../../src/service';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
+const chromiumTool = requireTool(TOOLS.chromium);
 const infra = testInfra();
 const prefix = `${uniqueName('an-dash')}.`;
 const dataDir = mkdtempSync(join(tmpdir(), 'analytics-dash-'));
@@ -60,14 +60,14 @@ let service: AnalyticsService;
 let browser: Browser | undefined;
 let baseUrl = '';
 
-describe.skipIf(!haveChromium)('dashboard page in headless Chromium', () => {
+describe('dashboard page in headless Chromium', chromiumTool.options, () => {
   beforeAll(async () => {
     admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, [...analyticsTopics('').keys()].map((name) => ({ name })), { partitions: 1, retentionMs: 3_600_000, prefix });
     const config = loadAnalyticsConfig({
       KAFKA_BROKERS: infra.brokers.join(','), TOPIC_PREFIX: prefix, CLICKHOUSE_PATH: dataDir, CLICKHOUSE_DATABASE: 'wa_dash',
-      ANALYTICS_GROUP_ID: uniqueName('an-dash'), ANALYTICS_FLUSH_INTERVAL_MS: '100', DASHBOARD_REFRESH_MS: '1000', ROLLUP_REFRESH_MS: '600000', LOG_LEVEL: 'warn', RECIPIENT_HASH_SALT: 'test-salt-analytics',
+      ANALYTICS_GROUP_ID: uniqueName('an-dash'), ANALYTICS_FLUSH_INTERVAL_MS: '100', DASHBOARD_REFRESH_MS: '1000', ROLLUP_REFRESH_MS: '600000', LOG_LEVEL: 'warn', RECIPIENT_HASH_SALT: TEST_RECIPIENT_HASH_KEY,
     });
     service = await createAnalyticsService(config, { logger });
     await service.start();
@@ -85,7 +85,7 @@ describe.skipIf(!haveChromium)('dashboard page in headless Chromium', () => {
     await service.app.listen({ port: 0, host: '127.0.0.1' });
     baseUrl = `http://127.0.0.1:${(service.app.server.address() as AddressInfo).port}`;
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: findOnPath('chromium'),
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
   });

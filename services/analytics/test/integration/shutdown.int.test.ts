@@ -8,7 +8,7 @@ import { createClickHouse, embeddedChdbOf } from '@wa/shared/clickhouse';
 import { createKafka, createProducer, ensureTopics } from '@wa/shared/kafka';
 import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { createLogger } from '@wa/shared/logger';
-import { deleteTopics, testInfra, uniqueName, waitFor } from '@wa/shared/testing';
+import { deleteTopics, testInfra, uniqueName, waitFor, TEST_RECIPIENT_HASH_KEY } from '@wa/shared/testing';
 import { topics } from '@wa/shared/topics';
 import { analyticsTopics } from '../../src/service';
 import { buildFixture, statusEvents } from '../fixtures/events';
@@ -45,7 +45,7 @@ describe('process drill: SIGTERM', () => {
         HTTP_PORT: String(port),
         HTTP_HOST: '127.0.0.1',
         CLICKHOUSE_PATH: dataDir,
-        RECIPIENT_HASH_SALT: 'drill-salt-1',
+        RECIPIENT_HASH_SALT: TEST_RECIPIENT_HASH_KEY,
         // Nothing is flushed before the signal: the buffer can only reach ClickHouse through shutdown.
         ANALYTICS_BATCH_ROWS: '1000000',
         ANALYTICS_FLUSH_INTERVAL_MS: '600000',

@@ -1,9 +1,9 @@
 import { channel } from 'node:diagnostics_channel';
 import { Pool, errors as undiciErrors } from 'undici';
-import type { TemplateRef } from '@wa/shared/contracts/common';
 import type { DispatchMessage } from '@wa/shared/contracts/dispatch-job';
 import type { SendResult } from '../domain/outcome';
 import type { CloudApi, SendRequest } from '../ports';
+import { templateComponents } from './template-components';
 
 export interface CloudApiHttpOptions {
   baseUrl: string;
@@ -11,18 +11,6 @@ export interface CloudApiHttpOptions {
   connections: number;
   timeoutMs: number;
   connectTimeoutMs: number;
-}
-
-function templateComponents(t: TemplateRef): unknown[] {
-  const components: unknown[] = [];
-  if (t.headerParams?.length) components.push({ type: 'header', parameters: t.headerParams.map((text) => ({ type: 'text', text })) });
-  if (t.bodyParams?.length) components.push({ type: 'body', parameters: t.bodyParams.map((text) => ({ type: 'text', text })) });
-  for (const b of t.buttonParams ?? []) {
-    const parameter =
-      b.subType === 'quick_reply' ? { type: 'payload', payload: b.text } : b.subType === 'copy_code' ? { type: 'coupon_code', coupon_code: b.text } : { type: 'text', text: b.text };
-    components.push({ type: 'button', sub_type: b.subType, index: String(b.index), parameters: [parameter] });
-  }
-  return components;
 }
 
 /** The Graph API request body for one message (developers.facebook.com/docs/whatsapp/cloud-api/reference/messages). */

@@ -3,12 +3,12 @@ import type { Logger } from 'pino';
 import type { CatalogIndex } from '@wa/shared/catalog';
 import type { RedisKeys } from '@wa/shared/redis-keys';
 import { parseMessagingLimit } from '@wa/shared/tiers';
+import { mergePhoneState, type PhoneState, type Sourced } from '../domain/sender-state';
 import type { AccountState } from '../ports';
 
 interface Snapshot {
-  limits: Map<string, number | null>;
-  throughput: Map<string, number>;
-  quality: Map<string, string>;
+  limits: Map<string, Sourced<number | null>>;
+  phones: Map<string, PhoneState>;
   templates: Map<string, string>;
   paused: Map<string, string>;
 }
@@ -30,7 +30,7 @@ function parseJson(v: string | null): Record<string, unknown> | undefined {
  * the safety net for a missed publish.
  */
 export class RedisAccountState implements AccountState {
-  private snapshot: Snapshot = { limits: new Map(), throughput: new Map(), quality: new Map(), templates: new Map(), paused: new Map() };
+  private snapshot: Snapshot = { limits: new Map(), phones: new Map(), templates: new Map(), paused: new Map() };
   private subscriber: Redis | undefined;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
@@ -84,26 +84,31 @@ export class RedisAccountState implements AccountState {
   private async readAll(): Promise<void> {
     const { catalog, keys } = this.deps;
     const wabas = catalog.catalog.businesses.map((b) => b.wabaId);
-    const phones = catalog.catalog.phoneNumbers.map((n) => n.id);
+    const phones = catalog.catalog.phoneNumbers;
     const templates = catalog.catalog.templates;
     const all = [
       ...wabas.map((w) => keys.messagingLimit(w)),
-      ...phones.map((p) => keys.phoneQuality(p)),
+      ...phones.flatMap((p) => [keys.phoneQuality(p.id), keys.phoneStateByDisplay(p.displayNumber)]),
       ...templates.map((t) => keys.templateStatus(t.wabaId, t.name, t.language)),
       ...wabas.map((w) => this.pausedPrefix + w),
     ];
     const values = await this.redis.mget(...all);
-    const next: Snapshot = { limits: new Map(), throughput: new Map(), quality: new Map(), templates: new Map(), paused: new Map() };
+    const next: Snapshot = { limits: new Map(), phones: new Map(), templates: new Map(), paused: new Map() };
     let i = 0;
     for (const w of wabas) {
       const v = parseJson(values[i++] ?? null);
       const parsed = v ? parseMessagingLimit(v.limit === null ? -1 : v.limit) : undefined;
-      if (parsed !== undefined) next.limits.set(w, parsed);
+      if (v && parsed !== undefined) {
+        const sourced: Sourced<number | null> = { value: parsed, source: v.source === 'graph_api' ? 'graph_api' : 'webhook' };
+        if (typeof v.updatedAt === 'string') sourced.at = v.updatedAt;
+        if (typeof v.event === 'string') sourced.event = v.event;
+        next.limits.set(w, sourced);
+      }
     }
     for (const p of phones) {
-      const v = parseJson(values[i++] ?? null);
-      if (typeof v?.throughputMps === 'number' && v.throughputMps > 0) next.throughput.set(p, v.throughputMps);
-      if (typeof v?.quality === 'string') next.quality.set(p, v.quality);
+      const byId = parseJson(values[i++] ?? null);
+      const byDisplay = parseJson(values[i++] ?? null);
+      next.phones.set(p.id, mergePhoneState(p.throughputMps, [byId, byDisplay]));
     }
     for (const t of templates) {
       const v = values[i++];
@@ -118,17 +123,28 @@ export class RedisAccountState implements AccountState {
   }
 
   messagingLimit(wabaId: string): number | null {
-    if (this.snapshot.limits.has(wabaId)) return this.snapshot.limits.get(wabaId) ?? null;
+    return this.messagingLimitState(wabaId).value;
+  }
+
+  /** The portfolio's limit with where it came from (GET /v1/senders). */
+  messagingLimitState(wabaId: string): Sourced<number | null> {
+    const known = this.snapshot.limits.get(wabaId);
+    if (known !== undefined) return known;
     const b = this.deps.catalog.business(wabaId);
-    return b ? b.messagingLimit : 250;
+    return { value: b ? b.messagingLimit : 250, source: 'catalogue' };
   }
 
   throughputMps(phoneNumberId: string): number {
-    return this.snapshot.throughput.get(phoneNumberId) ?? this.deps.catalog.phoneNumber(phoneNumberId)?.throughputMps ?? 80;
+    return this.phoneState(phoneNumberId).throughputMps.value;
   }
 
   quality(phoneNumberId: string): string | undefined {
-    return this.snapshot.quality.get(phoneNumberId);
+    return this.snapshot.phones.get(phoneNumberId)?.quality?.value;
+  }
+
+  /** The number's throughput and quality with where each came from (GET /v1/senders). */
+  phoneState(phoneNumberId: string): PhoneState {
+    return this.snapshot.phones.get(phoneNumberId) ?? { throughputMps: { value: this.deps.catalog.phoneNumber(phoneNumberId)?.throughputMps ?? 80, source: 'catalogue' } };
   }
 
   templateStatus(wabaId: string, name: string, language: string): string | undefined {
@@ -138,7 +154,7 @@ export class RedisAccountState implements AccountState {
   async recipient(phoneNumberId: string, wabaId: string, waId: string): Promise<{ optedOut: boolean; lastInboundMs: number | undefined }> {
     const [optOut, window] = await this.redis.mget(this.deps.keys.optOut(wabaId, waId), this.deps.keys.serviceWindow(phoneNumberId, waId));
     const last = window ? Number(window) : undefined;
-    return { optedOut: optOut !== null && optOut !== '0', lastInboundMs: last !== undefined && Number.isFinite(last) ? last : undefined };
+    return { optedOut: optOut != null && optOut.startsWith('1'), lastInboundMs: last !== undefined && Number.isFinite(last) ? last : undefined };
   }
 
   accountPaused(wabaId: string): boolean {

@@ -1,6 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { CampaignControl, CampaignState } from '../ports';
 
+/** Most campaign states cached per replica. */
+export const CAMPAIGN_CACHE_MAX = 10_000;
+/** Outcome counts live this long after a campaign's last counted outcome. */
+export const CAMPAIGN_COUNTS_TTL_S = 90 * 86_400;
+
 /**
  * Campaign pause/resume/cancel: a Redis key per campaign plus a pub/sub announcement. Each replica
  * caches states for at most `cacheMs` and drops a cached state as soon as the announcement arrives,
@@ -15,7 +20,7 @@ export class RedisCampaigns implements CampaignControl {
 
   constructor(
     private readonly redis: Redis,
-    private readonly options: { keyPrefix: string; cacheMs: number },
+    private readonly options: { keyPrefix: string; cacheMs: number; maxCached?: number },
   ) {
     this.channel = `${options.keyPrefix}wa:dispatch:campaign-changes`;
   }
@@ -44,11 +49,29 @@ export class RedisCampaigns implements CampaignControl {
   async state(id: string): Promise<CampaignState> {
     const hit = this.cache.get(id);
     const now = Date.now();
-    if (hit && now - hit.at < this.options.cacheMs) return hit.state;
+    if (hit && now - hit.at < this.options.cacheMs) {
+      // Least recently used first in iteration order: a hit moves to the end.
+      this.cache.delete(id);
+      this.cache.set(id, hit);
+      return hit.state;
+    }
     const v = await this.redis.get(this.key(id));
     const state: CampaignState = v === 'paused' || v === 'cancelled' ? v : 'active';
-    this.cache.set(id, { state, at: now });
+    this.remember(id, { state, at: now });
     return state;
+  }
+
+  /** Caches a state, evicting the least recently used entry beyond the bound (campaign ids come from jobs). */
+  private remember(id: string, entry: { state: CampaignState; at: number }): void {
+    this.cache.delete(id);
+    this.cache.set(id, entry);
+    const max = this.options.maxCached ?? CAMPAIGN_CACHE_MAX;
+    while (this.cache.size > max) this.cache.delete(this.cache.keys().next().value as string);
+  }
+
+  /** Cached campaign states (for tests and metrics). */
+  get cachedCount(): number {
+    return this.cache.size;
   }
 
   async set(id: string, state: CampaignState): Promise<void> {
@@ -75,7 +98,10 @@ export class RedisCampaigns implements CampaignControl {
     const batch = [...this.pending];
     this.pending.clear();
     const pipeline = this.redis.pipeline();
-    for (const [id, m] of batch) for (const [outcome, n] of m) pipeline.hincrby(this.countsKey(id), outcome, n);
+    for (const [id, m] of batch) {
+      for (const [outcome, n] of m) pipeline.hincrby(this.countsKey(id), outcome, n);
+      pipeline.expire(this.countsKey(id), CAMPAIGN_COUNTS_TTL_S);
+    }
     await pipeline.exec().catch(() => undefined);
   }
 

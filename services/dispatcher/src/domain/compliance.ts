@@ -1,6 +1,8 @@
 import type { MessageCategory, TemplateRef } from '@wa/shared/contracts/common';
 import type { DeadLetterReason } from '@wa/shared/contracts/dead-letter';
 import type { DispatchJobV1, DispatchMessage } from '@wa/shared/contracts/dispatch-job';
+import { checkTemplateRef, withSpecNames } from '@wa/shared/templates/check';
+import type { TemplateSpec } from '@wa/shared/templates/spec';
 
 /** What the gates need to know about the world, gathered by the caller (no I/O here). */
 export interface ComplianceFacts {
@@ -11,7 +13,7 @@ export interface ComplianceFacts {
   lastInboundMs: number | undefined;
   serviceWindowMs: number;
   /** Catalogue entry of a template for the sender's business account, with its live status. */
-  template: (ref: TemplateRef) => { category: MessageCategory; status: string; headerParams: number; bodyParams: number; buttonParams: number } | undefined;
+  template: (ref: TemplateRef) => TemplateSpec | undefined;
   optOutPolicy: 'marketing_only' | 'all';
 }
 
@@ -27,19 +29,15 @@ export type ComplianceDecision =
   | { action: 'reject'; reason: Extract<DeadLetterReason, 'opted_out' | 'outside_service_window' | 'unknown_template' | 'template_not_approved' | 'template_params_mismatch'>; detail: string }
   | { action: 'expire'; detail: string };
 
-function checkTemplate(ref: TemplateRef, facts: ComplianceFacts): ComplianceDecision | { category: MessageCategory } {
+function checkTemplate(ref: TemplateRef, facts: ComplianceFacts): ComplianceDecision | { category: MessageCategory; template: TemplateRef } {
   const t = facts.template(ref);
   if (!t) return { action: 'reject', reason: 'unknown_template', detail: `template ${ref.name}/${ref.language} is not in the catalogue of this business account` };
   if (t.status !== 'APPROVED') return { action: 'reject', reason: 'template_not_approved', detail: `template ${ref.name}/${ref.language} is ${t.status}` };
-  const given = { header: ref.headerParams?.length ?? 0, body: ref.bodyParams?.length ?? 0, button: ref.buttonParams?.length ?? 0 };
-  if (given.header !== t.headerParams || given.body !== t.bodyParams || given.button !== t.buttonParams) {
-    return {
-      action: 'reject',
-      reason: 'template_params_mismatch',
-      detail: `template ${ref.name}/${ref.language} takes header=${t.headerParams} body=${t.bodyParams} button=${t.buttonParams}; got header=${given.header} body=${given.body} button=${given.button}`,
-    };
-  }
-  return { category: t.category };
+  // The template may have changed at Meta since ingest checked the request: check again.
+  const problems = checkTemplateRef(ref, t);
+  if (problems.length > 0) return { action: 'reject', reason: 'template_params_mismatch', detail: `template ${ref.name}/${ref.language}: ${problems.join('; ')}` };
+  // The category is the template's current one at Meta (it may have been re-categorised).
+  return { category: t.category, template: withSpecNames(ref.category === t.category ? ref : { ...ref, category: t.category }, t) };
 }
 
 /**
@@ -68,6 +66,7 @@ export function evaluateCompliance(job: Pick<DispatchJobV1, 'message' | 'fallbac
     const checked = checkTemplate(message.template, facts);
     if ('action' in checked) return checked;
     category = checked.category;
+    message = { type: 'template', template: checked.template };
   }
 
   if (facts.optedOut && (category === 'marketing' || facts.optOutPolicy === 'all')) {

@@ -1,7 +1,7 @@
 import type { Lane } from '@wa/shared/contracts/common';
 import type { Admission, Clock, LedgerClaim, Permits, RateLimiter, SendGuard, SendPermit, Timers } from '../ports';
 import { HeldChain } from './held-chain';
-import { pacedRoom, sendGuardCap, slotIntervalMs } from './pacing';
+import { minimumGapMs, pacedRoom, sendGuardCap, slotIntervalMs } from './pacing';
 import { SenderRates, type SenderRate } from './sender-rates';
 import { SlotQueues } from './slot-queues';
 
@@ -22,26 +22,6 @@ export const COLD_ANSWERS = 100;
 export const COLD_MS = 2_000;
 /** …by at most this much: cold-start arrival delays reached 50–160 ms in bench:dispatch; the rest of a slow answer is the server's work. */
 export const COLD_MOVE_MAX_MS = 100;
-/**
- * The guard keeps sends at least this share of a slot apart: a bunch (from a stall) never forms, so
- * it cannot echo as a gap one window later, and held sends still drain faster than the slots come.
- * At 0.8 a few ms of jitter in the guard's round trips held an 80 msg/s number's sends about twice
- * each in bench:dispatch A (123 holds for 62 admissions a second).
- */
-export const MIN_GAP_FRACTION = 0.5;
-/**
- * The minimum gap applies only to slots at least this long (numbers up to ~83 msg/s): held sends drain one
- * timer tick at a time, and timers run late under load. At 10 ms it also covered ~97 msg/s pacing, where
- * a 1-2 ms late timer against an 8.2 ms gap held sends and cost 5-15 % (the 100 msg/s tier reached 84-94 %;
- * without the gap it paces at 97/s, the guard window still capping bunches).
- */
-export const MIN_GAP_SLOT_MS = 12;
-
-/** The minimum gap between two admissions of a number paced at `intervalMs` slots (0: none). */
-export function minimumGapMs(intervalMs: number): number {
-  // Below timer resolution a minimum gap would only make held sends poll; the window cap still holds.
-  return intervalMs >= MIN_GAP_SLOT_MS ? Math.round(intervalMs * MIN_GAP_FRACTION * 1000) / 1000 : 0;
-}
 
 /** Lifetime counts of pacing events (exported as metrics). */
 export type SchedulerCounter = 'heldSlots' | 'connectionWaits' | 'lateWrites' | 'lateAnswers';

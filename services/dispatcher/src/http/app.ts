@@ -25,6 +25,9 @@ export interface AppDeps {
   overflowPolicy: 'spread' | 'refuse';
 }
 
+/** Largest admin request body (the admission check's recipient list). */
+export const ADMISSION_BODY_LIMIT_BYTES = 20 * 1_048_576;
+
 const campaignId = z.string().min(1).max(128);
 const admissionBody = z
   .object({
@@ -35,7 +38,8 @@ const admissionBody = z
 
 /** The admin/ops HTTP app (fastify factory; only main.ts listens). Admin routes need the admin token. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
+  // An admission body of the largest list (1,000,000 fifteen-digit numbers, quoted, comma-separated) is ~18 MB.
+  const app = Fastify({ logger: false, bodyLimit: ADMISSION_BODY_LIMIT_BYTES });
   registerOpsRoutes(app, { registry: deps.registry, readiness: deps.readiness });
 
   // Every route registered under /v1/ needs the admin token, whatever spelling of the path reached it.
@@ -103,6 +107,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         adaptiveFactor: rate.factor,
         quality: deps.account.quality(n.id) ?? null,
         messagingLimit: deps.account.messagingLimit(n.wabaId),
+        // Where each value came from (catalogue, webhook, graph_api) and when.
+        sources: {
+          throughput: deps.account.phoneState?.(n.id).throughputMps ?? null,
+          quality: deps.account.phoneState?.(n.id).quality ?? null,
+          messagingLimit: deps.account.messagingLimitState?.(n.wabaId) ?? null,
+        },
         messagingBudgetUsed: await deps.limits.used(business.portfolioId),
         accountPaused: deps.account.accountPaused(n.wabaId),
       });

@@ -9,7 +9,7 @@ import { encodeJson } from '@wa/shared/decode';
 import { createKafka, createProducer, ensureTopics } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
 import { createRedis, type Redis } from '@wa/shared/redis';
-import { testInfra, uniqueName } from '@wa/shared/testing';
+import { testInfra, uniqueName, TEST_RECIPIENT_HASH_KEY } from '@wa/shared/testing';
 import { ALL_TOPICS, topicName, topics } from '@wa/shared/topics';
 
 export const WABA = '102290129340398';
@@ -159,7 +159,7 @@ export class Harness {
       WA_ACCESS_TOKENS: `${WABA}=${TOKEN}`,
       GRAPH_API_BASE_URL: this.simUrl,
       ADMIN_TOKEN: 'admin-secret-token',
-      RECIPIENT_HASH_SALT: 'salt',
+      RECIPIENT_HASH_SALT: TEST_RECIPIENT_HASH_KEY,
       CONSUMER_GROUP: uniqueName('disp-group'),
       RETRY_BASE_MS: '200',
       RETRY_MAX_DELAY_MS: '2000',

@@ -1,8 +1,16 @@
 import type { GuardVerdict, LedgerEntry, SendGuard } from '../../src/ports';
 import type { FakeTime } from './fake-time';
 
-/** Lua's string.format('%.3f', x). */
-const f3 = (x: number) => x.toFixed(3);
+/**
+ * Lua's string.format('%.3f', x) (C's printf): like toFixed(3), except that an exact tie rounds to even,
+ * where toFixed rounds up. Ties happen: near 1.8e12 ms a double is a multiple of 1/4096, so x.xxx5 occurs.
+ */
+function f3(x: number): string {
+  const exact = Math.abs(x).toFixed(20); // exact digits: a double this size has at most 12 fractional binary digits
+  const dot = exact.indexOf('.');
+  if (/^50*$/.test(exact.slice(dot + 4)) && Number(exact[dot + 3]) % 2 === 0) return `${x < 0 ? '-' : ''}${exact.slice(0, dot + 4)}`;
+  return x.toFixed(3);
+}
 
 /**
  * The send guard's two Lua scripts (adapters/redis-send-guard.ts: gcraLua, sendGuardLua) and the move

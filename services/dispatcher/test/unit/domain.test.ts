@@ -1,10 +1,11 @@
+import { specFromCatalog, type TemplateSpec } from '@wa/shared/templates/spec';
 import { describe, expect, it } from 'vitest';
 import { RETRY_TIERS } from '@wa/shared/topics';
 import { admitCampaign } from '../../src/domain/admission';
 import { decideRetry, tierIndexForDelay } from '../../src/domain/backoff';
 import { evaluateCompliance, type ComplianceFacts } from '../../src/domain/compliance';
 import { decideOutcome } from '../../src/domain/outcome';
-import { createAdaptiveRate, handedOn, nextHandOnAt, pacedRoom, queuedSendsDue, reserveSlots, sendGuardCap, slotIntervalMs, targetRate, type HandOnTimelines } from '../../src/domain/pacing';
+import { createAdaptiveRate, handedOn, nextHandOnAt, pacedRoom, queuedSendsDue, sendGuardCap, targetRate, type HandOnTimelines } from '../../src/domain/pacing';
 import { pickSender } from '../../src/domain/sender-pool';
 
 describe('pacing', () => {
@@ -16,25 +17,6 @@ describe('pacing', () => {
     expect(sendGuardCap(38.8, 40)).toBe(39);
     expect(sendGuardCap(1, 1)).toBe(1);
     expect(sendGuardCap(20, 30)).toBe(25);
-  });
-
-  it('spaces reserved slots so no sliding second holds more than the rate', () => {
-    const rate = targetRate(80, 0.05);
-    expect(rate).toBeCloseTo(76);
-    const interval = slotIntervalMs(rate);
-    let tat: number | undefined;
-    const sends: number[] = [];
-    // 500 requests arriving in bursts of 50 every 100 ms, far above the rate
-    for (let burst = 0; burst < 10; burst++) {
-      const now = burst * 100;
-      const r = reserveSlots(tat, now, interval, 50);
-      for (let i = 0; i < 50; i++) sends.push(r.firstSlotMs + i * interval);
-      tat = r.nextTatMs;
-    }
-    let maxInWindow = 0;
-    for (const t of sends) maxInWindow = Math.max(maxInWindow, sends.filter((s) => s > t - 1000 && s <= t).length);
-    expect(maxInWindow).toBeLessThanOrEqual(80);
-    expect(maxInWindow).toBeGreaterThanOrEqual(76);
   });
 
   it("a held queue's hand-ons: due at the paced rate, at most 20 ms of slots behind, never above twice the rate", () => {
@@ -71,11 +53,6 @@ describe('pacing', () => {
     expect(pacedRoom(970, 1_000, 960)).toBe(10);
     expect(pacedRoom(970, 1_000, 985)).toBe(0);
     expect(pacedRoom(78.4, 1_000, 70)).toBe(8);
-  });
-
-  it('gives an idle number no credit for the past', () => {
-    expect(reserveSlots(1_000, 50_000, 10, 1).firstSlotMs).toBe(50_000);
-    expect(reserveSlots(60_000, 50_000, 10, 3)).toEqual({ firstSlotMs: 60_000, nextTatMs: 60_030 });
   });
 
   it('backs off multiplicatively on a throttle, holds for the cool-down, then recovers linearly', () => {
@@ -150,10 +127,12 @@ describe('outcome classification', () => {
 
 describe('compliance gates', () => {
   const now = Date.parse('2026-01-10T12:00:00Z');
-  const templates: Record<string, { category: 'marketing' | 'utility' | 'authentication'; status: string; headerParams: number; bodyParams: number; buttonParams: number }> = {
-    promo: { category: 'marketing', status: 'APPROVED', headerParams: 0, bodyParams: 1, buttonParams: 0 },
-    order: { category: 'utility', status: 'APPROVED', headerParams: 0, bodyParams: 1, buttonParams: 0 },
-    paused: { category: 'marketing', status: 'PAUSED', headerParams: 0, bodyParams: 0, buttonParams: 0 },
+  const entry = (name: string, category: 'marketing' | 'utility', status: string, bodyParams: number) =>
+    specFromCatalog({ wabaId: '1', name, language: 'en_US', category, status, headerParams: 0, bodyParams, buttonParams: 0, coalescible: false });
+  const templates: Record<string, TemplateSpec> = {
+    promo: entry('promo', 'marketing', 'APPROVED', 1),
+    order: entry('order', 'utility', 'APPROVED', 1),
+    paused: entry('paused', 'marketing', 'PAUSED', 0),
   };
   const facts = (over: Partial<ComplianceFacts> = {}): ComplianceFacts => ({
     nowMs: now,

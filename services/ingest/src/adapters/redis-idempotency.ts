@@ -1,14 +1,28 @@
 import type { Redis } from 'ioredis';
+import { RedisBuckets } from '@wa/shared/redis-buckets';
 import type { ClaimResult, IdempotencyStore } from '../ports';
 
+/**
+ * KEYS: ARGV[1] candidate buckets per item (flattened), ARGV[2] the index among them of the bucket
+ * a new claim is written to, ARGV[3] its TTL in ms; then per item its field and owner digest.
+ */
 const CLAIM = `
-local ttl = tonumber(ARGV[1])
+local n = tonumber(ARGV[1])
+local wi = tonumber(ARGV[2])
 local out = {}
-for i, key in ipairs(KEYS) do
-  local owner = ARGV[i + 1]
-  if redis.call('SET', key, owner, 'NX', 'EX', ttl) then
+for i = 1, (#ARGV - 3) / 2 do
+  local field, owner = ARGV[2 + 2 * i], ARGV[3 + 2 * i]
+  local base = (i - 1) * n
+  local found = false
+  for j = 1, n do
+    found = redis.call('HGET', KEYS[base + j], field)
+    if found then break end
+  end
+  if not found then
+    redis.call('HSET', KEYS[base + wi], field, owner)
+    redis.call('PEXPIRE', KEYS[base + wi], ARGV[3])
     out[i] = 1
-  elseif redis.call('GET', key) == owner then
+  elseif found == owner then
     out[i] = 2
   else
     out[i] = 0
@@ -17,27 +31,53 @@ end
 return out`;
 
 const RELEASE = `
-for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[i] then redis.call('DEL', key) end
+local n = tonumber(ARGV[1])
+for i = 1, (#ARGV - 1) / 2 do
+  local field, owner = ARGV[2 * i], ARGV[1 + 2 * i]
+  for j = 1, n do
+    local key = KEYS[(i - 1) * n + j]
+    if redis.call('HGET', key, field) == owner then redis.call('HDEL', key, field) end
+  end
 end
 return 1`;
 
+/** Default bucket bits: ~64 keys per bucket at 2 M requests a day. */
+export const IDEMPOTENCY_BUCKET_BITS = 15;
+
 /**
- * Idempotency keys in Redis (`SET NX EX`), remembered across restarts for the TTL. The value is
- * the owner of the claim, so the replay of a record whose processing was interrupted is told
- * apart from a second submission with the same key.
+ * Idempotency keys in Redis, remembered across restarts for at least the TTL. The value is (a digest
+ * of) the owner of the claim, so the replay of a record whose processing was interrupted is told apart
+ * from a second submission with the same key. Keys are stored as 8-byte digests in per-window hash
+ * buckets (see shared/src/redis-buckets.ts): ~20 bytes per key instead of ~136.
  */
-export function createRedisIdempotencyStore(redis: Redis, options: { keyPrefix: string; ttlSeconds: number }): IdempotencyStore {
-  const keyOf = (k: string) => `${options.keyPrefix}ingest:idem:${k}`;
+export function createRedisIdempotencyStore(redis: Redis, options: { keyPrefix: string; ttlSeconds: number; bucketBits?: number; now?: () => number }): IdempotencyStore {
+  const set = new RedisBuckets({ prefix: `${options.keyPrefix}ingest:idem:`, horizonMs: options.ttlSeconds * 1000, bucketBits: options.bucketBits ?? IDEMPOTENCY_BUCKET_BITS });
+  const now = options.now ?? Date.now;
+  const layout = (items: readonly { key: string; owner: string }[], windows: number[]) => {
+    const keys: string[] = [];
+    const args: Buffer[] = [];
+    for (const item of items) {
+      const { bucket, field } = set.slot(item.key);
+      for (const w of windows) keys.push(set.key(w, bucket));
+      args.push(field, RedisBuckets.digest(item.owner));
+    }
+    return { keys, args };
+  };
   return {
     async claim(items) {
       if (items.length === 0) return [];
-      const raw = (await redis.eval(CLAIM, items.length, ...items.map((i) => keyOf(i.key)), options.ttlSeconds, ...items.map((i) => i.owner))) as number[];
+      const at = now();
+      const windows = set.readWindows(at);
+      const write = set.writeWindow(at);
+      const { keys, args } = layout(items, windows);
+      const raw = (await redis.eval(CLAIM, keys.length, ...keys, windows.length, windows.indexOf(write.window) + 1, write.ttlMs, ...args)) as number[];
       return raw.map((r): ClaimResult => (r === 1 ? 'new' : r === 2 ? 'owned' : 'duplicate'));
     },
     async release(items) {
       if (items.length === 0) return;
-      await redis.eval(RELEASE, items.length, ...items.map((i) => keyOf(i.key)), ...items.map((i) => i.owner));
+      const windows = set.readWindows(now());
+      const { keys, args } = layout(items, windows);
+      await redis.eval(RELEASE, keys.length, ...keys, windows.length, ...args);
     },
   };
 }

@@ -19,7 +19,7 @@ function clean(text: string): string {
 function summaryOf(job: DispatchJobV1): string {
   if (job.message.type === 'text') return clean(job.message.text.body);
   const params = job.message.template.bodyParams ?? [];
-  return clean(params.length > 0 ? params.join(' ') : job.message.template.name);
+  return clean(params.length > 0 ? params.map((p) => (typeof p === 'string' ? p : p.fallbackValue)).join(' ') : job.message.template.name);
 }
 
 function truncate(text: string): string {

@@ -37,6 +37,8 @@ const PHONE_NUMBER_ID = /^\d{1,32}$/;
 const CATEGORIES = new Set(['marketing', 'utility', 'authentication']);
 const PRIORITIES = new Set(['high', 'normal', 'bulk']);
 const SUB_TYPES = new Set(['url', 'quick_reply', 'copy_code']);
+const RICH_TEMPLATE_KEYS = ['header', 'namedParams', 'cards', 'limitedTimeOffer'] as const;
+const RICH_BUTTON_KEYS = ['flowToken', 'flowActionData', 'thumbnailProductRetailerId', 'sections'] as const;
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -68,6 +70,8 @@ type Template = NonNullable<NotificationRequestV1['template']>;
 function fastTemplate(v: unknown): Template | undefined {
   if (!isObject(v)) return undefined;
   const { name, language, category } = v;
+  // Rich parameters (media headers, named parameters, carousels, offers) are zod's to check.
+  for (const k of RICH_TEMPLATE_KEYS) if (v[k] !== undefined) return undefined;
   if (typeof name !== 'string' || !TEMPLATE_NAME.test(name)) return undefined;
   if (typeof language !== 'string' || !LANGUAGE.test(language)) return undefined;
   if (typeof category !== 'string' || !CATEGORIES.has(category)) return undefined;
@@ -87,6 +91,7 @@ function fastTemplate(v: unknown): Template | undefined {
     const buttons: NonNullable<Template['buttonParams']> = [];
     for (const p of v.buttonParams) {
       if (!isObject(p)) return undefined;
+      for (const k of RICH_BUTTON_KEYS) if (p[k] !== undefined) return undefined;
       const { index, subType, text } = p;
       if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index > 9) return undefined;
       if (typeof subType !== 'string' || !SUB_TYPES.has(subType)) return undefined;

@@ -32,6 +32,17 @@ export function requestTiming(job: { notBefore?: string; expiresAt?: string }, n
   return { kind: 'now' };
 }
 
+/**
+ * A not-before further ahead than the horizon is refused: such a request would sit in Redis (up to a record's
+ * size) for as long as the caller wants. Returns the problem, or null.
+ */
+export function notBeforeBeyondHorizon(job: { notBefore?: string }, nowMs: number, horizonMs: number): string | null {
+  if (job.notBefore === undefined) return null;
+  const due = Date.parse(job.notBefore);
+  if (due - nowMs <= horizonMs) return null;
+  return `notBefore ${job.notBefore} is more than ${Math.round(horizonMs / 86_400_000)} days ahead (NOT_BEFORE_HORIZON_DAYS)`;
+}
+
 const zonesByCountry = new Map<string, readonly string[]>();
 function zonesOf(country: string): readonly string[] {
   let zones = zonesByCountry.get(country);

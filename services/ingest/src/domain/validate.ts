@@ -3,6 +3,7 @@ import type { Lane, MessageCategory, TemplateRef } from '@wa/shared/contracts/co
 import type { DeadLetterReason } from '@wa/shared/contracts/dead-letter';
 import type { DispatchMessage } from '@wa/shared/contracts/dispatch-job';
 import type { NotificationRequestV1 } from '@wa/shared/contracts/notification-request';
+import { checkTemplateRef } from '@wa/shared/templates/check';
 import { laneFor } from './lanes';
 
 type CatalogTemplate = NonNullable<ReturnType<CatalogIndex['template']>>;
@@ -13,8 +14,10 @@ export interface Plan {
   category: MessageCategory;
   lane: Lane;
   message: DispatchMessage;
-  /** The catalogue entry of the template, for per-recipient parameter checks. */
+  /** The template's structure (synced from Meta or declared in the catalogue), for per-recipient checks. */
   templateSpec?: CatalogTemplate;
+  /** Recipients carry their own parameters: each is checked once its values are merged in. */
+  perRecipient?: boolean;
   /** Set when notifications of this request may be merged per recipient. */
   coalesce?: { key: string; digest: TemplateRef; digestBodyParams: number };
 }
@@ -35,20 +38,6 @@ function wabaOfSender(request: NotificationRequestV1, catalog: CatalogIndex): { 
   const first = ids?.[0] === undefined ? undefined : catalog.phoneNumber(ids[0]);
   if (!first) return { ok: false, detail: `sender pool ${request.sender.pool} is not in the catalogue` };
   return { ok: true, wabaId: first.wabaId };
-}
-
-function checkParams(ref: TemplateRef, spec: CatalogTemplate, where: string): string | null {
-  const problems: string[] = [];
-  if (ref.bodyParams !== undefined && ref.bodyParams.length !== spec.bodyParams) {
-    problems.push(`${where} body takes ${spec.bodyParams} parameters, got ${ref.bodyParams.length}`);
-  }
-  if (ref.headerParams !== undefined && ref.headerParams.length !== spec.headerParams) {
-    problems.push(`${where} header takes ${spec.headerParams} parameters, got ${ref.headerParams.length}`);
-  }
-  if ((ref.buttonParams?.length ?? 0) !== spec.buttonParams) {
-    problems.push(`${where} buttons take ${spec.buttonParams} parameters, got ${ref.buttonParams?.length ?? 0}`);
-  }
-  return problems.length > 0 ? problems.join('; ') : null;
 }
 
 /**
@@ -77,9 +66,9 @@ export function planRequest(request: NotificationRequestV1, catalog: CatalogInde
   if (!ref) return { ok: false, reason: 'schema_violation', detail: 'template: a template or text is required' };
   const spec = catalog.template(waba.wabaId, ref.name, ref.language);
   if (!spec) return { ok: false, reason: 'unknown_template', detail: `template ${ref.name}/${ref.language} is not in business ${waba.wabaId}` };
-  const hasPerRecipientBody = request.audience !== undefined || (request.recipients ?? []).some((r) => typeof r !== 'string' && r.bodyParams !== undefined);
-  const problem = checkParams(hasPerRecipientBody && ref.bodyParams === undefined ? { ...ref, bodyParams: Array(spec.bodyParams).fill('') } : ref, spec, 'template');
-  if (problem) return { ok: false, reason: 'template_params_mismatch', detail: problem };
+  const perRecipient = request.audience !== undefined || (request.recipients ?? []).some((r) => typeof r !== 'string');
+  const problems = checkTemplateRef(ref, spec, { partial: perRecipient });
+  if (problems.length > 0) return { ok: false, reason: 'template_params_mismatch', detail: `template ${ref.name}/${ref.language}: ${problems.join('; ')}` };
 
   const namedDigest = request.coalesce?.digestTemplate;
   if (namedDigest && !catalog.template(waba.wabaId, namedDigest.name, namedDigest.language)) {
@@ -88,7 +77,7 @@ export function planRequest(request: NotificationRequestV1, catalog: CatalogInde
 
   const category = spec.category;
   const template: TemplateRef = { ...ref, category };
-  const plan: Plan = { request, category, lane: laneFor(category, request.priority), message: { type: 'template', template }, templateSpec: spec };
+  const plan: Plan = { request, category, lane: laneFor(category, request.priority), message: { type: 'template', template }, templateSpec: spec, perRecipient };
 
   const wantsCoalescing = request.coalesce !== undefined || spec.coalescible;
   if (options.coalesceWindowMs > 0 && wantsCoalescing && category !== 'authentication' && request.audience === undefined) {

@@ -7,6 +7,8 @@ import { bearerToken, requireToken } from '@wa/shared/http-auth';
 import { registerOpsRoutes } from '@wa/shared/http-ops';
 import { isAppError } from '@wa/shared/errors';
 import type { Readiness } from '@wa/shared/readiness';
+import { inlineRecipientProblems } from '../domain/expand';
+import { notBeforeBeyondHorizon } from '../domain/schedule';
 import { planRequest } from '../domain/validate';
 import type { AudienceReader } from '../ports';
 
@@ -23,6 +25,9 @@ export interface AppDeps {
   maxBatchJobs: number;
   catalog: CatalogIndex;
   coalesceWindowMs: number;
+  /** Furthest a not-before may lie ahead (400 beyond). */
+  notBeforeHorizonMs: number;
+  clock?: () => number;
   audience: AudienceReader;
   /** Claims the idempotency keys and enqueues the new jobs on the request topic (acks=-1). */
   submit: (jobs: readonly { request: NotificationRequestV1; bytes: Buffer }[]) => Promise<SubmitStatus[]>;
@@ -64,6 +69,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit: deps.batchBodyLimitBytes,
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
+  const clock = deps.clock ?? Date.now;
 
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof BadRequest) return reply.code(400).send({ code: err.code, message: err.message, issues: err.issues });
@@ -100,7 +106,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
     const request = parsed.data;
     const planned = planRequest(request, deps.catalog, { coalesceWindowMs: deps.coalesceWindowMs });
-    if (!planned.ok) return [{ path: [prefix, planned.reason === 'unknown_sender' ? 'sender' : 'template'].filter(Boolean).join('.'), message: `${planned.reason}: ${planned.detail}` }];
+    const at = (...path: (string | number)[]) => [prefix, ...path].filter((p) => p !== '').join('.');
+    if (!planned.ok) return [{ path: at(planned.reason === 'unknown_sender' ? 'sender' : 'template'), message: `${planned.reason}: ${planned.detail}` }];
+    const issues: FieldIssue[] = [];
+    const beyond = notBeforeBeyondHorizon(request, clock(), deps.notBeforeHorizonMs);
+    if (beyond) issues.push({ path: at('notBefore'), message: beyond });
+    // The same per-recipient checks the pipeline applies (it dead-letters them on the Kafka path): an HTTP caller hears at once.
+    for (const p of request.audience ? [] : inlineRecipientProblems(planned.plan)) {
+      issues.push({ path: request.to !== undefined ? at('to') : at('recipients', p.index), message: `${p.reason}: ${p.detail}` });
+    }
+    if (issues.length > 0) return issues;
     if (request.audience) {
       try {
         await deps.audience.resolve(request.audience.path);

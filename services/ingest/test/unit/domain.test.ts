@@ -119,7 +119,7 @@ describe('expansion', () => {
   });
 
   it('builds a job with per-recipient parameters and a deterministic id', () => {
-    const job = buildJob(plan, { index: 1, waId: '4915112345678', country: 'DE', bodyParams: ['B', 'x'] }, '2026-01-01T00:00:00.000Z');
+    const job = buildJob(plan, { index: 1, waId: '4915112345678', country: 'DE', template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['B', 'x'] } }, '2026-01-01T00:00:00.000Z');
     expect(job).toMatchObject({ jobId: jobIdFor('k-1', '4915112345678'), to: '4915112345678', lane: 'utility', category: 'utility', attempt: 0 });
     expect(job.message).toEqual({ type: 'template', template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['B', 'x'] } });
   });

@@ -43,7 +43,8 @@ function* mutations(base: Record<string, unknown>): Generator<unknown> {
     }
   };
   walk(base, []);
-  const extraKeys = ['extra', '__proto__', 'text', 'audience', 'recipients', 'to', 'coalesce', 'notBefore', 'metadata', 'fallbackTemplate', 'pool', 'phoneNumberId'];
+  // Includes the rich template and button keys zod knows (header, namedParams, …): the fast path must leave those to zod.
+  const extraKeys = ['extra', '__proto__', 'text', 'audience', 'recipients', 'to', 'coalesce', 'notBefore', 'metadata', 'fallbackTemplate', 'pool', 'phoneNumberId', 'header', 'namedParams', 'cards', 'limitedTimeOffer', 'flowToken', 'thumbnailProductRetailerId'];
   for (const path of paths) {
     for (const bad of badValues) yield setPath(base, path, bad);
     yield deletePath(base, path);

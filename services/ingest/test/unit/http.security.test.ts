@@ -10,6 +10,7 @@ import { buildApp, type AppDeps } from '../../src/http/app';
 // Hostile requests against the ingest HTTP API (no services: the app is driven through inject, which hands the
 // raw request line to the same router a socket would).
 const TOKEN = 'ingest-token-for-security-tests';
+const NOW = Date.parse('2026-03-02T10:00:00Z');
 const catalog = indexCatalog(loadCatalogFile(fileURLToPath(new URL('../../../../config/catalog.example.json', import.meta.url))));
 
 function setup(overrides: Partial<AppDeps> = {}) {
@@ -21,6 +22,8 @@ function setup(overrides: Partial<AppDeps> = {}) {
     maxBatchJobs: 100,
     catalog,
     coalesceWindowMs: 0,
+    notBeforeHorizonMs: 30 * 86_400_000,
+    clock: () => NOW,
     audience: {
       resolve: async () => {
         throw new AppError('audience_unreadable', 'audience file cannot be opened', 'dead-letter');
@@ -131,5 +134,60 @@ describe('ingest API: the token check hangs on the matched route', () => {
     expect(submitted).toEqual([]);
     const batch = await app.inject({ method: 'POST', url: '/v1/notifications:batch', payload: { jobs: [job()] }, headers: { 'x-api-token': TOKEN } });
     expect(batch.statusCode).toBe(202);
+  });
+});
+
+describe('ingest API: single and inline-recipient requests are validated synchronously (400 naming every field)', () => {
+  const auth = { 'x-api-token': TOKEN };
+
+  it('a single recipient with missing template parameters, or a number like +1 / 12345, is 400 at once, not 202 and a dead letter later', async () => {
+    const { app, submitted } = setup();
+    const noParams = await app.inject({ method: 'POST', url: '/v1/notifications', headers: auth, payload: job({ template: { name: 'order_update', language: 'en_US', category: 'utility' } }) });
+    expect(noParams.statusCode).toBe(400);
+    // The template's structure is checked when the request is planned, so the issue names the template.
+    expect(noParams.json().issues).toEqual([{ path: 'template', message: expect.stringMatching(/^template_params_mismatch: template order_update\/en_US: bodyParams: body takes 2 parameters, got 0/) }]);
+    for (const to of ['+1', '12345', '+999999', 'not-a-number']) {
+      const res = await app.inject({ method: 'POST', url: '/v1/notifications', headers: auth, payload: job({ to }) });
+      expect(res.statusCode, to).toBe(400);
+      expect(res.json().issues, to).toEqual([{ path: 'to', message: expect.stringMatching(/^invalid_recipient: /) }]);
+    }
+    expect(submitted).toEqual([]);
+  });
+
+  it('inline recipients: every bad entry is named (index), nothing is enqueued; a clean list is 202', async () => {
+    const { app, submitted } = setup();
+    const recipients = ['+14155550123', { to: '+14155550124', bodyParams: ['only-one'] }, '+1', { to: '+14155550125', bodyParams: ['A-2', 'shipped'] }, '12345'];
+    const res = await app.inject({ method: 'POST', url: '/v1/notifications', headers: auth, payload: job({ to: undefined, recipients }) });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().issues.map((i: { path: string }) => i.path)).toEqual(['recipients.1', 'recipients.2', 'recipients.4']);
+    const batch = await app.inject({ method: 'POST', url: '/v1/notifications:batch', headers: auth, payload: { jobs: [job(), job({ to: '+1' })] } });
+    expect(batch.statusCode).toBe(400);
+    expect(batch.json().issues).toEqual([{ path: 'jobs.1.to', message: expect.stringMatching(/^invalid_recipient/) }]);
+    expect(submitted).toEqual([]);
+    const ok = await app.inject({ method: 'POST', url: '/v1/notifications', headers: auth, payload: job({ to: undefined, recipients: ['+14155550123', { to: '+14155550125', bodyParams: ['A-2', 'shipped'] }] }) });
+    expect(ok.statusCode).toBe(202);
+  });
+
+  it('notBefore beyond the horizon (default 30 days) is 400; within it, accepted', async () => {
+    const { app, submitted } = setup();
+    for (const notBefore of ['9999-12-31T00:00:00Z', new Date(NOW + 31 * 86_400_000).toISOString()]) {
+      const res = await app.inject({ method: 'POST', url: '/v1/notifications', headers: auth, payload: job({ notBefore }) });
+      expect(res.statusCode, notBefore).toBe(400);
+      expect(res.json().issues, notBefore).toEqual([{ path: 'notBefore', message: expect.stringContaining('more than 30 days ahead') }]);
+    }
+    expect(submitted).toEqual([]);
+    const ok = await app.inject({ method: 'POST', url: '/v1/notifications', headers: auth, payload: job({ notBefore: new Date(NOW + 29 * 86_400_000).toISOString() }) });
+    expect(ok.statusCode).toBe(202);
+  });
+});
+
+describe('the Kafka path refuses the same horizon (it dead-letters instead of answering)', () => {
+  it('notBeforeBeyondHorizon names the problem beyond the horizon and nothing within it', async () => {
+    const { notBeforeBeyondHorizon } = await import('../../src/domain/schedule');
+    const horizon = 30 * 86_400_000;
+    expect(notBeforeBeyondHorizon({ notBefore: '9999-12-31T00:00:00Z' }, NOW, horizon)).toMatch(/more than 30 days ahead/);
+    expect(notBeforeBeyondHorizon({ notBefore: new Date(NOW + horizon + 1_000).toISOString() }, NOW, horizon)).not.toBeNull();
+    expect(notBeforeBeyondHorizon({ notBefore: new Date(NOW + horizon).toISOString() }, NOW, horizon)).toBeNull();
+    expect(notBeforeBeyondHorizon({}, NOW, horizon)).toBeNull();
   });
 });

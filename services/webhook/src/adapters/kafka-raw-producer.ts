@@ -7,6 +7,11 @@ export interface BatchingProducerOptions {
   topic: string;
   /** Most records per producer.send. */
   maxBatch: number;
+  /**
+   * Most bytes (values and keys) per producer.send: below the raw topic's max.message.bytes, so one large
+   * record never makes the broker reject a whole batch of others. A batch always takes at least one record.
+   */
+  maxBatchBytes: number;
   /** Concurrent producer.send calls; more than one keeps the broker busy while a batch is in flight. */
   maxInFlight: number;
   /** Extra wait before a send to let a batch grow; 0 sends as soon as a slot is free. */
@@ -26,6 +31,12 @@ interface Pending {
   reject: (err: AppError) => void;
   timer: NodeJS.Timeout | undefined;
   settled: boolean;
+}
+
+/** Bytes a record adds to a produce request (value, key and per-record framing). */
+function recordBytes(message: Message): number {
+  const size = (v: Message['value'] | Message['key']) => (v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  return size(message.value) + size(message.key) + 64;
 }
 
 const unavailable = (message: string, code = 'kafka_unavailable') => new AppError(code, message, 'retry', { httpStatus: 503 });
@@ -115,7 +126,14 @@ export class BatchingProducer {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = undefined;
     }
-    const batch = this.queue.splice(0, this.options.maxBatch);
+    let take = 0;
+    let bytes = 0;
+    while (take < this.queue.length && take < this.options.maxBatch) {
+      bytes += recordBytes(this.queue[take]!.message);
+      if (take > 0 && bytes > this.options.maxBatchBytes) break;
+      take += 1;
+    }
+    const batch = this.queue.splice(0, take);
     this.inFlight += 1;
     const startedAt = performance.now();
     this.options.producer
@@ -132,7 +150,9 @@ export class BatchingProducer {
         },
         (err: unknown) => {
           this.options.onSend?.(batch.length, (performance.now() - startedAt) / 1000, false);
-          const appErr = kafkaError(err, 'produce wa.webhooks.raw');
+          // Whatever Kafka refused (unreachable, or a record rejected as too large), Meta is told 503 and retries.
+          const cause = kafkaError(err, 'produce wa.webhooks.raw');
+          const appErr = new AppError(cause.code, cause.message, 'retry', { httpStatus: 503, cause: err });
           for (const p of batch) p.reject(appErr);
         },
       )

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '@wa/shared/clock';
 import { AppError } from '@wa/shared/errors';
 
+import { RedisBuckets } from '@wa/shared/redis-buckets';
 import { SERVICE_WINDOW_MS, type RedisKeys } from '@wa/shared/redis-keys';
 import type { StateChange } from '../domain/state-changes';
 
@@ -16,8 +17,35 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 return 1`;
 
 /**
+ * Opt-out state as "<1|0>:<event ms>": applied only when not older than what is stored, so a START that
+ * Meta redelivers late cannot undo a newer STOP (nor a late STOP a newer START). On a tie the opt-out wins.
+ * An opt-out is kept without TTL (a compliance record); an opt-in is remembered for ARGV[3] ms (longer than
+ * Meta's redelivery horizon), then the key disappears, which reads as "not opted out".
+ */
+const OPT_OUT_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+local at = tonumber(ARGV[2])
+if cur then
+  local sep = string.find(cur, ':', 1, true)
+  local curAt = sep and tonumber(string.sub(cur, sep + 1)) or nil
+  if curAt and curAt > at then return 0 end
+  if curAt and curAt == at and ARGV[1] == '0' and string.sub(cur, 1, 1) == '1' then return 0 end
+end
+if ARGV[1] == '1' then
+  redis.call('SET', KEYS[1], '1:' .. ARGV[2])
+else
+  redis.call('SET', KEYS[1], '0:' .. ARGV[2], 'PX', ARGV[3])
+end
+return 1`;
+
+/** How long an opt-in is remembered (to refuse an older, late-redelivered STOP); Meta redelivers for up to 7 days. */
+export const OPT_IN_MEMORY_MS = 30 * 24 * 3_600_000;
+
+/**
  * Writes JSON state only when it is not older than what is stored (webhooks arrive out of order).
- * With ARGV[3] = '1', a new value whose quality is UNKNOWN keeps the stored quality.
+ * With ARGV[3] = '1' (phone state) a new value without a rating (quality UNKNOWN) keeps the stored
+ * rating, and one without a throughput keeps the stored throughput: a FLAGGED event after a
+ * THROUGHPUT_UPGRADE must not drop the number back to 80 msg/s. ARGV[4], when set, is a TTL in ms.
  */
 const SET_IF_NEWER_SCRIPT = `
 local cur = redis.call('GET', KEYS[1])
@@ -25,16 +53,45 @@ local new = ARGV[1]
 if cur then
   local ok, old = pcall(cjson.decode, cur)
   if ok and type(old) == 'table' and type(old.updatedAt) == 'string' and old.updatedAt > ARGV[2] then return 0 end
-  if ok and type(old) == 'table' and ARGV[3] == '1' and type(old.quality) == 'string' then
+  if ok and type(old) == 'table' and ARGV[3] == '1' then
     local ok2, obj = pcall(cjson.decode, new)
-    if ok2 and obj.quality == 'UNKNOWN' then
-      obj.quality = old.quality
+    if ok2 and type(obj) == 'table' then
+      if obj.quality == 'UNKNOWN' and type(old.quality) == 'string' then
+        obj.quality = old.quality
+        obj.qualityAt = old.qualityAt
+        obj.qualitySource = old.qualitySource or old.source
+      end
+      if obj.throughputMps == nil and old.throughputMps ~= nil then
+        obj.throughputMps = old.throughputMps
+        obj.throughputAt = old.throughputAt
+        obj.throughputSource = old.throughputSource or old.source
+      end
       new = cjson.encode(obj)
     end
   end
 end
-redis.call('SET', KEYS[1], new)
+if ARGV[4] and ARGV[4] ~= '' then redis.call('SET', KEYS[1], new, 'PX', ARGV[4]) else redis.call('SET', KEYS[1], new) end
 return 1`;
+
+/** Whether any of an event's candidate buckets (ARGV[1] per event, flattened in KEYS) holds its field. */
+const SEEN_SCRIPT = `
+local n = tonumber(ARGV[1])
+local out = {}
+for i = 2, #ARGV do
+  local base = (i - 2) * n
+  local hit = 0
+  for j = 1, n do
+    if redis.call('HEXISTS', KEYS[base + j], ARGV[i]) == 1 then hit = 1 break end
+  end
+  out[i - 1] = hit
+end
+return out`;
+
+/** Default bucket bits of the dedupe set: ~64 event ids per bucket at 10 M messages (30 M status events) a day. */
+export const DEDUPE_BUCKET_BITS = 19;
+
+/** Phone state kept by display number lives this long without a newer write (the Graph API poll rewrites it). */
+export const PHONE_STATE_TTL_MS = 90 * 24 * 3_600_000;
 
 export interface StateApplyResult {
   applied: number;
@@ -53,19 +110,31 @@ function redisError(err: unknown, operation: string): AppError {
  */
 export class RedisState {
   private readonly knownDisplays = new Map<string, string>();
+  /** Dedupe markers: 8-byte digests in per-day hash buckets, remembered for at least `dedupeTtlS`. */
+  private readonly seenSet: RedisBuckets;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly options: { dedupeTtlS: number; clock: Clock },
-  ) {}
+    private readonly options: { dedupeTtlS: number; dedupeBucketBits?: number; clock: Clock },
+  ) {
+    this.seenSet = new RedisBuckets({ prefix: keys.webhookSeenBuckets(), horizonMs: options.dedupeTtlS * 1000, bucketBits: options.dedupeBucketBits ?? DEDUPE_BUCKET_BITS });
+  }
 
   /** Event ids already normalised and forwarded (Meta redeliveries). */
   async seen(eventIds: readonly string[]): Promise<Set<string>> {
     if (eventIds.length === 0) return new Set();
+    const windows = this.seenSet.readWindows(this.options.clock.now());
+    const keys: string[] = [];
+    const fields: Buffer[] = [];
+    for (const id of eventIds) {
+      const { bucket, field } = this.seenSet.slot(id);
+      for (const w of windows) keys.push(this.seenSet.key(w, bucket));
+      fields.push(field);
+    }
     try {
-      const values = await this.redis.mget(eventIds.map((id) => this.keys.webhookSeen(id)));
-      return new Set(eventIds.filter((_, i) => values[i] !== null));
+      const hits = (await this.redis.eval(SEEN_SCRIPT, keys.length, ...keys, windows.length, ...fields)) as number[];
+      return new Set(eventIds.filter((_, i) => hits[i] === 1));
     } catch (err) {
       throw redisError(err, 'dedupe lookup');
     }
@@ -77,8 +146,17 @@ export class RedisState {
    */
   async markSeen(eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
+    const { window, ttlMs } = this.seenSet.writeWindow(this.options.clock.now());
+    const byKey = new Map<string, (string | Buffer)[]>();
+    for (const id of eventIds) {
+      const { bucket, field } = this.seenSet.slot(id);
+      const key = this.seenSet.key(window, bucket);
+      const args = byKey.get(key);
+      if (args) args.push(field, '1');
+      else byKey.set(key, [field, '1']);
+    }
     const pipeline = this.redis.pipeline();
-    for (const id of eventIds) pipeline.set(this.keys.webhookSeen(id), '1', 'EX', this.options.dedupeTtlS);
+    for (const [key, args] of byKey) pipeline.hset(key, ...args).pexpire(key, ttlMs);
     await this.exec(pipeline, 'dedupe mark');
   }
 
@@ -114,23 +192,31 @@ export class RedisState {
           pipeline.eval(WINDOW_SCRIPT, 1, this.keys.serviceWindow(change.phoneNumberId, change.waId), String(change.lastInboundMs), String(now), String(SERVICE_WINDOW_MS));
           break;
         case 'opt_out':
-          pipeline.set(this.keys.optOut(change.wabaId, change.waId), '1');
-          break;
         case 'opt_in':
-          pipeline.del(this.keys.optOut(change.wabaId, change.waId));
+          pipeline.eval(OPT_OUT_SCRIPT, 1, this.keys.optOut(change.wabaId, change.waId), change.kind === 'opt_out' ? '1' : '0', String(Number.isFinite(change.atMs) ? change.atMs : now), String(OPT_IN_MEMORY_MS));
           break;
         case 'messaging_limit':
           pipeline.eval(SET_IF_NEWER_SCRIPT, 1, this.keys.messagingLimit(change.wabaId), JSON.stringify(change.value), change.value.updatedAt, '0');
           announce.push({ kind: change.kind, wabaId: change.wabaId, limit: change.value.limit });
           break;
         case 'phone_quality': {
+          // Meta names the number only by its display number; the dispatcher maps it through its catalogue.
+          // The id key is written too when this service already knows the pairing from `metadata`.
           const phoneNumberId = change.phoneNumberId ?? (change.displayPhoneNumber !== undefined ? await this.resolvePhoneNumberId(change.displayPhoneNumber) : undefined);
-          if (phoneNumberId === undefined) {
-            result.skipped.push({ change, reason: 'phone number id unknown for this display number' });
+          if (phoneNumberId === undefined && change.displayPhoneNumber === undefined) {
+            result.skipped.push({ change, reason: 'neither a phone number id nor a display number' });
             continue;
           }
-          pipeline.eval(SET_IF_NEWER_SCRIPT, 1, this.keys.phoneQuality(phoneNumberId), JSON.stringify(change.value), change.value.updatedAt, '1');
-          announce.push({ kind: change.kind, wabaId: change.wabaId, phoneNumberId, quality: change.value.quality });
+          const value = JSON.stringify(change.value);
+          if (change.displayPhoneNumber !== undefined) {
+            pipeline.eval(SET_IF_NEWER_SCRIPT, 1, this.keys.phoneStateByDisplay(change.displayPhoneNumber), value, change.value.updatedAt, '1', String(PHONE_STATE_TTL_MS));
+          }
+          if (phoneNumberId !== undefined) pipeline.eval(SET_IF_NEWER_SCRIPT, 1, this.keys.phoneQuality(phoneNumberId), value, change.value.updatedAt, '1');
+          const message: Record<string, unknown> = { kind: change.kind, wabaId: change.wabaId, quality: change.value.quality };
+          if (phoneNumberId !== undefined) message.phoneNumberId = phoneNumberId;
+          if (change.displayPhoneNumber !== undefined) message.displayPhoneNumber = change.displayPhoneNumber;
+          if (change.value.throughputMps !== undefined) message.throughputMps = change.value.throughputMps;
+          announce.push(message);
           break;
         }
         case 'template_status':

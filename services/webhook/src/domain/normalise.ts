@@ -8,7 +8,7 @@ import {
   type StatusEventV1,
 } from '@wa/shared/contracts/events';
 import { formatIssues } from '@wa/shared/decode';
-import { parseMessagingLimit } from '@wa/shared/tiers';
+import { MAX_THROUGHPUT_MPS, parseMessagingLimit } from '@wa/shared/tiers';
 
 /** Where a payload came from: copied onto every event so analytics can trace it to the raw record. */
 export interface DeliveryContext {
@@ -39,6 +39,9 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /** Meta timestamps are epoch seconds as strings ("1750000000"); anything else is left for the schema to reject. */
+/** Longest quick-reply button payload carried on (longer ones are cut): a payload is a developer-defined id. */
+export const MAX_BUTTON_PAYLOAD_CHARS = 1_024;
+
 export function epochSecondsToIso(value: unknown): string | undefined {
   const s = str(value);
   if (s === undefined || !/^\d{1,12}$/.test(s)) return undefined;
@@ -78,30 +81,32 @@ const ACCOUNT_KIND: Record<string, AccountEventV1['kind']> = {
   account_update: 'account_update',
 };
 
-/** The portfolio's limit, in whichever field this generation of the webhook carries it. */
+/**
+ * The portfolio's limit, in whichever field this generation of the webhook carries it.
+ * `max_daily_conversations_per_business` replaces `current_limit` (being removed since February 2026):
+ * https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/phone_number_quality_update
+ */
 const LIMIT_FIELDS = [
-  'whatsapp_business_manager_messaging_limit',
   'max_daily_conversations_per_business',
+  'whatsapp_business_manager_messaging_limit',
   'max_daily_conversation_per_business',
   'messaging_limit',
   'current_limit',
 ] as const;
+
+/**
+ * `phone_number_quality_update` events that change throughput, not the messaging limit. For them
+ * `current_limit` names the throughput level (`TIER_UNLIMITED` = "higher throughput", 1,000 msg/s)
+ * and carries no messages-per-second figure: reading it as a messaging limit would make the
+ * portfolio unlimited.
+ */
+const THROUGHPUT_EVENTS: Record<string, number> = { THROUGHPUT_UPGRADE: MAX_THROUGHPUT_MPS };
 
 function readLimit(value: Obj): number | null | undefined {
   for (const field of LIMIT_FIELDS) {
     if (value[field] === undefined) continue;
     const parsed = parseMessagingLimit(value[field]);
     if (parsed !== undefined) return parsed;
-  }
-  return undefined;
-}
-
-function readThroughput(value: Obj): number | undefined {
-  const t = value.throughput;
-  const candidates = [value.throughput_mps, value.max_throughput_mps, isObj(t) ? t.mps : t];
-  for (const c of candidates) {
-    const n = typeof c === 'string' && /^\d+$/.test(c) ? Number(c) : c;
-    if (typeof n === 'number' && Number.isInteger(n) && n > 0) return n;
   }
   return undefined;
 }
@@ -122,12 +127,14 @@ function statusCandidate(s: Obj, wabaId: string, phoneNumberId: string | undefin
     wamid,
     status,
     statusAt: epochSecondsToIso(s.timestamp) ?? timestamp,
-    recipientId: str(s.recipient_id),
+    // Business-scoped user ids (2026): a person may come without a phone number; key them by the user id then.
+    recipientId: str(s.recipient_id) ?? str(s.recipient_user_id),
     phoneNumberId,
     wabaId,
     receivedAt: ctx.receivedAt,
     deliveryId: ctx.deliveryId,
   };
+  if (str(s.recipient_user_id) !== undefined) candidate.recipientUserId = str(s.recipient_user_id);
   const jobId = str(s.biz_opaque_callback_data);
   if (jobId !== undefined) candidate.jobId = jobId;
   if (isObj(s.conversation)) {
@@ -158,14 +165,25 @@ function statusCandidate(s: Obj, wabaId: string, phoneNumberId: string | undefin
   return candidate;
 }
 
-function inboundCandidate(m: Obj, wabaId: string, phoneNumberId: string | undefined, ctx: DeliveryContext): Obj {
+/** The sender's contact entry: the one whose wa_id / user_id matches, else the only one. */
+function contactOf(m: Obj, contacts: unknown[]): Obj | undefined {
+  const objs = contacts.filter(isObj);
+  const from = str(m.from);
+  const userId = str(m.from_user_id);
+  return objs.find((c) => (from !== undefined && str(c.wa_id) === from) || (userId !== undefined && str(c.user_id) === userId)) ?? (objs.length === 1 ? objs[0] : undefined);
+}
+
+function inboundCandidate(m: Obj, wabaId: string, phoneNumberId: string | undefined, ctx: DeliveryContext, contacts: unknown[] = []): Obj {
   const wamid = str(m.id);
   const type = str(m.type);
+  const contact = contactOf(m, contacts);
+  // Username-only users come without `from` (and without wa_id): they are keyed by their business-scoped user id.
+  const userId = str(m.from_user_id) ?? (contact ? str(contact.user_id) : undefined);
   const candidate: Obj = {
     v: 1,
     eventId: wamid,
     wamid,
-    from: str(m.from),
+    from: str(m.from) ?? (contact ? str(contact.wa_id) : undefined) ?? userId,
     phoneNumberId,
     wabaId,
     type,
@@ -173,11 +191,13 @@ function inboundCandidate(m: Obj, wabaId: string, phoneNumberId: string | undefi
     receivedAt: ctx.receivedAt,
     deliveryId: ctx.deliveryId,
   };
+  if (userId !== undefined) candidate.fromUserId = userId;
   let text: string | undefined;
   if (isObj(m.text)) text = str(m.text.body);
   if (isObj(m.button)) {
     text = str(m.button.text);
-    if (str(m.button.payload) !== undefined) candidate.buttonPayload = str(m.button.payload);
+    // Bounded: the payload travels to Kafka and ClickHouse; ours are short ids (MAX_BUTTON_PAYLOAD_CHARS).
+    if (str(m.button.payload) !== undefined) candidate.buttonPayload = str(m.button.payload)!.slice(0, MAX_BUTTON_PAYLOAD_CHARS);
   }
   if (isObj(m.interactive)) {
     const reply = isObj(m.interactive.button_reply) ? m.interactive.button_reply : isObj(m.interactive.list_reply) ? m.interactive.list_reply : undefined;
@@ -222,10 +242,12 @@ function accountCandidate(field: string, value: Obj, wabaId: string, time: strin
     candidate.template = template;
   }
   if (kind === 'phone_quality' || kind === 'business_capability') {
-    const limit = readLimit(value);
-    if (limit !== undefined) candidate.messagingLimit = limit;
-    const mps = readThroughput(value);
-    if (mps !== undefined) candidate.throughputMps = mps;
+    const throughput = kind === 'phone_quality' && event !== undefined ? THROUGHPUT_EVENTS[event.toUpperCase()] : undefined;
+    if (throughput !== undefined) candidate.throughputMps = throughput;
+    else {
+      const limit = readLimit(value);
+      if (limit !== undefined) candidate.messagingLimit = limit;
+    }
   }
   return candidate;
 }
@@ -267,7 +289,7 @@ export function normaliseWebhook(body: unknown, ctx: DeliveryContext): Normalise
         collect(statusEventV1, statusCandidate(isObj(s) ? s : {}, wabaId, phoneNumberId, ctx), 'status', out.status, out.invalid);
       }
       for (const m of arr(value.messages)) {
-        collect(inboundEventV1, inboundCandidate(isObj(m) ? m : {}, wabaId, phoneNumberId, ctx), 'inbound', out.inbound, out.invalid);
+        collect(inboundEventV1, inboundCandidate(isObj(m) ? m : {}, wabaId, phoneNumberId, ctx, arr(value.contacts)), 'inbound', out.inbound, out.invalid);
       }
       // A `messages` change without statuses or messages carries system errors (value.errors): keep it as an account event.
       if (value.statuses === undefined && value.messages === undefined) {

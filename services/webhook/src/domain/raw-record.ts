@@ -27,6 +27,25 @@ export function isJsonBody(body: Buffer): boolean {
   return (first === 0x7b && last === 0x7d) || (first === 0x5b && last === 0x5d);
 }
 
+/** Envelope fields around the body (ids, signature, content type, a user agent within Node's 16 KiB header limit). */
+export const RAW_RECORD_OVERHEAD_BYTES = 32 * 1024;
+
+/** The largest raw record a body of `bodyBytes` can become (base64 grows it by a third). */
+export function rawRecordMaxBytes(bodyBytes: number): number {
+  return Math.ceil(bodyBytes / 3) * 4 + RAW_RECORD_OVERHEAD_BYTES;
+}
+
+/**
+ * Refuses a body limit whose records the raw topic would reject (max.message.bytes): the receiver would ack
+ * nothing but 503 for such bodies, and Meta would retry them for days. Returns the problem, or null.
+ */
+export function bodyLimitProblem(maxBodyBytes: number, topicMaxMessageBytes: number, topic: string): string | null {
+  const record = rawRecordMaxBytes(maxBodyBytes);
+  if (record <= topicMaxMessageBytes) return null;
+  const largestBody = Math.floor((topicMaxMessageBytes - RAW_RECORD_OVERHEAD_BYTES) / 4) * 3;
+  return `WEBHOOK_MAX_BODY_BYTES: ${maxBodyBytes} makes raw records of up to ${record} bytes, above max.message.bytes ${topicMaxMessageBytes} of ${topic}; set it to at most ${largestBody} or raise the topic's max.message.bytes`;
+}
+
 export interface RawRequest {
   body: Buffer;
   contentType: string | undefined;

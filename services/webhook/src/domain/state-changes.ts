@@ -1,18 +1,32 @@
 import type { AccountEventV1, InboundEventV1 } from '@wa/shared/contracts/events';
 import type { KeywordMatcher } from './keywords';
 
+/**
+ * A phone number's stored state (Redis JSON). Each value says where it came from and when, so the
+ * dispatcher's GET /v1/senders can show it; a write without a value keeps the stored one.
+ */
+export interface PhoneStateValue {
+  quality: string;
+  event: string;
+  updatedAt: string;
+  source: 'webhook' | 'graph_api';
+  qualityAt?: string;
+  throughputMps?: number;
+  throughputAt?: string;
+}
+
 /** What the dispatcher must learn from a webhook; applied to Redis by the state adapter. */
 export type StateChange =
   | { kind: 'service_window'; phoneNumberId: string; waId: string; lastInboundMs: number }
   | { kind: 'opt_out'; wabaId: string; waId: string; atMs: number }
   | { kind: 'opt_in'; wabaId: string; waId: string; atMs: number }
-  | { kind: 'messaging_limit'; wabaId: string; value: { limit: number | null; event: string; updatedAt: string } }
+  | { kind: 'messaging_limit'; wabaId: string; value: { limit: number | null; event: string; updatedAt: string; source: 'webhook' | 'graph_api' } }
   | {
       kind: 'phone_quality';
       wabaId: string;
       phoneNumberId?: string;
       displayPhoneNumber?: string;
-      value: { quality: string; event: string; throughputMps?: number; updatedAt: string };
+      value: PhoneStateValue;
     }
   | { kind: 'template_status'; wabaId: string; name: string; language: string; status: string }
   | { kind: 'pricing_tier'; wabaId: string; value: Record<string, unknown> };
@@ -49,14 +63,18 @@ export function accountChanges(event: AccountEventV1): StateChange[] {
   const updatedAt = event.occurredAt;
   const eventName = event.event ?? event.field;
   if (event.messagingLimit !== undefined && (event.kind === 'phone_quality' || event.kind === 'business_capability')) {
-    changes.push({ kind: 'messaging_limit', wabaId: event.wabaId, value: { limit: event.messagingLimit, event: eventName, updatedAt } });
+    changes.push({ kind: 'messaging_limit', wabaId: event.wabaId, value: { limit: event.messagingLimit, event: eventName, updatedAt, source: 'webhook' } });
   }
   if (event.kind === 'phone_quality') {
     const quality = explicitQuality(event.value) ?? QUALITY_BY_EVENT[eventName.toUpperCase()];
     // Tier-only events (UPGRADE/DOWNGRADE/ONBOARDING) say nothing about the rating: keep the stored one.
     if (quality !== undefined || event.throughputMps !== undefined) {
-      const value: { quality: string; event: string; throughputMps?: number; updatedAt: string } = { quality: quality ?? 'UNKNOWN', event: eventName, updatedAt };
-      if (event.throughputMps !== undefined) value.throughputMps = event.throughputMps;
+      const value: PhoneStateValue = { quality: quality ?? 'UNKNOWN', event: eventName, updatedAt, source: 'webhook' };
+      if (quality !== undefined) value.qualityAt = updatedAt;
+      if (event.throughputMps !== undefined) {
+        value.throughputMps = event.throughputMps;
+        value.throughputAt = updatedAt;
+      }
       const change: StateChange = { kind: 'phone_quality', wabaId: event.wabaId, value };
       if (event.phoneNumberId !== undefined) change.phoneNumberId = event.phoneNumberId;
       if (event.displayPhoneNumber !== undefined) change.displayPhoneNumber = event.displayPhoneNumber;
@@ -66,9 +84,33 @@ export function accountChanges(event: AccountEventV1): StateChange[] {
   if (event.kind === 'template_status' && event.template !== undefined && event.event !== undefined) {
     changes.push({ kind: 'template_status', wabaId: event.wabaId, name: event.template.name, language: event.template.language, status: event.event });
   }
+  if (event.field === 'user_preferences') changes.push(...marketingPreferenceChanges(event));
   if (event.kind === 'account_update' && /PRICING_TIER/i.test(eventName)) {
     const value = typeof event.value === 'object' && event.value !== null ? (event.value as Record<string, unknown>) : {};
     changes.push({ kind: 'pricing_tier', wabaId: event.wabaId, value: { ...value, event: eventName, updatedAt } });
+  }
+  return changes;
+}
+
+/**
+ * `user_preferences`: a person stopped (or resumed) marketing messages from this business, in
+ * WhatsApp itself. Recorded as an opt-out (opt-in), keyed by phone number or business-scoped user id.
+ * https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/user_preferences
+ */
+function marketingPreferenceChanges(event: AccountEventV1): StateChange[] {
+  const value = typeof event.value === 'object' && event.value !== null ? (event.value as Record<string, unknown>) : {};
+  const prefs = Array.isArray(value.user_preferences) ? value.user_preferences : [];
+  const changes: StateChange[] = [];
+  for (const p of prefs) {
+    if (typeof p !== 'object' || p === null) continue;
+    const pref = p as Record<string, unknown>;
+    const waId = typeof pref.wa_id === 'string' && pref.wa_id !== '' ? pref.wa_id : typeof pref.user_id === 'string' && pref.user_id !== '' ? pref.user_id : undefined;
+    if (waId === undefined || pref.category !== 'marketing_messages') continue;
+    const ts = Number(pref.timestamp);
+    const atMs = Number.isFinite(ts) && ts > 0 ? ts * 1000 : Date.parse(event.occurredAt);
+    const choice = String(pref.value ?? '').toLowerCase();
+    if (choice === 'stop') changes.push({ kind: 'opt_out', wabaId: event.wabaId, waId, atMs });
+    else if (choice === 'resume') changes.push({ kind: 'opt_in', wabaId: event.wabaId, waId, atMs });
   }
   return changes;
 }

@@ -55,7 +55,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send({ error: { code: err.code ?? 'bad_request' } });
     }
-    deps.logger.error({ err, url: req.url }, 'webhook request failed');
+    // The route, never the URL: a GET /webhook URL carries hub.verify_token.
+    deps.logger.error({ err, route: req.routeOptions.url, method: req.method }, 'webhook request failed');
     return reply.code(500).send({ error: { code: 'internal_error' } });
   });
 

@@ -103,7 +103,8 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     expect(inboundEvents.json<InboundEventV1>().filter((e) => e.from === person).map((e) => e.text)).toContain('STOP');
 
     await send(f.inboundText({ wamid: f.wamid('start'), from: person, text: 'Start', timestamp: NOW_S + 1 }));
-    await waitFor(async () => (await h.redis.exists(keys.optOut(f.WABA_ID, person))) === 0, { description: 'opt-out removed' });
+    // An opt-in is remembered ("0:<event ms>") so that an older STOP redelivered later cannot undo it.
+    await waitFor(async () => (await h.redis.get(keys.optOut(f.WABA_ID, person))) === `0:${(NOW_S + 1) * 1000}`, { description: 'opt-out lifted' });
   });
 
   it('quality and capability updates change the tier keys and are announced to dispatchers', async () => {
@@ -116,11 +117,21 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
 
     await send(f.qualityUpdate({ event: 'FLAGGED', currentLimit: 'TIER_2K', time: NOW_S, wabaId, display }));
     const limit = await waitFor(() => h.redis.get(keys.messagingLimit(wabaId)), { description: 'messaging limit key' });
-    expect(JSON.parse(limit)).toEqual({ limit: 2_000, event: 'FLAGGED', updatedAt: new Date(NOW_S * 1000).toISOString() });
+    expect(JSON.parse(limit)).toEqual({ limit: 2_000, event: 'FLAGGED', updatedAt: new Date(NOW_S * 1000).toISOString(), source: 'webhook' });
     const quality = await waitFor(() => h.redis.get(keys.phoneQuality(phoneNumberId)), { description: 'quality key' });
     expect(JSON.parse(quality)).toMatchObject({ quality: 'RED', event: 'FLAGGED' });
     await waitFor(() => announcements.some((a) => a.kind === 'messaging_limit' && a.wabaId === wabaId && a.limit === 2_000), { description: 'limit announcement' });
     await waitFor(() => announcements.some((a) => a.kind === 'phone_quality' && a.phoneNumberId === phoneNumberId), { description: 'quality announcement' });
+    // Also kept by display number, which the dispatcher maps through its catalogue; a later throughput
+    // upgrade (no rating) keeps the rating, and a later FLAGGED (no throughput) keeps the upgrade.
+    await send(f.qualityUpdate({ event: 'THROUGHPUT_UPGRADE', currentLimit: 'TIER_UNLIMITED', time: NOW_S + 1, wabaId, display }));
+    await waitFor(async () => JSON.parse((await h.redis.get(keys.phoneStateByDisplay(display))) ?? '{}').throughputMps === 1_000, { description: 'upgrade by display number' });
+    expect(JSON.parse((await h.redis.get(keys.phoneStateByDisplay(display)))!)).toMatchObject({ quality: 'RED', throughputMps: 1_000, event: 'THROUGHPUT_UPGRADE' });
+    expect(await h.redis.pttl(keys.phoneStateByDisplay(display))).toBeGreaterThan(0);
+    expect(JSON.parse((await h.redis.get(keys.messagingLimit(wabaId)))!).limit).toBe(2_000); // TIER_UNLIMITED was the throughput level
+    await send(f.qualityUpdate({ event: 'UNFLAGGED', currentLimit: 'TIER_2K', time: NOW_S + 2, wabaId, display }));
+    await waitFor(async () => JSON.parse((await h.redis.get(keys.phoneStateByDisplay(display))) ?? '{}').quality === 'GREEN', { description: 'unflagged' });
+    expect(JSON.parse((await h.redis.get(keys.phoneStateByDisplay(display)))!)).toMatchObject({ throughputMps: 1_000, throughputSource: 'webhook' });
 
     await send(f.capabilityUpdate({ limit: 100_000, time: NOW_S + 60, wabaId }));
     await waitFor(async () => JSON.parse((await h.redis.get(keys.messagingLimit(wabaId))) ?? '{}').limit === 100_000, { description: 'upgraded limit' });

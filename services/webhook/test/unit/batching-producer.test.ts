@@ -17,7 +17,7 @@ function fakeProducer() {
 const flush = () => new Promise((r) => setImmediate(r));
 
 function make(producer: Producer, overrides: Partial<ConstructorParameters<typeof BatchingProducer>[0]> = {}) {
-  const p = new BatchingProducer({ producer, topic: 'raw', maxBatch: 100, maxInFlight: 1, lingerMs: 0, timeoutMs: 1_000, maxQueued: 1_000, ...overrides });
+  const p = new BatchingProducer({ producer, topic: 'raw', maxBatch: 100, maxBatchBytes: 1 << 30, maxInFlight: 1, lingerMs: 0, timeoutMs: 1_000, maxQueued: 1_000, ...overrides });
   p.setConnected(true);
   return p;
 }
