@@ -95,7 +95,8 @@ export class ConsumerRunner {
   private replacing: Promise<void> | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private wakeUp: (() => void) | undefined;
-  private readonly pauseTimers = new Set<NodeJS.Timeout>();
+  /** Partitions paused by pauseFor: the timer and the resume that ends the pause. */
+  private readonly pauseTimers = new Map<NodeJS.Timeout, () => void>();
   private readonly clock: Clock;
   private readonly isStopping = () => this.stoppingNow;
 
@@ -199,8 +200,19 @@ export class ConsumerRunner {
     this.watchdog.unref();
   }
 
+  /** Ends every pauseFor now; returns how many partitions were paused. */
+  resumePaused(): number {
+    const paused = this.pauseTimers.size;
+    for (const [timer, resume] of this.pauseTimers) {
+      clearTimeout(timer);
+      resume();
+    }
+    this.pauseTimers.clear();
+    return paused;
+  }
+
   private clearPauseTimers(): void {
-    for (const t of this.pauseTimers) clearTimeout(t);
+    for (const t of this.pauseTimers.keys()) clearTimeout(t);
     this.pauseTimers.clear();
   }
 
@@ -229,7 +241,7 @@ export class ConsumerRunner {
           this.pauseTimers.delete(timer);
           resume();
         }, ms);
-        this.pauseTimers.add(timer);
+        this.pauseTimers.set(timer, resume);
       },
     };
   }

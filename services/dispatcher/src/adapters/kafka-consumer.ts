@@ -17,6 +17,8 @@ export interface DispatchConsumerOptions {
   topics: string[];
   /** Retry topics hold each record until its `retryAt`. */
   delayed: boolean;
+  /** A held record that may go before its `retryAt` (its paused campaign was resumed or cancelled). */
+  dueEarly?: (job: DispatchJobV1) => boolean | Promise<boolean>;
   partitionsConsumedConcurrently: number;
   /** Records this consumer may have taken and not finished, across its partitions (the look-ahead past a slow job). */
   lookahead: number;
@@ -155,7 +157,7 @@ export class DispatchConsumer {
           continue;
         }
         const decoded = decodeJson(dispatchJobV1, message.value);
-        if (decoded.ok && this.options.delayed && decoded.value.retryAt !== undefined && decoded.value.retryAt > this.options.clock.now()) {
+        if (decoded.ok && this.options.delayed && decoded.value.retryAt !== undefined && decoded.value.retryAt > this.options.clock.now() && !(await this.options.dueEarly?.(decoded.value))) {
           notDue = { retryAt: decoded.value.retryAt };
           break;
         }
@@ -175,6 +177,12 @@ export class DispatchConsumer {
       // Hold the partition until the head record is due; it is unresolved, so it is fetched again on resume.
       ctx.pauseFor(Math.max(10, notDue.retryAt - this.options.clock.now()));
     }
+  }
+
+  /** Ends every hold now: each held partition's head record is looked at again (a campaign was resumed). */
+  wake(): number {
+    if (this.stopping) return 0;
+    return this.runner.resumePaused();
   }
 
   private startJob(state: PartitionState, offset: number, src: JobSource, decoded: ReturnType<typeof decodeJson<typeof dispatchJobV1>>): void {
