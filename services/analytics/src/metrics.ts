@@ -21,8 +21,8 @@ export function createAnalyticsMetrics(registry: Registry) {
     consumerLag: new Gauge({ name: 'wa_analytics_consumer_lag', help: 'Records behind the high watermark, per topic partition', labelNames: ['topic', 'partition'], registers }),
     deliveryRate: new Gauge({ name: 'wa_delivery_rate', help: 'Delivered / (delivered + failed) of messages sent in the window', labelNames: ['window'], registers }),
     spendUsd: new Gauge({
-      name: 'wa_spend_usd_total',
-      help: 'Spend in USD by category and country, from the de-duplicated charges table (a gauge so replays can never inflate it)',
+      name: 'wa_spend_usd',
+      help: 'Spend in USD by category and country over all recorded history, from the de-duplicated charges table (a gauge recomputed from ClickHouse, not a counter: use delta(), not rate())',
       labelNames: ['category', 'country'],
       registers,
     }),

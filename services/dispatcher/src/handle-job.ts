@@ -154,9 +154,10 @@ export function createJobHandler(deps: HandleJobDeps) {
     return { topic: dlqTopic, key: ctx.job.jobId, value: encodeJson(deadLetterV1, d) };
   }
 
-  function delayedRecord(job: DispatchJobV1, delayMs: number): OutRecord {
+  function delayedRecord(job: DispatchJobV1, delayMs: number, heldFor?: DispatchJobV1['heldFor']): OutRecord {
     const tier = tierIndexForDelay(delayMs, RETRY_TIERS);
-    const next: DispatchJobV1 = { ...job, retryAt: deps.clock.now() + Math.max(0, Math.round(delayMs)) };
+    const { heldFor: _previous, ...rest } = job;
+    const next: DispatchJobV1 = { ...rest, retryAt: deps.clock.now() + Math.max(0, Math.round(delayMs)), ...(heldFor ? { heldFor } : {}) };
     return { topic: retryTopics[tier]!, key: job.to, value: encodeJson(dispatchJobV1, next) };
   }
 
@@ -167,7 +168,9 @@ export function createJobHandler(deps: HandleJobDeps) {
 
   function countOutcome(ctx: Ctx, e: SentEventV1): void {
     metrics.sends.inc({ sender: senderLabel(ctx), outcome: e.outcome, error_class: e.errorClass ?? 'none' });
-    if (ctx.job.campaignId) deps.campaigns.count(ctx.job.campaignId, e.outcome);
+    // A send Meta answered with an error is Meta's refusal; a failure without an HTTP answer is ours (config, auth).
+    const counted = e.outcome === 'failed' && e.httpStatus !== undefined ? 'meta_refused' : e.outcome;
+    if (ctx.job.campaignId) deps.campaigns.count(ctx.job.campaignId, counted);
   }
 
   /** Terminal outcome after a send: ledger first, then the records (a redelivery re-announces from the ledger). */
@@ -187,9 +190,9 @@ export function createJobHandler(deps: HandleJobDeps) {
   }
 
   /** Holds a job for later without spending an attempt. */
-  async function defer(ctx: Ctx, reason: string, delayMs: number, announce: boolean): Promise<void> {
+  async function defer(ctx: Ctx, reason: string, delayMs: number, announce: boolean, heldFor?: DispatchJobV1['heldFor']): Promise<void> {
     metrics.deferred.inc({ reason });
-    const records = [delayedRecord(ctx.job, delayMs)];
+    const records = [delayedRecord(ctx.job, delayMs, heldFor)];
     if (announce) {
       records.push(sentRecord(event(ctx, 'deferred', { reason: `${reason}: retry in ${Math.round(delayMs / 1000)} s` }, `${ctx.job.jobId}:${ctx.job.attempt}:deferred:${deps.clock.now()}`)));
     }
@@ -291,7 +294,8 @@ export function createJobHandler(deps: HandleJobDeps) {
     if (job.campaignId) {
       const state = await deps.campaigns.state(job.campaignId);
       if (state === 'cancelled') return refuse(ctx, event(ctx, 'cancelled', { reason: 'campaign cancelled' }));
-      if (state === 'paused') return defer(ctx, 'campaign_paused', PAUSE_DEFER_MS, false);
+      // Held in the retry topic, and released there as soon as the campaign is resumed or cancelled.
+      if (state === 'paused') return defer(ctx, 'campaign_paused', PAUSE_DEFER_MS, false, 'campaign');
     }
     if (deps.account.accountPaused(number.wabaId)) return defer(ctx, 'account_paused', PAUSE_DEFER_MS, false);
     if (job.notBefore && Date.parse(job.notBefore) > nowMs) return defer(ctx, 'not_before', Date.parse(job.notBefore) - nowMs, false);
@@ -344,6 +348,14 @@ export function createJobHandler(deps: HandleJobDeps) {
     const waitedMs = await deps.limiter.acquire(number.id, job.lane);
     metrics.rateLimitWait.observe({ sender: number.id, lane: job.lane }, waitedMs / 1000);
 
+    // Paused or cancelled while this job waited for its slot (a second of the number's sends wait so): do not send.
+    if (job.campaignId) {
+      const state = await deps.campaigns.state(job.campaignId);
+      if (state !== 'active' && newRecipient) await deps.limits.forget(business.portfolioId, job.to);
+      if (state === 'cancelled') return refuse(ctx, event(ctx, 'cancelled', { reason: 'campaign cancelled' }));
+      if (state === 'paused') return defer(ctx, 'campaign_paused', PAUSE_DEFER_MS, false, 'campaign');
+    }
+
     // Admission and ledger claim in one step, right before the write (see SendScheduler.admit).
     const admission = await deps.limiter.admit(number.id, deps.ledger.claimRequest(job.jobId, job.attempt));
     if (!admission.admitted) return onExisting(ctx, admission.existing);
@@ -371,7 +383,7 @@ export function createJobHandler(deps: HandleJobDeps) {
 
     switch (decision.action) {
       case 'sent':
-        return finish(ctx, event(ctx, 'sent', { ...httpExtra, wamid: decision.wamid }));
+        return finish(ctx, event(ctx, 'sent', { ...httpExtra, wamid: decision.wamid, ...(decision.messageStatus !== undefined && decision.messageStatus !== 'accepted' ? { messageStatus: decision.messageStatus } : {}) }));
       case 'retry':
         if (decision.slowSender) {
           deps.limiter.onThrottle(number.id, sentAtMs);

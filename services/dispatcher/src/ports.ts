@@ -1,3 +1,4 @@
+import type { CampaignSummary } from '@wa/shared/campaigns';
 import type { PhoneState, Sourced } from './domain/sender-state';
 import type { DispatchMessage } from '@wa/shared/contracts/dispatch-job';
 import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
@@ -170,9 +171,18 @@ export interface AccountState {
 
 export type CampaignState = 'active' | 'paused' | 'cancelled';
 
+/** A pause/resume/cancel of a campaign ingest has never seen (a typo must not create state). */
+export class UnknownCampaignError extends Error {
+  constructor(readonly campaignId: string) {
+    super('campaign_unknown');
+  }
+}
+
 export interface CampaignControl {
   state(campaignId: string): Promise<CampaignState>;
+  /** Throws UnknownCampaignError for a campaign ingest never registered, 'campaign_cancelled' to undo a cancel. */
   set(campaignId: string, state: CampaignState): Promise<void>;
+  /** Counts a job's outcome in the campaign's record (`meta_refused` for a send Meta answered with an error). */
   count(campaignId: string, outcome: string): void;
-  counts(campaignId: string): Promise<Record<string, number>>;
+  summary(campaignId: string): Promise<CampaignSummary | null>;
 }

@@ -197,9 +197,33 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     })),
     {
       name: 'retry',
-      consumer: new DispatchConsumer({ ...common, groupId: `${config.CONSUMER_GROUP}.retry`, topics: topics.dispatchRetry.map((r) => topicName(r.topic, config.TOPIC_PREFIX)), delayed: true }),
+      consumer: new DispatchConsumer({
+        ...common,
+        groupId: `${config.CONSUMER_GROUP}.retry`,
+        topics: topics.dispatchRetry.map((r) => topicName(r.topic, config.TOPIC_PREFIX)),
+        delayed: true,
+        // A paused campaign's jobs wait in the retry topic; a resume or cancel releases them at once.
+        dueEarly: async (job) => job.heldFor === 'campaign' && job.campaignId !== undefined && (await campaigns.state(job.campaignId)) !== 'paused',
+      }),
     },
   ];
+  campaigns.onChange((campaignId) => {
+    const woken = consumers.reduce((n, { consumer }) => n + consumer.wake(), 0);
+    logger.info({ campaignId, woken }, 'campaign state changed: held retry partitions looked at again');
+  });
+
+  const kafkaAdmin = kafka.admin();
+  // Achieved send rate per number: 'sent' outcomes over the last five gauge ticks (beside the paced target).
+  const sentHistory: Array<Map<string, number>> = [];
+  const achievedRates = async () => {
+    const now = new Map<string, number>();
+    for (const v of (await metrics.sends.get()).values) if (v.labels.outcome === 'sent') now.set(String(v.labels.sender), (now.get(String(v.labels.sender)) ?? 0) + v.value);
+    sentHistory.push(now);
+    if (sentHistory.length > 6) sentHistory.shift();
+    const first = sentHistory[0]!;
+    const seconds = sentHistory.length - 1;
+    for (const n of catalog.catalog.phoneNumbers) metrics.achievedRate.set({ sender: n.id }, seconds === 0 ? 0 : ((now.get(n.id) ?? 0) - (first.get(n.id) ?? 0)) / seconds);
+  };
 
   const app = buildApp({ adminToken: config.ADMIN_TOKEN, previousAdminToken: config.ADMIN_TOKEN_PREVIOUS, registry, readiness, catalog, campaigns, account, limiter, limits, overflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY });
 
@@ -216,6 +240,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       metrics.messagingBudgetUsed.set({ portfolio: b.portfolioId }, await limits.used(b.portfolioId));
       metrics.accountPaused.set({ waba: b.wabaId }, account.accountPaused(b.wabaId) ? 1 : 0);
     }
+    await achievedRates();
     metrics.inFlight.set(semaphore.active);
     for (const { name, consumer } of consumers) metrics.lookahead.set({ consumer: name }, consumer.buffered);
     for (const n of catalog.catalog.phoneNumbers) metrics.roomWaiting.set({ sender: n.id }, room.occupancy(n.id).waiting);
@@ -242,6 +267,10 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       readiness.addCheck('pacing-redis', () => pacingRedis.ping());
       await producer.connect();
       steps.push({ name: 'producer', run: () => producer.disconnect() });
+      // Ready means the broker answers, not only that a producer once connected.
+      await kafkaAdmin.connect();
+      steps.push({ name: 'kafka-admin', run: () => kafkaAdmin.disconnect() });
+      readiness.addCheck('kafka', () => kafkaAdmin.describeCluster());
       steps.push({ name: 'outcomes', run: () => out.drain() });
       steps.push({ name: 'cloud-api', run: () => cloudApi.close() });
       await guard.calibrate();

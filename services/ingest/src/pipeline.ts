@@ -171,7 +171,8 @@ export function createPipeline(deps: PipelineDeps) {
   async function expandInline(plan: Plan, requestedAt: string): Promise<void> {
     const request = plan.request;
     const resolved: ResolvedRecipient[] = [];
-    for (const raw of inlineRecipients(request)) {
+    const recipients = inlineRecipients(request);
+    for (const raw of recipients) {
       const r = resolveRecipient(plan, raw);
       if (r.ok) resolved.push(r.recipient);
       else problemToDlq(request, r.problem);
@@ -184,6 +185,10 @@ export function createPipeline(deps: PipelineDeps) {
       if (pending) await pending;
     }
     if (quiet.size > 0) await holdQuietGroups(request.idempotencyKey, 0, quiet);
+    if (request.campaignId !== undefined) {
+      const delta = { audience: recipients.length, invalid: recipients.length - resolved.length, duplicates, jobs: kept.length };
+      await deps.expansion.registerCampaignRequest(request.campaignId, request.idempotencyKey, deps.clock.now(), delta);
+    }
   }
 
   async function expandAudience(plan: Plan, env: Envelope, requestedAt: string, control: Control): Promise<Outcome> {
@@ -195,6 +200,7 @@ export function createPipeline(deps: PipelineDeps) {
     } catch (err) {
       if (isAppError(err) && err.code === 'audience_unreadable') {
         deadLetterRecord(env, 'audience_unreadable', err.message, request);
+        await deps.expansion.finish(request.idempotencyKey, request.campaignId);
         return 'done';
       }
       throw err;
@@ -208,25 +214,36 @@ export function createPipeline(deps: PipelineDeps) {
       for await (const chunk of deps.audience.chunks(file, audience.format, checkpoint?.next ?? 0, options.expansionChunkSize)) {
         const candidates: ResolvedRecipient[] = [];
         let read = 0;
+        let invalid = 0;
+        let emitted = 0;
+        let skipped = 0;
         for (const line of chunk.lines) {
           if (line.index === -1) {
             layout = parseCsvHeader(line.text);
             if (!layout) {
               deadLetterRecord(env, 'audience_unreadable', 'the CSV header names no `to` (or `phone`, `wa_id`) column', request);
+              await deps.expansion.finish(key, request.campaignId);
               return 'done';
             }
             continue;
           }
           read++;
           const parsed = layout ? parseCsvLine(line.text, layout, line.index) : parseNdjsonLine(line.text, line.index);
-          if (parsed.ok === 'skip') continue;
+          if (parsed.ok === 'skip') {
+            skipped++;
+            continue;
+          }
           if (!parsed.ok) {
             deadLetterRecipient(request, line.index, line.text, 'invalid_recipient', parsed.detail);
+            invalid++;
             continue;
           }
           const r = resolveRecipient(plan, parsed.recipient);
           if (r.ok) candidates.push(r.recipient);
-          else problemToDlq(request, r.problem);
+          else {
+            problemToDlq(request, r.problem);
+            invalid++;
+          }
         }
         const first = await deps.expansion.firstSeen(key, candidates.map((c) => ({ waId: c.waId, index: c.index })));
         const quiet = new Map<number, DispatchJobV1[]>();
@@ -239,17 +256,20 @@ export function createPipeline(deps: PipelineDeps) {
           }
           const pending = route(plan, buildJob(plan, c, requestedAt), c.country, quiet);
           if (pending) await pending;
+          emitted++;
         }
         if (duplicates > 0) metrics.duplicates.inc({ kind: 'recipient' }, duplicates);
         await holdQuietGroups(key, chunk.lines[0]?.index ?? chunk.next, quiet);
         await flush();
-        await deps.expansion.saveCheckpoint(key, chunk.next);
+        // Counted with the checkpoint (one transaction): a chunk expanded again after a crash is counted once.
+        const campaign = request.campaignId === undefined ? undefined : { id: request.campaignId, delta: { audience: read - skipped, invalid, duplicates, jobs: emitted } };
+        await deps.expansion.saveCheckpoint(key, chunk.next, campaign);
         metrics.expanded.inc(read);
         metrics.audienceProgress.set(chunk.size > 0 ? Math.min(1, chunk.bytesRead / chunk.size) : 1);
         await control.heartbeat();
         if (control.shouldStop()) return 'interrupted';
       }
-      await deps.expansion.finish(key);
+      await deps.expansion.finish(key, request.campaignId);
       return 'done';
     } finally {
       metrics.audiencesActive.dec();
@@ -280,6 +300,8 @@ export function createPipeline(deps: PipelineDeps) {
     if (request.audience && !expander) {
       // A million-line expansion inside a consumer batch would stall every partition that kafkajs
       // fetched with it (it fetches again only when all batches are done), so an OTP would wait.
+      // The campaign exists (and can be paused) from here, before its first job is expanded.
+      if (request.campaignId !== undefined) await deps.expansion.registerCampaignRequest(request.campaignId, request.idempotencyKey, deps.clock.now());
       await deps.expansions.hold(`r:${request.idempotencyKey}`, heldRequest(env), deps.clock.now());
       metrics.requests.inc({ outcome: 'queued_for_expansion', source: env.source.kind });
       return 'done';

@@ -1,3 +1,4 @@
+import type { AudienceDelta } from '@wa/shared/campaigns';
 import type { DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
 import type { DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
 import type { BufferedJob } from './domain/coalesce';
@@ -15,14 +16,20 @@ export interface IdempotencyStore {
 export interface ExpansionStore {
   /** Where a broadcast's expansion stopped: the next audience index to read, or done. */
   checkpoint(requestKey: string): Promise<{ next: number; done: boolean } | null>;
-  saveCheckpoint(requestKey: string, next: number): Promise<void>;
+  /** Saves where to resume, and adds the slice just expanded to its campaign's record in the same transaction. */
+  saveCheckpoint(requestKey: string, next: number, campaign?: { id: string; delta: AudienceDelta }): Promise<void>;
   /**
    * For each (waId, index): true when this index is the first at which the person appears in the
    * broadcast (also true again for the same index after a resume), false for a later duplicate.
    */
   firstSeen(requestKey: string, items: readonly { waId: string; index: number }[]): Promise<boolean[]>;
-  /** Marks the expansion done and drops its dedupe set. */
-  finish(requestKey: string): Promise<void>;
+  /** Marks the expansion done (also in its campaign's record) and drops its dedupe set. */
+  finish(requestKey: string, campaignId?: string): Promise<void>;
+  /**
+   * Records a request of a campaign (the campaign exists from here on): `queued` for a broadcast
+   * whose expansion follows, `done` with the counts of an inline request expanded at once.
+   */
+  registerCampaignRequest(campaignId: string, requestKey: string, nowMs: number, done?: AudienceDelta): Promise<void>;
 }
 
 export interface HeldRequest {

@@ -1,9 +1,14 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKafka, createLogger, loadConfig, ConfigError } from '@wa/shared';
 import { cliConfigSchema } from './config';
 import { loadCliEnvironment } from './env-file';
 import { DLQ_TOPICS, readDlq, replayDlq, type DlqName } from './dlq';
+import { progressLine, renderCampaign } from './campaign-view';
+import { CampaignNotFound, fetchCampaignView, setCampaignState, watchCampaign } from './campaigns';
 import { callJson } from './http-client';
+import { FINANCE_VIEWS, runSql } from './sql';
 import { buildNotificationRequest } from './request-builder';
 import { listLine, showTemplate, templatesKnown, templatesSync } from './templates';
 import { loadCatalogFile } from '@wa/shared/catalog';
@@ -12,9 +17,11 @@ import { createRedis } from '@wa/shared/redis';
 const USAGE = `wa-broadcast — operate the WhatsApp broadcaster
 
   wa-broadcast send --to <phone> --sender <phoneNumberId|pool:NAME> (--template NAME [--language en_US] [--category utility] [--params a,b] | --text "...") [--key K] [--campaign ID] [--expires-in SECONDS]
-  wa-broadcast broadcast --audience <file.csv|file.ndjson> --sender <id|pool:NAME> --template NAME [--language L] [--category C] [--params a,b] --campaign ID [--key K]
-  wa-broadcast status <campaignId>                campaign funnel and cost (analytics)
-  wa-broadcast pause|resume|cancel <campaignId>   campaign control (dispatcher admin API, ADMIN_TOKEN)
+  wa-broadcast broadcast --audience <file.csv|file.ndjson (relative to the current directory; must be under ingest's AUDIENCE_ROOT)> --sender <id|pool:NAME> --template NAME [--language L] [--category C] [--params a,b] --campaign ID [--key K]
+  wa-broadcast status <campaignId> [--watch] [--json]   state, progress, ETA, every requested recipient accounted for, cost
+  wa-broadcast pause|resume|cancel <campaignId> [--json] campaign control (dispatcher admin API, ADMIN_TOKEN); acts within seconds
+  wa-broadcast sql "SELECT …" [--csv]              read-only query against the configured ClickHouse (npm run sql -- "SELECT …")
+  wa-broadcast sql --view v_daily_spend            a finance view as CSV (redirect to a file)
   wa-broadcast dlq tail [notifications|dispatch] [--limit 20] [--idle-ms 4000]
   wa-broadcast templates sync                     copy the templates from Meta (GET /{waba-id}/message_templates) into the store
   wa-broadcast templates list                     every template in use: synced from Meta, else declared in the catalogue
@@ -47,6 +54,10 @@ async function main(argv: string[]): Promise<number> {
       reason: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      csv: { type: 'boolean', default: false },
+      view: { type: 'string' },
+      watch: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -67,7 +78,8 @@ async function main(argv: string[]): Promise<number> {
       if (command === 'broadcast' && !values.audience) return usageError('--audience is required');
       const built = buildNotificationRequest({
         to: command === 'send' ? values.to : undefined,
-        audience: command === 'broadcast' ? values.audience : undefined,
+        // Relative to where the caller stands (npm run sets INIT_CWD to it), not to the service's directory.
+        audience: command === 'broadcast' && values.audience ? resolve(process.env.INIT_CWD ?? process.cwd(), values.audience) : undefined,
         sender: values.sender,
         template: values.template,
         language: values.language,
@@ -79,13 +91,25 @@ async function main(argv: string[]): Promise<number> {
         expiresIn: values['expires-in'],
       });
       if (!built.ok) return usageError(built.error);
+      if (built.request.audience && config.AUDIENCE_ROOT) {
+        const problem = audienceProblem(built.request.audience.path, config.AUDIENCE_ROOT);
+        if (problem) return usageError(problem);
+      }
       print(await callJson('POST', `${config.INGEST_URL}/v1/notifications`, { token: config.INGEST_API_TOKEN, body: built.request }));
       return 0;
     }
     case 'status': {
       const id = rest[0];
       if (!id) return usageError('status needs a campaign id');
-      print(await callJson('GET', `${config.ANALYTICS_URL}/v1/campaigns/${encodeURIComponent(id)}`));
+      const endpoints = { dispatcherUrl: config.DISPATCHER_URL, adminToken: config.ADMIN_TOKEN, analyticsUrl: config.ANALYTICS_URL };
+      if (values.watch) {
+        const view = await watchCampaign(endpoints, id, { intervalMs: 2_000, write: (t) => process.stdout.write(t), interactive: process.stdout.isTTY === true });
+        if (values.json) print(view);
+        return 0;
+      }
+      const view = await fetchCampaignView(endpoints, id);
+      if (values.json) print(view);
+      else console.log(renderCampaign(view).join('\n'));
       return 0;
     }
     case 'pause':
@@ -93,7 +117,28 @@ async function main(argv: string[]): Promise<number> {
     case 'cancel': {
       const id = rest[0];
       if (!id) return usageError(`${command} needs a campaign id`);
-      print(await callJson('POST', `${config.DISPATCHER_URL}/v1/campaigns/${encodeURIComponent(id)}/${command}`, { token: config.ADMIN_TOKEN, body: {} }));
+      const result = await setCampaignState({ dispatcherUrl: config.DISPATCHER_URL, adminToken: config.ADMIN_TOKEN, analyticsUrl: config.ANALYTICS_URL }, id, command);
+      if (values.json) print(result);
+      else {
+        console.log(`campaign ${id}: ${result.state} — ${result.effect}`);
+        if (result.campaign) console.log(`  ${progressLine(result.campaign)}`);
+      }
+      return 0;
+    }
+    case 'sql': {
+      const view = values.view;
+      if (view && !(FINANCE_VIEWS as readonly string[]).includes(view)) return usageError(`--view takes one of ${FINANCE_VIEWS.join(', ')}`);
+      const query = view ? `SELECT * FROM ${config.CLICKHOUSE_DATABASE}.${view}` : rest.join(' ');
+      if (!query.trim()) return usageError('sql needs a query (or --view NAME)');
+      const target = {
+        clickhouseUrl: config.CLICKHOUSE_URL,
+        clickhousePath: config.CLICKHOUSE_PATH,
+        database: config.CLICKHOUSE_DATABASE,
+        username: config.CLICKHOUSE_USER,
+        password: config.CLICKHOUSE_PASSWORD,
+        analyticsUrl: config.ANALYTICS_URL,
+      };
+      process.stdout.write(await runSql(target, query, values.csv || view ? 'csv' : 'table'));
       return 0;
     }
     case 'dlq': {
@@ -178,6 +223,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Ingest reads audiences only under its AUDIENCE_ROOT: say so here, before the request is dead-lettered there. */
+function audienceProblem(path: string, root: string): string | undefined {
+  const rel = relative(resolve(root), path);
+  if (rel.startsWith('..') || isAbsolute(rel)) return `--audience ${path} is outside ingest's audience root ${resolve(root)} (AUDIENCE_ROOT): copy the file there`;
+  if (!existsSync(path)) return `--audience ${path} does not exist`;
+  return undefined;
+}
+
 function asDlq(name: string): DlqName {
   if (name === 'notifications' || name === 'dispatch') return name;
   throw new UsageError(`unknown DLQ ${name}: use notifications or dispatch`);
@@ -205,6 +258,10 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof UsageError) process.exit(usageError(err.message));
+    if (err instanceof CampaignNotFound) {
+      console.error(`error: ${err.message}`);
+      process.exit(3);
+    }
     console.error(`error: ${err instanceof ConfigError ? err.message : hint((err as Error).message)}`);
     process.exit(1);
   },

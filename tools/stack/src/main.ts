@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeEnvFile } from '@wa/cli/env-file';
+import { cliEnvironment } from './cli-env';
 import { runDemo } from './demo/run-demo';
 import { formatSummary } from './demo/summary';
 import { startStack, type RunningStack } from './stack';
@@ -80,19 +81,3 @@ try {
   await shutdown(1);
 }
 
-/** What the CLI needs to reach this stack. */
-function cliEnvironment(s: RunningStack): Record<string, string> {
-  const analytics = s.env.analytics;
-  return {
-    INGEST_URL: s.urls.ingest,
-    INGEST_API_TOKEN: s.secrets.ingestToken,
-    DISPATCHER_URL: s.urls.dispatcher,
-    ADMIN_TOKEN: s.secrets.adminToken,
-    ANALYTICS_URL: s.urls.analytics,
-    KAFKA_BROKERS: s.infra.kafka.brokers,
-    TOPIC_PREFIX: analytics.TOPIC_PREFIX ?? '',
-    REDIS_URL: s.infra.redis.url,
-    ...(analytics.CLICKHOUSE_URL ? { CLICKHOUSE_URL: analytics.CLICKHOUSE_URL } : {}),
-    ...(analytics.CLICKHOUSE_PATH ? { CLICKHOUSE_PATH: analytics.CLICKHOUSE_PATH } : {}),
-  };
-}

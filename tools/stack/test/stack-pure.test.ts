@@ -57,21 +57,31 @@ describe('demo plan and progress', () => {
     const plan = demoPlan(20_000);
     expect(plan.campaigns.reduce((n, c) => n + c.recipients, 0) + plan.otps).toBe(20_000);
   });
-  it('renders counts, shares and rates against limits', () => {
+  it('renders every line of the accounting, and rates against the paced target and limit', () => {
     const lines = renderProgress({
       elapsedMs: 12_000,
+      scope: 'this run',
+      expanded: true,
       requested: 1000,
-      sent: 100,
+      duplicates: 10,
+      invalid: 10,
+      refusedByUs: 5,
+      acceptedByMeta: 600,
+      refusedByMeta: 2,
+      unknown: 0,
+      pending: 373,
       delivered: 500,
       read: 250,
-      failed: 10,
-      rejected: 5,
-      senders: [{ id: '1', label: '+15550783881', rate: 240, limit: 250 }],
+      failedAfterAcceptance: 10,
+      awaitingStatus: 90,
+      senders: [{ id: '1', label: '+15550783881', rate: 240, target: 238, limit: 250 }],
+      throttled: 0,
       spendUsd: 1.23456,
     });
-    expect(lines[0]).toContain('12 s');
-    expect(lines.find((l) => l.includes('delivered'))).toMatch(/500\s+50\.0%/);
-    expect(lines.find((l) => l.includes('+15550783881'))).toMatch(/240 \/ 250/);
+    expect(lines[0]).toContain('12 s — scope: this run');
+    expect(lines.find((l) => l.includes('accepted by Meta'))).toMatch(/600\s+delivered 500 \(read 250\), failed after 10, awaiting status 90/);
+    expect(lines.find((l) => l.includes('pending'))).toMatch(/373/);
+    expect(lines.find((l) => l.includes('+15550783881'))).toMatch(/240 \/  238 \/ 250/);
     expect(lines.at(-1)).toContain('$1.2346');
   });
 });

@@ -100,12 +100,16 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
       return rows.map(toDeliveryRow);
     },
 
-    async costs(w: Window, groupBy: CostGroup): Promise<CostRow[]> {
+    /** Spend in the window, or of the given campaigns only (their whole life) when `campaigns` is set. */
+    async costs(w: Window, groupBy: CostGroup, campaigns?: readonly string[]): Promise<CostRow[]> {
+      const scope = campaigns
+        ? 'campaign_id IN {campaigns:Array(String)}'
+        : `day BETWEEN toDate(toDateTime64({from:String}, 3, 'UTC')) AND toDate(toDateTime64({to:String}, 3, 'UTC'))`;
       const rows = await store.query<Record<string, unknown>>(
         `SELECT ${COST_KEY[groupBy]} AS key, ${costColumns} FROM ${db}.spend_daily
-         WHERE day BETWEEN toDate(toDateTime64({from:String}, 3, 'UTC')) AND toDate(toDateTime64({to:String}, 3, 'UTC'))
+         WHERE ${scope}
          GROUP BY key ORDER BY key LIMIT 2000`,
-        window(w),
+        campaigns ? { campaigns: [...campaigns] } : window(w),
       );
       return rows.map(toCostRow);
     },
@@ -115,7 +119,7 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
       const [funnel] = await store.query<Record<string, unknown>>(`SELECT 'all' AS key, ${funnelColumns} FROM ${db}.delivery_hourly WHERE campaign_id = {id:String}`, { id });
       const failures = await store.query<Record<string, unknown>>(
         `SELECT stage, outcome, error_code, reason, sum(failures) AS failures FROM ${db}.failures_daily
-         WHERE campaign_id = {id:String} AND stage IN ('dispatch', 'webhook')
+         WHERE campaign_id = {id:String} AND (stage IN ('dispatch', 'webhook') OR stage = 'dlq:ingest')
          GROUP BY stage, outcome, error_code, reason ORDER BY failures DESC, error_code`,
         { id },
       );

@@ -39,7 +39,20 @@ const windowQuery = z
   });
 
 const deliveryQuery = z.object({ from: z.string().optional(), to: z.string().optional(), groupBy: z.enum(DELIVERY_GROUPS).default('none') }).strict();
-const costQuery = z.object({ from: z.string().optional(), to: z.string().optional(), groupBy: z.enum(COST_GROUPS).default('none') }).strict();
+const costQuery = z
+  .object({
+    from: z.string().optional(),
+    to: z.string().optional(),
+    groupBy: z.enum(COST_GROUPS).default('none'),
+    // Comma-separated campaign ids: the spend of those campaigns (their whole life) instead of a window.
+    campaign: z
+      .string()
+      .max(50 * 129)
+      .transform((v) => v.split(',').filter(Boolean))
+      .pipe(z.array(z.string().min(1).max(128)).min(1).max(50))
+      .optional(),
+  })
+  .strict();
 const campaignParams = z.object({ id: z.string().min(1).max(128) });
 const dashboardQuery = z.object({ minutes: z.coerce.number().int().min(5).max(1_440).default(60), hours: z.coerce.number().int().min(1).max(720).default(24) }).strict();
 
@@ -98,11 +111,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get('/v1/stats/costs', async (req) => {
     const q = parse(costQuery, req.query);
     const window = parse(windowQuery, q);
-    const rows = await deps.queries.costs(window, q.groupBy);
+    const rows = await deps.queries.costs(window, q.groupBy, q.campaign);
     return {
+      scope: q.campaign ? `campaigns ${q.campaign.join(', ')} (their whole life)` : `UTC days ${window.from.toISOString().slice(0, 10)} to ${window.to.toISOString().slice(0, 10)}`,
       from: window.from.toISOString(),
       to: window.to.toISOString(),
       groupBy: q.groupBy,
+      ...(q.campaign ? { campaigns: q.campaign } : {}),
       currency: 'USD',
       rows: rows.map((r) => ({ ...r, spendUsd: usd(r.spendMicros) })),
       totalMicros: rows.reduce((n, r) => n + r.spendMicros, 0),

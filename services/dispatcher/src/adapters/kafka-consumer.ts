@@ -17,6 +17,8 @@ export interface DispatchConsumerOptions {
   topics: string[];
   /** Retry topics hold each record until its `retryAt`. */
   delayed: boolean;
+  /** A held record that may go before its `retryAt` (its paused campaign was resumed or cancelled). */
+  dueEarly?: (job: DispatchJobV1) => boolean | Promise<boolean>;
   partitionsConsumedConcurrently: number;
   /** Records this consumer may have taken and not finished, across its partitions (the look-ahead past a slow job). */
   lookahead: number;
@@ -60,7 +62,8 @@ const RECOVERY_MAX_MS = 10_000;
  */
 export class DispatchConsumer {
   private consumer: Consumer;
-  private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /** Partitions held until their head record is due: the timer and the resume that ends the hold. */
+  private readonly resumeTimers = new Map<NodeJS.Timeout, () => void>();
   private readonly partitions = new Map<string, PartitionState>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly capacityWaiters: (() => void)[] = [];
@@ -127,7 +130,7 @@ export class DispatchConsumer {
   private async rebuild(): Promise<void> {
     for (let attempt = 0; !this.stopping; attempt++) {
       await this.consumer.disconnect().catch(() => undefined);
-      for (const t of this.resumeTimers) clearTimeout(t);
+      for (const t of this.resumeTimers.keys()) clearTimeout(t);
       this.resumeTimers.clear();
       // The new consumer joins afresh and fetches from the committed watermarks; jobs still
       // running here finish (their outcomes are acknowledged; a redelivery re-announces them).
@@ -180,7 +183,7 @@ export class DispatchConsumer {
           continue;
         }
         const decoded = decodeJson(dispatchJobV1, message.value);
-        if (decoded.ok && this.options.delayed && decoded.value.retryAt !== undefined && decoded.value.retryAt > this.options.clock.now()) {
+        if (decoded.ok && this.options.delayed && decoded.value.retryAt !== undefined && decoded.value.retryAt > this.options.clock.now() && !(await this.options.dueEarly?.(decoded.value))) {
           notDue = { retryAt: decoded.value.retryAt };
           break;
         }
@@ -203,8 +206,20 @@ export class DispatchConsumer {
         this.resumeTimers.delete(timer);
         resume();
       }, Math.max(10, notDue.retryAt - this.options.clock.now()));
-      this.resumeTimers.add(timer);
+      this.resumeTimers.set(timer, resume);
     }
+  }
+
+  /** Ends every hold now: each held partition's head record is looked at again (a campaign was resumed). */
+  wake(): number {
+    if (this.stopping) return 0;
+    const held = this.resumeTimers.size;
+    for (const [timer, resume] of this.resumeTimers) {
+      clearTimeout(timer);
+      resume();
+    }
+    this.resumeTimers.clear();
+    return held;
   }
 
   private startJob(state: PartitionState, offset: number, src: JobSource, decoded: ReturnType<typeof decodeJson<typeof dispatchJobV1>>): void {
@@ -313,7 +328,7 @@ export class DispatchConsumer {
   async stop(): Promise<void> {
     this.stopping = true;
     this.running = false;
-    for (const t of this.resumeTimers) clearTimeout(t);
+    for (const t of this.resumeTimers.keys()) clearTimeout(t);
     this.resumeTimers.clear();
     for (const state of this.partitions.values()) {
       state.epoch++;

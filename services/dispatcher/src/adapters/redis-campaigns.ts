@@ -1,41 +1,46 @@
 import type { Redis } from 'ioredis';
-import type { CampaignControl, CampaignState } from '../ports';
+import { campaignChangesChannel, campaignKey, CAMPAIGN_TTL_SECONDS, readCampaign, type CampaignSummary } from '@wa/shared/campaigns';
+import { UnknownCampaignError, type CampaignControl, type CampaignState } from '../ports';
 
 /** Most campaign states cached per replica. */
 export const CAMPAIGN_CACHE_MAX = 10_000;
-/** Outcome counts live this long after a campaign's last counted outcome. */
-export const CAMPAIGN_COUNTS_TTL_S = 90 * 86_400;
 
 /**
- * Campaign pause/resume/cancel: a Redis key per campaign plus a pub/sub announcement. Each replica
- * caches states for at most `cacheMs` and drops a cached state as soon as the announcement arrives,
- * so a change applies everywhere within a second even if a publish is missed.
+ * Campaign pause/resume/cancel and outcome counts, in the campaign's record (shared/campaigns.ts)
+ * plus a pub/sub announcement. Each replica caches states for at most `cacheMs` and drops a cached
+ * state as soon as the announcement arrives, so a change applies everywhere within a second even
+ * if a publish is missed; listeners (the retry consumer) hear of each change.
  */
 export class RedisCampaigns implements CampaignControl {
   private readonly cache = new Map<string, { state: CampaignState; at: number }>();
   private subscriber: Redis | undefined;
   private readonly channel: string;
   private readonly pending = new Map<string, Map<string, number>>();
+  private readonly listeners: ((campaignId: string) => void)[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: Redis,
-    private readonly options: { keyPrefix: string; cacheMs: number; maxCached?: number },
+    private readonly options: { keyPrefix: string; cacheMs: number; maxCached?: number; now?: () => number },
   ) {
-    this.channel = `${options.keyPrefix}wa:dispatch:campaign-changes`;
+    this.channel = campaignChangesChannel(options.keyPrefix);
   }
 
   private key(id: string): string {
-    return `${this.options.keyPrefix}wa:dispatch:campaign:${id}`;
+    return campaignKey(this.options.keyPrefix, id);
   }
-  private countsKey(id: string): string {
-    return `${this.options.keyPrefix}wa:dispatch:campaign-counts:${id}`;
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   async start(): Promise<void> {
     this.subscriber = this.redis.duplicate();
     await this.subscriber.subscribe(this.channel);
-    this.subscriber.on('message', (_channel, id: string) => this.cache.delete(id));
+    this.subscriber.on('message', (_channel, id: string) => {
+      this.cache.delete(id);
+      for (const listener of this.listeners) listener(id);
+    });
     this.flushTimer = setInterval(() => void this.flushCounts(), 250);
     this.flushTimer.unref();
   }
@@ -46,19 +51,27 @@ export class RedisCampaigns implements CampaignControl {
     if (this.subscriber) await this.subscriber.quit().catch(() => undefined);
   }
 
+  /** Called with the campaign id whenever a campaign's state changes (on any replica). */
+  onChange(listener: (campaignId: string) => void): void {
+    this.listeners.push(listener);
+  }
+
   async state(id: string): Promise<CampaignState> {
-    const hit = this.cache.get(id);
-    const now = Date.now();
-    if (hit && now - hit.at < this.options.cacheMs) {
-      // Least recently used first in iteration order: a hit moves to the end.
-      this.cache.delete(id);
-      this.cache.set(id, hit);
-      return hit.state;
-    }
-    const v = await this.redis.get(this.key(id));
+    const hit = this.cached(id);
+    if (hit) return hit;
+    const v = await this.redis.hget(this.key(id), 'state');
     const state: CampaignState = v === 'paused' || v === 'cancelled' ? v : 'active';
-    this.remember(id, { state, at: now });
+    this.remember(id, { state, at: this.now() });
     return state;
+  }
+
+  /** The state if cached and fresh (no Redis round trip), else undefined. A hit becomes the most recently used. */
+  cached(id: string): CampaignState | undefined {
+    const hit = this.cache.get(id);
+    if (!hit || this.now() - hit.at >= this.options.cacheMs) return undefined;
+    this.cache.delete(id);
+    this.cache.set(id, hit);
+    return hit.state;
   }
 
   /** Caches a state, evicting the least recently used entry beyond the bound (campaign ids come from jobs). */
@@ -75,15 +88,20 @@ export class RedisCampaigns implements CampaignControl {
   }
 
   async set(id: string, state: CampaignState): Promise<void> {
-    const current = await this.redis.get(this.key(id));
+    const key = this.key(id);
+    const [created, current] = await this.redis.hmget(key, 'created', 'state');
+    if (created === null) throw new UnknownCampaignError(id);
     // Cancelled is final: a cancelled campaign's remaining jobs are already being closed out.
     if (current === 'cancelled' && state !== 'cancelled') throw new Error('campaign_cancelled');
-    await this.redis.set(this.key(id), state);
+    const tx = this.redis.multi();
+    if (state === 'active') tx.hdel(key, 'state');
+    else tx.hset(key, 'state', state);
+    await tx.expire(key, CAMPAIGN_TTL_SECONDS).exec();
     this.cache.delete(id);
     await this.redis.publish(this.channel, id);
   }
 
-  /** Counts outcomes per campaign; batched into one HINCRBY pipeline every 250 ms. */
+  /** Counts outcomes per campaign; batched into one pipeline every 250 ms. */
   count(id: string, outcome: string): void {
     let m = this.pending.get(id);
     if (!m) {
@@ -97,21 +115,18 @@ export class RedisCampaigns implements CampaignControl {
     if (this.pending.size === 0) return;
     const batch = [...this.pending];
     this.pending.clear();
+    const now = this.now();
     const pipeline = this.redis.pipeline();
     for (const [id, m] of batch) {
-      for (const [outcome, n] of m) pipeline.hincrby(this.countsKey(id), outcome, n);
-      pipeline.expire(this.countsKey(id), CAMPAIGN_COUNTS_TTL_S);
+      const key = this.key(id);
+      for (const [outcome, n] of m) pipeline.hincrby(key, `o:${outcome}`, n);
+      pipeline.hsetnx(key, 'first', now).hset(key, 'last', now).expire(key, CAMPAIGN_TTL_SECONDS);
     }
     await pipeline.exec().catch(() => undefined);
   }
 
-  async counts(id: string): Promise<Record<string, number>> {
+  async summary(id: string): Promise<CampaignSummary | null> {
     await this.flushCounts();
-    const raw = await this.redis.hgetall(this.countsKey(id));
-    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
-  }
-
-  async stored(id: string): Promise<string | null> {
-    return this.redis.get(this.key(id));
+    return readCampaign(this.redis, this.options.keyPrefix, id);
   }
 }

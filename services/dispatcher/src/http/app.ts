@@ -9,7 +9,7 @@ import { registerOpsRoutes } from '@wa/shared/http-ops';
 import type { Readiness } from '@wa/shared/readiness';
 import { admitCampaign } from '../domain/admission';
 import { pickSender } from '../domain/sender-pool';
-import type { AccountState, CampaignControl, CampaignState, MessagingLimits, RateLimiter } from '../ports';
+import { UnknownCampaignError, type AccountState, type CampaignControl, type CampaignState, type MessagingLimits, type RateLimiter } from '../ports';
 
 export interface AppDeps {
   adminToken: string;
@@ -36,6 +36,15 @@ const admissionBody = z
   })
   .strict();
 
+const unknownCampaign = (id: string) => `no campaign ${JSON.stringify(id)}: ingest has accepted no request with this campaignId (in the last 30 days)`;
+
+/** What each state change does, for the operator (the dispatcher re-reads states within a second). */
+const EFFECT: Record<CampaignState, string> = {
+  paused: 'no new sends within a second; sends already on the wire finish; queued jobs wait in the retry topic',
+  active: 'sending restarts within a few seconds: held jobs are released now',
+  cancelled: 'remaining jobs are closed as cancelled within a few seconds; no further sends',
+};
+
 /** The admin/ops HTTP app (fastify factory; only main.ts listens). Admin routes need the admin token. */
 export function buildApp(deps: AppDeps): FastifyInstance {
   // An admission body of the largest list (1,000,000 fifteen-digit numbers, quoted, comma-separated) is ~18 MB.
@@ -59,10 +68,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     try {
       await deps.campaigns.set(id.data, state);
     } catch (err) {
+      if (err instanceof UnknownCampaignError) return reply.code(404).send({ error: { code: 'campaign_not_found', message: unknownCampaign(id.data) } });
       if ((err as Error).message === 'campaign_cancelled') return reply.code(409).send({ error: { code: 'campaign_cancelled', message: 'a cancelled campaign cannot be resumed or paused' } });
       throw err;
     }
-    return { id: id.data, state };
+    return { id: id.data, state, effect: EFFECT[state], campaign: await deps.campaigns.summary(id.data) };
   };
   app.post('/v1/campaigns/:id/pause', setState('paused'));
   app.post('/v1/campaigns/:id/resume', setState('active'));
@@ -71,7 +81,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get<{ Params: { id: string } }>('/v1/campaigns/:id', async (req, reply) => {
     const id = campaignId.safeParse(req.params.id);
     if (!id.success) return reply.code(400).send({ error: { code: 'invalid_campaign_id', message: formatIssues(id.error) } });
-    return { id: id.data, state: await deps.campaigns.state(id.data), outcomes: await deps.campaigns.counts(id.data) };
+    const summary = await deps.campaigns.summary(id.data);
+    if (!summary) return reply.code(404).send({ error: { code: 'campaign_not_found', message: unknownCampaign(id.data) } });
+    return summary;
   });
 
   /** Admission check before a broadcast: how many of its recipients fit in the portfolio's remaining budget. */

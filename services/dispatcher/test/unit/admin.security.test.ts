@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { indexCatalog, loadCatalogFile } from '@wa/shared/catalog';
+import { summariseCampaign } from '@wa/shared/campaigns';
 import { createReadiness } from '@wa/shared/readiness';
 import { buildApp, type AppDeps } from '../../src/http/app';
 import type { AccountState, CampaignControl, CampaignState, MessagingLimits, RateLimiter } from '../../src/ports';
@@ -17,7 +18,7 @@ function setup(overrides: Partial<AppDeps> = {}) {
     state: async () => 'active',
     set: async (id: string, state: CampaignState) => void effects.push(`set ${id} ${state}`),
     count: () => undefined,
-    counts: async () => ({}),
+    summary: async (id: string) => summariseCampaign(id, { created: '1' }),
   };
   const account = {
     messagingLimit: () => 1_000,

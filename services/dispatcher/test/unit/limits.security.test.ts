@@ -10,7 +10,7 @@ import type { AccountState, CampaignControl, MessagingLimits, RateLimiter } from
 
 describe('dispatcher: bounded memory and bodies', () => {
   it("the per-campaign state cache evicts (LRU) instead of growing with every campaign id jobs carry", async () => {
-    const redis = { get: async () => null } as unknown as Redis;
+    const redis = { hget: async () => null } as unknown as Redis;
     const campaigns = new RedisCampaigns(redis, { keyPrefix: 't:', cacheMs: 60_000, maxCached: 100 });
     await campaigns.state('hot');
     for (let i = 0; i < 1_000; i++) {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { addAudience, registerRequest } from '@wa/shared/campaigns';
 import type { ExpansionStore } from '../ports';
 
 // The dedupe hash maps waId → the audience index where the person first appeared: a replayed
@@ -28,8 +29,10 @@ export function createRedisExpansionStore(redis: Redis, options: { keyPrefix: st
       if (v.next === undefined) return null;
       return { next: Number(v.next), done: v.done === '1' };
     },
-    async saveCheckpoint(requestKey, next) {
-      await redis.multi().hset(progressKey(requestKey), 'next', next, 'done', 0).expire(progressKey(requestKey), options.ttlSeconds).exec();
+    async saveCheckpoint(requestKey, next, campaign) {
+      const tx = redis.multi().hset(progressKey(requestKey), 'next', next, 'done', 0).expire(progressKey(requestKey), options.ttlSeconds);
+      if (campaign) addAudience(tx, options.keyPrefix, campaign.id, campaign.delta);
+      await tx.exec();
     },
     async firstSeen(requestKey, items) {
       if (items.length === 0) return [];
@@ -38,8 +41,16 @@ export function createRedisExpansionStore(redis: Redis, options: { keyPrefix: st
       const raw = (await redis.eval(FIRST_SEEN, 1, seenKey(requestKey), ...args)) as number[];
       return raw.map((r) => r === 1);
     },
-    async finish(requestKey) {
-      await redis.multi().hset(progressKey(requestKey), 'done', 1).expire(progressKey(requestKey), options.ttlSeconds).del(seenKey(requestKey)).exec();
+    async finish(requestKey, campaignId) {
+      const tx = redis.multi().hset(progressKey(requestKey), 'done', 1).expire(progressKey(requestKey), options.ttlSeconds).del(seenKey(requestKey));
+      if (campaignId !== undefined) registerRequest(tx, options.keyPrefix, campaignId, requestKey, Date.now(), 'done');
+      await tx.exec();
+    },
+    async registerCampaignRequest(campaignId, requestKey, nowMs, done) {
+      const tx = redis.multi();
+      registerRequest(tx, options.keyPrefix, campaignId, requestKey, nowMs, done ? 'done' : 'queued');
+      if (done) addAudience(tx, options.keyPrefix, campaignId, done);
+      await tx.exec();
     },
   };
 }

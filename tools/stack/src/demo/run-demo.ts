@@ -1,9 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fetchCampaignView, type CampaignEndpoints } from '@wa/cli/campaigns';
+import type { CampaignView } from '@wa/cli/campaign-view';
 import { callJson } from '@wa/cli/http-client';
 import type { RunningStack } from '../stack';
 import { generateAudience, toCsv } from './audience';
-import { renderProgress, type ProgressSnapshot } from './progress';
+import { renderProgress, sumViews, type DemoSnapshot } from './progress';
 
 export interface DemoPlan {
   campaigns: Array<{ id: string; label: string; recipients: number; request: (audiencePath: string) => Record<string, unknown> }>;
@@ -59,28 +61,29 @@ const getJson = (url: string): Promise<any> => callJson('GET', url);
 const postJson = (url: string, body: unknown, token: string): Promise<any> => callJson('POST', url, { token, body });
 
 export interface DemoResult {
-  requested: number;
-  snapshot: ProgressSnapshot;
+  snapshot: DemoSnapshot;
   summary: DemoSummary;
 }
 
 /**
- * Submits the demo broadcasts through the ingest API, draws progress until every accepted message
- * reached a final status (or the pipeline stays still for `idleTimeoutMs`), then prints a summary.
+ * Submits the demo broadcasts and OTPs through the ingest API, draws progress until every job has
+ * its outcome and every accepted message a final status (or the pipeline stays still for
+ * `idleTimeoutMs`), then reads the summary. Every figure is scoped to this run: its campaigns, and
+ * the OTPs, which carry a campaign id of their own so this run can count them.
  */
 export async function runDemo(stack: RunningStack, options: { recipients: number; dataDir: string; draw: (lines: string[]) => void; idleTimeoutMs?: number; signal?: AbortSignal }): Promise<DemoResult> {
   const started = Date.now();
   const runId = started.toString(36);
   // Campaign ids are per run: analytics keeps history, and each demo should show its own funnel.
   const plan = demoPlan(options.recipients, `-${runId}`);
-  let requested = 0;
+  const otpCampaign = `demo-otps-${runId}`;
+  const campaignIds = [...plan.campaigns.map((c) => c.id), ...(plan.otps > 0 ? [otpCampaign] : [])];
 
   for (const [i, campaign] of plan.campaigns.entries()) {
     const audience = generateAudience({ size: campaign.recipients, seed: 1000 + i, invalidFraction: 0.01, duplicateFraction: 0.01 });
     const path = join(options.dataDir, `demo-audience-${campaign.id}.csv`);
     writeFileSync(path, toCsv(audience.rows));
     await postJson(`${stack.urls.ingest}/v1/notifications`, { v: 1, idempotencyKey: campaign.id, campaignId: campaign.id, ...campaign.request(path) }, stack.secrets.ingestToken);
-    requested += audience.rows.length;
   }
   const otpAudience = generateAudience({ size: plan.otps, seed: 99, invalidFraction: 0, duplicateFraction: 0 });
   for (const [i, row] of otpAudience.rows.entries()) {
@@ -89,6 +92,7 @@ export async function runDemo(stack: RunningStack, options: { recipients: number
       {
         v: 1,
         idempotencyKey: `otp-${runId}-${i}`,
+        campaignId: otpCampaign,
         sender: { pool: 'acme-main' },
         to: row.phone,
         template: { name: 'otp_code', language: 'en_US', category: 'authentication', bodyParams: [String(100000 + i)], buttonParams: [{ index: 0, subType: 'url', text: String(100000 + i) }] },
@@ -96,92 +100,76 @@ export async function runDemo(stack: RunningStack, options: { recipients: number
       },
       stack.secrets.ingestToken,
     );
-    requested += 1;
   }
 
   const senders = stack.catalog.phoneNumbers.map((n) => ({ id: n.id, label: `+${n.displayNumber}`, limit: n.throughputMps }));
+  const endpoints = { dispatcherUrl: stack.urls.dispatcher, adminToken: stack.secrets.adminToken, analyticsUrl: stack.urls.analytics };
+  const scope = `this run: campaigns ${plan.campaigns.map((c) => c.id.replace(`-${runId}`, '')).join(', ')} and ${plan.otps} OTPs (ids end in -${runId})`;
   let previous: { at: number; accepted: Map<string, number> } | undefined;
   let lastChange = Date.now();
-  let lastTotal = -1;
-  let snapshot: ProgressSnapshot | undefined;
+  let lastFingerprint = '';
+  let snapshot: DemoSnapshot | undefined;
   const idleTimeoutMs = options.idleTimeoutMs ?? 20_000;
 
   for (;;) {
     if (options.signal?.aborted) break;
-    const sim = await getJson(`${stack.urls.sim}/_sim/stats`);
+    const [sim, targets, views] = await Promise.all([getJson(`${stack.urls.sim}/_sim/stats`), readTargets(stack), readViews(endpoints, campaignIds)]);
     const now = Date.now();
     const accepted = new Map<string, number>(senders.map((s) => [s.id, Number(sim.phoneNumbers?.[s.id]?.accepted ?? 0)]));
     const rates = senders.map((s) => {
       const before = previous?.accepted.get(s.id) ?? 0;
       const seconds = previous ? (now - previous.at) / 1000 : 1;
-      return { ...s, rate: previous ? (accepted.get(s.id)! - before) / seconds : 0 };
+      return { ...s, rate: previous ? (accepted.get(s.id)! - before) / seconds : 0, target: targets.get(s.id) ?? null };
     });
     previous = { at: now, accepted };
-    const funnel = await readFunnel(stack, plan.campaigns.map((c) => c.id));
-    snapshot = { elapsedMs: now - started, requested, ...funnel, senders: rates };
+    snapshot = { elapsedMs: now - started, scope, ...sumViews(views), senders: rates, throttled: Number(sim.rejectedByCode?.['130429'] ?? 0) };
     options.draw(renderProgress(snapshot));
-    const total = snapshot.sent + snapshot.delivered + snapshot.read + snapshot.failed + snapshot.rejected + Number(sim.statusesPending ?? 0) + Number(sim.accepted ?? 0);
-    if (total !== lastTotal) {
-      lastTotal = total;
+    const fingerprint = JSON.stringify([snapshot.pending, snapshot.acceptedByMeta, snapshot.delivered, snapshot.failedAfterAcceptance, sim.statusesPending]);
+    if (fingerprint !== lastFingerprint) {
+      lastFingerprint = fingerprint;
       lastChange = now;
     }
-    const settled = Number(sim.statusesPending ?? 0) === 0 && Number(sim.webhooks?.pending ?? 0) === 0;
-    if (settled && now - lastChange > 5_000) break;
+    const settled = snapshot.expanded && snapshot.pending === 0 && Number(sim.statusesPending ?? 0) === 0 && Number(sim.webhooks?.pending ?? 0) === 0 && snapshot.awaitingStatus === 0;
+    if (settled && now - lastChange > 3_000) break;
     if (now - lastChange > idleTimeoutMs) break;
     await new Promise((r) => setTimeout(r, 1_000));
   }
-  const summary = await readSummary(stack, plan.campaigns.map((c) => c.id));
-  return { requested, snapshot: snapshot!, summary };
+  const summary = await readSummary(stack, campaignIds, await readViews(endpoints, campaignIds));
+  return { snapshot: snapshot!, summary };
 }
 
-/** The system's own view of the funnel, from analytics (ClickHouse), summed over the demo campaigns. */
-async function readFunnel(stack: RunningStack, campaignIds: string[]): Promise<Omit<ProgressSnapshot, 'elapsedMs' | 'requested' | 'senders'>> {
-  const totals = { sent: 0, delivered: 0, read: 0, failed: 0, rejected: 0, spendUsd: 0 as number | null };
-  for (const id of campaignIds) {
-    const res = await fetch(`${stack.urls.analytics}/v1/campaigns/${id}`, { signal: AbortSignal.timeout(5_000) }).catch(() => null);
-    if (res?.status === 404) continue; // no events for this campaign yet
-    if (!res?.ok) {
-      totals.spendUsd = null;
-      continue;
-    }
-    const c = (await res.json()) as CampaignFunnel;
-    totals.sent += c.funnel.messages;
-    totals.delivered += c.funnel.delivered;
-    totals.read += c.funnel.read;
-    totals.failed += c.funnel.failed;
-    totals.rejected += c.failuresByReason.filter((f) => f.stage !== 'webhook').reduce((n, f) => n + f.count, 0);
-    if (totals.spendUsd !== null) totals.spendUsd += Number(c.cost.spendUsd);
-  }
-  return totals;
+/** Each campaign as the CLI shows it (`wa-broadcast status`), or null while ingest has not registered it yet. */
+async function readViews(endpoints: CampaignEndpoints, ids: string[]): Promise<Array<CampaignView | null>> {
+  return Promise.all(ids.map((id) => fetchCampaignView(endpoints, id).catch(() => null)));
 }
 
-/** The part of analytics' `GET /v1/campaigns/:id` the demo reads. */
-interface CampaignFunnel {
-  funnel: { messages: number; delivered: number; read: number; failed: number };
-  failuresByReason: Array<{ stage: string; count: number }>;
-  cost: { spendUsd: string };
+/** The dispatcher's paced target per number (msg/s). */
+async function readTargets(stack: RunningStack): Promise<Map<string, number>> {
+  const r = (await callJson('GET', `${stack.urls.dispatcher}/v1/senders`, { token: stack.secrets.adminToken }).catch(() => null)) as { senders?: Array<{ phoneNumberId: string; targetMps: number }> } | null;
+  return new Map((r?.senders ?? []).map((s) => [s.phoneNumberId, s.targetMps]));
 }
 
-async function readSummary(stack: RunningStack, campaignIds: string[]): Promise<DemoSummary> {
+async function readSummary(stack: RunningStack, campaignIds: string[], views: Array<CampaignView | null>): Promise<DemoSummary> {
   const safe = <T>(p: Promise<T>) => p.catch((e: Error) => ({ error: e.message }) as unknown as T);
-  const [delivery, byCategory, byCountry, sim, ...campaigns] = await Promise.all([
-    safe(getJson(`${stack.urls.analytics}/v1/stats/delivery`)),
-    safe(getJson(`${stack.urls.analytics}/v1/stats/costs?groupBy=category`)),
-    safe(getJson(`${stack.urls.analytics}/v1/stats/costs?groupBy=country`)),
+  const scoped = `campaign=${encodeURIComponent(campaignIds.join(','))}`;
+  const [byCategory, byCountry, sim] = await Promise.all([
+    safe(getJson(`${stack.urls.analytics}/v1/stats/costs?groupBy=category&${scoped}`)),
+    safe(getJson(`${stack.urls.analytics}/v1/stats/costs?groupBy=country&${scoped}`)),
     getJson(`${stack.urls.sim}/_sim/stats`),
-    ...campaignIds.map((id) => safe(getJson(`${stack.urls.analytics}/v1/campaigns/${id}`))),
   ]);
-  const failures = new Map<string, number>();
-  for (const c of campaigns as Array<{ failuresByReason?: Array<{ stage: string; reason: string; errorCode: number; count: number }> }>) {
-    for (const f of c.failuresByReason ?? []) {
-      const key = `${f.stage}: ${f.reason}${f.errorCode ? ` (${f.errorCode})` : ''}`;
-      failures.set(key, (failures.get(key) ?? 0) + f.count);
+  const reasons = { invalid: new Map<string, number>(), refusedByUs: new Map<string, number>(), refusedByMeta: new Map<string, number>(), failedAfterAcceptance: new Map<string, number>() };
+  for (const v of views) {
+    for (const f of v?.analytics?.failuresByReason ?? []) {
+      const which =
+        f.stage === 'dlq:ingest' ? reasons.invalid : f.stage === 'webhook' ? reasons.failedAfterAcceptance : f.outcome === 'failed' && f.errorCode > 0 ? reasons.refusedByMeta : f.stage === 'dispatch' ? reasons.refusedByUs : undefined;
+      const key = `${f.reason}${f.errorCode ? ` (${f.errorCode})` : ''}`;
+      which?.set(key, (which.get(key) ?? 0) + f.count);
     }
   }
-  const costRows = (r: any) => (Array.isArray(r?.rows) ? r.rows.map((x: any) => ({ key: String(x.key), units: Number(x.billableUnits ?? 0), usd: Number(x.spendUsd ?? 0) })) : []);
+  const costRows = (r: any) => (Array.isArray(r?.rows) ? r.rows.map((x: any) => ({ key: String(x.key), units: Number(x.billableUnits ?? 0), unpriced: Number(x.unpricedUnits ?? 0), usd: Number(x.spendUsd ?? 0) })) : []);
+  const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
   return {
-    deliveryRate: Array.isArray(delivery?.rows) && delivery.rows[0] ? delivery.rows[0].deliveryRate : null,
-    failuresByReason: [...failures].sort((a, b) => b[1] - a[1]),
+    reasons: { invalid: sorted(reasons.invalid), refusedByUs: sorted(reasons.refusedByUs), refusedByMeta: sorted(reasons.refusedByMeta), failedAfterAcceptance: sorted(reasons.failedAfterAcceptance) },
     costByCategory: costRows(byCategory),
     costByCountry: costRows(byCountry),
     simulator: { accepted: Number(sim.accepted), duplicateSends: Number(sim.duplicateSends?.count ?? 0), rejectedByCode: sim.rejectedByCode ?? {}, failedByCode: sim.failedByCode ?? {} },
@@ -189,9 +177,8 @@ async function readSummary(stack: RunningStack, campaignIds: string[]): Promise<
 }
 
 export interface DemoSummary {
-  deliveryRate: number | null;
-  failuresByReason: Array<[string, number]>;
-  costByCategory: Array<{ key: string; units: number; usd: number }>;
-  costByCountry: Array<{ key: string; units: number; usd: number }>;
+  reasons: Record<'invalid' | 'refusedByUs' | 'refusedByMeta' | 'failedAfterAcceptance', Array<[string, number]>>;
+  costByCategory: Array<{ key: string; units: number; unpriced: number; usd: number }>;
+  costByCountry: Array<{ key: string; units: number; unpriced: number; usd: number }>;
   simulator: { accepted: number; duplicateSends: number; rejectedByCode: Record<string, number>; failedByCode: Record<string, number> };
 }
