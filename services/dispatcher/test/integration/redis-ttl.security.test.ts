@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, type Redis } from '@wa/shared/redis';
 import { deleteKeysWithPrefix, testInfra, uniqueName } from '@wa/shared/testing';
-import { CAMPAIGN_COUNTS_TTL_S, RedisCampaigns } from '../../src/adapters/redis-campaigns';
+import { campaignKey, CAMPAIGN_TTL_SECONDS } from '@wa/shared/campaigns';
+import { RedisCampaigns } from '../../src/adapters/redis-campaigns';
 
-// Keys created by traffic (not by an operator) expire: campaign outcome counts live 90 days past the last outcome.
+// Keys created by traffic expire: a campaign's record (state and outcome counts) lives CAMPAIGN_TTL_SECONDS past its last write.
 let redis: Redis;
 let prefix: string;
 beforeAll(async () => {
@@ -17,13 +18,13 @@ afterAll(async () => {
 });
 
 describe('dispatcher Redis keys written by traffic have a TTL', () => {
-  it('campaign outcome counts expire CAMPAIGN_COUNTS_TTL_S after the last counted outcome', async () => {
+  it('a campaign record written by outcome counts carries the campaign TTL', async () => {
     const campaigns = new RedisCampaigns(redis, { keyPrefix: prefix, cacheMs: 1_000 });
     campaigns.count('camp-1', 'sent');
     campaigns.count('camp-1', 'sent');
-    expect(await campaigns.counts('camp-1')).toEqual({ sent: 2 });
-    const ttl = await redis.ttl(`${prefix}wa:dispatch:campaign-counts:camp-1`);
-    expect(ttl).toBeGreaterThan(CAMPAIGN_COUNTS_TTL_S - 60);
-    expect(ttl).toBeLessThanOrEqual(CAMPAIGN_COUNTS_TTL_S);
+    expect((await campaigns.summary('camp-1'))?.outcomes).toMatchObject({ sent: 2 });
+    const ttl = await redis.ttl(campaignKey(prefix, 'camp-1'));
+    expect(ttl).toBeGreaterThan(CAMPAIGN_TTL_SECONDS - 60);
+    expect(ttl).toBeLessThanOrEqual(CAMPAIGN_TTL_SECONDS);
   });
 });
