@@ -86,7 +86,7 @@ async function run(): Promise<void> {
         const claim = await ledger.claim(jobIdOf(i), 0);
         if (!claim.claimed) throw new Error('ledger: a fresh job was not claimed');
         const event = sentEvent(i);
-        await ledger.recordDone(event.jobId, 0, event, JSON.stringify(event));
+        await ledger.recordDone(event.jobId, 0, event);
       }),
     );
     // webhook: three statuses per message, looked up then marked
@@ -115,7 +115,7 @@ interface Category {
 
 async function measure(): Promise<Category[]> {
   const categories: Category[] = [
-    { name: 'idempotency (ingest)', match: (k) => k.startsWith(`${prefix}ingest:idem:`), bucketModel: new RedisBuckets({ prefix: '', horizonMs: IDEMPOTENCY_TTL_S * 1000, bucketBits: idemBits }), keys: 0, bytes: 0, byteDays: 0 },
+    { name: 'idempotency (ingest)', match: (k) => k.startsWith(`${prefix}ingest:idem`), bucketModel: new RedisBuckets({ prefix: '', horizonMs: IDEMPOTENCY_TTL_S * 1000, bucketBits: idemBits }), keys: 0, bytes: 0, byteDays: 0 },
     { name: 'send ledger (dispatcher)', match: (k) => k.startsWith(`${prefix}wa:dispatch:`) && !k.includes(':owner:'), bucketModel: new RedisBuckets({ prefix: '', horizonMs: LEDGER_TTL_MS, bucketBits: 0 }), keys: 0, bytes: 0, byteDays: 0 },
     { name: 'webhook dedupe (webhook)', match: (k) => k.startsWith(`${prefix}wa:webhook-seen:`), bucketModel: new RedisBuckets({ prefix: '', horizonMs: DEDUPE_TTL_S * 1000, bucketBits: seenBits }), keys: 0, bytes: 0, byteDays: 0 },
   ];

@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
  * expires `horizon + slack` after its window ends, so every field lives at least the horizon (TTL on
  * the bucket, never per field). A lookup checks every window a still-remembered id can be in.
  *
- * False positives need the same 32-bit bucket index and the same 64-bit field: ~n²/2^97 for n live ids.
+ * A false positive needs two live ids in one bucket with the same 64-bit field: ~n·m/2^65 for n live
+ * ids and m per bucket.
  * `bucketBits` should give each bucket ~64 fields at the expected volume: bits = log2(ids per window / 64).
  */
 export interface BucketLayout {

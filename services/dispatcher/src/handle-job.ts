@@ -383,7 +383,7 @@ export function createJobHandler(deps: HandleJobDeps) {
 
     switch (decision.action) {
       case 'sent':
-        return finish(ctx, event(ctx, 'sent', { ...httpExtra, wamid: decision.wamid }));
+        return finish(ctx, event(ctx, 'sent', { ...httpExtra, wamid: decision.wamid, ...(decision.messageStatus !== undefined && decision.messageStatus !== 'accepted' ? { messageStatus: decision.messageStatus } : {}) }));
       case 'retry':
         if (decision.slowSender) {
           deps.limiter.onThrottle(number.id, sentAtMs);

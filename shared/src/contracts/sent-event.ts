@@ -40,6 +40,11 @@ export const sentEventV1 = z
     errorCode: z.number().int().optional(),
     errorClass: z.string().optional(),
     wamid: z.string().optional(),
+    messageStatus: z
+      .string()
+      .max(64)
+      .optional()
+      .describe("Meta's message_status of an accepted send: accepted, held_for_quality_assessment or paused (template pacing) — not failures; the status webhooks decide"),
     latencyMs: z.number().min(0).optional(),
     requestedAt: isoDateTime,
     occurredAt: isoDateTime,

@@ -20,9 +20,10 @@ export interface GraphError {
  */
 function httpStatusFor(code: number): number {
   if (code === 190 || code === 0) return 401;
-  if (code === 10 || (code >= 200 && code <= 299)) return 403;
-  if (code === 130429 || code === 131056 || code === 4 || code === 80007) return 429;
-  if (code === 131000 || code === 1) return 500;
+  // Meta's error-code table: https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes/
+  if (code === 10 || code === 368 || code === 131031 || code === 131005 || (code >= 200 && code <= 299)) return 403;
+  if (code === 130429 || code === 131056 || code === 131048 || code === 4 || code === 80007) return 429;
+  if (code === 131000 || code === 1 || code === 3) return 500;
   if (code === 2 || code === 131016 || code === 133004) return 503;
   return 400;
 }

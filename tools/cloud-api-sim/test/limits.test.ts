@@ -91,7 +91,7 @@ describe('portfolio messaging limit (unique business-initiated recipients per ro
       if (i % 50 === 0) clock.advance(1000);
     }
     const refused = await send(s, templateBody('447701000000'), { phone: '106540352242999' });
-    expect(refused.status).toBe(400);
+    expect(refused.status).toBe(429); // Meta's error-code table answers 131048 with HTTP 429
     expect(refused.body.error.code).toBe(131048);
     // someone already in the window does not count again
     clock.advance(7000);

@@ -33,6 +33,48 @@ else
 end
 return 1`;
 
+/**
+ * Short names for the fields of a 'done' entry's event. The event is ~60 % field names; a 'done'
+ * entry is the ledger's bulk (kept LEDGER_TTL_MS per job), so it is stored as `{st, a, at, e}` with
+ * these names, without `v` (always 1), `attempt` when it equals `a`, and `eventId` when it is the
+ * default `<jobId>:<attempt>`. Entries written as `{…, event}` still decode.
+ */
+const SHORT: Record<string, string> = {
+  eventId: 'i', jobId: 'j', requestKey: 'k', campaignId: 'c', senderPhoneNumberId: 's', wabaId: 'w',
+  recipientHash: 'r', recipientCountry: 'n', template: 't', category: 'g', lane: 'l', attempt: 'A',
+  outcome: 'o', reason: 'x', httpStatus: 'h', errorCode: 'ec', errorClass: 'ex', wamid: 'm',
+  latencyMs: 'ms', requestedAt: 'q', occurredAt: 'oc', metadata: 'md',
+};
+const LONG: Record<string, string> = Object.fromEntries(Object.entries(SHORT).map(([long, short]) => [short, long]));
+
+function compactEvent(attempt: number, event: SentEventV1): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(event)) {
+    if (value === undefined || name === 'v') continue;
+    if (name === 'attempt' && value === attempt) continue;
+    if (name === 'eventId' && value === `${event.jobId}:${attempt}`) continue;
+    out[SHORT[name] ?? name] = value;
+  }
+  return out;
+}
+
+/** A 'done' entry as stored. */
+export function encodeDone(attempt: number, at: number, event: SentEventV1): string {
+  return JSON.stringify({ st: 'done', a: attempt, at, e: compactEvent(attempt, event) });
+}
+
+/** A stored ledger value (any state, either encoding of 'done') back to its entry. */
+export function parseLedgerEntry(json: string): LedgerEntry {
+  const raw = JSON.parse(json) as Record<string, unknown>;
+  if (raw.st !== 'done' || raw.e === undefined) return raw as LedgerEntry;
+  const attempt = raw.a as number;
+  const event: Record<string, unknown> = { v: 1 };
+  for (const [name, value] of Object.entries(raw.e as Record<string, unknown>)) event[LONG[name] ?? name] = value;
+  event.attempt ??= attempt;
+  event.eventId ??= `${String(event.jobId)}:${attempt}`;
+  return { st: 'done', a: attempt, at: raw.at as number, event: event as SentEventV1 };
+}
+
 interface LedgerRedis extends Redis {
   ledgerClaim(key: string, value: string, attempt: number, ttlMs: number): Promise<string | null>;
   ledgerRelease(key: string, owner: string, attempt: number, retryValue: string, ttlMs: number): Promise<number>;
@@ -94,24 +136,23 @@ export class RedisLedger implements SendLedger {
     const value = JSON.stringify({ st: 'claimed', a: attempt, owner: this.owner, at: Date.now() } satisfies LedgerEntry);
     const existing = await this.redis.ledgerClaim(this.key(jobId), value, attempt, this.options.ttlMs);
     if (existing === null) return { claimed: true };
-    return { claimed: false, existing: JSON.parse(existing) as LedgerEntry };
+    return { claimed: false, existing: parseLedgerEntry(existing) };
   }
 
   async peek(jobId: string): Promise<LedgerEntry | undefined> {
     const v = await this.redis.get(this.key(jobId));
-    return v ? (JSON.parse(v) as LedgerEntry) : undefined;
+    return v ? parseLedgerEntry(v) : undefined;
   }
 
   async claimDone(jobId: string, attempt: number, event: SentEventV1): Promise<ClaimResult> {
-    const value = JSON.stringify({ st: 'done', a: attempt, at: Date.now(), event } satisfies LedgerEntry);
+    const value = encodeDone(attempt, Date.now(), event);
     const existing = await this.redis.ledgerClaim(this.key(jobId), value, attempt, this.options.ttlMs);
     if (existing === null) return { claimed: true };
-    return { claimed: false, existing: JSON.parse(existing) as LedgerEntry };
+    return { claimed: false, existing: parseLedgerEntry(existing) };
   }
 
-  async recordDone(jobId: string, attempt: number, event: SentEventV1, eventJson?: string): Promise<void> {
-    // Same bytes as JSON.stringify({ st, a, at, event }), without encoding the event a second time.
-    const value = eventJson !== undefined ? `{"st":"done","a":${JSON.stringify(attempt)},"at":${Date.now()},"event":${eventJson}}` : JSON.stringify({ st: 'done', a: attempt, at: Date.now(), event } satisfies LedgerEntry);
+  async recordDone(jobId: string, attempt: number, event: SentEventV1): Promise<void> {
+    const value = encodeDone(attempt, Date.now(), event);
     await this.redis.set(this.key(jobId), value, 'PX', this.options.ttlMs);
   }
 

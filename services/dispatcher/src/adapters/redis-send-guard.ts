@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ClockOffset } from '../domain/clock-offset';
-import { systemTimers, type Clock, type GuardVerdict, type LedgerEntry, type SendGuard } from '../ports';
+import { parseLedgerEntry } from './redis-ledger';
+import { systemTimers, type Clock, type GuardVerdict, type SendGuard } from '../ports';
 
 /** How far in the past a late reservation may still take slots (catch-up after a stall). */
 export const CATCH_UP_MS = 250;
@@ -126,7 +127,7 @@ export class RedisSendGuard implements SendGuard {
     const key = this.windowKey(phoneNumberId);
     const { claim } = send;
     const reply = await this.redis.sendGuard(3, key, `${key}:last-admission`, claim.key, send.windowMs, send.cap, send.member, send.gapMs.toFixed(3), claim.value, claim.attempt, claim.ttlMs);
-    if (reply.startsWith('E')) return { kind: 'known', existing: JSON.parse(reply.slice(1)) as LedgerEntry };
+    if (reply.startsWith('E')) return { kind: 'known', existing: parseLedgerEntry(reply.slice(1)) };
     const waitMs = Number(reply);
     return waitMs > 0 ? { kind: 'held', waitMs } : ADMITTED;
   }

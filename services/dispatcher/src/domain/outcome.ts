@@ -2,7 +2,13 @@ import { classifyMetaError, type MetaErrorClass } from '@wa/shared/meta-errors';
 
 /** What happened to one Graph API call, as the HTTP adapter reports it. */
 export type SendResult =
-  | { kind: 'accepted'; wamid: string; httpStatus: number }
+  | {
+      kind: 'accepted';
+      wamid: string;
+      httpStatus: number;
+      /** Meta's `message_status`: accepted, held_for_quality_assessment or paused (template pacing). */
+      messageStatus?: string;
+    }
   | {
       kind: 'error';
       httpStatus?: number;
@@ -21,7 +27,7 @@ const SENDER_THROTTLE_CODES: ReadonlySet<number> = new Set([4, 80007, 130429, 13
 export const PAIR_RATE_CODE = 131056;
 
 export type OutcomeDecision =
-  | { action: 'sent'; wamid: string }
+  | { action: 'sent'; wamid: string; messageStatus?: string }
   | { action: 'retry'; errorClass: MetaErrorClass | 'network'; code?: number; slowSender: boolean; minDelayMs: number; detail: string }
   | { action: 'dead-letter'; errorClass: MetaErrorClass; code?: number; reason: 'permanent_error' | 'fix_request_error'; detail: string }
   | { action: 'pause-account'; errorClass: 'auth'; code?: number; detail: string }
@@ -34,7 +40,7 @@ export interface OutcomeOptions {
 
 /** Turns a send result into what the dispatcher does next. Pure, table-driven through the shared Meta error classification. */
 export function decideOutcome(result: SendResult, options: OutcomeOptions): OutcomeDecision {
-  if (result.kind === 'accepted') return { action: 'sent', wamid: result.wamid };
+  if (result.kind === 'accepted') return result.messageStatus !== undefined ? { action: 'sent', wamid: result.wamid, messageStatus: result.messageStatus } : { action: 'sent', wamid: result.wamid };
   if (result.mayHaveSent) {
     // Meta has no idempotency key: resending after an unanswered request can deliver twice.
     if (options.unknownOutcomePolicy === 'record_unknown') return { action: 'unknown', detail: result.message };

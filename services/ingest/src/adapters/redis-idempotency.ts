@@ -3,20 +3,26 @@ import { RedisBuckets } from '@wa/shared/redis-buckets';
 import type { ClaimResult, IdempotencyStore } from '../ports';
 
 /**
- * KEYS: ARGV[1] candidate buckets per item (flattened), ARGV[2] the index among them of the bucket
- * a new claim is written to, ARGV[3] its TTL in ms; then per item its field and owner digest.
+ * KEYS: per item ARGV[1] candidate buckets then its legacy key (flattened); ARGV[2] the index among
+ * the buckets of the one a new claim is written to, ARGV[3] its TTL in ms; then per item its field,
+ * owner digest and owner. A legacy key (one string key per idempotency key, holding the owner) from
+ * before the bucketed layout still counts until it expires.
  */
 const CLAIM = `
 local n = tonumber(ARGV[1])
 local wi = tonumber(ARGV[2])
 local out = {}
-for i = 1, (#ARGV - 3) / 2 do
-  local field, owner = ARGV[2 + 2 * i], ARGV[3 + 2 * i]
-  local base = (i - 1) * n
+for i = 1, (#ARGV - 3) / 3 do
+  local field, owner = ARGV[1 + 3 * i], ARGV[2 + 3 * i]
+  local base = (i - 1) * (n + 1)
   local found = false
   for j = 1, n do
     found = redis.call('HGET', KEYS[base + j], field)
     if found then break end
+  end
+  if not found then
+    local legacy = redis.call('GET', KEYS[base + n + 1])
+    if legacy then found = (legacy == ARGV[3 + 3 * i]) and owner or '' end
   end
   if not found then
     redis.call('HSET', KEYS[base + wi], field, owner)
@@ -32,12 +38,13 @@ return out`;
 
 const RELEASE = `
 local n = tonumber(ARGV[1])
-for i = 1, (#ARGV - 1) / 2 do
-  local field, owner = ARGV[2 * i], ARGV[1 + 2 * i]
+for i = 1, (#ARGV - 1) / 3 do
+  local field, owner = ARGV[3 * i - 1], ARGV[3 * i]
+  local base = (i - 1) * (n + 1)
   for j = 1, n do
-    local key = KEYS[(i - 1) * n + j]
-    if redis.call('HGET', key, field) == owner then redis.call('HDEL', key, field) end
+    if redis.call('HGET', KEYS[base + j], field) == owner then redis.call('HDEL', KEYS[base + j], field) end
   end
+  if redis.call('GET', KEYS[base + n + 1]) == ARGV[3 * i + 1] then redis.call('DEL', KEYS[base + n + 1]) end
 end
 return 1`;
 
@@ -51,15 +58,18 @@ export const IDEMPOTENCY_BUCKET_BITS = 15;
  * buckets (see shared/src/redis-buckets.ts): ~20 bytes per key instead of ~136.
  */
 export function createRedisIdempotencyStore(redis: Redis, options: { keyPrefix: string; ttlSeconds: number; bucketBits?: number; now?: () => number }): IdempotencyStore {
-  const set = new RedisBuckets({ prefix: `${options.keyPrefix}ingest:idem:`, horizonMs: options.ttlSeconds * 1000, bucketBits: options.bucketBits ?? IDEMPOTENCY_BUCKET_BITS });
+  const set = new RedisBuckets({ prefix: `${options.keyPrefix}ingest:idem-b:`, horizonMs: options.ttlSeconds * 1000, bucketBits: options.bucketBits ?? IDEMPOTENCY_BUCKET_BITS });
   const now = options.now ?? Date.now;
+  /** The layout before the buckets: read (never written) until its keys have expired. */
+  const legacyKey = (k: string) => `${options.keyPrefix}ingest:idem:${k}`;
   const layout = (items: readonly { key: string; owner: string }[], windows: number[]) => {
     const keys: string[] = [];
-    const args: Buffer[] = [];
+    const args: (Buffer | string)[] = [];
     for (const item of items) {
       const { bucket, field } = set.slot(item.key);
       for (const w of windows) keys.push(set.key(w, bucket));
-      args.push(field, RedisBuckets.digest(item.owner));
+      keys.push(legacyKey(item.key));
+      args.push(field, RedisBuckets.digest(item.owner), item.owner);
     }
     return { keys, args };
   };
