@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createClickHouse } from '@wa/shared/clickhouse';
 import { createKafka, createProducer, ensureTopics } from '@wa/shared/kafka';
+import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { createLogger } from '@wa/shared/logger';
 import { deleteTopics, uniqueName, TEST_RECIPIENT_HASH_KEY } from '@wa/shared/testing';
 import { topics } from '@wa/shared/topics';
@@ -127,7 +128,7 @@ async function main() {
 
     const topicNames = [prefix + topics.messagesSent.name, prefix + topics.eventsStatus.name];
     const committed = async () => {
-      const res = await admin.fetchOffsets({ groupId, topics: topicNames });
+      const res = await admin.fetchOffsets({ groupId: consumerGroupId(groupId, { TOPIC_PREFIX: prefix }), topics: topicNames });
       return res.flatMap((t) => t.partitions).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
     };
     const startedAt = performance.now();

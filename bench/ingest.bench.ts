@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { createKafka, createProducer } from '@wa/shared/kafka';
+import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { createLogger } from '@wa/shared/logger';
 import { createRedis } from '@wa/shared/redis';
 import { deleteKeysWithPrefix, deleteTopics, testInfra, uniqueName } from '@wa/shared/testing';
@@ -75,7 +76,7 @@ async function outputCount(): Promise<number> {
 
 /** True once the group has settled with `members` members (no rebalance pending). */
 async function groupSettled(group: string, members: number): Promise<boolean> {
-  const { groups } = await admin.describeGroups([group]);
+  const { groups } = await admin.describeGroups([consumerGroupId(group, { TOPIC_PREFIX: prefix })]);
   return groups[0]?.state === 'Stable' && groups[0].members.length === members;
 }
 

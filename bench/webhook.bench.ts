@@ -23,6 +23,7 @@ import { Pool } from 'undici';
 import { z } from 'zod';
 import { commonEnv, env, loadConfig } from '@wa/shared/config';
 import { createKafka, ensureTopics } from '@wa/shared/kafka';
+import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { createLogger } from '@wa/shared/logger';
 import { createRedis } from '@wa/shared/redis';
 import { deleteKeysWithPrefix, uniqueName } from '@wa/shared/testing';
@@ -487,7 +488,7 @@ await ensureTopics(admin, [topics.webhooksRaw, topics.eventsStatus, topics.event
 /** Records of the raw topic the normaliser group has not committed yet. */
 async function normaliserLag(): Promise<number> {
   const ends = await admin.fetchTopicOffsets(RAW_TOPIC);
-  const [committed] = await admin.fetchOffsets({ groupId: NORMALISER_GROUP, topics: [RAW_TOPIC] });
+  const [committed] = await admin.fetchOffsets({ groupId: consumerGroupId(NORMALISER_GROUP, { TOPIC_PREFIX: PREFIX }), topics: [RAW_TOPIC] });
   const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
   return ends.reduce((sum, e) => sum + Number(e.high) - Math.max(0, at.get(e.partition) ?? 0), 0);
 }

@@ -66,6 +66,7 @@ export const commonEnv = {
   KAFKA_BROKERS: env.list('comma-separated Kafka bootstrap servers', '127.0.0.1:9092'),
   KAFKA_CLIENT_ID: env.optionalString('Kafka client id (defaults to the service name)'),
   TOPIC_PREFIX: z.string().default('').describe('prefix for every topic name (isolates environments and test runs)'),
+  GROUP_PREFIX: z.string().optional().describe('prefix for every Kafka consumer group id (default: TOPIC_PREFIX, so environments sharing a cluster never join each other\'s groups)'),
   REDIS_URL: env.url('Redis connection URL', 'redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().default('').describe('prefix for every Redis key (isolates environments and test runs)'),
   SHUTDOWN_TIMEOUT_MS: env.int('upper bound for graceful shutdown; keep below the pod termination grace period', 25_000, 1_000),

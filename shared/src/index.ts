@@ -1,4 +1,5 @@
 export * from './contracts/common';
+export * from './contracts/free-form';
 export * from './contracts/notification-request';
 export * from './contracts/dispatch-job';
 export * from './contracts/dead-letter';

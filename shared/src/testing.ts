@@ -69,3 +69,8 @@ export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promis
     if (keys.length > 0) await redis.del(...keys);
   } while (cursor !== '0');
 }
+
+/** Listens on an ephemeral port of 127.0.0.1 and returns the origin to call (`http://127.0.0.1:PORT`). */
+export async function listenLocal(app: { listen(options: { port: number; host: string }): Promise<string> }): Promise<string> {
+  return new URL(await app.listen({ port: 0, host: '127.0.0.1' })).origin;
+}

@@ -41,7 +41,7 @@ describe('notification request refinements', () => {
   it('requires exactly one target and one content, naming the field', () => {
     expect(errorsOf({ ...base, template })).toMatch(/^to: exactly one of `to`, `recipients` or `audience`/);
     expect(errorsOf({ ...base, to: '1', recipients: ['2'], template })).toMatch(/exactly one of `to`/);
-    expect(errorsOf({ ...base, to: '1' })).toMatch(/template: exactly one of `template` or `text`/);
+    expect(errorsOf({ ...base, to: '1' })).toMatch(/template: exactly one of `template`, `text` or `content`/);
     expect(errorsOf({ ...base, to: '1', template, text: { body: 'x' } })).toMatch(/template: exactly one/);
   });
 

@@ -1,3 +1,4 @@
+import { createConsumerMetrics } from '@wa/shared/kafka-consumer-runner';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** The analytics service's Prometheus metrics, registered on the process registry. */
@@ -18,7 +19,8 @@ export function createAnalyticsMetrics(registry: Registry) {
       registers,
     }),
     insertFailures: new Counter({ name: 'wa_analytics_insert_failures_total', help: 'Failed batch inserts (retried)', registers }),
-    consumerLag: new Gauge({ name: 'wa_analytics_consumer_lag', help: 'Records behind the high watermark, per topic partition', labelNames: ['topic', 'partition'], registers }),
+    /** wa_analytics_consumer_lag, _crashes_total and _replacements_total. */
+    consumer: createConsumerMetrics(registry, 'wa_analytics'),
     deliveryRate: new Gauge({ name: 'wa_delivery_rate', help: 'Delivered / (delivered + failed) of messages sent in the window', labelNames: ['window'], registers }),
     spendUsd: new Gauge({
       name: 'wa_spend_usd',

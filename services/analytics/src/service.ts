@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createClickHouse } from '@wa/shared/clickhouse';
 import { createKafka } from '@wa/shared/kafka';
+import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
 import { createReadiness } from '@wa/shared/readiness';
@@ -44,6 +45,9 @@ export interface AnalyticsService {
   queries: AnalyticsQueries;
   consumer: AnalyticsConsumer;
   rollups: Rollups;
+  logger: Logger;
+  /** The process's shutdown: every start-up step registers its undo here. */
+  shutdown: Shutdown;
   /** Recomputes the gauges now (they also refresh on a timer). */
   refreshGauges(): Promise<void>;
   /** Recomputes dirty roll-up days now (they also refresh on a timer). */
@@ -84,7 +88,7 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
   let rateCard: RateCard = createRateCard([]);
   const consumer = new AnalyticsConsumer({
     kafka,
-    groupId: config.ANALYTICS_GROUP_ID,
+    groupId: consumerGroupId(config.ANALYTICS_GROUP_ID, config),
     topics: analyticsTopics(config.TOPIC_PREFIX),
     store,
     mapper: createRowMapper({ salt: config.RECIPIENT_HASH_SALT, rateCard: () => rateCard }),
@@ -122,6 +126,8 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
     queries,
     consumer,
     rollups,
+    logger,
+    shutdown,
     refreshGauges,
     refreshRollups: () => rollups.refresh(),
     async start() {

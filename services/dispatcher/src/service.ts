@@ -7,8 +7,10 @@ import { deadLetterV1, type DeadLetterV1 } from '@wa/shared/contracts/dead-lette
 import { buildDeadLetter } from '@wa/shared/dead-letter';
 import { encodeJson } from '@wa/shared/decode';
 import { createKafka, createProducer } from '@wa/shared/kafka';
+import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
+import { createShutdown, type Shutdown } from '@wa/shared/shutdown';
 import { createReadiness } from '@wa/shared/readiness';
 import { createRedis } from '@wa/shared/redis';
 import { createRedisKeys, SERVICE_WINDOW_MS } from '@wa/shared/redis-keys';
@@ -48,6 +50,8 @@ export interface DispatcherOverrides {
 export interface DispatcherService {
   readonly app: FastifyInstance;
   readonly logger: Logger;
+  /** The process's shutdown: every start-up step registers its undo here. */
+  readonly shutdown: Shutdown;
   start(): Promise<void>;
   close(): Promise<boolean>;
 }
@@ -56,7 +60,13 @@ export interface DispatcherService {
 export function createDispatcherService(config: DispatcherConfig, overrides: DispatcherOverrides = {}): DispatcherService {
   const logger = overrides.logger ?? createLogger({ service: 'dispatcher', level: config.LOG_LEVEL });
   const registry = overrides.registry ?? createMetricsRegistry('dispatcher');
-  const metrics = createDispatcherMetrics(registry);
+  // `limiter` is declared below; the counters read it only when scraped.
+  const metrics = createDispatcherMetrics(registry, {
+    heldSlots: () => limiter.heldSlots,
+    lateWrites: () => limiter.lateWrites,
+    lateAnswers: () => limiter.lateAnswers,
+    connectionWaits: () => limiter.connectionWaits,
+  });
   const readiness = createReadiness();
   const clock = overrides.clock ?? systemClock;
   const declared = overrides.catalog ?? loadCatalogFile(config.CATALOG_PATH);
@@ -173,6 +183,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     semaphore,
     logger,
     clock,
+    metrics: metrics.consumer,
     handle: handler.handle,
     poison: async (src: { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer }, reason: DeadLetterV1['reason'], detail: string) => {
       const d = buildDeadLetter({
@@ -193,13 +204,13 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   const consumers: { name: string; consumer: DispatchConsumer }[] = [
     ...LANES_BY_PRIORITY.map((lane) => ({
       name: lane,
-      consumer: new DispatchConsumer({ ...common, groupId: `${config.CONSUMER_GROUP}.${lane}`, topics: [topicName(topics.dispatchJobs[lane], config.TOPIC_PREFIX)], delayed: false }),
+      consumer: new DispatchConsumer({ ...common, groupId: consumerGroupId(`${config.CONSUMER_GROUP}.${lane}`, config), topics: [topicName(topics.dispatchJobs[lane], config.TOPIC_PREFIX)], delayed: false }),
     })),
     {
       name: 'retry',
       consumer: new DispatchConsumer({
         ...common,
-        groupId: `${config.CONSUMER_GROUP}.retry`,
+        groupId: consumerGroupId(`${config.CONSUMER_GROUP}.retry`, config),
         topics: topics.dispatchRetry.map((r) => topicName(r.topic, config.TOPIC_PREFIX)),
         delayed: true,
         // A paused campaign's jobs wait in the retry topic; a resume or cancel releases them at once.
@@ -244,92 +255,69 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     metrics.inFlight.set(semaphore.active);
     for (const { name, consumer } of consumers) metrics.lookahead.set({ consumer: name }, consumer.buffered);
     for (const n of catalog.catalog.phoneNumbers) metrics.roomWaiting.set({ sender: n.id }, room.occupancy(n.id).waiting);
-    metrics.heldSlots.set(limiter.heldSlots);
     metrics.connectionsInUse.set(connections.active);
-    metrics.connectionWaits.set(limiter.connectionWaits);
-    metrics.lateAnswers.set(limiter.lateAnswers);
-    metrics.lateWrites.set(limiter.lateWrites);
   };
 
-  let started = false;
-  let closing: Promise<boolean> | undefined;
-  const steps: { name: string; run: () => Promise<unknown> | unknown }[] = [];
+  const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+  // Runs last on shutdown (registered first).
+  shutdown.add('http', () => app.close());
 
   return {
     app,
     logger,
+    shutdown,
     async start() {
       await redis.connect();
-      steps.push({ name: 'redis', run: () => redis.quit() });
+      shutdown.add('redis', () => redis.quit());
       readiness.addCheck('redis', () => redis.ping());
       await pacingRedis.connect();
-      steps.push({ name: 'pacing-redis', run: () => pacingRedis.quit() });
+      shutdown.add('pacing-redis', () => pacingRedis.quit());
       readiness.addCheck('pacing-redis', () => pacingRedis.ping());
       await producer.connect();
-      steps.push({ name: 'producer', run: () => producer.disconnect() });
+      shutdown.add('producer', () => producer.disconnect());
       // Ready means the broker answers, not only that a producer once connected.
       await kafkaAdmin.connect();
-      steps.push({ name: 'kafka-admin', run: () => kafkaAdmin.disconnect() });
+      shutdown.add('kafka-admin', () => kafkaAdmin.disconnect());
       readiness.addCheck('kafka', () => kafkaAdmin.describeCluster());
-      steps.push({ name: 'outcomes', run: () => out.drain() });
-      steps.push({ name: 'cloud-api', run: () => cloudApi.close() });
+      shutdown.add('outcomes', () => out.drain());
+      shutdown.add('cloud-api', () => cloudApi.close());
       await guard.calibrate();
       await ledger.start();
-      steps.push({ name: 'ledger', run: () => ledger.stop() });
+      shutdown.add('ledger', () => ledger.stop());
       await account.start();
-      steps.push({ name: 'account-state', run: () => account.stop() });
+      shutdown.add('account-state', () => account.stop());
       if (senderSync) {
         senderSync.start();
-        steps.push({ name: 'sender-sync', run: () => senderSync.stop() });
+        shutdown.add('sender-sync', () => senderSync.stop());
       }
       if (templateSyncer) {
         await templateSyncer.start();
-        steps.push({ name: 'template-sync', run: () => templateSyncer.stop() });
+        shutdown.add('template-sync', () => templateSyncer.stop());
       }
       await liveTemplates.start();
-      steps.push({ name: 'templates', run: () => liveTemplates.stop() });
+      shutdown.add('templates', () => liveTemplates.stop());
       await campaigns.start();
-      steps.push({ name: 'campaigns', run: () => campaigns.stop() });
-      steps.push({ name: 'limiter', run: () => limiter.close() });
+      shutdown.add('campaigns', () => campaigns.stop());
+      shutdown.add('limiter', () => limiter.close());
       for (const { consumer } of consumers) {
         await consumer.start();
-        steps.push({ name: 'consumer', run: () => consumer.stop() });
+        shutdown.add('consumer', () => consumer.stop());
       }
       // First on shutdown: jobs still waiting for their number's room give up (they are fetched
       // again by the next owner) instead of waiting out a slow number's backlog.
-      steps.push({ name: 'send-room', run: () => room.close() });
+      shutdown.add('send-room', () => room.close());
       readiness.addCheck('consumers', async () => {
         const down = consumers.filter((c) => !c.consumer.running).length;
         if (down > 0) throw new Error(`${down} lane consumer(s) being rebuilt after a Kafka crash`);
       });
       gaugeTimer = setInterval(() => void updateGauges().catch(() => undefined), 1_000);
       gaugeTimer.unref();
-      steps.push({ name: 'gauges', run: () => clearInterval(gaugeTimer) });
-      started = true;
+      shutdown.add('gauges', () => clearInterval(gaugeTimer));
+      // First on shutdown: readiness goes off before anything stops.
+      shutdown.add('readiness', () => readiness.markStopping());
       readiness.markStarted();
       logger.info({ numbers: catalog.catalog.phoneNumbers.length }, 'dispatcher started');
     },
-    close() {
-      closing ??= (async () => {
-        readiness.markStopping();
-        let clean = true;
-        for (const step of [...steps].reverse()) {
-          try {
-            await step.run();
-          } catch (err) {
-            clean = false;
-            logger.error({ err, step: step.name }, 'shutdown step failed');
-          }
-        }
-        try {
-          await app.close();
-        } catch {
-          clean = false;
-        }
-        if (!started) logger.info('dispatcher closed before it started');
-        return clean;
-      })();
-      return closing;
-    },
+    close: () => shutdown.close(),
   };
 }

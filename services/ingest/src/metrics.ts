@@ -1,3 +1,4 @@
+import { createConsumerMetrics } from '@wa/shared/kafka-consumer-runner';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** The ingest service's Prometheus metrics; label values are bounded sets. */
@@ -37,12 +38,8 @@ export function createIngestMetrics(registry: Registry) {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
-    lag: new Gauge({
-      name: 'wa_ingest_consumer_lag',
-      help: 'records behind the high watermark on the request topic, per partition, at the last batch',
-      labelNames: ['partition'] as const,
-      registers: [registry],
-    }),
+    /** wa_ingest_consumer_lag, _crashes_total and _replacements_total (the request consumer). */
+    consumer: createConsumerMetrics(registry, 'wa_ingest'),
     audienceProgress: new Gauge({
       name: 'wa_ingest_audience_progress_ratio',
       help: 'fraction of the audience file read by the broadcast expanding most recently',
@@ -51,18 +48,6 @@ export function createIngestMetrics(registry: Registry) {
     audiencesActive: new Gauge({
       name: 'wa_ingest_audiences_expanding',
       help: 'broadcast audiences being expanded right now',
-      registers: [registry],
-    }),
-    consumerCrashes: new Counter({
-      name: 'wa_ingest_consumer_crashes_total',
-      help: 'crashes of the request consumer reported by kafkajs, by whether kafkajs restarts it itself',
-      labelNames: ['restart'] as const,
-      registers: [registry],
-    }),
-    consumerRestarts: new Counter({
-      name: 'wa_ingest_consumer_replacements_total',
-      help: 'request consumers replaced by a new one: after a crash kafkajs gave up on (crash) or after going silent (stalled)',
-      labelNames: ['reason'] as const,
       registers: [registry],
     }),
     workerFailures: new Counter({

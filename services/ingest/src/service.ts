@@ -3,9 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { indexCatalog, loadCatalogFile, type CatalogIndex } from '@wa/shared/catalog';
+import { createKafka, createProducer, kafkaError } from '@wa/shared/kafka';
+import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { createRedisKeys } from '@wa/shared/redis-keys';
 import { LiveTemplates } from '@wa/shared/templates/store';
-import { createConsumer, createKafka, createProducer, kafkaError } from '@wa/shared/kafka';
 import { systemClock } from '@wa/shared/clock';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
@@ -61,7 +62,6 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-ingest', logger });
   // Not idempotent: see createProducer; job ids are deterministic and the dispatcher's ledger dedupes them.
   const producer = createProducer(kafka);
-  const newConsumer = () => createConsumer(kafka, { groupId: config.CONSUMER_GROUP, maxBytes: Math.max(10 * 1_048_576, config.MAX_RECORD_BYTES * 2) });
   const onFatal =
     overrides.onFatal ??
     ((err: unknown) =>
@@ -104,7 +104,9 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
     },
   });
   const requestConsumer = createRequestConsumer({
-    newConsumer,
+    kafka,
+    groupId: consumerGroupId(config.CONSUMER_GROUP, config),
+    maxBytes: Math.max(10 * 1_048_576, config.MAX_RECORD_BYTES * 2),
     pipeline,
     topic: requestTopic,
     metrics,

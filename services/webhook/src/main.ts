@@ -1,13 +1,11 @@
-import { createLogger } from '@wa/shared/logger';
 import { installProcessHandlers } from '@wa/shared/shutdown';
-import { createShutdown } from '@wa/shared/shutdown';
 import { loadWebhookConfig } from './config';
 import { createWebhookService } from './service';
 
 const config = loadWebhookConfig();
-const logger = createLogger({ service: 'webhook', level: config.LOG_LEVEL });
-const service = createWebhookService(config, { logger });
-const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
-shutdown.add('webhook-service', () => service.close());
-installProcessHandlers(shutdown, logger);
+const service = createWebhookService(config);
+installProcessHandlers(service.shutdown, service.logger);
+// Kafka and Redis connect in the background: the receiver answers 503 (Meta retries) until Kafka is up.
 await service.start();
+await service.app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
+service.logger.info({ port: config.HTTP_PORT }, 'webhook listening');

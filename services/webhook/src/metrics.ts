@@ -1,3 +1,4 @@
+import { createConsumerMetrics } from '@wa/shared/kafka-consumer-runner';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS_SECONDS } from '@wa/shared/metrics';
 
@@ -26,7 +27,8 @@ export function createWebhookMetrics(registry: Registry, sources: { queuedRecord
       buckets: [256, 512, 1_024, 2_048, 4_096, 8_192, 16_384, 65_536, 262_144, 1_048_576],
       registers,
     }),
-    consumerLag: new Gauge({ name: 'wa_webhook_consumer_lag', help: 'normaliser: raw records behind the high watermark, per partition of wa.webhooks.raw', labelNames: ['partition'], registers }),
+    /** wa_webhook_consumer_lag, _crashes_total and _replacements_total (the normaliser's consumer). */
+    consumer: createConsumerMetrics(registry, 'wa_webhook'),
     nonJson: new Counter({ name: 'wa_webhook_non_json_total', help: 'verified POSTs whose body is not JSON (stored raw, flagged isJson=false)', registers }),
     produceDuration: new Histogram({
       name: 'wa_webhook_produce_duration_seconds',

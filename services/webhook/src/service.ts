@@ -1,7 +1,8 @@
 import { CompressionTypes } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { createConsumer, createKafka, createProducer } from '@wa/shared/kafka';
+import { createKafka, createProducer } from '@wa/shared/kafka';
+import { ConsumerRunner, consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { systemClock, type Clock } from '@wa/shared/clock';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
@@ -72,18 +73,41 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
       metrics.produceBatchSize.observe(records);
     },
   });
-  let redis: Redis | undefined;
-  let normaliser: Normaliser | undefined;
-  const consumer = config.NORMALISER_ENABLED
-    ? createConsumer(kafka, {
-        groupId: config.NORMALISER_GROUP_ID,
-        maxBytes: 4 * 1_048_576,
-        // Fewer, larger batches: each batch costs Redis and Kafka round trips (socket writes are a
-        // large share of the normaliser's CPU), and on a shared machine that CPU delays the receiver.
-        minBytes: config.NORMALISER_FETCH_MIN_BYTES,
-        maxWaitTimeInMs: config.NORMALISER_FETCH_MAX_WAIT_MS,
-      })
-    : undefined;
+  const normaliserGroup = consumerGroupId(config.NORMALISER_GROUP_ID, config);
+  const redis = config.NORMALISER_ENABLED ? createRedis(config.REDIS_URL) : undefined;
+  const normaliser =
+    redis === undefined
+      ? undefined
+      : new Normaliser({
+          producer,
+          state: new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S, dedupeBucketBits: config.NORMALISER_DEDUPE_BUCKET_BITS, clock }),
+          keywords: createKeywordMatcher({ optOut: config.OPT_OUT_KEYWORDS, optIn: config.OPT_IN_KEYWORDS }),
+          topics: names,
+          metrics,
+          logger: logger.child({ component: 'normaliser' }),
+          clock,
+        });
+  const consumer =
+    normaliser === undefined
+      ? undefined
+      : new ConsumerRunner({
+          kafka,
+          groupId: normaliserGroup,
+          topics: [names.raw],
+          consumer: {
+            maxBytes: 4 * 1_048_576,
+            // Fewer, larger batches: each batch costs Redis and Kafka round trips (socket writes are a
+            // large share of the normaliser's CPU), and on a shared machine that CPU delays the receiver.
+            minBytes: config.NORMALISER_FETCH_MIN_BYTES,
+            maxWaitTimeInMs: config.NORMALISER_FETCH_MAX_WAIT_MS,
+          },
+          eachBatch: (payload, ctx) => normaliser.handleBatch(payload, ctx),
+          logger: logger.child({ component: 'normaliser' }),
+          metrics: metrics.consumer,
+          // Until Kafka answers: retried at a fixed interval.
+          rebuildBackoff: { baseMs: config.WEBHOOK_KAFKA_CONNECT_RETRY_MS, maxMs: config.WEBHOOK_KAFKA_CONNECT_RETRY_MS, jitter: 'none' },
+          clock,
+        });
 
   const app = buildApp({
     secrets: config.WEBHOOK_APP_SECRETS,
@@ -101,7 +125,6 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
   const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
   let stopping = false;
   let producerReady: Promise<void> | undefined;
-  let normaliserRunning = false;
 
   async function connectProducer(): Promise<void> {
     for (let attempt = 1; !stopping; attempt += 1) {
@@ -136,25 +159,12 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
   }
 
   async function runNormaliser(): Promise<void> {
-    if (consumer === undefined || redis === undefined || normaliser === undefined) return;
+    if (consumer === undefined || redis === undefined) return;
     await producerReady;
     await connectRedis(redis);
-    for (let attempt = 1; !stopping; attempt += 1) {
-      try {
-        await normaliser.start();
-        if (stopping) {
-          await consumer.disconnect();
-          return;
-        }
-        normaliserRunning = true;
-        logger.info({ topic: names.raw, groupId: config.NORMALISER_GROUP_ID }, 'normaliser consuming');
-        return;
-      } catch (err) {
-        logger.warn({ err, attempt }, 'normaliser could not start; retrying');
-        await consumer.disconnect().catch(() => undefined);
-        await sleep(config.WEBHOOK_KAFKA_CONNECT_RETRY_MS);
-      }
-    }
+    if (stopping) return;
+    await consumer.startWithRetry();
+    if (consumer.running) logger.info({ topic: names.raw, groupId: normaliserGroup }, 'normaliser consuming');
   }
 
   /**
@@ -184,45 +194,27 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     registry,
     metrics,
     readiness,
+    logger,
+    shutdown,
     topics: names,
-    /** Listens on HTTP_PORT and connects to Kafka/Redis in the background. */
-    async start(): Promise<{ url: string }> {
-      if (config.NORMALISER_ENABLED && consumer !== undefined) {
-        redis = createRedis(config.REDIS_URL);
-        const state = new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S, dedupeBucketBits: config.NORMALISER_DEDUPE_BUCKET_BITS, clock });
-        normaliser = new Normaliser({
-          consumer,
-          producer,
-          state,
-          keywords: createKeywordMatcher({ optOut: config.OPT_OUT_KEYWORDS, optIn: config.OPT_IN_KEYWORDS }),
-          topics: names,
-          metrics,
-          logger: logger.child({ component: 'normaliser' }),
-          clock,
-        });
+    /** Connects to Kafka and Redis in the background (main.ts listens at once: 503 until Kafka answers). */
+    async start(): Promise<void> {
+      if (redis !== undefined) {
         const client = redis;
         readiness.addCheck('redis', () => client.ping());
         shutdown.add('redis', () => client.quit().catch(() => client.disconnect()));
-        consumer.on(consumer.events.CRASH, (event) => {
-          const { error, restart } = event.payload as { error: Error; restart: boolean };
-          logger.error({ err: error, restart }, 'normaliser consumer crashed');
-          if (!restart && !stopping) {
-            normaliserRunning = false;
-            void consumer.disconnect().catch(() => undefined).then(runNormaliser);
-          }
-        });
       }
       readiness.addCheck('kafka', async () => {
         if (!raw.isConnected) throw new Error('producer not connected');
       });
       if (consumer !== undefined) {
         readiness.addCheck('normaliser', async () => {
-          if (!normaliserRunning) throw new Error('normaliser not consuming');
+          if (!consumer.running) throw new Error('normaliser not consuming');
         });
       }
       shutdown.add('producer', () => producer.disconnect());
       shutdown.add('raw-queue', () => raw.drain(Math.min(5_000, config.SHUTDOWN_TIMEOUT_MS / 2)));
-      if (consumer !== undefined) shutdown.add('normaliser', () => consumer.disconnect());
+      if (consumer !== undefined) shutdown.add('normaliser', () => consumer.stop());
       shutdown.add('http', () => app.close());
       shutdown.add('readiness', () => {
         stopping = true;
@@ -230,14 +222,9 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
       });
 
       if (config.WEBHOOK_RECEIVER_ENABLED) await checkRawTopicLimit();
-      const address = await app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
       producerReady = connectProducer();
       void runNormaliser();
       readiness.markStarted();
-      const url = new URL(address);
-      if (url.hostname === '0.0.0.0' || url.hostname === '[::]') url.hostname = '127.0.0.1';
-      logger.info({ url: url.origin, topic: names.raw }, 'webhook service listening');
-      return { url: url.origin };
     },
     /** Resolves when Kafka (and, with the normaliser on, the consumer) is up; rejects after timeoutMs. */
     async whenReady(timeoutMs = 30_000): Promise<void> {

@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { freeFormContent } from './free-form';
 import { isoDateTime, lane, messageCategory, metadata, sender, templateRef, textContent, waId } from './common';
 
 export const dispatchMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('template'), template: templateRef }).strict(),
   z.object({ type: z.literal('text'), text: textContent }).strict(),
+  z.object({ type: z.literal('freeform'), content: freeFormContent, replyTo: z.string().max(200).optional() }).strict(),
 ]);
 export type DispatchMessage = z.infer<typeof dispatchMessage>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { freeFormContent } from './free-form';
 import { buttonParam, headerValue, isoDateTime, metadata, paramValue, sender, templateRef, textContent } from './common';
 
 /** One recipient of a list, optionally with its own template parameters. */
@@ -40,6 +41,8 @@ export const notificationRequestV1 = z
     audience: audience.optional().describe('a broadcast audience file (NDJSON or CSV)'),
     template: templateRef.optional(),
     text: textContent.optional().describe('free-form content; only deliverable inside a 24 h service window'),
+    content: freeFormContent.optional().describe('free-form media, location, contacts, interactive or reaction; only inside a 24 h service window'),
+    replyTo: z.string().min(1).max(200).optional().describe('wamid of the message this one replies to (Meta\'s `context`); free-form only'),
     fallbackTemplate: templateRef.optional().describe('sent instead of `text` when the service window is closed'),
     priority: z.enum(['high', 'normal', 'bulk']).optional(),
     coalesce: z
@@ -59,12 +62,15 @@ export const notificationRequestV1 = z
     if (targets !== 1) {
       ctx.addIssue({ code: 'custom', path: ['to'], message: 'exactly one of `to`, `recipients` or `audience` is required' });
     }
-    const contents = [job.template, job.text].filter((c) => c !== undefined).length;
+    const contents = [job.template, job.text, job.content].filter((c) => c !== undefined).length;
     if (contents !== 1) {
-      ctx.addIssue({ code: 'custom', path: ['template'], message: 'exactly one of `template` or `text` is required' });
+      ctx.addIssue({ code: 'custom', path: ['template'], message: 'exactly one of `template`, `text` or `content` is required' });
     }
-    if (job.fallbackTemplate && !job.text) {
-      ctx.addIssue({ code: 'custom', path: ['fallbackTemplate'], message: '`fallbackTemplate` only applies to `text` content' });
+    if (job.fallbackTemplate && !job.text && !job.content) {
+      ctx.addIssue({ code: 'custom', path: ['fallbackTemplate'], message: '`fallbackTemplate` only applies to free-form (`text` or `content`)' });
+    }
+    if (job.replyTo && job.template) {
+      ctx.addIssue({ code: 'custom', path: ['replyTo'], message: '`replyTo` only applies to free-form messages' });
     }
     if (job.notBefore && job.expiresAt && Date.parse(job.expiresAt) <= Date.parse(job.notBefore)) {
       ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: '`expiresAt` must be later than `notBefore`' });

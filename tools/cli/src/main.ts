@@ -10,6 +10,7 @@ import { CampaignNotFound, fetchCampaignView, setCampaignState, watchCampaign } 
 import { callJson } from './http-client';
 import { FINANCE_VIEWS, runSql } from './sql';
 import { buildNotificationRequest } from './request-builder';
+import { uploadMedia } from './media';
 import { listLine, showTemplate, templatesKnown, templatesSync } from './templates';
 import { loadCatalogFile } from '@wa/shared/catalog';
 import { createRedis } from '@wa/shared/redis';
@@ -26,6 +27,7 @@ const USAGE = `wa-broadcast — operate the WhatsApp broadcaster
   wa-broadcast templates sync                     copy the templates from Meta (GET /{waba-id}/message_templates) into the store
   wa-broadcast templates list                     every template in use: synced from Meta, else declared in the catalogue
   wa-broadcast templates show NAME [--language L] its components and the parameters a request must give
+  wa-broadcast media upload FILE --sender ID [--type MIME]  upload once, print the media id (valid 30 days) for every recipient's message
   wa-broadcast dlq replay <notifications|dispatch> [--reason R[,R]] [--limit 1000] [--dry-run] [--force]
 
 Settings: the environment (INGEST_URL, INGEST_API_TOKEN, DISPATCHER_URL, ADMIN_TOKEN, ANALYTICS_URL, KAFKA_BROKERS,
@@ -52,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       'idle-ms': { type: 'string' },
       reason: { type: 'string' },
+      type: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -184,6 +187,13 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       return usageError('dlq takes tail or replay');
+    }
+    case 'media': {
+      const [action, file] = rest;
+      if (action !== 'upload' || !file) return usageError('media takes upload FILE --sender ID');
+      if (!values.sender || !config.CATALOG_PATH || !config.WA_ACCESS_TOKENS) return usageError('media upload needs --sender, CATALOG_PATH and WA_ACCESS_TOKENS');
+      print(await uploadMedia({ file, phoneNumberId: values.sender, ...(values.type ? { type: values.type } : {}), catalog: loadCatalogFile(config.CATALOG_PATH), accessTokens: config.WA_ACCESS_TOKENS, graph: { baseUrl: config.GRAPH_API_BASE_URL, version: config.GRAPH_API_VERSION } }));
+      return 0;
     }
     case 'templates': {
       const [action, name] = rest;

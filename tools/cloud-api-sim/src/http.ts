@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { errorEnvelope, graphError } from './graph-errors';
 import { createLatencySampler } from './latency';
 import { SimCore, SimInputError, type AccountEventInput } from './sim-core';
+import { mediaInfo, registerMediaRoutes } from './media';
 import { phoneNumberNode } from './phone-numbers';
 import { registerTemplateRoutes } from './template-routes';
 
@@ -87,6 +88,8 @@ export function buildApp(core: SimCore, opts: { logger?: boolean } = {}): Fastif
   });
 
   app.get<{ Params: { version: string; phoneNumberId: string } }>('/:version/:phoneNumberId', async (req, reply) => {
+    const media = mediaInfo(core, req.params.phoneNumberId, req.headers.authorization, `${req.protocol}://${req.host}`);
+    if (media) return reply.code(media.status).send(media.body);
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
     const waba = token ? core.world.tokenToWaba.get(token) : undefined;
@@ -97,6 +100,7 @@ export function buildApp(core: SimCore, opts: { logger?: boolean } = {}): Fastif
   });
 
   registerTemplateRoutes(app, core);
+  registerMediaRoutes(app, core);
 
   // ── ground truth and control (not Meta's surface) ──
   app.get('/_sim/stats', async () => core.stats());

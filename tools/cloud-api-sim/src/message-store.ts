@@ -28,7 +28,7 @@ export const CATEGORY = ['service', 'marketing', 'utility', 'authentication'] as
 export type Category = (typeof CATEGORY)[number];
 export const PRICING_TYPE = ['regular', 'free_customer_service', 'free_entry_point'] as const;
 export type PricingType = (typeof PRICING_TYPE)[number];
-export const MESSAGE_TYPES = ['text', 'template', 'interactive', 'image', 'document', 'video', 'audio', 'sticker', 'reaction'] as const;
+export const MESSAGE_TYPES = ['text', 'template', 'interactive', 'image', 'document', 'video', 'audio', 'sticker', 'reaction', 'location', 'contacts'] as const;
 
 export const STATUS_BIT = { sent: 1, delivered: 2, read: 4, failed: 8 } as const;
 export type StatusName = keyof typeof STATUS_BIT;

@@ -11,6 +11,7 @@ import type { Scenario } from './scenario';
 import { BucketScheduler } from './scheduler';
 import { validateSendBody, type ParsedMessage } from './validate';
 import { WebhookSender } from './webhook-sender';
+import { MediaStore } from './media';
 import { checkTemplateSend } from './templates';
 import { buildWorld, limitNumber, templateKey, type PhoneState, type World } from './world';
 
@@ -86,6 +87,8 @@ export class SimCore {
   readonly rng: Rng;
   readonly person: (digits: string) => Person;
   readonly sender: WebhookSender;
+  /** Uploaded media (media.ts). */
+  readonly media = new MediaStore();
   webhookUrl: string | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private readonly statusScratch: number[] = [];
@@ -236,6 +239,7 @@ export class SimCore {
     const fepOpen = this.fepWindows.isOpen(pairKey, now);
     let failCode = 0;
     if (!msg.template && !windowOpen && !fepOpen) failCode = 131047;
+    if (failCode === 0 && this.media.missingIn(body, now).length > 0) failCode = 131053;
     const person = this.person(msg.to);
     if (failCode === 0 && person.reachability === 'not_on_whatsapp') failCode = 131026;
     if (failCode === 0 && category === 1) {

@@ -1,6 +1,6 @@
 import { graphError, type GraphError } from './graph-errors';
 
-export type SendType = 'text' | 'template' | 'interactive' | 'image' | 'document' | 'video' | 'audio' | 'sticker' | 'reaction';
+export type SendType = 'text' | 'template' | 'interactive' | 'image' | 'document' | 'video' | 'audio' | 'sticker' | 'reaction' | 'location' | 'contacts';
 
 export interface TemplateUse {
   name: string;
@@ -31,9 +31,9 @@ export interface ParsedMarkRead {
 export type ValidationResult = { ok: true; value: ParsedMessage | ParsedMarkRead } | { ok: false; error: GraphError };
 
 const MEDIA_TYPES = new Set(['image', 'document', 'video', 'audio', 'sticker']);
-const KNOWN_TYPES = new Set(['text', 'template', 'interactive', 'image', 'document', 'video', 'audio', 'sticker', 'reaction']);
+const KNOWN_TYPES = new Set(['text', 'template', 'interactive', 'image', 'document', 'video', 'audio', 'sticker', 'reaction', 'location', 'contacts']);
 /** Types Meta has but the simulator does not model: answered as unsupported. */
-const UNMODELLED_TYPES = new Set(['contacts', 'location']);
+const UNMODELLED_TYPES = new Set<string>([]);
 const INTERACTIVE_TYPES = new Set(['button', 'list', 'cta_url', 'product', 'product_list', 'flow', 'location_request_message', 'address_message']);
 
 const fail = (code: number, details: string, message?: string): ValidationResult => ({
@@ -123,6 +123,11 @@ function validateInteractive(i: unknown): ValidationResult | ParsedMessage['repl
   } else if (i.type === 'cta_url') {
     const p = action.parameters;
     if (!isObj(p) || !isStr(p.display_text) || !validLink(p.url)) return invalid("interactive['action']['parameters']", 'needs display_text and an http(s) url');
+  } else if (i.type === 'flow') {
+    // developers.facebook.com/docs/whatsapp/flows/guides/sendingaflow
+    const p = action.parameters;
+    if (action.name !== 'flow' || !isObj(p)) return required("interactive['action']['parameters']");
+    if (!isStr(p.flow_cta) || (!isStr(p.flow_id) && !isStr(p.flow_name))) return invalid("interactive['action']['parameters']", 'needs flow_cta and flow_id or flow_name');
   }
   return options;
 }
@@ -191,6 +196,13 @@ export function validateSendBody(body: unknown): ValidationResult {
     if (hasLink && !validLink(m.link)) return invalid(`${type}['link']`, 'must be an http(s) URL');
     if (m.caption !== undefined && (type === 'audio' || type === 'sticker')) return invalid(`${type}['caption']`, `${type} has no caption`);
     if (m.caption !== undefined && (typeof m.caption !== 'string' || m.caption.length > 1024)) return invalid(`${type}['caption']`, 'string up to 1024 characters');
+  } else if (type === 'location') {
+    const l = body.location;
+    if (!isObj(l) || typeof l.latitude !== 'number' || typeof l.longitude !== 'number') return required("location['latitude'], location['longitude']");
+  } else if (type === 'contacts') {
+    const c = body.contacts;
+    if (!Array.isArray(c) || c.length === 0) return required('contacts');
+    for (const p of c) if (!isObj(p) || !isObj(p.name) || !isStr(p.name.formatted_name)) return required("contacts['name']['formatted_name']");
   } else if (type === 'reaction') {
     const r = body.reaction;
     if (!isObj(r) || !isStr(r.message_id)) return required("reaction['message_id']");

@@ -1,7 +1,7 @@
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { backoffDelayMs } from '@wa/shared/backoff';
-import { createConsumer, kafkaError } from '@wa/shared/kafka';
+import { ConsumerRunner, type BatchContext } from '@wa/shared/kafka-consumer-runner';
 import type { AnalyticsMetrics } from '../metrics';
 import type { ClickHouseStore } from './clickhouse-store';
 import { EventBuffer, type TopicRole } from './event-buffer';
@@ -32,7 +32,7 @@ export interface AnalyticsConsumerOptions {
  * crash re-reads the batch, which the idempotent tables absorb.
  */
 export class AnalyticsConsumer {
-  private consumer: Consumer | undefined;
+  private readonly consumer: ConsumerRunner;
   private readonly buffer: EventBuffer;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -43,27 +43,37 @@ export class AnalyticsConsumer {
   committedEvents = 0;
 
   constructor(private readonly options: AnalyticsConsumerOptions) {
-    this.buffer = new EventBuffer({ roles: options.topics, mapper: options.mapper, tracker: options.tracker, metrics: options.metrics });
+    const o = options;
+    this.buffer = new EventBuffer({ roles: o.topics, mapper: o.mapper, tracker: o.tracker, metrics: o.metrics });
+    this.consumer = new ConsumerRunner({
+      kafka: o.kafka,
+      groupId: o.groupId,
+      topics: [...o.topics.keys()],
+      // A 1 s fetch wait bounds both idle latency and how long stop() waits for a fetch in flight.
+      consumer: { maxBytesPerPartition: o.maxBytesPerPartition, maxBytes: Math.max(o.maxBytesPerPartition * 4, 10 * 1024 * 1024), maxWaitTimeInMs: 1_000 },
+      fromBeginning: o.fromBeginning ?? true,
+      eachBatchAutoResolve: true,
+      eachBatch: (payload, ctx) => this.onBatch(payload, ctx),
+      logger: o.logger,
+      metrics: o.metrics.consumer,
+    });
+  }
+
+  /** False while the consumer is being replaced after kafkajs gave up on it. */
+  get running(): boolean {
+    return this.consumer.running;
   }
 
   async start(): Promise<void> {
     const o = this.options;
-    // A 1 s fetch wait bounds both idle latency and how long stop() waits for a fetch in flight.
-    this.consumer = createConsumer(o.kafka, { groupId: o.groupId, maxBytesPerPartition: o.maxBytesPerPartition, maxBytes: Math.max(o.maxBytesPerPartition * 4, 10 * 1024 * 1024), maxWaitTimeInMs: 1_000 });
-    try {
-      await this.consumer.connect();
-      await this.consumer.subscribe({ topics: [...o.topics.keys()], fromBeginning: o.fromBeginning ?? true });
-      await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.onBatch(p) });
-    } catch (err) {
-      throw kafkaError(err, 'start analytics consumer');
-    }
+    await this.consumer.start();
     this.timer = setInterval(() => {
       if (this.buffer.size > 0 && this.buffer.ageMs >= o.flushIntervalMs) void this.flush();
     }, Math.max(5, Math.floor(o.flushIntervalMs / 4)));
     this.timer.unref();
   }
 
-  private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload, _ctx: BatchContext): Promise<void> {
     const messages = batch.messages;
     for (let i = 0; i < messages.length; i++) {
       if ((i & 255) === 0) {
@@ -82,7 +92,6 @@ export class AnalyticsConsumer {
         void this.flush();
       }
     }
-    this.options.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
     await heartbeat();
   }
 
@@ -125,7 +134,7 @@ export class AnalyticsConsumer {
     this.options.metrics.insertBatchRows.observe(total);
     if (this.gaveUp) return;
     try {
-      await this.consumer?.commitOffsets(offsets);
+      await this.consumer.commitOffsets(offsets);
     } catch (err) {
       // The rows are in; after a rebalance the new owner re-reads them and the tables absorb it.
       log.warn({ err }, 'offset commit failed after insert; the batch may be re-read');
@@ -139,15 +148,9 @@ export class AnalyticsConsumer {
     this.closed ??= (async () => {
       this.stopping = true;
       clearInterval(this.timer);
-      // Pause (still a group member, so commits work), flush and commit, then leave the group.
+      // Paused (still a group member, so commits work): flush and commit, then leave the group.
       // Records a batch in flight adds after this flush are simply re-read by the next owner.
-      try {
-        this.consumer?.pause([...this.options.topics.keys()].map((topic) => ({ topic })));
-        await this.flush();
-      } finally {
-        await this.consumer?.stop();
-        await this.consumer?.disconnect();
-      }
+      await this.consumer.stop(() => this.flush());
     })();
     return this.closed;
   }

@@ -6,6 +6,7 @@ import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, embeddedChdbOf } from '@wa/shared/clickhouse';
 import { createKafka, createProducer, ensureTopics } from '@wa/shared/kafka';
+import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { createLogger } from '@wa/shared/logger';
 import { deleteTopics, testInfra, uniqueName, waitFor, TEST_RECIPIENT_HASH_KEY } from '@wa/shared/testing';
 import { topics } from '@wa/shared/topics';
@@ -63,15 +64,15 @@ describe('process drill: SIGTERM', () => {
       await producer.connect();
       await producer.send({ topic: prefix + topics.eventsStatus.name, acks: -1, messages: events.map((e) => ({ value: JSON.stringify(e) })) });
       await producer.disconnect();
-      const lagLine = new RegExp(`wa_analytics_consumer_lag\\{topic="${(prefix + topics.eventsStatus.name).replace(/\./g, '\\.')}",partition="0",svc="analytics"\\} 0`);
+      const lagLine = new RegExp(`wa_analytics_consumer_lag\\{group="[^"]+",topic="${(prefix + topics.eventsStatus.name).replace(/\./g, '\\.')}",partition="0",svc="analytics"\\} 0`);
       await waitFor(async () => lagLine.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()), { timeoutMs: 30_000, intervalMs: 100, description: 'batch buffered' });
-      const before = await admin.fetchOffsets({ groupId: group, topics: [prefix + topics.eventsStatus.name] });
+      const before = await admin.fetchOffsets({ groupId: consumerGroupId(group, { TOPIC_PREFIX: prefix }), topics: [prefix + topics.eventsStatus.name] });
       expect(before[0]!.partitions[0]!.offset).toBe('-1');
 
       child.kill('SIGTERM');
       expect(await exited, output).toBe(0);
 
-      const after = await admin.fetchOffsets({ groupId: group, topics: [prefix + topics.eventsStatus.name] });
+      const after = await admin.fetchOffsets({ groupId: consumerGroupId(group, { TOPIC_PREFIX: prefix }), topics: [prefix + topics.eventsStatus.name] });
       expect(after[0]!.partitions[0]!.offset).toBe(String(events.length));
       const ch = await createClickHouse({ path: dataDir });
       try {

@@ -3,6 +3,7 @@ import { Pool, errors as undiciErrors } from 'undici';
 import type { DispatchMessage } from '@wa/shared/contracts/dispatch-job';
 import type { SendResult } from '../domain/outcome';
 import type { CloudApi, SendRequest } from '../ports';
+import { freeFormFields } from './free-form-body';
 import { templateComponents } from './template-components';
 
 export interface CloudApiHttpOptions {
@@ -17,6 +18,7 @@ export interface CloudApiHttpOptions {
 export function messageBody(to: string, message: DispatchMessage, callbackData: string): Record<string, unknown> {
   const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to, biz_opaque_callback_data: callbackData };
   if (message.type === 'text') return { ...base, type: 'text', text: { body: message.text.body, preview_url: message.text.previewUrl ?? false } };
+  if (message.type === 'freeform') return { ...base, ...(message.replyTo !== undefined ? { context: { message_id: message.replyTo } } : {}), ...freeFormFields(message.content) };
   const t = message.template;
   const components = templateComponents(t);
   return { ...base, type: 'template', template: { name: t.name, language: { code: t.language }, ...(components.length ? { components } : {}) } };

@@ -1,8 +1,8 @@
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { backoffDelayMs } from '@wa/shared/backoff';
 import type { Clock } from '@wa/shared/clock';
-import { createConsumer } from '@wa/shared/kafka';
+import { ConsumerRunner, type BatchContext, type ConsumerMetrics } from '@wa/shared/kafka-consumer-runner';
 import { dispatchJobV1, type DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
 import { decodeJson } from '@wa/shared/decode';
 import { PartitionProgress } from '../domain/partition-progress';
@@ -26,6 +26,7 @@ export interface DispatchConsumerOptions {
   commitIntervalMs: number;
   semaphore: Semaphore;
   logger: Logger;
+  metrics?: ConsumerMetrics;
   /** Runs one job to its durable outcome; takes the job's concurrency permit itself (see JobConcurrency). */
   handle: (job: DispatchJobV1, src: JobSource, concurrency: JobConcurrency) => Promise<void>;
   /** A record that is not a valid job: dead-letter it (resolves once acknowledged). */
@@ -61,23 +62,30 @@ const RECOVERY_MAX_MS = 10_000;
  * records that are running or done are not run again when fetched again.
  */
 export class DispatchConsumer {
-  private consumer: Consumer;
-  /** Partitions held until their head record is due: the timer and the resume that ends the hold. */
-  private readonly resumeTimers = new Map<NodeJS.Timeout, () => void>();
+  private readonly runner: ConsumerRunner;
   private readonly partitions = new Map<string, PartitionState>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly capacityWaiters: (() => void)[] = [];
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> | undefined;
   private stopping = false;
-  private rebuilding: Promise<void> | undefined;
-  /** False while kafkajs has given up on the consumer and it is being rebuilt (readiness reads it). */
-  running = false;
-  /** How many times the consumer was rebuilt after kafkajs gave up on it. */
-  rebuilds = 0;
 
   constructor(private readonly options: DispatchConsumerOptions) {
-    this.consumer = this.create();
+    this.runner = new ConsumerRunner({
+      kafka: options.kafka,
+      groupId: options.groupId,
+      topics: options.topics,
+      consumer: { maxWaitTimeInMs: 100 },
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
+      eachBatch: (payload, ctx) => this.eachBatch(payload, ctx),
+      logger: options.logger,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      clock: options.clock,
+      onAssignment: (assigned) => this.onAssignment(assigned),
+      // The new consumer joins afresh and fetches from the committed watermarks; jobs still
+      // running here finish (their outcomes are acknowledged; a redelivery re-announces them).
+      onReplace: () => this.forgetPartitions(),
+    });
   }
 
   /** Records taken and not finished (the look-ahead in use). */
@@ -85,72 +93,38 @@ export class DispatchConsumer {
     return this.inFlight.size;
   }
 
-  private create(): Consumer {
-    const consumer = createConsumer(this.options.kafka, { groupId: this.options.groupId, maxWaitTimeInMs: 100 });
-    // kafkajs restarts a consumer after retriable failures by itself, but after a crash with
-    // restart=false (e.g. retries exhausted while the broker restarts) it stays stopped for good:
-    // rebuild it, or this lane would silently stop sending.
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart || this.stopping) return;
-      this.running = false;
-      this.options.logger.error({ err: payload.error, groupId: this.options.groupId }, 'consumer crashed without restart; rebuilding it');
-      this.rebuilding ??= this.rebuild().finally(() => (this.rebuilding = undefined));
-    });
-    // A rebalance: partitions that are no longer ours stop starting jobs (the new owner fetches
-    // them from the committed watermark; the ledger makes the overlap safe); kafkajs re-fetches
-    // the ones we keep from the committed offset, and what is running or done is skipped.
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const assigned = new Set<string>();
-      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) for (const p of partitions) assigned.add(`${topic}:${p}`);
-      for (const [key, state] of this.partitions) {
-        // What we think is committed may not be: a commit while kafkajs restarted its runner returns without committing.
-        state.committed = undefined;
-        if (assigned.has(key)) continue;
-        state.epoch++;
-        clearTimeout(state.recovery);
-        this.partitions.delete(key);
-      }
-    });
-    return consumer;
+  /** False while kafkajs has given up on the consumer and it is being rebuilt (readiness reads it). */
+  get running(): boolean {
+    return this.runner.running;
   }
 
   async start(): Promise<void> {
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
-      eachBatch: (payload) => this.eachBatch(payload),
-    });
-    this.running = true;
+    await this.runner.start();
     this.commitTimer ??= setInterval(() => void this.commit(), this.options.commitIntervalMs);
   }
 
-  private async rebuild(): Promise<void> {
-    for (let attempt = 0; !this.stopping; attempt++) {
-      await this.consumer.disconnect().catch(() => undefined);
-      for (const t of this.resumeTimers.keys()) clearTimeout(t);
-      this.resumeTimers.clear();
-      // The new consumer joins afresh and fetches from the committed watermarks; jobs still
-      // running here finish (their outcomes are acknowledged; a redelivery re-announces them).
-      for (const state of this.partitions.values()) {
-        state.epoch++;
-        clearTimeout(state.recovery);
-      }
-      this.partitions.clear();
-      await new Promise((r) => setTimeout(r, backoffDelayMs(attempt, { baseMs: 250, maxMs: 10_000, jitter: 'equal' })));
-      if (this.stopping) return;
-      this.consumer = this.create();
-      try {
-        await this.start();
-        this.rebuilds += 1;
-        this.options.logger.warn({ groupId: this.options.groupId, attempt }, 'consumer rebuilt');
-        return;
-      } catch (err) {
-        this.options.logger.error({ err, groupId: this.options.groupId, attempt }, 'consumer rebuild failed; retrying');
-      }
+  /**
+   * A rebalance: partitions that are no longer ours stop starting jobs (the new owner fetches
+   * them from the committed watermark; the ledger makes the overlap safe); kafkajs re-fetches
+   * the ones we keep from the committed offset, and what is running or done is skipped.
+   */
+  private onAssignment(assigned: ReadonlySet<string>): void {
+    for (const [key, state] of this.partitions) {
+      // What we think is committed may not be: a commit while kafkajs restarted its runner returns without committing.
+      state.committed = undefined;
+      if (assigned.has(key)) continue;
+      state.epoch++;
+      clearTimeout(state.recovery);
+      this.partitions.delete(key);
     }
+  }
+
+  private forgetPartitions(): void {
+    for (const state of this.partitions.values()) {
+      state.epoch++;
+      clearTimeout(state.recovery);
+    }
+    this.partitions.clear();
   }
 
   private stateOf(topic: string, partition: number): PartitionState {
@@ -164,7 +138,7 @@ export class DispatchConsumer {
   }
 
 
-  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+  private async eachBatch(payload: EachBatchPayload, ctx: BatchContext): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const state = this.stateOf(batch.topic, batch.partition);
     const messages = batch.messages;
@@ -201,25 +175,14 @@ export class DispatchConsumer {
 
     if (notDue && isRunning() && !isStale() && !this.stopping) {
       // Hold the partition until the head record is due; it is unresolved, so it is fetched again on resume.
-      const resume = payload.pause();
-      const timer = setTimeout(() => {
-        this.resumeTimers.delete(timer);
-        resume();
-      }, Math.max(10, notDue.retryAt - this.options.clock.now()));
-      this.resumeTimers.set(timer, resume);
+      ctx.pauseFor(Math.max(10, notDue.retryAt - this.options.clock.now()));
     }
   }
 
   /** Ends every hold now: each held partition's head record is looked at again (a campaign was resumed). */
   wake(): number {
     if (this.stopping) return 0;
-    const held = this.resumeTimers.size;
-    for (const [timer, resume] of this.resumeTimers) {
-      clearTimeout(timer);
-      resume();
-    }
-    this.resumeTimers.clear();
-    return held;
+    return this.runner.resumePaused();
   }
 
   private startJob(state: PartitionState, offset: number, src: JobSource, decoded: ReturnType<typeof decodeJson<typeof dispatchJobV1>>): void {
@@ -284,7 +247,7 @@ export class DispatchConsumer {
       const offset = state.progress.commitOffset();
       if (offset === undefined) return;
       try {
-        this.consumer.seek({ topic: state.topic, partition: state.partition, offset: String(offset) });
+        this.runner.seek(state.topic, state.partition, String(offset));
       } catch (seekErr) {
         // Not running (kafkajs restarting it): try again, or a failed job would hold the watermark for good.
         this.options.logger.warn({ err: seekErr, topic: state.topic, partition: state.partition }, 'seek after a failure was refused; trying again');
@@ -306,7 +269,7 @@ export class DispatchConsumer {
       }
       if (offsets.length === 0) return;
       try {
-        await this.consumer.commitOffsets(offsets);
+        await this.runner.commitOffsets(offsets);
         for (const [state, offset] of states) state.committed = offset;
       } catch (err) {
         // A rebalance in progress or a broker restart: the next tick commits again.
@@ -327,23 +290,16 @@ export class DispatchConsumer {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.running = false;
-    for (const t of this.resumeTimers.keys()) clearTimeout(t);
-    this.resumeTimers.clear();
     for (const state of this.partitions.values()) {
       state.epoch++;
       clearTimeout(state.recovery);
     }
     for (const wake of this.capacityWaiters.splice(0)) wake();
-    try {
-      this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
-    } catch {
-      // not running (never started, or being rebuilt)
-    }
-    await Promise.allSettled([...this.inFlight]);
-    clearInterval(this.commitTimer);
-    await this.committing;
-    await this.commit();
-    await this.consumer.disconnect();
+    await this.runner.stop(async () => {
+      await Promise.allSettled([...this.inFlight]);
+      clearInterval(this.commitTimer);
+      await this.committing;
+      await this.commit();
+    });
   }
 }

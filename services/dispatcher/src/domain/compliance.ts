@@ -53,7 +53,7 @@ export function evaluateCompliance(job: Pick<DispatchJobV1, 'message' | 'fallbac
 
   let message: DispatchMessage = job.message;
   let usedFallback = false;
-  if (message.type === 'text' && !windowOpen) {
+  if (message.type !== 'template' && !windowOpen) {
     if (!job.fallbackTemplate) {
       return { action: 'reject', reason: 'outside_service_window', detail: 'free-form content needs an open 24 h service window and the job has no fallback template' };
     }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { waitFor } from '@wa/shared/testing';
 import { topicName, topics } from '@wa/shared/topics';
 import { Harness, job, recipient, world } from './harness';
@@ -48,7 +49,7 @@ describe('dispatcher look-ahead past a slow number (real Kafka, Redis, simulator
     // fast jobs (done, but behind the slow backlog) and above nothing that is not done.
     const admin = h.kafka.admin();
     await admin.connect();
-    const [committed] = await admin.fetchOffsets({ groupId: `${group.CONSUMER_GROUP}.utility`, topics: [topicName(topics.dispatchJobs.utility, h.prefix)] });
+    const [committed] = await admin.fetchOffsets({ groupId: consumerGroupId(`${group.CONSUMER_GROUP}.utility`, { TOPIC_PREFIX: h.prefix }), topics: [topicName(topics.dispatchJobs.utility, h.prefix)] });
     await admin.disconnect();
     const watermark = Number(committed!.partitions[0]!.offset);
     console.log(`committed watermark ${watermark}`);

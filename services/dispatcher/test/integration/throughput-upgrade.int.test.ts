@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountEventV1 } from '@wa/shared/contracts/events';
 import { ensureTopics } from '@wa/shared/kafka';
-import { waitFor } from '@wa/shared/testing';
+import { listenLocal, waitFor } from '@wa/shared/testing';
 import { topicName, topics } from '@wa/shared/topics';
 import { loadWebhookConfig } from '../../../webhook/src/config';
 import { createWebhookService, type WebhookService } from '../../../webhook/src/service';
@@ -63,7 +63,8 @@ describe('THROUGHPUT_UPGRADE webhook → dispatcher rate', () => {
         NORMALISER_FETCH_MAX_WAIT_MS: '50',
       }),
     );
-    const { url: webhookUrl } = await webhook.start();
+    await webhook.start();
+    const webhookUrl = await listenLocal(webhook.app);
     await webhook.whenReady();
     const put = await fetch(`${sim.url}/_sim/webhook`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${webhookUrl}/webhook` }) });
     expect(put.status).toBe(200);

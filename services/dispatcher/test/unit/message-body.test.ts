@@ -86,3 +86,37 @@ describe('template message bodies', () => {
     ]);
   });
 });
+
+describe('free-form message bodies', () => {
+  const ff = (content: Parameters<typeof messageBody>[1] extends infer M ? (M extends { type: 'freeform'; content: infer C } ? C : never) : never, replyTo?: string) =>
+    messageBody('16505551234', { type: 'freeform', content, ...(replyTo ? { replyTo } : {}) }, 'j');
+
+  it('renders each kind in Meta’s shape, with context for replies', () => {
+    expect(ff({ type: 'text', text: { body: 'See https://x.example', previewUrl: true } }, 'wamid.IN1')).toMatchObject({ type: 'text', text: { body: 'See https://x.example', preview_url: true }, context: { message_id: 'wamid.IN1' } });
+    expect(ff({ type: 'image', image: { id: '1234', caption: 'Menu' } })).toMatchObject({ type: 'image', image: { id: '1234', caption: 'Menu' } });
+    expect(ff({ type: 'audio', audio: { link: 'https://x.example/a.ogg', caption: 'dropped' } })).toMatchObject({ type: 'audio', audio: { link: 'https://x.example/a.ogg' } });
+    expect(ff({ type: 'document', document: { link: 'https://x.example/i.pdf', filename: 'invoice.pdf', caption: 'Invoice' } })).toMatchObject({ document: { link: 'https://x.example/i.pdf', filename: 'invoice.pdf', caption: 'Invoice' } });
+    expect(ff({ type: 'location', location: { latitude: 52.52, longitude: 13.4, name: 'Store' } })).toMatchObject({ type: 'location', location: { latitude: 52.52, longitude: 13.4, name: 'Store' } });
+    expect(ff({ type: 'contacts', contacts: [{ name: { formattedName: 'Ana Lima', firstName: 'Ana' }, phones: [{ phone: '+16505551234', type: 'WORK', waId: '16505551234' }] }] })).toMatchObject({
+      type: 'contacts',
+      contacts: [{ name: { formatted_name: 'Ana Lima', first_name: 'Ana' }, phones: [{ phone: '+16505551234', type: 'WORK', wa_id: '16505551234' }] }],
+    });
+    expect(ff({ type: 'reaction', reaction: { messageId: 'wamid.IN1', emoji: '👍' } })).toMatchObject({ type: 'reaction', reaction: { message_id: 'wamid.IN1', emoji: '👍' } });
+  });
+
+  it('renders interactive reply buttons, lists, CTA URLs and flows', () => {
+    expect(ff({ type: 'interactive', interactive: { type: 'button', header: { type: 'text', text: 'Summer' }, body: 'Want the catalogue?', footer: 'Acme', buttons: [{ id: 'yes', title: 'Yes' }, { id: 'no', title: 'No' }] } })).toMatchObject({
+      type: 'interactive',
+      interactive: { type: 'button', header: { type: 'text', text: 'Summer' }, body: { text: 'Want the catalogue?' }, footer: { text: 'Acme' }, action: { buttons: [{ type: 'reply', reply: { id: 'yes', title: 'Yes' } }, { type: 'reply', reply: { id: 'no', title: 'No' } }] } },
+    });
+    expect(ff({ type: 'interactive', interactive: { type: 'list', body: 'Pick a slot', button: 'Slots', sections: [{ title: 'Today', rows: [{ id: 's1', title: '10:00', description: 'Morning' }] }] } })).toMatchObject({
+      interactive: { type: 'list', action: { button: 'Slots', sections: [{ title: 'Today', rows: [{ id: 's1', title: '10:00', description: 'Morning' }] }] } },
+    });
+    expect(ff({ type: 'interactive', interactive: { type: 'cta_url', body: 'Track it', displayText: 'Track', url: 'https://x.example/t/1' } })).toMatchObject({
+      interactive: { type: 'cta_url', action: { name: 'cta_url', parameters: { display_text: 'Track', url: 'https://x.example/t/1' } } },
+    });
+    expect(ff({ type: 'interactive', interactive: { type: 'flow', body: 'Book', flowId: '1234567', flowCta: 'Book now', flowToken: 't', flowAction: 'navigate', screen: 'START' } })).toMatchObject({
+      interactive: { type: 'flow', action: { name: 'flow', parameters: { flow_message_version: '3', flow_id: '1234567', flow_cta: 'Book now', flow_token: 't', flow_action: 'navigate', flow_action_payload: { screen: 'START' } } } },
+    });
+  });
+});

@@ -18,6 +18,7 @@ function clean(text: string): string {
 
 function summaryOf(job: DispatchJobV1): string {
   if (job.message.type === 'text') return clean(job.message.text.body);
+  if (job.message.type === 'freeform') return job.message.content.type;
   const params = job.message.template.bodyParams ?? [];
   return clean(params.length > 0 ? params.map((p) => (typeof p === 'string' ? p : p.fallbackValue)).join(' ') : job.message.template.name);
 }

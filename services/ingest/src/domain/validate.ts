@@ -49,7 +49,7 @@ export function planRequest(request: NotificationRequestV1, catalog: CatalogInde
   const waba = wabaOfSender(request, catalog);
   if (!waba.ok) return { ok: false, reason: 'unknown_sender', detail: waba.detail };
 
-  if (request.text) {
+  if (request.text || request.content) {
     if (request.fallbackTemplate) {
       const fb = catalog.template(waba.wabaId, request.fallbackTemplate.name, request.fallbackTemplate.language);
       if (!fb) {
@@ -58,7 +58,7 @@ export function planRequest(request: NotificationRequestV1, catalog: CatalogInde
     }
     return {
       ok: true,
-      plan: { request, category: 'service', lane: laneFor('service', request.priority), message: { type: 'text', text: request.text } },
+      plan: { request, category: 'service', lane: laneFor('service', request.priority), message: freeFormMessage(request) },
     };
   }
 
@@ -96,4 +96,11 @@ function resolveDigest(request: NotificationRequestV1, spec: CatalogTemplate, ca
   if (digestSpec.headerParams > 0 || digestSpec.buttonParams > 0 || digestSpec.bodyParams > 2) return undefined;
   const digest: TemplateRef = { name: digestSpec.name, language: digestSpec.language, category: digestSpec.category };
   return { digest, digestBodyParams: digestSpec.bodyParams };
+}
+
+/** A free-form request as the dispatch job carries it: plain `text` as before, anything else as `freeform`. */
+function freeFormMessage(request: NotificationRequestV1): DispatchMessage {
+  if (request.text && request.replyTo === undefined) return { type: 'text', text: request.text };
+  const content = request.content ?? { type: 'text' as const, text: request.text! };
+  return { type: 'freeform', content, ...(request.replyTo !== undefined ? { replyTo: request.replyTo } : {}) };
 }

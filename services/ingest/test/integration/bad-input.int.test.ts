@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { waitFor } from '@wa/shared/testing';
 import { Harness, request } from './harness';
 
@@ -48,7 +49,7 @@ describe('bad-input corpus on wa.notifications.requested', () => {
 
     // All offsets committed: the group is at the end of the topic.
     await waitFor(async () => {
-      const offsets = await h.admin.fetchOffsets({ groupId: h.config().CONSUMER_GROUP, topics: [h.requestTopic] });
+      const offsets = await h.admin.fetchOffsets({ groupId: consumerGroupId(h.config().CONSUMER_GROUP, h.config()), topics: [h.requestTopic] });
       return offsets[0]!.partitions[0]!.offset === '13';
     }, { timeoutMs: 10_000, description: 'committed offset 13' });
   });

@@ -1,7 +1,7 @@
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createConsumer, createKafka, createProducer } from '@wa/shared/kafka';
+import { createKafka, createProducer } from '@wa/shared/kafka';
 import { systemClock, type Clock } from '@wa/shared/clock';
 import { createLogger } from '@wa/shared/logger';
 import { createTestTopic, deleteTopics, testInfra, uniqueName, waitFor } from '@wa/shared/testing';
@@ -45,7 +45,9 @@ describe('request consumer supervision (real broker)', () => {
     const fatal: unknown[] = [];
     const groupId = uniqueName('ingest-sup');
     const rc = createRequestConsumer({
-      newConsumer: () => createConsumer(kafka, { groupId, maxWaitTimeInMs: 500 }),
+      kafka,
+      groupId,
+      maxBytes: 1_048_576,
       pipeline: pipeline as Pipeline,
       topic,
       metrics,
@@ -105,17 +107,17 @@ describe('request consumer supervision (real broker)', () => {
     })();
     await producer.send({ topic, messages: [{ value: 'first' }] });
 
-    await waitFor(async () => (await metrics.consumerCrashes.get()).values.length > 0, { timeoutMs: 15_000, description: 'crash noticed' });
+    await waitFor(async () => (await metrics.consumer.crashes.get()).values.length > 0, { timeoutMs: 15_000, description: 'crash noticed' });
     await waitFor(() => p.seen.includes('first'), { timeoutMs: 30_000, description: 'record processed by the replacement consumer' });
     sampling = false;
     await sampler;
     expect(readinessErrors.length, 'readiness was off while the consumer was replaced').toBeGreaterThan(0);
-    expect(readinessErrors[0]).toMatch(/request consumer/);
+    expect(readinessErrors[0]).toMatch(/consumer ingest-sup/);
     await producer.send({ topic, messages: [{ value: 'second' }] });
     await waitFor(() => p.seen.includes('second'), { timeoutMs: 15_000, description: 'later record processed' });
     await rc.check();
-    expect(await metrics.consumerCrashes.get()).toMatchObject({ values: [{ labels: { restart: 'false' }, value: 1 }] });
-    expect((await metrics.consumerRestarts.get()).values).toEqual([{ labels: { reason: 'crash' }, value: 1 }]);
+    expect(await metrics.consumer.crashes.get()).toMatchObject({ values: [{ labels: { restart: 'false' }, value: 1 }] });
+    expect((await metrics.consumer.replacements.get()).values).toMatchObject([{ labels: { reason: 'crash' }, value: 1 }]);
     expect(fatal).toEqual([]);
   });
 
@@ -140,7 +142,7 @@ describe('request consumer supervision (real broker)', () => {
     offsetMs = 31_000;
     await expect(rc.check()).rejects.toThrow(/silent/);
     rc.checkStall();
-    await waitFor(async () => (await metrics.consumerRestarts.get()).values.some((v) => v.labels.reason === 'stalled' && v.value === 1), { description: 'replacement counted' });
+    await waitFor(async () => (await metrics.consumer.replacements.get()).values.some((v) => v.labels.reason === 'stalled' && v.value === 1), { description: 'replacement counted' });
     await producer.send({ topic, messages: [{ value: 'fifth' }] });
     await waitFor(() => p.seen.includes('fifth'), { timeoutMs: 30_000, description: 'replacement consumes' });
     await waitFor(() => rc.check().then(() => true), { timeoutMs: 10_000, description: 'ready again' });

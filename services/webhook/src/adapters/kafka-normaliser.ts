@@ -1,9 +1,10 @@
-import type { Consumer, EachBatchPayload, KafkaMessage, Message, Producer, TopicMessages } from 'kafkajs';
+import type { EachBatchPayload, KafkaMessage, Message, Producer, TopicMessages } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { AccountEventV1, InboundEventV1, StatusEventV1 } from '@wa/shared/contracts/events';
 import type { DeadLetterReason, DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
 import { webhookRawV1 } from '@wa/shared/contracts/webhook-raw';
 import type { Clock } from '@wa/shared/clock';
+import type { BatchContext } from '@wa/shared/kafka-consumer-runner';
 import { buildDeadLetter } from '@wa/shared/dead-letter';
 import { decodeJson } from '@wa/shared/decode';
 import { topics } from '@wa/shared/topics';
@@ -28,7 +29,6 @@ export interface NormaliserTopics {
 }
 
 export interface NormaliserDeps {
-  consumer: Consumer;
   producer: Producer;
   state: RedisState;
   keywords: KeywordMatcher;
@@ -62,17 +62,6 @@ function eventLabel(e: AnyEvent): string {
  */
 export class Normaliser {
   constructor(private readonly deps: NormaliserDeps) {}
-
-  async start(): Promise<void> {
-    const { consumer, topics: t } = this.deps;
-    await consumer.connect();
-    await consumer.subscribe({ topic: t.raw, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.handleBatch(payload),
-    });
-  }
 
   private deadLetter(message: KafkaMessage, partition: number, reason: DeadLetterReason, detail: string): DeadLetterV1 {
     return buildDeadLetter({
@@ -125,11 +114,11 @@ export class Normaliser {
     return work;
   }
 
-  private async handleBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
+  /** The consumer runner's per-batch logic (see service.ts). */
+  async handleBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload, ctx: BatchContext): Promise<void> {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
     const startedAt = performance.now();
     const { metrics, state, producer, topics: t } = this.deps;
-    metrics.consumerLag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
     const work = await this.split(batch.messages, batch.partition);
 
     const ids = [...work.events.keys()];
@@ -169,10 +158,7 @@ export class Normaliser {
     await state.markSeen(fresh.map((e) => e.event.eventId));
 
     const last = batch.messages[batch.messages.length - 1];
-    if (last !== undefined) {
-      resolveOffset(last.offset);
-      await this.deps.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
-    }
+    if (last !== undefined) await ctx.commit(last.offset);
     for (const e of fresh) metrics.events.inc({ type: e.type, status: eventLabel(e) });
     for (const d of work.deadLetters) metrics.deadLetters.inc({ reason: d.reason });
     metrics.normaliserBatchDuration.observe((performance.now() - startedAt) / 1000);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboundEventV1, StatusEventV1 } from '@wa/shared/contracts/events';
 import type { WebhookRawV1 } from '@wa/shared/contracts/webhook-raw';
 import { createRedisKeys } from '@wa/shared/redis-keys';
-import { waitFor } from '@wa/shared/testing';
+import { listenLocal, waitFor } from '@wa/shared/testing';
 import { createSimulator, DEFAULT_PHONE_NUMBER_IDS, DEFAULT_WABA_ID, type Simulator } from '@wa/cloud-api-sim';
 import { createWebhookService, type WebhookService } from '../../src/service';
 import * as f from '../fixtures';
@@ -27,7 +27,8 @@ describe('Kafka unavailable → 503, then the retried delivery lands exactly onc
     h = await createHarness();
     const port = await closedPort();
     down = createWebhookService(h.config({ KAFKA_BROKERS: `127.0.0.1:${port}`, WEBHOOK_PRODUCE_TIMEOUT_MS: '500', LOG_LEVEL: 'silent' }));
-    ({ url: downUrl } = await down.start());
+    await down.start();
+    downUrl = await listenLocal(down.app);
     sim = createSimulator({
       scenario: {
         appSecret: SECRET,
@@ -62,7 +63,8 @@ describe('Kafka unavailable → 503, then the retried delivery lands exactly onc
     expect(refusals?.values.find((v) => v.labels.code === '503')?.value ?? 0).toBeGreaterThanOrEqual(2);
 
     up = createWebhookService(h.config());
-    const { url: upUrl } = await up.start();
+    await up.start();
+    const upUrl = await listenLocal(up.app);
     await up.whenReady();
     sim.setWebhookUrl(`${upUrl}/webhook`);
     await waitFor(() => (sim.stats() as { webhooks: { acknowledged: number } }).webhooks.acknowledged >= 1, { description: 'simulator delivery acknowledged', timeoutMs: 15_000 });

@@ -3,7 +3,7 @@ import type { AccountEventV1, InboundEventV1, StatusEventV1 } from '@wa/shared/c
 import type { DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
 import { createRedis, type Redis } from '@wa/shared/redis';
 import { createRedisKeys } from '@wa/shared/redis-keys';
-import { testInfra, waitFor } from '@wa/shared/testing';
+import { listenLocal, testInfra, waitFor } from '@wa/shared/testing';
 import { createWebhookService, type WebhookService } from '../../src/service';
 import * as f from '../fixtures';
 import { createHarness, post, SECRET, type Collector, type Harness } from './harness';
@@ -30,7 +30,8 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     await subscriber.subscribe(keys.accountChangesChannel());
     subscriber.on('message', (_channel, message) => announcements.push(JSON.parse(message) as Record<string, unknown>));
     service = createWebhookService(h.config());
-    ({ url } = await service.start());
+    await service.start();
+    url = await listenLocal(service.app);
     await service.whenReady();
     [statusEvents, inboundEvents, accountEvents, dlq] = await Promise.all([
       h.collect(h.names.status),

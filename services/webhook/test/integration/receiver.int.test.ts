@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
 import type { WebhookRawV1 } from '@wa/shared/contracts/webhook-raw';
-import { waitFor } from '@wa/shared/testing';
+import { listenLocal, waitFor } from '@wa/shared/testing';
 import { createWebhookService, type WebhookService } from '../../src/service';
 import * as f from '../fixtures';
 import { createHarness, OLD_SECRET, post, SECRET, VERIFY_TOKEN, type Collector, type Harness } from './harness';
@@ -19,7 +19,8 @@ describe('webhook receiver against the real broker', () => {
   beforeAll(async () => {
     h = await createHarness();
     service = createWebhookService(h.config({ WEBHOOK_APP_SECRETS: `previous=${OLD_SECRET},current=${SECRET}`, WEBHOOK_MAX_BODY_BYTES: '4096' }));
-    ({ url } = await service.start());
+    await service.start();
+    url = await listenLocal(service.app);
     await service.whenReady();
     raw = await h.collect(h.names.raw);
     dlq = await h.collect(h.names.dlq);
