@@ -209,10 +209,13 @@ export const scenarioSchema = z.object({
           baseMs: z.number().positive().default(1000),
           factor: z.number().min(1).default(2),
           maxDelayMs: z.number().positive().default(3600_000),
-          maxAttempts: z.number().int().min(1).default(10),
+          // Meta retries with decreasing frequency for up to 7 days: the age bounds the retries, not a count
+          // (1 s doubling to an hourly cap reaches 7 days after ~180 attempts).
+          // https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/overview
+          maxAttempts: z.number().int().min(1).default(500),
           maxAgeMs: z.number().positive().default(7 * 24 * 3600_000),
         })
-        .default({ baseMs: 1000, factor: 2, maxDelayMs: 3600_000, maxAttempts: 10, maxAgeMs: 7 * 24 * 3600_000 }),
+        .default({ baseMs: 1000, factor: 2, maxDelayMs: 3600_000, maxAttempts: 500, maxAgeMs: 7 * 24 * 3600_000 }),
     })
     .default({
       delaysMs: { sent: [50, 300], delivered: [200, 2000], read: [1000, 30000] },
@@ -225,7 +228,7 @@ export const scenarioSchema = z.object({
       concurrency: 32,
       timeoutMs: 10_000,
       tickMs: 10,
-      retry: { baseMs: 1000, factor: 2, maxDelayMs: 3600_000, maxAttempts: 10, maxAgeMs: 7 * 24 * 3600_000 },
+      retry: { baseMs: 1000, factor: 2, maxDelayMs: 3600_000, maxAttempts: 500, maxAgeMs: 7 * 24 * 3600_000 },
     }),
   businesses: z.array(businessSchema).min(1).optional(),
   events: z.array(scriptedEventSchema).default([]),
