@@ -11,7 +11,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['shared/test/**/*.test.ts', 'scripts/test/**/*.test.ts', 'services/*/test/unit/**/*.test.ts', 'tools/*/test/**/*.test.ts'],
-          exclude: ['**/*.int.test.ts', '**/*.faults.test.ts', '**/node_modules/**'],
+          exclude: ['**/*.int.test.ts', '**/*.faults.test.ts', '**/*.cluster.test.ts', '**/node_modules/**'],
           testTimeout: 10_000,
         },
       },
@@ -20,10 +20,21 @@ export default defineConfig({
           name: 'integration',
           // Hostile-request suites that need Kafka/Redis live beside the integration tests as *.security.test.ts.
           include: ['**/*.int.test.ts', '**/test/integration/**/*.security.test.ts'],
-          exclude: ['**/node_modules/**', '**/*.faults.test.ts'],
+          exclude: ['**/node_modules/**', '**/*.faults.test.ts', '**/*.cluster.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // The broker and the 2-core machine are shared; parallel files would only add contention.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          // The cluster drill (`npm run test:cluster`): three brokers and replicas of every service.
+          name: 'cluster',
+          include: ['**/*.cluster.test.ts'],
+          exclude: ['**/node_modules/**'],
+          testTimeout: 1_200_000,
+          hookTimeout: 600_000,
           fileParallelism: false,
         },
       },

@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type Admin, type Consumer, type ConsumerConfig, type Producer, type ProducerConfig } from 'kafkajs';
 import type { Logger } from 'pino';
+import { backoffDelayMs } from './backoff';
 import { AppError } from './errors';
 import { javaCompatiblePartitioner } from './kafka-partitioner';
 import { waitFor, WaitForTimeoutError } from './wait-for';
@@ -52,13 +53,56 @@ export function createKafka(options: KafkaOptions): Kafka {
  * partition is worth that risk.
  */
 export function createProducer(kafka: Kafka, config: ProducerConfig = {}): Producer {
-  return kafka.producer({
+  const { retry, ...rest } = config;
+  // An idempotent producer must retry inside kafkajs (its sequence numbers); it keeps kafkajs' retry.
+  if (config.idempotent) return kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: javaCompatiblePartitioner, ...config });
+  const producer = kafka.producer({
     idempotent: false,
     maxInFlightRequests: 5,
     allowAutoTopicCreation: false,
     createPartitioner: javaCompatiblePartitioner,
-    ...config,
+    ...rest,
+    // kafkajs never retries a produce itself: see retryWholeProduce.
+    retry: { ...retry, retries: 0 },
   });
+  return retryWholeProduce(producer, { retries: retry?.retries ?? 8, baseMs: retry?.initialRetryTime ?? 200, maxMs: retry?.maxRetryTime ?? 5_000 });
+}
+
+/**
+ * A producer whose `send` and `sendBatch` are retried whole, with back-off, on a retriable error.
+ *
+ * kafkajs' own produce retry skips the brokers that answered an earlier attempt of the same call;
+ * when a broker dies mid-produce and its partitions move to one of those brokers, their records are
+ * never sent and the call still resolves (kafkajs issue #1303: in the cluster drill, two outcome
+ * events acknowledged this way were missing from the topic after `kill -9` of a partition leader).
+ * Retrying the whole call may write a record twice, which every consumer here tolerates (see
+ * createProducer); a record acknowledged as written is then really written.
+ */
+export function retryWholeProduce(producer: Producer, policy: { retries: number; baseMs: number; maxMs: number }, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Producer {
+  const withRetry =
+    <A, R>(call: (args: A) => Promise<R>) =>
+    async (args: A): Promise<R> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await call(args);
+        } catch (err) {
+          if (attempt >= policy.retries || !isRetriableProduceError(err)) throw err;
+          await sleep(backoffDelayMs(attempt, { baseMs: policy.baseMs, maxMs: policy.maxMs, jitter: 'equal' }));
+        }
+      }
+    };
+  const send = withRetry(producer.send.bind(producer));
+  const sendBatch = withRetry(producer.sendBatch.bind(producer));
+  return Object.assign(Object.create(producer) as Producer, { send, sendBatch });
+}
+
+/** kafkajs marks transient failures retriable; with its own retries off they arrive wrapped in "number of retries exceeded". */
+export function isRetriableProduceError(err: unknown): boolean {
+  const e = err as { name?: string; retriable?: boolean; originalError?: { retriable?: boolean } } | undefined;
+  if (!e) return false;
+  if (e.retriable === true) return true;
+  if (e.name === 'KafkaJSNumberOfRetriesExceeded' || e.name === 'KafkaJSConnectionError' || e.name === 'KafkaJSConnectionClosedError' || e.name === 'KafkaJSRequestTimeoutError') return true;
+  return e.originalError?.retriable === true;
 }
 
 /** Consumer defaults for at-least-once processing with manual commits. */
@@ -77,6 +121,10 @@ export interface TopicSettings {
   partitions: number;
   retentionMs: number;
   prefix?: string;
+  /** Copies of each partition (default 1: a single broker). */
+  replicationFactor?: number;
+  /** Copies that must have a write before acks=all succeeds (default: 2 when replicated three or more times, else 1). */
+  minInsyncReplicas?: number;
   /** How long to wait for the new topics' partition leaders when kafkajs gives up on them (default 30 s). */
   leaderWaitMs?: number;
 }
@@ -91,15 +139,18 @@ export async function ensureTopics(admin: TopicAdmin, defs: readonly Pick<TopicD
   const missing = defs.filter((d) => !existing.has(prefix + d.name));
   if (missing.length === 0) return [];
   const names = missing.map((d) => prefix + d.name);
+  const replicationFactor = settings.replicationFactor ?? 1;
+  const minInsync = settings.minInsyncReplicas ?? defaultMinInsyncReplicas(replicationFactor);
   try {
     await admin.createTopics({
       waitForLeaders: true,
       topics: missing.map((def, i) => ({
         topic: names[i]!,
         numPartitions: settings.partitions,
-        replicationFactor: 1,
+        replicationFactor,
         configEntries: [
           { name: 'retention.ms', value: String(settings.retentionMs) },
+          { name: 'min.insync.replicas', value: String(minInsync) },
           ...Object.entries(def.config ?? {}).map(([name, value]) => ({ name, value })),
         ],
       })),
@@ -112,6 +163,20 @@ export async function ensureTopics(admin: TopicAdmin, defs: readonly Pick<TopicD
     await waitForLeaders(admin, names, settings.leaderWaitMs ?? 30_000);
   }
   return names;
+}
+
+/**
+ * Replication for topics on a cluster of `brokers`: three copies where there are three or more
+ * brokers (one may be lost without losing an acknowledged write), else one; an explicit value wins.
+ */
+export function replicationFor(brokers: number, explicit?: number): number {
+  if (explicit !== undefined && explicit > 0) return explicit;
+  return brokers >= 3 ? 3 : 1;
+}
+
+/** With three or more copies, a write needs two of them (acks=all); fewer copies need only one. */
+export function defaultMinInsyncReplicas(replicationFactor: number): number {
+  return replicationFactor >= 3 ? 2 : 1;
 }
 
 /** Resolves once every partition of these topics has a leader; rejects after `timeoutMs`. */

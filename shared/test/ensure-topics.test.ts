@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ensureTopics, type TopicAdmin } from '../src/kafka';
+import { defaultMinInsyncReplicas, ensureTopics, replicationFor, type TopicAdmin } from '../src/kafka';
 
 /** kafkajs' error for a topic the broker does not know yet (retriable). */
 function unknownTopic(): Error {
@@ -66,5 +66,33 @@ describe('ensureTopics', () => {
       },
     ]);
     await expect(ensureTopics(admin, [{ name: 'a' }], { partitions: 1, retentionMs: 1_000, prefix: 'p.', leaderWaitMs: 250 })).rejects.toThrow(/topics p\.a have no partition leaders after 250 ms: This server does not host/);
+  });
+});
+
+describe('replication of created topics', () => {
+  it('three copies with min.insync.replicas=2 on a three-broker cluster, one copy on a single broker', () => {
+    expect(replicationFor(1)).toBe(1);
+    expect(replicationFor(2)).toBe(1);
+    expect(replicationFor(3)).toBe(3);
+    expect(replicationFor(5)).toBe(3);
+    expect(replicationFor(3, 2)).toBe(2);
+    expect(defaultMinInsyncReplicas(3)).toBe(2);
+    expect(defaultMinInsyncReplicas(1)).toBe(1);
+  });
+
+  it('passes the replication factor and min.insync.replicas to the broker', async () => {
+    let request: Parameters<TopicAdmin['createTopics']>[0] | undefined;
+    const admin: TopicAdmin = {
+      listTopics: async () => [],
+      createTopics: async (r) => {
+        request = r;
+        return true;
+      },
+      fetchTopicMetadata: async () => ({ topics: [] }),
+    };
+    await ensureTopics(admin, [{ name: 'a', config: { 'cleanup.policy': 'compact' } }], { partitions: 2, retentionMs: 1_000, replicationFactor: 3 });
+    const topic = request!.topics[0]!;
+    expect(topic.replicationFactor).toBe(3);
+    expect(topic.configEntries).toEqual(expect.arrayContaining([{ name: 'min.insync.replicas', value: '2' }, { name: 'cleanup.policy', value: 'compact' }]));
   });
 });

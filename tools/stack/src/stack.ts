@@ -32,6 +32,8 @@ export interface StackOptions {
    */
   stopStartedInfra?: boolean;
   log?: (line: string) => void;
+  /** How long a service may take to answer /readyz after it is started (default 90 s). */
+  readyTimeoutMs?: number;
 }
 
 /** What startStack found running and what it started itself (what stop() may stop). */
@@ -54,7 +56,8 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
-const ENTRIES: Record<ServiceName, string> = {
+/** The entry point of each service (run with tsx). */
+export const SERVICE_ENTRIES: Record<ServiceName, string> = {
   sim: 'tools/cloud-api-sim/src/main.ts',
   webhook: 'services/webhook/src/main.ts',
   ingest: 'services/ingest/src/main.ts',
@@ -188,14 +191,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const processes = new Map<ServiceName, ManagedProcess>();
   const specOf = (name: ServiceName): ProcessSpec => ({
     name,
-    entry: ENTRIES[name],
+    entry: SERVICE_ENTRIES[name],
     env: env[name],
     readyUrl: name === 'sim' ? `${urls.sim}/_sim/stats` : `${urls[name]}/readyz`,
   });
   const start = async (name: ServiceName) => {
     const proc = startProcess(root, logDir, specOf(name), baseEnv);
     processes.set(name, proc);
-    await waitReady(proc, 90_000);
+    await waitReady(proc, options.readyTimeoutMs ?? 90_000);
     if (name === 'sim' && proc.child.pid !== undefined) {
       // Meta's servers do not share our CPUs: see raiseToRealtime.
       const priority = raiseToRealtime(proc.child.pid, baseEnv);

@@ -66,6 +66,7 @@ export function mergeRecipient(base: TemplateRef, raw: RecipientValues, spec: Te
   }
   const extra: ButtonParam[] = [...(raw.buttonParams ?? [])];
   for (const [i, text] of Object.entries(raw.buttonValues ?? {})) {
+    if (text === '') continue; // an empty cell gives no value
     const index = Number(i);
     const subType = spec?.buttons.find((b) => b.index === index)?.subType ?? base.buttonParams?.find((b) => b.index === index)?.subType ?? 'url';
     extra.push({ index, subType, text });
