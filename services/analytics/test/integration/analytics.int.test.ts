@@ -218,7 +218,7 @@ describe('analytics pipeline (real Kafka + embedded ClickHouse)', () => {
     const doc = readFileSync('docs/finance.md', 'utf8');
     const queries = new Map([...doc.matchAll(/```sql\n-- name: (\w+)\n([\s\S]*?)```/g)].map((m) => [m[1]!, m[2]!.replaceAll('wa.', `${database}.`)]));
     expect([...queries.keys()].sort()).toEqual(
-      ['cost_per_campaign', 'daily_spend_by_sender', 'delivery_rate_by_campaign', 'free_units_by_type', 'free_vs_billable_share', 'monthly_spend_by_country_category', 'monthly_spend_volume_tiered', 'projection_30d', 'rates_used', 'top_failure_reasons', 'unpriced_units'].sort(),
+      ['cost_per_campaign', 'daily_spend_by_sender', 'delivery_rate_by_campaign', 'free_units_by_type', 'free_vs_billable_share', 'monthly_spend_by_country_category', 'monthly_spend_volume_tiered', 'projection_30d', 'rates_used', 'spend_by_regime', 'top_failure_reasons', 'unpriced_units'].sort(),
     );
     const run = (name: string) => q(queries.get(name)!);
 
@@ -247,6 +247,13 @@ describe('analytics pipeline (real Kafka + embedded ClickHouse)', () => {
     expect(share).toEqual([
       ['CBP', 3, 1, 0.25, 110_500],
       ['PMP', 6, 2, 0.25, 119_000],
+    ]);
+    const regimes = (await run('spend_by_regime')).map((r) => [r.regime, n(r.billable_units), n(r.free_units), n(r.spend_micros)]);
+    // The PMP spend (119,000) splits at 2026-10-01: the fixture's recent messages fall under PMP_2026.
+    expect(regimes).toEqual([
+      ['CBP', 3, 1, 110_500],
+      ['PMP_2025', 4, 2, 63_600],
+      ['PMP_2026', 2, 0, 55_400],
     ]);
     const freeTypes = (await run('free_units_by_type')).map((r) => [r.pricing_model, r.free_type, n(r.units)]);
     expect(freeTypes).toEqual([
