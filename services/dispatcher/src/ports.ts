@@ -63,6 +63,8 @@ export interface LedgerClaim {
   value: string;
   attempt: number;
   ttlMs: number;
+  /** The job the key belongs to (a stored 'done' event leaves its jobId out). */
+  jobId?: string;
 }
 
 export type Admission = { admitted: true; permit: SendPermit } | { admitted: false; existing: LedgerEntry };

@@ -81,7 +81,7 @@ describe('demo plan and progress', () => {
     expect(lines[0]).toContain('12 s — scope: this run');
     expect(lines.find((l) => l.includes('accepted by Meta'))).toMatch(/600\s+delivered 500 \(read 250\), failed after 10, awaiting status 90/);
     expect(lines.find((l) => l.includes('pending'))).toMatch(/373/);
-    expect(lines.find((l) => l.includes('+15550783881'))).toMatch(/240 \/  238 \/ 250/);
+    expect(lines.find((l) => l.includes('+15550783881'))).toMatch(/240 \/ {2}238 \/ 250/);
     expect(lines.at(-1)).toContain('$1.2346');
   });
 });

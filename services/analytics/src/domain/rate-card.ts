@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { parseUsdToMicros } from './money';
 
 export type PricingModel = 'CBP' | 'PMP';
@@ -33,17 +34,23 @@ export class RateCardParseError extends Error {
  * and optionally volume_tier_from and source. Every bad line is reported at once.
  */
 export function parseRateCardCsv(text: string, defaultSource = 'loaded'): RateRow[] {
-  const lines = text.split(/\r?\n/).map((l, i) => ({ line: l.trim(), no: i + 1 })).filter((l) => l.line !== '' && !l.line.startsWith('#'));
-  const head = lines.shift();
+  // RFC 4180 (quoted cells may hold commas), `#` comment lines, blank lines skipped; line numbers for errors.
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(text, { comment: '#', comment_no_infix: true, skip_empty_lines: true, trim: true, relax_column_count: true, bom: true, info: true }) as unknown as typeof records;
+  } catch (err) {
+    throw new RateCardParseError([(err as Error).message]);
+  }
+  const head = records.shift();
   if (!head) throw new RateCardParseError(['the file has no header line']);
-  const cols = head.line.split(',').map((c) => c.trim().toLowerCase());
+  const cols = head.record.map((c) => c.toLowerCase());
   const problems: string[] = [];
   for (const required of HEADER.slice(0, 5)) if (!cols.includes(required)) problems.push(`header lacks column "${required}"`);
   if (problems.length > 0) throw new RateCardParseError(problems);
   const idx = (name: string) => cols.indexOf(name);
   const rows: RateRow[] = [];
-  for (const { line, no } of lines) {
-    const cells = line.split(',').map((c) => c.trim());
+  for (const { record: cells, info } of records) {
+    const no = info.lines;
     const cell = (name: string) => (idx(name) >= 0 ? (cells[idx(name)] ?? '') : '');
     const country = cell('country').toUpperCase();
     const category = cell('category').toLowerCase();

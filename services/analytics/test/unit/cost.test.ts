@@ -49,6 +49,18 @@ describe('rate card', () => {
     }
   });
 
+  it('reads RFC 4180 quoting (a comma inside a quoted source) and numbers lines past comments', () => {
+    const csv = '# sample\ncountry,category,pricing_model,effective_from,usd_rate,volume_tier_from,source\n# a comment line\nIN,utility,CBP,2024-01-01,0.003,0,"Meta, rate card 2024"\nIN,utility,CBP,2024-13-01,0.003,0,x\n';
+    try {
+      parseRateCardCsv(csv);
+      expect.unreachable();
+    } catch (err) {
+      expect((err as RateCardParseError).problems).toEqual([expect.stringMatching(/^line 5: effective_from/)]);
+    }
+    const [row] = parseRateCardCsv(csv.split('\n').slice(0, 4).join('\n'));
+    expect(row).toMatchObject({ country: 'IN', rateMicros: 3_000, source: 'Meta, rate card 2024' });
+  });
+
   it('rejects duplicate keys and a missing column', () => {
     expect(() => parseRateCardCsv('country,category,pricing_model,effective_from\n')).toThrow(/usd_rate/);
     expect(() => parseRateCardCsv('country,category,pricing_model,effective_from,usd_rate\nIN,utility,CBP,2024-01-01,0.003\nIN,utility,CBP,2024-01-01,0.004\n')).toThrow(/duplicate/);

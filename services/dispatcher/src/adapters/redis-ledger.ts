@@ -36,8 +36,8 @@ return 1`;
 /**
  * Short names for the fields of a 'done' entry's event. The event is ~60 % field names; a 'done'
  * entry is the ledger's bulk (kept LEDGER_TTL_MS per job), so it is stored as `{st, a, at, e}` with
- * these names, without `v` (always 1), `attempt` when it equals `a`, and `eventId` when it is the
- * default `<jobId>:<attempt>`. Entries written as `{…, event}` still decode.
+ * these names, without `v` (always 1), `jobId` (the key names it), `attempt` when it equals `a`, and
+ * `eventId` when it is the default `<jobId>:<attempt>`. Entries written as `{…, event}` still decode.
  */
 const SHORT: Record<string, string> = {
   eventId: 'i', jobId: 'j', requestKey: 'k', campaignId: 'c', senderPhoneNumberId: 's', wabaId: 'w',
@@ -50,7 +50,7 @@ const LONG: Record<string, string> = Object.fromEntries(Object.entries(SHORT).ma
 function compactEvent(attempt: number, event: SentEventV1): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(event)) {
-    if (value === undefined || name === 'v') continue;
+    if (value === undefined || name === 'v' || name === 'jobId') continue;
     if (name === 'attempt' && value === attempt) continue;
     if (name === 'eventId' && value === `${event.jobId}:${attempt}`) continue;
     out[SHORT[name] ?? name] = value;
@@ -63,12 +63,12 @@ export function encodeDone(attempt: number, at: number, event: SentEventV1): str
   return JSON.stringify({ st: 'done', a: attempt, at, e: compactEvent(attempt, event) });
 }
 
-/** A stored ledger value (any state, either encoding of 'done') back to its entry. */
-export function parseLedgerEntry(json: string): LedgerEntry {
+/** A stored ledger value of job `jobId` (any state, either encoding of 'done') back to its entry. */
+export function parseLedgerEntry(json: string, jobId: string | undefined): LedgerEntry {
   const raw = JSON.parse(json) as Record<string, unknown>;
   if (raw.st !== 'done' || raw.e === undefined) return raw as LedgerEntry;
   const attempt = raw.a as number;
-  const event: Record<string, unknown> = { v: 1 };
+  const event: Record<string, unknown> = { v: 1, jobId };
   for (const [name, value] of Object.entries(raw.e as Record<string, unknown>)) event[LONG[name] ?? name] = value;
   event.attempt ??= attempt;
   event.eventId ??= `${String(event.jobId)}:${attempt}`;
@@ -129,26 +129,26 @@ export class RedisLedger implements SendLedger {
 
   claimRequest(jobId: string, attempt: number): LedgerClaim {
     const value = JSON.stringify({ st: 'claimed', a: attempt, owner: this.owner, at: Date.now() } satisfies LedgerEntry);
-    return { key: this.key(jobId), value, attempt, ttlMs: this.options.ttlMs };
+    return { key: this.key(jobId), value, attempt, ttlMs: this.options.ttlMs, jobId };
   }
 
   async claim(jobId: string, attempt: number): Promise<ClaimResult> {
     const value = JSON.stringify({ st: 'claimed', a: attempt, owner: this.owner, at: Date.now() } satisfies LedgerEntry);
     const existing = await this.redis.ledgerClaim(this.key(jobId), value, attempt, this.options.ttlMs);
     if (existing === null) return { claimed: true };
-    return { claimed: false, existing: parseLedgerEntry(existing) };
+    return { claimed: false, existing: parseLedgerEntry(existing, jobId) };
   }
 
   async peek(jobId: string): Promise<LedgerEntry | undefined> {
     const v = await this.redis.get(this.key(jobId));
-    return v ? parseLedgerEntry(v) : undefined;
+    return v ? parseLedgerEntry(v, jobId) : undefined;
   }
 
   async claimDone(jobId: string, attempt: number, event: SentEventV1): Promise<ClaimResult> {
     const value = encodeDone(attempt, Date.now(), event);
     const existing = await this.redis.ledgerClaim(this.key(jobId), value, attempt, this.options.ttlMs);
     if (existing === null) return { claimed: true };
-    return { claimed: false, existing: parseLedgerEntry(existing) };
+    return { claimed: false, existing: parseLedgerEntry(existing, jobId) };
   }
 
   async recordDone(jobId: string, attempt: number, event: SentEventV1): Promise<void> {

@@ -127,7 +127,7 @@ export class RedisSendGuard implements SendGuard {
     const key = this.windowKey(phoneNumberId);
     const { claim } = send;
     const reply = await this.redis.sendGuard(3, key, `${key}:last-admission`, claim.key, send.windowMs, send.cap, send.member, send.gapMs.toFixed(3), claim.value, claim.attempt, claim.ttlMs);
-    if (reply.startsWith('E')) return { kind: 'known', existing: parseLedgerEntry(reply.slice(1)) };
+    if (reply.startsWith('E')) return { kind: 'known', existing: parseLedgerEntry(reply.slice(1), claim.jobId) };
     const waitMs = Number(reply);
     return waitMs > 0 ? { kind: 'held', waitMs } : ADMITTED;
   }

@@ -28,7 +28,7 @@ const sent: SentEventV1 = {
 describe('send ledger done encoding', () => {
   it('round-trips an event exactly, in two thirds of the bytes', () => {
     const stored = encodeDone(2, 1_772_355_601_250, sent);
-    expect(parseLedgerEntry(stored)).toEqual({ st: 'done', a: 2, at: 1_772_355_601_250, event: sent });
+    expect(parseLedgerEntry(stored, 'j_abc')).toEqual({ st: 'done', a: 2, at: 1_772_355_601_250, event: sent });
     expect(stored.length).toBeLessThan(JSON.stringify({ st: 'done', a: 2, at: 1_772_355_601_250, event: sent }).length * 0.7);
     // The Lua scripts read st and a.
     expect(JSON.parse(stored)).toMatchObject({ st: 'done', a: 2 });
@@ -37,13 +37,13 @@ describe('send ledger done encoding', () => {
   it('keeps an eventId and attempt that differ from the defaults (an unknown outcome of an earlier attempt)', () => {
     const unknown: SentEventV1 = { ...sent, outcome: 'unknown', eventId: 'j_abc:1:deferred:5', attempt: 1, reason: 'died', wamid: undefined };
     delete unknown.wamid;
-    expect(parseLedgerEntry(encodeDone(2, 5, unknown))).toEqual({ st: 'done', a: 2, at: 5, event: unknown });
+    expect(parseLedgerEntry(encodeDone(2, 5, unknown), 'j_abc')).toEqual({ st: 'done', a: 2, at: 5, event: unknown });
   });
 
   it('reads entries in the earlier encoding and the other states unchanged', () => {
     const old = JSON.stringify({ st: 'done', a: 2, at: 1, event: sent });
-    expect(parseLedgerEntry(old)).toEqual({ st: 'done', a: 2, at: 1, event: sent });
-    expect(parseLedgerEntry('{"st":"claimed","a":0,"owner":"o","at":1}')).toEqual({ st: 'claimed', a: 0, owner: 'o', at: 1 });
-    expect(parseLedgerEntry('{"st":"retry","a":1,"at":1}')).toEqual({ st: 'retry', a: 1, at: 1 });
+    expect(parseLedgerEntry(old, 'j_abc')).toEqual({ st: 'done', a: 2, at: 1, event: sent });
+    expect(parseLedgerEntry('{"st":"claimed","a":0,"owner":"o","at":1}', 'j_abc')).toEqual({ st: 'claimed', a: 0, owner: 'o', at: 1 });
+    expect(parseLedgerEntry('{"st":"retry","a":1,"at":1}', undefined)).toEqual({ st: 'retry', a: 1, at: 1 });
   });
 });

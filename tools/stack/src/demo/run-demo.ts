@@ -119,7 +119,8 @@ export async function runDemo(stack: RunningStack, options: { recipients: number
     const rates = senders.map((s) => {
       const before = previous?.accepted.get(s.id) ?? 0;
       const seconds = previous ? (now - previous.at) / 1000 : 1;
-      return { ...s, rate: previous ? (accepted.get(s.id)! - before) / seconds : 0, target: targets.get(s.id) ?? null };
+      const paced = targets.get(s.id);
+      return { ...s, rate: previous ? (accepted.get(s.id)! - before) / seconds : 0, target: paced?.target ?? null, limit: paced?.limit ?? s.limit };
     });
     previous = { at: now, accepted };
     snapshot = { elapsedMs: now - started, scope, ...sumViews(views), senders: rates, throttled: Number(sim.rejectedByCode?.['130429'] ?? 0) };
@@ -143,10 +144,10 @@ async function readViews(endpoints: CampaignEndpoints, ids: string[]): Promise<A
   return Promise.all(ids.map((id) => fetchCampaignView(endpoints, id).catch(() => null)));
 }
 
-/** The dispatcher's paced target per number (msg/s). */
-async function readTargets(stack: RunningStack): Promise<Map<string, number>> {
-  const r = (await callJson('GET', `${stack.urls.dispatcher}/v1/senders`, { token: stack.secrets.adminToken }).catch(() => null)) as { senders?: Array<{ phoneNumberId: string; targetMps: number }> } | null;
-  return new Map((r?.senders ?? []).map((s) => [s.phoneNumberId, s.targetMps]));
+/** The dispatcher's paced target and the number's current limit (msg/s; a tier upgrade changes it). */
+async function readTargets(stack: RunningStack): Promise<Map<string, { target: number; limit: number }>> {
+  const r = (await callJson('GET', `${stack.urls.dispatcher}/v1/senders`, { token: stack.secrets.adminToken }).catch(() => null)) as { senders?: Array<{ phoneNumberId: string; targetMps: number; rateLimitMps: number }> } | null;
+  return new Map((r?.senders ?? []).map((s) => [s.phoneNumberId, { target: s.targetMps, limit: s.rateLimitMps }]));
 }
 
 async function readSummary(stack: RunningStack, campaignIds: string[], views: Array<CampaignView | null>): Promise<DemoSummary> {
