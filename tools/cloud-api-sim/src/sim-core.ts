@@ -274,7 +274,9 @@ export class SimCore {
     const cbp = this.scenario.pricing.model === 'CBP';
     const billable = cbp ? !fepOpen && category !== 0 : pricingType === 0;
     let convIdx = -1;
-    if (cbp || this.scenario.pricing.pmpConversationObject) {
+    // Under PMP, v24 status webhooks carry a `conversation` only for free entry points (v23 style with
+    // `pmpConversationObject: true`).
+    if (cbp || fepOpen || this.scenario.pricing.pmpConversationObject) {
       convIdx = this.conversations.resolve(phone.waba.idx, msg.to, CATEGORY[category]!, fepOpen, now);
     }
     const idx = this.store.add({

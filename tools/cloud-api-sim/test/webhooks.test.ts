@@ -77,8 +77,8 @@ describe('status webhooks', () => {
 });
 
 describe('pricing objects', () => {
-  it('PMP: pricing {billable, pricing_model, category, type} on sent/delivered; utility in an open window is free_customer_service', async () => {
-    const { rx, sim, clock } = await setup({ pricing: { model: 'PMP' } });
+  it('PMP (v23 style): pricing {billable, pricing_model, category, type} on sent/delivered; utility in an open window is free_customer_service', async () => {
+    const { rx, sim, clock } = await setup({ pricing: { model: 'PMP', pmpConversationObject: true } });
     await send(sim, templateBody('16505556010'));
     sim.inbound({ phoneNumberId: PHONE, from: '16505556011', text: 'hi' });
     await send(sim, templateBody('16505556011'));
@@ -121,6 +121,23 @@ describe('pricing objects', () => {
     await advance(sim, clock, 200);
     const sent = statusesOf(rx.received).find((s) => s.status === 'sent')!;
     expect(sent.pricing).toEqual({ billable: false, pricing_model: 'PMP', category: 'referral_conversion', type: 'free_entry_point' });
+    expect(sent.conversation).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{32}$/), origin: { type: 'referral_conversion' } });
+  });
+
+  // Graph API v24: under per-message pricing, status webhooks carry no `conversation` object except for
+  // free entry points. https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/status
+  it('PMP v24 (default): no conversation object on sent/delivered of regular or free_customer_service messages', async () => {
+    const { rx, sim, clock } = await setup({ pricing: { model: 'PMP' } });
+    await send(sim, templateBody('16505556030'));
+    sim.inbound({ phoneNumberId: PHONE, from: '16505556031', text: 'hi' });
+    await send(sim, textBody('16505556031'));
+    await advance(sim, clock, 200);
+    const st = statusesOf(rx.received).filter((s) => s.status === 'sent' || s.status === 'delivered');
+    expect(st.length).toBe(4);
+    for (const s of st) {
+      expect(s.pricing).toBeDefined();
+      expect(s.conversation).toBeUndefined();
+    }
   });
 
   it('CBP: one conversation per category for 24 h, expiration only on sent, billable except service', async () => {
