@@ -124,10 +124,13 @@ export const scenarioSchema = z.object({
   pricing: z
     .object({
       model: z.enum(['CBP', 'PMP']).default('PMP'),
-      /** Under PMP Meta still sent a `conversation` object on sent/delivered for a while; it may be omitted. */
-      pmpConversationObject: z.boolean().default(true),
+      /**
+       * Under PMP, Graph API v24 status webhooks carry a `conversation` object only for free entry
+       * points (the default); `true` sends it on every sent/delivered status as v23 and earlier did.
+       */
+      pmpConversationObject: z.boolean().default(false),
     })
-    .default({ model: 'PMP', pmpConversationObject: true }),
+    .default({ model: 'PMP', pmpConversationObject: false }),
   /**
    * `meta`: errors Meta reports after accepting (undeliverable, re-engagement, marketing opt-out,
    * experiment, ecosystem throttle) come back as HTTP 200 then a `failed` status webhook.

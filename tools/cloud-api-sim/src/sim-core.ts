@@ -15,6 +15,9 @@ import { MediaStore } from './media';
 import { checkTemplateSend } from './templates';
 import { buildWorld, limitNumber, templateKey, type PhoneState, type World } from './world';
 
+/** From this instant Meta bills service messages and utility templates inside the service window. */
+export const SERVICE_BILLED_FROM_MS = Date.parse('2026-10-01T00:00:00Z');
+
 const STATUS_NAMES: StatusName[] = ['sent', 'delivered', 'read', 'failed'];
 const ERROR_HREF = 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/';
 
@@ -262,15 +265,18 @@ export class SimCore {
       }
     }
 
-    // Pricing: PMP charges each template except utility inside an open service window; free-form
-    // service messages and free entry point conversations are free.
+    // Pricing by the rules in force at send time (Meta's pricing page): PMP from 2025-07-01 charges
+    // each template except utility inside an open service window, and service messages are free;
+    // from 2026-10-01 service and in-window utility are charged too. Free entry points stay free.
     let pricingType = 0;
     if (fepOpen) pricingType = 2;
-    else if (category === 0 || (category === 2 && windowOpen)) pricingType = 1;
+    else if (now < SERVICE_BILLED_FROM_MS && (category === 0 || (category === 2 && windowOpen))) pricingType = 1;
     const cbp = this.scenario.pricing.model === 'CBP';
     const billable = cbp ? !fepOpen && category !== 0 : pricingType === 0;
     let convIdx = -1;
-    if (cbp || this.scenario.pricing.pmpConversationObject) {
+    // Under PMP, v24 status webhooks carry a `conversation` only for free entry points (v23 style with
+    // `pmpConversationObject: true`).
+    if (cbp || fepOpen || this.scenario.pricing.pmpConversationObject) {
       convIdx = this.conversations.resolve(phone.waba.idx, msg.to, CATEGORY[category]!, fepOpen, now);
     }
     const idx = this.store.add({

@@ -77,8 +77,8 @@ describe('status webhooks', () => {
 });
 
 describe('pricing objects', () => {
-  it('PMP: pricing {billable, pricing_model, category, type} on sent/delivered; utility in an open window is free_customer_service', async () => {
-    const { rx, sim, clock } = await setup({ pricing: { model: 'PMP' } });
+  it('PMP (v23 style): pricing {billable, pricing_model, category, type} on sent/delivered; utility in an open window is free_customer_service', async () => {
+    const { rx, sim, clock } = await setup({ pricing: { model: 'PMP', pmpConversationObject: true } });
     await send(sim, templateBody('16505556010'));
     sim.inbound({ phoneNumberId: PHONE, from: '16505556011', text: 'hi' });
     await send(sim, templateBody('16505556011'));
@@ -95,6 +95,25 @@ describe('pricing objects', () => {
     expect(conv).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{32}$/), origin: { type: 'utility' }, expiration_timestamp: expect.stringMatching(/^\d{10}$/) });
   });
 
+  // From 2026-10-01 Meta bills service messages and utility templates inside the customer-service window.
+  // https://developers.facebook.com/documentation/business-messaging/whatsapp/pricing
+  it('PMP from 2026-10-01: in-window utility and service are regular (billed); before it they are free_customer_service', async () => {
+    const { rx, sim, clock } = await setup({ pricing: { model: 'PMP' } });
+    clock.set(Date.parse('2026-09-30T23:00:00Z'));
+    sim.inbound({ phoneNumberId: PHONE, from: '16505556021', text: 'hi' });
+    await send(sim, templateBody('16505556021'));
+    clock.set(Date.parse('2026-10-01T00:00:00Z'));
+    sim.inbound({ phoneNumberId: PHONE, from: '16505556022', text: 'hi' });
+    await send(sim, templateBody('16505556022'));
+    await send(sim, textBody('16505556022'));
+    await advance(sim, clock, 200);
+    const st = statusesOf(rx.received);
+    const by = (to: string, status: string, n = 0) => st.filter((s) => s.recipient_id === to && s.status === status)[n]!;
+    expect(by('16505556021', 'delivered').pricing).toEqual({ billable: false, pricing_model: 'PMP', category: 'utility', type: 'free_customer_service' });
+    expect(by('16505556022', 'delivered', 0).pricing).toEqual({ billable: true, pricing_model: 'PMP', category: 'utility', type: 'regular' });
+    expect(by('16505556022', 'delivered', 1).pricing).toEqual({ billable: true, pricing_model: 'PMP', category: 'service', type: 'regular' });
+  });
+
   it('PMP: a referral inbound opens a free entry point', async () => {
     const { rx, sim, clock } = await setup({ pricing: { model: 'PMP' } });
     sim.inbound({ phoneNumberId: PHONE, from: '16505556012', text: 'from ad', referral: true });
@@ -102,6 +121,23 @@ describe('pricing objects', () => {
     await advance(sim, clock, 200);
     const sent = statusesOf(rx.received).find((s) => s.status === 'sent')!;
     expect(sent.pricing).toEqual({ billable: false, pricing_model: 'PMP', category: 'referral_conversion', type: 'free_entry_point' });
+    expect(sent.conversation).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{32}$/), origin: { type: 'referral_conversion' } });
+  });
+
+  // Graph API v24: under per-message pricing, status webhooks carry no `conversation` object except for
+  // free entry points. https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/status
+  it('PMP v24 (default): no conversation object on sent/delivered of regular or free_customer_service messages', async () => {
+    const { rx, sim, clock } = await setup({ pricing: { model: 'PMP' } });
+    await send(sim, templateBody('16505556030'));
+    sim.inbound({ phoneNumberId: PHONE, from: '16505556031', text: 'hi' });
+    await send(sim, textBody('16505556031'));
+    await advance(sim, clock, 200);
+    const st = statusesOf(rx.received).filter((s) => s.status === 'sent' || s.status === 'delivered');
+    expect(st.length).toBe(4);
+    for (const s of st) {
+      expect(s.pricing).toBeDefined();
+      expect(s.conversation).toBeUndefined();
+    }
   });
 
   it('CBP: one conversation per category for 24 h, expiration only on sent, billable except service', async () => {

@@ -1,3 +1,4 @@
+import { isFreeUnder, regimeAt, type PricingRegime } from './pricing-rules';
 import type { PricingModel, RateCard } from './rate-card';
 
 /** The pricing-relevant part of a status event, already normalised (times in ms, country derived). */
@@ -14,6 +15,8 @@ export interface Charge {
   /** One charge per key: `CBP:<conversation id>` (or `CBP:msg:<wamid>` without one) or `PMP:<wamid>`. */
   chargeKey: string;
   pricingModel: PricingModel;
+  /** The rule set in force at `pricedAtMs` (see pricing-rules.ts). */
+  regime: PricingRegime;
   category: string;
   country: string;
   billable: boolean;
@@ -41,7 +44,8 @@ const CHARGING_STATUSES = new Set(['delivered', 'read']);
  * conversation agrees on, so the result does not depend on which status arrives first).
  * Per-message pricing (from 2025-07-01): one charge per message whose pricing type is `regular`
  * (or, without a type, `billable: true`), at the rate in force at the status time; free types are
- * recorded at zero. Several statuses of one unit yield the same key; the store keeps the earliest.
+ * recorded at zero. From 2026-10-01 (`PMP_2026`) `free_customer_service` is no longer free: service
+ * and in-window utility messages are billed, whatever a stale emitter still labels them. Several statuses of one unit yield the same key; the store keeps the earliest.
  */
 export function chargeFor(event: PricedStatus, card: RateCard): Charge | null {
   const pricing = event.pricing;
@@ -63,7 +67,7 @@ export function chargeFor(event: PricedStatus, card: RateCard): Charge | null {
     if (!billable) freeType = pricing.type && pricing.type !== 'regular' ? pricing.type : 'not_billable';
   } else {
     chargeKey = `PMP:${event.wamid}`;
-    billable = pricing.type !== undefined ? pricing.type === 'regular' : pricing.billable === true;
+    billable = pricing.type !== undefined ? !isFreeUnder(regimeAt(pricedAtMs), pricing.type) : pricing.billable === true;
     if (!billable) freeType = pricing.type ?? 'not_billable';
   }
 
@@ -72,6 +76,7 @@ export function chargeFor(event: PricedStatus, card: RateCard): Charge | null {
   return {
     chargeKey,
     pricingModel: model as PricingModel,
+    regime: model === 'CBP' ? 'CBP' : regimeAt(pricedAtMs),
     category,
     country: event.country,
     billable,
