@@ -20,7 +20,7 @@ import { DispatchConsumer } from './adapters/kafka-consumer';
 import { OutcomeProducer } from './adapters/kafka-producer';
 import { GraphSenderSync } from './adapters/graph-sender-sync';
 import { qualityIsLow } from './domain/quality-gate';
-import { LiveTemplates } from '@wa/shared/templates/store';
+import { LiveTemplates, type TemplateOverlay } from '@wa/shared/templates/store';
 import { TemplateSyncer } from '@wa/shared/templates/sync';
 import { RedisAccountState } from './adapters/redis-account-state';
 import { RedisCampaigns } from './adapters/redis-campaigns';
@@ -52,6 +52,8 @@ export interface DispatcherService {
   readonly logger: Logger;
   /** The process's shutdown: every start-up step registers its undo here. */
   readonly shutdown: Shutdown;
+  /** The synced templates this dispatcher currently enforces. */
+  readonly templates: TemplateOverlay;
   start(): Promise<void>;
   close(): Promise<boolean>;
 }
@@ -265,6 +267,8 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   return {
     app,
     logger,
+    /** The synced templates this dispatcher currently enforces. */
+    templates: liveTemplates.overlay,
     shutdown,
     async start() {
       await redis.connect();
