@@ -21,11 +21,6 @@ export function createRedisKeys(prefix = '') {
      * display number, and the dispatcher maps it to the id through its catalogue. TTL 90 days.
      */
     phoneStateByDisplay: (displayPhoneNumber: string) => `${p}phone-state:${displayPhoneNumber}`,
-    /**
-     * Inbound messages a business number received in one epoch second (TTL 10 s): Meta counts them
-     * toward the number's throughput, so the dispatcher leaves room for them.
-     */
-    inboundPerSecond: (phoneNumberId: string, epochSecond: number) => `${p}inbound:${phoneNumberId}:${epochSecond}`,
     /** Template status (APPROVED, PAUSED, DISABLED, …) by business account, name and language. */
     templateStatus: (wabaId: string, name: string, language: string) => `${p}template:${wabaId}:${name}:${language}`,
     /** JSON {syncedAt, templates}: a business account's message templates as Meta listed them; TTL 7 days, renewed by each sync. */
@@ -46,9 +41,6 @@ export function createRedisKeys(prefix = '') {
   });
 }
 export type RedisKeys = ReturnType<typeof createRedisKeys>;
-
-/** How long a per-second inbound count is kept. */
-export const INBOUND_COUNT_TTL_S = 10;
 
 /** Service windows last 24 hours from the person's last inbound message. */
 export const SERVICE_WINDOW_MS = 24 * 60 * 60 * 1000;

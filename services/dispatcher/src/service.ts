@@ -24,7 +24,6 @@ import { LiveTemplates, type TemplateOverlay } from '@wa/shared/templates/store'
 import { TemplateSyncer } from '@wa/shared/templates/sync';
 import { RedisAccountState } from './adapters/redis-account-state';
 import { RedisCampaigns } from './adapters/redis-campaigns';
-import { RedisInboundRates } from './adapters/redis-inbound';
 import { RedisLedger } from './adapters/redis-ledger';
 import { RedisMessagingLimits } from './adapters/redis-messaging-limits';
 import { RedisSendGuard } from './adapters/redis-send-guard';
@@ -97,7 +96,6 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   // One permit per Graph API pool connection, held from the send admission to the answer (see SendScheduler).
   const connections = createSemaphore(config.HTTP_POOL_CONNECTIONS);
   const ledger = new RedisLedger(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlMs: config.LEDGER_TTL_MS });
-  const inbound = new RedisInboundRates(redis, { keys, phoneNumberIds: catalog.catalog.phoneNumbers.map((n) => n.id), now: () => clock.now() });
   const account = new RedisAccountState(redis, { keys, keyPrefix: config.REDIS_KEY_PREFIX, catalog, refreshMs: config.STATE_REFRESH_MS, logger });
   const senderSync =
     config.SENDER_SYNC_INTERVAL_MS > 0
@@ -123,8 +121,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     decreaseFactor: config.THROTTLE_DECREASE_FACTOR,
     coolDownMs: config.THROTTLE_COOLDOWN_MS,
     windowMs: config.THROUGHPUT_WINDOW_MS,
-    // Inbound messages count toward the number's throughput: pace outbound in what they leave.
-    limitOf: (id) => Math.max(1, account.throughputMps(id) - inbound.reserve(id)),
+    limitOf: (id) => account.throughputMps(id),
     clock,
     connections,
   });
@@ -293,9 +290,6 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       shutdown.add('ledger', () => ledger.stop());
       await account.start();
       shutdown.add('account-state', () => account.stop());
-      await inbound.refresh().catch(() => undefined);
-      inbound.start();
-      shutdown.add('inbound-rates', () => inbound.stop());
       if (senderSync) {
         senderSync.start();
         shutdown.add('sender-sync', () => senderSync.stop());

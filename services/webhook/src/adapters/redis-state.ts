@@ -3,7 +3,7 @@ import type { Clock } from '@wa/shared/clock';
 import { AppError } from '@wa/shared/errors';
 
 import { RedisBuckets } from '@wa/shared/redis-buckets';
-import { INBOUND_COUNT_TTL_S, SERVICE_WINDOW_MS, type RedisKeys } from '@wa/shared/redis-keys';
+import { SERVICE_WINDOW_MS, type RedisKeys } from '@wa/shared/redis-keys';
 import type { StateChange } from '../domain/state-changes';
 
 /** Extends a window only forward: an out-of-order older inbound must not shorten it. */
@@ -188,13 +188,9 @@ export class RedisState {
     const announce: Record<string, unknown>[] = [];
     for (const change of changes) {
       switch (change.kind) {
-        case 'service_window': {
+        case 'service_window':
           pipeline.eval(WINDOW_SCRIPT, 1, this.keys.serviceWindow(change.phoneNumberId, change.waId), String(change.lastInboundMs), String(now), String(SERVICE_WINDOW_MS));
-          // Inbound messages use the number's throughput too (Meta): counted per second for the dispatcher's pacing.
-          const second = this.keys.inboundPerSecond(change.phoneNumberId, Math.floor(now / 1000));
-          pipeline.incr(second).expire(second, INBOUND_COUNT_TTL_S);
           break;
-        }
         case 'opt_out':
         case 'opt_in':
           pipeline.eval(OPT_OUT_SCRIPT, 1, this.keys.optOut(change.wabaId, change.waId), change.kind === 'opt_out' ? '1' : '0', String(Number.isFinite(change.atMs) ? change.atMs : now), String(OPT_IN_MEMORY_MS));
