@@ -103,7 +103,20 @@ async function run(
   label: string,
   numbers: { id: string; mps: number }[],
   dispatchers = 1,
-): Promise<{ numbers: NumberResult[]; totalMps: number; overallMps: number; wallS: number; logDir: string; dispatchers: number; dispatcherCpuMsPerSend: number; cpuMsPerSend: Record<string, number>; dispatcherPeakRssMb: number; eventLoopDelay: { meanMsP50: number; meanMsMax: number; p99MsMax: number }; reannounced: number; simRealtimePriority: boolean }> {
+): Promise<{
+  numbers: NumberResult[];
+  totalMps: number;
+  overallMps: number;
+  wallS: number;
+  logDir: string;
+  dispatchers: number;
+  dispatcherCpuMsPerSend: number;
+  cpuMsPerSend: Record<string, number>;
+  dispatcherPeakRssMb: number;
+  eventLoopDelay: { meanMsP50: number; meanMsMax: number; p99MsMax: number };
+  reannounced: number;
+  simRealtimePriority: boolean;
+}> {
   const h = new Harness();
   const logDir = tempDir(`bench-dispatch-${label}`);
   try {
@@ -113,7 +126,12 @@ async function run(
     const w = world(numbers, { messagingLimit: 100_000 });
     const scenario: ScenarioInput = {
       ...w.scenario,
-      faults: { transientFraction: 0, transientHttpStatus: 500, ecosystemThrottleFraction: 0, latency: MEDIAN_MS > 0 ? { kind: 'lognormal', medianMs: MEDIAN_MS, p99Ms: P99_MS ?? MEDIAN_MS * 10 } : { kind: 'none' } },
+      faults: {
+        transientFraction: 0,
+        transientHttpStatus: 500,
+        ecosystemThrottleFraction: 0,
+        latency: MEDIAN_MS > 0 ? { kind: 'lognormal', medianMs: MEDIAN_MS, p99Ms: P99_MS ?? MEDIAN_MS * 10 } : { kind: 'none' },
+      },
     };
     const sim = await spawnSim(scenario, logDir);
     h.simUrl = sim.url;
@@ -147,7 +165,11 @@ async function run(
       const timeoutMs = (DURATION_S * 6 + 120) * 1_000;
       // Every job has at least one outcome record: the run is over (bar retries) when there are as many.
       let records = 0;
-      await waitFor(async () => (records = await h.sentRecords()) >= jobs.length, { timeoutMs, intervalMs: 500, description: () => `${label}: an outcome record per job (${records} of ${jobs.length})` });
+      await waitFor(async () => (records = await h.sentRecords()) >= jobs.length, {
+        timeoutMs,
+        intervalMs: 500,
+        description: () => `${label}: an outcome record per job (${records} of ${jobs.length})`,
+      });
       const wallS = (Date.now() - t0) / 1000;
       const cpuMsByProcess = cpu.read();
       await h.startCollecting();
@@ -165,7 +187,11 @@ async function run(
         else firstSent.set(e.jobId, e);
       }
       const sentEvents = [...firstSent.values()];
-      if (process.env.BENCH_DUMP) writeFileSync(`${process.env.BENCH_DUMP}-${label}.json`, JSON.stringify(h.sent.map((e) => ({ n: e.senderPhoneNumberId, o: e.outcome, c: e.errorCode, t: Date.parse(e.occurredAt), l: e.latencyMs }))));
+      if (process.env.BENCH_DUMP)
+        writeFileSync(
+          `${process.env.BENCH_DUMP}-${label}.json`,
+          JSON.stringify(h.sent.map((e) => ({ n: e.senderPhoneNumberId, o: e.outcome, c: e.errorCode, t: Date.parse(e.occurredAt), l: e.latencyMs }))),
+        );
       // BENCH_TIMELINE=1: sends per second of each number from the run's first send, and when its 130429s came.
       if (process.env.BENCH_TIMELINE) {
         const start = Math.min(...sentEvents.map(sendTime));
@@ -176,7 +202,9 @@ async function run(
             const second = Math.floor((sendTime(e) - start) / 1000);
             perSecond[second] = (perSecond[second] ?? 0) + 1;
           }
-          const throttledAt = h.sent.filter((e) => e.errorCode === 130429 && e.senderPhoneNumberId === n.id).map((e) => ((sendTime(e) - start) / 1000).toFixed(2));
+          const throttledAt = h.sent
+            .filter((e) => e.errorCode === 130429 && e.senderPhoneNumberId === n.id)
+            .map((e) => ((sendTime(e) - start) / 1000).toFixed(2));
           console.log(`${label} ${n.id} sends per second: ${Array.from(perSecond, (x) => x ?? 0).join(' ')}; 130429 at ${throttledAt.join(', ') || '-'} s`);
         }
       }
@@ -186,7 +214,10 @@ async function run(
         const steady = times.filter((t) => t >= times[0]! + RAMP_MS);
         const spanMs = steady.length > 1 ? steady[steady.length - 1]! - steady[0]! : 0;
         const achieved = spanMs > 0 ? ((steady.length - 1) * 1000) / spanMs : 0;
-        const lat = mine.map((e) => e.latencyMs ?? NaN).filter(Number.isFinite).sort((a, b) => a - b);
+        const lat = mine
+          .map((e) => e.latencyMs ?? NaN)
+          .filter(Number.isFinite)
+          .sort((a, b) => a - b);
         const ps = stats.phoneNumbers[n.id]!;
         return {
           number: n.id,
@@ -223,8 +254,22 @@ async function run(
       const dispatcherCpuMsPerSend = perSend(cpuMs);
       // Where the 2 cores went, per sent message: whether the dispatcher or the machine is the limit.
       const cpuMsPerSend = Object.fromEntries(Object.entries(cpuMsByProcess).map(([name, ms]) => [name, perSend(ms)]));
-      if (reannounced > 0 || h.collectorRedeliveries > 0) console.log(`${label}: ${reannounced} re-announced sent events (redelivered jobs), ${h.collectorRedeliveries} records redelivered to the collector`);
-      return { numbers: results, totalMps, overallMps, wallS: Math.round(wallS * 10) / 10, logDir, dispatchers, dispatcherCpuMsPerSend, cpuMsPerSend, dispatcherPeakRssMb, eventLoopDelay, reannounced, simRealtimePriority: sim.realtimePriority };
+      if (reannounced > 0 || h.collectorRedeliveries > 0)
+        console.log(`${label}: ${reannounced} re-announced sent events (redelivered jobs), ${h.collectorRedeliveries} records redelivered to the collector`);
+      return {
+        numbers: results,
+        totalMps,
+        overallMps,
+        wallS: Math.round(wallS * 10) / 10,
+        logDir,
+        dispatchers,
+        dispatcherCpuMsPerSend,
+        cpuMsPerSend,
+        dispatcherPeakRssMb,
+        eventLoopDelay,
+        reannounced,
+        simRealtimePriority: sim.realtimePriority,
+      };
     } finally {
       for (const p of procs) await p.stop(10_000);
       await sim.stop(5_000);
@@ -234,19 +279,52 @@ async function run(
   }
 }
 
-console.log(`dispatch benchmark: ${DURATION_S} s of backlog per number, inbound headroom ${HEADROOM}, simulator latency ${MEDIAN_MS > 0 ? `log-normal median ${MEDIAN_MS} ms, p99 ${P99_MS} ms` : 'none'}`);
-const accuracy = await run('accuracy', ACCURACY_MPS.map((mps, i) => ({ id: String(2000 + i), mps })));
+console.log(
+  `dispatch benchmark: ${DURATION_S} s of backlog per number, inbound headroom ${HEADROOM}, simulator latency ${MEDIAN_MS > 0 ? `log-normal median ${MEDIAN_MS} ms, p99 ${P99_MS} ms` : 'none'}`,
+);
+const accuracy = await run(
+  'accuracy',
+  ACCURACY_MPS.map((mps, i) => ({ id: String(2000 + i), mps })),
+);
 console.log(`simulator scheduling: ${accuracy.simRealtimePriority ? 'real-time (SCHED_FIFO)' : 'normal (no permission, or SIM_REALTIME=0)'}`);
 console.log('\nA. rate accuracy (one dispatcher; targets: ratio >= 0.97, 130429 = 0)');
 console.table(accuracy.numbers);
 const capacityNumbers = Array.from({ length: CAPACITY_NUMBERS }, (_, i) => ({ id: String(3000 + i), mps: 1_000 }));
-console.log(`CPU ms per sent message: ${Object.entries(accuracy.cpuMsPerSend).map(([name, ms]) => `${name} ${ms}`).join(', ')}`);
-console.log(`dispatcher CPU per sent message: ${accuracy.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${accuracy.dispatcherPeakRssMb} MB; event-loop delay per second: mean p50 ${accuracy.eventLoopDelay.meanMsP50} ms, max ${accuracy.eventLoopDelay.meanMsMax} ms, p99 max ${accuracy.eventLoopDelay.p99MsMax} ms`);
-const capacity = CAPACITY_NUMBERS > 0 ? await run('capacity', capacityNumbers, CAPACITY_DISPATCHERS) : { numbers: [], totalMps: 0, overallMps: 0, wallS: 0, logDir: '', dispatchers: 0, dispatcherCpuMsPerSend: NaN, cpuMsPerSend: {}, dispatcherPeakRssMb: NaN, eventLoopDelay: { meanMsP50: NaN, meanMsMax: NaN, p99MsMax: NaN }, reannounced: 0, simRealtimePriority: accuracy.simRealtimePriority };
+console.log(
+  `CPU ms per sent message: ${Object.entries(accuracy.cpuMsPerSend)
+    .map(([name, ms]) => `${name} ${ms}`)
+    .join(', ')}`,
+);
+console.log(
+  `dispatcher CPU per sent message: ${accuracy.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${accuracy.dispatcherPeakRssMb} MB; event-loop delay per second: mean p50 ${accuracy.eventLoopDelay.meanMsP50} ms, max ${accuracy.eventLoopDelay.meanMsMax} ms, p99 max ${accuracy.eventLoopDelay.p99MsMax} ms`,
+);
+const capacity =
+  CAPACITY_NUMBERS > 0
+    ? await run('capacity', capacityNumbers, CAPACITY_DISPATCHERS)
+    : {
+        numbers: [],
+        totalMps: 0,
+        overallMps: 0,
+        wallS: 0,
+        logDir: '',
+        dispatchers: 0,
+        dispatcherCpuMsPerSend: NaN,
+        cpuMsPerSend: {},
+        dispatcherPeakRssMb: NaN,
+        eventLoopDelay: { meanMsP50: NaN, meanMsMax: NaN, p99MsMax: NaN },
+        reannounced: 0,
+        simRealtimePriority: accuracy.simRealtimePriority,
+      };
 console.log(`\nB. capacity (${CAPACITY_DISPATCHERS} dispatcher process(es), ${CAPACITY_NUMBERS} numbers at 1,000 msgs/s; target >= 2,000 msgs/s)`);
 console.table(capacity.numbers);
-console.log(`CPU ms per sent message: ${Object.entries(capacity.cpuMsPerSend).map(([name, ms]) => `${name} ${ms}`).join(', ')}`);
-console.log(`total sustained: ${capacity.totalMps} msgs/s while all numbers send (configured ${CAPACITY_NUMBERS * 1_000}); whole run first to last send: ${capacity.overallMps} msgs/s; dispatcher CPU per sent message: ${capacity.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${capacity.dispatcherPeakRssMb} MB; event-loop delay per second: mean p50 ${capacity.eventLoopDelay.meanMsP50} ms, max ${capacity.eventLoopDelay.meanMsMax} ms, p99 max ${capacity.eventLoopDelay.p99MsMax} ms`);
+console.log(
+  `CPU ms per sent message: ${Object.entries(capacity.cpuMsPerSend)
+    .map(([name, ms]) => `${name} ${ms}`)
+    .join(', ')}`,
+);
+console.log(
+  `total sustained: ${capacity.totalMps} msgs/s while all numbers send (configured ${CAPACITY_NUMBERS * 1_000}); whole run first to last send: ${capacity.overallMps} msgs/s; dispatcher CPU per sent message: ${capacity.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${capacity.dispatcherPeakRssMb} MB; event-loop delay per second: mean p50 ${capacity.eventLoopDelay.meanMsP50} ms, max ${capacity.eventLoopDelay.meanMsMax} ms, p99 max ${capacity.eventLoopDelay.p99MsMax} ms`,
+);
 
 const report = {
   durationS: DURATION_S,
@@ -255,7 +333,15 @@ const report = {
   // Real-time scheduling for the simulator (Meta's stand-in must not wait for our CPUs): see raiseToRealtime.
   simRealtimePriority: accuracy.simRealtimePriority && capacity.simRealtimePriority,
   dispatcherNodeArgs: DISPATCHER_NODE_ARGS,
-  accuracy: { numbers: accuracy.numbers, overallMps: accuracy.overallMps, wallS: accuracy.wallS, dispatcherCpuMsPerSend: accuracy.dispatcherCpuMsPerSend, cpuMsPerSend: accuracy.cpuMsPerSend, dispatcherPeakRssMb: accuracy.dispatcherPeakRssMb, eventLoopDelay: accuracy.eventLoopDelay },
+  accuracy: {
+    numbers: accuracy.numbers,
+    overallMps: accuracy.overallMps,
+    wallS: accuracy.wallS,
+    dispatcherCpuMsPerSend: accuracy.dispatcherCpuMsPerSend,
+    cpuMsPerSend: accuracy.cpuMsPerSend,
+    dispatcherPeakRssMb: accuracy.dispatcherPeakRssMb,
+    eventLoopDelay: accuracy.eventLoopDelay,
+  },
   capacity: {
     dispatchers: capacity.dispatchers,
     numbers: capacity.numbers,

@@ -67,7 +67,14 @@ try {
     .map((n) => {
       const count = tally.sentByNumber.get(n.id) ?? 0;
       const rate = sendSeconds ? count / sendSeconds : 0;
-      return { id: n.id, configuredMps: n.throughputMps, sent: count, achievedMps: rate, ratio: rate / n.throughputMps, peakAcceptedPerSecond: sim.phoneNumbers?.[n.id]?.peakAcceptedPerSecond ?? null };
+      return {
+        id: n.id,
+        configuredMps: n.throughputMps,
+        sent: count,
+        achievedMps: rate,
+        ratio: rate / n.throughputMps,
+        peakAcceptedPerSecond: sim.phoneNumbers?.[n.id]?.peakAcceptedPerSecond ?? null,
+      };
     });
   let delivered = 0;
   let failed = 0;
@@ -106,7 +113,12 @@ try {
     nodeOptions: Object.fromEntries(Object.entries(stack.env).map(([name, env]) => [name, env.NODE_OPTIONS ?? ''])),
   };
   printTable(`end-to-end benchmark — ${messages} recipients, pool ${pool}`, [
-    { metric: 'sustained msgs/s (first→last send)', value: figures.sustainedMessagesPerSecond, target: '>= 2000', ok: (figures.sustainedMessagesPerSecond ?? 0) >= 2000 },
+    {
+      metric: 'sustained msgs/s (first→last send)',
+      value: figures.sustainedMessagesPerSecond,
+      target: '>= 2000',
+      ok: (figures.sustainedMessagesPerSecond ?? 0) >= 2000,
+    },
     { metric: 'end-to-end msgs/s (submit→all final)', value: figures.endToEndMessagesPerSecond },
     ...perNumber.map((n) => ({ metric: `achieved/allowed ${n.id} (${n.configuredMps}/s)`, value: n.ratio, target: '>= 0.97', ok: n.ratio >= 0.97 })),
     { metric: 'send latency p50 ms', value: figures.sendLatencyMs.p50 },

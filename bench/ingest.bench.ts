@@ -85,7 +85,12 @@ async function groupSettled(group: string, members: number): Promise<boolean> {
  * replicas at the first poll after the group settled (`startWhen`); `countedFrom` is the number of
  * jobs already out when it started.
  */
-async function waitForOutputs(target: number, children: ChildProcess | ChildProcess[], timeoutMs: number, startWhen: () => Promise<boolean> = async () => true) {
+async function waitForOutputs(
+  target: number,
+  children: ChildProcess | ChildProcess[],
+  timeoutMs: number,
+  startWhen: () => Promise<boolean> = async () => true,
+) {
   const procs = Array.isArray(children) ? children : [children];
   const cpuOfAll = () => procs.reduce((sum, c) => sum + cpuMsOf(c.pid) / 1000, 0);
   const started = Date.now();
@@ -96,7 +101,8 @@ async function waitForOutputs(target: number, children: ChildProcess | ChildProc
   let machineAtFirst = machineCpuMs();
   for (;;) {
     for (const child of procs) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`an ingest process exited (${child.exitCode ?? child.signalCode}) before its ${target} jobs were out`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`an ingest process exited (${child.exitCode ?? child.signalCode}) before its ${target} jobs were out`);
     }
     const n = await outputCount();
     if (n > 0 && firstAt === 0 && (await startWhen())) {
@@ -140,11 +146,20 @@ const templates = [
 await admin.connect();
 await producer.connect();
 await redis.connect();
-const report: Record<string, unknown> = { machine: { cpus: os.cpus().length, node: process.version, loadAverageAtStart: os.loadavg()[0] }, serviceNodeOptions: SERVICE_NODE_OPTIONS, requests: REQUESTS, audience: AUDIENCE };
+const report: Record<string, unknown> = {
+  machine: { cpus: os.cpus().length, node: process.version, loadAverageAtStart: os.loadavg()[0] },
+  serviceNodeOptions: SERVICE_NODE_OPTIONS,
+  requests: REQUESTS,
+  audience: AUDIENCE,
+};
 try {
   await admin.createTopics({
     waitForLeaders: true,
-    topics: [requestTopic, topicName(topics.notificationsDlq, prefix), ...laneTopics].map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
+    topics: [requestTopic, topicName(topics.notificationsDlq, prefix), ...laneTopics].map((topic) => ({
+      topic,
+      numPartitions: PARTITIONS,
+      replicationFactor: 1,
+    })),
   });
 
   // 1. throughput of single-recipient requests.
@@ -153,7 +168,14 @@ try {
     const messages = [];
     for (let j = i; j < Math.min(REQUESTS, i + 5_000); j++) {
       const template = templates[j % 10 === 0 ? 2 : j % 10 < 4 ? 1 : 0]!;
-      const value = { v: 1, idempotencyKey: `bench-${j}`, sender: { phoneNumberId: '106540352242922' }, to: `+49151${String(20_000_000 + j)}`, template, campaignId: 'bench' };
+      const value = {
+        v: 1,
+        idempotencyKey: `bench-${j}`,
+        sender: { phoneNumberId: '106540352242922' },
+        to: `+49151${String(20_000_000 + j)}`,
+        template,
+        campaignId: 'bench',
+      };
       messages.push({ key: value.idempotencyKey, value: JSON.stringify(value) });
     }
     await producer.send({ topic: requestTopic, acks: -1, messages });
@@ -203,7 +225,19 @@ try {
   await producer.send({
     topic: requestTopic,
     acks: -1,
-    messages: [{ key: 'bench-broadcast', value: JSON.stringify({ v: 1, idempotencyKey: 'bench-broadcast', sender: { pool: 'acme-main' }, audience: { path: 'million.ndjson', format: 'ndjson' }, template: { name: 'order_update', language: 'en_US', category: 'utility' }, campaignId: 'bench' }) }],
+    messages: [
+      {
+        key: 'bench-broadcast',
+        value: JSON.stringify({
+          v: 1,
+          idempotencyKey: 'bench-broadcast',
+          sender: { pool: 'acme-main' },
+          audience: { path: 'million.ndjson', format: 'ndjson' },
+          template: { name: 'order_update', language: 'en_US', category: 'utility' },
+          campaignId: 'bench',
+        }),
+      },
+    ],
   });
   const b = await waitForOutputs(base + AUDIENCE, child, 900_000);
   const peak = peakRssMbOf(child.pid);
@@ -234,14 +268,22 @@ for (const replicas of REPLICA_COUNTS) {
   const who = replicas === 1 ? '1 ingest process' : `${replicas} ingest processes, one group`;
   rows.push(
     { measure: `single-recipient requests → dispatch jobs (${who})`, value: `${tp.jobsPerSecond} jobs/s`, target: '≥ 20000 jobs/s' },
-    { measure: `  ingest CPU per job (all ${who === '1 ingest process' ? 'of it' : 'of them'}; independent of neighbours)`, value: `${tp.ingestCpuMicrosPerJob} µs`, target: '' },
+    {
+      measure: `  ingest CPU per job (all ${who === '1 ingest process' ? 'of it' : 'of them'}; independent of neighbours)`,
+      value: `${tp.ingestCpuMicrosPerJob} µs`,
+      target: '',
+    },
     { measure: '  machine busy (all processes, in the window)', value: `${Math.round((tp.machineBusyRatio ?? 0) * 100)} %`, target: '' },
     { measure: '  including process start + group join', value: `${tp.jobsPerSecondIncludingStartup} jobs/s`, target: '' },
     { measure: `  peak RSS (${tp.requests} requests)`, value: `${tp.peakRssMb} MB`, target: '' },
   );
 }
 rows.push(
-  { measure: `broadcast expansion (${bc.recipients} recipients)`, value: `${bc.recipientsPerSecond} jobs/s in ${((bc.wallMs ?? 0) / 1000).toFixed(1)} s`, target: '' },
+  {
+    measure: `broadcast expansion (${bc.recipients} recipients)`,
+    value: `${bc.recipientsPerSecond} jobs/s in ${((bc.wallMs ?? 0) / 1000).toFixed(1)} s`,
+    target: '',
+  },
   { measure: '  ingest CPU per broadcast job', value: `${bc.ingestCpuMicrosPerJob} µs`, target: '' },
   { measure: '  peak RSS while expanding the broadcast', value: `${bc.peakRssMb} MB`, target: '< 300 MB' },
 );

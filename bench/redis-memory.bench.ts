@@ -95,7 +95,10 @@ async function run(): Promise<void> {
     await state.markSeen(ids);
   }
   // The guarantees still hold after the run: every key is a duplicate, every job is known and done.
-  const again = await idempotency.claim([{ key: 'bench-order-0', owner: 'other' }, { key: `bench-order-${MESSAGES - 1}`, owner: `k:wa.requests:0:${MESSAGES - 1}` }]);
+  const again = await idempotency.claim([
+    { key: 'bench-order-0', owner: 'other' },
+    { key: `bench-order-${MESSAGES - 1}`, owner: `k:wa.requests:0:${MESSAGES - 1}` },
+  ]);
   if (again[0] !== 'duplicate' || again[1] !== 'owned') throw new Error(`idempotency after the run: ${again.join(',')}`);
   const done = await ledger.peek(jobIdOf(MESSAGES - 1));
   if (done?.st !== 'done' || done.event.wamid !== wamidOf(MESSAGES - 1)) throw new Error('ledger after the run: the done event is not as recorded');
@@ -115,9 +118,30 @@ interface Category {
 
 async function measure(): Promise<Category[]> {
   const categories: Category[] = [
-    { name: 'idempotency (ingest)', match: (k) => k.startsWith(`${prefix}ingest:idem`), bucketModel: new RedisBuckets({ prefix: '', horizonMs: IDEMPOTENCY_TTL_S * 1000, bucketBits: idemBits }), keys: 0, bytes: 0, byteDays: 0 },
-    { name: 'send ledger (dispatcher)', match: (k) => k.startsWith(`${prefix}wa:dispatch:`) && !k.includes(':owner:'), bucketModel: new RedisBuckets({ prefix: '', horizonMs: LEDGER_TTL_MS, bucketBits: 0 }), keys: 0, bytes: 0, byteDays: 0 },
-    { name: 'webhook dedupe (webhook)', match: (k) => k.startsWith(`${prefix}wa:webhook-seen:`), bucketModel: new RedisBuckets({ prefix: '', horizonMs: DEDUPE_TTL_S * 1000, bucketBits: seenBits }), keys: 0, bytes: 0, byteDays: 0 },
+    {
+      name: 'idempotency (ingest)',
+      match: (k) => k.startsWith(`${prefix}ingest:idem`),
+      bucketModel: new RedisBuckets({ prefix: '', horizonMs: IDEMPOTENCY_TTL_S * 1000, bucketBits: idemBits }),
+      keys: 0,
+      bytes: 0,
+      byteDays: 0,
+    },
+    {
+      name: 'send ledger (dispatcher)',
+      match: (k) => k.startsWith(`${prefix}wa:dispatch:`) && !k.includes(':owner:'),
+      bucketModel: new RedisBuckets({ prefix: '', horizonMs: LEDGER_TTL_MS, bucketBits: 0 }),
+      keys: 0,
+      bytes: 0,
+      byteDays: 0,
+    },
+    {
+      name: 'webhook dedupe (webhook)',
+      match: (k) => k.startsWith(`${prefix}wa:webhook-seen:`),
+      bucketModel: new RedisBuckets({ prefix: '', horizonMs: DEDUPE_TTL_S * 1000, bucketBits: seenBits }),
+      keys: 0,
+      bytes: 0,
+      byteDays: 0,
+    },
   ];
   let cursor = '0';
   do {

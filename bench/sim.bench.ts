@@ -118,7 +118,14 @@ async function memoryPhase() {
       messaging_product: 'whatsapp',
       to: String(4_480_000_000_000 + n),
       type: 'template',
-      template: { name: 'order_update', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'x' }] }, { type: 'button', sub_type: 'url', index: '0', parameters: [{ type: 'text', text: 'y' }] }] },
+      template: {
+        name: 'order_update',
+        language: { code: 'en_US' },
+        components: [
+          { type: 'body', parameters: [{ type: 'text', text: 'x' }] },
+          { type: 'button', sub_type: 'url', index: '0', parameters: [{ type: 'text', text: 'y' }] },
+        ],
+      },
       biz_opaque_callback_data: `job-${n}`,
     });
     if (r.httpStatus !== 200) throw new Error(`memory phase: send ${n} refused: ${JSON.stringify(r.body)}`);
@@ -169,6 +176,23 @@ const pass = tp.acceptedPerSecond >= target && tp.receiverStatuses === tp.status
 console.log(`\ntarget ≥ ${target} req/s with all webhooks delivered and ≥ 1,000,000 messages held: ${pass ? 'PASS' : 'FAIL'}`);
 const out = join(here, 'reports', 'sim.json');
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({ benchmark: 'cloud-api-sim', at: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, config: { seconds, inFlight, phoneNumbers: PHONES.length }, throughput: tp, memory: mem, target: { requestsPerSecond: target }, pass }, null, 2));
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      benchmark: 'cloud-api-sim',
+      at: new Date().toISOString(),
+      node: process.version,
+      cpus: (await import('node:os')).cpus().length,
+      config: { seconds, inFlight, phoneNumbers: PHONES.length },
+      throughput: tp,
+      memory: mem,
+      target: { requestsPerSecond: target },
+      pass,
+    },
+    null,
+    2,
+  ),
+);
 console.log(`report: ${out}`);
 process.exit(pass ? 0 : 1);

@@ -42,17 +42,18 @@ const config = loadConfig(
     BENCH_STEP_S: env.int('duration of each step-up rate', 10, 1),
     BENCH_WARMUP_S: env.int('seconds at the sustained rate before it is measured (not counted)', 5, 0),
     BENCH_CONNECTIONS: env.int('keep-alive connections of the load client', 128, 1),
-    BENCH_CLIENT: z
-      .enum(['raw', 'undici'])
-      .default('raw')
-      .describe('load client: minimal keep-alive HTTP/1.1 over raw sockets (least CPU) or an undici Pool'),
+    BENCH_CLIENT: z.enum(['raw', 'undici']).default('raw').describe('load client: minimal keep-alive HTTP/1.1 over raw sockets (least CPU) or an undici Pool'),
     BENCH_PARTITIONS: env.int('partitions of the benchmark topics', 6, 1),
     BENCH_NORMALISER: z
       .enum(['process', 'inline', 'off'])
       .default('process')
       .describe('where the normaliser runs during the benchmark: its own process (production topology), inside the receiver process, or not at all'),
     BENCH_PORT: env.int('port of the service under test', 18083, 1),
-    BENCH_REPORT: z.string().regex(/^[\w.-]+$/).default('webhook').describe('report name: bench/reports/<name>.json'),
+    BENCH_REPORT: z
+      .string()
+      .regex(/^[\w.-]+$/)
+      .default('webhook')
+      .describe('report name: bench/reports/<name>.json'),
     BENCH_SERVICE_NODE_ARGS: z.string().default('').describe('extra node flags for the service process, e.g. --cpu-prof'),
   }),
 );
@@ -100,7 +101,9 @@ function payload(): string {
       messaging_product: 'whatsapp',
       metadata,
       contacts: [{ profile: { name: 'Zoë' }, wa_id: from }],
-      messages: [{ from, id: `wamid.IN${seq.toString(16)}`, timestamp: String(T0), type: 'text', text: { body: seq % 10 === 0 ? 'STOP' : 'Où est ma commande ?' } }],
+      messages: [
+        { from, id: `wamid.IN${seq.toString(16)}`, timestamp: String(T0), type: 'text', text: { body: seq % 10 === 0 ? 'STOP' : 'Où est ma commande ?' } },
+      ],
     };
   } else {
     const n = r < 0.8 ? 1 : 2 + Math.floor(Math.random() * 9); // 20% batched, 2–10 statuses
@@ -108,7 +111,9 @@ function payload(): string {
   }
   const body = { object: 'whatsapp_business_account', entry: [{ id: '102290129340398', changes: [{ value, field: 'messages' }] }] };
   // Meta escapes non-ASCII and "/": the signature must be over these exact bytes.
-  return JSON.stringify(body).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).replace(/\//g, '\\/');
+  return JSON.stringify(body)
+    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/\//g, '\\/');
 }
 
 // ───────────────────────── load ─────────────────────────
@@ -172,7 +177,12 @@ function undiciClient(base: string, connections: number): LoadClient {
     prepare: (req) => req,
     send({ body, signature }, done) {
       pool
-        .request({ path: '/webhook', method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'user-agent': 'facebookexternalua' }, body })
+        .request({
+          path: '/webhook',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'user-agent': 'facebookexternalua' },
+          body,
+        })
         .then(
           async (res) => {
             await res.body.dump();
@@ -405,26 +415,30 @@ const normaliserPort = () => config.BENCH_PORT + 1;
 
 function startService(role: Role): ChildProcess {
   const receiver = role === 'receiver';
-  const child = spawn(process.execPath, [...config.BENCH_SERVICE_NODE_ARGS.split(' ').filter(Boolean), '--import', 'tsx', path.join(ROOT, 'services/webhook/src/main.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: config.KAFKA_BROKERS.join(','),
-      REDIS_URL: config.REDIS_URL,
-      TOPIC_PREFIX: PREFIX,
-      REDIS_KEY_PREFIX: `${PREFIX}`,
-      HTTP_PORT: String(receiver ? config.BENCH_PORT : normaliserPort()),
-      HTTP_HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      WEBHOOK_APP_SECRETS: `bench=${SECRET}`,
-      WEBHOOK_VERIFY_TOKEN: 'bench',
-      WEBHOOK_RECEIVER_ENABLED: receiver ? 'true' : 'false',
-      NORMALISER_ENABLED: !receiver || config.BENCH_NORMALISER === 'inline' ? 'true' : 'false',
-      NORMALISER_GROUP_ID: NORMALISER_GROUP,
-      NORMALISER_DEDUPE_TTL_S: '3600',
+  const child = spawn(
+    process.execPath,
+    [...config.BENCH_SERVICE_NODE_ARGS.split(' ').filter(Boolean), '--import', 'tsx', path.join(ROOT, 'services/webhook/src/main.ts')],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: config.KAFKA_BROKERS.join(','),
+        REDIS_URL: config.REDIS_URL,
+        TOPIC_PREFIX: PREFIX,
+        REDIS_KEY_PREFIX: `${PREFIX}`,
+        HTTP_PORT: String(receiver ? config.BENCH_PORT : normaliserPort()),
+        HTTP_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        WEBHOOK_APP_SECRETS: `bench=${SECRET}`,
+        WEBHOOK_VERIFY_TOKEN: 'bench',
+        WEBHOOK_RECEIVER_ENABLED: receiver ? 'true' : 'false',
+        NORMALISER_ENABLED: !receiver || config.BENCH_NORMALISER === 'inline' ? 'true' : 'false',
+        NORMALISER_GROUP_ID: NORMALISER_GROUP,
+        NORMALISER_DEDUPE_TTL_S: '3600',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   return child;
 }
 
@@ -527,7 +541,9 @@ try {
       const r = await runPhase(pool, rate, config.BENCH_STEP_S, undefined);
       steps.push(r);
       passed = sustainedOk(r);
-      console.log(`  ${rate} req/s (attempt ${attempt}): p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.throughputRps} ok/s, non-2xx ${r.non2xx + r.errors}; CPU ${JSON.stringify(r.cpuCores)}`);
+      console.log(
+        `  ${rate} req/s (attempt ${attempt}): p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.throughputRps} ok/s, non-2xx ${r.non2xx + r.errors}; CPU ${JSON.stringify(r.cpuCores)}`,
+      );
     }
     if (!passed) break;
   }
@@ -568,7 +584,8 @@ try {
 
   const sends = afterMetrics.produceSends! - warmMetrics.produceSends!;
   const records = afterMetrics.producedRecords! - warmMetrics.producedRecords!;
-  const produceMeanMs = ((afterMetrics.produceSecondsSum! - warmMetrics.produceSecondsSum!) / (afterMetrics.produceSecondsCount! - warmMetrics.produceSecondsCount!)) * 1000;
+  const produceMeanMs =
+    ((afterMetrics.produceSecondsSum! - warmMetrics.produceSecondsSum!) / (afterMetrics.produceSecondsCount! - warmMetrics.produceSecondsCount!)) * 1000;
   const report = {
     benchmark: 'webhook',
     at: new Date().toISOString(),
@@ -579,7 +596,10 @@ try {
         inline: 'services/webhook/src/main.ts as one child process running receiver and normaliser (load from this process)',
         off: 'services/webhook/src/main.ts as a receiver child process, no normaliser (load from this process)',
       }[config.BENCH_NORMALISER],
-      normaliser: config.BENCH_NORMALISER === 'process' ? 'a second services/webhook/src/main.ts process (WEBHOOK_RECEIVER_ENABLED=false) consuming the raw topic during the run' : config.BENCH_NORMALISER,
+      normaliser:
+        config.BENCH_NORMALISER === 'process'
+          ? 'a second services/webhook/src/main.ts process (WEBHOOK_RECEIVER_ENABLED=false) consuming the raw topic during the run'
+          : config.BENCH_NORMALISER,
       broker: config.KAFKA_BROKERS.join(','),
       partitions: config.BENCH_PARTITIONS,
       connections: config.BENCH_CONNECTIONS,
@@ -608,7 +628,9 @@ try {
       mode: config.BENCH_NORMALISER,
       lagAfterSustained,
       caughtUpSecondsAfterLoad: normaliserCaughtUpS,
-      ...(normaliserMetrics ? { eventLoopLagP99Ms: round(normaliserMetrics.eventLoopLagP99S! * 1000), rssMiB: round(normaliserMetrics.rssBytes! / 2 ** 20, 1) } : {}),
+      ...(normaliserMetrics
+        ? { eventLoopLagP99Ms: round(normaliserMetrics.eventLoopLagP99S! * 1000), rssMiB: round(normaliserMetrics.rssBytes! / 2 ** 20, 1) }
+        : {}),
     },
     stepUp: steps,
     highestRateWithP99Under100ms: best?.rate ?? null,
@@ -629,17 +651,39 @@ try {
       'non-2xx': s.non2xx + s.errors,
       '>1s %': s.over1sPct,
     },
-    ...Object.fromEntries(steps.map((r, i) => [`step ${i + 1}: ${r.rate}/s × ${r.durationS}s`, { 'ok/s': r.throughputRps, 'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, 'p99.9 ms': r.p999Ms, 'max ms': r.maxMs, 'non-2xx': r.non2xx + r.errors, '>1s %': r.over1sPct }])),
+    ...Object.fromEntries(
+      steps.map((r, i) => [
+        `step ${i + 1}: ${r.rate}/s × ${r.durationS}s`,
+        {
+          'ok/s': r.throughputRps,
+          'p50 ms': r.p50Ms,
+          'p99 ms': r.p99Ms,
+          'p99.9 ms': r.p999Ms,
+          'max ms': r.maxMs,
+          'non-2xx': r.non2xx + r.errors,
+          '>1s %': r.over1sPct,
+        },
+      ]),
+    ),
   });
-  console.log(`raw topic: ${s.uniquePayloads} payloads sent, ${s.onRawTopicOnce} present exactly once, ${s.duplicatesOnRaw} duplicated, ${s.missingOnRaw} missing`);
-  console.log(`server-side ack (histogram bucket bound): p50 ≤ ${s.serverAckP50MsAtMost} ms, p99 ≤ ${s.serverAckP99MsAtMost} ms; 1-min load average ${s.loadAverage1m} on ${report.machine.cpus} CPUs`);
+  console.log(
+    `raw topic: ${s.uniquePayloads} payloads sent, ${s.onRawTopicOnce} present exactly once, ${s.duplicatesOnRaw} duplicated, ${s.missingOnRaw} missing`,
+  );
+  console.log(
+    `server-side ack (histogram bucket bound): p50 ≤ ${s.serverAckP50MsAtMost} ms, p99 ≤ ${s.serverAckP99MsAtMost} ms; 1-min load average ${s.loadAverage1m} on ${report.machine.cpus} CPUs`,
+  );
   console.log(`service event-loop lag since start: p99 ${s.serviceEventLoopLagP99Ms} ms, max ${s.serviceEventLoopLagMaxMs} ms`);
   console.log(`load process event-loop delay during the sustained phase: p99 ${s.clientLoopDelayP99Ms} ms, max ${s.clientLoopDelayMaxMs} ms`);
   console.log(`CPU during the sustained phase (cores of ${report.machine.cpus}): ${JSON.stringify(s.cpuCores)}`);
   console.log(`sustained p99 per second (ms): ${s.p99MsPerSecond.join(' ')}`);
-  console.log(`group commit: ${s.produceSends} sends, ${s.meanRecordsPerSend} records/send, mean produce ${s.meanProduceMs} ms; service RSS ${s.serviceRssMiB} MiB`);
+  console.log(
+    `group commit: ${s.produceSends} sends, ${s.meanRecordsPerSend} records/send, mean produce ${s.meanProduceMs} ms; service RSS ${s.serviceRssMiB} MiB`,
+  );
   const n = report.normaliser;
-  if (n.mode !== 'off') console.log(`normaliser (${n.mode}): ${n.lagAfterSustained} raw records behind at the end of the sustained phase; everything committed ${n.caughtUpSecondsAfterLoad ?? 'NOT within 180'} s after the load ended${'eventLoopLagP99Ms' in n ? `; its event-loop lag p99 ${n.eventLoopLagP99Ms} ms, RSS ${n.rssMiB} MiB` : ''}`);
+  if (n.mode !== 'off')
+    console.log(
+      `normaliser (${n.mode}): ${n.lagAfterSustained} raw records behind at the end of the sustained phase; everything committed ${n.caughtUpSecondsAfterLoad ?? 'NOT within 180'} s after the load ended${'eventLoopLagP99Ms' in n ? `; its event-loop lag p99 ${n.eventLoopLagP99Ms} ms, RSS ${n.rssMiB} MiB` : ''}`,
+    );
   console.log(`highest rate with p99 ≤ 100 ms: ${report.highestRateWithP99Under100ms ?? 'none of the steps'} req/s`);
   console.log(`report: bench/reports/${config.BENCH_REPORT}.json`);
   if (missing > 0 || duplicates > 0 || s.non2xx + s.errors > 0 || (n.mode !== 'off' && n.caughtUpSecondsAfterLoad === null)) exitCode = 1;
@@ -651,7 +695,11 @@ try {
       return new Promise((r) => child.once('exit', r));
     }),
   );
-  await admin.deleteTopics({ topics: [topics.webhooksRaw, topics.eventsStatus, topics.eventsInbound, topics.eventsAccount, topics.notificationsDlq].map((t) => topicName(t, PREFIX)) }).catch(() => undefined);
+  await admin
+    .deleteTopics({
+      topics: [topics.webhooksRaw, topics.eventsStatus, topics.eventsInbound, topics.eventsAccount, topics.notificationsDlq].map((t) => topicName(t, PREFIX)),
+    })
+    .catch(() => undefined);
   await admin.disconnect();
   const redis = createRedis(config.REDIS_URL);
   await redis.connect().catch(() => undefined);

@@ -23,7 +23,7 @@ export function renderConfigDocs(): string {
   const parts = [
     '# Configuration reference',
     '',
-    'Generated from each service\'s zod schema by `npm run docs:config`; `npm test` fails when this file is stale.',
+    "Generated from each service's zod schema by `npm run docs:config`; `npm test` fails when this file is stale.",
     'Every service reads its environment once at start-up and refuses to start, naming every bad or missing variable.',
     'Secrets (tokens, app secrets, salts) come only from the environment.',
     '',
@@ -31,7 +31,9 @@ export function renderConfigDocs(): string {
   for (const section of SECTIONS) {
     parts.push(`## ${section.title}`, '', '| variable | required | default | meaning |', '| --- | --- | --- | --- |');
     for (const row of describeEnv(section.schema)) {
-      parts.push(`| \`${row.name}\` | ${row.required ? 'yes' : 'no'} | ${row.default === undefined ? "" : row.default === "" ? "(empty)" : `\`${escape(row.default)}\``} | ${escape(row.description)} |`);
+      parts.push(
+        `| \`${row.name}\` | ${row.required ? 'yes' : 'no'} | ${row.default === undefined ? '' : row.default === '' ? '(empty)' : `\`${escape(row.default)}\``} | ${escape(row.description)} |`,
+      );
     }
     parts.push('');
   }

@@ -17,8 +17,18 @@ const schema = z.object({
   TOPIC_PREFIX: commonEnv.TOPIC_PREFIX,
   KAFKA_PARTITIONS: env.int('partitions of each topic created by topics:create (the unit of consumer parallelism)', 6, 1, 1_000),
   KAFKA_RETENTION_MS: env.int('retention.ms of each topic created by topics:create', 7 * 24 * 3_600_000, 60_000),
-  TOPIC_REPLICATION_FACTOR: env.int('copies of each partition of the topics created by topics:create; 0 = 3 on a cluster of three or more brokers, else 1', 0, 0, 7),
-  TOPIC_MIN_INSYNC_REPLICAS: env.int('min.insync.replicas of the topics created by topics:create (with acks=all, writes need this many copies); 0 = 2 when replicated three or more times, else 1', 0, 0, 7),
+  TOPIC_REPLICATION_FACTOR: env.int(
+    'copies of each partition of the topics created by topics:create; 0 = 3 on a cluster of three or more brokers, else 1',
+    0,
+    0,
+    7,
+  ),
+  TOPIC_MIN_INSYNC_REPLICAS: env.int(
+    'min.insync.replicas of the topics created by topics:create (with acks=all, writes need this many copies); 0 = 2 when replicated three or more times, else 1',
+    0,
+    0,
+    7,
+  ),
 });
 
 const config = loadConfig(schema);

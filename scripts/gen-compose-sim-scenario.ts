@@ -22,7 +22,10 @@ export const COMPOSE_SIM_DEFAULTS = {
 };
 
 export function composeSimScenario(options: { catalog: string; appSecret: string; accessTokens: string }): string {
-  const scenario = scenarioFromCatalog(loadCatalogFile(options.catalog), { appSecret: options.appSecret, accessTokens: parseAccessTokens(options.accessTokens) });
+  const scenario = scenarioFromCatalog(loadCatalogFile(options.catalog), {
+    appSecret: options.appSecret,
+    accessTokens: parseAccessTokens(options.accessTokens),
+  });
   return `${JSON.stringify(scenario, null, 2)}\n`;
 }
 

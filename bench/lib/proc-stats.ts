@@ -53,7 +53,10 @@ function pidByCommandLine(needle: string): number | undefined {
  * REDIS_URL), this benchmark process and the whole machine, from the call to read(), in ms: where
  * the 2 cores went while the benchmark ran.
  */
-export function startCpuMeter(root: string, pids: Record<string, number | undefined>): { add(name: string, pid: number | undefined): void; read(): Record<string, number> } {
+export function startCpuMeter(
+  root: string,
+  pids: Record<string, number | undefined>,
+): { add(name: string, pid: number | undefined): void; read(): Record<string, number> } {
   const brokerPort = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')[0]!.split(':')[1] ?? '9092';
   const all: Record<string, number | undefined> = {
     ...pids,
@@ -61,7 +64,10 @@ export function startCpuMeter(root: string, pids: Record<string, number | undefi
     redis: pidByCommandLine(`redis-server ${new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379').host}`) ?? pidByCommandLine('redis-server'),
     'bench process': process.pid,
   };
-  const at = (): Record<string, number> => ({ ...Object.fromEntries(Object.entries(all).map(([name, pid]) => [name, cpuMsOf(pid)])), 'whole machine': machineCpuMs().busy });
+  const at = (): Record<string, number> => ({
+    ...Object.fromEntries(Object.entries(all).map(([name, pid]) => [name, cpuMsOf(pid)])),
+    'whole machine': machineCpuMs().busy,
+  });
   const start = at();
   return {
     /** Meters a process started after the meter (e.g. a service spawned once its input is ready), from now. */

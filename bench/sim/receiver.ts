@@ -17,10 +17,11 @@ const server = createServer((req, res) => {
     const sig = 'sha256=' + createHmac('sha256', secret).update(raw).digest('hex');
     if (sig !== req.headers['x-hub-signature-256']) badSignatures++;
     const body = JSON.parse(raw.toString('utf8')) as { entry: { changes: { value: { statuses?: unknown[]; messages?: unknown[] } }[] }[] };
-    for (const e of body.entry) for (const c of e.changes) {
-      statuses += c.value.statuses?.length ?? 0;
-      inbound += c.value.messages?.length ?? 0;
-    }
+    for (const e of body.entry)
+      for (const c of e.changes) {
+        statuses += c.value.statuses?.length ?? 0;
+        inbound += c.value.messages?.length ?? 0;
+      }
     res.writeHead(200).end();
   });
 });

@@ -4,7 +4,16 @@ import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { requireTool, TOOLS } from '@wa/shared/required-tools';
-import { checkComposePolicies, checkDashboards, checkDockerfile, composeConfig, findComposeCommand, readRawCompose, validateComposeSchema, type ComposeFile } from '../validate/compose';
+import {
+  checkComposePolicies,
+  checkDashboards,
+  checkDockerfile,
+  composeConfig,
+  findComposeCommand,
+  readRawCompose,
+  validateComposeSchema,
+  type ComposeFile,
+} from '../validate/compose';
 import { allowsTraffic, checkK8sPolicies, type PolicyOptions } from '../validate/k8s-policies';
 import { checkUnknownFields, validateAgainstSchemas, type K8sObject } from '../validate/k8s-schema';
 import { checkSimWiring, validateDeploy, type DeployReport } from '../validate/run';
@@ -41,7 +50,15 @@ describe('deploy validation of the checked-in assets', () => {
 
   it('runs every check: overlays, compose, Prometheus, Dockerfile, config schemas', () => {
     expect(report.checks.map((c) => c.name)).toEqual(
-      expect.arrayContaining(['k8s staging', 'k8s production', 'k8s production-keda', 'docker-compose.yml', 'prometheus.yml', 'Dockerfile', 'service config schemas']),
+      expect.arrayContaining([
+        'k8s staging',
+        'k8s production',
+        'k8s production-keda',
+        'docker-compose.yml',
+        'prometheus.yml',
+        'Dockerfile',
+        'service config schemas',
+      ]),
     );
   });
 
@@ -62,19 +79,23 @@ describe('deploy validation of the checked-in assets', () => {
     expect(problemsOf((name) => !name.startsWith('k8s ') && name !== 'docker-compose.yml' && name !== 'prometheus.yml')).toEqual([]);
   });
 
-  it('renders five workloads (the webhook as receiver + normaliser) with probes, autoscaling, budgets, monitors and policies in each overlay', kubectl.options, () => {
-    for (const [overlay, objects] of Object.entries(report.rendered)) {
-      const count = (kind: string) => objects.filter((o) => o.kind === kind).length;
-      expect(count('Deployment'), overlay).toBe(5);
-      expect(count('Service'), overlay).toBe(5);
-      expect(count('PodDisruptionBudget'), overlay).toBe(5);
-      expect(count('ServiceMonitor'), overlay).toBe(5);
-      expect(count('PrometheusRule'), overlay).toBe(1);
-      expect(count('NetworkPolicy'), overlay).toBeGreaterThanOrEqual(8);
-      expect(count('Secret'), overlay).toBe(0);
-      expect(count('HorizontalPodAutoscaler') + count('ScaledObject'), overlay).toBe(5);
-    }
-  });
+  it(
+    'renders five workloads (the webhook as receiver + normaliser) with probes, autoscaling, budgets, monitors and policies in each overlay',
+    kubectl.options,
+    () => {
+      for (const [overlay, objects] of Object.entries(report.rendered)) {
+        const count = (kind: string) => objects.filter((o) => o.kind === kind).length;
+        expect(count('Deployment'), overlay).toBe(5);
+        expect(count('Service'), overlay).toBe(5);
+        expect(count('PodDisruptionBudget'), overlay).toBe(5);
+        expect(count('ServiceMonitor'), overlay).toBe(5);
+        expect(count('PrometheusRule'), overlay).toBe(1);
+        expect(count('NetworkPolicy'), overlay).toBeGreaterThanOrEqual(8);
+        expect(count('Secret'), overlay).toBe(0);
+        expect(count('HorizontalPodAutoscaler') + count('ScaledObject'), overlay).toBe(5);
+      }
+    },
+  );
 
   it('splits the webhook: Deployment webhook receives only, webhook-normaliser normalises only, same image and entrypoint', kubectl.options, () => {
     const envOf = (c: { env?: { name: string; value?: string }[] }) => Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
@@ -107,17 +128,24 @@ describe('deploy validation of the checked-in assets', () => {
     expect(find(report.rendered.staging ?? [], 'HorizontalPodAutoscaler', 'webhook-normaliser').spec.maxReplicas).toBe(3);
   });
 
-  it('KEDA replaces the CPU autoscalers of the consumers only (the webhook normaliser included), and scales them up to the production partitions', kubectl.options, () => {
-    const keda = report.rendered['production-keda'] ?? [];
-    const scaled = keda.filter((o) => o.kind === 'ScaledObject').map((o) => o.metadata.name).sort();
-    expect(scaled).toEqual(['analytics', 'dispatcher', 'ingest', 'webhook-normaliser']);
-    expect(keda.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((o) => o.metadata.name)).toEqual(['webhook']);
-    expect(find(keda, 'ScaledObject', 'dispatcher').spec.maxReplicaCount).toBe(12);
-    expect(find(keda, 'ScaledObject', 'dispatcher').metadata.namespace).toBe('wa-production');
-    const normaliser = find(keda, 'ScaledObject', 'webhook-normaliser');
-    expect(normaliser.spec.maxReplicaCount).toBe(12);
-    expect(normaliser.spec.triggers.map((t: { metadata: { consumerGroup: string } }) => t.metadata.consumerGroup)).toEqual(['wa-webhook-normaliser']);
-  });
+  it(
+    'KEDA replaces the CPU autoscalers of the consumers only (the webhook normaliser included), and scales them up to the production partitions',
+    kubectl.options,
+    () => {
+      const keda = report.rendered['production-keda'] ?? [];
+      const scaled = keda
+        .filter((o) => o.kind === 'ScaledObject')
+        .map((o) => o.metadata.name)
+        .sort();
+      expect(scaled).toEqual(['analytics', 'dispatcher', 'ingest', 'webhook-normaliser']);
+      expect(keda.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((o) => o.metadata.name)).toEqual(['webhook']);
+      expect(find(keda, 'ScaledObject', 'dispatcher').spec.maxReplicaCount).toBe(12);
+      expect(find(keda, 'ScaledObject', 'dispatcher').metadata.namespace).toBe('wa-production');
+      const normaliser = find(keda, 'ScaledObject', 'webhook-normaliser');
+      expect(normaliser.spec.maxReplicaCount).toBe(12);
+      expect(normaliser.spec.triggers.map((t: { metadata: { consumerGroup: string } }) => t.metadata.consumerGroup)).toEqual(['wa-webhook-normaliser']);
+    },
+  );
 
   it('compose runs the same split, and Prometheus scrapes both roles', compose.options, async () => {
     const cmd = await findComposeCommand();
@@ -130,7 +158,9 @@ describe('deploy validation of the checked-in assets', () => {
     expect(env('webhook-normaliser')).not.toHaveProperty('NORMALISER_ENABLED');
     expect(resolved.services['webhook-normaliser']?.command).toEqual(resolved.services.webhook?.command);
     expect(resolved.services['webhook-normaliser']?.ports ?? []).toEqual([]);
-    const prom = parse(readFileSync(join(root, 'deploy/prometheus/prometheus.yml'), 'utf8')) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+    const prom = parse(readFileSync(join(root, 'deploy/prometheus/prometheus.yml'), 'utf8')) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
     const targets = Object.fromEntries(prom.scrape_configs.map((c) => [c.job_name, c.static_configs.flatMap((st) => st.targets)]));
     expect(targets.webhook).toEqual(['webhook:8083']);
     expect(targets['webhook-normaliser']).toEqual(['webhook-normaliser:8083']);
@@ -154,7 +184,9 @@ describe('the validators reject broken manifests', () => {
     delete find(objects, 'Deployment', 'webhook').spec.template.spec.containers[0].name;
     const problems = await validateAgainstSchemas(objects);
     expect(problems.some((p) => p.startsWith('HorizontalPodAutoscaler/ingest') && p.includes('maxReplicas'))).toBe(true);
-    expect(problems.some((p) => p.startsWith('Deployment/webhook') && p.includes("required property 'name'") || p.includes('required property name'))).toBe(true);
+    expect(problems.some((p) => (p.startsWith('Deployment/webhook') && p.includes("required property 'name'")) || p.includes('required property name'))).toBe(
+      true,
+    );
   });
 
   it('unknown-field check: a misspelt probe field that the JSON schemas let through', kubectl.options, async () => {
@@ -197,7 +229,9 @@ describe('the validators reject broken manifests', () => {
     normaliser.env.find((e: { name: string }) => e.name === 'WEBHOOK_RECEIVER_ENABLED').value = 'true';
     find(objects, 'HorizontalPodAutoscaler', 'webhook-normaliser').spec.maxReplicas = 20;
     find(objects, 'Service', 'webhook').spec.selector = { 'app.kubernetes.io/part-of': 'wa-broadcast' };
-    find(objects, 'NetworkPolicy', 'webhook-from-internet').spec.podSelector = { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['webhook', 'webhook-normaliser'] }] };
+    find(objects, 'NetworkPolicy', 'webhook-from-internet').spec.podSelector = {
+      matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['webhook', 'webhook-normaliser'] }],
+    };
     const problems = checkK8sPolicies(objects, policyOptions);
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -226,14 +260,19 @@ describe('the validators reject broken manifests', () => {
     const rule = find(objects, 'PrometheusRule', 'wa-broadcast');
     rule.spec.groups[0].rules[0].for = '1h';
     const problems = checkK8sPolicies(objects, policyOptions);
-    expect(problems).toContain('Deployment/dispatcher: KEDA trigger consumerGroup wa-dispatch.auth is not a consumer group of the dispatcher service (wa-dispatcher)');
+    expect(problems).toContain(
+      'Deployment/dispatcher: KEDA trigger consumerGroup wa-dispatch.auth is not a consumer group of the dispatcher service (wa-dispatcher)',
+    );
     expect(problems).toContain('PrometheusRule groups differ from deploy/prometheus/alerts.yml: run `npm run deploy:sync-rules`');
   });
 
   it('network policy evaluation: the flows exist and nothing else reaches the internet', kubectl.options, () => {
     const objects = report.rendered.production ?? [];
     const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
-    const pod = (name: string, port: number) => ({ labels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'wa-broadcast' }, namedPorts: { http: port } });
+    const pod = (name: string, port: number) => ({
+      labels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'wa-broadcast' },
+      namedPorts: { http: port },
+    });
     expect(allowsTraffic(policies, pod('webhook', 8083), 'Ingress', { kind: 'internet' }, 8083)).toBe(true);
     expect(allowsTraffic(policies, pod('ingest', 8081), 'Ingress', { kind: 'internet' }, 8081)).toBe(false);
     expect(allowsTraffic(policies, pod('dispatcher', 8082), 'Egress', { kind: 'internet' }, 443)).toBe(true);
@@ -296,7 +335,7 @@ describe('the validators reject broken manifests', () => {
     );
   });
 
-  it('compose sim profile: the simulator must accept the dispatcher\'s tokens and sign with a secret the webhook knows', compose.options, async () => {
+  it("compose sim profile: the simulator must accept the dispatcher's tokens and sign with a secret the webhook knows", compose.options, async () => {
     const cmd = await findComposeCommand();
     if (!cmd) throw new Error('no compose implementation');
     const resolved = await composeConfig(join(root, 'docker-compose.yml'), cmd);
@@ -312,7 +351,10 @@ describe('the validators reject broken manifests', () => {
 
   it('grafana: a dashboard panel on a datasource that is not provisioned is reported', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wa-dash-'));
-    writeFileSync(join(dir, 'a.json'), JSON.stringify({ panels: [{ datasource: { type: 'prometheus', uid: 'prometheus' } }, { targets: [{ datasource: { uid: 'clickhouse' } }] }] }));
+    writeFileSync(
+      join(dir, 'a.json'),
+      JSON.stringify({ panels: [{ datasource: { type: 'prometheus', uid: 'prometheus' } }, { targets: [{ datasource: { uid: 'clickhouse' } }] }] }),
+    );
     expect(checkDashboards(dir, new Set(['prometheus']))).toEqual(['grafana a.json: datasource uid "clickhouse" is not provisioned']);
     expect(checkDashboards(dir, new Set(['prometheus', 'clickhouse']))).toEqual([]);
   });

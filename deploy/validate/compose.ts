@@ -131,12 +131,7 @@ function conditions(svc: ComposeService): Record<string, string | undefined> {
  * see: health checks on /readyz, start order, graceful stop, persistence, the monitoring wiring,
  * and every service's environment against its config schema.
  */
-export function checkComposePolicies(
-  resolved: ComposeFile,
-  raw: ComposeFile,
-  root: string,
-  envSpecs: ReadonlyMap<ServiceName, ServiceEnvSpec>,
-): string[] {
+export function checkComposePolicies(resolved: ComposeFile, raw: ComposeFile, root: string, envSpecs: ReadonlyMap<ServiceName, ServiceEnvSpec>): string[] {
   const problems: string[] = [];
   const s = resolved.services;
   for (const name of ['kafka', 'kafka-init', 'redis', 'clickhouse', 'prometheus', 'grafana', 'cloud-api-sim', ...WORKLOADS.map((w) => w.name)]) {
@@ -170,17 +165,20 @@ export function checkComposePolicies(
     if (store && deps[store] !== 'service_healthy') problems.push(`${where}: must wait for ${store} to be healthy`);
     const env = envMap(c);
     const shutdownMs = Number(env.get('SHUTDOWN_TIMEOUT_MS') ?? 25_000);
-    if (durationMs(c.stop_grace_period) <= shutdownMs) problems.push(`${where}: stop_grace_period ${c.stop_grace_period ?? '10s (default)'} must exceed SHUTDOWN_TIMEOUT_MS ${shutdownMs} ms`);
+    if (durationMs(c.stop_grace_period) <= shutdownMs)
+      problems.push(`${where}: stop_grace_period ${c.stop_grace_period ?? '10s (default)'} must exceed SHUTDOWN_TIMEOUT_MS ${shutdownMs} ms`);
     if (env.get('HTTP_PORT') !== String(port)) problems.push(`${where}: HTTP_PORT must be ${port}`);
     const catalog = env.get('CATALOG_PATH');
-    if (catalog && !(c.volumes ?? []).some((v) => (typeof v === 'string' ? v.split(':')[1] : v.target) === catalog)) problems.push(`${where}: CATALOG_PATH ${catalog} is not mounted`);
+    if (catalog && !(c.volumes ?? []).some((v) => (typeof v === 'string' ? v.split(':')[1] : v.target) === catalog))
+      problems.push(`${where}: CATALOG_PATH ${catalog} is not mounted`);
     // Credentials are required from the environment (${VAR:?message}) in the checked-in file: never literal, never defaulted.
     const rawEnv = envMap(raw.services[name] ?? {});
     const provided = new Map<string, { fromSecret: boolean }>();
     for (const [k] of env) {
       const interpolated = /^\$\{[A-Z0-9_]+(:?[-?][^}]*)?\}$/.test(rawEnv.get(k) ?? '');
       provided.set(k, { fromSecret: interpolated });
-      if (isSecretName(k) && !/^\$\{[A-Z0-9_]+:\?[^}]*\}$/.test(rawEnv.get(k) ?? '')) problems.push(`${where}: ${k} must be required from the environment (\${${k}:?message}), not defaulted or literal`);
+      if (isSecretName(k) && !/^\$\{[A-Z0-9_]+:\?[^}]*\}$/.test(rawEnv.get(k) ?? ''))
+        problems.push(`${where}: ${k} must be required from the environment (\${${k}:?message}), not defaulted or literal`);
     }
     const spec = envSpecs.get(svc);
     if (spec) problems.push(...checkServiceEnv(where, spec, provided));
@@ -190,7 +188,8 @@ export function checkComposePolicies(
   // Nothing is published beyond the host: every port binds 127.0.0.1 (a proxy exposes the webhook receiver).
   for (const [name, svc] of Object.entries(raw.services)) {
     for (const port of svc.ports ?? []) {
-      if (typeof port !== 'string' || !port.startsWith('127.0.0.1:')) problems.push(`compose ${name}: published port ${JSON.stringify(port)} must bind 127.0.0.1`);
+      if (typeof port !== 'string' || !port.startsWith('127.0.0.1:'))
+        problems.push(`compose ${name}: published port ${JSON.stringify(port)} must bind 127.0.0.1`);
     }
   }
   const grafanaRaw = envMap(raw.services.grafana ?? {});
@@ -201,9 +200,12 @@ export function checkComposePolicies(
 
   // Prometheus: the rule file and a scrape target per service; Grafana: provisioning mounted.
   const promMounts = (s.prometheus?.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
-  if (!promMounts.some((m) => /deploy\/prometheus:\/etc\/prometheus/.test(m))) problems.push('compose prometheus: deploy/prometheus is not mounted at /etc/prometheus');
+  if (!promMounts.some((m) => /deploy\/prometheus:\/etc\/prometheus/.test(m)))
+    problems.push('compose prometheus: deploy/prometheus is not mounted at /etc/prometheus');
   const promFile = join(root, 'deploy/prometheus/prometheus.yml');
-  const prom = existsSync(promFile) ? (parse(readFileSync(promFile, 'utf8')) as { rule_files?: string[]; scrape_configs?: { static_configs?: { targets?: string[] }[] }[] }) : undefined;
+  const prom = existsSync(promFile)
+    ? (parse(readFileSync(promFile, 'utf8')) as { rule_files?: string[]; scrape_configs?: { static_configs?: { targets?: string[] }[] }[] })
+    : undefined;
   if (!prom) problems.push('deploy/prometheus/prometheus.yml is missing');
   else {
     if (!prom.rule_files?.includes('/etc/prometheus/alerts.yml')) problems.push('prometheus.yml: does not load /etc/prometheus/alerts.yml');
@@ -216,13 +218,16 @@ export function checkComposePolicies(
   }
   const grafMounts = (s.grafana?.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
   const dashMount = grafMounts.find((m) => m.includes('deploy/grafana/dashboards'))?.split(':')[1];
-  if (!grafMounts.some((m) => /deploy\/grafana\/provisioning:\/etc\/grafana\/provisioning/.test(m))) problems.push('compose grafana: provisioning is not mounted');
+  if (!grafMounts.some((m) => /deploy\/grafana\/provisioning:\/etc\/grafana\/provisioning/.test(m)))
+    problems.push('compose grafana: provisioning is not mounted');
   const providerFile = join(root, 'deploy/grafana/provisioning/dashboards/dashboards.yml');
   const provider = existsSync(providerFile) ? (parse(readFileSync(providerFile, 'utf8')) as { providers?: { options?: { path?: string } }[] }) : undefined;
-  if (!dashMount || !provider?.providers?.some((p) => p.options?.path === dashMount)) problems.push('grafana: the dashboard provider path is not where deploy/grafana/dashboards is mounted');
+  if (!dashMount || !provider?.providers?.some((p) => p.options?.path === dashMount))
+    problems.push('grafana: the dashboard provider path is not where deploy/grafana/dashboards is mounted');
   const dsFile = join(root, 'deploy/grafana/provisioning/datasources/datasources.yml');
   const ds = existsSync(dsFile) ? (parse(readFileSync(dsFile, 'utf8')) as { datasources?: { type?: string; url?: string; uid?: string }[] }) : undefined;
-  if (!ds?.datasources?.some((d) => d.type === 'prometheus' && d.url === 'http://prometheus:9090')) problems.push('grafana: no provisioned Prometheus datasource at http://prometheus:9090');
+  if (!ds?.datasources?.some((d) => d.type === 'prometheus' && d.url === 'http://prometheus:9090'))
+    problems.push('grafana: no provisioned Prometheus datasource at http://prometheus:9090');
   problems.push(...checkDashboards(join(root, 'deploy/grafana/dashboards'), new Set((ds?.datasources ?? []).map((d) => d.uid ?? ''))));
   return problems;
 }
@@ -264,7 +269,8 @@ export function checkDockerfile(root: string): string[] {
   const text = readFileSync(join(root, 'Dockerfile'), 'utf8');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces?: string[] };
   for (const ws of pkg.workspaces ?? []) {
-    if (!text.includes(`COPY ${ws}/package.json ${ws}/`)) problems.push(`Dockerfile: workspace ${ws} is not copied into the deps stage (npm install would fail or miss it)`);
+    if (!text.includes(`COPY ${ws}/package.json ${ws}/`))
+      problems.push(`Dockerfile: workspace ${ws} is not copied into the deps stage (npm install would fail or miss it)`);
   }
   if (!/^ARG NODE_IMAGE=node:20-bookworm-slim$/m.test(text)) problems.push('Dockerfile: base image must be node:20-bookworm-slim');
   if ((text.match(/^FROM /gm) ?? []).length < 2) problems.push('Dockerfile: expected a multi-stage build');

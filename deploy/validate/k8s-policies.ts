@@ -55,7 +55,7 @@ interface NetworkPolicySpec {
 export const SECRET_NAME = 'wa-broadcast-secrets';
 
 const spec = <T>(o: K8sObject): T => (o as unknown as { spec: T }).spec;
-const data = (o: K8sObject): Record<string, string> => ((o as unknown as { data?: Record<string, string> }).data ?? {});
+const data = (o: K8sObject): Record<string, string> => (o as unknown as { data?: Record<string, string> }).data ?? {};
 
 export function matchesSelector(selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
   if (!selector) return false;
@@ -84,7 +84,7 @@ function ipInCidr(ip: string, cidr: string): boolean {
   const bits = Number(bitsText);
   const toInt = (a: string) => a.split('.').reduce((acc, p) => (acc << 8) + Number(p), 0) >>> 0;
   const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return ((toInt(ip) & mask) >>> 0) === ((toInt(base) & mask) >>> 0);
+  return (toInt(ip) & mask) >>> 0 === (toInt(base) & mask) >>> 0;
 }
 
 function peerMatches(rulePeers: NetworkPolicyPeer[] | undefined, peer: Peer): boolean {
@@ -177,7 +177,13 @@ export function checkK8sPolicies(objects: readonly K8sObject[], options: PolicyO
 
   const denyAll = policies.some((p) => {
     const s = spec<NetworkPolicySpec>(p);
-    return Object.keys(s.podSelector ?? {}).length === 0 && !s.ingress && !s.egress && (s.policyTypes ?? []).includes('Ingress') && (s.policyTypes ?? []).includes('Egress');
+    return (
+      Object.keys(s.podSelector ?? {}).length === 0 &&
+      !s.ingress &&
+      !s.egress &&
+      (s.policyTypes ?? []).includes('Ingress') &&
+      (s.policyTypes ?? []).includes('Egress')
+    );
   });
   if (!denyAll) problems.push('no default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules)');
 
@@ -210,12 +216,16 @@ export function checkK8sPolicies(objects: readonly K8sObject[], options: PolicyO
     const namedPorts = Object.fromEntries((c.ports ?? []).filter((p) => p.name).map((p) => [p.name as string, p.containerPort]));
     if (namedPorts.http !== port) problems.push(`${where}: container port "http" is ${namedPorts.http}, expected ${port}`);
     if (!c.args?.some((a) => a === `services/${svc}/src/main.ts`)) problems.push(`${where}: does not run services/${svc}/src/main.ts`);
-    if (!c.image || c.image === 'wa-broadcast' || !c.image.includes(':')) problems.push(`${where}: image ${c.image} is not pinned by the overlay (images: newName/newTag)`);
+    if (!c.image || c.image === 'wa-broadcast' || !c.image.includes(':'))
+      problems.push(`${where}: image ${c.image} is not pinned by the overlay (images: newName/newTag)`);
 
     const probePort = (p: Probe | undefined) => (typeof p?.httpGet?.port === 'string' ? namedPorts[p.httpGet.port] : p?.httpGet?.port);
-    if (c.readinessProbe?.httpGet?.path !== '/readyz' || probePort(c.readinessProbe) !== port) problems.push(`${where}: readinessProbe must GET /readyz on ${port}`);
-    if (c.livenessProbe?.httpGet?.path !== '/healthz' || probePort(c.livenessProbe) !== port) problems.push(`${where}: livenessProbe must GET /healthz on ${port}`);
-    if (!c.resources?.requests?.cpu || !c.resources.requests.memory || !c.resources.limits?.memory) problems.push(`${where}: cpu/memory requests and a memory limit are required`);
+    if (c.readinessProbe?.httpGet?.path !== '/readyz' || probePort(c.readinessProbe) !== port)
+      problems.push(`${where}: readinessProbe must GET /readyz on ${port}`);
+    if (c.livenessProbe?.httpGet?.path !== '/healthz' || probePort(c.livenessProbe) !== port)
+      problems.push(`${where}: livenessProbe must GET /healthz on ${port}`);
+    if (!c.resources?.requests?.cpu || !c.resources.requests.memory || !c.resources.limits?.memory)
+      problems.push(`${where}: cpu/memory requests and a memory limit are required`);
 
     // Environment as the container will see it.
     const env = new Map<string, { fromSecret: boolean; value?: string }>();
@@ -251,7 +261,10 @@ export function checkK8sPolicies(objects: readonly K8sObject[], options: PolicyO
     const graceMs = (pod.terminationGracePeriodSeconds ?? 30) * 1000;
     const pre = preStopMs(c);
     if (pre === 0) problems.push(`${where}: no preStop delay (endpoints are removed asynchronously)`);
-    if (graceMs <= shutdownMs + pre) problems.push(`${where}: terminationGracePeriodSeconds ${graceMs / 1000}s must exceed preStop ${pre / 1000}s + SHUTDOWN_TIMEOUT_MS ${shutdownMs / 1000}s`);
+    if (graceMs <= shutdownMs + pre)
+      problems.push(
+        `${where}: terminationGracePeriodSeconds ${graceMs / 1000}s must exceed preStop ${pre / 1000}s + SHUTDOWN_TIMEOUT_MS ${shutdownMs / 1000}s`,
+      );
 
     // Hardening.
     if (pod.securityContext?.runAsNonRoot !== true) problems.push(`${where}: pod securityContext.runAsNonRoot must be true`);
@@ -259,30 +272,52 @@ export function checkK8sPolicies(objects: readonly K8sObject[], options: PolicyO
     if (c.securityContext?.allowPrivilegeEscalation !== false) problems.push(`${where}: allowPrivilegeEscalation must be false`);
     if (!c.securityContext?.capabilities?.drop?.includes('ALL')) problems.push(`${where}: capabilities must drop ALL`);
     const tmp = c.volumeMounts?.find((m) => m.mountPath === '/tmp');
-    if (!tmp || !pod.volumes?.some((v) => v.name === tmp.name && v.emptyDir)) problems.push(`${where}: /tmp must be a writable emptyDir (tsx compiles there; the root fs is read-only)`);
-    for (const v of pod.volumes ?? []) if (v.configMap && !configMaps.has(v.configMap.name)) problems.push(`${where}: volume ConfigMap ${v.configMap.name} is not in the manifests`);
+    if (!tmp || !pod.volumes?.some((v) => v.name === tmp.name && v.emptyDir))
+      problems.push(`${where}: /tmp must be a writable emptyDir (tsx compiles there; the root fs is read-only)`);
+    for (const v of pod.volumes ?? [])
+      if (v.configMap && !configMaps.has(v.configMap.name)) problems.push(`${where}: volume ConfigMap ${v.configMap.name} is not in the manifests`);
 
     // Service, PDB, ServiceMonitor, autoscaling.
     const service = find('Service', name);
-    const svcSpec = service ? spec<{ selector: Record<string, string>; ports: { name?: string; port: number; targetPort?: number | string }[] }>(service) : undefined;
-    if (!svcSpec || !matchesSelector({ matchLabels: svcSpec.selector }, podLabels) || !svcSpec.ports.some((p) => p.name === 'http' && p.port === port && (p.targetPort === 'http' || p.targetPort === port))) {
+    const svcSpec = service
+      ? spec<{ selector: Record<string, string>; ports: { name?: string; port: number; targetPort?: number | string }[] }>(service)
+      : undefined;
+    if (
+      !svcSpec ||
+      !matchesSelector({ matchLabels: svcSpec.selector }, podLabels) ||
+      !svcSpec.ports.some((p) => p.name === 'http' && p.port === port && (p.targetPort === 'http' || p.targetPort === port))
+    ) {
       problems.push(`${where}: needs a Service selecting its pods with port "http" ${port}`);
     }
     for (const [other, labels] of podLabelsOf) {
-      if (other !== name && svcSpec && matchesSelector({ matchLabels: svcSpec.selector }, labels)) problems.push(`${where}: Service ${name} also selects the pods of ${other}`);
+      if (other !== name && svcSpec && matchesSelector({ matchLabels: svcSpec.selector }, labels))
+        problems.push(`${where}: Service ${name} also selects the pods of ${other}`);
     }
     const pdb = byKind('PodDisruptionBudget').find((p) => matchesSelector(spec<{ selector: LabelSelector }>(p).selector, podLabels));
     if (!pdb) problems.push(`${where}: no PodDisruptionBudget selects its pods`);
-    const monitor = byKind('ServiceMonitor').find((m) => service && matchesSelector(spec<{ selector: LabelSelector }>(m).selector, service.metadata.labels ?? {}));
+    const monitor = byKind('ServiceMonitor').find(
+      (m) => service && matchesSelector(spec<{ selector: LabelSelector }>(m).selector, service.metadata.labels ?? {}),
+    );
     const endpoints = monitor ? spec<{ endpoints: { port?: string; path?: string }[] }>(monitor).endpoints : [];
-    if (!endpoints.some((e) => e.port === 'http' && (e.path ?? '/metrics') === '/metrics')) problems.push(`${where}: no ServiceMonitor scrapes /metrics on port http`);
+    if (!endpoints.some((e) => e.port === 'http' && (e.path ?? '/metrics') === '/metrics'))
+      problems.push(`${where}: no ServiceMonitor scrapes /metrics on port http`);
 
     const hpas = byKind('HorizontalPodAutoscaler').filter((h) => spec<{ scaleTargetRef: { kind: string; name: string } }>(h).scaleTargetRef.name === name);
     const scaled = byKind('ScaledObject').filter((s) => spec<{ scaleTargetRef: { name: string } }>(s).scaleTargetRef.name === name);
-    if (hpas.length + scaled.length !== 1) problems.push(`${where}: needs exactly one autoscaler (HPA or KEDA ScaledObject), has ${hpas.length + scaled.length}`);
-    const max = hpas[0] ? spec<{ maxReplicas: number }>(hpas[0]).maxReplicas : scaled[0] ? spec<{ maxReplicaCount?: number }>(scaled[0]).maxReplicaCount ?? 100 : 0;
-    const min = hpas[0] ? spec<{ minReplicas?: number }>(hpas[0]).minReplicas ?? 1 : scaled[0] ? spec<{ minReplicaCount?: number }>(scaled[0]).minReplicaCount ?? 0 : 0;
-    if (workload.consumer && max > partitions) problems.push(`${where}: autoscaler ceiling ${max} exceeds the ${partitions} partitions per topic (extra consumers sit idle)`);
+    if (hpas.length + scaled.length !== 1)
+      problems.push(`${where}: needs exactly one autoscaler (HPA or KEDA ScaledObject), has ${hpas.length + scaled.length}`);
+    const max = hpas[0]
+      ? spec<{ maxReplicas: number }>(hpas[0]).maxReplicas
+      : scaled[0]
+        ? (spec<{ maxReplicaCount?: number }>(scaled[0]).maxReplicaCount ?? 100)
+        : 0;
+    const min = hpas[0]
+      ? (spec<{ minReplicas?: number }>(hpas[0]).minReplicas ?? 1)
+      : scaled[0]
+        ? (spec<{ minReplicaCount?: number }>(scaled[0]).minReplicaCount ?? 0)
+        : 0;
+    if (workload.consumer && max > partitions)
+      problems.push(`${where}: autoscaler ceiling ${max} exceeds the ${partitions} partitions per topic (extra consumers sit idle)`);
     if (min > max) problems.push(`${where}: autoscaler minimum ${min} above maximum ${max}`);
     // KEDA reports zero lag for a group nobody consumes with: the names must be the code's groups
     // (a *GROUP* variable's default, or that default plus ".<lane>").
@@ -299,23 +334,51 @@ export function checkK8sPolicies(objects: readonly K8sObject[], options: PolicyO
     // Network flows this service needs, and one it must not have.
     const self = { labels: podLabels, namedPorts };
     const flows: [string, boolean][] = [
-      ['DNS to kube-dns', allowsTraffic(policies, self, 'Egress', { kind: 'pod', sameNamespace: false, namespaceLabels: { 'kubernetes.io/metadata.name': 'kube-system' }, podLabels: { 'k8s-app': 'kube-dns' } }, 53, 'UDP')],
+      [
+        'DNS to kube-dns',
+        allowsTraffic(
+          policies,
+          self,
+          'Egress',
+          { kind: 'pod', sameNamespace: false, namespaceLabels: { 'kubernetes.io/metadata.name': 'kube-system' }, podLabels: { 'k8s-app': 'kube-dns' } },
+          53,
+          'UDP',
+        ),
+      ],
       ['egress to Kafka :9092', allowsTraffic(policies, self, 'Egress', { kind: 'external', ip: '10.20.0.5' }, 9092)],
-      ['scrape from the monitoring namespace', allowsTraffic(policies, self, 'Ingress', { kind: 'pod', sameNamespace: false, namespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' }, podLabels: { 'app.kubernetes.io/name': 'prometheus' } }, port)],
+      [
+        'scrape from the monitoring namespace',
+        allowsTraffic(
+          policies,
+          self,
+          'Ingress',
+          {
+            kind: 'pod',
+            sameNamespace: false,
+            namespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' },
+            podLabels: { 'app.kubernetes.io/name': 'prometheus' },
+          },
+          port,
+        ),
+      ],
     ];
     if (workload.redis) flows.push(['egress to Redis :6379', allowsTraffic(policies, self, 'Egress', { kind: 'external', ip: '10.20.0.6' }, 6379)]);
     if (svc === 'analytics') flows.push(['egress to ClickHouse :8123', allowsTraffic(policies, self, 'Egress', { kind: 'external', ip: '10.20.0.7' }, 8123)]);
     if (workload.public) flows.push(['ingress from the internet (Meta)', allowsTraffic(policies, self, 'Ingress', { kind: 'internet' }, port)]);
     if (svc === 'dispatcher') flows.push(['egress to the Graph API :443', allowsTraffic(policies, self, 'Egress', { kind: 'internet' }, 443)]);
     for (const [what, ok] of flows) if (!ok) problems.push(`${where}: NetworkPolicies block ${what}`);
-    if (svc !== 'dispatcher' && allowsTraffic(policies, self, 'Egress', { kind: 'internet' }, 443)) problems.push(`${where}: may reach the internet on 443; only the dispatcher calls the Graph API`);
-    if (!workload.public && allowsTraffic(policies, self, 'Ingress', { kind: 'internet' }, port)) problems.push(`${where}: reachable from the internet; only the webhook receiver is public`);
-    if (!workload.redis && allowsTraffic(policies, self, 'Egress', { kind: 'external', ip: '10.20.0.6' }, 6379)) problems.push(`${where}: may reach Redis; it has no use for it`);
+    if (svc !== 'dispatcher' && allowsTraffic(policies, self, 'Egress', { kind: 'internet' }, 443))
+      problems.push(`${where}: may reach the internet on 443; only the dispatcher calls the Graph API`);
+    if (!workload.public && allowsTraffic(policies, self, 'Ingress', { kind: 'internet' }, port))
+      problems.push(`${where}: reachable from the internet; only the webhook receiver is public`);
+    if (!workload.redis && allowsTraffic(policies, self, 'Egress', { kind: 'external', ip: '10.20.0.6' }, 6379))
+      problems.push(`${where}: may reach Redis; it has no use for it`);
   }
 
   const rules = byKind('PrometheusRule');
   if (rules.length !== 1) problems.push(`expected one PrometheusRule, found ${rules.length}`);
-  else if (options.alertGroups === undefined || options.alertGroups.length === 0) problems.push('deploy/prometheus/alerts.yml is missing or has no rule groups: the PrometheusRule has no source');
+  else if (options.alertGroups === undefined || options.alertGroups.length === 0)
+    problems.push('deploy/prometheus/alerts.yml is missing or has no rule groups: the PrometheusRule has no source');
   else if (canonical(spec<{ groups: unknown[] }>(rules[0] as K8sObject).groups) !== canonical(options.alertGroups)) {
     problems.push('PrometheusRule groups differ from deploy/prometheus/alerts.yml: run `npm run deploy:sync-rules`');
   }

@@ -120,12 +120,24 @@ export async function checkUnknownFields(objects: readonly K8sObject[], workDir:
   await writeFile(
     join(workDir, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', strict: true, noEmit: true, skipLibCheck: true, types: [], typeRoots: [join(root, 'node_modules', '@types')] },
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'ESNext',
+        moduleResolution: 'Bundler',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        types: [],
+        typeRoots: [join(root, 'node_modules', '@types')],
+      },
       files: ['manifests.check.ts'],
     }),
   );
   try {
-    await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(workDir, 'tsconfig.json')], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+    await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(workDir, 'tsconfig.json')], {
+      cwd: root,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return [];
   } catch (err) {
     const out = String((err as { stdout?: string }).stdout ?? err);

@@ -17,15 +17,28 @@ export function checkSimWiring(root: string, resolved: ComposeFile): string[] {
   const problems: string[] = [];
   const file = join(root, COMPOSE_SIM_DEFAULTS.out);
   if (!existsSync(file)) return [`${COMPOSE_SIM_DEFAULTS.out} is missing: run \`npm run deploy:sim-scenario\``];
-  const current = composeSimScenario({ catalog: join(root, COMPOSE_SIM_DEFAULTS.catalog), appSecret: COMPOSE_SIM_DEFAULTS.appSecret, accessTokens: COMPOSE_SIM_DEFAULTS.accessTokens });
-  if (readFileSync(file, 'utf8') !== current) problems.push(`${COMPOSE_SIM_DEFAULTS.out} is stale (catalogue or simulator changed): run \`npm run deploy:sim-scenario\``);
+  const current = composeSimScenario({
+    catalog: join(root, COMPOSE_SIM_DEFAULTS.catalog),
+    appSecret: COMPOSE_SIM_DEFAULTS.appSecret,
+    accessTokens: COMPOSE_SIM_DEFAULTS.accessTokens,
+  });
+  if (readFileSync(file, 'utf8') !== current)
+    problems.push(`${COMPOSE_SIM_DEFAULTS.out} is stale (catalogue or simulator changed): run \`npm run deploy:sim-scenario\``);
   const env = (svc: string) => (resolved.services[svc]?.environment ?? {}) as Record<string, string>;
-  if (!String(env('webhook').WEBHOOK_APP_SECRETS ?? '').split(',').some((e) => e.endsWith(`=${COMPOSE_SIM_DEFAULTS.appSecret}`))) {
-    problems.push('compose webhook: the default WEBHOOK_APP_SECRETS does not verify the simulator\'s signatures');
+  if (
+    !String(env('webhook').WEBHOOK_APP_SECRETS ?? '')
+      .split(',')
+      .some((e) => e.endsWith(`=${COMPOSE_SIM_DEFAULTS.appSecret}`))
+  ) {
+    problems.push("compose webhook: the default WEBHOOK_APP_SECRETS does not verify the simulator's signatures");
   }
-  if (env('dispatcher').WA_ACCESS_TOKENS !== COMPOSE_SIM_DEFAULTS.accessTokens) problems.push('compose dispatcher: the default WA_ACCESS_TOKENS are not the simulator\'s tokens');
-  const catalogMount = (resolved.services.dispatcher?.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`)).find((m) => m.includes('/etc/wa/catalog.json'));
-  if (!catalogMount?.includes(COMPOSE_SIM_DEFAULTS.catalog)) problems.push(`compose dispatcher: the default catalogue mount is not ${COMPOSE_SIM_DEFAULTS.catalog}`);
+  if (env('dispatcher').WA_ACCESS_TOKENS !== COMPOSE_SIM_DEFAULTS.accessTokens)
+    problems.push("compose dispatcher: the default WA_ACCESS_TOKENS are not the simulator's tokens");
+  const catalogMount = (resolved.services.dispatcher?.volumes ?? [])
+    .map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`))
+    .find((m) => m.includes('/etc/wa/catalog.json'));
+  if (!catalogMount?.includes(COMPOSE_SIM_DEFAULTS.catalog))
+    problems.push(`compose dispatcher: the default catalogue mount is not ${COMPOSE_SIM_DEFAULTS.catalog}`);
   return problems;
 }
 
@@ -51,7 +64,12 @@ async function timed(name: string, fn: () => Promise<{ problems: string[]; detai
     const { problems, detail } = await fn();
     return { name, problems, detail, ms: Math.round(performance.now() - started) };
   } catch (err) {
-    return { name, problems: [`${name}: ${(err as Error).message.split('\n').slice(0, 5).join(' ')}`], detail: 'failed to run', ms: Math.round(performance.now() - started) };
+    return {
+      name,
+      problems: [`${name}: ${(err as Error).message.split('\n').slice(0, 5).join(' ')}`],
+      detail: 'failed to run',
+      ms: Math.round(performance.now() - started),
+    };
   }
 }
 
@@ -99,11 +117,15 @@ export async function validateDeploy(root: string): Promise<DeployReport> {
         for (const cm of objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('wa-catalog'))) {
           const text = (cm as unknown as { data?: Record<string, string> }).data?.['catalog.json'] ?? '';
           const parsed = catalogSchema.safeParse(JSON.parse(text));
-          if (!parsed.success) problems.push(`ConfigMap/${cm.metadata.name}: catalog.json does not satisfy the catalog schema: ${parsed.error.issues[0]?.message}`);
+          if (!parsed.success)
+            problems.push(`ConfigMap/${cm.metadata.name}: catalog.json does not satisfy the catalog schema: ${parsed.error.issues[0]?.message}`);
         }
         const kinds = new Map<string, number>();
         for (const o of objects) kinds.set(o.kind, (kinds.get(o.kind) ?? 0) + 1);
-        return { problems: problems.map((p) => `${overlay}: ${p}`), detail: `${objects.length} objects: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}` };
+        return {
+          problems: problems.map((p) => `${overlay}: ${p}`),
+          detail: `${objects.length} objects: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}`,
+        };
       }),
     );
   }
@@ -123,7 +145,10 @@ export async function validateDeploy(root: string): Promise<DeployReport> {
       const resolved = await composeConfig(composeFile, cmd);
       const raw = readRawCompose(composeFile);
       const problems = [...validateComposeSchema(raw.value), ...checkComposePolicies(resolved, raw.value, root, envSpecs), ...checkSimWiring(root, resolved)];
-      return { problems, detail: `${Object.keys(resolved.services).length} services resolved by ${cmd.command} ${cmd.args.join(' ')} config; compose-spec schema` };
+      return {
+        problems,
+        detail: `${Object.keys(resolved.services).length} services resolved by ${cmd.command} ${cmd.args.join(' ')} config; compose-spec schema`,
+      };
     }),
   );
   checks.push(
@@ -134,11 +159,22 @@ export async function validateDeploy(root: string): Promise<DeployReport> {
       const { mkdirSync, writeFileSync } = await import('node:fs');
       const dir = join(root, '.cache/deploy-validate/prometheus');
       mkdirSync(dir, { recursive: true });
-      const config = readFileSync(join(root, 'deploy/prometheus/prometheus.yml'), 'utf8').replaceAll('/etc/prometheus/alerts.yml', join(root, 'deploy/prometheus/alerts.yml'));
+      const config = readFileSync(join(root, 'deploy/prometheus/prometheus.yml'), 'utf8').replaceAll(
+        '/etc/prometheus/alerts.yml',
+        join(root, 'deploy/prometheus/alerts.yml'),
+      );
       writeFileSync(join(dir, 'prometheus.yml'), config);
       try {
         const { stdout } = await promisify(execFile)('promtool', ['check', 'config', join(dir, 'prometheus.yml')]);
-        return { problems: [], detail: `promtool check config: ${stdout.trim().split('\n').filter((l) => l.includes('SUCCESS')).length} file(s) SUCCESS (config + rules)` };
+        return {
+          problems: [],
+          detail: `promtool check config: ${
+            stdout
+              .trim()
+              .split('\n')
+              .filter((l) => l.includes('SUCCESS')).length
+          } file(s) SUCCESS (config + rules)`,
+        };
       } catch (err) {
         const e = err as { code?: string; stdout?: string; stderr?: string };
         if (e.code === 'ENOENT') return { problems: [], detail: 'skipped: promtool not installed (apt-get install prometheus)' };

@@ -40,7 +40,10 @@ export const WORKLOADS: readonly Workload[] = [
 export function checkRoleEnv(where: string, workload: Workload, provided: ReadonlyMap<string, { value?: string }>): string[] {
   return Object.entries(workload.roleEnv)
     .filter(([name, value]) => provided.get(name)?.value !== value)
-    .map(([name, value]) => `${where}: ${name} must be "${value}" (got ${JSON.stringify(provided.get(name)?.value ?? null)}): the ${workload.name} role depends on it`);
+    .map(
+      ([name, value]) =>
+        `${where}: ${name} must be "${value}" (got ${JSON.stringify(provided.get(name)?.value ?? null)}): the ${workload.name} role depends on it`,
+    );
 }
 
 /** Variables the runtime reads itself, outside the services' schemas. */
@@ -94,7 +97,8 @@ export function checkServiceEnv(where: string, spec: ServiceEnvSpec, provided: R
     if (!provided.has(name)) problems.push(`${where}: required variable ${name} is not set`);
   }
   for (const [name, source] of provided) {
-    if (!spec.known.has(name) && !RUNTIME_ENV.has(name)) problems.push(`${where}: ${name} is not a variable of the ${spec.service} config schema (typo or stale?)`);
+    if (!spec.known.has(name) && !RUNTIME_ENV.has(name))
+      problems.push(`${where}: ${name} is not a variable of the ${spec.service} config schema (typo or stale?)`);
     if (isSecretName(name) && !source.fromSecret) problems.push(`${where}: ${name} is a credential but does not come from a Secret`);
   }
   return problems;

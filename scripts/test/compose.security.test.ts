@@ -12,7 +12,9 @@ const example = readFileSync(join(root, '.env.example'), 'utf8');
 
 describe('docker-compose.yml: local exposure and secrets', () => {
   it('binds every published port to 127.0.0.1', () => {
-    const open = Object.entries(compose.services).flatMap(([name, s]) => (s.ports ?? []).filter((p) => !String(p).startsWith('127.0.0.1:')).map((p) => `${name} ${p}`));
+    const open = Object.entries(compose.services).flatMap(([name, s]) =>
+      (s.ports ?? []).filter((p) => !String(p).startsWith('127.0.0.1:')).map((p) => `${name} ${p}`),
+    );
     expect(open).toEqual([]);
   });
 
@@ -28,7 +30,17 @@ describe('docker-compose.yml: local exposure and secrets', () => {
       }
     }
     expect(problems).toEqual([]);
-    for (const v of ['INGEST_API_TOKEN', 'ADMIN_TOKEN', 'RECIPIENT_HASH_SALT', 'WEBHOOK_APP_SECRETS', 'WEBHOOK_VERIFY_TOKEN', 'WA_ACCESS_TOKENS', 'CLICKHOUSE_PASSWORD', 'GRAFANA_ADMIN_PASSWORD']) expect(required).toContain(v);
+    for (const v of [
+      'INGEST_API_TOKEN',
+      'ADMIN_TOKEN',
+      'RECIPIENT_HASH_SALT',
+      'WEBHOOK_APP_SECRETS',
+      'WEBHOOK_VERIFY_TOKEN',
+      'WA_ACCESS_TOKENS',
+      'CLICKHOUSE_PASSWORD',
+      'GRAFANA_ADMIN_PASSWORD',
+    ])
+      expect(required).toContain(v);
     for (const v of required) expect(example, v).toMatch(new RegExp(`^${v}=$`, 'm'));
   });
 });

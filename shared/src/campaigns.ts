@@ -124,7 +124,14 @@ export function addAudience(chain: ReturnType<Redis['multi']>, prefix: string, i
 }
 
 /** Registers a request of the campaign (idempotent): the campaign exists from here on. */
-export function registerRequest(chain: ReturnType<Redis['multi']>, prefix: string, id: string, requestKey: string, nowMs: number, status: 'queued' | 'done'): void {
+export function registerRequest(
+  chain: ReturnType<Redis['multi']>,
+  prefix: string,
+  id: string,
+  requestKey: string,
+  nowMs: number,
+  status: 'queued' | 'done',
+): void {
   const key = campaignKey(prefix, id);
   chain.hsetnx(key, 'created', nowMs);
   if (status === 'done') chain.hset(key, `req:${requestKey}`, 'done');

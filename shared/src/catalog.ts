@@ -138,7 +138,10 @@ export type CatalogIndex = ReturnType<typeof indexCatalog>;
 /** Parses `WA_ACCESS_TOKENS` ("wabaId=token,wabaId=token"): the only source of Graph API tokens. */
 export function parseAccessTokens(value: string): Map<string, string> {
   const tokens = new Map<string, string>();
-  for (const pair of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const pair of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = pair.indexOf('=');
     if (eq <= 0 || eq === pair.length - 1) throw new Error('WA_ACCESS_TOKENS entries must look like wabaId=token');
     tokens.set(pair.slice(0, eq), pair.slice(eq + 1));

@@ -42,8 +42,7 @@ export const env = {
       .describe(description),
   int: (description: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
     z.coerce.number().int().min(min).max(max).default(def).describe(description),
-  number: (description: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-    z.coerce.number().min(min).max(max).default(def).describe(description),
+  number: (description: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().min(min).max(max).default(def).describe(description),
   bool: (description: string, def: boolean) =>
     z
       .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -54,7 +53,12 @@ export const env = {
     z
       .string()
       .default(def)
-      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
       .describe(description),
   url: (description: string, def?: string) => (def === undefined ? z.url().describe(description) : z.url().default(def).describe(description)),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
@@ -66,7 +70,10 @@ export const commonEnv = {
   KAFKA_BROKERS: env.list('comma-separated Kafka bootstrap servers', '127.0.0.1:9092'),
   KAFKA_CLIENT_ID: env.optionalString('Kafka client id (defaults to the service name)'),
   TOPIC_PREFIX: z.string().default('').describe('prefix for every topic name (isolates environments and test runs)'),
-  GROUP_PREFIX: z.string().optional().describe('prefix for every Kafka consumer group id (default: TOPIC_PREFIX, so environments sharing a cluster never join each other\'s groups)'),
+  GROUP_PREFIX: z
+    .string()
+    .optional()
+    .describe("prefix for every Kafka consumer group id (default: TOPIC_PREFIX, so environments sharing a cluster never join each other's groups)"),
   REDIS_URL: env.url('Redis connection URL', 'redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().default('').describe('prefix for every Redis key (isolates environments and test runs)'),
   SHUTDOWN_TIMEOUT_MS: env.int('upper bound for graceful shutdown; keep below the pod termination grace period', 25_000, 1_000),

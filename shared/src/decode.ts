@@ -2,14 +2,11 @@ import type { z } from 'zod';
 import type { DeadLetterReason } from './contracts/dead-letter';
 
 export type DecodeResult<T> =
-  | { ok: true; value: T }
-  | { ok: false; reason: Extract<DeadLetterReason, 'invalid_json' | 'schema_violation' | 'record_too_large'>; detail: string };
+  { ok: true; value: T } | { ok: false; reason: Extract<DeadLetterReason, 'invalid_json' | 'schema_violation' | 'record_too_large'>; detail: string };
 
 /** Turns zod issues into one readable line per field: `recipients.3.to: must be …`. */
 export function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
+  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`).join('; ');
 }
 
 /**

@@ -18,7 +18,12 @@ export function consumerGroupId(name: string, prefixes: { TOPIC_PREFIX: string; 
 export function createConsumerMetrics(registry: Registry, prefix: string) {
   const registers = [registry];
   return {
-    lag: new Gauge({ name: `${prefix}_consumer_lag`, help: 'Records behind the high watermark after the last batch, per group and topic partition', labelNames: ['group', 'topic', 'partition'] as const, registers }),
+    lag: new Gauge({
+      name: `${prefix}_consumer_lag`,
+      help: 'Records behind the high watermark after the last batch, per group and topic partition',
+      labelNames: ['group', 'topic', 'partition'] as const,
+      registers,
+    }),
     crashes: new Counter({
       name: `${prefix}_consumer_crashes_total`,
       help: 'Consumer crashes reported by kafkajs, by whether kafkajs restarts the consumer itself',
@@ -158,7 +163,10 @@ export class ConsumerRunner {
     if (stallMs === undefined || this.stoppingNow || this.replacing || this.phaseNow === 'idle') return;
     const silentMs = this.clock.now() - this.lastActivityMs;
     if (silentMs <= stallMs) return;
-    this.options.logger.error({ groupId: this.options.groupId, phase: this.phaseNow, silentMs, stallMs }, 'consumer stalled (no fetch, heartbeat or batch); replacing it');
+    this.options.logger.error(
+      { groupId: this.options.groupId, phase: this.phaseNow, silentMs, stallMs },
+      'consumer stalled (no fetch, heartbeat or batch); replacing it',
+    );
     void this.replace('stalled');
   }
 
@@ -256,7 +264,11 @@ export class ConsumerRunner {
     } catch (err) {
       if (o.isFatal?.(err)) o.onFatal?.(err);
       // Anything else is a dependency failure: kafkajs retries the batch from the last commit.
-      else o.logger.warn({ err, groupId: o.groupId, topic: batch.topic, partition: batch.partition }, 'batch failed; kafkajs fetches it again from the last commit');
+      else
+        o.logger.warn(
+          { err, groupId: o.groupId, topic: batch.topic, partition: batch.partition },
+          'batch failed; kafkajs fetches it again from the last commit',
+        );
       throw err;
     }
     o.metrics?.lag.set({ group: o.groupId, topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
@@ -275,7 +287,15 @@ export class ConsumerRunner {
       if (current()) this.touch();
     };
     if (o.stallMs !== undefined) {
-      for (const ev of [c.events.FETCH_START, c.events.FETCH, c.events.HEARTBEAT, c.events.START_BATCH_PROCESS, c.events.END_BATCH_PROCESS, c.events.COMMIT_OFFSETS]) c.on(ev, touch);
+      for (const ev of [
+        c.events.FETCH_START,
+        c.events.FETCH,
+        c.events.HEARTBEAT,
+        c.events.START_BATCH_PROCESS,
+        c.events.END_BATCH_PROCESS,
+        c.events.COMMIT_OFFSETS,
+      ])
+        c.on(ev, touch);
     }
     c.on(c.events.GROUP_JOIN, (e) => {
       if (!current()) return;
@@ -284,7 +304,10 @@ export class ConsumerRunner {
       const assigned = new Set<string>();
       for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) for (const p of partitions) assigned.add(`${topic}:${p}`);
       o.onAssignment?.(assigned);
-      o.logger.info({ groupId: o.groupId, memberId: e.payload.memberId, assignment: e.payload.memberAssignment, durationMs: e.payload.duration }, 'consumer joined the group');
+      o.logger.info(
+        { groupId: o.groupId, memberId: e.payload.memberId, assignment: e.payload.memberAssignment, durationMs: e.payload.duration },
+        'consumer joined the group',
+      );
     });
     c.on(c.events.REBALANCING, () => {
       if (!current()) return;
@@ -352,7 +375,10 @@ export class ConsumerRunner {
       this.generation++;
       this.consumer = undefined;
       this.clearPauseTimers();
-      if (old) await withTimeout(old.disconnect(), DISCONNECT_TIMEOUT_MS).catch((err: unknown) => o.logger.warn({ err, groupId: o.groupId }, 'disconnecting the replaced consumer failed'));
+      if (old)
+        await withTimeout(old.disconnect(), DISCONNECT_TIMEOUT_MS).catch((err: unknown) =>
+          o.logger.warn({ err, groupId: o.groupId }, 'disconnecting the replaced consumer failed'),
+        );
       if (reason !== undefined) o.onReplace?.();
       const policy = o.rebuildBackoff ?? { baseMs: 250, maxMs: 10_000, jitter: 'equal' };
       for (let attempt = 0; !this.stoppingNow; attempt++) {

@@ -55,7 +55,8 @@ export function createKafka(options: KafkaOptions): Kafka {
 export function createProducer(kafka: Kafka, config: ProducerConfig = {}): Producer {
   const { retry, ...rest } = config;
   // An idempotent producer must retry inside kafkajs (its sequence numbers); it keeps kafkajs' retry.
-  if (config.idempotent) return kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: javaCompatiblePartitioner, ...config });
+  if (config.idempotent)
+    return kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: javaCompatiblePartitioner, ...config });
   const producer = kafka.producer({
     idempotent: false,
     maxInFlightRequests: 5,
@@ -78,7 +79,11 @@ export function createProducer(kafka: Kafka, config: ProducerConfig = {}): Produ
  * Retrying the whole call may write a record twice, which every consumer here tolerates (see
  * createProducer); a record acknowledged as written is then really written.
  */
-export function retryWholeProduce(producer: Producer, policy: { retries: number; baseMs: number; maxMs: number }, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Producer {
+export function retryWholeProduce(
+  producer: Producer,
+  policy: { retries: number; baseMs: number; maxMs: number },
+  sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+): Producer {
   const withRetry =
     <A, R>(call: (args: A) => Promise<R>) =>
     async (args: A): Promise<R> => {
@@ -101,7 +106,13 @@ export function isRetriableProduceError(err: unknown): boolean {
   const e = err as { name?: string; retriable?: boolean; originalError?: { retriable?: boolean } } | undefined;
   if (!e) return false;
   if (e.retriable === true) return true;
-  if (e.name === 'KafkaJSNumberOfRetriesExceeded' || e.name === 'KafkaJSConnectionError' || e.name === 'KafkaJSConnectionClosedError' || e.name === 'KafkaJSRequestTimeoutError') return true;
+  if (
+    e.name === 'KafkaJSNumberOfRetriesExceeded' ||
+    e.name === 'KafkaJSConnectionError' ||
+    e.name === 'KafkaJSConnectionClosedError' ||
+    e.name === 'KafkaJSRequestTimeoutError'
+  )
+    return true;
   return e.originalError?.retriable === true;
 }
 
@@ -204,7 +215,9 @@ async function waitForLeaders(admin: TopicAdmin, topicNames: string[], timeoutMs
 export function kafkaError(err: unknown, operation: string): AppError {
   const message = err instanceof Error ? err.message : String(err);
   const permanent = isRecordRejection(err);
-  return new AppError(permanent ? 'kafka_record_rejected' : 'kafka_unavailable', `${operation}: ${message}`, permanent ? 'dead-letter' : 'retry', { cause: err });
+  return new AppError(permanent ? 'kafka_record_rejected' : 'kafka_unavailable', `${operation}: ${message}`, permanent ? 'dead-letter' : 'retry', {
+    cause: err,
+  });
 }
 
 const RECORD_REJECTIONS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'INVALID_REQUIRED_ACKS']);

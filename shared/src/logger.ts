@@ -38,8 +38,29 @@ export const REDACT_PATHS = [
 
 /** Keys (any depth, any case) whose values never reach a log line: credentials, signatures, phone numbers. */
 const SENSITIVE_KEYS = new Set(
-  ['accessToken', 'token', 'authorization', 'x-hub-signature-256', 'x-api-token', 'x-admin-token', 'signature', 'appSecret', 'secret', 'password',
-    'to', 'phone', 'recipient', 'recipientId', 'recipient_id', 'recipients', 'from', 'waId', 'wa_id', 'verifyToken', 'hub.verify_token'].map((k) => k.toLowerCase()),
+  [
+    'accessToken',
+    'token',
+    'authorization',
+    'x-hub-signature-256',
+    'x-api-token',
+    'x-admin-token',
+    'signature',
+    'appSecret',
+    'secret',
+    'password',
+    'to',
+    'phone',
+    'recipient',
+    'recipientId',
+    'recipient_id',
+    'recipients',
+    'from',
+    'waId',
+    'wa_id',
+    'verifyToken',
+    'hub.verify_token',
+  ].map((k) => k.toLowerCase()),
 );
 const VERIFY_TOKEN_IN_URL = /([?&]hub\.verify_token=)[^&#\s]*/gi;
 
@@ -64,7 +85,8 @@ export function redactDeep(value: unknown, depth = 0, seen: WeakSet<object> = ne
   }
   let out: Record<string, unknown> | undefined;
   for (const [k, v] of Object.entries(value)) {
-    const r = SENSITIVE_KEYS.has(k.toLowerCase()) && v !== undefined && typeof v !== 'number' && typeof v !== 'boolean' ? '[redacted]' : redactDeep(v, depth + 1, seen);
+    const r =
+      SENSITIVE_KEYS.has(k.toLowerCase()) && v !== undefined && typeof v !== 'number' && typeof v !== 'boolean' ? '[redacted]' : redactDeep(v, depth + 1, seen);
     if (r !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = r;
   }
   return out ?? value;

@@ -40,7 +40,8 @@ export class RedisBuckets {
   private readonly shift: number;
 
   constructor(readonly layout: BucketLayout) {
-    if (!Number.isInteger(layout.bucketBits) || layout.bucketBits < 0 || layout.bucketBits > 24) throw new Error(`bucketBits must be an integer 0..24, got ${layout.bucketBits}`);
+    if (!Number.isInteger(layout.bucketBits) || layout.bucketBits < 0 || layout.bucketBits > 24)
+      throw new Error(`bucketBits must be an integer 0..24, got ${layout.bucketBits}`);
     this.windowMs = layout.windowMs ?? Math.max(60_000, Math.ceil(layout.horizonMs / 7));
     this.slackMs = layout.slackMs ?? 300_000;
     this.shift = 32 - layout.bucketBits;

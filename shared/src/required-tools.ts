@@ -51,7 +51,11 @@ export class MissingToolError extends Error {
  * Probes for a tool once (at test-file load). Missing: tests skip, unless `env.REQUIRE_ALL_TOOLS`
  * is "1", in which case this throws so the whole file fails with the tool's name.
  */
-export function requireTool(tool: ToolRequirement, env: Readonly<Record<string, string | undefined>> = process.env, probe: ProbeRunner = runProbe): RequiredTool {
+export function requireTool(
+  tool: ToolRequirement,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  probe: ProbeRunner = runProbe,
+): RequiredTool {
   const reason = `${tool.name} not found — \`${tool.install}\``;
   const available = tool.probe.some((argv) => probe(argv));
   if (available) return { name: tool.name, available, reason, options: { skip: false } };

@@ -38,7 +38,11 @@ export { waitFor, WaitForTimeoutError, type WaitForOptions } from './wait-for';
  * Creates a fresh topic with a unique name (single replica, leaders elected before returning) and
  * returns its name. Pair with `deleteTopics` in `afterAll`.
  */
-export async function createTestTopic(admin: Admin, prefix: string, options: { partitions?: number; configEntries?: { name: string; value: string }[] } = {}): Promise<string> {
+export async function createTestTopic(
+  admin: Admin,
+  prefix: string,
+  options: { partitions?: number; configEntries?: { name: string; value: string }[] } = {},
+): Promise<string> {
   const topic = uniqueName(prefix);
   await admin.createTopics({
     waitForLeaders: true,

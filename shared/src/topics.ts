@@ -20,12 +20,7 @@ export interface TopicDef<S extends z.ZodType> {
   readonly config?: Readonly<Record<string, string>>;
 }
 
-function defineTopic<S extends z.ZodType>(
-  name: string,
-  schema: S,
-  key: (value: z.output<S>) => string | null,
-  config?: Record<string, string>,
-): TopicDef<S> {
+function defineTopic<S extends z.ZodType>(name: string, schema: S, key: (value: z.output<S>) => string | null, config?: Record<string, string>): TopicDef<S> {
   return Object.freeze({ name, schema, key, ...(config ? { config: Object.freeze(config) } : {}) });
 }
 
@@ -46,9 +41,7 @@ export const topics = Object.freeze({
     utility: defineTopic('wa.dispatch.jobs.utility', dispatchJobV1, byRecipient),
     marketing: defineTopic('wa.dispatch.jobs.marketing', dispatchJobV1, byRecipient),
   } satisfies Record<Lane, TopicDef<typeof dispatchJobV1>>),
-  dispatchRetry: Object.freeze(
-    RETRY_TIERS.map((tier) => ({ ...tier, topic: defineTopic(`wa.dispatch.retry.${tier.suffix}`, dispatchJobV1, byRecipient) })),
-  ),
+  dispatchRetry: Object.freeze(RETRY_TIERS.map((tier) => ({ ...tier, topic: defineTopic(`wa.dispatch.retry.${tier.suffix}`, dispatchJobV1, byRecipient) }))),
   dispatchDlq: defineTopic('wa.dispatch.dlq', deadLetterV1, (d) => d.jobId ?? null),
   messagesSent: defineTopic('wa.messages.sent', sentEventV1, (e) => e.jobId),
   // The body travels base64-encoded (4/3 larger): a 1 MiB webhook makes a ~1.4 MB record.

@@ -5,7 +5,9 @@ describe('backoffDelayMs', () => {
   const policy = { baseMs: 250, maxMs: 10_000 };
 
   it('doubles the ceiling per retry up to the cap (random = 1 gives the ceiling)', () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 9, 500].map((r) => backoffDelayMs(r, policy, () => 1))).toEqual([250, 500, 1_000, 2_000, 4_000, 8_000, 10_000, 10_000, 10_000]);
+    expect([0, 1, 2, 3, 4, 5, 6, 9, 500].map((r) => backoffDelayMs(r, policy, () => 1))).toEqual([
+      250, 500, 1_000, 2_000, 4_000, 8_000, 10_000, 10_000, 10_000,
+    ]);
   });
 
   it('full jitter (the default) draws over [0, ceiling)', () => {

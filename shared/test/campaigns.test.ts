@@ -9,7 +9,16 @@ describe('a campaign record summarised', () => {
   });
 
   it('accounts for every requested recipient once, and gives progress, rate and ETA', () => {
-    const c = summariseCampaign('c', { ...base, 'o:sent': '500', 'o:meta_refused': '5', 'o:rejected': '3', 'o:cancelled': '0', 'o:retry_scheduled': '9', first: '1700000001000', last: '1700000011000' })!;
+    const c = summariseCampaign('c', {
+      ...base,
+      'o:sent': '500',
+      'o:meta_refused': '5',
+      'o:rejected': '3',
+      'o:cancelled': '0',
+      'o:retry_scheduled': '9',
+      first: '1700000001000',
+      last: '1700000011000',
+    })!;
     expect(c.state).toBe('active');
     expect(c.pending).toBe(970 - 508);
     expect(c.duplicates + c.invalid + c.refusedByUs + c.acceptedByMeta + c.refusedByMeta + c.unknown + c.pending).toBe(c.requested);

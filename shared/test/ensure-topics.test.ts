@@ -65,7 +65,9 @@ describe('ensureTopics', () => {
         throw unknownTopic();
       },
     ]);
-    await expect(ensureTopics(admin, [{ name: 'a' }], { partitions: 1, retentionMs: 1_000, prefix: 'p.', leaderWaitMs: 250 })).rejects.toThrow(/topics p\.a have no partition leaders after 250 ms: This server does not host/);
+    await expect(ensureTopics(admin, [{ name: 'a' }], { partitions: 1, retentionMs: 1_000, prefix: 'p.', leaderWaitMs: 250 })).rejects.toThrow(
+      /topics p\.a have no partition leaders after 250 ms: This server does not host/,
+    );
   });
 });
 
@@ -93,6 +95,11 @@ describe('replication of created topics', () => {
     await ensureTopics(admin, [{ name: 'a', config: { 'cleanup.policy': 'compact' } }], { partitions: 2, retentionMs: 1_000, replicationFactor: 3 });
     const topic = request!.topics[0]!;
     expect(topic.replicationFactor).toBe(3);
-    expect(topic.configEntries).toEqual(expect.arrayContaining([{ name: 'min.insync.replicas', value: '2' }, { name: 'cleanup.policy', value: 'compact' }]));
+    expect(topic.configEntries).toEqual(
+      expect.arrayContaining([
+        { name: 'min.insync.replicas', value: '2' },
+        { name: 'cleanup.policy', value: 'compact' },
+      ]),
+    );
   });
 });

@@ -26,7 +26,18 @@ describe('log redaction reaches every depth', () => {
     logger.warn({ req: { url: '/webhook?hub.verify_token=verify-secret-2' } }, 'request');
     await new Promise((r) => setImmediate(r));
     const text = lines.join('');
-    for (const secret of ['4155550123', '4155550124', '4155550125', '4155550126', '4155550127', '4155550128', '4155550129', 'abc-secret', 'verify-secret-1', 'verify-secret-2']) {
+    for (const secret of [
+      '4155550123',
+      '4155550124',
+      '4155550125',
+      '4155550126',
+      '4155550127',
+      '4155550128',
+      '4155550129',
+      'abc-secret',
+      'verify-secret-1',
+      'verify-secret-2',
+    ]) {
       expect(text, secret).not.toContain(secret);
     }
     expect(text).toContain('order_update');

@@ -65,7 +65,16 @@ describe('normalisePhone fast path for "+digits" numbers', () => {
   });
 
   it('leaves shared and non-geographic calling codes, national prefixes and other spellings to the library', () => {
-    for (const text of ['+12015550123', '+74951234567', '+447400123456', '+80012345678', '+4901512345678', '4915112345678', '+49 151 12345678', '+49151123456789012345']) {
+    for (const text of [
+      '+12015550123',
+      '+74951234567',
+      '+447400123456',
+      '+80012345678',
+      '+4901512345678',
+      '4915112345678',
+      '+49 151 12345678',
+      '+49151123456789012345',
+    ]) {
       expect(validE164(text), text).toBeUndefined();
     }
     expect(validE164('+4915112345678')).toEqual({ ok: true, waId: '4915112345678', country: 'DE' });

@@ -36,7 +36,12 @@ describe('isValidNumber', () => {
       const parsed = parsePhoneNumberFromString(text);
       if (parsed) expect(isValidNumber(parsed), text).toBe(parsed.isValid());
     }
-    for (const [text, country] of [['07400 123456', 'GB'], ['0151 23456789', 'DE'], ['(201) 555-0123', 'US'], ['020 7946 0018', 'GB']] as const) {
+    for (const [text, country] of [
+      ['07400 123456', 'GB'],
+      ['0151 23456789', 'DE'],
+      ['(201) 555-0123', 'US'],
+      ['020 7946 0018', 'GB'],
+    ] as const) {
       const parsed = parsePhoneNumberFromString(text, country);
       expect(parsed, text).toBeDefined();
       expect(isValidNumber(parsed!), text).toBe(parsed!.isValid());

@@ -25,14 +25,20 @@ function flakyProducer(errors: Error[]) {
 
 const retriable = () => Object.assign(new Error('There is no leader for this topic-partition'), { name: 'KafkaJSNumberOfRetriesExceeded' });
 const connection = () => Object.assign(new Error('Connection error: connect ECONNREFUSED'), { name: 'KafkaJSConnectionError', retriable: true });
-const tooLarge = () => Object.assign(new Error('The request included a message larger than the max message size'), { name: 'KafkaJSProtocolError', retriable: false });
+const tooLarge = () =>
+  Object.assign(new Error('The request included a message larger than the max message size'), { name: 'KafkaJSProtocolError', retriable: false });
 const policy = { retries: 3, baseMs: 1, maxMs: 2 };
 const noSleep = async () => undefined;
 
 describe('a produce is retried whole (kafkajs issue #1303: its own retry can drop records of a moved partition)', () => {
   it('sends the same whole batch again after a retriable failure, and resolves with the last answer', async () => {
     const { producer, calls } = flakyProducer([retriable(), connection()]);
-    const batch = { topicMessages: [{ topic: 'a', messages: [{ value: '1' }] }, { topic: 'b', messages: [{ value: '2' }] }] };
+    const batch = {
+      topicMessages: [
+        { topic: 'a', messages: [{ value: '1' }] },
+        { topic: 'b', messages: [{ value: '2' }] },
+      ],
+    };
     const result = await retryWholeProduce(producer, policy, noSleep).sendBatch(batch);
     expect(calls).toEqual([batch, batch, batch]);
     expect(result).toEqual([{ topicName: 't', partition: 0, errorCode: 0 }]);

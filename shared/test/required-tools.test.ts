@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { findOnPath, MissingToolError, requireTool, summarizeToolSkips, TOOLS } from '../src/required-tools';
 
 const compose = TOOLS.compose;
-const probeSeeing = (...present: string[]) => (argv: readonly string[]) => present.includes(argv.join(' '));
+const probeSeeing =
+  (...present: string[]) =>
+  (argv: readonly string[]) =>
+    present.includes(argv.join(' '));
 
 describe('requireTool', () => {
   it('lets the tests run when one of the probes succeeds', () => {
@@ -18,7 +21,9 @@ describe('requireTool', () => {
 
   it('fails instead under REQUIRE_ALL_TOOLS=1, and only for a missing tool', () => {
     expect(() => requireTool(compose, { REQUIRE_ALL_TOOLS: '1' }, probeSeeing())).toThrow(MissingToolError);
-    expect(() => requireTool(compose, { REQUIRE_ALL_TOOLS: '1' }, probeSeeing())).toThrow(/docker-compose not found — `apt-get install docker-compose` \(REQUIRE_ALL_TOOLS=1/);
+    expect(() => requireTool(compose, { REQUIRE_ALL_TOOLS: '1' }, probeSeeing())).toThrow(
+      /docker-compose not found — `apt-get install docker-compose` \(REQUIRE_ALL_TOOLS=1/,
+    );
     expect(requireTool(compose, { REQUIRE_ALL_TOOLS: '1' }, probeSeeing('docker compose version')).available).toBe(true);
     expect(requireTool(compose, { REQUIRE_ALL_TOOLS: '0' }, probeSeeing()).options.skip).toBe(true);
   });

@@ -85,7 +85,12 @@ describe('catalog', () => {
     expect(() => parseCatalog({ ...catalog, phoneNumbers: [{ id: '11', wabaId: '2', displayNumber: '15550000001' }] })).toThrow(/phoneNumbers\.0\.wabaId/);
   });
   it('reads access tokens from the environment format', () => {
-    expect(parseAccessTokens('1=abc, 2=def')).toEqual(new Map([['1', 'abc'], ['2', 'def']]));
+    expect(parseAccessTokens('1=abc, 2=def')).toEqual(
+      new Map([
+        ['1', 'abc'],
+        ['2', 'def'],
+      ]),
+    );
     expect(() => parseAccessTokens('1abc')).toThrow(/wabaId=token/);
   });
 });

@@ -19,7 +19,9 @@ export const analyticsEnvSchema = z.object({
     .default('services/analytics/data/rate-card.sample.csv')
     .describe('rate card CSV seeded into an empty rate_card table at start-up (the shipped file is SAMPLE data)'),
   RATE_CARD_REFRESH_MS: env.int('how often the consumer reloads the rate card that finance may have edited', 60_000, 1_000),
-  RECIPIENT_HASH_SALT: env.secretKey('HMAC-SHA256 key (at least 32 bytes) hashing recipient numbers in status/inbound rows; the dispatcher\'s value, so hashes join across tables'),
+  RECIPIENT_HASH_SALT: env.secretKey(
+    "HMAC-SHA256 key (at least 32 bytes) hashing recipient numbers in status/inbound rows; the dispatcher's value, so hashes join across tables",
+  ),
   ANALYTICS_GROUP_ID: z.string().min(1).default('wa-analytics').describe('Kafka consumer group of the analytics writer'),
   // 50,000 rather than 20,000: fewer, larger parts cost chdb less per event (parsing set-up, part writes, merges): 30.7k → 35.4k
   // events per CPU-second in bench:analytics, for ~120 MB more peak RSS (docs/analytics.md).

@@ -5,7 +5,12 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export function createAnalyticsMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    events: new Counter({ name: 'wa_analytics_events_total', help: 'Records consumed, by topic and result (ok, invalid)', labelNames: ['topic', 'result'], registers }),
+    events: new Counter({
+      name: 'wa_analytics_events_total',
+      help: 'Records consumed, by topic and result (ok, invalid)',
+      labelNames: ['topic', 'result'],
+      registers,
+    }),
     insertBatchRows: new Histogram({
       name: 'wa_analytics_insert_batch_rows',
       help: 'Rows per flushed batch (all tables)',
@@ -21,7 +26,12 @@ export function createAnalyticsMetrics(registry: Registry) {
     insertFailures: new Counter({ name: 'wa_analytics_insert_failures_total', help: 'Failed batch inserts (retried)', registers }),
     /** wa_analytics_consumer_lag, _crashes_total and _replacements_total. */
     consumer: createConsumerMetrics(registry, 'wa_analytics'),
-    deliveryRate: new Gauge({ name: 'wa_delivery_rate', help: 'Delivered / (delivered + failed) of messages sent in the window', labelNames: ['window'], registers }),
+    deliveryRate: new Gauge({
+      name: 'wa_delivery_rate',
+      help: 'Delivered / (delivered + failed) of messages sent in the window',
+      labelNames: ['window'],
+      registers,
+    }),
     spendUsd: new Gauge({
       name: 'wa_spend_usd',
       help: 'Spend in USD by category and country over all recorded history, from the de-duplicated charges table (a gauge recomputed from ClickHouse, not a counter: use delta(), not rate())',
@@ -34,7 +44,12 @@ export function createAnalyticsMetrics(registry: Registry) {
       buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3_600],
       registers,
     }),
-    unpriced: new Counter({ name: 'wa_analytics_unpriced_charges_total', help: 'Billable units the rate card has no rate for (recorded at zero)', labelNames: ['pricing_model', 'category'], registers }),
+    unpriced: new Counter({
+      name: 'wa_analytics_unpriced_charges_total',
+      help: 'Billable units the rate card has no rate for (recorded at zero)',
+      labelNames: ['pricing_model', 'category'],
+      registers,
+    }),
   };
 }
 export type AnalyticsMetrics = ReturnType<typeof createAnalyticsMetrics>;

@@ -27,7 +27,6 @@ import { createRowMapper } from './domain/rows';
 import { buildApp } from './http/app';
 import { createAnalyticsMetrics } from './metrics';
 
-
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
 export interface AnalyticsOverrides {
@@ -80,7 +79,13 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
   const shutdown = overrides.shutdown ?? createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
   const ch =
     overrides.clickhouse ??
-    (await createClickHouse({ url: config.CLICKHOUSE_URL, path: config.CLICKHOUSE_PATH, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD }));
+    (await createClickHouse({
+      url: config.CLICKHOUSE_URL,
+      path: config.CLICKHOUSE_PATH,
+      database: config.CLICKHOUSE_DATABASE,
+      username: config.CLICKHOUSE_USER,
+      password: config.CLICKHOUSE_PASSWORD,
+    }));
   const store = new ClickHouseStore(ch, config.CLICKHOUSE_DATABASE);
   const queries = createAnalyticsQueries(store);
   const rollups = createRollups(store, logger.child({ component: 'rollups' }));

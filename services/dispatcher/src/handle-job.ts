@@ -194,13 +194,34 @@ export function createJobHandler(deps: HandleJobDeps) {
     metrics.deferred.inc({ reason });
     const records = [delayedRecord(ctx.job, delayMs, heldFor)];
     if (announce) {
-      records.push(sentRecord(event(ctx, 'deferred', { reason: `${reason}: retry in ${Math.round(delayMs / 1000)} s` }, `${ctx.job.jobId}:${ctx.job.attempt}:deferred:${deps.clock.now()}`)));
+      records.push(
+        sentRecord(
+          event(
+            ctx,
+            'deferred',
+            { reason: `${reason}: retry in ${Math.round(delayMs / 1000)} s` },
+            `${ctx.job.jobId}:${ctx.job.attempt}:deferred:${deps.clock.now()}`,
+          ),
+        ),
+      );
     }
     await deps.publish(records);
   }
 
-  async function scheduleRetry(ctx: Ctx, errorClass: string, detail: string, code: number | undefined, minDelayMs: number, extra: Partial<SentEventV1>): Promise<void> {
-    const decision = decideRetry(ctx.job.attempt, { baseMs: config.retryBaseMs, maxDelayMs: config.retryMaxDelayMs, maxAttempts: config.retryMaxAttempts }, deps.random, minDelayMs);
+  async function scheduleRetry(
+    ctx: Ctx,
+    errorClass: string,
+    detail: string,
+    code: number | undefined,
+    minDelayMs: number,
+    extra: Partial<SentEventV1>,
+  ): Promise<void> {
+    const decision = decideRetry(
+      ctx.job.attempt,
+      { baseMs: config.retryBaseMs, maxDelayMs: config.retryMaxDelayMs, maxAttempts: config.retryMaxAttempts },
+      deps.random,
+      minDelayMs,
+    );
     if (!decision.retry) {
       const e = event(ctx, 'failed', { ...extra, reason: `retries exhausted after ${ctx.job.attempt + 1} attempts: ${detail}`.slice(0, 200), errorClass });
       return finish(ctx, e, [dlqRecord(ctx, 'retries_exhausted', detail, code)]);
@@ -273,7 +294,15 @@ export function createJobHandler(deps: HandleJobDeps) {
     const initialTemplate = job.message.type === 'template' ? job.message.template.name : undefined;
     const phoneNumberId = senderOf(job);
     const number = phoneNumberId ? deps.catalog.phoneNumber(phoneNumberId) : undefined;
-    const ctx: Ctx = { job, src, path, phoneNumberId: phoneNumberId ?? 'unknown', wabaId: number?.wabaId, category: job.category, ...(initialTemplate ? { template: initialTemplate } : {}) };
+    const ctx: Ctx = {
+      job,
+      src,
+      path,
+      phoneNumberId: phoneNumberId ?? 'unknown',
+      wabaId: number?.wabaId,
+      category: job.category,
+      ...(initialTemplate ? { template: initialTemplate } : {}),
+    };
 
     // The ledger peek and the recipient's state go out together (one Redis pipeline, one round trip);
     // the recipient read is wasted only for jobs that turn out to be redelivered, refused or deferred.
@@ -314,9 +343,12 @@ export function createJobHandler(deps: HandleJobDeps) {
         return t.source === 'meta' ? t : { ...t, status: deps.account.templateStatus(number.wabaId, ref.name, ref.language) ?? t.status };
       },
     });
-    if (verdict.action === 'expire') return refuse(ctx, event(ctx, 'expired', { reason: verdict.detail.slice(0, 200) }), [dlqRecord(ctx, 'expired', verdict.detail)]);
+    if (verdict.action === 'expire')
+      return refuse(ctx, event(ctx, 'expired', { reason: verdict.detail.slice(0, 200) }), [dlqRecord(ctx, 'expired', verdict.detail)]);
     if (verdict.action === 'reject') {
-      return refuse(ctx, event(ctx, 'rejected', { reason: `${verdict.reason}: ${verdict.detail}`.slice(0, 200) }), [dlqRecord(ctx, verdict.reason, verdict.detail)]);
+      return refuse(ctx, event(ctx, 'rejected', { reason: `${verdict.reason}: ${verdict.detail}`.slice(0, 200) }), [
+        dlqRecord(ctx, verdict.reason, verdict.detail),
+      ]);
     }
     ctx.category = verdict.category;
     if (verdict.message.type === 'template') ctx.template = verdict.message.template.name;
@@ -332,7 +364,9 @@ export function createJobHandler(deps: HandleJobDeps) {
       if (!admitted.allowed) {
         const detail = `portfolio ${business.portfolioId} messaged ${admitted.used} of ${admitted.limit} unique recipients in the rolling 24 h`;
         if (job.campaignId && config.campaignOverflowPolicy === 'refuse') {
-          return refuse(ctx, event(ctx, 'rejected', { reason: `messaging_limit_refused: ${detail}`.slice(0, 200) }), [dlqRecord(ctx, 'messaging_limit_refused', detail)]);
+          return refuse(ctx, event(ctx, 'rejected', { reason: `messaging_limit_refused: ${detail}`.slice(0, 200) }), [
+            dlqRecord(ctx, 'messaging_limit_refused', detail),
+          ]);
         }
         return defer(ctx, 'messaging_limit', admitted.retryAfterMs, true);
       }
@@ -365,7 +399,14 @@ export function createJobHandler(deps: HandleJobDeps) {
     const started = performance.now();
     let result: SendResult;
     try {
-      result = await deps.cloudApi.send({ phoneNumberId: number.id, accessToken: token, to: job.to, message: verdict.message, callbackData: job.jobId, onWritten: permit.written });
+      result = await deps.cloudApi.send({
+        phoneNumberId: number.id,
+        accessToken: token,
+        to: job.to,
+        message: verdict.message,
+        callbackData: job.jobId,
+        onWritten: permit.written,
+      });
     } finally {
       permit.answered(); // also gives back the Graph API connection the admission took
     }
@@ -383,7 +424,14 @@ export function createJobHandler(deps: HandleJobDeps) {
 
     switch (decision.action) {
       case 'sent':
-        return finish(ctx, event(ctx, 'sent', { ...httpExtra, wamid: decision.wamid, ...(decision.messageStatus !== undefined && decision.messageStatus !== 'accepted' ? { messageStatus: decision.messageStatus } : {}) }));
+        return finish(
+          ctx,
+          event(ctx, 'sent', {
+            ...httpExtra,
+            wamid: decision.wamid,
+            ...(decision.messageStatus !== undefined && decision.messageStatus !== 'accepted' ? { messageStatus: decision.messageStatus } : {}),
+          }),
+        );
       case 'retry':
         if (decision.slowSender) {
           deps.limiter.onThrottle(number.id, sentAtMs);

@@ -24,13 +24,9 @@ export interface CloudApi {
 
 /** The ledger's view of a job (one Redis key per job id). */
 export type LedgerEntry =
-  | { st: 'claimed'; a: number; owner: string; at: number }
-  | { st: 'retry'; a: number; at: number }
-  | { st: 'done'; a: number; at: number; event: SentEventV1 };
+  { st: 'claimed'; a: number; owner: string; at: number } | { st: 'retry'; a: number; at: number } | { st: 'done'; a: number; at: number; event: SentEventV1 };
 
-export type ClaimResult =
-  | { claimed: true }
-  | { claimed: false; existing: LedgerEntry };
+export type ClaimResult = { claimed: true } | { claimed: false; existing: LedgerEntry };
 
 /**
  * The send ledger turns Kafka's at-least-once into at-most-once toward Meta: a job is claimed

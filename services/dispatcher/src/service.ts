@@ -80,7 +80,14 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   // Templates as Meta has them now (synced into the store) override the catalogue's declarations.
   const liveTemplates = new LiveTemplates(redis, { keys, wabaIds, refreshMs: config.TEMPLATE_REFRESH_MS, logger });
   const templateSyncer = config.TEMPLATE_SYNC
-    ? new TemplateSyncer(redis, { keys, graph: { baseUrl: config.GRAPH_API_BASE_URL, version: config.GRAPH_API_VERSION, timeoutMs: config.HTTP_TIMEOUT_MS }, accessTokens, wabaIds, intervalMs: config.TEMPLATE_SYNC_INTERVAL_MS, logger })
+    ? new TemplateSyncer(redis, {
+        keys,
+        graph: { baseUrl: config.GRAPH_API_BASE_URL, version: config.GRAPH_API_VERSION, timeoutMs: config.HTTP_TIMEOUT_MS },
+        accessTokens,
+        wabaIds,
+        intervalMs: config.TEMPLATE_SYNC_INTERVAL_MS,
+        logger,
+      })
     : undefined;
   const catalog = indexCatalog(declared, liveTemplates.overlay);
   // Pacing has a connection of its own, without auto-pipelining: ioredis keeps one auto-pipeline in flight
@@ -187,7 +194,11 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     clock,
     metrics: metrics.consumer,
     handle: handler.handle,
-    poison: async (src: { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer }, reason: DeadLetterV1['reason'], detail: string) => {
+    poison: async (
+      src: { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer },
+      reason: DeadLetterV1['reason'],
+      detail: string,
+    ) => {
       const d = buildDeadLetter({
         reason,
         detail,
@@ -206,7 +217,12 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   const consumers: { name: string; consumer: DispatchConsumer }[] = [
     ...LANES_BY_PRIORITY.map((lane) => ({
       name: lane,
-      consumer: new DispatchConsumer({ ...common, groupId: consumerGroupId(`${config.CONSUMER_GROUP}.${lane}`, config), topics: [topicName(topics.dispatchJobs[lane], config.TOPIC_PREFIX)], delayed: false }),
+      consumer: new DispatchConsumer({
+        ...common,
+        groupId: consumerGroupId(`${config.CONSUMER_GROUP}.${lane}`, config),
+        topics: [topicName(topics.dispatchJobs[lane], config.TOPIC_PREFIX)],
+        delayed: false,
+      }),
     })),
     {
       name: 'retry',
@@ -230,15 +246,28 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
   const sentHistory: Array<Map<string, number>> = [];
   const achievedRates = async () => {
     const now = new Map<string, number>();
-    for (const v of (await metrics.sends.get()).values) if (v.labels.outcome === 'sent') now.set(String(v.labels.sender), (now.get(String(v.labels.sender)) ?? 0) + v.value);
+    for (const v of (await metrics.sends.get()).values)
+      if (v.labels.outcome === 'sent') now.set(String(v.labels.sender), (now.get(String(v.labels.sender)) ?? 0) + v.value);
     sentHistory.push(now);
     if (sentHistory.length > 6) sentHistory.shift();
     const first = sentHistory[0]!;
     const seconds = sentHistory.length - 1;
-    for (const n of catalog.catalog.phoneNumbers) metrics.achievedRate.set({ sender: n.id }, seconds === 0 ? 0 : ((now.get(n.id) ?? 0) - (first.get(n.id) ?? 0)) / seconds);
+    for (const n of catalog.catalog.phoneNumbers)
+      metrics.achievedRate.set({ sender: n.id }, seconds === 0 ? 0 : ((now.get(n.id) ?? 0) - (first.get(n.id) ?? 0)) / seconds);
   };
 
-  const app = buildApp({ adminToken: config.ADMIN_TOKEN, previousAdminToken: config.ADMIN_TOKEN_PREVIOUS, registry, readiness, catalog, campaigns, account, limiter, limits, overflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY });
+  const app = buildApp({
+    adminToken: config.ADMIN_TOKEN,
+    previousAdminToken: config.ADMIN_TOKEN_PREVIOUS,
+    registry,
+    readiness,
+    catalog,
+    campaigns,
+    account,
+    limiter,
+    limits,
+    overflowPolicy: config.CAMPAIGN_OVERFLOW_POLICY,
+  });
 
   let gaugeTimer: NodeJS.Timeout | undefined;
   const updateGauges = async () => {
@@ -246,7 +275,10 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       const r = limiter.rateOf(n.id);
       metrics.currentRate.set({ sender: n.id }, r.targetMps);
       metrics.rateLimit.set({ sender: n.id }, r.limitMps);
-      metrics.qualityLow.set({ sender: n.id }, qualityIsLow(account.quality(n.id), config.MARKETING_HOLD_QUALITY === 'never' ? 'RED' : config.MARKETING_HOLD_QUALITY) ? 1 : 0);
+      metrics.qualityLow.set(
+        { sender: n.id },
+        qualityIsLow(account.quality(n.id), config.MARKETING_HOLD_QUALITY === 'never' ? 'RED' : config.MARKETING_HOLD_QUALITY) ? 1 : 0,
+      );
     }
     for (const b of catalog.catalog.businesses) {
       metrics.messagingLimit.set({ portfolio: b.portfolioId }, account.messagingLimit(b.wabaId) ?? -1);

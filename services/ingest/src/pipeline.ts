@@ -74,245 +74,276 @@ export function createPipeline(deps: PipelineDeps) {
   const quietRelease = createQuietHoursCalculator(options.quietHours);
 
   function heldRequest(env: Envelope): HeldRequest {
-    return { kind: 'request', owner: env.owner, receivedAtMs: env.receivedAtMs, valueBase64: (env.value ?? Buffer.alloc(0)).toString('base64'), source: env.source };
+    return {
+      kind: 'request',
+      owner: env.owner,
+      receivedAtMs: env.receivedAtMs,
+      valueBase64: (env.value ?? Buffer.alloc(0)).toString('base64'),
+      source: env.source,
+    };
   }
 
   // Each invocation owns its output buffer: concurrent partitions and the scheduler must never
   // commit on the strength of a flush that another invocation has in flight.
   function createRun() {
-  let jobs: DispatchJobV1[] = [];
-  let dlq: DeadLetterV1[] = [];
+    let jobs: DispatchJobV1[] = [];
+    let dlq: DeadLetterV1[] = [];
 
-  async function flush(): Promise<void> {
-    if (jobs.length === 0 && dlq.length === 0) return;
-    const outJobs = jobs;
-    const outDlq = dlq;
-    jobs = [];
-    dlq = [];
-    await deps.sink.send(outJobs, outDlq);
-    const byLane = { auth: 0, utility: 0, marketing: 0 };
-    for (const j of outJobs) byLane[j.lane]++;
-    for (const [lane, n] of Object.entries(byLane)) if (n > 0) metrics.jobs.inc({ outcome: 'emitted', lane }, n);
-    for (const d of outDlq) metrics.dlq.inc({ reason: d.reason });
-  }
+    async function flush(): Promise<void> {
+      if (jobs.length === 0 && dlq.length === 0) return;
+      const outJobs = jobs;
+      const outDlq = dlq;
+      jobs = [];
+      dlq = [];
+      await deps.sink.send(outJobs, outDlq);
+      const byLane = { auth: 0, utility: 0, marketing: 0 };
+      for (const j of outJobs) byLane[j.lane]++;
+      for (const [lane, n] of Object.entries(byLane)) if (n > 0) metrics.jobs.inc({ outcome: 'emitted', lane }, n);
+      for (const d of outDlq) metrics.dlq.inc({ reason: d.reason });
+    }
 
-  function deadLetterRecord(env: Envelope, reason: DeadLetterReason, detail: string, request?: NotificationRequestV1): void {
-    dlq.push(
-      buildDeadLetter({
-        reason,
-        detail,
-        service: options.service,
-        source: env.source,
-        key: env.key,
-        value: env.value,
-        occurredAtMs: deps.clock.now(),
-        maxOriginalBytes: options.dlqMaxOriginalBytes,
-        ...(request ? { requestKey: request.idempotencyKey, ...(request.campaignId !== undefined ? { campaignId: request.campaignId } : {}) } : {}),
-      }),
-    );
-    metrics.requests.inc({ outcome: 'dead_lettered', source: env.source.kind });
-  }
+    function deadLetterRecord(env: Envelope, reason: DeadLetterReason, detail: string, request?: NotificationRequestV1): void {
+      dlq.push(
+        buildDeadLetter({
+          reason,
+          detail,
+          service: options.service,
+          source: env.source,
+          key: env.key,
+          value: env.value,
+          occurredAtMs: deps.clock.now(),
+          maxOriginalBytes: options.dlqMaxOriginalBytes,
+          ...(request ? { requestKey: request.idempotencyKey, ...(request.campaignId !== undefined ? { campaignId: request.campaignId } : {}) } : {}),
+        }),
+      );
+      metrics.requests.inc({ outcome: 'dead_lettered', source: env.source.kind });
+    }
 
-  function deadLetterRecipient(request: { idempotencyKey: string; campaignId?: string }, index: number, raw: string, reason: DeadLetterReason, detail: string, jobId?: string): void {
-    dlq.push(
-      buildDeadLetter({
-        reason,
-        detail,
-        service: options.service,
-        source: { kind: 'expansion', requestKey: request.idempotencyKey, index },
-        key: null,
-        value: raw,
-        occurredAtMs: deps.clock.now(),
-        maxOriginalBytes: options.dlqMaxOriginalBytes,
-        requestKey: request.idempotencyKey,
-        ...(jobId !== undefined ? { jobId } : {}),
-        ...(request.campaignId !== undefined ? { campaignId: request.campaignId } : {}),
-      }),
-    );
-    metrics.jobs.inc({ outcome: 'dead_lettered', lane: 'none' });
-  }
+    function deadLetterRecipient(
+      request: { idempotencyKey: string; campaignId?: string },
+      index: number,
+      raw: string,
+      reason: DeadLetterReason,
+      detail: string,
+      jobId?: string,
+    ): void {
+      dlq.push(
+        buildDeadLetter({
+          reason,
+          detail,
+          service: options.service,
+          source: { kind: 'expansion', requestKey: request.idempotencyKey, index },
+          key: null,
+          value: raw,
+          occurredAtMs: deps.clock.now(),
+          maxOriginalBytes: options.dlqMaxOriginalBytes,
+          requestKey: request.idempotencyKey,
+          ...(jobId !== undefined ? { jobId } : {}),
+          ...(request.campaignId !== undefined ? { campaignId: request.campaignId } : {}),
+        }),
+      );
+      metrics.jobs.inc({ outcome: 'dead_lettered', lane: 'none' });
+    }
 
-  function problemToDlq(request: NotificationRequestV1, p: RecipientProblem): void {
-    deadLetterRecipient(request, p.index, p.raw, p.reason, p.detail);
-  }
+    function problemToDlq(request: NotificationRequestV1, p: RecipientProblem): void {
+      deadLetterRecipient(request, p.index, p.raw, p.reason, p.detail);
+    }
 
-  /**
-   * Quiet hours hold, coalescing buffer, or straight out. Only coalescing does I/O; the other
-   * routes return nothing, so the per-job path does not pay for a promise and a microtask.
-   */
-  function route(plan: Plan, job: DispatchJobV1, country: string, quietGroups: Map<number, DispatchJobV1[]>): Promise<void> | undefined {
-    if (plan.request.quietHours === true && plan.category === 'marketing') {
-      const release = quietRelease(country, deps.clock.now());
-      if (release !== null) {
-        let group = quietGroups.get(release);
-        if (!group) quietGroups.set(release, (group = []));
-        group.push(job);
-        return undefined;
+    /**
+     * Quiet hours hold, coalescing buffer, or straight out. Only coalescing does I/O; the other
+     * routes return nothing, so the per-job path does not pay for a promise and a microtask.
+     */
+    function route(plan: Plan, job: DispatchJobV1, country: string, quietGroups: Map<number, DispatchJobV1[]>): Promise<void> | undefined {
+      if (plan.request.quietHours === true && plan.category === 'marketing') {
+        const release = quietRelease(country, deps.clock.now());
+        if (release !== null) {
+          let group = quietGroups.get(release);
+          if (!group) quietGroups.set(release, (group = []));
+          group.push(job);
+          return undefined;
+        }
+      }
+      if (plan.coalesce) return bufferForCoalescing(plan.coalesce, job);
+      jobs.push(job);
+      return undefined;
+    }
+
+    async function bufferForCoalescing(coalesce: NonNullable<Plan['coalesce']>, job: DispatchJobV1): Promise<void> {
+      const bufferId = coalesceBufferId(job, coalesce.key);
+      const fresh = await deps.holds.buffer(
+        bufferId,
+        { job, digest: coalesce.digest, digestBodyParams: coalesce.digestBodyParams },
+        options.coalesceWindowMs,
+        deps.clock.now(),
+      );
+      if (fresh) metrics.jobs.inc({ outcome: 'buffered', lane: job.lane });
+    }
+
+    async function holdQuietGroups(requestKey: string, chunk: number, groups: Map<number, DispatchJobV1[]>): Promise<void> {
+      for (const [release, group] of groups) {
+        await deps.holds.hold(`j:${requestKey}:${chunk}:${release}`, { kind: 'jobs', jobs: group }, release);
+        metrics.jobs.inc({ outcome: 'held', lane: group[0]?.lane ?? 'marketing' }, group.length);
       }
     }
-    if (plan.coalesce) return bufferForCoalescing(plan.coalesce, job);
-    jobs.push(job);
-    return undefined;
-  }
 
-  async function bufferForCoalescing(coalesce: NonNullable<Plan['coalesce']>, job: DispatchJobV1): Promise<void> {
-    const bufferId = coalesceBufferId(job, coalesce.key);
-    const fresh = await deps.holds.buffer(bufferId, { job, digest: coalesce.digest, digestBodyParams: coalesce.digestBodyParams }, options.coalesceWindowMs, deps.clock.now());
-    if (fresh) metrics.jobs.inc({ outcome: 'buffered', lane: job.lane });
-  }
+    async function expandInline(plan: Plan, requestedAt: string): Promise<void> {
+      const request = plan.request;
+      const resolved: ResolvedRecipient[] = [];
+      const recipients = inlineRecipients(request);
+      for (const raw of recipients) {
+        const r = resolveRecipient(plan, raw);
+        if (r.ok) resolved.push(r.recipient);
+        else problemToDlq(request, r.problem);
+      }
+      const { kept, duplicates } = dedupeInline(resolved);
+      if (duplicates > 0) metrics.duplicates.inc({ kind: 'recipient' }, duplicates);
+      const quiet = new Map<number, DispatchJobV1[]>();
+      for (const recipient of kept) {
+        const pending = route(plan, buildJob(plan, recipient, requestedAt), recipient.country, quiet);
+        if (pending) await pending;
+      }
+      if (quiet.size > 0) await holdQuietGroups(request.idempotencyKey, 0, quiet);
+      if (request.campaignId !== undefined) {
+        const delta = { audience: recipients.length, invalid: recipients.length - resolved.length, duplicates, jobs: kept.length };
+        await deps.expansion.registerCampaignRequest(request.campaignId, request.idempotencyKey, deps.clock.now(), delta);
+      }
+    }
 
-  async function holdQuietGroups(requestKey: string, chunk: number, groups: Map<number, DispatchJobV1[]>): Promise<void> {
-    for (const [release, group] of groups) {
-      await deps.holds.hold(`j:${requestKey}:${chunk}:${release}`, { kind: 'jobs', jobs: group }, release);
-      metrics.jobs.inc({ outcome: 'held', lane: group[0]?.lane ?? 'marketing' }, group.length);
+    async function expandAudience(plan: Plan, env: Envelope, requestedAt: string, control: Control): Promise<Outcome> {
+      const request = plan.request;
+      const audience = request.audience!;
+      let file: string;
+      try {
+        file = await deps.audience.resolve(audience.path);
+      } catch (err) {
+        if (isAppError(err) && err.code === 'audience_unreadable') {
+          deadLetterRecord(env, 'audience_unreadable', err.message, request);
+          await deps.expansion.finish(request.idempotencyKey, request.campaignId);
+          return 'done';
+        }
+        throw err;
+      }
+      const key = request.idempotencyKey;
+      const checkpoint = await deps.expansion.checkpoint(key);
+      if (checkpoint?.done) return 'done';
+      let layout: CsvLayout | null = null;
+      metrics.audiencesActive.inc();
+      try {
+        for await (const chunk of deps.audience.chunks(file, audience.format, checkpoint?.next ?? 0, options.expansionChunkSize)) {
+          const candidates: ResolvedRecipient[] = [];
+          let read = 0;
+          let invalid = 0;
+          let emitted = 0;
+          let skipped = 0;
+          for (const line of chunk.lines) {
+            if (line.index === -1) {
+              layout = parseCsvHeader(line.text);
+              if (!layout) {
+                deadLetterRecord(env, 'audience_unreadable', 'the CSV header names no `to` (or `phone`, `wa_id`) column', request);
+                await deps.expansion.finish(key, request.campaignId);
+                return 'done';
+              }
+              continue;
+            }
+            read++;
+            const parsed = layout ? parseCsvLine(line.text, layout, line.index) : parseNdjsonLine(line.text, line.index);
+            if (parsed.ok === 'skip') {
+              skipped++;
+              continue;
+            }
+            if (!parsed.ok) {
+              deadLetterRecipient(request, line.index, line.text, 'invalid_recipient', parsed.detail);
+              invalid++;
+              continue;
+            }
+            const r = resolveRecipient(plan, parsed.recipient);
+            if (r.ok) candidates.push(r.recipient);
+            else {
+              problemToDlq(request, r.problem);
+              invalid++;
+            }
+          }
+          const first = await deps.expansion.firstSeen(
+            key,
+            candidates.map((c) => ({ waId: c.waId, index: c.index })),
+          );
+          const quiet = new Map<number, DispatchJobV1[]>();
+          let duplicates = 0;
+          for (let i = 0; i < candidates.length; i++) {
+            const c = candidates[i]!;
+            if (!first[i]) {
+              duplicates++;
+              continue;
+            }
+            const pending = route(plan, buildJob(plan, c, requestedAt), c.country, quiet);
+            if (pending) await pending;
+            emitted++;
+          }
+          if (duplicates > 0) metrics.duplicates.inc({ kind: 'recipient' }, duplicates);
+          await holdQuietGroups(key, chunk.lines[0]?.index ?? chunk.next, quiet);
+          await flush();
+          // Counted with the checkpoint (one transaction): a chunk expanded again after a crash is counted once.
+          const campaign =
+            request.campaignId === undefined ? undefined : { id: request.campaignId, delta: { audience: read - skipped, invalid, duplicates, jobs: emitted } };
+          await deps.expansion.saveCheckpoint(key, chunk.next, campaign);
+          metrics.expanded.inc(read);
+          metrics.audienceProgress.set(chunk.size > 0 ? Math.min(1, chunk.bytesRead / chunk.size) : 1);
+          await control.heartbeat();
+          if (control.shouldStop()) return 'interrupted';
+        }
+        await deps.expansion.finish(key, request.campaignId);
+        return 'done';
+      } finally {
+        metrics.audiencesActive.dec();
+      }
     }
-  }
 
-  async function expandInline(plan: Plan, requestedAt: string): Promise<void> {
-    const request = plan.request;
-    const resolved: ResolvedRecipient[] = [];
-    const recipients = inlineRecipients(request);
-    for (const raw of recipients) {
-      const r = resolveRecipient(plan, raw);
-      if (r.ok) resolved.push(r.recipient);
-      else problemToDlq(request, r.problem);
-    }
-    const { kept, duplicates } = dedupeInline(resolved);
-    if (duplicates > 0) metrics.duplicates.inc({ kind: 'recipient' }, duplicates);
-    const quiet = new Map<number, DispatchJobV1[]>();
-    for (const recipient of kept) {
-      const pending = route(plan, buildJob(plan, recipient, requestedAt), recipient.country, quiet);
-      if (pending) await pending;
-    }
-    if (quiet.size > 0) await holdQuietGroups(request.idempotencyKey, 0, quiet);
-    if (request.campaignId !== undefined) {
-      const delta = { audience: recipients.length, invalid: recipients.length - resolved.length, duplicates, jobs: kept.length };
-      await deps.expansion.registerCampaignRequest(request.campaignId, request.idempotencyKey, deps.clock.now(), delta);
-    }
-  }
-
-  async function expandAudience(plan: Plan, env: Envelope, requestedAt: string, control: Control): Promise<Outcome> {
-    const request = plan.request;
-    const audience = request.audience!;
-    let file: string;
-    try {
-      file = await deps.audience.resolve(audience.path);
-    } catch (err) {
-      if (isAppError(err) && err.code === 'audience_unreadable') {
-        deadLetterRecord(env, 'audience_unreadable', err.message, request);
-        await deps.expansion.finish(request.idempotencyKey, request.campaignId);
+    async function handleRequest(request: NotificationRequestV1, env: Envelope, control: Control, expander = false): Promise<Outcome> {
+      const planned = planRequest(request, deps.catalog, { coalesceWindowMs: options.coalesceWindowMs });
+      if (!planned.ok) {
+        deadLetterRecord(env, planned.reason, planned.detail, request);
         return 'done';
       }
-      throw err;
-    }
-    const key = request.idempotencyKey;
-    const checkpoint = await deps.expansion.checkpoint(key);
-    if (checkpoint?.done) return 'done';
-    let layout: CsvLayout | null = null;
-    metrics.audiencesActive.inc();
-    try {
-      for await (const chunk of deps.audience.chunks(file, audience.format, checkpoint?.next ?? 0, options.expansionChunkSize)) {
-        const candidates: ResolvedRecipient[] = [];
-        let read = 0;
-        let invalid = 0;
-        let emitted = 0;
-        let skipped = 0;
-        for (const line of chunk.lines) {
-          if (line.index === -1) {
-            layout = parseCsvHeader(line.text);
-            if (!layout) {
-              deadLetterRecord(env, 'audience_unreadable', 'the CSV header names no `to` (or `phone`, `wa_id`) column', request);
-              await deps.expansion.finish(key, request.campaignId);
-              return 'done';
-            }
-            continue;
-          }
-          read++;
-          const parsed = layout ? parseCsvLine(line.text, layout, line.index) : parseNdjsonLine(line.text, line.index);
-          if (parsed.ok === 'skip') {
-            skipped++;
-            continue;
-          }
-          if (!parsed.ok) {
-            deadLetterRecipient(request, line.index, line.text, 'invalid_recipient', parsed.detail);
-            invalid++;
-            continue;
-          }
-          const r = resolveRecipient(plan, parsed.recipient);
-          if (r.ok) candidates.push(r.recipient);
-          else {
-            problemToDlq(request, r.problem);
-            invalid++;
-          }
-        }
-        const first = await deps.expansion.firstSeen(key, candidates.map((c) => ({ waId: c.waId, index: c.index })));
-        const quiet = new Map<number, DispatchJobV1[]>();
-        let duplicates = 0;
-        for (let i = 0; i < candidates.length; i++) {
-          const c = candidates[i]!;
-          if (!first[i]) {
-            duplicates++;
-            continue;
-          }
-          const pending = route(plan, buildJob(plan, c, requestedAt), c.country, quiet);
-          if (pending) await pending;
-          emitted++;
-        }
-        if (duplicates > 0) metrics.duplicates.inc({ kind: 'recipient' }, duplicates);
-        await holdQuietGroups(key, chunk.lines[0]?.index ?? chunk.next, quiet);
-        await flush();
-        // Counted with the checkpoint (one transaction): a chunk expanded again after a crash is counted once.
-        const campaign = request.campaignId === undefined ? undefined : { id: request.campaignId, delta: { audience: read - skipped, invalid, duplicates, jobs: emitted } };
-        await deps.expansion.saveCheckpoint(key, chunk.next, campaign);
-        metrics.expanded.inc(read);
-        metrics.audienceProgress.set(chunk.size > 0 ? Math.min(1, chunk.bytesRead / chunk.size) : 1);
-        await control.heartbeat();
-        if (control.shouldStop()) return 'interrupted';
+      const beyond = notBeforeBeyondHorizon(request, deps.clock.now(), options.notBeforeHorizonMs);
+      if (beyond) {
+        deadLetterRecord(env, 'schema_violation', beyond, request);
+        return 'done';
       }
-      await deps.expansion.finish(key, request.campaignId);
-      return 'done';
-    } finally {
-      metrics.audiencesActive.dec();
+      const timing = requestTiming(request, deps.clock.now(), options.notBeforeToleranceMs);
+      if (timing.kind === 'expired') {
+        deadLetterRecord(env, 'expired', timing.detail, request);
+        return 'done';
+      }
+      if (timing.kind === 'hold') {
+        await deps.holds.hold(`r:${request.idempotencyKey}`, heldRequest(env), timing.untilMs);
+        metrics.requests.inc({ outcome: 'held', source: env.source.kind });
+        return 'done';
+      }
+      if (request.audience && !expander) {
+        // A million-line expansion inside a consumer batch would stall every partition that kafkajs
+        // fetched with it (it fetches again only when all batches are done), so an OTP would wait.
+        // The campaign exists (and can be paused) from here, before its first job is expanded.
+        if (request.campaignId !== undefined) await deps.expansion.registerCampaignRequest(request.campaignId, request.idempotencyKey, deps.clock.now());
+        await deps.expansions.hold(`r:${request.idempotencyKey}`, heldRequest(env), deps.clock.now());
+        metrics.requests.inc({ outcome: 'queued_for_expansion', source: env.source.kind });
+        return 'done';
+      }
+      const requestedAt = new Date(env.receivedAtMs).toISOString();
+      const outcome = request.audience
+        ? await expandAudience(planned.plan, env, requestedAt, control)
+        : (await expandInline(planned.plan, requestedAt), 'done' as const);
+      if (outcome === 'done') metrics.requests.inc({ outcome: 'accepted', source: env.source.kind });
+      return outcome;
     }
-  }
 
-  async function handleRequest(request: NotificationRequestV1, env: Envelope, control: Control, expander = false): Promise<Outcome> {
-    const planned = planRequest(request, deps.catalog, { coalesceWindowMs: options.coalesceWindowMs });
-    if (!planned.ok) {
-      deadLetterRecord(env, planned.reason, planned.detail, request);
-      return 'done';
-    }
-    const beyond = notBeforeBeyondHorizon(request, deps.clock.now(), options.notBeforeHorizonMs);
-    if (beyond) {
-      deadLetterRecord(env, 'schema_violation', beyond, request);
-      return 'done';
-    }
-    const timing = requestTiming(request, deps.clock.now(), options.notBeforeToleranceMs);
-    if (timing.kind === 'expired') {
-      deadLetterRecord(env, 'expired', timing.detail, request);
-      return 'done';
-    }
-    if (timing.kind === 'hold') {
-      await deps.holds.hold(`r:${request.idempotencyKey}`, heldRequest(env), timing.untilMs);
-      metrics.requests.inc({ outcome: 'held', source: env.source.kind });
-      return 'done';
-    }
-    if (request.audience && !expander) {
-      // A million-line expansion inside a consumer batch would stall every partition that kafkajs
-      // fetched with it (it fetches again only when all batches are done), so an OTP would wait.
-      // The campaign exists (and can be paused) from here, before its first job is expanded.
-      if (request.campaignId !== undefined) await deps.expansion.registerCampaignRequest(request.campaignId, request.idempotencyKey, deps.clock.now());
-      await deps.expansions.hold(`r:${request.idempotencyKey}`, heldRequest(env), deps.clock.now());
-      metrics.requests.inc({ outcome: 'queued_for_expansion', source: env.source.kind });
-      return 'done';
-    }
-    const requestedAt = new Date(env.receivedAtMs).toISOString();
-    const outcome = request.audience ? await expandAudience(planned.plan, env, requestedAt, control) : (await expandInline(planned.plan, requestedAt), 'done' as const);
-    if (outcome === 'done') metrics.requests.inc({ outcome: 'accepted', source: env.source.kind });
-    return outcome;
-  }
-
-  return { handleRequest, deadLetterRecord, deadLetterRecipient, flush, pushJobs: (js: DispatchJobV1[]) => void jobs.push(...js), pending: () => jobs.length + dlq.length };
+    return {
+      handleRequest,
+      deadLetterRecord,
+      deadLetterRecipient,
+      flush,
+      pushJobs: (js: DispatchJobV1[]) => void jobs.push(...js),
+      pending: () => jobs.length + dlq.length,
+    };
   }
 
   return {
@@ -372,7 +403,14 @@ export function createPipeline(deps: PipelineDeps) {
       const entries = item.kind === 'jobs' ? item.held.jobs.map((job) => ({ job })) : item.entries;
       const live = entries.filter((e) => {
         if (e.job.expiresAt !== undefined && Date.parse(e.job.expiresAt) <= now) {
-          run.deadLetterRecipient({ idempotencyKey: e.job.requestKey, campaignId: e.job.campaignId }, -1, JSON.stringify(e.job), 'expired', `expired at ${e.job.expiresAt} while held`, e.job.jobId);
+          run.deadLetterRecipient(
+            { idempotencyKey: e.job.requestKey, campaignId: e.job.campaignId },
+            -1,
+            JSON.stringify(e.job),
+            'expired',
+            `expired at ${e.job.expiresAt} while held`,
+            e.job.jobId,
+          );
           return false;
         }
         return true;
@@ -380,7 +418,10 @@ export function createPipeline(deps: PipelineDeps) {
       if (item.kind === 'jobs') {
         run.pushJobs(live.map((e) => e.job));
       } else {
-        const merged = mergeBuffered(item.entries.filter((e) => live.includes(e)), options.coalesceMaxJobs);
+        const merged = mergeBuffered(
+          item.entries.filter((e) => live.includes(e)),
+          options.coalesceMaxJobs,
+        );
         for (const m of merged) if (m.coalescedJobIds) metrics.coalesced.inc(m.coalescedJobIds.length);
         run.pushJobs(merged);
       }

@@ -72,7 +72,11 @@ export function createScheduler(deps: SchedulerDeps) {
       } catch (err) {
         // Hand the item back, due after the backoff; if Redis is away too, the lease brings it back.
         const dueMs = deps.clock.now() + backoffDelayMs(failures, retryPolicy);
-        await deps.holds.release(item, dueMs).catch((releaseErr: unknown) => log.warn({ err: releaseErr, member: item.member }, 'could not hand a failed item back; it is retried when its lease ends'));
+        await deps.holds
+          .release(item, dueMs)
+          .catch((releaseErr: unknown) =>
+            log.warn({ err: releaseErr, member: item.member }, 'could not hand a failed item back; it is retried when its lease ends'),
+          );
         throw err;
       }
       progressed();

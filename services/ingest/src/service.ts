@@ -57,7 +57,12 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
   const redis = createRedis(config.REDIS_URL);
   const declared = overrides.catalog?.catalog ?? loadCatalogFile(config.CATALOG_PATH);
   // Templates synced from Meta (by the dispatcher) override the catalogue's declarations.
-  const liveTemplates = new LiveTemplates(redis, { keys: createRedisKeys(config.REDIS_KEY_PREFIX), wabaIds: declared.businesses.map((b) => b.wabaId), refreshMs: config.TEMPLATE_REFRESH_MS, logger });
+  const liveTemplates = new LiveTemplates(redis, {
+    keys: createRedisKeys(config.REDIS_KEY_PREFIX),
+    wabaIds: declared.businesses.map((b) => b.wabaId),
+    refreshMs: config.TEMPLATE_REFRESH_MS,
+    logger,
+  });
   const catalog = indexCatalog(declared, liveTemplates.overlay);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-ingest', logger });
   // Not idempotent: see createProducer; job ids are deterministic and the dispatcher's ledger dedupes them.
@@ -72,9 +77,16 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
   const admin = kafka.admin();
   const requestTopic = topicName(topics.notificationsRequested, config.TOPIC_PREFIX);
 
-  const idempotency = createRedisIdempotencyStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS, bucketBits: config.IDEMPOTENCY_BUCKET_BITS });
+  const idempotency = createRedisIdempotencyStore(redis, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+    bucketBits: config.IDEMPOTENCY_BUCKET_BITS,
+  });
   const expansion = createRedisExpansionStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.PROGRESS_TTL_SECONDS });
-  const holds = createRedisHoldStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, bufferTtlSeconds: Math.max(86_400, Math.ceil(config.COALESCE_WINDOW_MS / 100)) });
+  const holds = createRedisHoldStore(redis, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    bufferTtlSeconds: Math.max(86_400, Math.ceil(config.COALESCE_WINDOW_MS / 100)),
+  });
   const expansions = createRedisHoldStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, bufferTtlSeconds: 86_400, name: 'expansions' });
   const audience = createAudienceFileReader(config.AUDIENCE_ROOT);
   const sink = createKafkaSink(producer, { topicPrefix: config.TOPIC_PREFIX, validateEveryJob: config.VALIDATE_EVERY_JOB });
@@ -118,9 +130,31 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
     restartMaxMs: config.RETRY_MAX_MS,
     onFatal,
   });
-  const scheduler = createScheduler({ name: 'scheduler', holds, pipeline, clock, logger, metrics, pollMs: config.SCHEDULER_POLL_MS, leaseMs: config.SCHEDULER_LEASE_MS, ...retry });
+  const scheduler = createScheduler({
+    name: 'scheduler',
+    holds,
+    pipeline,
+    clock,
+    logger,
+    metrics,
+    pollMs: config.SCHEDULER_POLL_MS,
+    leaseMs: config.SCHEDULER_LEASE_MS,
+    ...retry,
+  });
   // Broadcasts expand one at a time per replica, beside the consumer; replicas share the queue.
-  const expander = createScheduler({ name: 'expander', holds: expansions, pipeline, clock, logger, metrics, pollMs: config.SCHEDULER_POLL_MS, leaseMs: config.SCHEDULER_LEASE_MS, batch: 1, expander: true, ...retry });
+  const expander = createScheduler({
+    name: 'expander',
+    holds: expansions,
+    pipeline,
+    clock,
+    logger,
+    metrics,
+    pollMs: config.SCHEDULER_POLL_MS,
+    leaseMs: config.SCHEDULER_LEASE_MS,
+    batch: 1,
+    expander: true,
+    ...retry,
+  });
 
   const app = buildApp({
     apiToken: config.INGEST_API_TOKEN,

@@ -17,7 +17,10 @@ const appSecrets = z
   .min(1)
   .transform((raw, ctx): AppSecret[] => {
     const secrets: AppSecret[] = [];
-    for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const part of raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const eq = part.indexOf('=');
       const id = eq > 0 ? part.slice(0, eq).trim() : '';
       const secret = eq > 0 ? part.slice(eq + 1).trim() : '';
@@ -43,7 +46,12 @@ const keywordList = (description: string, def: string) =>
   z
     .string()
     .default(def)
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .describe(description);
 
 export const webhookEnvSchema = z.object({
@@ -61,13 +69,33 @@ export const webhookEnvSchema = z.object({
   WEBHOOK_KAFKA_CONNECT_RETRY_MS: env.int('delay between attempts to (re)connect the producer/consumer while Kafka is unreachable', 1_000, 50, 60_000),
   KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none').describe('compression of produced batches'),
   WEBHOOK_RECEIVER_ENABLED: env.bool('serve GET/POST /webhook in this process; false runs a normaliser-only replica (ops routes only)', true),
-  NORMALISER_ENABLED: env.bool('run the normaliser consumer (wa.webhooks.raw → wa.events.*) in this process; production runs it apart from the receiver so batch work and its GC never delay acks', true),
+  NORMALISER_ENABLED: env.bool(
+    'run the normaliser consumer (wa.webhooks.raw → wa.events.*) in this process; production runs it apart from the receiver so batch work and its GC never delay acks',
+    true,
+  ),
   NORMALISER_GROUP_ID: z.string().min(1).default('wa-webhook-normaliser').describe('consumer group of the normaliser'),
-  NORMALISER_FETCH_MIN_BYTES: env.int('the broker holds a normaliser fetch until this many bytes are available (or NORMALISER_FETCH_MAX_WAIT_MS passed): fewer, larger batches, so fewer Redis/Kafka round trips per record', 262_144, 1, 4 * 1_048_576),
-  NORMALISER_FETCH_MAX_WAIT_MS: env.int('longest the broker holds a normaliser fetch waiting for NORMALISER_FETCH_MIN_BYTES; bounds the extra normalisation delay when traffic is low', 250, 10, 5_000),
-  NORMALISER_DEDUPE_TTL_S: env.int("how long a normalised event id is remembered to drop Meta redeliveries (Meta retries for up to 7 days after the first attempt; 8 days covers the last retry)", 8 * 24 * 3_600, 60),
+  NORMALISER_FETCH_MIN_BYTES: env.int(
+    'the broker holds a normaliser fetch until this many bytes are available (or NORMALISER_FETCH_MAX_WAIT_MS passed): fewer, larger batches, so fewer Redis/Kafka round trips per record',
+    262_144,
+    1,
+    4 * 1_048_576,
+  ),
+  NORMALISER_FETCH_MAX_WAIT_MS: env.int(
+    'longest the broker holds a normaliser fetch waiting for NORMALISER_FETCH_MIN_BYTES; bounds the extra normalisation delay when traffic is low',
+    250,
+    10,
+    5_000,
+  ),
+  NORMALISER_DEDUPE_TTL_S: env.int(
+    'how long a normalised event id is remembered to drop Meta redeliveries (Meta retries for up to 7 days after the first attempt; 8 days covers the last retry)',
+    8 * 24 * 3_600,
+    60,
+  ),
   NORMALISER_DEDUPE_BUCKET_BITS: env.int('log2 of the dedupe hash buckets per day: log2(status events a day / 64); 19 suits 10 M messages a day', 19, 0, 24),
-  OPT_OUT_KEYWORDS: keywordList('inbound messages that opt the person out (whole message, case/accent-insensitive)', 'STOP,UNSUBSCRIBE,CANCEL,ARRET,BAJA,PARAR,STOPP'),
+  OPT_OUT_KEYWORDS: keywordList(
+    'inbound messages that opt the person out (whole message, case/accent-insensitive)',
+    'STOP,UNSUBSCRIBE,CANCEL,ARRET,BAJA,PARAR,STOPP',
+  ),
   OPT_IN_KEYWORDS: keywordList('inbound messages that opt the person back in', 'START,SUBSCRIBE'),
 });
 

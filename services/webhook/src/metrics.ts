@@ -20,7 +20,12 @@ export function createWebhookMetrics(registry: Registry, sources: { queuedRecord
       labelNames: ['reason'],
       registers,
     }),
-    secretMatches: new Counter({ name: 'wa_webhook_secret_matches_total', help: 'verified POSTs by the id of the app secret that matched (watch it during a rotation)', labelNames: ['secret_id'], registers }),
+    secretMatches: new Counter({
+      name: 'wa_webhook_secret_matches_total',
+      help: 'verified POSTs by the id of the app secret that matched (watch it during a rotation)',
+      labelNames: ['secret_id'],
+      registers,
+    }),
     payloadBytes: new Histogram({
       name: 'wa_webhook_payload_bytes',
       help: 'size of verified webhook bodies',
@@ -58,10 +63,25 @@ export function createWebhookMetrics(registry: Registry, sources: { queuedRecord
       labelNames: ['type', 'status'],
       registers,
     }),
-    dedupeHits: new Counter({ name: 'wa_webhook_dedupe_hits_total', help: 'normalised events dropped because Meta delivered them before', labelNames: ['type'], registers }),
+    dedupeHits: new Counter({
+      name: 'wa_webhook_dedupe_hits_total',
+      help: 'normalised events dropped because Meta delivered them before',
+      labelNames: ['type'],
+      registers,
+    }),
     deadLetters: new Counter({ name: 'wa_webhook_dead_letters_total', help: 'normaliser DLQ records, by reason', labelNames: ['reason'], registers }),
-    stateChanges: new Counter({ name: 'wa_webhook_state_changes_total', help: 'Redis state changes applied for the dispatcher, by kind', labelNames: ['kind'], registers }),
-    stateSkipped: new Counter({ name: 'wa_webhook_state_skipped_total', help: 'state changes that could not be applied (e.g. quality update for an unknown number), by kind', labelNames: ['kind'], registers }),
+    stateChanges: new Counter({
+      name: 'wa_webhook_state_changes_total',
+      help: 'Redis state changes applied for the dispatcher, by kind',
+      labelNames: ['kind'],
+      registers,
+    }),
+    stateSkipped: new Counter({
+      name: 'wa_webhook_state_skipped_total',
+      help: 'state changes that could not be applied (e.g. quality update for an unknown number), by kind',
+      labelNames: ['kind'],
+      registers,
+    }),
     normaliserBatchDuration: new Histogram({
       name: 'wa_webhook_normaliser_batch_duration_seconds',
       help: 'time to normalise, forward, update state and commit one consumed batch',

@@ -80,7 +80,11 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
       ? undefined
       : new Normaliser({
           producer,
-          state: new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S, dedupeBucketBits: config.NORMALISER_DEDUPE_BUCKET_BITS, clock }),
+          state: new RedisState(redis, createRedisKeys(config.REDIS_KEY_PREFIX), {
+            dedupeTtlS: config.NORMALISER_DEDUPE_TTL_S,
+            dedupeBucketBits: config.NORMALISER_DEDUPE_BUCKET_BITS,
+            clock,
+          }),
           keywords: createKeywordMatcher({ optOut: config.OPT_OUT_KEYWORDS, optIn: config.OPT_IN_KEYWORDS }),
           topics: names,
           metrics,
@@ -177,11 +181,14 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     try {
       const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), 5_000).unref());
       await Promise.race([admin.connect(), timeout]);
-      const described = await Promise.race([admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: names.raw, configNames: ['max.message.bytes'] }] }), timeout]);
+      const described = await Promise.race([
+        admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: names.raw, configNames: ['max.message.bytes'] }] }),
+        timeout,
+      ]);
       const value = described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue;
       if (value !== undefined) limit = Number(value);
     } catch (err) {
-      logger.warn({ err, topic: names.raw }, 'could not read the raw topic\'s max.message.bytes at start-up; not checked');
+      logger.warn({ err, topic: names.raw }, "could not read the raw topic's max.message.bytes at start-up; not checked");
     } finally {
       await admin.disconnect().catch(() => undefined);
     }

@@ -46,7 +46,9 @@ export function status(o: StatusOptions): Obj {
     s.pricing = { billable: true, pricing_model: 'PMP', category, type: 'regular' };
   }
   if (o.status === 'failed') {
-    s.errors = [{ code: o.errorCode ?? 131026, title: 'Message undeliverable', message: 'Message undeliverable', error_data: { details: 'recipient not on WhatsApp' } }];
+    s.errors = [
+      { code: o.errorCode ?? 131026, title: 'Message undeliverable', message: 'Message undeliverable', error_data: { details: 'recipient not on WhatsApp' } },
+    ];
   }
   return s;
 }
@@ -77,7 +79,14 @@ export function inboundButton(o: { wamid: string; from: string; timestamp: numbe
       value: messagesValue({
         contacts: [{ profile: { name: 'Ana' }, wa_id: o.from }],
         messages: [
-          { context: { from: DISPLAY_NUMBER, id: o.contextWamid }, from: o.from, id: o.wamid, timestamp: String(o.timestamp), type: 'button', button: { text: o.text, payload: o.payload } },
+          {
+            context: { from: DISPLAY_NUMBER, id: o.contextWamid },
+            from: o.from,
+            id: o.wamid,
+            timestamp: String(o.timestamp),
+            type: 'button',
+            button: { text: o.text, payload: o.payload },
+          },
         ],
       }),
     },
@@ -103,7 +112,13 @@ export function templateStatusUpdate(o: { name: string; language: string; event:
     [
       {
         field: 'message_template_status_update',
-        value: { event: o.event, message_template_id: 594425479261596, message_template_name: o.name, message_template_language: o.language, reason: o.reason ?? 'NONE' },
+        value: {
+          event: o.event,
+          message_template_id: 594425479261596,
+          message_template_name: o.name,
+          message_template_language: o.language,
+          reason: o.reason ?? 'NONE',
+        },
       },
     ],
     { time: o.time, ...(o.wabaId !== undefined ? { wabaId: o.wabaId } : {}) },
@@ -118,15 +133,23 @@ export function qualityUpdate(o: { event: string; currentLimit?: string; time: n
 }
 
 export function capabilityUpdate(o: { limit: number | string; time: number; wabaId?: string }): Obj {
-  return envelope(
-    [{ field: 'business_capability_update', value: { max_daily_conversations_per_business: o.limit, max_phone_numbers_per_business: 2 } }],
-    { time: o.time, ...(o.wabaId !== undefined ? { wabaId: o.wabaId } : {}) },
-  );
+  return envelope([{ field: 'business_capability_update', value: { max_daily_conversations_per_business: o.limit, max_phone_numbers_per_business: 2 } }], {
+    time: o.time,
+    ...(o.wabaId !== undefined ? { wabaId: o.wabaId } : {}),
+  });
 }
 
 export function pricingTierUpdate(o: { time: number; tier: string; wabaId?: string }): Obj {
   return envelope(
-    [{ field: 'account_update', value: { event: 'VOLUME_BASED_PRICING_TIER_UPDATE', volume_tier_info: { tier_update_time: o.time, pricing_category: 'UTILITY', tier: o.tier, effective_month: '2025-08' } } }],
+    [
+      {
+        field: 'account_update',
+        value: {
+          event: 'VOLUME_BASED_PRICING_TIER_UPDATE',
+          volume_tier_info: { tier_update_time: o.time, pricing_category: 'UTILITY', tier: o.tier, effective_month: '2025-08' },
+        },
+      },
+    ],
     { time: o.time, ...(o.wabaId !== undefined ? { wabaId: o.wabaId } : {}) },
   );
 }
@@ -140,7 +163,11 @@ export interface SignedRequest {
 export function signed(payload: Obj | string | Buffer, secret: string): SignedRequest {
   const text = Buffer.isBuffer(payload)
     ? payload
-    : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+    : Buffer.from(
+        typeof payload === 'string'
+          ? payload
+          : JSON.stringify(payload).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+      );
   return { body: text, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(text, secret), 'user-agent': 'facebookexternalua' } };
 }
 

@@ -52,8 +52,16 @@ export type ParamValue = z.infer<typeof paramValue>;
 /** Media by an uploaded media id, a public link, or a campaign media reference (uploaded once). */
 export const mediaRef = z
   .object({
-    id: z.string().regex(/^\d{1,32}$/).optional().describe('media id from POST /{phone-number-id}/media'),
-    link: z.url({ protocol: /^https?$/ }).max(2048).optional().describe('public http(s) URL Meta downloads'),
+    id: z
+      .string()
+      .regex(/^\d{1,32}$/)
+      .optional()
+      .describe('media id from POST /{phone-number-id}/media'),
+    link: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional()
+      .describe('public http(s) URL Meta downloads'),
     filename: z.string().max(240).optional().describe('documents only: the file name shown'),
     caption: z.string().max(1024).optional().describe('free-form media only'),
   })
@@ -73,7 +81,16 @@ export type LocationValue = z.infer<typeof locationValue>;
 
 /** The value of a template header: text (one parameter), media or location. */
 export const headerValue = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('text'), text: z.string().max(1024), parameterName: z.string().regex(/^[a-z0-9_]+$/).optional() }).strict(),
+  z
+    .object({
+      type: z.literal('text'),
+      text: z.string().max(1024),
+      parameterName: z
+        .string()
+        .regex(/^[a-z0-9_]+$/)
+        .optional(),
+    })
+    .strict(),
   z.object({ type: z.literal('image'), image: mediaRef }).strict(),
   z.object({ type: z.literal('video'), video: mediaRef }).strict(),
   z.object({ type: z.literal('document'), document: mediaRef }).strict(),
@@ -81,9 +98,7 @@ export const headerValue = z.discriminatedUnion('type', [
 ]);
 export type HeaderValue = z.infer<typeof headerValue>;
 
-const mpmSection = z
-  .object({ title: z.string().min(1).max(24), productRetailerIds: z.array(z.string().min(1).max(100)).min(1).max(30) })
-  .strict();
+const mpmSection = z.object({ title: z.string().min(1).max(24), productRetailerIds: z.array(z.string().min(1).max(100)).min(1).max(30) }).strict();
 
 /**
  * A parameter of a template button, by its index in the template: the URL suffix (`url`), the
@@ -118,7 +133,10 @@ export const templateRef = z.object({
   headerParams: z.array(z.string().max(1024)).max(1).optional().describe('text header parameter (shorthand for `header: {type: "text"}`)'),
   header: headerValue.optional().describe('header parameter: text, image, video, document or location'),
   bodyParams: z.array(paramValue).max(100).optional().describe('positional body parameters {{1}}, {{2}}, …'),
-  namedParams: z.record(z.string().regex(/^[a-z0-9_]{1,64}$/), paramValue).optional().describe('named body parameters {{first_name}}, … (templates with parameter_format NAMED)'),
+  namedParams: z
+    .record(z.string().regex(/^[a-z0-9_]{1,64}$/), paramValue)
+    .optional()
+    .describe('named body parameters {{first_name}}, … (templates with parameter_format NAMED)'),
   buttonParams: z.array(buttonParam).max(10).optional(),
   cards: z.array(carouselCard).min(1).max(10).optional().describe('carousel templates: one entry per card, in card order'),
   limitedTimeOffer: z.object({ expirationTimeMs: z.number().int().positive() }).strict().optional().describe('limited-time offer templates with an expiry'),

@@ -34,11 +34,16 @@ export const dispatchJobV1 = z
     requestedAt: isoDateTime,
     attempt: z.number().int().min(0).max(100).default(0),
     retryAt: z.number().int().optional().describe('epoch ms before which a retry topic consumer must not send'),
-    lastError: z.object({ code: z.string(), detail: z.string().max(2000) }).strict().optional(),
+    lastError: z
+      .object({ code: z.string(), detail: z.string().max(2000) })
+      .strict()
+      .optional(),
     heldFor: z
       .enum(['campaign'])
       .optional()
-      .describe('why a retry-topic record waits: "campaign" = its campaign was paused; due as soon as the campaign is resumed or cancelled, whatever its retryAt'),
+      .describe(
+        'why a retry-topic record waits: "campaign" = its campaign was paused; due as soon as the campaign is resumed or cancelled, whatever its retryAt',
+      ),
   })
   .strict();
 export type DispatchJobV1 = z.infer<typeof dispatchJobV1>;

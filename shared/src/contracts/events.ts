@@ -65,13 +65,7 @@ export const inboundEventV1 = z
   .strict();
 export type InboundEventV1 = z.infer<typeof inboundEventV1>;
 
-export const accountEventKind = z.enum([
-  'template_status',
-  'phone_quality',
-  'business_capability',
-  'account_update',
-  'other',
-]);
+export const accountEventKind = z.enum(['template_status', 'phone_quality', 'business_capability', 'account_update', 'other']);
 
 /** Account-level changes (topic `wa.events.account`): templates, quality, limits, pricing tiers. */
 export const accountEventV1 = z

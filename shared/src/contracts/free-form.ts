@@ -20,19 +20,34 @@ const common = {
 };
 
 export const interactiveContent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('button'), ...common, buttons: z.array(z.object({ id: z.string().min(1).max(256), title: z.string().min(1).max(20) }).strict()).min(1).max(3) }).strict(),
+  z
+    .object({
+      type: z.literal('button'),
+      ...common,
+      buttons: z
+        .array(z.object({ id: z.string().min(1).max(256), title: z.string().min(1).max(20) }).strict())
+        .min(1)
+        .max(3),
+    })
+    .strict(),
   z
     .object({
       type: z.literal('list'),
       ...common,
-      header: z.object({ type: z.literal('text'), text: z.string().min(1).max(60) }).strict().optional(),
+      header: z
+        .object({ type: z.literal('text'), text: z.string().min(1).max(60) })
+        .strict()
+        .optional(),
       button: z.string().min(1).max(20).describe('label of the button that opens the list'),
       sections: z
         .array(
           z
             .object({
               title: z.string().min(1).max(24).optional(),
-              rows: z.array(z.object({ id: z.string().min(1).max(200), title: z.string().min(1).max(24), description: z.string().max(72).optional() }).strict()).min(1).max(10),
+              rows: z
+                .array(z.object({ id: z.string().min(1).max(200), title: z.string().min(1).max(24), description: z.string().max(72).optional() }).strict())
+                .min(1)
+                .max(10),
             })
             .strict(),
         )
@@ -60,10 +75,22 @@ export type InteractiveContent = z.infer<typeof interactiveContent>;
 export const contactCard = z
   .object({
     name: z.object({ formattedName: z.string().min(1).max(200), firstName: z.string().max(100).optional(), lastName: z.string().max(100).optional() }).strict(),
-    phones: z.array(z.object({ phone: z.string().min(1).max(32), type: z.string().max(20).optional(), waId: z.string().max(20).optional() }).strict()).max(5).optional(),
-    emails: z.array(z.object({ email: z.string().min(3).max(200), type: z.string().max(20).optional() }).strict()).max(5).optional(),
-    org: z.object({ company: z.string().max(200).optional(), title: z.string().max(200).optional() }).strict().optional(),
-    urls: z.array(z.object({ url: z.string().min(1).max(2000), type: z.string().max(20).optional() }).strict()).max(5).optional(),
+    phones: z
+      .array(z.object({ phone: z.string().min(1).max(32), type: z.string().max(20).optional(), waId: z.string().max(20).optional() }).strict())
+      .max(5)
+      .optional(),
+    emails: z
+      .array(z.object({ email: z.string().min(3).max(200), type: z.string().max(20).optional() }).strict())
+      .max(5)
+      .optional(),
+    org: z
+      .object({ company: z.string().max(200).optional(), title: z.string().max(200).optional() })
+      .strict()
+      .optional(),
+    urls: z
+      .array(z.object({ url: z.string().min(1).max(2000), type: z.string().max(20).optional() }).strict())
+      .max(5)
+      .optional(),
   })
   .strict();
 export type ContactCard = z.infer<typeof contactCard>;
@@ -78,6 +105,11 @@ export const freeFormContent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('location'), location: locationValue }).strict(),
   z.object({ type: z.literal('contacts'), contacts: z.array(contactCard).min(1).max(10) }).strict(),
   z.object({ type: z.literal('interactive'), interactive: interactiveContent }).strict(),
-  z.object({ type: z.literal('reaction'), reaction: z.object({ messageId: z.string().min(1).max(200), emoji: z.string().max(16).describe('empty removes the reaction') }).strict() }).strict(),
+  z
+    .object({
+      type: z.literal('reaction'),
+      reaction: z.object({ messageId: z.string().min(1).max(200), emoji: z.string().max(16).describe('empty removes the reaction') }).strict(),
+    })
+    .strict(),
 ]);
 export type FreeFormContent = z.infer<typeof freeFormContent>;

@@ -12,7 +12,7 @@ export const recipientEntry = z.union([
       headerParams: z.array(z.string().max(1024)).max(1).optional(),
       namedParams: z.record(z.string().regex(/^[a-z0-9_]{1,64}$/), paramValue).optional(),
       header: headerValue.optional(),
-      buttonParams: z.array(buttonParam).max(10).optional().describe('replace the request\'s button parameters of the same index'),
+      buttonParams: z.array(buttonParam).max(10).optional().describe("replace the request's button parameters of the same index"),
     })
     .strict(),
 ]);
@@ -42,7 +42,7 @@ export const notificationRequestV1 = z
     template: templateRef.optional(),
     text: textContent.optional().describe('free-form content; only deliverable inside a 24 h service window'),
     content: freeFormContent.optional().describe('free-form media, location, contacts, interactive or reaction; only inside a 24 h service window'),
-    replyTo: z.string().min(1).max(200).optional().describe('wamid of the message this one replies to (Meta\'s `context`); free-form only'),
+    replyTo: z.string().min(1).max(200).optional().describe("wamid of the message this one replies to (Meta's `context`); free-form only"),
     fallbackTemplate: templateRef.optional().describe('sent instead of `text` when the service window is closed'),
     priority: z.enum(['high', 'normal', 'bulk']).optional(),
     coalesce: z

@@ -44,7 +44,9 @@ export const sentEventV1 = z
       .string()
       .max(64)
       .optional()
-      .describe("Meta's message_status of an accepted send: accepted, held_for_quality_assessment or paused (template pacing) — not failures; the status webhooks decide"),
+      .describe(
+        "Meta's message_status of an accepted send: accepted, held_for_quality_assessment or paused (template pacing) — not failures; the status webhooks decide",
+      ),
     latencyMs: z.number().min(0).optional(),
     requestedAt: isoDateTime,
     occurredAt: isoDateTime,

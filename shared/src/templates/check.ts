@@ -46,8 +46,7 @@ function checkHeader(value: HeaderValue | undefined, spec: PartSpec['header'], f
     }
     if (!value) {
       if (!partial) problems.push(`${where}: text header takes 1 parameter {{${spec.params[0]}}}, got none`);
-    }
-    else if (value.type !== 'text') problems.push(`${where}: template header is TEXT, got ${value.type}`);
+    } else if (value.type !== 'text') problems.push(`${where}: template header is TEXT, got ${value.type}`);
     else if (format === 'NAMED' && value.parameterName !== undefined && value.parameterName !== spec.params[0]) {
       problems.push(`${where}: named header parameter is {{${spec.params[0]}}}, got ${value.parameterName}`);
     }
@@ -56,14 +55,14 @@ function checkHeader(value: HeaderValue | undefined, spec: PartSpec['header'], f
   const want = spec.format.toLowerCase();
   if (!value) {
     if (!partial) problems.push(`${where}: template header is ${spec.format}; give \`header: {type: "${want}", …}\``);
-  }
-  else if (value.type !== want) problems.push(`${where}: template header is ${spec.format}, got ${value.type}`);
+  } else if (value.type !== want) problems.push(`${where}: template header is ${spec.format}, got ${value.type}`);
 }
 
 function checkBody(ref: TemplateRef, spec: TemplateSpec, problems: string[], partial: boolean): void {
   const expected = spec.body;
   if (spec.parameterFormat === 'NAMED') {
-    if (ref.bodyParams !== undefined && ref.bodyParams.length > 0) problems.push(`bodyParams: template uses named parameters (${expected.join(', ')}); give \`namedParams\``);
+    if (ref.bodyParams !== undefined && ref.bodyParams.length > 0)
+      problems.push(`bodyParams: template uses named parameters (${expected.join(', ')}); give \`namedParams\``);
     const given = Object.keys(ref.namedParams ?? {});
     const missing = expected.filter((n) => !given.includes(n));
     const unknown = given.filter((n) => !expected.includes(n));
@@ -71,7 +70,8 @@ function checkBody(ref: TemplateRef, spec: TemplateSpec, problems: string[], par
     if (unknown.length > 0) problems.push(`namedParams: template has no parameter ${unknown.join(', ')}`);
     return;
   }
-  if (ref.namedParams !== undefined && Object.keys(ref.namedParams).length > 0) problems.push('namedParams: template uses positional parameters {{1}}, {{2}}, …; give `bodyParams`');
+  if (ref.namedParams !== undefined && Object.keys(ref.namedParams).length > 0)
+    problems.push('namedParams: template uses positional parameters {{1}}, {{2}}, …; give `bodyParams`');
   if (partial && ref.bodyParams === undefined) return;
   const count = ref.bodyParams?.length ?? 0;
   if (count !== expected.length) problems.push(`bodyParams: body takes ${expected.length} parameters, got ${count}`);
@@ -87,7 +87,8 @@ function checkCard(card: CarouselCard, spec: PartSpec, where: string, problems: 
 function valueProblem(b: ButtonParam): string | undefined {
   if ((b.subType === 'url' || b.subType === 'quick_reply' || b.subType === 'copy_code') && b.text === undefined) return `${b.subType} takes \`text\``;
   if (b.subType === 'copy_code' && b.text !== undefined && b.text.length > 15) return 'a copy code is at most 15 characters';
-  if (b.subType === 'mpm' && (b.thumbnailProductRetailerId === undefined || b.sections === undefined)) return 'mpm takes `thumbnailProductRetailerId` and `sections`';
+  if (b.subType === 'mpm' && (b.thumbnailProductRetailerId === undefined || b.sections === undefined))
+    return 'mpm takes `thumbnailProductRetailerId` and `sections`';
   return undefined;
 }
 

@@ -54,7 +54,10 @@ export type MetaTemplate = z.infer<typeof metaTemplate>;
 export const metaTemplatePage = z
   .object({
     data: z.array(z.unknown()),
-    paging: z.object({ cursors: z.object({ before: z.string().optional(), after: z.string().optional() }).loose().optional(), next: z.string().optional() }).loose().optional(),
+    paging: z
+      .object({ cursors: z.object({ before: z.string().optional(), after: z.string().optional() }).loose().optional(), next: z.string().optional() })
+      .loose()
+      .optional(),
   })
   .loose();
 

@@ -64,7 +64,9 @@ function buttonSpec(b: MetaButton, index: number, category: TemplateCategory): B
   switch (type) {
     case 'URL':
       // Authentication templates list their OTP button as URL on some API versions: the code goes in.
-      return placeholders(b.url).length > 0 || category === 'authentication' ? { index, type, subType: 'url', required: true } : { index, type, required: false };
+      return placeholders(b.url).length > 0 || category === 'authentication'
+        ? { index, type, subType: 'url', required: true }
+        : { index, type, required: false };
     case 'OTP':
       // developers.facebook.com/documentation/business-messaging/whatsapp/templates/authentication-templates:
       // copy-code, one-tap and zero-tap buttons are all sent as sub_type "url" with the code.
@@ -177,7 +179,8 @@ export function specFromCatalog(t: CatalogTemplateEntry): TemplateSpec {
 /** A compact description of a spec, for `templates show` and error details. */
 export function describeSpec(spec: PartSpec & { parameterFormat?: string }): string {
   const parts: string[] = [];
-  if (spec.header) parts.push(`header ${spec.header.format}${spec.header.format === 'TEXT' && spec.header.params.length ? `(${spec.header.params.join(',')})` : ''}`);
+  if (spec.header)
+    parts.push(`header ${spec.header.format}${spec.header.format === 'TEXT' && spec.header.params.length ? `(${spec.header.params.join(',')})` : ''}`);
   parts.push(`body(${spec.body.join(',')})`);
   for (const b of spec.buttons) parts.push(`button ${b.index} ${b.type}${b.required ? ' [param]' : ''}`);
   return parts.join('; ');

@@ -26,7 +26,11 @@ export class RedisTemplateStore {
 
   async save(wabaId: string, templates: MetaTemplate[], syncedAt: string): Promise<void> {
     const value: StoredTemplates = { wabaId, syncedAt, templates };
-    await this.redis.multi().set(this.keys.templates(wabaId), JSON.stringify(value), 'EX', TEMPLATE_STORE_TTL_S).publish(this.keys.templatesChangedChannel(), wabaId).exec();
+    await this.redis
+      .multi()
+      .set(this.keys.templates(wabaId), JSON.stringify(value), 'EX', TEMPLATE_STORE_TTL_S)
+      .publish(this.keys.templatesChangedChannel(), wabaId)
+      .exec();
   }
 
   async load(wabaIds: readonly string[]): Promise<StoredTemplates[]> {

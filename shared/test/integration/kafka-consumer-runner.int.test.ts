@@ -67,10 +67,16 @@ describe('consumer runner: group ids follow the prefix (real broker)', () => {
     for (const p of prefixes) {
       await producer.send({ topic: topic(p), acks: -1, messages: Array.from({ length: N }, (_, i) => ({ key: String(i), value: `${p}${i}` })) });
     }
-    await waitFor(() => prefixes.every((p) => seen.get(p)!.length >= N), { timeoutMs: 30_000, description: () => `both environments consumed ${N} (${prefixes.map((p) => seen.get(p)!.length).join(', ')})` });
+    await waitFor(() => prefixes.every((p) => seen.get(p)!.length >= N), {
+      timeoutMs: 30_000,
+      description: () => `both environments consumed ${N} (${prefixes.map((p) => seen.get(p)!.length).join(', ')})`,
+    });
     for (const p of prefixes) {
       const mine = seen.get(p)!;
-      expect(mine.every((s) => s.startsWith(`${topic(p)}/${p}`)), 'only its own topic').toBe(true);
+      expect(
+        mine.every((s) => s.startsWith(`${topic(p)}/${p}`)),
+        'only its own topic',
+      ).toBe(true);
       expect(new Set(mine).size).toBe(N);
       // Both partitions of its topic are assigned to its own (only) member.
       const { groups } = await admin.describeGroups([consumerGroupId(name, { TOPIC_PREFIX: p })]);

@@ -51,7 +51,9 @@ function collectingConsumer(groupId: string) {
   const seen: Seen[] = [];
   let assigned: number[] = [];
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
-    assigned = Object.values(event.payload.memberAssignment).flat().sort((a, b) => a - b);
+    assigned = Object.values(event.payload.memberAssignment)
+      .flat()
+      .sort((a, b) => a - b);
   });
   return {
     consumer,
@@ -99,8 +101,7 @@ describe('kafkajs against the local broker', () => {
     const groupId = uniqueName('it-group');
     const producer = createProducer(kafka);
     await producer.connect();
-    const batch = (label: string) =>
-      Array.from({ length: 40 }, (_, i) => ({ partition: i % partitions, key: `${label}-${i}`, value: `${label}-${i}` }));
+    const batch = (label: string) => Array.from({ length: 40 }, (_, i) => ({ partition: i % partitions, key: `${label}-${i}`, value: `${label}-${i}` }));
 
     const a = collectingConsumer(groupId);
     await a.start(topic);
@@ -124,7 +125,11 @@ describe('kafkajs against the local broker', () => {
     await waitFor(() => all().length >= first.length + second.length, { timeoutMs: 30_000, description: 'second batch consumed' });
 
     // Every record exactly once: offsets committed before the rebalance are where B starts.
-    expect(all().map((s) => s.value).sort()).toEqual([...first, ...second].map((m) => m.value).sort());
+    expect(
+      all()
+        .map((s) => s.value)
+        .sort(),
+    ).toEqual([...first, ...second].map((m) => m.value).sort());
     // After the rebalance each record went to the consumer that owns its partition, and both worked.
     for (const { seen, assigned } of [a, b]) {
       const afterRebalance = seen.filter((s) => s.value.startsWith('after-'));
@@ -214,11 +219,25 @@ async function describeProducers(topic: string, partition: number): Promise<{ pr
   }
   const { stdout } = await execFileAsync(
     'java',
-    ['-Xmx128m', '-cp', `${libs}/*`, 'org.apache.kafka.tools.TransactionsCommand', '--bootstrap-server', infra.brokers.join(','),
-      'describe-producers', '--topic', topic, '--partition', String(partition)],
+    [
+      '-Xmx128m',
+      '-cp',
+      `${libs}/*`,
+      'org.apache.kafka.tools.TransactionsCommand',
+      '--bootstrap-server',
+      infra.brokers.join(','),
+      'describe-producers',
+      '--topic',
+      topic,
+      '--partition',
+      String(partition),
+    ],
     { timeout: 60_000 },
   );
-  const [header, ...rows] = stdout.trim().split('\n').map((line) => line.trim().split(/\s+/));
+  const [header, ...rows] = stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/));
   const id = header?.indexOf('ProducerId') ?? -1;
   const seq = header?.indexOf('LastSequence') ?? -1;
   if (id < 0 || seq < 0) throw new Error(`unexpected describe-producers output:\n${stdout}`);

@@ -12,7 +12,10 @@ describe('topic creation from the shared definitions (integration)', () => {
     await admin.connect();
   });
   afterAll(async () => {
-    await deleteTopics(admin, ALL_TOPICS.map((t) => prefix + t.name));
+    await deleteTopics(
+      admin,
+      ALL_TOPICS.map((t) => prefix + t.name),
+    );
     await admin.disconnect();
   });
 
@@ -20,7 +23,10 @@ describe('topic creation from the shared definitions (integration)', () => {
     const created = await ensureTopics(admin, ALL_TOPICS, { partitions: 2, retentionMs: 3_600_000, prefix });
     expect(created.sort()).toEqual(ALL_TOPICS.map((t) => prefix + t.name).sort());
     expect(await ensureTopics(admin, ALL_TOPICS, { partitions: 2, retentionMs: 3_600_000, prefix })).toEqual([]);
-    const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: prefix + topics.webhooksRaw.name, configNames: ['max.message.bytes', 'retention.ms'] }] });
+    const configs = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 2, name: prefix + topics.webhooksRaw.name, configNames: ['max.message.bytes', 'retention.ms'] }],
+    });
     const entries = Object.fromEntries(configs.resources[0]!.configEntries.map((e) => [e.configName, e.configValue]));
     expect(entries).toEqual({ 'max.message.bytes': String(2 * 1024 * 1024), 'retention.ms': '3600000' });
   });
@@ -32,10 +38,13 @@ describe('topic creation from the shared definitions (integration)', () => {
     expect(value.length).toBeGreaterThan(1_048_576);
     await producer.send({ topic: prefix + topics.webhooksRaw.name, acks: -1, messages: [{ key: 'big', value }] });
     await producer.disconnect();
-    const offsets = await waitFor(async () => {
-      const o = await admin.fetchTopicOffsets(prefix + topics.webhooksRaw.name);
-      return o.reduce((n, p) => n + Number(p.high), 0) === 1 ? o : undefined;
-    }, { timeoutMs: 10_000, description: 'the large record on the raw topic' });
+    const offsets = await waitFor(
+      async () => {
+        const o = await admin.fetchTopicOffsets(prefix + topics.webhooksRaw.name);
+        return o.reduce((n, p) => n + Number(p.high), 0) === 1 ? o : undefined;
+      },
+      { timeoutMs: 10_000, description: 'the large record on the raw topic' },
+    );
     expect(offsets).toBeDefined();
   });
 });

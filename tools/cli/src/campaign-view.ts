@@ -79,8 +79,12 @@ export function renderCampaign(view: CampaignView): string[] {
     row('    outcome unknown (crash)', c.unknown),
     row('    pending (queued, paused, retry)', c.pending),
   ];
-  if (a) lines.push(`  spend: $${a.cost.spendUsd} for ${n(a.cost.billableUnits)} billable units${a.cost.unpricedUnits > 0 ? ` (${n(a.cost.unpricedUnits)} unpriced: no rate card row)` : ''}`);
+  if (a)
+    lines.push(
+      `  spend: $${a.cost.spendUsd} for ${n(a.cost.billableUnits)} billable units${a.cost.unpricedUnits > 0 ? ` (${n(a.cost.unpricedUnits)} unpriced: no rate card row)` : ''}`,
+    );
   const accounted = c.duplicates + c.invalid + c.refusedByUs + accepted + c.refusedByMeta + c.unknown + c.pending;
-  if (c.expanded && accounted !== c.requested) lines.push(`  note: ${n(accounted)} accounted for against ${n(c.requested)} requested (counts of a redelivered inline request or a coalesced job)`);
+  if (c.expanded && accounted !== c.requested)
+    lines.push(`  note: ${n(accounted)} accounted for against ${n(c.requested)} requested (counts of a redelivered inline request or a coalesced job)`);
   return lines;
 }

@@ -25,7 +25,11 @@ export async function fetchCampaignView(e: CampaignEndpoints, id: string): Promi
 }
 
 /** pause / resume / cancel: the dispatcher's answer (the new state, what it does, the record after). */
-export async function setCampaignState(e: CampaignEndpoints, id: string, action: 'pause' | 'resume' | 'cancel'): Promise<{ id: string; state: string; effect: string; campaign: CampaignSummary | null }> {
+export async function setCampaignState(
+  e: CampaignEndpoints,
+  id: string,
+  action: 'pause' | 'resume' | 'cancel',
+): Promise<{ id: string; state: string; effect: string; campaign: CampaignSummary | null }> {
   const r = await requestJson('POST', `${e.dispatcherUrl}/v1/campaigns/${encodeURIComponent(id)}/${action}`, { token: e.adminToken, body: {} });
   if (r.status === 404) throw new CampaignNotFound(errorMessage(r.body));
   if (r.status !== 200) throw new Error(`${action} ${id}: the dispatcher answered ${r.status}: ${errorMessage(r.body)}`);
@@ -33,7 +37,11 @@ export async function setCampaignState(e: CampaignEndpoints, id: string, action:
 }
 
 /** Redraws the campaign every `intervalMs` until it is done or cancelled (or the signal aborts). */
-export async function watchCampaign(e: CampaignEndpoints, id: string, options: { intervalMs: number; write: (text: string) => void; interactive: boolean; signal?: AbortSignal }): Promise<CampaignView> {
+export async function watchCampaign(
+  e: CampaignEndpoints,
+  id: string,
+  options: { intervalMs: number; write: (text: string) => void; interactive: boolean; signal?: AbortSignal },
+): Promise<CampaignView> {
   let drawn = 0;
   for (;;) {
     const view = await fetchCampaignView(e, id);

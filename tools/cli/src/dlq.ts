@@ -63,7 +63,16 @@ export async function readDlq(
 /** Replays dead-lettered records to where they came from; returns what was replayed and skipped. */
 export async function replayDlq(
   kafka: Kafka,
-  options: { dlq: DlqName; prefix: string; reasons?: ReadonlySet<string>; limit: number; dryRun: boolean; force: boolean; idleMs: number; log: (line: string) => void },
+  options: {
+    dlq: DlqName;
+    prefix: string;
+    reasons?: ReadonlySet<string>;
+    limit: number;
+    dryRun: boolean;
+    force: boolean;
+    idleMs: number;
+    log: (line: string) => void;
+  },
 ): Promise<{ replayed: number; skipped: number }> {
   const producer = createProducer(kafka);
   await producer.connect();

@@ -8,7 +8,11 @@ import { resolve } from 'node:path';
 export const DEFAULT_ENV_FILE = resolve(import.meta.dirname, '../../../.data/local/env');
 
 /** Each service's URL variable and the token that goes with it: a token is only used with its own URL. */
-const TOKEN_OF_URL: Readonly<Record<string, string>> = { INGEST_URL: 'INGEST_API_TOKEN', DISPATCHER_URL: 'ADMIN_TOKEN', GRAPH_API_BASE_URL: 'WA_ACCESS_TOKENS' };
+const TOKEN_OF_URL: Readonly<Record<string, string>> = {
+  INGEST_URL: 'INGEST_API_TOKEN',
+  DISPATCHER_URL: 'ADMIN_TOKEN',
+  GRAPH_API_BASE_URL: 'WA_ACCESS_TOKENS',
+};
 
 export function formatEnvFile(vars: Readonly<Record<string, string>>, header: readonly string[]): string {
   for (const [name, value] of Object.entries(vars)) {

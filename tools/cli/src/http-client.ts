@@ -1,13 +1,25 @@
 /** A JSON-over-HTTP call: the status and the parsed body (text when not JSON); transport failures become one readable error. */
-export async function requestJson(method: 'GET' | 'POST', url: string, options: { token?: string | undefined; body?: unknown; timeoutMs?: number } = {}): Promise<{ status: number; body: unknown }> {
+export async function requestJson(
+  method: 'GET' | 'POST',
+  url: string,
+  options: { token?: string | undefined; body?: unknown; timeoutMs?: number } = {},
+): Promise<{ status: number; body: unknown }> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {
-    response = await fetch(url, { method, headers, body: options.body === undefined ? null : JSON.stringify(options.body), signal: AbortSignal.timeout(options.timeoutMs ?? 15_000) });
+    response = await fetch(url, {
+      method,
+      headers,
+      body: options.body === undefined ? null : JSON.stringify(options.body),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
+    });
   } catch (err) {
-    throw new Error(`cannot reach ${new URL(url).origin}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`, { cause: err });
+    throw new Error(
+      `cannot reach ${new URL(url).origin}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`,
+      { cause: err },
+    );
   }
   const text = await response.text();
   let body: unknown = text;
@@ -31,6 +43,7 @@ export function errorMessage(body: unknown): string {
 /** A small JSON-over-HTTP call that turns transport and HTTP failures into one readable error. */
 export async function callJson(method: 'GET' | 'POST', url: string, options: { token?: string | undefined; body?: unknown } = {}): Promise<unknown> {
   const { status, body } = await requestJson(method, url, options);
-  if (status < 200 || status >= 300) throw new Error(`${method} ${new URL(url).pathname} answered ${status}: ${typeof body === 'string' ? body : JSON.stringify(body)}`);
+  if (status < 200 || status >= 300)
+    throw new Error(`${method} ${new URL(url).pathname} answered ${status}: ${typeof body === 'string' ? body : JSON.stringify(body)}`);
   return body;
 }

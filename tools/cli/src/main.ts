@@ -106,7 +106,11 @@ async function main(argv: string[]): Promise<number> {
       if (!id) return usageError('status needs a campaign id');
       const endpoints = { dispatcherUrl: config.DISPATCHER_URL, adminToken: config.ADMIN_TOKEN, analyticsUrl: config.ANALYTICS_URL };
       if (values.watch) {
-        const view = await watchCampaign(endpoints, id, { intervalMs: 2_000, write: (t) => process.stdout.write(t), interactive: process.stdout.isTTY === true });
+        const view = await watchCampaign(endpoints, id, {
+          intervalMs: 2_000,
+          write: (t) => process.stdout.write(t),
+          interactive: process.stdout.isTTY === true,
+        });
         if (values.json) print(view);
         return 0;
       }
@@ -120,7 +124,11 @@ async function main(argv: string[]): Promise<number> {
     case 'cancel': {
       const id = rest[0];
       if (!id) return usageError(`${command} needs a campaign id`);
-      const result = await setCampaignState({ dispatcherUrl: config.DISPATCHER_URL, adminToken: config.ADMIN_TOKEN, analyticsUrl: config.ANALYTICS_URL }, id, command);
+      const result = await setCampaignState(
+        { dispatcherUrl: config.DISPATCHER_URL, adminToken: config.ADMIN_TOKEN, analyticsUrl: config.ANALYTICS_URL },
+        id,
+        command,
+      );
       if (values.json) print(result);
       else {
         console.log(`campaign ${id}: ${result.state} — ${result.effect}`);
@@ -191,8 +199,18 @@ async function main(argv: string[]): Promise<number> {
     case 'media': {
       const [action, file] = rest;
       if (action !== 'upload' || !file) return usageError('media takes upload FILE --sender ID');
-      if (!values.sender || !config.CATALOG_PATH || !config.WA_ACCESS_TOKENS) return usageError('media upload needs --sender, CATALOG_PATH and WA_ACCESS_TOKENS');
-      print(await uploadMedia({ file, phoneNumberId: values.sender, ...(values.type ? { type: values.type } : {}), catalog: loadCatalogFile(config.CATALOG_PATH), accessTokens: config.WA_ACCESS_TOKENS, graph: { baseUrl: config.GRAPH_API_BASE_URL, version: config.GRAPH_API_VERSION } }));
+      if (!values.sender || !config.CATALOG_PATH || !config.WA_ACCESS_TOKENS)
+        return usageError('media upload needs --sender, CATALOG_PATH and WA_ACCESS_TOKENS');
+      print(
+        await uploadMedia({
+          file,
+          phoneNumberId: values.sender,
+          ...(values.type ? { type: values.type } : {}),
+          catalog: loadCatalogFile(config.CATALOG_PATH),
+          accessTokens: config.WA_ACCESS_TOKENS,
+          graph: { baseUrl: config.GRAPH_API_BASE_URL, version: config.GRAPH_API_VERSION },
+        }),
+      );
       return 0;
     }
     case 'templates': {
@@ -205,7 +223,11 @@ async function main(argv: string[]): Promise<number> {
         const deps = { redis, keyPrefix: config.REDIS_KEY_PREFIX, catalog };
         if (action === 'sync') {
           if (!config.WA_ACCESS_TOKENS) return usageError('templates sync needs WA_ACCESS_TOKENS');
-          const results = await templatesSync({ ...deps, accessTokens: config.WA_ACCESS_TOKENS, graph: { baseUrl: config.GRAPH_API_BASE_URL, version: config.GRAPH_API_VERSION } });
+          const results = await templatesSync({
+            ...deps,
+            accessTokens: config.WA_ACCESS_TOKENS,
+            graph: { baseUrl: config.GRAPH_API_BASE_URL, version: config.GRAPH_API_VERSION },
+          });
           print(results);
           return results.every((r) => r.ok) ? 0 : 1;
         }
@@ -236,7 +258,8 @@ async function main(argv: string[]): Promise<number> {
 /** Ingest reads audiences only under its AUDIENCE_ROOT: say so here, before the request is dead-lettered there. */
 function audienceProblem(path: string, root: string): string | undefined {
   const rel = relative(resolve(root), path);
-  if (rel.startsWith('..') || isAbsolute(rel)) return `--audience ${path} is outside ingest's audience root ${resolve(root)} (AUDIENCE_ROOT): copy the file there`;
+  if (rel.startsWith('..') || isAbsolute(rel))
+    return `--audience ${path} is outside ingest's audience root ${resolve(root)} (AUDIENCE_ROOT): copy the file there`;
   if (!existsSync(path)) return `--audience ${path} does not exist`;
   return undefined;
 }

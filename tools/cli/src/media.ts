@@ -25,7 +25,15 @@ const TYPES: Record<string, string> = {
  * media id to put in every recipient's message (`{"id": …}`) instead of a link, with the time it
  * must be uploaded again by.
  */
-export async function uploadMedia(opts: { file: string; phoneNumberId: string; type?: string; catalog: Catalog; accessTokens: string; graph: { baseUrl: string; version: string }; now?: () => number }) {
+export async function uploadMedia(opts: {
+  file: string;
+  phoneNumberId: string;
+  type?: string;
+  catalog: Catalog;
+  accessTokens: string;
+  graph: { baseUrl: string; version: string };
+  now?: () => number;
+}) {
   const number = opts.catalog.phoneNumbers.find((n) => n.id === opts.phoneNumberId);
   if (!number) throw new Error(`phone number ${opts.phoneNumberId} is not in the catalogue`);
   const token = parseAccessTokens(opts.accessTokens).get(number.wabaId);
@@ -36,7 +44,11 @@ export async function uploadMedia(opts: { file: string; phoneNumberId: string; t
   form.set('messaging_product', 'whatsapp');
   form.set('type', type);
   form.set('file', new Blob([await readFile(opts.file)], { type }), opts.file.split('/').pop());
-  const res = await fetch(`${opts.graph.baseUrl.replace(/\/+$/, '')}/${opts.graph.version}/${opts.phoneNumberId}/media`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  const res = await fetch(`${opts.graph.baseUrl.replace(/\/+$/, '')}/${opts.graph.version}/${opts.phoneNumberId}/media`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    body: form,
+  });
   const body = (await res.json()) as { id?: string; error?: { code?: number; message?: string } };
   if (!res.ok || !body.id) throw new Error(`media upload refused: HTTP ${res.status} ${JSON.stringify(body.error ?? body)}`);
   const now = opts.now?.() ?? Date.now();

@@ -31,7 +31,10 @@ export async function runSql(target: SqlTarget, sql: string, format: 'csv' | 'ta
   const problem = readOnlyProblem(sql);
   if (problem) throw new Error(problem);
   if (!target.clickhouseUrl) {
-    const running = await fetch(`${target.analyticsUrl}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(() => true, () => false);
+    const running = await fetch(`${target.analyticsUrl}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(
+      () => true,
+      () => false,
+    );
     if (running) {
       throw new Error(
         `the analytics service at ${target.analyticsUrl} holds the embedded ClickHouse directory ${target.clickhousePath}, and only one process may open it. ` +
@@ -39,7 +42,13 @@ export async function runSql(target: SqlTarget, sql: string, format: 'csv' | 'ta
       );
     }
   }
-  const ch = await createClickHouse({ url: target.clickhouseUrl, path: target.clickhousePath, database: target.database, username: target.username, password: target.password });
+  const ch = await createClickHouse({
+    url: target.clickhouseUrl,
+    path: target.clickhousePath,
+    database: target.database,
+    username: target.username,
+    password: target.password,
+  });
   try {
     const query = sql.trim().replace(/;\s*$/, '');
     const settings = target.clickhouseUrl ? { clickhouse_settings: { readonly: '1' as const } } : {};
@@ -57,6 +66,10 @@ export function formatTable(rows: readonly Record<string, unknown>[]): string {
   const cells = rows.map((r) => columns.map((c) => (r[c] === null ? 'NULL' : typeof r[c] === 'object' ? JSON.stringify(r[c]) : String(r[c]))));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
   const numeric = columns.map((_, i) => cells.every((row) => /^-?[\d.]+$/.test(row[i]!)));
-  const line = (values: string[]) => values.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return `${[line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n')}\n(${rows.length} row${rows.length === 1 ? '' : 's'})\n`;
 }

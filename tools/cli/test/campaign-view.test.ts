@@ -2,7 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { summariseCampaign } from '@wa/shared/campaigns';
 import { formatDuration, progressLine, renderCampaign } from '../src/campaign-view';
 
-const record = { created: '1700000000000', 'req:k': 'done', audience: '3000', invalid: '30', duplicates: '29', jobs: '2941', state: 'paused', 'o:sent': '883', 'o:cancelled': '0', first: '1700000001000', last: '1700000012000' };
+const record = {
+  created: '1700000000000',
+  'req:k': 'done',
+  audience: '3000',
+  invalid: '30',
+  duplicates: '29',
+  jobs: '2941',
+  state: 'paused',
+  'o:sent': '883',
+  'o:cancelled': '0',
+  first: '1700000001000',
+  last: '1700000012000',
+};
 
 describe('the campaign view', () => {
   it('names the state and scope and accounts for every requested recipient', () => {

@@ -28,10 +28,26 @@ describe('media upload', () => {
     const url = await sim.start();
     const file = join(mkdtempSync(join(tmpdir(), 'media-')), 'summer.jpg');
     writeFileSync(file, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
-    const r = await uploadMedia({ file, phoneNumberId: '106540352242922', catalog, accessTokens: `${WABA}=sim-access-token-1`, graph: { baseUrl: url, version: 'v24.0' }, now: () => Date.parse('2026-12-01T00:00:00Z') });
+    const r = await uploadMedia({
+      file,
+      phoneNumberId: '106540352242922',
+      catalog,
+      accessTokens: `${WABA}=sim-access-token-1`,
+      graph: { baseUrl: url, version: 'v24.0' },
+      now: () => Date.parse('2026-12-01T00:00:00Z'),
+    });
     expect(r).toMatchObject({ type: 'image/jpeg', expiresAt: '2026-12-31T00:00:00.000Z' });
     const info = await (await fetch(`${url}/v24.0/${r.id}`, { headers: { authorization: 'Bearer sim-access-token-1' } })).json();
     expect(info).toMatchObject({ id: r.id, mime_type: 'image/jpeg', file_size: 7 });
-    await expect(uploadMedia({ file, phoneNumberId: '106540352242922', type: 'image/gif', catalog, accessTokens: `${WABA}=sim-access-token-1`, graph: { baseUrl: url, version: 'v24.0' } })).rejects.toThrow(/131053/);
+    await expect(
+      uploadMedia({
+        file,
+        phoneNumberId: '106540352242922',
+        type: 'image/gif',
+        catalog,
+        accessTokens: `${WABA}=sim-access-token-1`,
+        graph: { baseUrl: url, version: 'v24.0' },
+      }),
+    ).rejects.toThrow(/131053/);
   });
 });

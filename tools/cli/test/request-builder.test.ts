@@ -20,14 +20,24 @@ describe('buildNotificationRequest', () => {
     });
   });
   it('builds a broadcast from an audience file, picking the format from its extension', () => {
-    const built = buildNotificationRequest({ audience: '/data/a.csv', sender: '106540352242922', template: 'spring_sale', category: 'marketing', campaign: 'spring', now });
+    const built = buildNotificationRequest({
+      audience: '/data/a.csv',
+      sender: '106540352242922',
+      template: 'spring_sale',
+      category: 'marketing',
+      campaign: 'spring',
+      now,
+    });
     expect(built.ok && built.request.audience).toEqual({ path: '/data/a.csv', format: 'csv' });
     expect(built.ok && built.request.sender).toEqual({ phoneNumberId: '106540352242922' });
   });
   it('sets an expiry relative to now', () => {
     const built = buildNotificationRequest({ to: '1', sender: '1', template: 'otp_code', category: 'authentication', expiresIn: '300', now });
     expect(built.ok && built.request.expiresAt).toBe('2026-11-25T10:05:00.000Z');
-    expect(buildNotificationRequest({ to: '1', sender: '1', template: 'x', expiresIn: 'soon', now })).toEqual({ ok: false, error: '--expires-in takes a number of seconds' });
+    expect(buildNotificationRequest({ to: '1', sender: '1', template: 'x', expiresIn: 'soon', now })).toEqual({
+      ok: false,
+      error: '--expires-in takes a number of seconds',
+    });
   });
   it('reports schema problems by field', () => {
     const built = buildNotificationRequest({ to: '1', sender: '1', template: 'Bad Name', category: 'promo', now });
@@ -52,11 +62,21 @@ describe('planReplay', () => {
     occurredAt: now.toISOString(),
   };
   it('returns a Kafka record to its source topic byte for byte, with its key', () => {
-    expect(planReplay(base, { prefix: 't-' })).toEqual({ replay: true, topic: 't-wa.notifications.requested', key: Buffer.from('key'), value: Buffer.from('{"v":1}') });
-    expect(planReplay({ ...base, source: { ...base.source, topic: 't-wa.dispatch.jobs.auth' } as DeadLetterV1['source'] }, { prefix: 't-' })).toMatchObject({ topic: 't-wa.dispatch.jobs.auth' });
+    expect(planReplay(base, { prefix: 't-' })).toEqual({
+      replay: true,
+      topic: 't-wa.notifications.requested',
+      key: Buffer.from('key'),
+      value: Buffer.from('{"v":1}'),
+    });
+    expect(planReplay({ ...base, source: { ...base.source, topic: 't-wa.dispatch.jobs.auth' } as DeadLetterV1['source'] }, { prefix: 't-' })).toMatchObject({
+      topic: 't-wa.dispatch.jobs.auth',
+    });
   });
   it('sends HTTP requests to the request topic', () => {
-    expect(planReplay({ ...base, source: { kind: 'http', route: '/v1/notifications' } }, { prefix: '' })).toMatchObject({ replay: true, topic: 'wa.notifications.requested' });
+    expect(planReplay({ ...base, source: { kind: 'http', route: '/v1/notifications' } }, { prefix: '' })).toMatchObject({
+      replay: true,
+      topic: 'wa.notifications.requested',
+    });
   });
   it('skips what a replay cannot fix, unless forced, and filters by reason', () => {
     expect(planReplay({ ...base, reason: 'opted_out' }, { prefix: '' })).toMatchObject({ replay: false });

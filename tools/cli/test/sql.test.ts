@@ -12,9 +12,12 @@ describe('wa-broadcast sql', () => {
   });
 
   it('prints rows as an aligned table', () => {
-    expect(formatTable([{ day: '2026-12-06', spend_usd: '12.5' }, { day: '2026-12-07', spend_usd: '3' }])).toBe(
-      ['day         spend_usd', '----------  ---------', '2026-12-06       12.5', '2026-12-07          3', '(2 rows)', ''].join('\n'),
-    );
+    expect(
+      formatTable([
+        { day: '2026-12-06', spend_usd: '12.5' },
+        { day: '2026-12-07', spend_usd: '3' },
+      ]),
+    ).toBe(['day         spend_usd', '----------  ---------', '2026-12-06       12.5', '2026-12-07          3', '(2 rows)', ''].join('\n'));
     expect(formatTable([])).toBe('(no rows)\n');
   });
 });

@@ -30,11 +30,12 @@ function httpStatusFor(code: number): number {
 
 const DETAILS: Record<number, string> = {
   130429: 'Message failed to send because there were too many messages sent from this phone number in a short period of time',
-  130472: "Message was not sent as part of an experiment",
+  130472: 'Message was not sent as part of an experiment',
   131000: 'Message failed to send due to an unknown error',
   131026: 'Message Undeliverable.',
   131047: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
-  131048: 'Message failed to send because there are restrictions on how many messages can be sent from this phone number. This may be because too many previous messages were blocked or flagged as spam.',
+  131048:
+    'Message failed to send because there are restrictions on how many messages can be sent from this phone number. This may be because too many previous messages were blocked or flagged as spam.',
   131049: 'This message was not delivered to maintain healthy ecosystem engagement.',
   131050: 'Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business',
   131056: 'Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time',

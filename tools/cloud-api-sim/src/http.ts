@@ -7,7 +7,14 @@ import { mediaInfo, registerMediaRoutes } from './media';
 import { phoneNumberNode } from './phone-numbers';
 import { registerTemplateRoutes } from './template-routes';
 
-const messagingLimit = z.union([z.literal(250), z.literal(2000), z.literal(10000), z.literal(100000), z.literal('unlimited'), z.literal(-1).transform(() => 'unlimited' as const)]);
+const messagingLimit = z.union([
+  z.literal(250),
+  z.literal(2000),
+  z.literal(10000),
+  z.literal(100000),
+  z.literal('unlimited'),
+  z.literal(-1).transform(() => 'unlimited' as const),
+]);
 
 const inboundSchema = z.object({
   phoneNumberId: z.string(),
@@ -77,7 +84,9 @@ export function buildApp(core: SimCore, opts: { logger?: boolean } = {}): Fastif
 
   app.post<{ Params: { version: string; phoneNumberId: string } }>('/:version/:phoneNumberId/messages', async (req, reply) => {
     if (!/^v\d+\.\d+$/.test(req.params.version)) {
-      return reply.code(400).send({ error: { message: `Unknown path components: /${req.params.version}`, type: 'OAuthException', code: 2500, fbtrace_id: 'Asim' } });
+      return reply
+        .code(400)
+        .send({ error: { message: `Unknown path components: /${req.params.version}`, type: 'OAuthException', code: 2500, fbtrace_id: 'Asim' } });
     }
     const res = core.send(req.params.phoneNumberId, req.headers.authorization, req.body);
     if (!noLatency) {
@@ -93,7 +102,10 @@ export function buildApp(core: SimCore, opts: { logger?: boolean } = {}): Fastif
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
     const waba = token ? core.world.tokenToWaba.get(token) : undefined;
-    if (!waba) return reply.code(401).send(errorEnvelope(graphError(190, 'Invalid OAuth access token', { message: 'Invalid OAuth access token - Cannot parse access token' })));
+    if (!waba)
+      return reply
+        .code(401)
+        .send(errorEnvelope(graphError(190, 'Invalid OAuth access token', { message: 'Invalid OAuth access token - Cannot parse access token' })));
     const phone = core.world.phoneById.get(req.params.phoneNumberId);
     if (!phone || phone.waba !== waba) return reply.code(400).send(errorEnvelope(graphError(100, 'Object does not exist', { subcode: 33 })));
     return phoneNumberNode(phone, (req.query as { fields?: string } | undefined)?.fields);
@@ -124,8 +136,18 @@ export function buildApp(core: SimCore, opts: { logger?: boolean } = {}): Fastif
         .map((w) => ({
           id: w.id,
           accessTokens: [...core.world.tokenToWaba].filter(([, x]) => x === w).map(([t]) => t),
-          phoneNumbers: core.world.phones.filter((p) => p.waba === w).map((p) => ({ id: p.id, displayPhoneNumber: p.displayPhoneNumber, throughputMps: p.throughputMps, quality: p.quality })),
-          templates: [...w.templates.values()].map((t) => ({ name: t.name, language: t.language, category: t.category, status: t.status, params: t.params, parameterFormat: t.parameterFormat, components: t.components })),
+          phoneNumbers: core.world.phones
+            .filter((p) => p.waba === w)
+            .map((p) => ({ id: p.id, displayPhoneNumber: p.displayPhoneNumber, throughputMps: p.throughputMps, quality: p.quality })),
+          templates: [...w.templates.values()].map((t) => ({
+            name: t.name,
+            language: t.language,
+            category: t.category,
+            status: t.status,
+            params: t.params,
+            parameterFormat: t.parameterFormat,
+            components: t.components,
+          })),
         })),
     })),
   }));

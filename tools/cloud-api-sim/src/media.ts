@@ -33,10 +33,16 @@ export class MediaStore {
 
   upload(phoneId: string, mime: string, bytes: Buffer, now: number): { ok: true; id: string } | { ok: false; details: string } {
     const limit = LIMITS.find(([re]) => re.test(mime))?.[1];
-    if (limit === undefined) return { ok: false, details: `Param file must be a file with one of the following types: image/jpeg, image/png, image/webp, video/mp4, video/3gpp, audio/aac, audio/amr, audio/mpeg, audio/mp4, audio/ogg, text/plain, application/pdf, … Received file of type '${mime}'.` };
-    if (bytes.length === 0 || bytes.length > limit) return { ok: false, details: `file size ${bytes.length} bytes is outside the ${limit}-byte limit for ${mime}` };
+    if (limit === undefined)
+      return {
+        ok: false,
+        details: `Param file must be a file with one of the following types: image/jpeg, image/png, image/webp, video/mp4, video/3gpp, audio/aac, audio/amr, audio/mpeg, audio/mp4, audio/ogg, text/plain, application/pdf, … Received file of type '${mime}'.`,
+      };
+    if (bytes.length === 0 || bytes.length > limit)
+      return { ok: false, details: `file size ${bytes.length} bytes is outside the ${limit}-byte limit for ${mime}` };
     let id: string;
-    do id = String(1e15 + randomInt(0, 2 ** 47)); // randomInt spans at most 2^48
+    do
+      id = String(1e15 + randomInt(0, 2 ** 47)); // randomInt spans at most 2^48
     while (this.items.has(id));
     this.items.set(id, { phoneId, mime, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), uploadedAt: now });
     return { ok: true, id };
@@ -108,8 +114,12 @@ export function mediaInfo(core: SimCore, id: string, authorization: string | und
   if (!m) return undefined;
   const waba = wabaOf(core, authorization);
   if (!waba) return { status: 401, body: AUTH };
-  if (core.world.phoneById.get(m.phoneId)?.waba !== waba) return { status: 400, body: errorEnvelope(graphError(100, 'Object does not exist', { subcode: 33 })) };
-  return { status: 200, body: { messaging_product: 'whatsapp', url: `${selfBase}/_sim/media/${id}`, mime_type: m.mime, sha256: m.sha256, file_size: m.size, id } };
+  if (core.world.phoneById.get(m.phoneId)?.waba !== waba)
+    return { status: 400, body: errorEnvelope(graphError(100, 'Object does not exist', { subcode: 33 })) };
+  return {
+    status: 200,
+    body: { messaging_product: 'whatsapp', url: `${selfBase}/_sim/media/${id}`, mime_type: m.mime, sha256: m.sha256, file_size: m.size, id },
+  };
 }
 
 export function registerMediaRoutes(app: FastifyInstance, core: SimCore): void {
@@ -121,9 +131,15 @@ export function registerMediaRoutes(app: FastifyInstance, core: SimCore): void {
     const phone = core.world.phoneById.get(req.params.phoneNumberId);
     if (!phone || phone.waba !== waba) return reply.code(400).send(errorEnvelope(graphError(100, 'Object does not exist', { subcode: 33 })));
     const fields = Buffer.isBuffer(req.body) ? parseMultipart(req.body, String(req.headers['content-type'] ?? '')) : new Map();
-    if (fields.get('messaging_product')?.value.toString() !== 'whatsapp') return reply.code(400).send(errorEnvelope(graphError(100, 'The parameter messaging_product is required.', { message: '(#100) The parameter messaging_product is required.' })));
+    if (fields.get('messaging_product')?.value.toString() !== 'whatsapp')
+      return reply
+        .code(400)
+        .send(
+          errorEnvelope(graphError(100, 'The parameter messaging_product is required.', { message: '(#100) The parameter messaging_product is required.' })),
+        );
     const file = fields.get('file');
-    if (!file) return reply.code(400).send(errorEnvelope(graphError(100, 'The parameter file is required.', { message: '(#100) The parameter file is required.' })));
+    if (!file)
+      return reply.code(400).send(errorEnvelope(graphError(100, 'The parameter file is required.', { message: '(#100) The parameter file is required.' })));
     const mime = fields.get('type')?.value.toString() ?? file.contentType ?? '';
     const r = core.media.upload(phone.id, mime, file.value, core.clock.now());
     if (!r.ok) return reply.code(400).send(errorEnvelope(graphError(131053, r.details)));
@@ -134,7 +150,8 @@ export function registerMediaRoutes(app: FastifyInstance, core: SimCore): void {
     const waba = wabaOf(core, req.headers.authorization);
     if (!waba) return reply.code(401).send(AUTH);
     const m = core.media.live(req.params.mediaId, core.clock.now());
-    if (!m || core.world.phoneById.get(m.phoneId)?.waba !== waba) return reply.code(400).send(errorEnvelope(graphError(100, 'Object does not exist', { subcode: 33 })));
+    if (!m || core.world.phoneById.get(m.phoneId)?.waba !== waba)
+      return reply.code(400).send(errorEnvelope(graphError(100, 'Object does not exist', { subcode: 33 })));
     core.media.delete(req.params.mediaId);
     return { success: true };
   });

@@ -111,7 +111,9 @@ export class MessageStore {
   }
 
   wamid(i: number): string {
-    const to = Buffer.from(String(this.recipient.get(i))).toString('base64').replace(/=+$/, '');
+    const to = Buffer.from(String(this.recipient.get(i)))
+      .toString('base64')
+      .replace(/=+$/, '');
     return `wamid.HBgL${to}FQIAERgS${this.tag}${i.toString(16).toUpperCase().padStart(12, '0')}`;
   }
 

@@ -64,7 +64,12 @@ export function phoneNumberNode(phone: PhoneState, fields: string | undefined): 
     name_status: 'APPROVED',
     status: 'CONNECTED',
   };
-  const wanted = fields ? fields.split(',').map((f) => f.trim()).filter(Boolean) : ['verified_name', 'display_phone_number', 'quality_rating', 'throughput', 'messaging_limit_tier'];
+  const wanted = fields
+    ? fields
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean)
+    : ['verified_name', 'display_phone_number', 'quality_rating', 'throughput', 'messaging_limit_tier'];
   const node: Record<string, unknown> = {};
   for (const f of wanted) if (f in all) node[f] = all[f];
   node.id = phone.id;

@@ -143,10 +143,22 @@ export const scenarioSchema = z.object({
       pairRate: z
         .object({ burst: z.number().int().min(1).default(3), intervalMs: z.number().nonnegative().default(6000) })
         .default({ burst: 3, intervalMs: 6000 }),
-      serviceWindowMs: z.number().positive().default(24 * 3600_000),
-      freeEntryPointWindowMs: z.number().positive().default(72 * 3600_000),
-      messagingLimitWindowMs: z.number().positive().default(24 * 3600_000),
-      conversationMs: z.number().positive().default(24 * 3600_000),
+      serviceWindowMs: z
+        .number()
+        .positive()
+        .default(24 * 3600_000),
+      freeEntryPointWindowMs: z
+        .number()
+        .positive()
+        .default(72 * 3600_000),
+      messagingLimitWindowMs: z
+        .number()
+        .positive()
+        .default(24 * 3600_000),
+      conversationMs: z
+        .number()
+        .positive()
+        .default(24 * 3600_000),
       /** Code used when the portfolio's messaging limit refuses a new recipient (Meta names none precisely). */
       messagingLimitCode: z.number().int().default(131048),
     })
@@ -177,9 +189,7 @@ export const scenarioSchema = z.object({
       readFraction: fraction.default(0.7),
       replyDelayMs: rangeMs.default([2000, 60000]),
       /** Explicit people, by phone digits, overriding the seeded draw. */
-      overrides: z
-        .record(z.string().regex(/^\d{6,15}$/), z.enum(['valid', 'not_on_whatsapp', 'opted_out', 'experiment', 'replies', 'says_stop']))
-        .default({}),
+      overrides: z.record(z.string().regex(/^\d{6,15}$/), z.enum(['valid', 'not_on_whatsapp', 'opted_out', 'experiment', 'replies', 'says_stop'])).default({}),
     })
     .default({
       notOnWhatsAppFraction: 0.02,
@@ -216,7 +226,10 @@ export const scenarioSchema = z.object({
           // (1 s doubling to an hourly cap reaches 7 days after ~180 attempts).
           // https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/overview
           maxAttempts: z.number().int().min(1).default(500),
-          maxAgeMs: z.number().positive().default(7 * 24 * 3600_000),
+          maxAgeMs: z
+            .number()
+            .positive()
+            .default(7 * 24 * 3600_000),
         })
         .default({ baseMs: 1000, factor: 2, maxDelayMs: 3600_000, maxAttempts: 500, maxAgeMs: 7 * 24 * 3600_000 }),
     })

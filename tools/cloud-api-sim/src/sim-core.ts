@@ -86,7 +86,16 @@ export class SimCore {
   private optOut!: Map<string, boolean>;
   private statusQueue!: BucketScheduler<number>;
   private tasks!: BucketScheduler<Task>;
-  private totals!: { requests: number; accepted: number; rejectedByCode: Map<number, number>; failedByCode: Map<number, number>; statuses: Record<StatusName, number>; inbound: number; accountEvents: number; unattributedRejections: Map<number, number> };
+  private totals!: {
+    requests: number;
+    accepted: number;
+    rejectedByCode: Map<number, number>;
+    failedByCode: Map<number, number>;
+    statuses: Record<StatusName, number>;
+    inbound: number;
+    accountEvents: number;
+    unattributedRejections: Map<number, number>;
+  };
   readonly rng: Rng;
   readonly person: (digits: string) => Person;
   readonly sender: WebhookSender;
@@ -236,7 +245,8 @@ export class SimCore {
       category = CATEGORY.indexOf(tpl.category);
     }
     const pairKey = `${phone.idx}:${msg.to}`;
-    if (!this.pair.tryAcquire(pairKey, now)) return this.reject(phone, graphError(131056, undefined, { message: '(#131056) (Business Account, Consumer Account) pair rate limit hit' }));
+    if (!this.pair.tryAcquire(pairKey, now))
+      return this.reject(phone, graphError(131056, undefined, { message: '(#131056) (Business Account, Consumer Account) pair rate limit hit' }));
 
     const windowOpen = this.serviceWindows.isOpen(pairKey, now);
     const fepOpen = this.fepWindows.isOpen(pairKey, now);
@@ -261,7 +271,10 @@ export class SimCore {
       const biz = phone.waba.business;
       if (!this.uniques[biz.idx]!.tryAdmit(msg.to, now, limitNumber(biz.messagingLimit))) {
         const code = this.scenario.rules.messagingLimitCode;
-        return this.reject(phone, graphError(code, `Messaging limit reached: the business portfolio may message ${biz.messagingLimit} unique customers in 24 hours`));
+        return this.reject(
+          phone,
+          graphError(code, `Messaging limit reached: the business portfolio may message ${biz.messagingLimit} unique customers in 24 hours`),
+        );
       }
     }
 
@@ -485,7 +498,12 @@ export class SimCore {
     this.post(
       phone.waba.id,
       'messages',
-      { messaging_product: 'whatsapp', metadata: this.metadata(phone), contacts: [{ profile: { name: input.profileName ?? 'Sim User' }, wa_id: from }], messages: [m] },
+      {
+        messaging_product: 'whatsapp',
+        metadata: this.metadata(phone),
+        contacts: [{ profile: { name: input.profileName ?? 'Sim User' }, wa_id: from }],
+        messages: [m],
+      },
       'inbound',
       1,
     );
@@ -518,10 +536,17 @@ export class SimCore {
         biz.messagingLimit = e.messagingLimit;
         const n = e.messagingLimit === 'unlimited' ? -1 : e.messagingLimit;
         for (const waba of this.world.wabas.filter((w) => w.business === biz)) {
-          this.post(waba.id, 'business_capability_update', {
-            max_daily_conversations_per_business: n,
-            ...(n === 250 ? { max_phone_numbers_per_business: 2 } : { max_phone_numbers_per_waba: 25 }),
-          }, 'account', 1, true);
+          this.post(
+            waba.id,
+            'business_capability_update',
+            {
+              max_daily_conversations_per_business: n,
+              ...(n === 250 ? { max_phone_numbers_per_business: 2 } : { max_phone_numbers_per_waba: 25 }),
+            },
+            'account',
+            1,
+            true,
+          );
         }
         return;
       }
@@ -532,7 +557,8 @@ export class SimCore {
         const tpl = waba.templates.get(templateKey(e.name, language));
         if (!tpl) throw new SimInputError('name', `unknown template ${e.name}/${language}`);
         const status = e.event === 'REINSTATED' || e.event === 'UNPAUSED' ? 'APPROVED' : e.event;
-        if (status === 'APPROVED' || status === 'PAUSED' || status === 'DISABLED' || status === 'REJECTED' || status === 'PENDING_DELETION') tpl.status = status;
+        if (status === 'APPROVED' || status === 'PAUSED' || status === 'DISABLED' || status === 'REJECTED' || status === 'PENDING_DELETION')
+          tpl.status = status;
         const value: Record<string, unknown> = {
           event: e.event,
           message_template_id: Number(tpl.id),
@@ -540,7 +566,11 @@ export class SimCore {
           message_template_language: tpl.language,
           reason: e.reason ?? 'NONE',
         };
-        if (e.event === 'PAUSED') value.other_info = { title: 'FIRST_PAUSE', description: 'Your WhatsApp message template has been paused for 3 hours until Jan 1 at 12:00 AM UTC because it had issues.' };
+        if (e.event === 'PAUSED')
+          value.other_info = {
+            title: 'FIRST_PAUSE',
+            description: 'Your WhatsApp message template has been paused for 3 hours until Jan 1 at 12:00 AM UTC because it had issues.',
+          };
         this.post(waba.id, 'message_template_status_update', value, 'account', 1, true);
         return;
       }

@@ -27,9 +27,22 @@ export function registerTemplateRoutes(app: FastifyInstance, core: SimCore): voi
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
     const waba = token ? core.world.tokenToWaba.get(token) : undefined;
-    if (!waba) return reply.code(401).send(errorEnvelope(graphError(190, 'Invalid OAuth access token', { message: 'Invalid OAuth access token - Cannot parse access token' })));
+    if (!waba)
+      return reply
+        .code(401)
+        .send(errorEnvelope(graphError(190, 'Invalid OAuth access token', { message: 'Invalid OAuth access token - Cannot parse access token' })));
     if (waba.id !== req.params.wabaId) {
-      return reply.code(400).send(errorEnvelope(graphError(100, `Unsupported get request. Object with ID '${req.params.wabaId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`, { subcode: 33 })));
+      return reply
+        .code(400)
+        .send(
+          errorEnvelope(
+            graphError(
+              100,
+              `Unsupported get request. Object with ID '${req.params.wabaId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`,
+              { subcode: 33 },
+            ),
+          ),
+        );
     }
     const self = `${req.protocol}://${req.host}${req.url}`;
     return listTemplates(waba, req.query, self);
@@ -65,15 +78,23 @@ export function registerTemplateRoutes(app: FastifyInstance, core: SimCore): voi
     if (u.category && u.category !== tpl.category) {
       tpl.previousCategory = tpl.category;
       tpl.category = u.category;
-      core.post(waba.id, 'template_category_update', {
-        message_template_id: Number(tpl.id),
-        message_template_name: tpl.name,
-        message_template_language: tpl.language,
-        previous_category: tpl.previousCategory.toUpperCase(),
-        new_category: tpl.category.toUpperCase(),
-      }, 'account', 1, true);
+      core.post(
+        waba.id,
+        'template_category_update',
+        {
+          message_template_id: Number(tpl.id),
+          message_template_name: tpl.name,
+          message_template_language: tpl.language,
+          previous_category: tpl.previousCategory.toUpperCase(),
+          new_category: tpl.category.toUpperCase(),
+        },
+        'account',
+        1,
+        true,
+      );
     }
-    if (u.status && u.status !== tpl.status) core.accountEvent({ type: 'message_template_status_update', wabaId: waba.id, name: tpl.name, language: tpl.language, event: u.status as TemplateStatus });
+    if (u.status && u.status !== tpl.status)
+      core.accountEvent({ type: 'message_template_status_update', wabaId: waba.id, name: tpl.name, language: tpl.language, event: u.status as TemplateStatus });
     return templateJson(tpl);
   });
 }

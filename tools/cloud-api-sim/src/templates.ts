@@ -29,7 +29,11 @@ export function componentsFromParams(params: TemplateConfig['params'], category:
   const out: Obj[] = [];
   if (params.header > 0) out.push({ type: 'HEADER', format: 'TEXT', text: 'Update {{1}}', example: { header_text: ['A-1'] } });
   const vars = Array.from({ length: params.body }, (_, i) => `{{${i + 1}}}`);
-  out.push({ type: 'BODY', text: params.body > 0 ? `Hello ${vars.join(', ')}.` : 'Hello.', ...(params.body > 0 ? { example: { body_text: [vars.map((_, i) => `v${i + 1}`)] } } : {}) });
+  out.push({
+    type: 'BODY',
+    text: params.body > 0 ? `Hello ${vars.join(', ')}.` : 'Hello.',
+    ...(params.body > 0 ? { example: { body_text: [vars.map((_, i) => `v${i + 1}`)] } } : {}),
+  });
   if (params.buttons.length > 0) {
     out.push({
       type: 'BUTTONS',
@@ -68,7 +72,15 @@ export function templateJson(t: TemplateState, fields?: ReadonlySet<string>): Ob
 export function listTemplates(waba: WabaState, query: Obj, selfUrl: string): Obj {
   const limit = Math.min(Math.max(Number(query.limit ?? 25) || 25, 1), 100);
   const start = typeof query.after === 'string' ? Number(Buffer.from(query.after, 'base64').toString('utf8')) || 0 : 0;
-  const fields = typeof query.fields === 'string' ? new Set(query.fields.split(',').map((f) => f.trim()).filter(Boolean)) : undefined;
+  const fields =
+    typeof query.fields === 'string'
+      ? new Set(
+          query.fields
+            .split(',')
+            .map((f) => f.trim())
+            .filter(Boolean),
+        )
+      : undefined;
   let items = [...waba.templates.values()];
   if (typeof query.name === 'string') items = items.filter((t) => t.name.includes(query.name as string));
   if (typeof query.status === 'string') items = items.filter((t) => t.status === query.status);
@@ -91,7 +103,15 @@ export function listTemplates(waba: WabaState, query: Obj, selfUrl: string): Obj
 
 const fail = (code: number, details: string): GraphError => graphError(code, details);
 const MEDIA = new Set(['IMAGE', 'VIDEO', 'DOCUMENT']);
-const SUB_TYPE_OF: Record<string, string> = { URL: 'url', OTP: 'url', QUICK_REPLY: 'quick_reply', COPY_CODE: 'copy_code', FLOW: 'flow', CATALOG: 'catalog', MPM: 'mpm' };
+const SUB_TYPE_OF: Record<string, string> = {
+  URL: 'url',
+  OTP: 'url',
+  QUICK_REPLY: 'quick_reply',
+  COPY_CODE: 'copy_code',
+  FLOW: 'flow',
+  CATALOG: 'catalog',
+  MPM: 'mpm',
+};
 
 function byType(components: unknown[], type: string): Obj[] {
   return components.filter((c): c is Obj => isObj(c) && typeof c.type === 'string' && c.type.toUpperCase() === type);
@@ -111,14 +131,16 @@ function textOf(p: unknown): string | undefined {
 function policyProblem(where: string, params: unknown[]): GraphError | undefined {
   for (const p of params) {
     const t = textOf(p);
-    if (t !== undefined && /[\n\t]| {5,}/.test(t)) return fail(132007, `${where}: Param text cannot have new-line/tab characters or more than 4 consecutive spaces`);
+    if (t !== undefined && /[\n\t]| {5,}/.test(t))
+      return fail(132007, `${where}: Param text cannot have new-line/tab characters or more than 4 consecutive spaces`);
   }
   return undefined;
 }
 
 function checkMediaParam(where: string, format: string, p: unknown): GraphError | undefined {
   const want = format.toLowerCase();
-  if (!isObj(p) || p.type !== want) return fail(132012, `${where}: Format mismatch, expected ${format}, received ${isObj(p) ? String(p.type).toUpperCase() : 'UNKNOWN'}`);
+  if (!isObj(p) || p.type !== want)
+    return fail(132012, `${where}: Format mismatch, expected ${format}, received ${isObj(p) ? String(p.type).toUpperCase() : 'UNKNOWN'}`);
   const m = p[want];
   if (!isObj(m) || (typeof m.id !== 'string' && typeof m.link !== 'string')) return fail(131008, `${where}: ${want} needs an id or a link`);
   if (typeof m.link === 'string' && !/^https?:\/\/\S+$/.test(m.link)) return fail(131009, `${where}: ${want}['link'] is not a valid URL`);
@@ -127,15 +149,18 @@ function checkMediaParam(where: string, format: string, p: unknown): GraphError 
 
 function checkHeader(def: Obj | undefined, sent: Obj | undefined, where: string, format: string): GraphError | undefined {
   const params = paramsOf(sent);
-  if (!def) return sent ? fail(132000, `${where}: number of localizable_params (${params.length}) does not match the expected number of params (0)`) : undefined;
+  if (!def)
+    return sent ? fail(132000, `${where}: number of localizable_params (${params.length}) does not match the expected number of params (0)`) : undefined;
   const f = String(def.format ?? 'TEXT').toUpperCase();
   if (f === 'TEXT') {
     const names = placeholders(def.text);
-    if (params.length !== names.length) return fail(132000, `${where}: number of localizable_params (${params.length}) does not match the expected number of params (${names.length})`);
+    if (params.length !== names.length)
+      return fail(132000, `${where}: number of localizable_params (${params.length}) does not match the expected number of params (${names.length})`);
     if (params.length === 0) return undefined;
     const p = params[0];
     if (!isObj(p) || p.type !== 'text' || typeof p.text !== 'string') return fail(132012, `${where}: Format mismatch, expected TEXT`);
-    if (format === 'NAMED' && p.parameter_name !== names[0]) return fail(132000, `${where}: parameter_name ${String(p.parameter_name)} does not match {{${names[0]}}}`);
+    if (format === 'NAMED' && p.parameter_name !== names[0])
+      return fail(132000, `${where}: parameter_name ${String(p.parameter_name)} does not match {{${names[0]}}}`);
     const hydrated = String(def.text).replace(PLACEHOLDER, p.text);
     if (hydrated.length > 60) return fail(132005, `${where}: hydrated header text is ${hydrated.length} characters; the limit is 60`);
     return policyProblem(where, params);
@@ -145,7 +170,8 @@ function checkHeader(def: Obj | undefined, sent: Obj | undefined, where: string,
   if (f === 'LOCATION') {
     const p = params[0];
     if (!isObj(p) || p.type !== 'location') return fail(132012, `${where}: Format mismatch, expected LOCATION`);
-    if (!isObj(p.location) || typeof p.location.latitude !== 'number' || typeof p.location.longitude !== 'number') return fail(131008, `${where}: location needs latitude and longitude`);
+    if (!isObj(p.location) || typeof p.location.latitude !== 'number' || typeof p.location.longitude !== 'number')
+      return fail(131008, `${where}: location needs latitude and longitude`);
   }
   return undefined;
 }
@@ -153,9 +179,11 @@ function checkHeader(def: Obj | undefined, sent: Obj | undefined, where: string,
 function checkBody(def: Obj | undefined, sent: Obj | undefined, where: string, format: string): GraphError | undefined {
   const params = paramsOf(sent);
   const names = placeholders(def?.text);
-  if (params.length !== names.length) return fail(132000, `${where}: number of localizable_params (${params.length}) does not match the expected number of params (${names.length})`);
+  if (params.length !== names.length)
+    return fail(132000, `${where}: number of localizable_params (${params.length}) does not match the expected number of params (${names.length})`);
   for (const p of params) {
-    if (!isObj(p) || !['text', 'currency', 'date_time'].includes(String(p.type))) return fail(132012, `${where}: Format mismatch, body parameters are text, currency or date_time`);
+    if (!isObj(p) || !['text', 'currency', 'date_time'].includes(String(p.type)))
+      return fail(132012, `${where}: Format mismatch, body parameters are text, currency or date_time`);
     if (textOf(p) === undefined) return fail(131008, `${where}: ${String(p.type)} parameter without its value`);
   }
   if (format === 'NAMED') {
@@ -185,7 +213,8 @@ function checkButtons(defs: Obj[], sent: Obj[], where: string, category: string)
     if (!def) return fail(131009, `${where}: button at index ${String(s.index)} does not exist in the template`);
     seen.add(index);
     const want = SUB_TYPE_OF[String(def.type).toUpperCase()];
-    if (want === undefined || s.sub_type !== want) return fail(132012, `${where}: button at index ${index} is ${String(def.type)}, received sub_type ${String(s.sub_type)}`);
+    if (want === undefined || s.sub_type !== want)
+      return fail(132012, `${where}: button at index ${index} is ${String(def.type)}, received sub_type ${String(s.sub_type)}`);
     const p = paramsOf(s)[0];
     if (!isObj(p)) return fail(131008, `${where}: button at index ${index} needs a parameter`);
     const ok =
@@ -197,7 +226,8 @@ function checkButtons(defs: Obj[], sent: Obj[], where: string, category: string)
     if (!ok) return fail(131009, `${where}: button at index ${index} (${want}) has an invalid parameter`);
   }
   for (let i = 0; i < defs.length; i++) {
-    if (!seen.has(i) && buttonNeedsParam(defs[i]!, category)) return fail(132000, `${where}: button at index ${i} (${String(defs[i]!.type)}) needs a parameter`);
+    if (!seen.has(i) && buttonNeedsParam(defs[i]!, category))
+      return fail(132000, `${where}: button at index ${i} (${String(defs[i]!.type)}) needs a parameter`);
   }
   return undefined;
 }
@@ -206,12 +236,7 @@ function checkPart(defs: Obj[], sent: unknown[], where: string, format: string, 
   return (
     checkHeader(byType(defs, 'HEADER')[0], byType(sent, 'HEADER')[0], `${where}header`, format) ??
     checkBody(byType(defs, 'BODY')[0], byType(sent, 'BODY')[0], `${where}body`, format) ??
-    checkButtons(
-      (byType(defs, 'BUTTONS')[0]?.buttons as Obj[] | undefined) ?? [],
-      byType(sent, 'BUTTON'),
-      `${where}buttons`,
-      category,
-    )
+    checkButtons((byType(defs, 'BUTTONS')[0]?.buttons as Obj[] | undefined) ?? [], byType(sent, 'BUTTON'), `${where}buttons`, category)
   );
 }
 
@@ -238,7 +263,13 @@ export function checkTemplateSend(tpl: TemplateState, template: unknown): GraphE
     for (let i = 0; i < cards.length; i++) {
       const card = sentCards.find((c) => isObj(c) && Number(c.card_index) === i);
       if (!isObj(card)) return fail(131008, `carousel: card_index ${i} is missing`);
-      const r = checkPart(Array.isArray(cards[i]!.components) ? (cards[i]!.components as Obj[]) : [], Array.isArray(card.components) ? card.components : [], `carousel.cards[${i}].`, 'POSITIONAL', tpl.category);
+      const r = checkPart(
+        Array.isArray(cards[i]!.components) ? (cards[i]!.components as Obj[]) : [],
+        Array.isArray(card.components) ? card.components : [],
+        `carousel.cards[${i}].`,
+        'POSITIONAL',
+        tpl.category,
+      );
       if (r) return r;
     }
   } else if (sentCarousel) return fail(132000, 'carousel: the template is not a carousel');

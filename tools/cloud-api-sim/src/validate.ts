@@ -112,7 +112,8 @@ function validateInteractive(i: unknown): ValidationResult | ParsedMessage['repl
   } else if (i.type === 'list') {
     if (!isStr(action.button)) return required("interactive['action']['button']");
     const sections = action.sections;
-    if (!Array.isArray(sections) || sections.length < 1 || sections.length > 10) return invalid("interactive['action']['sections']", 'between 1 and 10 sections');
+    if (!Array.isArray(sections) || sections.length < 1 || sections.length > 10)
+      return invalid("interactive['action']['sections']", 'between 1 and 10 sections');
     for (const s of sections) {
       if (!isObj(s) || !Array.isArray(s.rows) || s.rows.length === 0) return invalid("interactive['action']['sections']", 'each section needs rows');
       for (const r of s.rows) {
@@ -122,12 +123,14 @@ function validateInteractive(i: unknown): ValidationResult | ParsedMessage['repl
     }
   } else if (i.type === 'cta_url') {
     const p = action.parameters;
-    if (!isObj(p) || !isStr(p.display_text) || !validLink(p.url)) return invalid("interactive['action']['parameters']", 'needs display_text and an http(s) url');
+    if (!isObj(p) || !isStr(p.display_text) || !validLink(p.url))
+      return invalid("interactive['action']['parameters']", 'needs display_text and an http(s) url');
   } else if (i.type === 'flow') {
     // developers.facebook.com/docs/whatsapp/flows/guides/sendingaflow
     const p = action.parameters;
     if (action.name !== 'flow' || !isObj(p)) return required("interactive['action']['parameters']");
-    if (!isStr(p.flow_cta) || (!isStr(p.flow_id) && !isStr(p.flow_name))) return invalid("interactive['action']['parameters']", 'needs flow_cta and flow_id or flow_name');
+    if (!isStr(p.flow_cta) || (!isStr(p.flow_id) && !isStr(p.flow_name)))
+      return invalid("interactive['action']['parameters']", 'needs flow_cta and flow_id or flow_name');
   }
   return options;
 }
@@ -195,7 +198,8 @@ export function validateSendBody(body: unknown): ValidationResult {
     if (hasId && hasLink) return invalid(type, 'give either id or link, not both');
     if (hasLink && !validLink(m.link)) return invalid(`${type}['link']`, 'must be an http(s) URL');
     if (m.caption !== undefined && (type === 'audio' || type === 'sticker')) return invalid(`${type}['caption']`, `${type} has no caption`);
-    if (m.caption !== undefined && (typeof m.caption !== 'string' || m.caption.length > 1024)) return invalid(`${type}['caption']`, 'string up to 1024 characters');
+    if (m.caption !== undefined && (typeof m.caption !== 'string' || m.caption.length > 1024))
+      return invalid(`${type}['caption']`, 'string up to 1024 characters');
   } else if (type === 'location') {
     const l = body.location;
     if (!isObj(l) || typeof l.latitude !== 'number' || typeof l.longitude !== 'number') return required("location['latitude'], location['longitude']");

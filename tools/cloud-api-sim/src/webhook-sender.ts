@@ -264,7 +264,10 @@ export class WebhookSender {
     this.retries.clear();
     // A receiver that never answers must not hold close() for the whole request timeout.
     let timer: NodeJS.Timeout | undefined;
-    const graceful = this.agent.close().then(() => true, () => false);
+    const graceful = this.agent.close().then(
+      () => true,
+      () => false,
+    );
     const timedOut = new Promise<boolean>((r) => {
       timer = setTimeout(() => r(false), 1000);
     });

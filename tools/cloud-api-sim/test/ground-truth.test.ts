@@ -47,7 +47,11 @@ describe('ground truth under /_sim/', () => {
     expect(await m.body.json()).toMatchObject({ phoneNumberId: PHONE, to: '16505557100', template: 'order_update', category: 'utility' });
     const w = await request(`${url}/_sim/world`);
     expect(((await w.body.json()) as { businesses: unknown[] }).businesses).toHaveLength(1);
-    const bad = await request(`${url}/v22.0/${PHONE}/messages`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{not json' });
+    const bad = await request(`${url}/v22.0/${PHONE}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: '{not json',
+    });
     expect(bad.statusCode).toBe(400);
     expect(((await bad.body.json()) as { error: { code: number } }).error.code).toBe(100);
   });

@@ -10,7 +10,9 @@ export interface Received {
 }
 
 /** A plain node HTTP receiver that records the exact bytes and answers with `respond()`. */
-export async function startReceiver(respond: (n: number) => number = () => 200): Promise<{ url: string; received: Received[]; attempts: () => number; close: () => Promise<void>; server: Server }> {
+export async function startReceiver(
+  respond: (n: number) => number = () => 200,
+): Promise<{ url: string; received: Received[]; attempts: () => number; close: () => Promise<void>; server: Server }> {
   const received: Received[] = [];
   let attempts = 0;
   const server = createServer((req, res) => {
@@ -44,7 +46,15 @@ export function testScenario(over: ScenarioInput = {}): ScenarioInput {
   return {
     seed: 7,
     ...over,
-    population: { notOnWhatsAppFraction: 0, optedOutMarketingFraction: 0, experimentFraction: 0, replyFraction: 0, stopFraction: 0, readFraction: 1, ...over.population },
+    population: {
+      notOnWhatsAppFraction: 0,
+      optedOutMarketingFraction: 0,
+      experimentFraction: 0,
+      replyFraction: 0,
+      stopFraction: 0,
+      readFraction: 1,
+      ...over.population,
+    },
     webhooks: {
       duplicateFraction: 0,
       outOfOrderFraction: 0,
@@ -67,7 +77,14 @@ export function templateBody(to: string, name = 'order_update', extra: Record<st
   const components: unknown[] = [];
   if (params.body > 0) components.push({ type: 'body', parameters: Array.from({ length: params.body }, (_, i) => ({ type: 'text', text: `p${i}` })) });
   if (params.button > 0) components.push({ type: 'button', sub_type: 'url', index: '0', parameters: [{ type: 'text', text: 'A-1' }] });
-  return { messaging_product: 'whatsapp', recipient_type: 'individual', to, type: 'template', template: { name, language: { code: 'en_US' }, components }, ...extra };
+  return {
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    to,
+    type: 'template',
+    template: { name, language: { code: 'en_US' }, components },
+    ...extra,
+  };
 }
 
 export function textBody(to: string, body = 'hello'): Record<string, unknown> {
@@ -77,7 +94,12 @@ export function textBody(to: string, body = 'hello'): Record<string, unknown> {
 export async function send(sim: Simulator, body: unknown, opts: { phone?: string; token?: string | null; version?: string } = {}) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (opts.token !== null) headers.authorization = `Bearer ${opts.token ?? TOKEN}`;
-  const res = await sim.app.inject({ method: 'POST', url: `/${opts.version ?? 'v21.0'}/${opts.phone ?? PHONE}/messages`, headers, payload: JSON.stringify(body) });
+  const res = await sim.app.inject({
+    method: 'POST',
+    url: `/${opts.version ?? 'v21.0'}/${opts.phone ?? PHONE}/messages`,
+    headers,
+    payload: JSON.stringify(body),
+  });
   return { status: res.statusCode, body: res.json() as Record<string, any> };
 }
 

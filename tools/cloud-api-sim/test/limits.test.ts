@@ -58,7 +58,11 @@ describe('throughput upgrade', () => {
     expect((await send(s, templateBody('16505552100'))).status).toBe(200);
     expect((await send(s, templateBody('16505552101'))).status).toBe(200);
     expect((await send(s, templateBody('16505552102'))).body.error.code).toBe(130429);
-    const r = await s.app.inject({ method: 'POST', url: '/_sim/events/phone_number_quality_update', payload: { phoneNumberId: PHONE, event: 'UPGRADE', throughputMps: 4 } });
+    const r = await s.app.inject({
+      method: 'POST',
+      url: '/_sim/events/phone_number_quality_update',
+      payload: { phoneNumberId: PHONE, event: 'UPGRADE', throughputMps: 4 },
+    });
     expect(r.statusCode).toBe(200);
     expect((await send(s, templateBody('16505552103'))).status).toBe(200);
     expect((await send(s, templateBody('16505552104'))).status).toBe(200);

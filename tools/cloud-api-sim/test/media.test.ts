@@ -10,7 +10,12 @@ function multipart(fields: Record<string, string>, file?: { bytes: Buffer; type:
   const boundary = 'sim-boundary-42';
   const parts: Buffer[] = [];
   for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
-  if (file) parts.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="f"\r\ncontent-type: ${file.type}\r\n\r\n`), file.bytes, Buffer.from('\r\n'));
+  if (file)
+    parts.push(
+      Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="f"\r\ncontent-type: ${file.type}\r\n\r\n`),
+      file.bytes,
+      Buffer.from('\r\n'),
+    );
   parts.push(Buffer.from(`--${boundary}--\r\n`));
   return { payload: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, authorization: `Bearer ${TOKEN}` } };
 }
@@ -19,7 +24,11 @@ describe('media', () => {
   it('uploads, retrieves, sends by id, and refuses an expired or unknown id with 131053', async () => {
     const { sim: s, clock } = sim({ errorDelivery: 'sync' });
     const jpeg = Buffer.from('\xff\xd8\xff fake jpeg bytes', 'latin1');
-    const up = await s.app.inject({ method: 'POST', url: `/v24.0/${PHONE}/media`, ...multipart({ messaging_product: 'whatsapp', type: 'image/jpeg' }, { bytes: jpeg, type: 'image/jpeg' }) });
+    const up = await s.app.inject({
+      method: 'POST',
+      url: `/v24.0/${PHONE}/media`,
+      ...multipart({ messaging_product: 'whatsapp', type: 'image/jpeg' }, { bytes: jpeg, type: 'image/jpeg' }),
+    });
     expect(up.statusCode).toBe(200);
     const id = up.json().id as string;
     expect(id).toMatch(/^\d{15,16}$/);
@@ -39,7 +48,11 @@ describe('media', () => {
 
   it('refuses an unsupported type or a missing file', async () => {
     const { sim: s } = sim();
-    const bad = await s.app.inject({ method: 'POST', url: `/v24.0/${PHONE}/media`, ...multipart({ messaging_product: 'whatsapp', type: 'image/gif' }, { bytes: Buffer.from('GIF89a'), type: 'image/gif' }) });
+    const bad = await s.app.inject({
+      method: 'POST',
+      url: `/v24.0/${PHONE}/media`,
+      ...multipart({ messaging_product: 'whatsapp', type: 'image/gif' }, { bytes: Buffer.from('GIF89a'), type: 'image/gif' }),
+    });
     expect(bad.json().error.code).toBe(131053);
     const none = await s.app.inject({ method: 'POST', url: `/v24.0/${PHONE}/media`, ...multipart({ messaging_product: 'whatsapp' }) });
     expect(none.json().error.code).toBe(100);

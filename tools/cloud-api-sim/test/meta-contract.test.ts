@@ -68,7 +68,10 @@ afterEach(async () => {
 describe("the simulator's webhooks follow the Meta contract corpus", () => {
   it.each(['PMP', 'CBP'] as const)('statuses, inbound messages and account changes (%s) carry only documented fields', async (model) => {
     const rx = await startReceiver();
-    const { sim, clock } = makeSim({ pricing: { model, pmpConversationObject: model === 'CBP' }, population: { notOnWhatsAppFraction: 0, readFraction: 1 } }, rx.url);
+    const { sim, clock } = makeSim(
+      { pricing: { model, pmpConversationObject: model === 'CBP' }, population: { notOnWhatsAppFraction: 0, readFraction: 1 } },
+      rx.url,
+    );
     cleanups.push(() => sim.close(), rx.close);
     await send(sim, templateBody('16505557000', 'order_update', { biz_opaque_callback_data: 'job-1' }));
     for (const [i, body] of [
@@ -107,7 +110,15 @@ describe("the simulator's webhooks follow the Meta contract corpus", () => {
       }
     }
     expect([...new Set(undocumented)]).toEqual([]);
-    for (const k of ['messages.status', 'messages.message.text', 'messages.message.button', 'messages.message.interactive', 'phone_number_quality_update', 'message_template_status_update', 'business_capability_update']) {
+    for (const k of [
+      'messages.status',
+      'messages.message.text',
+      'messages.message.button',
+      'messages.message.interactive',
+      'phone_number_quality_update',
+      'message_template_status_update',
+      'business_capability_update',
+    ]) {
       expect(kinds.has(k), k).toBe(true);
     }
   });

@@ -63,17 +63,36 @@ describe('send endpoint: body validation per type', () => {
     ['reaction without message_id', { messaging_product: 'whatsapp', to: '16505550001', type: 'reaction', reaction: { emoji: '👍' } }, 100],
     [
       'interactive buttons',
-      { messaging_product: 'whatsapp', to: '16505550001', type: 'interactive', interactive: { type: 'button', body: { text: 'Pick' }, action: { buttons: [{ type: 'reply', reply: { id: 'y', title: 'Yes' } }] } } },
+      {
+        messaging_product: 'whatsapp',
+        to: '16505550001',
+        type: 'interactive',
+        interactive: { type: 'button', body: { text: 'Pick' }, action: { buttons: [{ type: 'reply', reply: { id: 'y', title: 'Yes' } }] } },
+      },
       null,
     ],
     [
       'interactive with 4 buttons',
-      { messaging_product: 'whatsapp', to: '16505550001', type: 'interactive', interactive: { type: 'button', body: { text: 'Pick' }, action: { buttons: [1, 2, 3, 4].map((i) => ({ type: 'reply', reply: { id: `b${i}`, title: `B${i}` } })) } } },
+      {
+        messaging_product: 'whatsapp',
+        to: '16505550001',
+        type: 'interactive',
+        interactive: {
+          type: 'button',
+          body: { text: 'Pick' },
+          action: { buttons: [1, 2, 3, 4].map((i) => ({ type: 'reply', reply: { id: `b${i}`, title: `B${i}` } })) },
+        },
+      },
       131009,
     ],
     [
       'interactive list',
-      { messaging_product: 'whatsapp', to: '16505550001', type: 'interactive', interactive: { type: 'list', body: { text: 'Pick' }, action: { button: 'Menu', sections: [{ title: 's', rows: [{ id: 'r1', title: 'Row' }] }] } } },
+      {
+        messaging_product: 'whatsapp',
+        to: '16505550001',
+        type: 'interactive',
+        interactive: { type: 'list', body: { text: 'Pick' }, action: { button: 'Menu', sections: [{ title: 's', rows: [{ id: 'r1', title: 'Row' }] }] } },
+      },
       null,
     ],
     ['template without language', { messaging_product: 'whatsapp', to: '16505550001', type: 'template', template: { name: 'order_update' } }, 100],
@@ -146,7 +165,9 @@ describe('service window (131047)', () => {
       s.inbound({ phoneNumberId: PHONE, from: '16505550010', text: 'hello' });
       const inside = await send(s, textBody('16505550010'));
       await advance(s, clock, 1000);
-      const ok = statusesOf(rx.received).filter((x) => x.id === inside.body.messages[0].id).map((x) => x.status);
+      const ok = statusesOf(rx.received)
+        .filter((x) => x.id === inside.body.messages[0].id)
+        .map((x) => x.status);
       expect(ok).toEqual(['sent', 'delivered', 'read']);
 
       clock.advance(24 * 3600_000);
@@ -168,7 +189,10 @@ describe('service window (131047)', () => {
 
 describe('recipient population', () => {
   it('seeded population decides undeliverable / opted-out / experiment deterministically', async () => {
-    const over = { errorDelivery: 'sync' as const, population: { notOnWhatsAppFraction: 0.3, optedOutMarketingFraction: 0.3, experimentFraction: 0.2, replyFraction: 0, stopFraction: 0, readFraction: 1 } };
+    const over = {
+      errorDelivery: 'sync' as const,
+      population: { notOnWhatsAppFraction: 0.3, optedOutMarketingFraction: 0.3, experimentFraction: 0.2, replyFraction: 0, stopFraction: 0, readFraction: 1 },
+    };
     const { sim: a } = sim(over);
     const { sim: b } = sim(over);
     const codes = async (s: Simulator) => {
@@ -190,7 +214,11 @@ describe('recipient population', () => {
   });
 
   it('overrides pin a person; the marketing ecosystem throttle refuses a configurable fraction (131049)', async () => {
-    const { sim: s } = sim({ errorDelivery: 'sync', population: { overrides: { '447700900001': 'not_on_whatsapp' } }, faults: { ecosystemThrottleFraction: 1 } });
+    const { sim: s } = sim({
+      errorDelivery: 'sync',
+      population: { overrides: { '447700900001': 'not_on_whatsapp' } },
+      faults: { ecosystemThrottleFraction: 1 },
+    });
     expect((await send(s, templateBody('447700900001'))).body.error.code).toBe(131026);
     const promo = templateBody('447700900002', 'promo_offer', {}, { body: 2, button: 0 });
     (promo.template as { components: unknown[] }).components.unshift({ type: 'header', parameters: [{ type: 'text', text: 'H' }] });

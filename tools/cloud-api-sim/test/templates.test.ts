@@ -16,7 +16,13 @@ const RICH = [
     components: [
       { type: 'HEADER', format: 'IMAGE', example: { header_handle: ['4::aW1n'] } },
       { type: 'BODY', text: 'Hi {{1}}, our summer range is {{2}} off.', example: { body_text: [['Ann', '20%']] } },
-      { type: 'BUTTONS', buttons: [{ type: 'QUICK_REPLY', text: 'Tell me more' }, { type: 'URL', text: 'Shop', url: 'https://shop.example/{{1}}', example: ['https://shop.example/s'] }] },
+      {
+        type: 'BUTTONS',
+        buttons: [
+          { type: 'QUICK_REPLY', text: 'Tell me more' },
+          { type: 'URL', text: 'Shop', url: 'https://shop.example/{{1}}', example: ['https://shop.example/s'] },
+        ],
+      },
     ],
   },
   {
@@ -44,7 +50,13 @@ const RICH = [
       { type: 'BODY', text: 'Picks for you' },
       {
         type: 'CAROUSEL',
-        cards: [0, 1].map(() => ({ components: [{ type: 'HEADER', format: 'IMAGE' }, { type: 'BODY', text: 'Now {{1}}' }, { type: 'BUTTONS', buttons: [{ type: 'QUICK_REPLY', text: 'Buy' }] }] })),
+        cards: [0, 1].map(() => ({
+          components: [
+            { type: 'HEADER', format: 'IMAGE' },
+            { type: 'BODY', text: 'Now {{1}}' },
+            { type: 'BUTTONS', buttons: [{ type: 'QUICK_REPLY', text: 'Buy' }] },
+          ],
+        })),
       },
     ],
   },
@@ -53,11 +65,18 @@ const RICH = [
 function richSim(): Simulator {
   const templates = RICH.map((t) => ({ ...t, components: t.components as Record<string, unknown>[] }));
   return sim({
-    businesses: [{ id: 'b', wabas: [{ id: WABA, accessTokens: [TOKEN], phoneNumbers: [{ id: '106540352242922', displayPhoneNumber: '15550783881' }], templates }] }],
+    businesses: [
+      { id: 'b', wabas: [{ id: WABA, accessTokens: [TOKEN], phoneNumbers: [{ id: '106540352242922', displayPhoneNumber: '15550783881' }], templates }] },
+    ],
   }).sim;
 }
 
-const tpl = (name: string, components: unknown[]) => ({ messaging_product: 'whatsapp', to: '16505551234', type: 'template', template: { name, language: { code: 'en_US' }, components } });
+const tpl = (name: string, components: unknown[]) => ({
+  messaging_product: 'whatsapp',
+  to: '16505551234',
+  type: 'template',
+  template: { name, language: { code: 'en_US' }, components },
+});
 const image = { type: 'header', parameters: [{ type: 'image', image: { link: 'https://cdn.example/summer.jpg' } }] };
 const body = (...texts: string[]) => ({ type: 'body', parameters: texts.map((text) => ({ type: 'text', text })) });
 const url = { type: 'button', sub_type: 'url', index: '1', parameters: [{ type: 'text', text: 'summer' }] };
@@ -68,7 +87,11 @@ describe('message_templates listing', () => {
     const seen: Record<string, unknown>[] = [];
     let after: string | undefined;
     for (let page = 0; page < 10; page++) {
-      const q = new URLSearchParams({ fields: 'name,language,status,category,parameter_format,quality_score,components', limit: '3', ...(after ? { after } : {}) });
+      const q = new URLSearchParams({
+        fields: 'name,language,status,category,parameter_format,quality_score,components',
+        limit: '3',
+        ...(after ? { after } : {}),
+      });
       const res = await s.app.inject({ method: 'GET', url: `/v24.0/${WABA}/message_templates?${q}`, headers: { authorization: `Bearer ${TOKEN}` } });
       expect(res.statusCode).toBe(200);
       const json = res.json() as { data: Record<string, unknown>[]; paging?: { cursors: { after: string }; next?: string } };
@@ -78,14 +101,25 @@ describe('message_templates listing', () => {
       after = json.paging.cursors.after;
     }
     expect(seen.map((t) => t.name)).toEqual(RICH.map((t) => t.name));
-    expect(seen[1]).toMatchObject({ name: 'order_named', language: 'en_US', status: 'APPROVED', category: 'UTILITY', parameter_format: 'NAMED', quality_score: { score: 'GREEN' } });
+    expect(seen[1]).toMatchObject({
+      name: 'order_named',
+      language: 'en_US',
+      status: 'APPROVED',
+      category: 'UTILITY',
+      parameter_format: 'NAMED',
+      quality_score: { score: 'GREEN' },
+    });
     expect((seen[0]!.components as unknown[])[0]).toEqual(RICH[0]!.components[0]);
   });
 
   it('refuses another account’s WABA and a bad token', async () => {
     const s = richSim();
-    expect((await s.app.inject({ method: 'GET', url: `/v24.0/999/message_templates`, headers: { authorization: `Bearer ${TOKEN}` } })).json().error.code).toBe(100);
-    expect((await s.app.inject({ method: 'GET', url: `/v24.0/${WABA}/message_templates`, headers: { authorization: 'Bearer nope-nope' } })).statusCode).toBe(401);
+    expect((await s.app.inject({ method: 'GET', url: `/v24.0/999/message_templates`, headers: { authorization: `Bearer ${TOKEN}` } })).json().error.code).toBe(
+      100,
+    );
+    expect((await s.app.inject({ method: 'GET', url: `/v24.0/${WABA}/message_templates`, headers: { authorization: 'Bearer nope-nope' } })).statusCode).toBe(
+      401,
+    );
   });
 });
 
@@ -129,7 +163,13 @@ describe('template sends are checked against the components', () => {
   it('a template changed at the simulator is listed and enforced at once', async () => {
     const s = richSim();
     const put = (body: unknown) => s.app.inject({ method: 'PUT', url: '/_sim/templates', payload: body as Record<string, unknown> });
-    const changed = await put({ wabaId: WABA, name: 'order_named', language: 'en_US', category: 'marketing', components: [{ type: 'BODY', text: 'Order {{order_id}} for {{first_name}} ships {{when}} via {{carrier}}.' }] });
+    const changed = await put({
+      wabaId: WABA,
+      name: 'order_named',
+      language: 'en_US',
+      category: 'marketing',
+      components: [{ type: 'BODY', text: 'Order {{order_id}} for {{first_name}} ships {{when}} via {{carrier}}.' }],
+    });
     expect(changed.json()).toMatchObject({ category: 'MARKETING', previous_category: 'UTILITY' });
     const named = (names: string[]) => [{ type: 'body', parameters: names.map((n) => ({ type: 'text', parameter_name: n, text: 'v' })) }];
     expect((await send(s, tpl('order_named', named(['order_id', 'first_name', 'when'])))).body.error.code).toBe(132000);

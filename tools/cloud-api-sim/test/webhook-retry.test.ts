@@ -21,7 +21,10 @@ describe('webhook retries like Meta', () => {
     const retry = parseScenario({}).webhooks.retry;
     expect(retry.maxAgeMs).toBe(7 * DAY);
     const rx = await startReceiver(() => 500);
-    const { sim, clock } = makeSim({ webhooks: { retry, delaysMs: { sent: [10, 10], delivered: [10, 10], read: [10, 10] } }, population: { readFraction: 0 } }, rx.url);
+    const { sim, clock } = makeSim(
+      { webhooks: { retry, delaysMs: { sent: [10, 10], delivered: [10, 10], read: [10, 10] } }, population: { readFraction: 0 } },
+      rx.url,
+    );
     cleanups.push(() => sim.close(), rx.close);
     await send(sim, templateBody('16505558000'));
     const attemptsAt: number[] = [];

@@ -70,7 +70,13 @@ describe('status webhooks', () => {
     expect(st).toHaveLength(1);
     expect(st[0]).toMatchObject({ status: 'failed', biz_opaque_callback_data: 'job-9' });
     expect(st[0]!.errors).toEqual([
-      { code: 131026, title: 'Message undeliverable', message: 'Message undeliverable', error_data: { details: expect.any(String) }, href: expect.stringContaining('error-codes') },
+      {
+        code: 131026,
+        title: 'Message undeliverable',
+        message: 'Message undeliverable',
+        error_data: { details: expect.any(String) },
+        href: expect.stringContaining('error-codes'),
+      },
     ]);
     expect(st[0]!.pricing).toBeUndefined();
   });
@@ -92,7 +98,11 @@ describe('pricing objects', () => {
     expect(by('16505556011', 'sent', 0).pricing).toEqual({ billable: false, pricing_model: 'PMP', category: 'utility', type: 'free_customer_service' });
     expect(by('16505556011', 'sent', 1).pricing).toEqual({ billable: false, pricing_model: 'PMP', category: 'service', type: 'free_customer_service' });
     const conv = by('16505556010', 'sent').conversation;
-    expect(conv).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{32}$/), origin: { type: 'utility' }, expiration_timestamp: expect.stringMatching(/^\d{10}$/) });
+    expect(conv).toMatchObject({
+      id: expect.stringMatching(/^[0-9a-f]{32}$/),
+      origin: { type: 'utility' },
+      expiration_timestamp: expect.stringMatching(/^\d{10}$/),
+    });
   });
 
   // From 2026-10-01 Meta bills service messages and utility templates inside the customer-service window.
@@ -236,14 +246,23 @@ describe('delivery behaviour', () => {
 describe('simulated people and account events', () => {
   it('inbound text, button and interactive replies arrive as messages webhooks; STOP opts out of marketing', async () => {
     const { rx, sim, clock } = await setup({ errorDelivery: 'sync' });
-    const t = await sim.app.inject({ method: 'POST', url: '/_sim/inbound', payload: { phoneNumberId: PHONE, from: '16505556050', text: 'Olá', profileName: 'Ana' } });
+    const t = await sim.app.inject({
+      method: 'POST',
+      url: '/_sim/inbound',
+      payload: { phoneNumberId: PHONE, from: '16505556050', text: 'Olá', profileName: 'Ana' },
+    });
     expect(t.statusCode).toBe(200);
     sim.inbound({ phoneNumberId: PHONE, from: '16505556050', type: 'button', payload: 'CONFIRM', title: 'Yes' });
     sim.inbound({ phoneNumberId: PHONE, from: '16505556050', type: 'interactive', payload: 'opt-1', title: 'One', interactiveKind: 'list_reply' });
     await advance(sim, clock, 10);
     const msgs = rx.received.flatMap((r) => r.json.entry[0]!.changes[0]!.value.messages as any[]);
     expect(msgs.map((m) => m.type)).toEqual(['text', 'button', 'interactive']);
-    expect(msgs[0]).toMatchObject({ from: '16505556050', id: expect.stringMatching(/^wamid\./), timestamp: expect.stringMatching(/^\d+$/), text: { body: 'Olá' } });
+    expect(msgs[0]).toMatchObject({
+      from: '16505556050',
+      id: expect.stringMatching(/^wamid\./),
+      timestamp: expect.stringMatching(/^\d+$/),
+      text: { body: 'Olá' },
+    });
     expect(rx.received[0]!.json.entry[0]!.changes[0]!.value.contacts).toEqual([{ profile: { name: 'Ana' }, wa_id: '16505556050' }]);
     expect(msgs[1].button).toEqual({ payload: 'CONFIRM', text: 'Yes' });
     expect(msgs[2].interactive).toEqual({ type: 'list_reply', list_reply: { id: 'opt-1', title: 'One' } });
@@ -279,7 +298,10 @@ describe('simulated people and account events', () => {
     for (const [type, body] of [
       ['phone_number_quality_update', { phoneNumberId: PHONE, event: 'FLAGGED', quality: 'YELLOW' }],
       ['message_template_status_update', { wabaId: WABA, name: 'order_update', event: 'PAUSED', reason: 'LOW_QUALITY' }],
-      ['account_update', { wabaId: WABA, value: { event: 'VOLUME_BASED_PRICING_TIER_UPDATE', volume_tier_info: { tier_update_time: 1, pricing_category: 'UTILITY' } } }],
+      [
+        'account_update',
+        { wabaId: WABA, value: { event: 'VOLUME_BASED_PRICING_TIER_UPDATE', volume_tier_info: { tier_update_time: 1, pricing_category: 'UTILITY' } } },
+      ],
       ['business_capability_update', { businessId: 'biz-1', messagingLimit: 100000 }],
     ] as const) {
       const r = await sim.app.inject({ method: 'POST', url: `/_sim/events/${type}`, payload: body });
@@ -289,23 +311,59 @@ describe('simulated people and account events', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error).toContain('name');
     await advance(sim, clock, 10);
-    const changes = rx.received.map((r) => ({ ok: verify(r.raw, r.headers['x-hub-signature-256']), time: r.json.entry[0]!.time, ...r.json.entry[0]!.changes[0]! }));
+    const changes = rx.received.map((r) => ({
+      ok: verify(r.raw, r.headers['x-hub-signature-256']),
+      time: r.json.entry[0]!.time,
+      ...r.json.entry[0]!.changes[0]!,
+    }));
     expect(changes.every((c) => c.ok && typeof c.time === 'number')).toBe(true);
-    expect(changes.map((c) => c.field)).toEqual(['phone_number_quality_update', 'message_template_status_update', 'account_update', 'business_capability_update']);
+    expect(changes.map((c) => c.field)).toEqual([
+      'phone_number_quality_update',
+      'message_template_status_update',
+      'account_update',
+      'business_capability_update',
+    ]);
     expect(changes[0]!.value).toMatchObject({ display_phone_number: '15550783881', event: 'FLAGGED', current_limit: 'TIER_10K' });
-    expect(changes[1]!.value).toMatchObject({ event: 'PAUSED', message_template_name: 'order_update', message_template_language: 'en_US', reason: 'LOW_QUALITY' });
+    expect(changes[1]!.value).toMatchObject({
+      event: 'PAUSED',
+      message_template_name: 'order_update',
+      message_template_language: 'en_US',
+      reason: 'LOW_QUALITY',
+    });
     expect((await send(sim, templateBody('16505556070'))).body.error.code).toBe(132015);
   });
 
   // https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/phone_number_quality_update
   it("THROUGHPUT_UPGRADE is sent exactly as Meta's example (no phone number id, no msg/s) and lifts the enforced limit to 1,000", async () => {
     const { rx, sim, clock } = await setup();
-    expect((await sim.app.inject({ method: 'POST', url: '/_sim/events/phone_number_quality_update', payload: { phoneNumberId: PHONE, event: 'THROUGHPUT_UPGRADE' } })).statusCode).toBe(200);
-    expect((await sim.app.inject({ method: 'POST', url: '/_sim/events/phone_number_quality_update', payload: { phoneNumberId: PHONE, event: 'DOWNGRADE', messagingLimit: 2000 } })).statusCode).toBe(200);
+    expect(
+      (
+        await sim.app.inject({
+          method: 'POST',
+          url: '/_sim/events/phone_number_quality_update',
+          payload: { phoneNumberId: PHONE, event: 'THROUGHPUT_UPGRADE' },
+        })
+      ).statusCode,
+    ).toBe(200);
+    expect(
+      (
+        await sim.app.inject({
+          method: 'POST',
+          url: '/_sim/events/phone_number_quality_update',
+          payload: { phoneNumberId: PHONE, event: 'DOWNGRADE', messagingLimit: 2000 },
+        })
+      ).statusCode,
+    ).toBe(200);
     await advance(sim, clock, 10);
     const values = rx.received.map((r) => r.json.entry[0]!.changes[0]!.value);
     expect(values[0]).toEqual({ display_phone_number: '15550783881', event: 'THROUGHPUT_UPGRADE', current_limit: 'TIER_UNLIMITED' });
-    expect(values[1]).toEqual({ display_phone_number: '15550783881', event: 'DOWNGRADE', old_limit: 'TIER_10K', current_limit: 'TIER_2K', max_daily_conversations_per_business: 'TIER_2K' });
+    expect(values[1]).toEqual({
+      display_phone_number: '15550783881',
+      event: 'DOWNGRADE',
+      old_limit: 'TIER_10K',
+      current_limit: 'TIER_2K',
+      max_daily_conversations_per_business: 'TIER_2K',
+    });
     expect((sim.stats() as { phoneNumbers: Record<string, { throughputMps: number }> }).phoneNumbers[PHONE]!.throughputMps).toBe(1_000);
     const node = await sim.app.inject({ method: 'GET', url: `/v24.0/${PHONE}`, headers: { authorization: 'Bearer sim-access-token-1' } });
     expect(node.json().throughput).toEqual({ level: 'HIGH' });

@@ -69,4 +69,3 @@ export async function lagByGroup(admin: Admin, prefix: string): Promise<Map<stri
   }
   return lag;
 }
-

@@ -43,7 +43,10 @@ export async function simStats(stack: RunningStack): Promise<any> {
 export async function waitForProgress(tally: OutcomeTally, broadcast: SubmittedBroadcast, fraction: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (campaignReport(tally, broadcast.campaignId).terminal < broadcast.expectedJobs * fraction) {
-    if (Date.now() > deadline) throw new Error(`${broadcast.campaignId}: ${fraction * 100}% progress not reached in ${timeoutMs} ms (${JSON.stringify(campaignReport(tally, broadcast.campaignId))})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${broadcast.campaignId}: ${fraction * 100}% progress not reached in ${timeoutMs} ms (${JSON.stringify(campaignReport(tally, broadcast.campaignId))})`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -26,7 +26,24 @@ export async function startDrillInfra(root: string, options: { kafkaPort: number
   const startRedis = () =>
     runCommand(
       'redis-server',
-      ['--port', String(options.redisPort), '--bind', '127.0.0.1', '--daemonize', 'yes', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--logfile', join(redisDir, 'redis.log')],
+      [
+        '--port',
+        String(options.redisPort),
+        '--bind',
+        '127.0.0.1',
+        '--daemonize',
+        'yes',
+        '--dir',
+        redisDir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+        '--logfile',
+        join(redisDir, 'redis.log'),
+      ],
       { cwd: root, env: process.env },
     );
   const redisCli = (...args: string[]) => runCommand('redis-cli', ['-p', String(options.redisPort), ...args], { cwd: root, env: process.env });

@@ -80,4 +80,3 @@ try {
   process.stderr.write(`npm start failed: ${(err as Error).message}\n`);
   await shutdown(1);
 }
-

@@ -99,7 +99,6 @@ export function jobsWithConflictingOutcomes(tally: OutcomeTally): string[] {
   return [...tally.terminalByJob].filter(([, set]) => set.size > 1).map(([job]) => job);
 }
 
-
 /** Jobs of a campaign, each with its terminal outcomes, and the ones still without any. */
 export function campaignReport(tally: OutcomeTally, campaignId: string) {
   const jobs = [...(tally.jobsByCampaign.get(campaignId) ?? [])];

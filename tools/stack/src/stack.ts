@@ -99,7 +99,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const redisUrl = options.redisUrl ?? `redis://127.0.0.1:${baseEnv.REDIS_PORT ?? '6379'}`;
   const kafkaEnv = { ...baseEnv, KAFKA_PORT: kafkaPort };
   const redisEnv = { ...baseEnv, REDIS_URL: redisUrl };
-  const answers = (script: string, env: NodeJS.ProcessEnv) => runCommand('bash', [script, 'status'], { cwd: root, env }).then(() => true, () => false);
+  const answers = (script: string, env: NodeJS.ProcessEnv) =>
+    runCommand('bash', [script, 'status'], { cwd: root, env }).then(
+      () => true,
+      () => false,
+    );
   const infra: InfraState = { kafka: { brokers: kafkaBrokers, startedHere: false }, redis: { url: redisUrl, startedHere: false } };
   if (!options.kafkaBrokers) {
     infra.kafka.startedHere = !(await answers('scripts/kafka.sh', kafkaEnv));
@@ -159,7 +163,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   };
   const env: Record<ServiceName, Record<string, string>> = {
     sim: { SIM_PORT: String(ports.sim), SIM_SCENARIO: scenarioPath, SIM_WEBHOOK_URL: `${urls.webhook}/webhook` },
-    webhook: { ...common, NODE_OPTIONS: nodeOptions('webhook'), HTTP_PORT: String(ports.webhook), WEBHOOK_APP_SECRETS: `primary=${appSecret}`, WEBHOOK_VERIFY_TOKEN: verifyToken },
+    webhook: {
+      ...common,
+      NODE_OPTIONS: nodeOptions('webhook'),
+      HTTP_PORT: String(ports.webhook),
+      WEBHOOK_APP_SECRETS: `primary=${appSecret}`,
+      WEBHOOK_VERIFY_TOKEN: verifyToken,
+    },
     ingest: {
       ...common,
       NODE_OPTIONS: nodeOptions('ingest'),

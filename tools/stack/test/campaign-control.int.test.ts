@@ -148,7 +148,9 @@ describe('campaign control, end to end through the CLI', () => {
     expect(closed.requested).toBe(2000);
     expect(closed.invalid).toBe(broadcast.invalid);
     expect(closed.jobs).toBe(broadcast.expectedJobs);
-    expect(closed.duplicates + closed.invalid + closed.refusedByUs + closed.acceptedByMeta + closed.refusedByMeta + closed.unknown + closed.pending).toBe(closed.requested);
+    expect(closed.duplicates + closed.invalid + closed.refusedByUs + closed.acceptedByMeta + closed.refusedByMeta + closed.unknown + closed.pending).toBe(
+      closed.requested,
+    );
     expect(closed.acceptedByMeta).toBe(await accepted());
     const sim = await simStats(stack);
     expect(sim.duplicateSends.count).toBe(0);

@@ -12,7 +12,7 @@ const catalog = loadCatalogFile(resolve(__dirname, '../../../config/catalog.demo
 describe('scenarioFromCatalog', () => {
   const tokens = new Map(catalog.businesses.map((b) => [b.wabaId, `EAAGtoken-${b.wabaId}`]));
 
-  it('produces a scenario the simulator accepts, with the catalogue\'s numbers, limits and templates', () => {
+  it("produces a scenario the simulator accepts, with the catalogue's numbers, limits and templates", () => {
     const scenario = parseScenario(scenarioFromCatalog(catalog, { appSecret: 'app-secret-123', accessTokens: tokens }));
     const numbers = scenario.businesses.flatMap((b) => b.wabas.flatMap((w) => w.phoneNumbers));
     expect(numbers.map((n) => [n.id, n.throughputMps])).toEqual(catalog.phoneNumbers.map((n) => [n.id, n.throughputMps]));

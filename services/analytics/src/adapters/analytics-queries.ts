@@ -115,22 +115,36 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
     },
 
     async campaign(id: string) {
-      const [jobs] = await store.query<Record<string, unknown>>(`SELECT uniqExact(job_id) AS requested FROM ${db}.send_attempts WHERE campaign_id = {id:String}`, { id });
-      const [funnel] = await store.query<Record<string, unknown>>(`SELECT 'all' AS key, ${funnelColumns} FROM ${db}.delivery_hourly WHERE campaign_id = {id:String}`, { id });
+      const [jobs] = await store.query<Record<string, unknown>>(
+        `SELECT uniqExact(job_id) AS requested FROM ${db}.send_attempts WHERE campaign_id = {id:String}`,
+        { id },
+      );
+      const [funnel] = await store.query<Record<string, unknown>>(
+        `SELECT 'all' AS key, ${funnelColumns} FROM ${db}.delivery_hourly WHERE campaign_id = {id:String}`,
+        { id },
+      );
       const failures = await store.query<Record<string, unknown>>(
         `SELECT stage, outcome, error_code, reason, sum(failures) AS failures FROM ${db}.failures_daily
          WHERE campaign_id = {id:String} AND (stage IN ('dispatch', 'webhook') OR stage = 'dlq:ingest')
          GROUP BY stage, outcome, error_code, reason ORDER BY failures DESC, error_code`,
         { id },
       );
-      const [cost] = await store.query<Record<string, unknown>>(`SELECT 'all' AS key, ${costColumns} FROM ${db}.spend_daily WHERE campaign_id = {id:String}`, { id });
+      const [cost] = await store.query<Record<string, unknown>>(`SELECT 'all' AS key, ${costColumns} FROM ${db}.spend_daily WHERE campaign_id = {id:String}`, {
+        id,
+      });
       const requested = num(jobs?.requested);
       if (requested === 0 && num(funnel?.messages) === 0) return null;
       return {
         campaignId: id,
         requested,
         funnel: toDeliveryRow(funnel ?? { key: 'all' }),
-        failuresByReason: failures.map((f) => ({ stage: String(f.stage), outcome: String(f.outcome), errorCode: num(f.error_code), reason: String(f.reason), count: num(f.failures) })),
+        failuresByReason: failures.map((f) => ({
+          stage: String(f.stage),
+          outcome: String(f.outcome),
+          errorCode: num(f.error_code),
+          reason: String(f.reason),
+          count: num(f.failures),
+        })),
         cost: toCostRow(cost ?? { key: 'all' }),
       };
     },
@@ -150,7 +164,14 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
          GROUP BY t ORDER BY t`,
         { m: minutes },
       );
-      return rows.map((r) => ({ t: String(r.t), sent: num(r.sent), dispatchFailed: num(r.dispatch_failed), delivered: num(r.delivered), read: num(r.read), failed: num(r.failed) }));
+      return rows.map((r) => ({
+        t: String(r.t),
+        sent: num(r.sent),
+        dispatchFailed: num(r.dispatch_failed),
+        delivered: num(r.delivered),
+        read: num(r.read),
+        failed: num(r.failed),
+      }));
     },
 
     async recentCampaigns(limit: number) {
@@ -172,7 +193,9 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
     },
 
     async spendByCategoryCountry(): Promise<{ category: string; country: string; spendMicros: number }[]> {
-      const rows = await store.query<Record<string, unknown>>(`SELECT category, country, sum(spend_micros) AS spend_micros FROM ${db}.spend_daily GROUP BY category, country`);
+      const rows = await store.query<Record<string, unknown>>(
+        `SELECT category, country, sum(spend_micros) AS spend_micros FROM ${db}.spend_daily GROUP BY category, country`,
+      );
       return rows.map((r) => ({ category: String(r.category), country: String(r.country), spendMicros: num(r.spend_micros) }));
     },
   };

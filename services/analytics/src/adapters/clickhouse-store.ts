@@ -10,7 +10,13 @@ export const EVENT_TABLES = ['send_attempts', 'status_events', 'charges', 'inbou
 export type EventTable = (typeof EVENT_TABLES)[number];
 export type RowsByTable = Partial<Record<EventTable, Record<string, unknown>[]>>;
 
-type RawInsert = (params: { table: string; columns: string[]; settings: Record<string, string | number>; values: Buffer; format: 'TabSeparated' }) => Promise<unknown>;
+type RawInsert = (params: {
+  table: string;
+  columns: string[];
+  settings: Record<string, string | number>;
+  values: Buffer;
+  format: 'TabSeparated';
+}) => Promise<unknown>;
 
 /** chdb's raw passthrough insert when the client is the embedded engine; undefined for a server. */
 function chdbRawInsert(ch: ClickHouseClient): RawInsert | undefined {
@@ -105,7 +111,15 @@ export class ClickHouseStore {
   }
 
   async loadRateCard(): Promise<RateRow[]> {
-    const rows = await this.query<{ pricing_model: string; country: string; category: string; effective_from: string; volume_tier_from: unknown; rate_micros: unknown; source: string }>(
+    const rows = await this.query<{
+      pricing_model: string;
+      country: string;
+      category: string;
+      effective_from: string;
+      volume_tier_from: unknown;
+      rate_micros: unknown;
+      source: string;
+    }>(
       `SELECT pricing_model, country, category, toString(effective_from) AS effective_from, volume_tier_from, rate_micros, source FROM ${this.database}.rate_card FINAL`,
     );
     return rows.map((r) => ({

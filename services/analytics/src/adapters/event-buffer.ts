@@ -105,7 +105,11 @@ export class EventBuffer {
         this.push('send_attempts', sendAttemptRow(d.value));
         // A send can arrive after its statuses and charges: it brings the campaign they roll up under.
         const day = utcDay(d.value.occurredAt);
-        this.dirty.add(`delivery|${day}`).add(`failures|${day}`).add(`spend|${day}`).add(`spend|${utcDay(d.value.occurredAt, 1)}`);
+        this.dirty
+          .add(`delivery|${day}`)
+          .add(`failures|${day}`)
+          .add(`spend|${day}`)
+          .add(`spend|${utcDay(d.value.occurredAt, 1)}`);
         if (d.value.outcome === 'sent' && d.value.wamid) this.observe(this.deps.tracker.accepted(d.value.wamid, Date.parse(d.value.requestedAt)));
         return true;
       }

@@ -67,9 +67,12 @@ export class AnalyticsConsumer {
   async start(): Promise<void> {
     const o = this.options;
     await this.consumer.start();
-    this.timer = setInterval(() => {
-      if (this.buffer.size > 0 && this.buffer.ageMs >= o.flushIntervalMs) void this.flush();
-    }, Math.max(5, Math.floor(o.flushIntervalMs / 4)));
+    this.timer = setInterval(
+      () => {
+        if (this.buffer.size > 0 && this.buffer.ageMs >= o.flushIntervalMs) void this.flush();
+      },
+      Math.max(5, Math.floor(o.flushIntervalMs / 4)),
+    );
     this.timer.unref();
   }
 

@@ -132,7 +132,10 @@ export function createRollups(store: ClickHouseStore, logger: Logger) {
         days += 1;
       }
     }
-    await store.insertRows('rollup_done', dirty.map((d) => ({ kind: d.kind, day: d.day, done_at: startedAt })));
+    await store.insertRows(
+      'rollup_done',
+      dirty.map((d) => ({ kind: d.kind, day: d.day, done_at: startedAt })),
+    );
     return days;
   }
 

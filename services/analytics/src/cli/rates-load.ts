@@ -35,7 +35,13 @@ try {
   console.error(err instanceof RateCardParseError ? err.message : `cannot read ${file}: ${(err as Error).message}`);
   process.exit(1);
 }
-const ch = await createClickHouse({ url: config.CLICKHOUSE_URL, path: config.CLICKHOUSE_PATH, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
+const ch = await createClickHouse({
+  url: config.CLICKHOUSE_URL,
+  path: config.CLICKHOUSE_PATH,
+  database: config.CLICKHOUSE_DATABASE,
+  username: config.CLICKHOUSE_USER,
+  password: config.CLICKHOUSE_PASSWORD,
+});
 try {
   await migrate(ch, { database: config.CLICKHOUSE_DATABASE, dir: MIGRATIONS_DIR });
   const store = new ClickHouseStore(ch, config.CLICKHOUSE_DATABASE);

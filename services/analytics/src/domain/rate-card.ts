@@ -37,7 +37,15 @@ export function parseRateCardCsv(text: string, defaultSource = 'loaded'): RateRo
   // RFC 4180 (quoted cells may hold commas), `#` comment lines, blank lines skipped; line numbers for errors.
   let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parse(text, { comment: '#', comment_no_infix: true, skip_empty_lines: true, trim: true, relax_column_count: true, bom: true, info: true }) as unknown as typeof records;
+    records = parse(text, {
+      comment: '#',
+      comment_no_infix: true,
+      skip_empty_lines: true,
+      trim: true,
+      relax_column_count: true,
+      bom: true,
+      info: true,
+    }) as unknown as typeof records;
   } catch (err) {
     throw new RateCardParseError([(err as Error).message]);
   }
@@ -73,7 +81,15 @@ export function parseRateCardCsv(text: string, defaultSource = 'loaded'): RateRo
       problems.push(`line ${no}: ${bad.join('; ')}`);
       continue;
     }
-    rows.push({ country, category, pricingModel: model as PricingModel, effectiveFrom: from, rateMicros, volumeTierFrom: Number(tier), source: cell('source') || defaultSource });
+    rows.push({
+      country,
+      category,
+      pricingModel: model as PricingModel,
+      effectiveFrom: from,
+      rateMicros,
+      volumeTierFrom: Number(tier),
+      source: cell('source') || defaultSource,
+    });
   }
   if (problems.length > 0) throw new RateCardParseError(problems);
   const seen = new Set<string>();

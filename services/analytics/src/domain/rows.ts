@@ -126,7 +126,10 @@ function impl(salt: string) {
 /** The earliest event wins a charge key: ReplacingMergeTree keeps the highest version. */
 const VERSION_BASE_MS = 4_102_444_800_000; // 2100-01-01
 
-export function chargeRow(c: Charge, e: { wamid: string; jobId?: string | undefined; phoneNumberId: string; wabaId: string; eventAtMs: number; eventAtIso?: string }) {
+export function chargeRow(
+  c: Charge,
+  e: { wamid: string; jobId?: string | undefined; phoneNumberId: string; wabaId: string; eventAtMs: number; eventAtIso?: string },
+) {
   const eventAt = e.eventAtIso ?? chTime(e.eventAtMs);
   return {
     charge_key: c.chargeKey,
@@ -170,7 +173,16 @@ export function createRowMapper(options: { salt: string; rateCard: () => RateCar
       return {
         status: m.statusRow(e, recipientCountry),
         priced,
-        charge: priced && chargeRow(priced, { wamid: e.wamid, jobId: e.jobId, phoneNumberId: e.phoneNumberId, wabaId: e.wabaId, eventAtMs: statusAtMs, eventAtIso: e.statusAt }),
+        charge:
+          priced &&
+          chargeRow(priced, {
+            wamid: e.wamid,
+            jobId: e.jobId,
+            phoneNumberId: e.phoneNumberId,
+            wabaId: e.wabaId,
+            eventAtMs: statusAtMs,
+            eventAtIso: e.statusAt,
+          }),
       };
     },
     inbound: (e) => m.inboundRow(e),

@@ -54,7 +54,9 @@ const costQuery = z
   })
   .strict();
 const campaignParams = z.object({ id: z.string().min(1).max(128) });
-const dashboardQuery = z.object({ minutes: z.coerce.number().int().min(5).max(1_440).default(60), hours: z.coerce.number().int().min(1).max(720).default(24) }).strict();
+const dashboardQuery = z
+  .object({ minutes: z.coerce.number().int().min(5).max(1_440).default(60), hours: z.coerce.number().int().min(1).max(720).default(24) })
+  .strict();
 
 class BadRequest extends Error {
   constructor(readonly detail: string) {
@@ -94,7 +96,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // The dashboard loads only its own script and chart.js, and is never framed (clickjacking).
   app.addHook('onSend', async (_req, reply) => {
     reply.header('x-content-type-options', 'nosniff');
-    reply.header('content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    reply.header(
+      'content-security-policy',
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');
   });
@@ -113,7 +118,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const window = parse(windowQuery, q);
     const rows = await deps.queries.costs(window, q.groupBy, q.campaign);
     return {
-      scope: q.campaign ? `campaigns ${q.campaign.join(', ')} (their whole life)` : `UTC days ${window.from.toISOString().slice(0, 10)} to ${window.to.toISOString().slice(0, 10)}`,
+      scope: q.campaign
+        ? `campaigns ${q.campaign.join(', ')} (their whole life)`
+        : `UTC days ${window.from.toISOString().slice(0, 10)} to ${window.to.toISOString().slice(0, 10)}`,
       from: window.from.toISOString(),
       to: window.to.toISOString(),
       groupBy: q.groupBy,
@@ -159,7 +166,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(indexHtml));
   app.get('/assets/dashboard.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(dashboardJs));
-  app.get('/assets/chart.umd.min.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=86400').send(chartJs));
+  app.get('/assets/chart.umd.min.js', async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=86400').send(chartJs),
+  );
 
   return app;
 }

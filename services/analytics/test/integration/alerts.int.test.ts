@@ -53,7 +53,10 @@ describe('Grafana dashboard', () => {
   it('shows throughput, delivery rate, errors by code, rate-limit headroom, webhook latency and consumer lag', () => {
     const titles = dashboard.panels.map((p) => p.title.toLowerCase());
     for (const topic of ['throughput', 'delivery rate', 'errors by code', 'headroom', 'webhook acknowledgement latency', 'consumer lag']) {
-      expect(titles.some((t) => t.includes(topic)), topic).toBe(true);
+      expect(
+        titles.some((t) => t.includes(topic)),
+        topic,
+      ).toBe(true);
     }
     expect(dashboard.panels.every((p) => p.datasource.uid === 'prometheus')).toBe(true);
     expect(exprs.some((e) => e.includes('wa_delivery_rate'))).toBe(true);

@@ -29,7 +29,8 @@ const config = loadAnalyticsConfig({
   ANALYTICS_FLUSH_INTERVAL_MS: '100',
   GAUGE_REFRESH_MS: '600000',
   ROLLUP_REFRESH_MS: '600000',
-  LOG_LEVEL: 'warn', RECIPIENT_HASH_SALT: TEST_RECIPIENT_HASH_KEY,
+  LOG_LEVEL: 'warn',
+  RECIPIENT_HASH_SALT: TEST_RECIPIENT_HASH_KEY,
 });
 
 let admin: Admin;
@@ -55,15 +56,31 @@ const q = <T = Record<string, unknown>>(sql: string) => service.store.query<T>(s
 const n = (v: unknown) => Number(v);
 
 async function totals() {
-  const [row] = await q(`SELECT sum(spend_micros) AS total, sumIf(spend_micros, pricing_model = 'CBP') AS cbp, sumIf(spend_micros, pricing_model = 'PMP') AS pmp FROM ${database}.v_daily_spend`);
-  const [counts] = await q(`SELECT (SELECT count() FROM ${database}.v_charges) AS charges, (SELECT count() FROM ${database}.v_messages) AS messages, (SELECT count() FROM ${database}.status_events FINAL) AS statuses, (SELECT count() FROM ${database}.send_attempts FINAL) AS sends`);
-  return { total: n(row!.total), cbp: n(row!.cbp), pmp: n(row!.pmp), charges: n(counts!.charges), messages: n(counts!.messages), statuses: n(counts!.statuses), sends: n(counts!.sends) };
+  const [row] = await q(
+    `SELECT sum(spend_micros) AS total, sumIf(spend_micros, pricing_model = 'CBP') AS cbp, sumIf(spend_micros, pricing_model = 'PMP') AS pmp FROM ${database}.v_daily_spend`,
+  );
+  const [counts] = await q(
+    `SELECT (SELECT count() FROM ${database}.v_charges) AS charges, (SELECT count() FROM ${database}.v_messages) AS messages, (SELECT count() FROM ${database}.status_events FINAL) AS statuses, (SELECT count() FROM ${database}.send_attempts FINAL) AS sends`,
+  );
+  return {
+    total: n(row!.total),
+    cbp: n(row!.cbp),
+    pmp: n(row!.pmp),
+    charges: n(counts!.charges),
+    messages: n(counts!.messages),
+    statuses: n(counts!.statuses),
+    sends: n(counts!.sends),
+  };
 }
 
 beforeAll(async () => {
   admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, [...analyticsTopics('').keys()].map((name) => ({ name })), { partitions: 2, retentionMs: 3_600_000, prefix });
+  await ensureTopics(
+    admin,
+    [...analyticsTopics('').keys()].map((name) => ({ name })),
+    { partitions: 2, retentionMs: 3_600_000, prefix },
+  );
   producer = createProducer(kafka);
   await producer.connect();
   service = await createAnalyticsService(config, { logger });
@@ -133,7 +150,27 @@ describe('analytics pipeline (real Kafka + embedded ClickHouse)', () => {
     // effect under test: stop them while counting the replayed key's rows.
     await service.store.command(`SYSTEM STOP MERGES ${table}`);
     const [raw] = await q(`SELECT count() AS c FROM ${table} WHERE charge_key = 'PMP:wamid.replay'`);
-    const rows = [{ charge_key: 'PMP:wamid.replay', version: 1, pricing_model: 'PMP', category: 'marketing', country: 'IN', billable: 1, free_type: '', priced_at: '2025-08-06 00:00:00.000', rate_micros: 11_800, cost_micros: 11_800, rate_effective_from: '2025-07-01', unpriced: 0, wamid: 'wamid.replay', job_id: 'job-r', phone_number_id: '1', waba_id: '1', event_at: '2025-08-06 00:00:00.000' }];
+    const rows = [
+      {
+        charge_key: 'PMP:wamid.replay',
+        version: 1,
+        pricing_model: 'PMP',
+        category: 'marketing',
+        country: 'IN',
+        billable: 1,
+        free_type: '',
+        priced_at: '2025-08-06 00:00:00.000',
+        rate_micros: 11_800,
+        cost_micros: 11_800,
+        rate_effective_from: '2025-07-01',
+        unpriced: 0,
+        wamid: 'wamid.replay',
+        job_id: 'job-r',
+        phone_number_id: '1',
+        waba_id: '1',
+        event_at: '2025-08-06 00:00:00.000',
+      },
+    ];
     await service.store.insertBatch({ charges: rows }, 'replay-token-1');
     await service.store.insertBatch({ charges: rows }, 'replay-token-1');
     const [after] = await q(`SELECT count() AS c FROM ${table} WHERE charge_key = 'PMP:wamid.replay'`);
@@ -152,14 +189,18 @@ describe('analytics pipeline (real Kafka + embedded ClickHouse)', () => {
   });
 
   it('keeps each message in its forward-only state and the delivery-rate view matches a hand count', async () => {
-    const states = await q<{ wamid: string; status: string }>(`SELECT wamid, status FROM ${database}.v_messages WHERE wamid IN ('wamid.a1', 'wamid.a3', 'wamid.p4', 'wamid.p8') ORDER BY wamid`);
+    const states = await q<{ wamid: string; status: string }>(
+      `SELECT wamid, status FROM ${database}.v_messages WHERE wamid IN ('wamid.a1', 'wamid.a3', 'wamid.p4', 'wamid.p8') ORDER BY wamid`,
+    );
     expect(states).toEqual([
       { wamid: 'wamid.a1', status: 'read' },
       { wamid: 'wamid.a3', status: 'failed' }, // delivered arrived after failed
       { wamid: 'wamid.p4', status: 'read' }, // delivered skipped
       { wamid: 'wamid.p8', status: 'sent' },
     ]);
-    const rates = await q(`SELECT campaign_id, sum(messages) AS messages, sum(delivered) AS delivered, sum(read) AS read, sum(failed) AS failed, sum(pending) AS pending FROM ${database}.v_delivery_rate_hourly GROUP BY campaign_id ORDER BY campaign_id`);
+    const rates = await q(
+      `SELECT campaign_id, sum(messages) AS messages, sum(delivered) AS delivered, sum(read) AS read, sum(failed) AS failed, sum(pending) AS pending FROM ${database}.v_delivery_rate_hourly GROUP BY campaign_id ORDER BY campaign_id`,
+    );
     for (const row of rates) {
       const e = EXPECTED.campaigns[row.campaign_id as keyof typeof EXPECTED.campaigns];
       expect([n(row.messages), n(row.delivered), n(row.read), n(row.failed), n(row.pending)]).toEqual([e.messages, e.delivered, e.read, e.failed, e.pending]);
@@ -218,7 +259,20 @@ describe('analytics pipeline (real Kafka + embedded ClickHouse)', () => {
     const doc = readFileSync('docs/finance.md', 'utf8');
     const queries = new Map([...doc.matchAll(/```sql\n-- name: (\w+)\n([\s\S]*?)```/g)].map((m) => [m[1]!, m[2]!.replaceAll('wa.', `${database}.`)]));
     expect([...queries.keys()].sort()).toEqual(
-      ['cost_per_campaign', 'daily_spend_by_sender', 'delivery_rate_by_campaign', 'free_units_by_type', 'free_vs_billable_share', 'monthly_spend_by_country_category', 'monthly_spend_volume_tiered', 'projection_30d', 'rates_used', 'spend_by_regime', 'top_failure_reasons', 'unpriced_units'].sort(),
+      [
+        'cost_per_campaign',
+        'daily_spend_by_sender',
+        'delivery_rate_by_campaign',
+        'free_units_by_type',
+        'free_vs_billable_share',
+        'monthly_spend_by_country_category',
+        'monthly_spend_volume_tiered',
+        'projection_30d',
+        'rates_used',
+        'spend_by_regime',
+        'top_failure_reasons',
+        'unpriced_units',
+      ].sort(),
     );
     const run = (name: string) => q(queries.get(name)!);
 
@@ -243,7 +297,13 @@ describe('analytics pipeline (real Kafka + embedded ClickHouse)', () => {
     const bySender = await run('daily_spend_by_sender');
     expect(bySender.reduce((s, r) => s + n(r.spend_micros), 0)).toBe(EXPECTED.totalMicros);
 
-    const share = (await run('free_vs_billable_share')).map((r) => [r.pricing_model, n(r.billable_units), n(r.free_units), Number(r.free_share), n(r.spend_micros)]);
+    const share = (await run('free_vs_billable_share')).map((r) => [
+      r.pricing_model,
+      n(r.billable_units),
+      n(r.free_units),
+      Number(r.free_share),
+      n(r.spend_micros),
+    ]);
     expect(share).toEqual([
       ['CBP', 3, 1, 0.25, 110_500],
       ['PMP', 6, 2, 0.25, 119_000],

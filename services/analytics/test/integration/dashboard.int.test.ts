@@ -34,21 +34,43 @@ function recentTraffic(count: number, now = Date.now()) {
     const jobId = `job-dash-${i}`;
     const category = CATEGORIES[i % 4]!;
     sent.push({
-      v: 1, eventId: `${jobId}:0`, jobId, requestKey: `req-${i}`, campaignId: ['spring-sale', 'otp', 'order-updates'][i % 3], senderPhoneNumberId: '106540352242922',
-      recipientHash: `h${i}`, recipientCountry: 'IN', template: `tpl_${category}`, category, lane: category === 'authentication' ? 'auth' : category === 'marketing' ? 'marketing' : 'utility',
-      attempt: 0, outcome: 'sent', httpStatus: 200, wamid, requestedAt: new Date(t - 800).toISOString(), occurredAt: new Date(t).toISOString(),
+      v: 1,
+      eventId: `${jobId}:0`,
+      jobId,
+      requestKey: `req-${i}`,
+      campaignId: ['spring-sale', 'otp', 'order-updates'][i % 3],
+      senderPhoneNumberId: '106540352242922',
+      recipientHash: `h${i}`,
+      recipientCountry: 'IN',
+      template: `tpl_${category}`,
+      category,
+      lane: category === 'authentication' ? 'auth' : category === 'marketing' ? 'marketing' : 'utility',
+      attempt: 0,
+      outcome: 'sent',
+      httpStatus: 200,
+      wamid,
+      requestedAt: new Date(t - 800).toISOString(),
+      occurredAt: new Date(t).toISOString(),
     });
     const failed = i % 160 === 5;
     const path = failed ? ['sent', 'failed'] : i % 3 === 0 ? ['sent', 'delivered', 'read'] : ['sent', 'delivered'];
     path.forEach((status, k) => {
       const at = new Date(t + (k + 1) * 1_500).toISOString();
       statuses.push({
-        v: 1, eventId: `${wamid}:${status}:${Math.floor(Date.parse(at) / 1000)}`, wamid, status: status as StatusEventV1['status'], statusAt: at,
-        recipientId: PHONES[i % PHONES.length]!, phoneNumberId: '106540352242922', wabaId: '102290129340398', jobId,
+        v: 1,
+        eventId: `${wamid}:${status}:${Math.floor(Date.parse(at) / 1000)}`,
+        wamid,
+        status: status as StatusEventV1['status'],
+        statusAt: at,
+        recipientId: PHONES[i % PHONES.length]!,
+        phoneNumberId: '106540352242922',
+        wabaId: '102290129340398',
+        jobId,
         ...(status === 'failed'
           ? { errors: [{ code: 131026, title: 'Message undeliverable' }] }
           : { pricing: { pricingModel: 'PMP', category, type: i % 10 === 0 ? 'free_customer_service' : 'regular', billable: i % 10 !== 0 } }),
-        receivedAt: at, deliveryId: `d-${i}-${k}`,
+        receivedAt: at,
+        deliveryId: `d-${i}-${k}`,
       });
     });
   }
@@ -64,17 +86,32 @@ describe('dashboard page in headless Chromium', chromiumTool.options, () => {
   beforeAll(async () => {
     admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, [...analyticsTopics('').keys()].map((name) => ({ name })), { partitions: 1, retentionMs: 3_600_000, prefix });
+    await ensureTopics(
+      admin,
+      [...analyticsTopics('').keys()].map((name) => ({ name })),
+      { partitions: 1, retentionMs: 3_600_000, prefix },
+    );
     const config = loadAnalyticsConfig({
-      KAFKA_BROKERS: infra.brokers.join(','), TOPIC_PREFIX: prefix, CLICKHOUSE_PATH: dataDir, CLICKHOUSE_DATABASE: 'wa_dash',
-      ANALYTICS_GROUP_ID: uniqueName('an-dash'), ANALYTICS_FLUSH_INTERVAL_MS: '100', DASHBOARD_REFRESH_MS: '1000', ROLLUP_REFRESH_MS: '600000', LOG_LEVEL: 'warn', RECIPIENT_HASH_SALT: TEST_RECIPIENT_HASH_KEY,
+      KAFKA_BROKERS: infra.brokers.join(','),
+      TOPIC_PREFIX: prefix,
+      CLICKHOUSE_PATH: dataDir,
+      CLICKHOUSE_DATABASE: 'wa_dash',
+      ANALYTICS_GROUP_ID: uniqueName('an-dash'),
+      ANALYTICS_FLUSH_INTERVAL_MS: '100',
+      DASHBOARD_REFRESH_MS: '1000',
+      ROLLUP_REFRESH_MS: '600000',
+      LOG_LEVEL: 'warn',
+      RECIPIENT_HASH_SALT: TEST_RECIPIENT_HASH_KEY,
     });
     service = await createAnalyticsService(config, { logger });
     await service.start();
     const { sent, statuses } = recentTraffic(960);
     const producer = createProducer(kafka);
     await producer.connect();
-    for (const [topic, values] of [[topics.messagesSent, sent], [topics.eventsStatus, statuses]] as const) {
+    for (const [topic, values] of [
+      [topics.messagesSent, sent],
+      [topics.eventsStatus, statuses],
+    ] as const) {
       for (let i = 0; i < values.length; i += 500) {
         await producer.send({ topic: prefix + topic.name, acks: -1, messages: values.slice(i, i + 500).map((v) => ({ value: JSON.stringify(v) })) });
       }
@@ -107,7 +144,10 @@ describe('dashboard page in headless Chromium', chromiumTool.options, () => {
     await page.goto(baseUrl, { waitUntil: 'load' });
     await page.waitForSelector('body[data-loaded="true"]', { timeout: 15_000 });
 
-    const api = (await (await fetch(`${baseUrl}/v1/dashboard`)).json()) as { funnel: { messages: number; failed: number; deliveryRate: number }; campaigns: unknown[] };
+    const api = (await (await fetch(`${baseUrl}/v1/dashboard`)).json()) as {
+      funnel: { messages: number; failed: number; deliveryRate: number };
+      campaigns: unknown[];
+    };
     expect(api.funnel.messages).toBe(960);
     expect(api.funnel.failed).toBe(6);
     expect(await page.textContent('#t-messages')).toBe('960');

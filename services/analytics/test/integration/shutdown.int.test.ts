@@ -25,7 +25,11 @@ let admin: Admin;
 beforeAll(async () => {
   admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, [...analyticsTopics('').keys()].map((name) => ({ name })), { partitions: 1, retentionMs: 3_600_000, prefix });
+  await ensureTopics(
+    admin,
+    [...analyticsTopics('').keys()].map((name) => ({ name })),
+    { partitions: 1, retentionMs: 3_600_000, prefix },
+  );
 });
 
 afterAll(async () => {
@@ -58,14 +62,24 @@ describe('process drill: SIGTERM', () => {
     child.stderr.on('data', (d) => (output += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, { timeoutMs: 60_000, intervalMs: 250, description: 'analytics ready' });
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+        description: 'analytics ready',
+      });
       const events = statusEvents(buildFixture().messages);
       const producer = createProducer(kafka);
       await producer.connect();
       await producer.send({ topic: prefix + topics.eventsStatus.name, acks: -1, messages: events.map((e) => ({ value: JSON.stringify(e) })) });
       await producer.disconnect();
-      const lagLine = new RegExp(`wa_analytics_consumer_lag\\{group="[^"]+",topic="${(prefix + topics.eventsStatus.name).replace(/\./g, '\\.')}",partition="0",svc="analytics"\\} 0`);
-      await waitFor(async () => lagLine.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()), { timeoutMs: 30_000, intervalMs: 100, description: 'batch buffered' });
+      const lagLine = new RegExp(
+        `wa_analytics_consumer_lag\\{group="[^"]+",topic="${(prefix + topics.eventsStatus.name).replace(/\./g, '\\.')}",partition="0",svc="analytics"\\} 0`,
+      );
+      await waitFor(async () => lagLine.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        description: 'batch buffered',
+      });
       const before = await admin.fetchOffsets({ groupId: consumerGroupId(group, { TOPIC_PREFIX: prefix }), topics: [prefix + topics.eventsStatus.name] });
       expect(before[0]!.partitions[0]!.offset).toBe('-1');
 

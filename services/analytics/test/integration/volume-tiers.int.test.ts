@@ -19,16 +19,36 @@ const db = `wa_${uniqueName('tiers').replace(/-/g, '_')}`;
 let ch: ClickHouseClient;
 
 const rate = (country: string, category: string, effective_from: string, volume_tier_from: number, rate_micros: number, pricing_model = 'PMP') => ({
-  pricing_model, country, category, effective_from, volume_tier_from, rate_micros, source: 'test',
+  pricing_model,
+  country,
+  category,
+  effective_from,
+  volume_tier_from,
+  rate_micros,
+  source: 'test',
 });
 
 let seq = 0;
 function charge(waba: string, country: string, category: string, day: string, eff: string, costMicros: number, extra: Record<string, unknown> = {}) {
   seq += 1;
   return {
-    charge_key: `c${seq}`, version: seq, pricing_model: 'PMP', category, country, billable: 1, free_type: '',
-    priced_at: `${day} 12:00:00.000`, rate_micros: costMicros, cost_micros: costMicros, rate_effective_from: eff, unpriced: 0,
-    wamid: `wamid.${seq}`, job_id: `job-${seq}`, phone_number_id: '1001', waba_id: waba, event_at: `${day} 12:00:00.000`,
+    charge_key: `c${seq}`,
+    version: seq,
+    pricing_model: 'PMP',
+    category,
+    country,
+    billable: 1,
+    free_type: '',
+    priced_at: `${day} 12:00:00.000`,
+    rate_micros: costMicros,
+    cost_micros: costMicros,
+    rate_effective_from: eff,
+    unpriced: 0,
+    wamid: `wamid.${seq}`,
+    job_id: `job-${seq}`,
+    phone_number_id: '1001',
+    waba_id: waba,
+    event_at: `${day} 12:00:00.000`,
     ...extra,
   };
 }
@@ -41,9 +61,13 @@ beforeAll(async () => {
     table: `${db}.rate_card`,
     format: 'JSONEachRow',
     values: [
-      rate('IN', 'utility', '2025-07-01', 0, 4000), rate('IN', 'utility', '2025-07-01', 3, 3000), rate('IN', 'utility', '2025-07-01', 5, 2000),
-      rate('IN', 'utility', '2025-07-15', 0, 5000), rate('IN', 'utility', '2025-07-15', 3, 1000),
-      rate('ZZ', 'utility', '2025-07-01', 0, 8000), rate('ZZ', 'utility', '2025-07-01', 2, 6000),
+      rate('IN', 'utility', '2025-07-01', 0, 4000),
+      rate('IN', 'utility', '2025-07-01', 3, 3000),
+      rate('IN', 'utility', '2025-07-01', 5, 2000),
+      rate('IN', 'utility', '2025-07-15', 0, 5000),
+      rate('IN', 'utility', '2025-07-15', 3, 1000),
+      rate('ZZ', 'utility', '2025-07-01', 0, 8000),
+      rate('ZZ', 'utility', '2025-07-01', 2, 6000),
       rate('IN', 'marketing', '2025-07-01', 0, 10000),
       // A CBP card for the same key: the view must not take its rows as tiers.
       rate('IN', 'utility', '2025-07-01', 1, 1, 'CBP'),
@@ -72,7 +96,10 @@ beforeAll(async () => {
   // The analytics service marks the days it wrote and refreshes the roll-ups; do the same.
   const store = new ClickHouseStore(ch, db);
   const days = ['2025-07-02', '2025-07-03', '2025-07-04', '2025-07-05', '2025-07-06', '2025-07-07', '2025-07-08', '2025-07-20', '2025-08-01'];
-  await store.insertRows('rollup_dirty', days.map((day) => ({ kind: 'spend', day })));
+  await store.insertRows(
+    'rollup_dirty',
+    days.map((day) => ({ kind: 'spend', day })),
+  );
   await createRollups(store, createLogger({ service: 'analytics-test', level: 'warn' })).refresh();
 });
 
@@ -89,8 +116,14 @@ describe('v_monthly_cost_volume_tiered (embedded ClickHouse)', () => {
       format: 'JSONEachRow',
     });
     const rows = (await result.json<Record<string, unknown>>()).map((r) => ({
-      month: r.month, market: r.market, category: r.category,
-      messages: Number(r.billable_messages), base: Number(r.base_cost_micros), tiered: Number(r.tiered_cost_micros), discount: Number(r.volume_discount_micros), usd: r.usd,
+      month: r.month,
+      market: r.market,
+      category: r.category,
+      messages: Number(r.billable_messages),
+      base: Number(r.base_cost_micros),
+      tiered: Number(r.tiered_cost_micros),
+      discount: Number(r.volume_discount_micros),
+      usd: r.usd,
     }));
     expect(rows).toEqual([
       { month: '2025-07-01', market: 'IN', category: 'marketing', messages: 2, base: 20000, tiered: 20000, discount: 0, usd: '0.02' },

@@ -50,7 +50,8 @@ describe('rate card', () => {
   });
 
   it('reads RFC 4180 quoting (a comma inside a quoted source) and numbers lines past comments', () => {
-    const csv = '# sample\ncountry,category,pricing_model,effective_from,usd_rate,volume_tier_from,source\n# a comment line\nIN,utility,CBP,2024-01-01,0.003,0,"Meta, rate card 2024"\nIN,utility,CBP,2024-13-01,0.003,0,x\n';
+    const csv =
+      '# sample\ncountry,category,pricing_model,effective_from,usd_rate,volume_tier_from,source\n# a comment line\nIN,utility,CBP,2024-01-01,0.003,0,"Meta, rate card 2024"\nIN,utility,CBP,2024-13-01,0.003,0,x\n';
     try {
       parseRateCardCsv(csv);
       expect.unreachable();
@@ -63,7 +64,9 @@ describe('rate card', () => {
 
   it('rejects duplicate keys and a missing column', () => {
     expect(() => parseRateCardCsv('country,category,pricing_model,effective_from\n')).toThrow(/usd_rate/);
-    expect(() => parseRateCardCsv('country,category,pricing_model,effective_from,usd_rate\nIN,utility,CBP,2024-01-01,0.003\nIN,utility,CBP,2024-01-01,0.004\n')).toThrow(/duplicate/);
+    expect(() =>
+      parseRateCardCsv('country,category,pricing_model,effective_from,usd_rate\nIN,utility,CBP,2024-01-01,0.003\nIN,utility,CBP,2024-01-01,0.004\n'),
+    ).toThrow(/duplicate/);
   });
 });
 
@@ -100,7 +103,10 @@ describe('cost: conversation-based pricing', () => {
     expect(new Set(charges.map((c) => c.chargeKey))).toEqual(new Set(['CBP:c1']));
     expect(charges.every((c) => c.costMicros === 62_500 && c.rateEffectiveFrom === '2024-01-01')).toBe(true);
     // A conversation started after the change pays the new rate.
-    const later = chargeFor(status({ wamid: 'm4', country: 'MX', pricing: cbp('marketing'), conversation: { id: 'c2', expiresAtMs: at('2025-03-02T12:00:00Z') } }), CARD)!;
+    const later = chargeFor(
+      status({ wamid: 'm4', country: 'MX', pricing: cbp('marketing'), conversation: { id: 'c2', expiresAtMs: at('2025-03-02T12:00:00Z') } }),
+      CARD,
+    )!;
     expect(later.costMicros).toBe(60_000);
     // 0.0625 (c1) + 0.0600 (c2) + 0.0030 (IN utility c3) + 0 (service) = 0.1255 USD
     const c3 = status({ wamid: 'm5', pricing: cbp('utility'), conversation: { id: 'c3', expiresAtMs: at('2025-01-11T00:00:00Z') } });

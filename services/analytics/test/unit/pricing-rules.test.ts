@@ -58,13 +58,19 @@ describe('cost engine on both sides of 2026-10-01', () => {
   });
 
   it('free entry points stay free after 2026-10-01; marketing is billed on both sides', () => {
-    expect(chargeFor(status({ statusAtMs: after, pricing: pmp('referral_conversion', 'free_entry_point') }), CARD)).toMatchObject({ billable: false, costMicros: 0 });
+    expect(chargeFor(status({ statusAtMs: after, pricing: pmp('referral_conversion', 'free_entry_point') }), CARD)).toMatchObject({
+      billable: false,
+      costMicros: 0,
+    });
     expect(chargeFor(status({ statusAtMs: before, pricing: pmp('marketing', 'regular') }), CARD)?.costMicros).toBe(11_800);
     expect(chargeFor(status({ statusAtMs: after, pricing: pmp('marketing', 'regular') }), CARD)?.costMicros).toBe(11_800);
   });
 
   it('conversation-based charges before 2025-07-01 keep the CBP regime', () => {
-    const c = chargeFor(status({ statusAtMs: at('2025-06-30T12:00:00Z'), pricing: { pricingModel: 'CBP', category: 'utility' }, conversation: { id: 'c1' } }), CARD)!;
+    const c = chargeFor(
+      status({ statusAtMs: at('2025-06-30T12:00:00Z'), pricing: { pricingModel: 'CBP', category: 'utility' }, conversation: { id: 'c1' } }),
+      CARD,
+    )!;
     expect(c).toMatchObject({ regime: 'CBP', costMicros: 3_000 });
   });
 });

@@ -3,37 +3,58 @@ import { applyStatus, currentStatus, deliveredAtMs, INITIAL_STATE, isDelivered, 
 import { createLatencyTracker } from '../../src/domain/latency-tracker';
 
 const fold = (events: StatusInput[]) => events.reduce(applyStatus, INITIAL_STATE);
-const permutations = <T>(xs: T[]): T[][] => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p])));
+const permutations = <T>(xs: T[]): T[][] =>
+  xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
 
 describe('status state machine', () => {
   it('moves forward sent → delivered → read', () => {
-    const s = fold([{ status: 'sent', atMs: 1 }, { status: 'delivered', atMs: 2 }, { status: 'read', atMs: 3 }]);
+    const s = fold([
+      { status: 'sent', atMs: 1 },
+      { status: 'delivered', atMs: 2 },
+      { status: 'read', atMs: 3 },
+    ]);
     expect(currentStatus(s)).toBe('read');
     expect(isDelivered(s)).toBe(true);
     expect(deliveredAtMs(s)).toBe(2);
   });
 
   it('gives the same state for every arrival order, with duplicates', () => {
-    const events = [{ status: 'sent', atMs: 10 }, { status: 'delivered', atMs: 20 }, { status: 'read', atMs: 30 }, { status: 'delivered', atMs: 20 }];
+    const events = [
+      { status: 'sent', atMs: 10 },
+      { status: 'delivered', atMs: 20 },
+      { status: 'read', atMs: 30 },
+      { status: 'delivered', atMs: 20 },
+    ];
     const expected = fold(events);
     for (const order of permutations(events)) expect(fold(order)).toEqual(expected);
     expect(currentStatus(expected)).toBe('read');
   });
 
   it('never goes back: read then delivered stays read, and a late sent changes nothing', () => {
-    const s = fold([{ status: 'read', atMs: 30 }, { status: 'delivered', atMs: 20 }, { status: 'sent', atMs: 10 }]);
+    const s = fold([
+      { status: 'read', atMs: 30 },
+      { status: 'delivered', atMs: 20 },
+      { status: 'sent', atMs: 10 },
+    ]);
     expect(currentStatus(s)).toBe('read');
     expect(s.firstAt).toEqual({ read: 30, delivered: 20, sent: 10 });
   });
 
   it('treats read as delivered when delivered is skipped', () => {
-    const s = fold([{ status: 'sent', atMs: 1 }, { status: 'read', atMs: 5 }]);
+    const s = fold([
+      { status: 'sent', atMs: 1 },
+      { status: 'read', atMs: 5 },
+    ]);
     expect(isDelivered(s)).toBe(true);
     expect(deliveredAtMs(s)).toBe(5);
   });
 
   it('keeps failed terminal for the attempt, even when delivered arrives after it', () => {
-    const s = fold([{ status: 'sent', atMs: 1 }, { status: 'failed', atMs: 2 }, { status: 'delivered', atMs: 3 }]);
+    const s = fold([
+      { status: 'sent', atMs: 1 },
+      { status: 'failed', atMs: 2 },
+      { status: 'delivered', atMs: 3 },
+    ]);
     expect(currentStatus(s)).toBe('failed');
     expect(isDelivered(s)).toBe(false);
   });
@@ -49,7 +70,11 @@ describe('status state machine', () => {
   });
 
   it('ignores statuses without delivery progress', () => {
-    const s = fold([{ status: 'sent', atMs: 1 }, { status: 'deleted', atMs: 2 }, { status: 'warning', atMs: 3 }]);
+    const s = fold([
+      { status: 'sent', atMs: 1 },
+      { status: 'deleted', atMs: 2 },
+      { status: 'warning', atMs: 3 },
+    ]);
     expect(currentStatus(s)).toBe('sent');
   });
 });

@@ -14,7 +14,7 @@ describe('TSV encoding for ClickHouse inserts', () => {
     expect(tsvValue({ a: 'x\ty' })).toBe('{"a":"x\\\\ty"}');
   });
 
-  it('writes one line per row in the first row\'s column order, a missing or null key as NULL', () => {
+  it("writes one line per row in the first row's column order, a missing or null key as NULL", () => {
     const { columns, body } = encodeTsv([
       { id: 'a', n: 1, at: null, note: 'tab\there' },
       { n: 2, id: 'b', note: 'new\nline' },

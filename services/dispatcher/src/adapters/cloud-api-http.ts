@@ -18,7 +18,8 @@ export interface CloudApiHttpOptions {
 export function messageBody(to: string, message: DispatchMessage, callbackData: string): Record<string, unknown> {
   const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to, biz_opaque_callback_data: callbackData };
   if (message.type === 'text') return { ...base, type: 'text', text: { body: message.text.body, preview_url: message.text.previewUrl ?? false } };
-  if (message.type === 'freeform') return { ...base, ...(message.replyTo !== undefined ? { context: { message_id: message.replyTo } } : {}), ...freeFormFields(message.content) };
+  if (message.type === 'freeform')
+    return { ...base, ...(message.replyTo !== undefined ? { context: { message_id: message.replyTo } } : {}), ...freeFormFields(message.content) };
   const t = message.template;
   const components = templateComponents(t);
   return { ...base, type: 'template', template: { name: t.name, language: { code: t.language }, ...(components.length ? { components } : {}) } };
@@ -111,7 +112,8 @@ export class CloudApiHttp implements CloudApi {
       const first = (parsed as { messages?: { id?: string; message_status?: string }[] } | undefined)?.messages?.[0];
       const wamid = first?.id;
       // message_status: accepted, held_for_quality_assessment or paused (template pacing); not a failure.
-      if (typeof wamid === 'string') return { kind: 'accepted', wamid, httpStatus: status, ...(typeof first?.message_status === 'string' ? { messageStatus: first.message_status } : {}) };
+      if (typeof wamid === 'string')
+        return { kind: 'accepted', wamid, httpStatus: status, ...(typeof first?.message_status === 'string' ? { messageStatus: first.message_status } : {}) };
       // A 2xx without a message id: Meta may have accepted it, we cannot tell.
       return { kind: 'error', httpStatus: status, message: `2xx without a message id: ${text.slice(0, 200)}`, mayHaveSent: true };
     }
@@ -121,7 +123,14 @@ export class CloudApiHttp implements CloudApi {
     const details = typeof error?.error_data?.details === 'string' ? error.error_data.details.slice(0, 500) : undefined;
     const base = typeof error?.message === 'string' ? error.message : text.slice(0, 200);
     const message = details !== undefined && details !== base ? `${base} (details: ${details})` : base;
-    return { kind: 'error', httpStatus: status, ...(code !== undefined ? { code } : {}), message, mayHaveSent: false, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+    return {
+      kind: 'error',
+      httpStatus: status,
+      ...(code !== undefined ? { code } : {}),
+      message,
+      mayHaveSent: false,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    };
   }
 
   async close(): Promise<void> {

@@ -27,7 +27,11 @@ export function freeFormFields(c: FreeFormContent): Record<string, unknown> {
       return {
         type: 'contacts',
         contacts: c.contacts.map((p) => ({
-          name: { formatted_name: p.name.formattedName, ...(p.name.firstName ? { first_name: p.name.firstName } : {}), ...(p.name.lastName ? { last_name: p.name.lastName } : {}) },
+          name: {
+            formatted_name: p.name.formattedName,
+            ...(p.name.firstName ? { first_name: p.name.firstName } : {}),
+            ...(p.name.lastName ? { last_name: p.name.lastName } : {}),
+          },
           ...(p.phones ? { phones: p.phones.map((x) => ({ phone: x.phone, ...(x.type ? { type: x.type } : {}), ...(x.waId ? { wa_id: x.waId } : {}) })) } : {}),
           ...(p.emails ? { emails: p.emails.map((x) => ({ email: x.email, ...(x.type ? { type: x.type } : {}) })) } : {}),
           ...(p.org ? { org: { ...p.org } } : {}),
@@ -43,7 +47,14 @@ function interactive(i: InteractiveContent): Record<string, unknown> {
   const out: Record<string, unknown> = { type: i.type };
   if (i.header) {
     const h = i.header;
-    out.header = h.type === 'text' ? { type: 'text', text: h.text } : h.type === 'image' ? { type: 'image', image: media(h.image, 'image', false) } : h.type === 'video' ? { type: 'video', video: media(h.video, 'video', false) } : { type: 'document', document: media(h.document, 'document', false) };
+    out.header =
+      h.type === 'text'
+        ? { type: 'text', text: h.text }
+        : h.type === 'image'
+          ? { type: 'image', image: media(h.image, 'image', false) }
+          : h.type === 'video'
+            ? { type: 'video', video: media(h.video, 'video', false) }
+            : { type: 'document', document: media(h.document, 'document', false) };
   }
   out.body = { text: i.body };
   if (i.footer) out.footer = { text: i.footer };

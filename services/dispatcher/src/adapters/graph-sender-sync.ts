@@ -76,7 +76,12 @@ export class GraphSenderSync {
     const token = this.options.accessTokens.get(wabaId);
     if (token === undefined) throw new Error(`no access token for business account ${wabaId}`);
     const url = `${this.options.baseUrl.replace(/\/$/, '')}/${this.options.version}/${phoneNumberId}?fields=${PHONE_NUMBER_FIELDS.join(',')}`;
-    const res = await request(url, { method: 'GET', headers: { authorization: `Bearer ${token}` }, headersTimeout: this.options.timeoutMs, bodyTimeout: this.options.timeoutMs });
+    const res = await request(url, {
+      method: 'GET',
+      headers: { authorization: `Bearer ${token}` },
+      headersTimeout: this.options.timeoutMs,
+      bodyTimeout: this.options.timeoutMs,
+    });
     const body = (await res.body.json().catch(() => undefined)) as { error?: { code?: number; message?: string } } | undefined;
     if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}${body?.error?.code !== undefined ? ` code ${body.error.code}` : ''}`);
     return graphPhoneState(body, configuredMps);
@@ -96,7 +101,12 @@ export class GraphSenderSync {
     const pipeline = this.redis.pipeline();
     pipeline.set(keys.phoneQuality(phoneNumberId), JSON.stringify(phone), 'PX', stateTtlMs);
     if (state.messagingLimit !== undefined) {
-      pipeline.set(keys.messagingLimit(wabaId), JSON.stringify({ limit: state.messagingLimit, event: 'GRAPH_API', updatedAt: at, source: 'graph_api' }), 'PX', stateTtlMs);
+      pipeline.set(
+        keys.messagingLimit(wabaId),
+        JSON.stringify({ limit: state.messagingLimit, event: 'GRAPH_API', updatedAt: at, source: 'graph_api' }),
+        'PX',
+        stateTtlMs,
+      );
     }
     pipeline.publish(keys.accountChangesChannel(), JSON.stringify({ kind: 'graph_api', wabaId, phoneNumberId }));
     const replies = await pipeline.exec();

@@ -10,7 +10,6 @@ import type { Semaphore } from '../domain/semaphore';
 import { SendRoomClosedError } from '../domain/send-room';
 import type { JobConcurrency, JobSource } from '../handle-job';
 
-
 export interface DispatchConsumerOptions {
   kafka: Kafka;
   groupId: string;
@@ -137,7 +136,6 @@ export class DispatchConsumer {
     return state;
   }
 
-
   private async eachBatch(payload: EachBatchPayload, ctx: BatchContext): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const state = this.stateOf(batch.topic, batch.partition);
@@ -157,7 +155,13 @@ export class DispatchConsumer {
           continue;
         }
         const decoded = decodeJson(dispatchJobV1, message.value);
-        if (decoded.ok && this.options.delayed && decoded.value.retryAt !== undefined && decoded.value.retryAt > this.options.clock.now() && !(await this.options.dueEarly?.(decoded.value))) {
+        if (
+          decoded.ok &&
+          this.options.delayed &&
+          decoded.value.retryAt !== undefined &&
+          decoded.value.retryAt > this.options.clock.now() &&
+          !(await this.options.dueEarly?.(decoded.value))
+        ) {
           notDue = { retryAt: decoded.value.retryAt };
           break;
         }
@@ -235,7 +239,10 @@ export class DispatchConsumer {
   private onFailure(state: PartitionState, err: unknown): void {
     state.epoch++;
     if (state.recovery) return;
-    this.options.logger.error({ err, topic: state.topic, partition: state.partition }, 'job handling failed; the partition is fetched again from its watermark');
+    this.options.logger.error(
+      { err, topic: state.topic, partition: state.partition },
+      'job handling failed; the partition is fetched again from its watermark',
+    );
     this.scheduleRecovery(state);
   }
 

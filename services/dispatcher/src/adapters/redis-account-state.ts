@@ -144,7 +144,11 @@ export class RedisAccountState implements AccountState {
 
   /** The number's throughput and quality with where each came from (GET /v1/senders). */
   phoneState(phoneNumberId: string): PhoneState {
-    return this.snapshot.phones.get(phoneNumberId) ?? { throughputMps: { value: this.deps.catalog.phoneNumber(phoneNumberId)?.throughputMps ?? 80, source: 'catalogue' } };
+    return (
+      this.snapshot.phones.get(phoneNumberId) ?? {
+        throughputMps: { value: this.deps.catalog.phoneNumber(phoneNumberId)?.throughputMps ?? 80, source: 'catalogue' },
+      }
+    );
   }
 
   templateStatus(wabaId: string, name: string, language: string): string | undefined {

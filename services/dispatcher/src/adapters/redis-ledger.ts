@@ -40,10 +40,28 @@ return 1`;
  * `eventId` when it is the default `<jobId>:<attempt>`. Entries written as `{…, event}` still decode.
  */
 const SHORT: Record<string, string> = {
-  eventId: 'i', jobId: 'j', requestKey: 'k', campaignId: 'c', senderPhoneNumberId: 's', wabaId: 'w',
-  recipientHash: 'r', recipientCountry: 'n', template: 't', category: 'g', lane: 'l', attempt: 'A',
-  outcome: 'o', reason: 'x', httpStatus: 'h', errorCode: 'ec', errorClass: 'ex', wamid: 'm',
-  latencyMs: 'ms', requestedAt: 'q', occurredAt: 'oc', metadata: 'md',
+  eventId: 'i',
+  jobId: 'j',
+  requestKey: 'k',
+  campaignId: 'c',
+  senderPhoneNumberId: 's',
+  wabaId: 'w',
+  recipientHash: 'r',
+  recipientCountry: 'n',
+  template: 't',
+  category: 'g',
+  lane: 'l',
+  attempt: 'A',
+  outcome: 'o',
+  reason: 'x',
+  httpStatus: 'h',
+  errorCode: 'ec',
+  errorClass: 'ex',
+  wamid: 'm',
+  latencyMs: 'ms',
+  requestedAt: 'q',
+  occurredAt: 'oc',
+  metadata: 'md',
 };
 const LONG: Record<string, string> = Object.fromEntries(Object.entries(SHORT).map(([long, short]) => [short, long]));
 

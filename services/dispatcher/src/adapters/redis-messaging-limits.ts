@@ -65,7 +65,13 @@ export class RedisMessagingLimits implements MessagingLimits {
   }
 
   async admit(portfolioId: string, waId: string, limit: number | null): Promise<MessagingLimitResult> {
-    const [verdict, used, retryAfterMs] = await this.redis.messagingLimitAdmit(this.key(portfolioId), this.options.clock.now(), this.options.windowMs, limit ?? -1, waId);
+    const [verdict, used, retryAfterMs] = await this.redis.messagingLimitAdmit(
+      this.key(portfolioId),
+      this.options.clock.now(),
+      this.options.windowMs,
+      limit ?? -1,
+      waId,
+    );
     if (verdict === 0) return { allowed: false, used, limit: limit ?? -1, retryAfterMs: Math.max(1_000, retryAfterMs) };
     return { allowed: true, newRecipient: verdict === 2 };
   }

@@ -126,7 +126,19 @@ export class RedisSendGuard implements SendGuard {
   async admit(phoneNumberId: string, send: Parameters<SendGuard['admit']>[1]): Promise<GuardVerdict> {
     const key = this.windowKey(phoneNumberId);
     const { claim } = send;
-    const reply = await this.redis.sendGuard(3, key, `${key}:last-admission`, claim.key, send.windowMs, send.cap, send.member, send.gapMs.toFixed(3), claim.value, claim.attempt, claim.ttlMs);
+    const reply = await this.redis.sendGuard(
+      3,
+      key,
+      `${key}:last-admission`,
+      claim.key,
+      send.windowMs,
+      send.cap,
+      send.member,
+      send.gapMs.toFixed(3),
+      claim.value,
+      claim.attempt,
+      claim.ttlMs,
+    );
     if (reply.startsWith('E')) return { kind: 'known', existing: parseLedgerEntry(reply.slice(1), claim.jobId) };
     const waitMs = Number(reply);
     return waitMs > 0 ? { kind: 'held', waitMs } : ADMITTED;
@@ -134,9 +146,7 @@ export class RedisSendGuard implements SendGuard {
 
   move(phoneNumberId: string, member: string, at: number): void {
     const offset = this.offset.estimate();
-    void this.redis
-      .zadd(this.windowKey(phoneNumberId), 'XX', 'GT', (at + (Number.isFinite(offset) ? offset : 0)).toFixed(3), member)
-      .catch(() => undefined);
+    void this.redis.zadd(this.windowKey(phoneNumberId), 'XX', 'GT', (at + (Number.isFinite(offset) ? offset : 0)).toFixed(3), member).catch(() => undefined);
   }
 
   private windowKey(phoneNumberId: string): string {

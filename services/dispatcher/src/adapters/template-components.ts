@@ -11,7 +11,10 @@ export function templateComponents(t: TemplateRef): unknown[] {
   const header = t.header ?? (t.headerParams?.[0] !== undefined ? ({ type: 'text', text: t.headerParams[0] } as const) : undefined);
   if (header) components.push({ type: 'header', parameters: [headerParameter(header)] });
   if (t.limitedTimeOffer) {
-    components.push({ type: 'limited_time_offer', parameters: [{ type: 'limited_time_offer', limited_time_offer: { expiration_time_ms: t.limitedTimeOffer.expirationTimeMs } }] });
+    components.push({
+      type: 'limited_time_offer',
+      parameters: [{ type: 'limited_time_offer', limited_time_offer: { expiration_time_ms: t.limitedTimeOffer.expirationTimeMs } }],
+    });
   }
   if (t.namedParams && Object.keys(t.namedParams).length > 0) {
     components.push({ type: 'body', parameters: Object.entries(t.namedParams).map(([name, v]) => ({ ...parameter(v), parameter_name: name })) });

@@ -26,16 +26,22 @@ export type ComplianceDecision =
       businessInitiated: boolean;
       usedFallback: boolean;
     }
-  | { action: 'reject'; reason: Extract<DeadLetterReason, 'opted_out' | 'outside_service_window' | 'unknown_template' | 'template_not_approved' | 'template_params_mismatch'>; detail: string }
+  | {
+      action: 'reject';
+      reason: Extract<DeadLetterReason, 'opted_out' | 'outside_service_window' | 'unknown_template' | 'template_not_approved' | 'template_params_mismatch'>;
+      detail: string;
+    }
   | { action: 'expire'; detail: string };
 
 function checkTemplate(ref: TemplateRef, facts: ComplianceFacts): ComplianceDecision | { category: MessageCategory; template: TemplateRef } {
   const t = facts.template(ref);
-  if (!t) return { action: 'reject', reason: 'unknown_template', detail: `template ${ref.name}/${ref.language} is not in the catalogue of this business account` };
+  if (!t)
+    return { action: 'reject', reason: 'unknown_template', detail: `template ${ref.name}/${ref.language} is not in the catalogue of this business account` };
   if (t.status !== 'APPROVED') return { action: 'reject', reason: 'template_not_approved', detail: `template ${ref.name}/${ref.language} is ${t.status}` };
   // The template may have changed at Meta since ingest checked the request: check again.
   const problems = checkTemplateRef(ref, t);
-  if (problems.length > 0) return { action: 'reject', reason: 'template_params_mismatch', detail: `template ${ref.name}/${ref.language}: ${problems.join('; ')}` };
+  if (problems.length > 0)
+    return { action: 'reject', reason: 'template_params_mismatch', detail: `template ${ref.name}/${ref.language}: ${problems.join('; ')}` };
   // The category is the template's current one at Meta (it may have been re-categorised).
   return { category: t.category, template: withSpecNames(ref.category === t.category ? ref : { ...ref, category: t.category }, t) };
 }
@@ -45,7 +51,10 @@ function checkTemplate(ref: TemplateRef, facts: ComplianceFacts): ComplianceDeci
  * it, else the fallback template), template existence/status/parameter count, then opt-out on the
  * category actually sent. Every refusal carries a reason code and a readable detail.
  */
-export function evaluateCompliance(job: Pick<DispatchJobV1, 'message' | 'fallbackTemplate' | 'expiresAt' | 'category'>, facts: ComplianceFacts): ComplianceDecision {
+export function evaluateCompliance(
+  job: Pick<DispatchJobV1, 'message' | 'fallbackTemplate' | 'expiresAt' | 'category'>,
+  facts: ComplianceFacts,
+): ComplianceDecision {
   if (job.expiresAt !== undefined && Date.parse(job.expiresAt) <= facts.nowMs) {
     return { action: 'expire', detail: `expired at ${job.expiresAt} before it could be sent` };
   }
@@ -55,7 +64,11 @@ export function evaluateCompliance(job: Pick<DispatchJobV1, 'message' | 'fallbac
   let usedFallback = false;
   if (message.type !== 'template' && !windowOpen) {
     if (!job.fallbackTemplate) {
-      return { action: 'reject', reason: 'outside_service_window', detail: 'free-form content needs an open 24 h service window and the job has no fallback template' };
+      return {
+        action: 'reject',
+        reason: 'outside_service_window',
+        detail: 'free-form content needs an open 24 h service window and the job has no fallback template',
+      };
     }
     message = { type: 'template', template: job.fallbackTemplate };
     usedFallback = true;

@@ -9,7 +9,15 @@ import { parseMessagingLimit } from '@wa/shared/tiers';
  * https://developers.facebook.com/docs/whatsapp/messaging-limits — `whatsapp_business_manager_messaging_limit`
  *   (the portfolio's limit) replaces the deprecated `messaging_limit_tier`.
  */
-export const PHONE_NUMBER_FIELDS = ['display_phone_number', 'quality_rating', 'throughput', 'whatsapp_business_manager_messaging_limit', 'messaging_limit_tier', 'name_status', 'status'] as const;
+export const PHONE_NUMBER_FIELDS = [
+  'display_phone_number',
+  'quality_rating',
+  'throughput',
+  'whatsapp_business_manager_messaging_limit',
+  'messaging_limit_tier',
+  'name_status',
+  'status',
+] as const;
 
 export const STANDARD_MPS = 80;
 export const HIGH_MPS = 1_000;
@@ -42,7 +50,11 @@ export function graphPhoneState(body: unknown, configuredMps = STANDARD_MPS): Gr
   const q = str(b.quality_rating)?.toUpperCase();
   if (q !== undefined && QUALITY.has(q) && q !== 'UNKNOWN') out.quality = q;
   const limitRaw = b.whatsapp_business_manager_messaging_limit ?? b.messaging_limit_tier;
-  const limit = parseMessagingLimit(typeof limitRaw === 'object' && limitRaw !== null ? (limitRaw as Record<string, unknown>).current_limit ?? (limitRaw as Record<string, unknown>).tier : limitRaw);
+  const limit = parseMessagingLimit(
+    typeof limitRaw === 'object' && limitRaw !== null
+      ? ((limitRaw as Record<string, unknown>).current_limit ?? (limitRaw as Record<string, unknown>).tier)
+      : limitRaw,
+  );
   if (limit !== undefined) out.messagingLimit = limit;
   if (str(b.name_status) !== undefined) out.nameStatus = str(b.name_status);
   if (str(b.status) !== undefined) out.status = str(b.status);

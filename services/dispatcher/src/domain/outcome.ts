@@ -40,7 +40,10 @@ export interface OutcomeOptions {
 
 /** Turns a send result into what the dispatcher does next. Pure, table-driven through the shared Meta error classification. */
 export function decideOutcome(result: SendResult, options: OutcomeOptions): OutcomeDecision {
-  if (result.kind === 'accepted') return result.messageStatus !== undefined ? { action: 'sent', wamid: result.wamid, messageStatus: result.messageStatus } : { action: 'sent', wamid: result.wamid };
+  if (result.kind === 'accepted')
+    return result.messageStatus !== undefined
+      ? { action: 'sent', wamid: result.wamid, messageStatus: result.messageStatus }
+      : { action: 'sent', wamid: result.wamid };
   if (result.mayHaveSent) {
     // Meta has no idempotency key: resending after an unanswered request can deliver twice.
     if (options.unknownOutcomePolicy === 'record_unknown') return { action: 'unknown', detail: result.message };

@@ -69,7 +69,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       await deps.campaigns.set(id.data, state);
     } catch (err) {
       if (err instanceof UnknownCampaignError) return reply.code(404).send({ error: { code: 'campaign_not_found', message: unknownCampaign(id.data) } });
-      if ((err as Error).message === 'campaign_cancelled') return reply.code(409).send({ error: { code: 'campaign_cancelled', message: 'a cancelled campaign cannot be resumed or paused' } });
+      if ((err as Error).message === 'campaign_cancelled')
+        return reply.code(409).send({ error: { code: 'campaign_cancelled', message: 'a cancelled campaign cannot be resumed or paused' } });
       throw err;
     }
     return { id: id.data, state, effect: EFFECT[state], campaign: await deps.campaigns.summary(id.data) };
@@ -102,7 +103,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const decision = admitCampaign({ newRecipients: fresh, knownRecipients: unique.length - fresh, limit, used, policy: deps.overflowPolicy });
     const perSender: Record<string, number> = {};
     if ('pool' in sender) for (const r of unique) perSender[pickSender(numberIds, r) ?? '?'] = (perSender[pickSender(numberIds, r) ?? '?'] ?? 0) + 1;
-    return { id: req.params.id, portfolioId: business.portfolioId, limit, used, recipients: unique.length, newRecipients: fresh, ...decision, ...(Object.keys(perSender).length ? { perSender } : {}) };
+    return {
+      id: req.params.id,
+      portfolioId: business.portfolioId,
+      limit,
+      used,
+      recipients: unique.length,
+      newRecipients: fresh,
+      ...decision,
+      ...(Object.keys(perSender).length ? { perSender } : {}),
+    };
   });
 
   app.get('/v1/senders', async () => {

@@ -24,17 +24,32 @@ describe('Graph API client: when a request really leaves (local HTTP server)', (
       req.on('end', () => {
         arrivals.push(performance.now());
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: '4915100000001', wa_id: '4915100000001' }], messages: [{ id: 'wamid.test' }] }));
+        res.end(
+          JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: '4915100000001', wa_id: '4915100000001' }], messages: [{ id: 'wamid.test' }] }),
+        );
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const api = new CloudApiHttp({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, version: 'v21.0', connections: 1, timeoutMs: 5_000, connectTimeoutMs: 1_000 });
+    const api = new CloudApiHttp({
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      version: 'v21.0',
+      connections: 1,
+      timeoutMs: 5_000,
+      connectTimeoutMs: 1_000,
+    });
     cleanup = async () => {
       await api.close();
       await new Promise<void>((r) => server.close(() => r()));
     };
     const send = (onWritten?: () => void) =>
-      api.send({ phoneNumberId: '1001', accessToken: 'token', to: '4915100000001', message: { type: 'text', text: { body: 'hi' } }, callbackData: 'job-1', ...(onWritten ? { onWritten } : {}) });
+      api.send({
+        phoneNumberId: '1001',
+        accessToken: 'token',
+        to: '4915100000001',
+        message: { type: 'text', text: { body: 'hi' } },
+        callbackData: 'job-1',
+        ...(onWritten ? { onWritten } : {}),
+      });
 
     expect((await send()).kind).toBe('accepted'); // opens the connection
     const written: number[] = [];
@@ -56,9 +71,30 @@ describe('Graph API client: when a request really leaves (local HTTP server)', (
 describe("Graph API client: Meta's answers as documented (local HTTP server)", () => {
   it('keeps message_status of an accepted send and error_data.details of a refusal (no error_subcode needed)', async () => {
     const answers = [
-      { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: '4915100000001', wa_id: '4915100000001' }], messages: [{ id: 'wamid.held', message_status: 'held_for_quality_assessment' }] } },
+      {
+        status: 200,
+        body: {
+          messaging_product: 'whatsapp',
+          contacts: [{ input: '4915100000001', wa_id: '4915100000001' }],
+          messages: [{ id: 'wamid.held', message_status: 'held_for_quality_assessment' }],
+        },
+      },
       { status: 200, body: { messaging_product: 'whatsapp', messages: [{ id: 'wamid.paused', message_status: 'paused' }] } },
-      { status: 429, body: { error: { message: '(#131048) Spam rate limit hit', type: 'OAuthException', code: 131048, error_data: { messaging_product: 'whatsapp', details: 'Message failed to send because there are restrictions on how many messages can be sent from this phone number.' }, fbtrace_id: 'Axyz' } } },
+      {
+        status: 429,
+        body: {
+          error: {
+            message: '(#131048) Spam rate limit hit',
+            type: 'OAuthException',
+            code: 131048,
+            error_data: {
+              messaging_product: 'whatsapp',
+              details: 'Message failed to send because there are restrictions on how many messages can be sent from this phone number.',
+            },
+            fbtrace_id: 'Axyz',
+          },
+        },
+      },
     ];
     let i = 0;
     const server: Server = createServer((req, res) => {
@@ -70,12 +106,19 @@ describe("Graph API client: Meta's answers as documented (local HTTP server)", (
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const api = new CloudApiHttp({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, version: 'v24.0', connections: 1, timeoutMs: 5_000, connectTimeoutMs: 1_000 });
+    const api = new CloudApiHttp({
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      version: 'v24.0',
+      connections: 1,
+      timeoutMs: 5_000,
+      connectTimeoutMs: 1_000,
+    });
     cleanup = async () => {
       await api.close();
       await new Promise<void>((r) => server.close(() => r()));
     };
-    const send = () => api.send({ phoneNumberId: '1001', accessToken: 'token', to: '4915100000001', message: { type: 'text', text: { body: 'hi' } }, callbackData: 'job-1' });
+    const send = () =>
+      api.send({ phoneNumberId: '1001', accessToken: 'token', to: '4915100000001', message: { type: 'text', text: { body: 'hi' } }, callbackData: 'job-1' });
     expect(await send()).toMatchObject({ kind: 'accepted', wamid: 'wamid.held', messageStatus: 'held_for_quality_assessment' });
     expect(await send()).toMatchObject({ kind: 'accepted', wamid: 'wamid.paused', messageStatus: 'paused' });
     const refused = await send();

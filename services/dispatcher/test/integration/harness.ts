@@ -222,7 +222,17 @@ export interface SimStats {
   requests: number;
   accepted: number;
   rejectedByCode: Record<string, number>;
-  phoneNumbers: Record<string, { throughputMps: number; requests: number; accepted: number; rejectedByCode: Record<string, number>; peakRequestsPerSecond: number; peakAcceptedPerSecond: number }>;
+  phoneNumbers: Record<
+    string,
+    {
+      throughputMps: number;
+      requests: number;
+      accepted: number;
+      rejectedByCode: Record<string, number>;
+      peakRequestsPerSecond: number;
+      peakAcceptedPerSecond: number;
+    }
+  >;
   duplicateSends: { count: number; items: unknown[] };
   businesses: Record<string, { messagingLimit: number | string; uniqueRecipientsInWindow: number }>;
 }

@@ -32,7 +32,10 @@ describe('dispatcher look-ahead past a slow number (real Kafka, Redis, simulator
     const first = await start();
     const t0 = Date.now();
     // Batch by batch, the fast jobs would wait for the first fetch's ~4,500 slow jobs: 225 s at 20 msg/s.
-    await waitFor(() => fast.every((j) => sentIds().has(j.jobId)), { timeoutMs: 30_000, description: () => `all ${FAST_JOBS} fast-number jobs sent (${fast.filter((j) => sentIds().has(j.jobId)).length} so far)` });
+    await waitFor(() => fast.every((j) => sentIds().has(j.jobId)), {
+      timeoutMs: 30_000,
+      description: () => `all ${FAST_JOBS} fast-number jobs sent (${fast.filter((j) => sentIds().has(j.jobId)).length} so far)`,
+    });
     const fastDoneS = (Date.now() - t0) / 1000;
     const slowSentThen = slow.filter((j) => sentIds().has(j.jobId)).length;
     console.log(`fast number done after ${fastDoneS.toFixed(1)} s; slow number had sent ${slowSentThen} of ${SLOW_JOBS}`);
@@ -49,7 +52,10 @@ describe('dispatcher look-ahead past a slow number (real Kafka, Redis, simulator
     // fast jobs (done, but behind the slow backlog) and above nothing that is not done.
     const admin = h.kafka.admin();
     await admin.connect();
-    const [committed] = await admin.fetchOffsets({ groupId: consumerGroupId(`${group.CONSUMER_GROUP}.utility`, { TOPIC_PREFIX: h.prefix }), topics: [topicName(topics.dispatchJobs.utility, h.prefix)] });
+    const [committed] = await admin.fetchOffsets({
+      groupId: consumerGroupId(`${group.CONSUMER_GROUP}.utility`, { TOPIC_PREFIX: h.prefix }),
+      topics: [topicName(topics.dispatchJobs.utility, h.prefix)],
+    });
     await admin.disconnect();
     const watermark = Number(committed!.partitions[0]!.offset);
     console.log(`committed watermark ${watermark}`);
@@ -72,8 +78,14 @@ describe('dispatcher look-ahead past a slow number (real Kafka, Redis, simulator
     // A new owner of the group starts at the watermark: slow jobs go on, the fast ones are only re-announced.
     const slowBefore = slow.filter((j) => done.has(j.jobId)).length;
     await start();
-    await waitFor(() => slow.filter((j) => sentIds().has(j.jobId)).length >= slowBefore + 40, { timeoutMs: 30_000, description: 'the restarted dispatcher sends the slow backlog on' });
-    await waitFor(() => h!.sent.filter((e) => e.jobId === fast[0]!.jobId).length >= 2, { timeoutMs: 30_000, description: 'the redelivered fast jobs are re-announced from the ledger' });
+    await waitFor(() => slow.filter((j) => sentIds().has(j.jobId)).length >= slowBefore + 40, {
+      timeoutMs: 30_000,
+      description: 'the restarted dispatcher sends the slow backlog on',
+    });
+    await waitFor(() => h!.sent.filter((e) => e.jobId === fast[0]!.jobId).length >= 2, {
+      timeoutMs: 30_000,
+      description: 'the redelivered fast jobs are re-announced from the ledger',
+    });
     const stats = h.simStats();
     expect(stats.duplicateSends.count).toBe(0);
     for (const [, ids] of h.terminalByJob()) expect(ids.size).toBe(1);

@@ -44,7 +44,15 @@ export interface Child {
   stop(graceMs?: number): Promise<void>;
 }
 
-function spawnTs(name: string, entry: string, env: Record<string, string>, url: string, readyPath: string, logDir: string, nodeArgs: string[] = []): Promise<Child> {
+function spawnTs(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  url: string,
+  readyPath: string,
+  logDir: string,
+  nodeArgs: string[] = [],
+): Promise<Child> {
   const logFile = join(logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO_ROOT, entry)], {
@@ -109,7 +117,15 @@ export async function spawnSim(scenario: ScenarioInput, logDir: string): Promise
   const scenarioFile = join(logDir, `scenario-${port}.json`);
   writeFileSync(scenarioFile, JSON.stringify(scenario));
   const url = `http://127.0.0.1:${port}`;
-  const child = await spawnTs('sim', 'tools/cloud-api-sim/src/main.ts', { SIM_PORT: String(port), SIM_SCENARIO: scenarioFile }, url, '/_sim/stats', logDir, (process.env.SIM_NODE_ARGS ?? '').split(' ').filter(Boolean));
+  const child = await spawnTs(
+    'sim',
+    'tools/cloud-api-sim/src/main.ts',
+    { SIM_PORT: String(port), SIM_SCENARIO: scenarioFile },
+    url,
+    '/_sim/stats',
+    logDir,
+    (process.env.SIM_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  );
   // Meta's servers do not share our CPUs: see raiseToRealtime.
   const priority = raiseToRealtime(child.proc.pid!);
   if (!priority.raised && !warnedNormalPriority) {
@@ -138,5 +154,13 @@ export async function spawnDispatcher(name: string, env: Record<string, string>,
   const catalogFile = join(logDir, `catalog-${name}.json`);
   writeFileSync(catalogFile, JSON.stringify(catalog));
   const url = `http://127.0.0.1:${port}`;
-  return spawnTs(name, 'services/dispatcher/src/main.ts', { LOG_LEVEL: 'info', ...env, HTTP_PORT: String(port), CATALOG_PATH: catalogFile }, url, '/readyz', logDir, nodeArgs);
+  return spawnTs(
+    name,
+    'services/dispatcher/src/main.ts',
+    { LOG_LEVEL: 'info', ...env, HTTP_PORT: String(port), CATALOG_PATH: catalogFile },
+    url,
+    '/readyz',
+    logDir,
+    nodeArgs,
+  );
 }

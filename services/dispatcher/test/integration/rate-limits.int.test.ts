@@ -40,7 +40,10 @@ function rateIn(times: readonly number[], from: number, to: number): { rate: num
   return { rate: ((t.length - 1) * 1000) / spanMs, n: t.length, spanMs };
 }
 
-async function setup(numbers: { id: string; mps: number }[], partitions = 3): Promise<{ h: Harness; sim: SimProcess; w: ReturnType<typeof world>; logDir: string }> {
+async function setup(
+  numbers: { id: string; mps: number }[],
+  partitions = 3,
+): Promise<{ h: Harness; sim: SimProcess; w: ReturnType<typeof world>; logDir: string }> {
   const harness = new Harness();
   h = harness;
   await harness.setup(partitions);
@@ -60,7 +63,7 @@ async function setup(numbers: { id: string; mps: number }[], partitions = 3): Pr
 // clock (test/unit/send-scheduler.test.ts) and the achieved rate is bench:dispatch's measure.
 
 describe('rate limits against a simulator process (real Kafka, Redis)', () => {
-  it("paces a number with zero 130429 and never more than its limit in any second", async () => {
+  it('paces a number with zero 130429 and never more than its limit in any second', async () => {
     const MPS = 60;
     const { h, sim, w, logDir } = await setup([{ id: '1001', mps: MPS }]);
     children.push(await spawnDispatcher('dispatcher', h.env({ INBOUND_HEADROOM_FRACTION: '0.03' }), w.catalog, logDir));
@@ -72,7 +75,9 @@ describe('rate limits against a simulator process (real Kafka, Redis)', () => {
     const times = sentTimes(h.sent, '1001');
     const steady = rateIn(times, times[0]! + RAMP_MS, Infinity);
     const thr = h.sent.filter((e) => e.errorCode === 130429).map((e) => Date.parse(e.occurredAt) - times[0]!);
-    console.log(`throughput: 130429 at ${thr.join(',')} ms; ${steady.rate.toFixed(2)} mps of ${MPS} over ${steady.spanMs} ms (${steady.n} sends); sim peak ${stats.phoneNumbers['1001']!.peakRequestsPerSecond}/s, rejected ${JSON.stringify(stats.rejectedByCode)}`);
+    console.log(
+      `throughput: 130429 at ${thr.join(',')} ms; ${steady.rate.toFixed(2)} mps of ${MPS} over ${steady.spanMs} ms (${steady.n} sends); sim peak ${stats.phoneNumbers['1001']!.peakRequestsPerSecond}/s, rejected ${JSON.stringify(stats.rejectedByCode)}`,
+    );
     expect(stats.rejectedByCode['130429'] ?? 0).toBe(0);
     expect(stats.phoneNumbers['1001']!.peakRequestsPerSecond).toBeLessThanOrEqual(MPS);
     expect(steady.spanMs).toBeGreaterThan(8_000);
@@ -112,8 +117,14 @@ describe('rate limits against a simulator process (real Kafka, Redis)', () => {
     const during = rateIn(times, tUp + 1_000, tDown);
     const after = rateIn(times, tDown + 1_000, Infinity);
     const throttled = h.sent.filter((e) => e.errorCode === 130429).map((e) => Date.parse(e.occurredAt));
-    const perSecondFrom = (from: number, to: number) => Array.from({ length: Math.ceil((to - from) / 1000) }, (_, i) => times.filter((t) => t >= from + i * 1000 && t < Math.min(to, from + (i + 1) * 1000)).length);
-    console.log(`tiers: before ${before.rate.toFixed(1)}/40, during ${during.rate.toFixed(1)}/${UPGRADED_MPS}, after ${after.rate.toFixed(1)}/30; 130429 at +${throttled.map((t) => t - tDown).join(',')} ms from the downgrade; sends per second from the upgrade: ${perSecondFrom(tUp, tDown).join(' ')}`);
+    const perSecondFrom = (from: number, to: number) =>
+      Array.from(
+        { length: Math.ceil((to - from) / 1000) },
+        (_, i) => times.filter((t) => t >= from + i * 1000 && t < Math.min(to, from + (i + 1) * 1000)).length,
+      );
+    console.log(
+      `tiers: before ${before.rate.toFixed(1)}/40, during ${during.rate.toFixed(1)}/${UPGRADED_MPS}, after ${after.rate.toFixed(1)}/30; 130429 at +${throttled.map((t) => t - tDown).join(',')} ms from the downgrade; sends per second from the upgrade: ${perSecondFrom(tUp, tDown).join(' ')}`,
+    );
     expect(before.rate).toBeLessThanOrEqual(40);
     // The upgrade took effect: seconds with more sends than the old limit allows (how many more is the CPU's say).
     expect(Math.max(...perSecondFrom(tUp + 1_000, tDown))).toBeGreaterThan(40);
@@ -145,7 +156,9 @@ describe('rate limits against a simulator process (real Kafka, Redis)', () => {
     const steady = rateIn(times, times[0]! + RAMP_MS, Infinity);
     const perReplica = await Promise.all([a, b].map((c) => sentCount(c.url)));
     const thr = h.sent.filter((e) => e.errorCode === 130429).map((e) => Date.parse(e.occurredAt) - times[0]!);
-    console.log(`two replicas: 130429 at ${thr.join(',')} ms (${perReplica.join(' + ')} sends): ${steady.rate.toFixed(2)} mps of ${MPS}; sim peak ${stats.phoneNumbers['1001']!.peakRequestsPerSecond}/s, rejected ${JSON.stringify(stats.rejectedByCode)}`);
+    console.log(
+      `two replicas: 130429 at ${thr.join(',')} ms (${perReplica.join(' + ')} sends): ${steady.rate.toFixed(2)} mps of ${MPS}; sim peak ${stats.phoneNumbers['1001']!.peakRequestsPerSecond}/s, rejected ${JSON.stringify(stats.rejectedByCode)}`,
+    );
     expect(stats.rejectedByCode['130429'] ?? 0).toBe(0);
     expect(stats.phoneNumbers['1001']!.peakRequestsPerSecond).toBeLessThanOrEqual(MPS);
     expect(stats.accepted).toBe(jobs.length);

@@ -60,13 +60,36 @@ describe('send guard on Redis', () => {
         if (op < 0.2) {
           const interval = rnd.pick([1.0204, 5, 12.5, 102.0408]).toFixed(4);
           const count = 1 + rnd.int(10);
-          const [lua, pure] = [await redis.gcraReserveAt(k(`rate:${number}`), interval, count, CATCH_UP_MS, at), model.gcraReserve(k(`rate:${number}`), interval, count, CATCH_UP_MS, Number(at))];
+          const [lua, pure] = [
+            await redis.gcraReserveAt(k(`rate:${number}`), interval, count, CATCH_UP_MS, at),
+            model.gcraReserve(k(`rate:${number}`), interval, count, CATCH_UP_MS, Number(at)),
+          ];
           expect(lua, where).toBe(pure);
         } else if (op < 0.9) {
           const win = k(`sent-window:${number}`);
           const claim: LedgerClaim = { key: k(`ledger:${rnd.int(40)}`), value: rnd.pick(LEDGER_VALUES), attempt: rnd.int(4), ttlMs: 60_000 };
-          const args = { windowMs: 1_000, cap: rnd.pick([1, 2, 5, 20]), member: `m${i}`, gapMs: rnd.pick(['0.000', '6.250', '10.000', '51.020']), value: claim.value, attempt: claim.attempt };
-          const lua = await redis.sendGuardAt(3, win, `${win}:last-admission`, claim.key, args.windowMs, args.cap, args.member, args.gapMs, claim.value, claim.attempt, claim.ttlMs, at);
+          const args = {
+            windowMs: 1_000,
+            cap: rnd.pick([1, 2, 5, 20]),
+            member: `m${i}`,
+            gapMs: rnd.pick(['0.000', '6.250', '10.000', '51.020']),
+            value: claim.value,
+            attempt: claim.attempt,
+          };
+          const lua = await redis.sendGuardAt(
+            3,
+            win,
+            `${win}:last-admission`,
+            claim.key,
+            args.windowMs,
+            args.cap,
+            args.member,
+            args.gapMs,
+            claim.value,
+            claim.attempt,
+            claim.ttlMs,
+            at,
+          );
           const pure = model.sendGuard([win, `${win}:last-admission`, claim.key], args, Number(at));
           expect(lua, where).toBe(pure);
           replies[lua === '0' ? 'admitted' : lua.startsWith('E') ? 'known' : 'held']++;

@@ -15,8 +15,21 @@ describe('dispatcher send path (real Kafka, Redis, simulator)', () => {
     h = new Harness();
     await h.setup();
     const notOnWa = recipient(900);
-    const w = world([{ id: '1001', mps: 200 }], { scenario: { faults: { transientFraction: 0.3, transientHttpStatus: 500, ecosystemThrottleFraction: 0, latency: { kind: 'none' } }, population: { overrides: { [notOnWa]: 'not_on_whatsapp' } } as never } });
-    w.scenario.population = { notOnWhatsAppFraction: 0, optedOutMarketingFraction: 0, experimentFraction: 0, replyFraction: 0, stopFraction: 0, readFraction: 0, overrides: { [notOnWa]: 'not_on_whatsapp' } };
+    const w = world([{ id: '1001', mps: 200 }], {
+      scenario: {
+        faults: { transientFraction: 0.3, transientHttpStatus: 500, ecosystemThrottleFraction: 0, latency: { kind: 'none' } },
+        population: { overrides: { [notOnWa]: 'not_on_whatsapp' } } as never,
+      },
+    });
+    w.scenario.population = {
+      notOnWhatsAppFraction: 0,
+      optedOutMarketingFraction: 0,
+      experimentFraction: 0,
+      replyFraction: 0,
+      stopFraction: 0,
+      readFraction: 0,
+      overrides: { [notOnWa]: 'not_on_whatsapp' },
+    };
     await h.startSim(w.scenario);
     const keys = createRedisKeys(h.redisPrefix);
     const optedOut = recipient(901);
@@ -38,8 +51,16 @@ describe('dispatcher send path (real Kafka, Redis, simulator)', () => {
       optedOutUtility: job({ to: optedOut }),
       textInWindow: job({ to: windowOpen, category: 'service', message: text }),
       textNoWindow: job({ to: recipient(903), category: 'service', message: text }),
-      textFallback: job({ to: recipient(904), category: 'service', message: text, fallbackTemplate: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['A-9'] } }),
-      badParams: job({ to: recipient(905), message: { type: 'template', template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: [] } } }),
+      textFallback: job({
+        to: recipient(904),
+        category: 'service',
+        message: text,
+        fallbackTemplate: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['A-9'] },
+      }),
+      badParams: job({
+        to: recipient(905),
+        message: { type: 'template', template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: [] } },
+      }),
       unknownTemplate: job({ to: recipient(906), message: { type: 'template', template: { name: 'no_such', language: 'en_US', category: 'utility' } } }),
       expired: job({ to: recipient(907), expiresAt: new Date(Date.now() - 1_000).toISOString() }),
     };
@@ -62,7 +83,12 @@ describe('dispatcher send path (real Kafka, Redis, simulator)', () => {
     expect(outcome(special.expired).outcome).toBe('expired');
 
     // transient 500s were retried through the retry topics and every normal job got through
-    expect(normal.map(outcome).filter((e) => e.outcome !== 'sent').map((e) => ({ jobId: e.jobId, outcome: e.outcome, reason: e.reason }))).toEqual([]);
+    expect(
+      normal
+        .map(outcome)
+        .filter((e) => e.outcome !== 'sent')
+        .map((e) => ({ jobId: e.jobId, outcome: e.outcome, reason: e.reason })),
+    ).toEqual([]);
     const retried = h.sent.filter((e) => e.outcome === 'retry_scheduled');
     expect(retried.length).toBeGreaterThan(5);
     expect(retried.every((e) => e.errorClass === 'transient')).toBe(true);
@@ -85,7 +111,10 @@ describe('dispatcher send path (real Kafka, Redis, simulator)', () => {
     const fresh = Array.from({ length: 20 }, (_, i) => job({ to: recipient(1_000 + i) }));
     await h.produce([...fresh, ...again]);
     await waitFor(() => again.every((j) => h!.terminal(j.jobId).length > 0), { timeoutMs: 30_000, description: 'known recipients sent' });
-    await waitFor(() => fresh.every((j) => h!.sent.some((e) => e.jobId === j.jobId && e.outcome === 'deferred')), { timeoutMs: 30_000, description: 'new recipients held' });
+    await waitFor(() => fresh.every((j) => h!.sent.some((e) => e.jobId === j.jobId && e.outcome === 'deferred')), {
+      timeoutMs: 30_000,
+      description: 'new recipients held',
+    });
     expect(again.every((j) => h!.terminal(j.jobId)[0]!.outcome === 'sent')).toBe(true);
     expect(fresh.every((j) => h!.terminal(j.jobId).length === 0)).toBe(true);
     const stats = h.simStats();

@@ -24,7 +24,13 @@ describe('sender state from the Graph API', () => {
   it('applies a throughput upgrade, a quality drop and a new messaging limit whose webhooks never arrived', async () => {
     h = new Harness();
     await h.redis.connect();
-    const w = world([{ id: '1001', mps: 80 }, { id: '1002', mps: 20 }], { messagingLimit: 2_000 });
+    const w = world(
+      [
+        { id: '1001', mps: 80 },
+        { id: '1002', mps: 20 },
+      ],
+      { messagingLimit: 2_000 },
+    );
     const sim = await h.startSim(w.scenario);
     const logger = createLogger({ service: 'sender-sync-test', level: 'error' });
     const keys = createRedisKeys(h.redisPrefix);
@@ -32,7 +38,18 @@ describe('sender state from the Graph API', () => {
     const account = new RedisAccountState(h.redis, { keys, keyPrefix: h.redisPrefix, catalog, refreshMs: 60_000, logger });
     await account.start();
     stops.push(() => account.stop());
-    const sync = new GraphSenderSync(h.redis, { baseUrl: h.simUrl, version: 'v24.0', accessTokens: new Map([[WABA, TOKEN]]), catalog, keys, intervalMs: 0, timeoutMs: 5_000, stateTtlMs: 60_000, now: Date.now, logger });
+    const sync = new GraphSenderSync(h.redis, {
+      baseUrl: h.simUrl,
+      version: 'v24.0',
+      accessTokens: new Map([[WABA, TOKEN]]),
+      catalog,
+      keys,
+      intervalMs: 0,
+      timeoutMs: 5_000,
+      stateTtlMs: 60_000,
+      now: Date.now,
+      logger,
+    });
 
     expect(await sync.runOnce()).toEqual({ read: 2, failed: [] });
     await waitFor(() => account.messagingLimitState('' + WABA).source === 'graph_api', { description: 'first read applied' });
@@ -43,7 +60,9 @@ describe('sender state from the Graph API', () => {
     sim.event({ type: 'phone_number_quality_update', phoneNumberId: '1002', event: 'FLAGGED' });
     sim.event({ type: 'business_capability_update', businessId: PORTFOLIO, messagingLimit: 100_000 });
     expect(await sync.runOnce()).toEqual({ read: 2, failed: [] });
-    await waitFor(() => account.throughputMps('1001') === 1_000 && account.quality('1002') === 'RED' && account.messagingLimit(WABA) === 100_000, { description: 'all three applied' });
+    await waitFor(() => account.throughputMps('1001') === 1_000 && account.quality('1002') === 'RED' && account.messagingLimit(WABA) === 100_000, {
+      description: 'all three applied',
+    });
     expect(account.phoneState('1001').throughputMps).toMatchObject({ value: 1_000, source: 'graph_api' });
     expect(account.phoneState('1002').quality).toMatchObject({ value: 'RED', source: 'graph_api' });
     expect(account.messagingLimitState(WABA)).toMatchObject({ value: 100_000, source: 'graph_api' });
@@ -57,8 +76,22 @@ describe('sender state from the Graph API', () => {
     await h.startSim(w.scenario);
     const logger = createLogger({ service: 'sender-sync-test', level: 'silent' });
     const keys = createRedisKeys(h.redisPrefix);
-    const catalog = indexCatalog({ ...w.catalog, phoneNumbers: [...w.catalog.phoneNumbers, { id: '9999', wabaId: WABA, displayNumber: '15550009999', throughputMps: 80 }] });
-    const sync = new GraphSenderSync(h.redis, { baseUrl: h.simUrl, version: 'v24.0', accessTokens: new Map([[WABA, TOKEN]]), catalog, keys, intervalMs: 0, timeoutMs: 5_000, stateTtlMs: 60_000, now: Date.now, logger });
+    const catalog = indexCatalog({
+      ...w.catalog,
+      phoneNumbers: [...w.catalog.phoneNumbers, { id: '9999', wabaId: WABA, displayNumber: '15550009999', throughputMps: 80 }],
+    });
+    const sync = new GraphSenderSync(h.redis, {
+      baseUrl: h.simUrl,
+      version: 'v24.0',
+      accessTokens: new Map([[WABA, TOKEN]]),
+      catalog,
+      keys,
+      intervalMs: 0,
+      timeoutMs: 5_000,
+      stateTtlMs: 60_000,
+      now: Date.now,
+      logger,
+    });
     const result = await sync.runOnce();
     expect(result.read).toBe(1);
     expect(result.failed).toEqual([{ phoneNumberId: '9999', reason: expect.stringMatching(/^HTTP 400/) }]);

@@ -20,7 +20,13 @@ const SUMMER = {
   components: [
     { type: 'HEADER', format: 'IMAGE', example: { header_handle: ['4::aW1n'] } },
     { type: 'BODY', text: 'Hi {{1}}, the summer range is {{2}} off.' },
-    { type: 'BUTTONS', buttons: [{ type: 'QUICK_REPLY', text: 'Tell me more' }, { type: 'URL', text: 'Shop', url: 'https://shop.example/{{1}}' }] },
+    {
+      type: 'BUTTONS',
+      buttons: [
+        { type: 'QUICK_REPLY', text: 'Tell me more' },
+        { type: 'URL', text: 'Shop', url: 'https://shop.example/{{1}}' },
+      ],
+    },
   ],
 };
 
@@ -32,7 +38,10 @@ const summer = (over: Partial<TemplateRef> = {}) => ({
     category: 'marketing' as const,
     header: { type: 'image' as const, image: { link: 'https://cdn.example/summer.jpg' } },
     bodyParams: ['Ann', '20%'],
-    buttonParams: [{ index: 0, subType: 'quick_reply' as const, text: 'summer-more' }, { index: 1, subType: 'url' as const, text: 'summer' }],
+    buttonParams: [
+      { index: 0, subType: 'quick_reply' as const, text: 'summer-more' },
+      { index: 1, subType: 'url' as const, text: 'summer' },
+    ],
     ...over,
   },
 });
@@ -72,34 +81,71 @@ describe('templates synced from the simulator (real Kafka, Redis, simulator)', (
 
     // 3. A new body parameter at Meta: announced by a template webhook (the webhook service publishes
     //    it on the account-changes channel), synced, enforced.
-    const put = (body: Record<string, unknown>) => fetch(`${h!.simUrl}/_sim/templates`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ wabaId: WABA, language: 'en_US', ...body }) });
+    const put = (body: Record<string, unknown>) =>
+      fetch(`${h!.simUrl}/_sim/templates`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ wabaId: WABA, language: 'en_US', ...body }),
+      });
     const announce = () => h!.redis.publish(keys.accountChangesChannel(), JSON.stringify({ kind: 'template_status', wabaId: WABA }));
-    const synced = async (check: (t: Record<string, unknown>) => boolean, inDispatcher: (t: NonNullable<ReturnType<typeof dispatcher.templates.get>>) => boolean, what: string) => {
+    const synced = async (
+      check: (t: Record<string, unknown>) => boolean,
+      inDispatcher: (t: NonNullable<ReturnType<typeof dispatcher.templates.get>>) => boolean,
+      what: string,
+    ) => {
       await announce();
-      await waitFor(async () => {
-        const t = (await store.load([WABA]))[0]?.templates.find((x) => x.name === 'summer_launch') as Record<string, unknown> | undefined;
-        return t !== undefined && check(t);
-      }, { timeoutMs: 10_000, description: what });
+      await waitFor(
+        async () => {
+          const t = (await store.load([WABA]))[0]?.templates.find((x) => x.name === 'summer_launch') as Record<string, unknown> | undefined;
+          return t !== undefined && check(t);
+        },
+        { timeoutMs: 10_000, description: what },
+      );
       // The dispatcher re-reads the store on the store's own announcement.
-      await waitFor(() => {
-        const t = dispatcher.templates.get(WABA, 'summer_launch', 'en_US');
-        return t !== undefined && inDispatcher(t);
-      }, { timeoutMs: 10_000, description: `${what} (in the dispatcher)` });
+      await waitFor(
+        () => {
+          const t = dispatcher.templates.get(WABA, 'summer_launch', 'en_US');
+          return t !== undefined && inDispatcher(t);
+        },
+        { timeoutMs: 10_000, description: `${what} (in the dispatcher)` },
+      );
     };
-    expect((await put({ name: 'summer_launch', components: [SUMMER.components[0], { type: 'BODY', text: 'Hi {{1}}, the summer range is {{2}} off until {{3}}.' }, SUMMER.components[2]] })).status).toBe(200);
-    await synced((t) => JSON.stringify(t.components).includes('{{3}}'), (t) => t.body.length === 3, 'the new parameter synced');
+    expect(
+      (
+        await put({
+          name: 'summer_launch',
+          components: [SUMMER.components[0], { type: 'BODY', text: 'Hi {{1}}, the summer range is {{2}} off until {{3}}.' }, SUMMER.components[2]],
+        })
+      ).status,
+    ).toBe(200);
+    await synced(
+      (t) => JSON.stringify(t.components).includes('{{3}}'),
+      (t) => t.body.length === 3,
+      'the new parameter synced',
+    );
     const stale = await outcomeOf(marketing(recipient(3), summer()));
     expect(stale.dlq?.detail).toContain('bodyParams: body takes 3 parameters, got 2');
     expect((await outcomeOf(marketing(recipient(4), summer({ bodyParams: ['Ann', '20%', 'Sunday'] })))).event.outcome).toBe('sent');
 
     // 4. Re-categorised at Meta: the dispatcher sends (and bills) it as the new category.
     await put({ name: 'summer_launch', category: 'utility' });
-    await synced((t) => t.category === 'UTILITY', (t) => t.category === 'utility', 'the new category synced');
-    expect((await outcomeOf(marketing(recipient(5), summer({ bodyParams: ['Ann', '20%', 'Sunday'] })))).event).toMatchObject({ outcome: 'sent', category: 'utility' });
+    await synced(
+      (t) => t.category === 'UTILITY',
+      (t) => t.category === 'utility',
+      'the new category synced',
+    );
+    expect((await outcomeOf(marketing(recipient(5), summer({ bodyParams: ['Ann', '20%', 'Sunday'] })))).event).toMatchObject({
+      outcome: 'sent',
+      category: 'utility',
+    });
 
     // 5. Paused at Meta: refused before sending.
     await put({ name: 'summer_launch', status: 'PAUSED' });
-    await synced((t) => t.status === 'PAUSED', (t) => t.status === 'PAUSED', 'the pause synced');
+    await synced(
+      (t) => t.status === 'PAUSED',
+      (t) => t.status === 'PAUSED',
+      'the pause synced',
+    );
     const paused = await outcomeOf(marketing(recipient(6), summer({ bodyParams: ['Ann', '20%', 'Sunday'] })));
     expect(paused.dlq).toMatchObject({ reason: 'template_not_approved' });
     expect(h.simStats().rejectedByCode?.['132015']).toBeUndefined();

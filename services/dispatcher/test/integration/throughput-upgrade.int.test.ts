@@ -41,7 +41,11 @@ describe('THROUGHPUT_UPGRADE webhook → dispatcher rate', () => {
   it('lifts a number paced at 80 msg/s to 1,000 within seconds, seen in GET /v1/senders and in the send rate', async () => {
     h = new Harness();
     await h.setup(3);
-    await ensureTopics(h.admin, [topics.webhooksRaw, topics.eventsStatus, topics.eventsInbound, topics.eventsAccount, topics.notificationsDlq], { partitions: 2, retentionMs: 3_600_000, prefix: h.prefix });
+    await ensureTopics(h.admin, [topics.webhooksRaw, topics.eventsStatus, topics.eventsInbound, topics.eventsAccount, topics.notificationsDlq], {
+      partitions: 2,
+      retentionMs: 3_600_000,
+      prefix: h.prefix,
+    });
     const w = world([{ id: '1001', mps: START_MPS }]);
     const logDir = tempDir('disp-upgrade');
     const sim = await spawnSim({ ...w.scenario, appSecret: 'sim-app-secret-upgrade' }, logDir);
@@ -66,7 +70,11 @@ describe('THROUGHPUT_UPGRADE webhook → dispatcher rate', () => {
     await webhook.start();
     const webhookUrl = await listenLocal(webhook.app);
     await webhook.whenReady();
-    const put = await fetch(`${sim.url}/_sim/webhook`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${webhookUrl}/webhook` }) });
+    const put = await fetch(`${sim.url}/_sim/webhook`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${webhookUrl}/webhook` }),
+    });
     expect(put.status).toBe(200);
 
     // The Graph API read (sender-sync.int.test.ts) is off: this test is about the webhook path alone.
@@ -84,7 +92,11 @@ describe('THROUGHPUT_UPGRADE webhook → dispatcher rate', () => {
 
     const upgradeAt = Date.now();
     await sim.event({ type: 'phone_number_quality_update', phoneNumberId: '1001', event: 'THROUGHPUT_UPGRADE' });
-    await waitFor(async () => (await senders()).rateLimitMps === 1_000, { timeoutMs: 10_000, intervalMs: 50, description: 'GET /v1/senders shows 1,000 msg/s' });
+    await waitFor(async () => (await senders()).rateLimitMps === 1_000, {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      description: 'GET /v1/senders shows 1,000 msg/s',
+    });
     const appliedMs = Date.now() - upgradeAt;
     const view = await senders();
     expect(view.sources.throughput).toMatchObject({ value: 1_000, source: 'webhook', event: 'THROUGHPUT_UPGRADE' });
@@ -101,7 +113,9 @@ describe('THROUGHPUT_UPGRADE webhook → dispatcher rate', () => {
     };
     const before = rate(times[0]! + 2_000, upgradeAt);
     const after = rate(upgradeAt + appliedMs + 500, Infinity);
-    console.log(`throughput upgrade: applied ${appliedMs} ms after the simulator's webhook; before ${before.toFixed(1)} msg/s, after ${after.toFixed(1)} msg/s`);
+    console.log(
+      `throughput upgrade: applied ${appliedMs} ms after the simulator's webhook; before ${before.toFixed(1)} msg/s, after ${after.toFixed(1)} msg/s`,
+    );
     expect(before).toBeLessThanOrEqual(START_MPS);
     // 1,000 msg/s is the limit now; this 2-core machine also runs the simulator, Kafka and Redis (and other
     // test runs), so the bar is "above the old limit" rather than the new one (bench:dispatch measures the
@@ -118,9 +132,18 @@ describe('THROUGHPUT_UPGRADE webhook → dispatcher rate', () => {
     await consumer.run({ eachMessage: async ({ message }) => void collected.push(JSON.parse(message.value!.toString()) as AccountEventV1) });
     await waitFor(() => collected.length > 0, { timeoutMs: 15_000, description: 'the account event' });
     await consumer.disconnect();
-    expect(collected[0]).toMatchObject({ kind: 'phone_quality', event: 'THROUGHPUT_UPGRADE', displayPhoneNumber: w.catalog.phoneNumbers[0]!.displayNumber, throughputMps: 1_000 });
+    expect(collected[0]).toMatchObject({
+      kind: 'phone_quality',
+      event: 'THROUGHPUT_UPGRADE',
+      displayPhoneNumber: w.catalog.phoneNumbers[0]!.displayNumber,
+      throughputMps: 1_000,
+    });
     expect(collected[0]!.phoneNumberId).toBeUndefined();
-    expect(collected[0]!.value).toEqual({ display_phone_number: w.catalog.phoneNumbers[0]!.displayNumber, event: 'THROUGHPUT_UPGRADE', current_limit: 'TIER_UNLIMITED' });
+    expect(collected[0]!.value).toEqual({
+      display_phone_number: w.catalog.phoneNumbers[0]!.displayNumber,
+      event: 'THROUGHPUT_UPGRADE',
+      current_limit: 'TIER_UNLIMITED',
+    });
     expect((await sim.stats()).rejectedByCode['130429'] ?? 0).toBe(0);
   });
 });

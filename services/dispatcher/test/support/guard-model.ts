@@ -31,7 +31,11 @@ export class GuardModel {
   }
 
   /** sendGuardLua: KEYS = window, last admission, ledger claim; the reply string. */
-  sendGuard(keys: [string, string, string?], a: { windowMs: number; cap: number; member: string; gapMs: string; value: string; attempt: number }, now: number): string {
+  sendGuard(
+    keys: [string, string, string?],
+    a: { windowMs: number; cap: number; member: string; gapMs: string; value: string; attempt: number },
+    now: number,
+  ): string {
     const window = this.zset(keys[0]);
     for (const [member, score] of window) if (score <= now - a.windowMs) window.delete(member);
     const n = window.size;

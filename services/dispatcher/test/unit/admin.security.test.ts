@@ -30,12 +30,34 @@ function setup(overrides: Partial<AppDeps> = {}) {
     pauseAccount: async () => undefined,
     resumeAccount: async (waba: string) => void effects.push(`resume ${waba}`),
   } satisfies AccountState;
-  const limiter = { rateOf: () => { effects.push('rateOf'); return { targetMps: 80, limitMps: 80, factor: 1 }; } } as unknown as RateLimiter;
+  const limiter = {
+    rateOf: () => {
+      effects.push('rateOf');
+      return { targetMps: 80, limitMps: 80, factor: 1 };
+    },
+  } as unknown as RateLimiter;
   const limits = {
-    used: async () => { effects.push('used'); return 0; },
-    countNew: async () => { effects.push('countNew'); return 0; },
+    used: async () => {
+      effects.push('used');
+      return 0;
+    },
+    countNew: async () => {
+      effects.push('countNew');
+      return 0;
+    },
   } as unknown as MessagingLimits;
-  const app = buildApp({ adminToken: TOKEN, registry: new Registry(), readiness: createReadiness(), catalog, campaigns, account, limiter, limits, overflowPolicy: 'spread', ...overrides });
+  const app = buildApp({
+    adminToken: TOKEN,
+    registry: new Registry(),
+    readiness: createReadiness(),
+    catalog,
+    campaigns,
+    account,
+    limiter,
+    limits,
+    overflowPolicy: 'spread',
+    ...overrides,
+  });
   return { app, effects };
 }
 
@@ -83,7 +105,13 @@ describe('dispatcher admin API: the token check hangs on the matched route', () 
     for (const [method, path, body] of routes) {
       for (const url of spellings(path)) {
         for (const m of [method, 'GET', 'HEAD', 'OPTIONS', 'POST', 'DELETE'] as const) {
-          for (const headers of [{}, { authorization: 'Bearer ' }, { 'x-admin-token': '' }, { authorization: `Basic ${TOKEN}` }, { 'x-admin-token': `${TOKEN} ` }]) {
+          for (const headers of [
+            {},
+            { authorization: 'Bearer ' },
+            { 'x-admin-token': '' },
+            { authorization: `Basic ${TOKEN}` },
+            { 'x-admin-token': `${TOKEN} ` },
+          ]) {
             const res = await app.inject({ method: m, url, headers, ...(m === 'POST' ? { payload: body ?? {} } : {}) });
             if (![401, 404].includes(res.statusCode)) answers.push(`${m} ${url} ${JSON.stringify(headers)} → ${res.statusCode}`);
           }
@@ -109,7 +137,9 @@ describe('dispatcher admin API: the token check hangs on the matched route', () 
 
   it('accepts the previous admin token during a rotation', async () => {
     const { app } = setup({ previousAdminToken: 'the-old-admin-token-being-rotated' });
-    expect((await app.inject({ method: 'GET', url: '/v1/senders', headers: { authorization: 'Bearer the-old-admin-token-being-rotated' } })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/v1/senders', headers: { authorization: 'Bearer the-old-admin-token-being-rotated' } })).statusCode).toBe(
+      200,
+    );
     expect((await app.inject({ method: 'GET', url: '/v1/senders', headers: { authorization: `Bearer ${TOKEN}` } })).statusCode).toBe(200);
   });
 });

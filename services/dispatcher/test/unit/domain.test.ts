@@ -99,7 +99,13 @@ describe('backoff', () => {
 
 describe('outcome classification', () => {
   const opts = { unknownOutcomePolicy: 'record_unknown' as const, pairIntervalMs: 6_000 };
-  const err = (code: number | undefined, httpStatus: number | undefined, mayHaveSent = false) => ({ kind: 'error' as const, code, httpStatus, message: 'x', mayHaveSent });
+  const err = (code: number | undefined, httpStatus: number | undefined, mayHaveSent = false) => ({
+    kind: 'error' as const,
+    code,
+    httpStatus,
+    message: 'x',
+    mayHaveSent,
+  });
 
   it('accepts, retries transient errors, dead-letters permanent ones, pauses on auth', () => {
     expect(decideOutcome({ kind: 'accepted', wamid: 'wamid.1', httpStatus: 200 }, opts)).toEqual({ action: 'sent', wamid: 'wamid.1' });
@@ -120,7 +126,10 @@ describe('outcome classification', () => {
 
   it('never resends a request that may have reached Meta unless the policy says so', () => {
     expect(decideOutcome(err(undefined, undefined, true), opts)).toMatchObject({ action: 'unknown' });
-    expect(decideOutcome(err(undefined, undefined, true), { ...opts, unknownOutcomePolicy: 'resend' })).toMatchObject({ action: 'retry', errorClass: 'network' });
+    expect(decideOutcome(err(undefined, undefined, true), { ...opts, unknownOutcomePolicy: 'resend' })).toMatchObject({
+      action: 'retry',
+      errorClass: 'network',
+    });
     expect(decideOutcome(err(undefined, undefined, false), opts)).toMatchObject({ action: 'retry', errorClass: 'network' });
   });
 });
@@ -143,22 +152,43 @@ describe('compliance gates', () => {
     template: (ref) => templates[ref.name],
     ...over,
   });
-  const tpl = (name: string, bodyParams: string[] = ['x'], category: 'marketing' | 'utility' = 'marketing') => ({ type: 'template' as const, template: { name, language: 'en_US', category, bodyParams } });
+  const tpl = (name: string, bodyParams: string[] = ['x'], category: 'marketing' | 'utility' = 'marketing') => ({
+    type: 'template' as const,
+    template: { name, language: 'en_US', category, bodyParams },
+  });
   const text = { type: 'text' as const, text: { body: 'hi' } };
 
   it('expires jobs past their expiry', () => {
-    expect(evaluateCompliance({ message: tpl('promo'), category: 'marketing', expiresAt: '2026-01-10T11:59:59Z' }, facts())).toMatchObject({ action: 'expire' });
+    expect(evaluateCompliance({ message: tpl('promo'), category: 'marketing', expiresAt: '2026-01-10T11:59:59Z' }, facts())).toMatchObject({
+      action: 'expire',
+    });
   });
 
   it('blocks marketing to opted-out people; utility follows the policy', () => {
-    expect(evaluateCompliance({ message: tpl('promo'), category: 'marketing' }, facts({ optedOut: true }))).toMatchObject({ action: 'reject', reason: 'opted_out' });
-    expect(evaluateCompliance({ message: tpl('order', ['1'], 'utility'), category: 'utility' }, facts({ optedOut: true }))).toMatchObject({ action: 'send', category: 'utility' });
-    expect(evaluateCompliance({ message: tpl('order', ['1'], 'utility'), category: 'utility' }, facts({ optedOut: true, optOutPolicy: 'all' }))).toMatchObject({ action: 'reject', reason: 'opted_out' });
+    expect(evaluateCompliance({ message: tpl('promo'), category: 'marketing' }, facts({ optedOut: true }))).toMatchObject({
+      action: 'reject',
+      reason: 'opted_out',
+    });
+    expect(evaluateCompliance({ message: tpl('order', ['1'], 'utility'), category: 'utility' }, facts({ optedOut: true }))).toMatchObject({
+      action: 'send',
+      category: 'utility',
+    });
+    expect(evaluateCompliance({ message: tpl('order', ['1'], 'utility'), category: 'utility' }, facts({ optedOut: true, optOutPolicy: 'all' }))).toMatchObject({
+      action: 'reject',
+      reason: 'opted_out',
+    });
   });
 
   it('sends free-form only inside the service window, else the fallback template, else refuses', () => {
-    expect(evaluateCompliance({ message: text, category: 'service' }, facts({ lastInboundMs: now - 3_600_000 }))).toMatchObject({ action: 'send', category: 'service', businessInitiated: false });
-    expect(evaluateCompliance({ message: text, category: 'service' }, facts({ lastInboundMs: now - 25 * 3_600_000 }))).toMatchObject({ action: 'reject', reason: 'outside_service_window' });
+    expect(evaluateCompliance({ message: text, category: 'service' }, facts({ lastInboundMs: now - 3_600_000 }))).toMatchObject({
+      action: 'send',
+      category: 'service',
+      businessInitiated: false,
+    });
+    expect(evaluateCompliance({ message: text, category: 'service' }, facts({ lastInboundMs: now - 25 * 3_600_000 }))).toMatchObject({
+      action: 'reject',
+      reason: 'outside_service_window',
+    });
     const fb = evaluateCompliance({ message: text, category: 'service', fallbackTemplate: tpl('order', ['1'], 'utility').template }, facts());
     expect(fb).toMatchObject({ action: 'send', category: 'utility', usedFallback: true, businessInitiated: true });
   });
@@ -173,9 +203,24 @@ describe('compliance gates', () => {
 
 describe('campaign admission', () => {
   it('admits what fits and holds or refuses the rest', () => {
-    expect(admitCampaign({ newRecipients: 500, knownRecipients: 100, limit: 2_000, used: 1_000, policy: 'spread' })).toMatchObject({ admitted: true, sendNow: 500, held: 0, windowsNeeded: 1 });
-    expect(admitCampaign({ newRecipients: 5_000, knownRecipients: 0, limit: 2_000, used: 1_500, policy: 'spread' })).toMatchObject({ admitted: true, sendNow: 500, held: 4_500, remainingBudget: 500, windowsNeeded: 4 });
-    expect(admitCampaign({ newRecipients: 5_000, knownRecipients: 0, limit: 2_000, used: 1_500, policy: 'refuse' })).toMatchObject({ admitted: false, sendNow: 0, refused: 5_000 });
+    expect(admitCampaign({ newRecipients: 500, knownRecipients: 100, limit: 2_000, used: 1_000, policy: 'spread' })).toMatchObject({
+      admitted: true,
+      sendNow: 500,
+      held: 0,
+      windowsNeeded: 1,
+    });
+    expect(admitCampaign({ newRecipients: 5_000, knownRecipients: 0, limit: 2_000, used: 1_500, policy: 'spread' })).toMatchObject({
+      admitted: true,
+      sendNow: 500,
+      held: 4_500,
+      remainingBudget: 500,
+      windowsNeeded: 4,
+    });
+    expect(admitCampaign({ newRecipients: 5_000, knownRecipients: 0, limit: 2_000, used: 1_500, policy: 'refuse' })).toMatchObject({
+      admitted: false,
+      sendNow: 0,
+      refused: 5_000,
+    });
     expect(admitCampaign({ newRecipients: 1e6, knownRecipients: 0, limit: null, used: 7, policy: 'refuse' })).toMatchObject({ admitted: true, sendNow: 1e6 });
   });
 });

@@ -14,7 +14,14 @@ describe('phone-number node → sender state', () => {
 
   it('reads the quality rating, the portfolio limit (new field first), name and status', () => {
     expect(
-      graphPhoneState({ quality_rating: 'YELLOW', whatsapp_business_manager_messaging_limit: 'TIER_100K', messaging_limit_tier: 'TIER_2K', name_status: 'APPROVED', status: 'CONNECTED', display_phone_number: '15550783881' }),
+      graphPhoneState({
+        quality_rating: 'YELLOW',
+        whatsapp_business_manager_messaging_limit: 'TIER_100K',
+        messaging_limit_tier: 'TIER_2K',
+        name_status: 'APPROVED',
+        status: 'CONNECTED',
+        display_phone_number: '15550783881',
+      }),
     ).toEqual({ quality: 'YELLOW', messagingLimit: 100_000, nameStatus: 'APPROVED', status: 'CONNECTED', displayPhoneNumber: '15550783881' });
     expect(graphPhoneState({ messaging_limit_tier: 'TIER_UNLIMITED' }).messagingLimit).toBeNull();
     expect(graphPhoneState({ quality_rating: 'UNKNOWN' }).quality).toBeUndefined();

@@ -9,7 +9,7 @@ import { buildApp } from '../../src/http/app';
 import type { AccountState, CampaignControl, MessagingLimits, RateLimiter } from '../../src/ports';
 
 describe('dispatcher: bounded memory and bodies', () => {
-  it("the per-campaign state cache evicts (LRU) instead of growing with every campaign id jobs carry", async () => {
+  it('the per-campaign state cache evicts (LRU) instead of growing with every campaign id jobs carry', async () => {
     const redis = { hget: async () => null } as unknown as Redis;
     const campaigns = new RedisCampaigns(redis, { keyPrefix: 't:', cacheMs: 60_000, maxCached: 100 });
     await campaigns.state('hot');
@@ -35,7 +35,12 @@ describe('dispatcher: bounded memory and bodies', () => {
       overflowPolicy: 'spread',
     });
     const body = JSON.stringify({ sender: { phoneNumberId: '106540352242922' }, recipients: Array(1_600_000).fill('441234567890123') });
-    const res = await app.inject({ method: 'POST', url: '/v1/campaigns/c-1/admission', headers: { authorization: 'Bearer admin-token-for-security-tests', 'content-type': 'application/json' }, payload: body });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/campaigns/c-1/admission',
+      headers: { authorization: 'Bearer admin-token-for-security-tests', 'content-type': 'application/json' },
+      payload: body,
+    });
     expect(res.statusCode).toBe(413);
   });
 });

@@ -32,7 +32,17 @@ function setup(o: Setup) {
   const model = o.with?.model ?? new GuardModel();
   const guard = new FakeGuard(model, time, { oneWayMs: o.oneWayMs ?? 0 });
   const name = o.name ?? 'r1';
-  const scheduler = new SendScheduler({ guard, timers: time, clock: time, headroomFraction: o.headroom ?? 0, decreaseFactor: 0.9, coolDownMs: 10_000, limitOf: o.limitOf, memberPrefix: name, connections: o.connections });
+  const scheduler = new SendScheduler({
+    guard,
+    timers: time,
+    clock: time,
+    headroomFraction: o.headroom ?? 0,
+    decreaseFactor: 0.9,
+    coolDownMs: 10_000,
+    limitOf: o.limitOf,
+    memberPrefix: name,
+    connections: o.connections,
+  });
   let job = 0;
   /** Admission times of this replica, by number. */
   const admitted = new Map<string, number[]>();
@@ -63,7 +73,11 @@ describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
     const { time, scheduler } = setup({ limitOf: () => 100, headroom: 0.02 });
     const fired: number[] = [];
     // close() at the end turns the sends still queued away: their rejections are expected.
-    for (let i = 0; i < 400; i++) void scheduler.acquire('N', 'marketing').then(() => fired.push(time.now()), () => undefined);
+    for (let i = 0; i < 400; i++)
+      void scheduler.acquire('N', 'marketing').then(
+        () => fired.push(time.now()),
+        () => undefined,
+      );
     await time.advance(2_000);
     // 98 msg/s: a slot every 10.2 ms, each within 1 ms of it (timers wait whole ms).
     const slot = 1_000 / 98;
@@ -85,7 +99,11 @@ describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
   it('slots are reserved at most 100 ms ahead and handed out auth → utility → marketing, so a new OTP overtakes queued marketing within ~100-200 ms', async () => {
     const { time, scheduler } = setup({ limitOf: () => 80 });
     const fired: string[] = [];
-    for (let i = 0; i < 200; i++) void scheduler.acquire('N', 'marketing').then(() => fired.push('marketing'), () => undefined);
+    for (let i = 0; i < 200; i++)
+      void scheduler.acquire('N', 'marketing').then(
+        () => fired.push('marketing'),
+        () => undefined,
+      );
     await time.advance(500);
     const utility = scheduler.acquire('N', 'utility').then(() => fired.push('utility'));
     const auth = scheduler.acquire('N', 'auth').then(() => fired.push('auth'));
@@ -126,10 +144,16 @@ describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
     expect(minimumGapMs(1_000 / 83)).toBeCloseTo(6.024, 3);
     expect(minimumGapMs(1_000 / 84)).toBe(0);
     const slow = setup({ limitOf: () => 50 });
-    await settleAll(slow.time, Array.from({ length: 5 }, () => slow.admit('N')));
+    await settleAll(
+      slow.time,
+      Array.from({ length: 5 }, () => slow.admit('N')),
+    );
     expect(gaps(slow.admitted.get('N')!).every((g) => g >= 10)).toBe(true);
     const fast = setup({ limitOf: () => 100 });
-    await settleAll(fast.time, Array.from({ length: 5 }, () => fast.admit('N')));
+    await settleAll(
+      fast.time,
+      Array.from({ length: 5 }, () => fast.admit('N')),
+    );
     expect(new Set(fast.admitted.get('N'))).toHaveProperty('size', 1);
   });
 
@@ -147,7 +171,7 @@ describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
     expect(third).toBeGreaterThanOrEqual(51);
   });
 
-  it("each process checks its own send log first, without asking the guard", async () => {
+  it('each process checks its own send log first, without asking the guard', async () => {
     // 2 msg/s: a cap of 1 in any second.
     const { time, guard, admit, admitted } = setup({ limitOf: () => 2 });
     await admit('N');
@@ -178,7 +202,10 @@ describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
   it('a held queue drains at the paced rate (catch-up ≤ 20 ms of slots, ≤ twice the rate), not one send per guard round trip, and the drain pauses while a member is held by a full window', async () => {
     // 200 msg/s: slots of 5 ms (no minimum gap), cap 199; 20 ms guard round trips.
     const { time, guard, scheduler, admit, admitted } = setup({ limitOf: () => 200, oneWayMs: 10 });
-    await settleAll(time, Array.from({ length: 199 }, () => admit('Q')));
+    await settleAll(
+      time,
+      Array.from({ length: 199 }, () => admit('Q')),
+    );
     const queued = Array.from({ length: 100 }, () => admit('Q'));
     await time.advance(500);
     // The head is held by its own log (no guard call), the rest queue behind it; no drain timer runs meanwhile.
@@ -193,10 +220,13 @@ describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
     expect(scheduler.heldSlots).toBeGreaterThanOrEqual(99);
   });
 
-  it("a drain timer hands on between admissions, also while a member is held by the minimum gap", async () => {
+  it('a drain timer hands on between admissions, also while a member is held by the minimum gap', async () => {
     // 50 msg/s: slots of 20 ms, a 10 ms gap; 60 ms guard round trips (a dispatcher's busy start).
     const { time, admit, admitted } = setup({ limitOf: () => 50, oneWayMs: 30 });
-    const { tookMs } = await settleAll(time, Array.from({ length: 40 }, () => admit('G')));
+    const { tookMs } = await settleAll(
+      time,
+      Array.from({ length: 40 }, () => admit('G')),
+    );
     // At the paced rate 40 sends take 0.8 s plus a round trip or two; one per round trip would take 2.4 s.
     expect(tookMs).toBeLessThan(1_000);
     expect(densestWithin(admitted.get('G')!, 20)).toBeLessThanOrEqual(2);
@@ -206,7 +236,13 @@ describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
     const { time, scheduler, guard, admit } = setup({ limitOf: () => 1_000, headroom: 0.02 });
     const answerIn = (p: SendPermit, ms: number) => time.setTimeout(() => p.answered(), ms);
     const start = time.now();
-    for (const p of (await settleAll(time, Array.from({ length: 300 }, () => admit('N')))).results) answerIn(p, 10);
+    for (const p of (
+      await settleAll(
+        time,
+        Array.from({ length: 300 }, () => admit('N')),
+      )
+    ).results)
+      answerIn(p, 10);
     await time.advance(50);
     // 300 answers within 2 s: all still cold.
     expect(scheduler.lateAnswers).toBe(300);
@@ -253,7 +289,10 @@ describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
     const { results, tookMs } = await settleAll(time, [admit('B')]);
     expect(tookMs).toBeLessThanOrEqual(3);
     results[0]!.answered();
-    const rest = await settleAll(time, heldA.map((p) => p.then((permit) => permit.answered())));
+    const rest = await settleAll(
+      time,
+      heldA.map((p) => p.then((permit) => permit.answered())),
+    );
     expect(rest.tookMs).toBeGreaterThan(2_500);
     expect(connections.active).toBe(0);
   });
@@ -288,7 +327,11 @@ describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
 
   it('a job the ledger already knows is not admitted, and the queue behind it moves on', async () => {
     const { time, scheduler, model } = setup({ limitOf: () => 50 });
-    model.sendGuard(['sent-window:X', 'sent-window:X:last-admission', 'ledger:known'], { windowMs: 1_000, cap: 10, member: 'm', gapMs: '0', value: '{"st":"done","a":0,"at":1}', attempt: 0 }, time.now() - 5_000);
+    model.sendGuard(
+      ['sent-window:X', 'sent-window:X:last-admission', 'ledger:known'],
+      { windowMs: 1_000, cap: 10, member: 'm', gapMs: '0', value: '{"st":"done","a":0,"at":1}', attempt: 0 },
+      time.now() - 5_000,
+    );
     const [known, next] = (await settleAll(time, [scheduler.admit('N', claim('known')), scheduler.admit('N', claim('fresh'))])).results;
     expect(known).toEqual({ admitted: false, existing: { st: 'done', a: 0, at: 1 } });
     expect(next!.admitted).toBe(true);

@@ -8,7 +8,14 @@ describe('sender state from stored records', () => {
 
   it('a webhook stored by display number (THROUGHPUT_UPGRADE) wins over an older Graph API read by id', () => {
     const byId = { quality: 'GREEN', throughputMps: 80, updatedAt: '2026-12-01T00:00:00.000Z', source: 'graph_api' };
-    const byDisplay = { quality: 'UNKNOWN', event: 'THROUGHPUT_UPGRADE', throughputMps: 1_000, throughputAt: '2026-12-02T00:00:00.000Z', updatedAt: '2026-12-02T00:00:00.000Z', source: 'webhook' };
+    const byDisplay = {
+      quality: 'UNKNOWN',
+      event: 'THROUGHPUT_UPGRADE',
+      throughputMps: 1_000,
+      throughputAt: '2026-12-02T00:00:00.000Z',
+      updatedAt: '2026-12-02T00:00:00.000Z',
+      source: 'webhook',
+    };
     expect(mergePhoneState(80, [byId, byDisplay])).toEqual({
       throughputMps: { value: 1_000, source: 'webhook', at: '2026-12-02T00:00:00.000Z', event: 'THROUGHPUT_UPGRADE' },
       quality: { value: 'GREEN', source: 'graph_api', at: '2026-12-01T00:00:00.000Z' },

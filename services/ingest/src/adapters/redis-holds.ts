@@ -49,7 +49,17 @@ export function createRedisHoldStore(redis: Redis, options: { keyPrefix: string;
     },
     async buffer(bufferId, entry, windowMs, nowMs) {
       const member = `c:${bufferId}`;
-      const r = await redis.eval(BUFFER, 3, `${p}cseen:${entry.job.jobId}`, listKey(member), zset, JSON.stringify(entry), options.bufferTtlSeconds, nowMs + windowMs, member);
+      const r = await redis.eval(
+        BUFFER,
+        3,
+        `${p}cseen:${entry.job.jobId}`,
+        listKey(member),
+        zset,
+        JSON.stringify(entry),
+        options.bufferTtlSeconds,
+        nowMs + windowMs,
+        member,
+      );
       return r === 1;
     },
     async takeDue(nowMs, limit, leaseMs) {

@@ -57,8 +57,15 @@ export const IDEMPOTENCY_BUCKET_BITS = 15;
  * from a second submission with the same key. Keys are stored as 8-byte digests in per-window hash
  * buckets (see shared/src/redis-buckets.ts): ~20 bytes per key instead of ~136.
  */
-export function createRedisIdempotencyStore(redis: Redis, options: { keyPrefix: string; ttlSeconds: number; bucketBits?: number; now?: () => number }): IdempotencyStore {
-  const set = new RedisBuckets({ prefix: `${options.keyPrefix}ingest:idem-b:`, horizonMs: options.ttlSeconds * 1000, bucketBits: options.bucketBits ?? IDEMPOTENCY_BUCKET_BITS });
+export function createRedisIdempotencyStore(
+  redis: Redis,
+  options: { keyPrefix: string; ttlSeconds: number; bucketBits?: number; now?: () => number },
+): IdempotencyStore {
+  const set = new RedisBuckets({
+    prefix: `${options.keyPrefix}ingest:idem-b:`,
+    horizonMs: options.ttlSeconds * 1000,
+    bucketBits: options.bucketBits ?? IDEMPOTENCY_BUCKET_BITS,
+  });
   const now = options.now ?? Date.now;
   /** The layout before the buckets: read (never written) until its keys have expired. */
   const legacyKey = (k: string) => `${options.keyPrefix}ingest:idem:${k}`;

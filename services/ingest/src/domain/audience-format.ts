@@ -27,8 +27,10 @@ export function parseNdjsonLine(line: string, index: number): LineResult {
   const v = value as Record<string, unknown>;
   const to = v.to ?? v.phone ?? v.waId;
   if (typeof to !== 'string' && typeof to !== 'number') return { ok: false, detail: 'audience line has no `to`' };
-  if (v.bodyParams !== undefined && !strings(v.bodyParams)) return { ok: false, detail: '`bodyParams` must be an array of at most 100 strings of at most 1024 characters' };
-  if (v.headerParams !== undefined && !strings(v.headerParams)) return { ok: false, detail: '`headerParams` must be an array of at most 100 strings of at most 1024 characters' };
+  if (v.bodyParams !== undefined && !strings(v.bodyParams))
+    return { ok: false, detail: '`bodyParams` must be an array of at most 100 strings of at most 1024 characters' };
+  if (v.headerParams !== undefined && !strings(v.headerParams))
+    return { ok: false, detail: '`headerParams` must be an array of at most 100 strings of at most 1024 characters' };
   const recipient: RawRecipient = { index, to: String(to) };
   if (v.bodyParams !== undefined) recipient.bodyParams = v.bodyParams as string[];
   if (v.headerParams !== undefined) recipient.headerParams = v.headerParams as string[];
@@ -118,9 +120,15 @@ export function parseCsvLine(line: string, layout: CsvLayout, index: number): Li
   if (layout.buttons.length > 0) recipient.buttonValues = Object.fromEntries(layout.buttons.map(({ index, col }) => [index, cells[col] ?? '']));
   if (layout.media) {
     const v = (cells[layout.media.col] ?? '').trim();
-    if (!/^\d{1,32}$/.test(v) && !/^https?:\/\/\S+$/.test(v)) return { ok: false, detail: `audience row: header.${layout.media.type} must be an http(s) link or a media id` };
+    if (!/^\d{1,32}$/.test(v) && !/^https?:\/\/\S+$/.test(v))
+      return { ok: false, detail: `audience row: header.${layout.media.type} must be an http(s) link or a media id` };
     const ref = /^\d+$/.test(v) ? { id: v } : { link: v };
-    recipient.header = layout.media.type === 'image' ? { type: 'image', image: ref } : layout.media.type === 'video' ? { type: 'video', video: ref } : { type: 'document', document: ref };
+    recipient.header =
+      layout.media.type === 'image'
+        ? { type: 'image', image: ref }
+        : layout.media.type === 'video'
+          ? { type: 'video', video: ref }
+          : { type: 'document', document: ref };
   }
   return { ok: true, recipient };
 }

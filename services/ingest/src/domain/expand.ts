@@ -89,7 +89,15 @@ export function resolveRecipient(plan: Plan, raw: RawRecipient): { ok: true; rec
     const template = hasValues(raw) ? mergeRecipient(plan.message.template, raw, spec) : plan.message.template;
     const problems = spec ? checkTemplateRef(template, spec) : [];
     if (problems.length > 0) {
-      return { ok: false, problem: { index: raw.index, raw: describeRaw(raw), reason: 'template_params_mismatch', detail: `template ${template.name}/${template.language}: ${problems.join('; ')}` } };
+      return {
+        ok: false,
+        problem: {
+          index: raw.index,
+          raw: describeRaw(raw),
+          reason: 'template_params_mismatch',
+          detail: `template ${template.name}/${template.language}: ${problems.join('; ')}`,
+        },
+      };
     }
     if (template !== plan.message.template) recipient.template = template;
   }

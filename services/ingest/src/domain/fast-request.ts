@@ -60,7 +60,8 @@ function fastSender(v: unknown): NotificationRequestV1['sender'] | undefined {
   if (!isObject(v)) return undefined;
   const keys = Object.keys(v);
   if (keys.length !== 1) return undefined;
-  if (keys[0] === 'phoneNumberId') return typeof v.phoneNumberId === 'string' && PHONE_NUMBER_ID.test(v.phoneNumberId) ? { phoneNumberId: v.phoneNumberId } : undefined;
+  if (keys[0] === 'phoneNumberId')
+    return typeof v.phoneNumberId === 'string' && PHONE_NUMBER_ID.test(v.phoneNumberId) ? { phoneNumberId: v.phoneNumberId } : undefined;
   if (keys[0] === 'pool') return str(v.pool, 1, 64) ? { pool: v.pool } : undefined;
   return undefined;
 }

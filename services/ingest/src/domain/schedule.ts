@@ -15,10 +15,7 @@ export function parseQuietHours(value: string): QuietHours | null {
   return { startHour, endHour };
 }
 
-export type Timing =
-  | { kind: 'expired'; detail: string }
-  | { kind: 'hold'; untilMs: number }
-  | { kind: 'now' };
+export type Timing = { kind: 'expired'; detail: string } | { kind: 'hold'; untilMs: number } | { kind: 'now' };
 
 /** Expiry wins over everything: an OTP past its expiry is recorded as expired, never sent late. */
 export function requestTiming(job: { notBefore?: string; expiresAt?: string }, nowMs: number, toleranceMs: number): Timing {

@@ -53,7 +53,11 @@ export function planRequest(request: NotificationRequestV1, catalog: CatalogInde
     if (request.fallbackTemplate) {
       const fb = catalog.template(waba.wabaId, request.fallbackTemplate.name, request.fallbackTemplate.language);
       if (!fb) {
-        return { ok: false, reason: 'unknown_template', detail: `fallback template ${request.fallbackTemplate.name}/${request.fallbackTemplate.language} is not in business ${waba.wabaId}` };
+        return {
+          ok: false,
+          reason: 'unknown_template',
+          detail: `fallback template ${request.fallbackTemplate.name}/${request.fallbackTemplate.language} is not in business ${waba.wabaId}`,
+        };
       }
     }
     return {
@@ -77,7 +81,14 @@ export function planRequest(request: NotificationRequestV1, catalog: CatalogInde
 
   const category = spec.category;
   const template: TemplateRef = { ...ref, category };
-  const plan: Plan = { request, category, lane: laneFor(category, request.priority), message: { type: 'template', template }, templateSpec: spec, perRecipient };
+  const plan: Plan = {
+    request,
+    category,
+    lane: laneFor(category, request.priority),
+    message: { type: 'template', template },
+    templateSpec: spec,
+    perRecipient,
+  };
 
   const wantsCoalescing = request.coalesce !== undefined || spec.coalescible;
   if (options.coalesceWindowMs > 0 && wantsCoalescing && category !== 'authentication' && request.audience === undefined) {

@@ -147,7 +147,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (typeof body !== 'object' || body === null || !Array.isArray(body.jobs) || body.jobs.length === 0) {
       throw new BadRequest('invalid_request', [{ path: 'jobs', message: 'expected {"jobs": [ …one or more notification requests… ]}' }]);
     }
-    if (body.jobs.length > deps.maxBatchJobs) throw new BadRequest('invalid_request', [{ path: 'jobs', message: `at most ${deps.maxBatchJobs} jobs per batch` }]);
+    if (body.jobs.length > deps.maxBatchJobs)
+      throw new BadRequest('invalid_request', [{ path: 'jobs', message: `at most ${deps.maxBatchJobs} jobs per batch` }]);
     const issues: FieldIssue[] = [];
     const items: { request: NotificationRequestV1; bytes: Buffer }[] = [];
     const keys = new Set<string>();

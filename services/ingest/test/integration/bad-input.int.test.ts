@@ -20,16 +20,51 @@ describe('bad-input corpus on wa.notifications.requested', () => {
     const unknownTemplate = request({ template: { name: 'no_such_template', language: 'en_US', category: 'utility' } });
     const unknownSender = request({ sender: { pool: 'nobody' } });
     const invalidNumbers = request({ to: undefined, recipients: ['+4915112345679', 'not-a-number', '+1 000', '+4915112345680'] });
-    const expired = request({ template: { name: 'otp_code', language: 'en_US', category: 'authentication', bodyParams: ['123456'], buttonParams: [{ index: 0, subType: 'url', text: '123456' }] }, expiresAt: new Date(Date.now() - 60_000).toISOString() });
+    const expired = request({
+      template: {
+        name: 'otp_code',
+        language: 'en_US',
+        category: 'authentication',
+        bodyParams: ['123456'],
+        buttonParams: [{ index: 0, subType: 'url', text: '123456' }],
+      },
+      expiresAt: new Date(Date.now() - 60_000).toISOString(),
+    });
     const huge = Buffer.alloc(10 * 1_048_576, 0x61);
     const garbage = Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x9c, 0x80, 0x13, 0x37]);
 
-    await h.send([good[0]!, '{"v":1, "idempotencyKey": ', wrongTypes, good[1]!, missingSender, unknownTemplate, huge, garbage, good[2]!, unknownSender, invalidNumbers, expired, good[3]!]);
+    await h.send([
+      good[0]!,
+      '{"v":1, "idempotencyKey": ',
+      wrongTypes,
+      good[1]!,
+      missingSender,
+      unknownTemplate,
+      huge,
+      garbage,
+      good[2]!,
+      unknownSender,
+      invalidNumbers,
+      expired,
+      good[3]!,
+    ]);
 
     // 4 good + 2 good numbers of the invalid-numbers request.
-    await waitFor(() => h.jobs.length >= 6 && h.dlq.length >= 10, { timeoutMs: 30_000, description: 'good jobs and DLQ records' }).catch((e) => { console.log('JOBS', h.jobs.length, 'DLQ', JSON.stringify(h.dlq.map((d) => [d.reason, d.detail.slice(0, 100)]))); throw e; });
+    await waitFor(() => h.jobs.length >= 6 && h.dlq.length >= 10, { timeoutMs: 30_000, description: 'good jobs and DLQ records' }).catch((e) => {
+      console.log('JOBS', h.jobs.length, 'DLQ', JSON.stringify(h.dlq.map((d) => [d.reason, d.detail.slice(0, 100)])));
+      throw e;
+    });
     const reasons = h.dlq.filter((d) => d.source.kind === 'kafka').map((d) => d.reason);
-    expect(reasons).toEqual(['invalid_json', 'schema_violation', 'schema_violation', 'unknown_template', 'record_too_large', 'invalid_json', 'unknown_sender', 'expired']);
+    expect(reasons).toEqual([
+      'invalid_json',
+      'schema_violation',
+      'schema_violation',
+      'unknown_template',
+      'record_too_large',
+      'invalid_json',
+      'unknown_sender',
+      'expired',
+    ]);
     const perRecipient = h.dlq.filter((d) => d.source.kind === 'expansion');
     expect(perRecipient.map((d) => d.reason)).toEqual(['invalid_recipient', 'invalid_recipient']);
     expect(perRecipient.map((d) => Buffer.from(d.originalValueBase64, 'base64').toString())).toEqual(['"not-a-number"', '"+1 000"']);
@@ -48,9 +83,12 @@ describe('bad-input corpus on wa.notifications.requested', () => {
     expect(h.jobs.find((j) => j.category === 'authentication')).toBeUndefined();
 
     // All offsets committed: the group is at the end of the topic.
-    await waitFor(async () => {
-      const offsets = await h.admin.fetchOffsets({ groupId: consumerGroupId(h.config().CONSUMER_GROUP, h.config()), topics: [h.requestTopic] });
-      return offsets[0]!.partitions[0]!.offset === '13';
-    }, { timeoutMs: 10_000, description: 'committed offset 13' });
+    await waitFor(
+      async () => {
+        const offsets = await h.admin.fetchOffsets({ groupId: consumerGroupId(h.config().CONSUMER_GROUP, h.config()), topics: [h.requestTopic] });
+        return offsets[0]!.partitions[0]!.offset === '13';
+      },
+      { timeoutMs: 10_000, description: 'committed offset 13' },
+    );
   });
 });

@@ -66,14 +66,20 @@ describe('broadcast expansion', () => {
     const key = 'broadcast-resume';
     const first = await h.startService({ EXPANSION_CHUNK_SIZE: '1000' });
     await h.send([request({ idempotencyKey: key, to: undefined, audience: { path: 'resume.ndjson', format: 'ndjson' } })]);
-    await waitFor(async () => Number(await h.redis.hget(`${h.redisPrefix}ingest:progress:${key}`, 'next')) >= 5_000, { timeoutMs: 30_000, description: 'a checkpoint' });
+    await waitFor(async () => Number(await h.redis.hget(`${h.redisPrefix}ingest:progress:${key}`, 'next')) >= 5_000, {
+      timeoutMs: 30_000,
+      description: 'a checkpoint',
+    });
     await first.close();
     const stoppedAt = Number(await h.redis.hget(`${h.redisPrefix}ingest:progress:${key}`, 'next'));
     expect(stoppedAt).toBeLessThan(40_000);
     const beforeRestart = h.jobs.length;
 
     await h.startService({ EXPANSION_CHUNK_SIZE: '1000' });
-    await waitFor(async () => (await h.redis.hget(`${h.redisPrefix}ingest:progress:${key}`, 'done')) === '1', { timeoutMs: 60_000, description: 'expansion done' });
+    await waitFor(async () => (await h.redis.hget(`${h.redisPrefix}ingest:progress:${key}`, 'done')) === '1', {
+      timeoutMs: 60_000,
+      description: 'expansion done',
+    });
     await waitFor(() => new Set(h.jobs.map((j) => j.to)).size === expected.size, { timeoutMs: 20_000, description: 'every recipient' });
 
     expect(new Set(h.jobs.map((j) => j.to))).toEqual(expected);

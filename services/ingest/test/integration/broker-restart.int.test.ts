@@ -114,7 +114,12 @@ describe('ingest survives a Kafka broker restart (child process, dedicated broke
   }
 
   async function post(body: Record<string, unknown>): Promise<{ status: number; json: unknown }> {
-    const res = await fetch(`${baseUrl}/v1/notifications`, { method: 'POST', headers: { 'x-api-token': 'test-token', 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${baseUrl}/v1/notifications`, {
+      method: 'POST',
+      headers: { 'x-api-token': 'test-token', 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
     return { status: res.status, json: await res.json() };
   }
 
@@ -132,17 +137,40 @@ describe('ingest survives a Kafka broker restart (child process, dedicated broke
   }
 
   function broadcast(key: string, file: string): Record<string, unknown> {
-    return { v: 1, idempotencyKey: key, campaignId: key, sender: { phoneNumberId: NUMBER_ID }, audience: { path: file, format: 'csv' }, template: { name: 'order_update', language: 'en_US', category: 'utility' } };
+    return {
+      v: 1,
+      idempotencyKey: key,
+      campaignId: key,
+      sender: { phoneNumberId: NUMBER_ID },
+      audience: { path: file, format: 'csv' },
+      template: { name: 'order_update', language: 'en_US', category: 'utility' },
+    };
   }
 
   function single(key: string, to: string): Record<string, unknown> {
-    return { v: 1, idempotencyKey: key, sender: { phoneNumberId: NUMBER_ID }, to: `+${to}`, template: { name: 'otp_code', language: 'en_US', category: 'authentication', bodyParams: ['123456'], buttonParams: [{ index: 0, subType: 'url', text: '123456' }] } };
+    return {
+      v: 1,
+      idempotencyKey: key,
+      sender: { phoneNumberId: NUMBER_ID },
+      to: `+${to}`,
+      template: {
+        name: 'otp_code',
+        language: 'en_US',
+        category: 'authentication',
+        bodyParams: ['123456'],
+        buttonParams: [{ index: 0, subType: 'url', text: '123456' }],
+      },
+    };
   }
 
   const jobsOf = (key: string) => [...jobs.values()].filter((j) => j.requestKey === key);
 
   async function expectExactly(key: string, waIds: Set<string>, timeoutMs: number): Promise<void> {
-    await waitFor(() => jobsOf(key).length >= waIds.size, { timeoutMs, intervalMs: 250, description: () => `${waIds.size} jobs of ${key} (have ${jobsOf(key).length}); ingest log:\n${logTail()}` });
+    await waitFor(() => jobsOf(key).length >= waIds.size, {
+      timeoutMs,
+      intervalMs: 250,
+      description: () => `${waIds.size} jobs of ${key} (have ${jobsOf(key).length}); ingest log:\n${logTail()}`,
+    });
     const got = jobsOf(key);
     expect(new Set(got.map((j) => j.to))).toEqual(waIds);
     expect(new Set(got.map((j) => j.jobId))).toEqual(new Set([...waIds].map((w) => jobIdFor(key, w))));
@@ -162,7 +190,11 @@ describe('ingest survives a Kafka broker restart (child process, dedicated broke
     await redis.connect();
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [topics.notificationsRequested, topics.notificationsDlq, ...Object.values(topics.dispatchJobs)].map((d) => ({ topic: topicName(d, prefix), numPartitions: 3, replicationFactor: 1 })),
+      topics: [topics.notificationsRequested, topics.notificationsDlq, ...Object.values(topics.dispatchJobs)].map((d) => ({
+        topic: topicName(d, prefix),
+        numPartitions: 3,
+        replicationFactor: 1,
+      })),
     });
     await collect();
 
@@ -265,7 +297,13 @@ describe('ingest survives a Kafka broker restart (child process, dedicated broke
     await expectExactly('after-one', new Set(['4915112340002']), within(RECOVERY_BUDGET_MS));
     await expectExactly('after-bc', after, within(RECOVERY_BUDGET_MS));
     const afterDoneS = (Date.now() - backAt) / 1000;
-    await waitFor(async () => (await readyz()) === 200, { timeoutMs: within(RECOVERY_BUDGET_MS), intervalMs: 500, description: () => `readiness back to 200; log:\n${logTail()}` });
-    console.log(`broker restart: ${seenAtRestart}/${big.size} jobs of the expanding broadcast seen before the restart; after the broker answered: expansion done in ${duringDoneS} s, new requests in ${afterDoneS} s; ${emitted} records read for ${jobs.size} distinct jobs`);
+    await waitFor(async () => (await readyz()) === 200, {
+      timeoutMs: within(RECOVERY_BUDGET_MS),
+      intervalMs: 500,
+      description: () => `readiness back to 200; log:\n${logTail()}`,
+    });
+    console.log(
+      `broker restart: ${seenAtRestart}/${big.size} jobs of the expanding broadcast seen before the restart; after the broker answered: expansion done in ${duringDoneS} s, new requests in ${afterDoneS} s; ${emitted} records read for ${jobs.size} distinct jobs`,
+    );
   }, 400_000);
 });

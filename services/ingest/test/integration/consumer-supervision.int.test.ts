@@ -142,7 +142,9 @@ describe('request consumer supervision (real broker)', () => {
     offsetMs = 31_000;
     await expect(rc.check()).rejects.toThrow(/silent/);
     rc.checkStall();
-    await waitFor(async () => (await metrics.consumer.replacements.get()).values.some((v) => v.labels.reason === 'stalled' && v.value === 1), { description: 'replacement counted' });
+    await waitFor(async () => (await metrics.consumer.replacements.get()).values.some((v) => v.labels.reason === 'stalled' && v.value === 1), {
+      description: 'replacement counted',
+    });
     await producer.send({ topic, messages: [{ value: 'fifth' }] });
     await waitFor(() => p.seen.includes('fifth'), { timeoutMs: 30_000, description: 'replacement consumes' });
     await waitFor(() => rc.check().then(() => true), { timeoutMs: 10_000, description: 'ready again' });

@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@wa/shared/testing';
 import { Harness, request } from './harness';
 
-const OTP = { name: 'otp_code', language: 'en_US', category: 'authentication', bodyParams: ['123456'], buttonParams: [{ index: 0, subType: 'url', text: '123456' }] };
+const OTP = {
+  name: 'otp_code',
+  language: 'en_US',
+  category: 'authentication',
+  bodyParams: ['123456'],
+  buttonParams: [{ index: 0, subType: 'url', text: '123456' }],
+};
 const SALE = { name: 'spring_sale', language: 'en_US', category: 'marketing', headerParams: ['Spring'], bodyParams: ['20%'] };
 const auth = { 'x-api-token': 'test-token', 'content-type': 'application/json' };
 
@@ -29,32 +35,67 @@ describe('ingest flows against Kafka and Redis', () => {
     const res = await second.app.inject({ method: 'POST', url: '/v1/notifications', headers: auth, payload: job });
     expect(res.statusCode).toBe(202);
     expect(res.json()).toEqual({ jobs: [{ idempotencyKey: 'idem-1', status: 'duplicate', recipients: 1 }] });
-    await waitFor(async () => (await second.registry.metrics()).includes('wa_ingest_duplicates_total{kind="request",svc="ingest"} 1'), { description: 'kafka duplicate seen' });
+    await waitFor(async () => (await second.registry.metrics()).includes('wa_ingest_duplicates_total{kind="request",svc="ingest"} 1'), {
+      description: 'kafka duplicate seen',
+    });
     expect(h.jobs.filter((j) => j.requestKey === 'idem-1')).toHaveLength(1);
   });
 
   it('HTTP: 202 enqueues through the pipeline, 400 names every field error, 401 without token, 413 over the limit', async () => {
     const svc = h.services.at(-1)!;
-    const ok = await svc.app.inject({ method: 'POST', url: '/v1/notifications', headers: { authorization: 'Bearer test-token' }, payload: request({ idempotencyKey: 'http-1', to: undefined, recipients: ['+4915112340002', '+4915112340003'] }) });
+    const ok = await svc.app.inject({
+      method: 'POST',
+      url: '/v1/notifications',
+      headers: { authorization: 'Bearer test-token' },
+      payload: request({ idempotencyKey: 'http-1', to: undefined, recipients: ['+4915112340002', '+4915112340003'] }),
+    });
     expect(ok.statusCode).toBe(202);
     expect(ok.json()).toEqual({ jobs: [{ idempotencyKey: 'http-1', status: 'accepted', recipients: 2 }] });
     await waitFor(() => h.jobs.filter((j) => j.requestKey === 'http-1').length === 2, { description: 'HTTP jobs dispatched' });
 
-    const bad = await svc.app.inject({ method: 'POST', url: '/v1/notifications:batch', headers: auth, payload: { jobs: [request({ idempotencyKey: 'b-ok' }), { v: 2, sender: {}, priority: 'urgent' }, request({ template: { name: 'nope', language: 'en_US', category: 'utility' } })] } });
+    const bad = await svc.app.inject({
+      method: 'POST',
+      url: '/v1/notifications:batch',
+      headers: auth,
+      payload: {
+        jobs: [
+          request({ idempotencyKey: 'b-ok' }),
+          { v: 2, sender: {}, priority: 'urgent' },
+          request({ template: { name: 'nope', language: 'en_US', category: 'utility' } }),
+        ],
+      },
+    });
     expect(bad.statusCode).toBe(400);
     const paths = (bad.json().issues as { path: string }[]).map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['jobs.1.v', 'jobs.1.idempotencyKey', 'jobs.1.sender', 'jobs.1.priority', 'jobs.2.template']));
     expect(h.jobs.some((j) => j.requestKey === 'b-ok')).toBe(false);
 
-    const batch = await svc.app.inject({ method: 'POST', url: '/v1/notifications:batch', headers: auth, payload: { jobs: [request({ idempotencyKey: 'b-1' }), request({ idempotencyKey: 'http-1' })] } });
+    const batch = await svc.app.inject({
+      method: 'POST',
+      url: '/v1/notifications:batch',
+      headers: auth,
+      payload: { jobs: [request({ idempotencyKey: 'b-1' }), request({ idempotencyKey: 'http-1' })] },
+    });
     expect(batch.statusCode).toBe(202);
     expect(batch.json().jobs.map((j: { status: string }) => j.status)).toEqual(['accepted', 'duplicate']);
 
     expect((await svc.app.inject({ method: 'POST', url: '/v1/notifications', payload: request() })).statusCode).toBe(401);
-    expect((await svc.app.inject({ method: 'POST', url: '/v1/notifications', headers: { 'x-api-token': 'wrong-token' }, payload: request() })).statusCode).toBe(401);
-    const big = await svc.app.inject({ method: 'POST', url: '/v1/notifications', headers: auth, payload: JSON.stringify(request({ metadata: { blob: 'x'.repeat(500) }, pad: 'y'.repeat(2 * 1_048_576) })) });
+    expect((await svc.app.inject({ method: 'POST', url: '/v1/notifications', headers: { 'x-api-token': 'wrong-token' }, payload: request() })).statusCode).toBe(
+      401,
+    );
+    const big = await svc.app.inject({
+      method: 'POST',
+      url: '/v1/notifications',
+      headers: auth,
+      payload: JSON.stringify(request({ metadata: { blob: 'x'.repeat(500) }, pad: 'y'.repeat(2 * 1_048_576) })),
+    });
     expect(big.statusCode).toBe(413);
-    const outside = await svc.app.inject({ method: 'POST', url: '/v1/notifications', headers: auth, payload: request({ to: undefined, audience: { path: '../../etc/passwd', format: 'csv' } }) });
+    const outside = await svc.app.inject({
+      method: 'POST',
+      url: '/v1/notifications',
+      headers: auth,
+      payload: request({ to: undefined, audience: { path: '../../etc/passwd', format: 'csv' } }),
+    });
     expect(outside.statusCode).toBe(400);
     expect(outside.json().issues[0].path).toBe('audience.path');
     expect((await svc.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
@@ -76,14 +117,21 @@ describe('ingest flows against Kafka and Redis', () => {
     await h.startService({ COALESCE_WINDOW_MS: '1500' });
     const a = '+4915112341000';
     const b = '+4915112342000';
-    await h.send([
-      request({ idempotencyKey: 'co-1', to: a, template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['A-1', 'packed'] } }),
-      request({ idempotencyKey: 'co-2', to: a, template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['A-1', 'shipped'] } }),
-      request({ idempotencyKey: 'co-3', to: b, template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['B-1', 'shipped'] } }),
-      request({ idempotencyKey: 'co-otp', to: a, template: OTP }),
-      request({ idempotencyKey: 'co-sale', to: a, template: SALE }),
-      request({ idempotencyKey: 'co-4', to: a, template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['A-2', 'delivered'] } }),
-    ], 'same-partition');
+    await h.send(
+      [
+        request({ idempotencyKey: 'co-1', to: a, template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['A-1', 'packed'] } }),
+        request({ idempotencyKey: 'co-2', to: a, template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['A-1', 'shipped'] } }),
+        request({ idempotencyKey: 'co-3', to: b, template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['B-1', 'shipped'] } }),
+        request({ idempotencyKey: 'co-otp', to: a, template: OTP }),
+        request({ idempotencyKey: 'co-sale', to: a, template: SALE }),
+        request({
+          idempotencyKey: 'co-4',
+          to: a,
+          template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['A-2', 'delivered'] },
+        }),
+      ],
+      'same-partition',
+    );
     const otp = await waitFor(() => h.jobs.find((j) => j.requestKey === 'co-otp'), { description: 'otp' });
     expect(otp.lane).toBe('auth');
     const digest = await waitFor(() => h.jobs.find((j) => j.coalescedJobIds), { description: 'digest', timeoutMs: 10_000 });
@@ -92,7 +140,10 @@ describe('ingest flows against Kafka and Redis', () => {
     expect(coJobs).toHaveLength(4);
     expect(digest.to).toBe('4915112341000');
     expect(digest.coalescedJobIds).toHaveLength(3);
-    expect(digest.message).toEqual({ type: 'template', template: { name: 'order_digest', language: 'en_US', category: 'utility', bodyParams: ['A-1 packed; A-1 shipped; A-2 delivered'] } });
+    expect(digest.message).toEqual({
+      type: 'template',
+      template: { name: 'order_digest', language: 'en_US', category: 'utility', bodyParams: ['A-1 packed; A-1 shipped; A-2 delivered'] },
+    });
     const single = coJobs.find((j) => j.requestKey === 'co-3')!;
     expect(single.coalescedJobIds).toBeUndefined();
     expect(single.message.type === 'template' && single.message.template.name).toBe('order_update');
@@ -102,10 +153,19 @@ describe('ingest flows against Kafka and Redis', () => {
   it('an OTP reaches the auth lane while a marketing broadcast is still being expanded', async () => {
     const lines = Array.from({ length: 150_000 }, (_, i) => `+49152${String(10_000_000 + i)}`);
     writeFileSync(join(h.audienceRoot, 'sale.csv'), `to,header.1,body.1\n${lines.map((l) => `${l},Spring,20%`).join('\n')}\n`);
-    const blast = request({ idempotencyKey: 'blast', to: undefined, audience: { path: 'sale.csv', format: 'csv' }, template: { name: 'spring_sale', language: 'en_US', category: 'marketing' } });
+    const blast = request({
+      idempotencyKey: 'blast',
+      to: undefined,
+      audience: { path: 'sale.csv', format: 'csv' },
+      template: { name: 'spring_sale', language: 'en_US', category: 'marketing' },
+    });
     await h.producer.send({ topic: h.requestTopic, acks: -1, messages: [{ partition: 0, value: JSON.stringify(blast) }] });
     await waitFor(() => h.jobs.filter((j) => j.requestKey === 'blast').length > 1_000, { description: 'marketing backlog building', timeoutMs: 20_000 });
-    await h.producer.send({ topic: h.requestTopic, acks: -1, messages: [{ partition: 1, value: JSON.stringify(request({ idempotencyKey: 'otp-now', to: '+4915112343000', template: OTP })) }] });
+    await h.producer.send({
+      topic: h.requestTopic,
+      acks: -1,
+      messages: [{ partition: 1, value: JSON.stringify(request({ idempotencyKey: 'otp-now', to: '+4915112343000', template: OTP })) }],
+    });
     const otp = await waitFor(() => h.jobs.find((j) => j.requestKey === 'otp-now'), { description: 'otp during blast', timeoutMs: 10_000 });
     const marketingSoFar = h.jobs.filter((j) => j.requestKey === 'blast').length;
     expect(marketingSoFar).toBeLessThan(150_000);

@@ -45,7 +45,13 @@ export class Harness {
     await this.admin.connect();
     await this.producer.connect();
     await this.redis.connect();
-    const names = [topics.notificationsRequested, topics.notificationsDlq, topics.dispatchJobs.auth, topics.dispatchJobs.utility, topics.dispatchJobs.marketing].map((d) => this.topic(d));
+    const names = [
+      topics.notificationsRequested,
+      topics.notificationsDlq,
+      topics.dispatchJobs.auth,
+      topics.dispatchJobs.utility,
+      topics.dispatchJobs.marketing,
+    ].map((d) => this.topic(d));
     await this.admin.createTopics({
       waitForLeaders: true,
       topics: names.map((topic) => ({

@@ -16,9 +16,21 @@ describe('Redis idempotency store (bucketed)', () => {
   });
 
   it('new, then owned for the same owner and duplicate for another, across day windows, until the horizon', async () => {
-    expect(await store.claim([{ key: 'a', owner: 'o1' }, { key: 'b', owner: 'o1' }, { key: 'a', owner: 'o2' }])).toEqual(['new', 'new', 'duplicate']);
+    expect(
+      await store.claim([
+        { key: 'a', owner: 'o1' },
+        { key: 'b', owner: 'o1' },
+        { key: 'a', owner: 'o2' },
+      ]),
+    ).toEqual(['new', 'new', 'duplicate']);
     now += 2 * 60_000; // the next day's window
-    expect(await store.claim([{ key: 'a', owner: 'o1' }, { key: 'a', owner: 'o2' }, { key: 'c', owner: 'o2' }])).toEqual(['owned', 'duplicate', 'new']);
+    expect(
+      await store.claim([
+        { key: 'a', owner: 'o1' },
+        { key: 'a', owner: 'o2' },
+        { key: 'c', owner: 'o2' },
+      ]),
+    ).toEqual(['owned', 'duplicate', 'new']);
     now += 7 * DAY - 5 * 60_000; // still within 7 days of the first claim
     expect(await store.claim([{ key: 'a', owner: 'o3' }])).toEqual(['duplicate']);
   });
@@ -39,7 +51,12 @@ describe('Redis idempotency store (bucketed)', () => {
 
   it('a key claimed in the layout before the buckets still counts, and is released by its owner', async () => {
     await redis.set(`${prefix}ingest:idem:legacy`, 'old-owner', 'EX', 600);
-    expect(await store.claim([{ key: 'legacy', owner: 'old-owner' }, { key: 'legacy', owner: 'other' }])).toEqual(['owned', 'duplicate']);
+    expect(
+      await store.claim([
+        { key: 'legacy', owner: 'old-owner' },
+        { key: 'legacy', owner: 'other' },
+      ]),
+    ).toEqual(['owned', 'duplicate']);
     await store.release([{ key: 'legacy', owner: 'old-owner' }]);
     expect(await redis.exists(`${prefix}ingest:idem:legacy`)).toBe(0);
     expect(await store.claim([{ key: 'legacy', owner: 'other' }])).toEqual(['new']);

@@ -16,13 +16,28 @@ function world() {
   return { base, root, outside };
 }
 
-const messageOf = async (p: Promise<unknown>) => p.then(() => 'resolved', (err: Error) => err.message);
+const messageOf = async (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (err: Error) => err.message,
+  );
 
 describe('audience paths: containment first, one generic refusal', () => {
   it('answers the same for an existing and a missing file outside the root, a directory, a symlink out, and a missing file inside', async () => {
     const { root, outside } = world();
     const reader = createAudienceFileReader(root);
-    const attempts = ['../outside/secret.txt', '../outside/missing.txt', join(outside, 'secret.txt'), join(outside, 'nope'), '/etc/passwd', '/nonexistent/x', 'sub', 'link.ndjson', 'missing.ndjson', 'sub/../../outside/secret.txt'];
+    const attempts = [
+      '../outside/secret.txt',
+      '../outside/missing.txt',
+      join(outside, 'secret.txt'),
+      join(outside, 'nope'),
+      '/etc/passwd',
+      '/nonexistent/x',
+      'sub',
+      'link.ndjson',
+      'missing.ndjson',
+      'sub/../../outside/secret.txt',
+    ];
     const messages = await Promise.all(attempts.map((p) => messageOf(reader.resolve(p))));
     expect(messages).toEqual(attempts.map(() => AUDIENCE_REFUSED));
     expect(await reader.resolve('ok.ndjson')).toBe(join(root, 'ok.ndjson'));

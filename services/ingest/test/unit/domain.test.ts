@@ -74,7 +74,11 @@ describe('planRequest (validation against the catalogue)', () => {
   it('resolves template, catalogue category and lane', () => {
     const r = planRequest(req(), catalog, opts);
     expect(r.ok && r.plan.lane).toBe('utility');
-    const sale = planRequest(req({ template: { name: 'spring_sale', language: 'en_US', category: 'utility', headerParams: ['x'], bodyParams: ['y'] } }), catalog, opts);
+    const sale = planRequest(
+      req({ template: { name: 'spring_sale', language: 'en_US', category: 'utility', headerParams: ['x'], bodyParams: ['y'] } }),
+      catalog,
+      opts,
+    );
     expect(sale.ok && sale.plan.category).toBe('marketing');
   });
   it('free-form text is category service', () => {
@@ -82,36 +86,85 @@ describe('planRequest (validation against the catalogue)', () => {
     expect(r.ok && [r.plan.category, r.plan.lane]).toEqual(['service', 'utility']);
   });
   it('refuses unknown templates, senders and wrong parameter counts with reason codes', () => {
-    expect(planRequest(req({ template: { name: 'nope', language: 'en_US', category: 'utility' } }), catalog, opts)).toMatchObject({ ok: false, reason: 'unknown_template' });
-    expect(planRequest(req({ template: { name: 'order_update', language: 'de', category: 'utility', bodyParams: ['a', 'b'] } }), catalog, opts)).toMatchObject({ ok: false, reason: 'unknown_template' });
+    expect(planRequest(req({ template: { name: 'nope', language: 'en_US', category: 'utility' } }), catalog, opts)).toMatchObject({
+      ok: false,
+      reason: 'unknown_template',
+    });
+    expect(planRequest(req({ template: { name: 'order_update', language: 'de', category: 'utility', bodyParams: ['a', 'b'] } }), catalog, opts)).toMatchObject({
+      ok: false,
+      reason: 'unknown_template',
+    });
     expect(planRequest(req({ sender: { phoneNumberId: '999' } }), catalog, opts)).toMatchObject({ ok: false, reason: 'unknown_sender' });
     expect(planRequest(req({ sender: { pool: 'nope' } }), catalog, opts)).toMatchObject({ ok: false, reason: 'unknown_sender' });
     expect(planRequest(req({ sender: { pool: 'acme-main' } }), catalog, opts).ok).toBe(true);
-    expect(planRequest(req({ template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['only one'] } }), catalog, opts)).toMatchObject({ ok: false, reason: 'template_params_mismatch' });
-    expect(planRequest(req({ template: { name: 'otp_code', language: 'en_US', category: 'authentication', bodyParams: ['1'] } }), catalog, opts)).toMatchObject({ ok: false, reason: 'template_params_mismatch' });
+    expect(
+      planRequest(req({ template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['only one'] } }), catalog, opts),
+    ).toMatchObject({ ok: false, reason: 'template_params_mismatch' });
+    expect(planRequest(req({ template: { name: 'otp_code', language: 'en_US', category: 'authentication', bodyParams: ['1'] } }), catalog, opts)).toMatchObject(
+      { ok: false, reason: 'template_params_mismatch' },
+    );
   });
   it('turns coalescing on only with a window, for coalescible templates or a coalesce key, never for authentication', () => {
     const off = planRequest(req(), catalog, opts);
     expect(off.ok && off.plan.coalesce).toBeUndefined();
     const on = planRequest(req(), catalog, { coalesceWindowMs: 1000 });
-    expect(on.ok && on.plan.coalesce).toEqual({ key: 't:order_update:en_US', digest: { name: 'order_digest', language: 'en_US', category: 'utility' }, digestBodyParams: 1 });
-    const otp = planRequest(req({ template: { name: 'otp_code', language: 'en_US', category: 'authentication', bodyParams: ['1'], buttonParams: [{ index: 0, subType: 'url', text: '1' }] } }), catalog, { coalesceWindowMs: 1000 });
+    expect(on.ok && on.plan.coalesce).toEqual({
+      key: 't:order_update:en_US',
+      digest: { name: 'order_digest', language: 'en_US', category: 'utility' },
+      digestBodyParams: 1,
+    });
+    const otp = planRequest(
+      req({
+        template: {
+          name: 'otp_code',
+          language: 'en_US',
+          category: 'authentication',
+          bodyParams: ['1'],
+          buttonParams: [{ index: 0, subType: 'url', text: '1' }],
+        },
+      }),
+      catalog,
+      { coalesceWindowMs: 1000 },
+    );
     expect(otp.ok && otp.plan.coalesce).toBeUndefined();
-    const sale = planRequest(req({ template: { name: 'spring_sale', language: 'en_US', category: 'marketing', headerParams: ['x'], bodyParams: ['y'] } }), catalog, { coalesceWindowMs: 1000 });
+    const sale = planRequest(
+      req({ template: { name: 'spring_sale', language: 'en_US', category: 'marketing', headerParams: ['x'], bodyParams: ['y'] } }),
+      catalog,
+      { coalesceWindowMs: 1000 },
+    );
     expect(sale.ok && sale.plan.coalesce).toBeUndefined();
-    const keyed = planRequest(req({ template: { name: 'spring_sale', language: 'en_US', category: 'marketing', headerParams: ['x'], bodyParams: ['y'] }, coalesce: { key: 'promo', digestTemplate: { name: 'order_digest', language: 'en_US', category: 'utility' } } }), catalog, { coalesceWindowMs: 1000 });
+    const keyed = planRequest(
+      req({
+        template: { name: 'spring_sale', language: 'en_US', category: 'marketing', headerParams: ['x'], bodyParams: ['y'] },
+        coalesce: { key: 'promo', digestTemplate: { name: 'order_digest', language: 'en_US', category: 'utility' } },
+      }),
+      catalog,
+      { coalesceWindowMs: 1000 },
+    );
     expect(keyed.ok && keyed.plan.coalesce?.key).toBe('promo');
   });
 });
 
 describe('expansion', () => {
-  const planned = planRequest(req({ to: undefined, recipients: ['+4915112345678', { to: '0049 151 12345678', bodyParams: ['B', 'x'] }, 'junk', { to: '+4915112345679', bodyParams: ['one'] }] }), catalog, { coalesceWindowMs: 0 });
+  const planned = planRequest(
+    req({
+      to: undefined,
+      recipients: ['+4915112345678', { to: '0049 151 12345678', bodyParams: ['B', 'x'] }, 'junk', { to: '+4915112345679', bodyParams: ['one'] }],
+    }),
+    catalog,
+    { coalesceWindowMs: 0 },
+  );
   if (!planned.ok) throw new Error('plan');
   const plan = planned.plan;
 
   it('normalises, reports bad numbers and parameter mismatches per recipient, and keeps the first of duplicates', () => {
     const results = inlineRecipients(plan.request).map((r) => resolveRecipient(plan, r));
-    expect(results.map((r) => (r.ok ? r.recipient.waId : r.problem.reason))).toEqual(['4915112345678', '4915112345678', 'invalid_recipient', 'template_params_mismatch']);
+    expect(results.map((r) => (r.ok ? r.recipient.waId : r.problem.reason))).toEqual([
+      '4915112345678',
+      '4915112345678',
+      'invalid_recipient',
+      'template_params_mismatch',
+    ]);
     const ok = results.flatMap((r) => (r.ok ? [r.recipient] : []));
     const { kept, duplicates } = dedupeInline(ok);
     expect(duplicates).toBe(1);
@@ -119,7 +172,11 @@ describe('expansion', () => {
   });
 
   it('builds a job with per-recipient parameters and a deterministic id', () => {
-    const job = buildJob(plan, { index: 1, waId: '4915112345678', country: 'DE', template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['B', 'x'] } }, '2026-01-01T00:00:00.000Z');
+    const job = buildJob(
+      plan,
+      { index: 1, waId: '4915112345678', country: 'DE', template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['B', 'x'] } },
+      '2026-01-01T00:00:00.000Z',
+    );
     expect(job).toMatchObject({ jobId: jobIdFor('k-1', '4915112345678'), to: '4915112345678', lane: 'utility', category: 'utility', attempt: 0 });
     expect(job.message).toEqual({ type: 'template', template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['B', 'x'] } });
   });
@@ -132,16 +189,27 @@ describe('expansion', () => {
     expect(parseNdjsonLine('   ', 0).ok).toBe('skip');
     expect(splitCsv('a,"b,c","d ""q"""')).toEqual(['a', 'b,c', 'd "q"']);
     const layout = parseCsvHeader('name,phone,body.2,body.1,header.1')!;
-    expect(parseCsvLine('Ann,+4915112345678,second,first,H', layout, 7)).toEqual({ ok: true, recipient: { index: 7, to: '+4915112345678', bodyParams: ['first', 'second'], headerParams: ['H'] } });
+    expect(parseCsvLine('Ann,+4915112345678,second,first,H', layout, 7)).toEqual({
+      ok: true,
+      recipient: { index: 7, to: '+4915112345678', bodyParams: ['first', 'second'], headerParams: ['H'] },
+    });
     expect(parseCsvHeader('name,email')).toBeNull();
   });
 });
 
 function job(id: string, overrides: Partial<DispatchJobV1> = {}): DispatchJobV1 {
   return {
-    v: 1, jobId: id, requestKey: `r-${id}`, sender: { phoneNumberId: NUMBER }, to: '4915112345678', lane: 'utility', category: 'utility',
+    v: 1,
+    jobId: id,
+    requestKey: `r-${id}`,
+    sender: { phoneNumberId: NUMBER },
+    to: '4915112345678',
+    lane: 'utility',
+    category: 'utility',
     message: { type: 'template', template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: [`O-${id}`, 'shipped'] } },
-    requestedAt: '2026-01-01T00:00:00.000Z', attempt: 0, ...overrides,
+    requestedAt: '2026-01-01T00:00:00.000Z',
+    attempt: 0,
+    ...overrides,
   };
 }
 const digest = { name: 'order_digest', language: 'en_US', category: 'utility' as const };
@@ -152,7 +220,13 @@ describe('coalescing (pure merge)', () => {
     expect(mergeBuffered([buffered(job('a'))], 20)).toEqual([job('a')]);
   });
   it('merges several into one digest with a deterministic id, earliest expiry and every merged id', () => {
-    const merged = mergeBuffered([buffered(job('a', { expiresAt: '2026-01-02T00:00:00.000Z' })), buffered(job('b', { requestedAt: '2026-01-01T00:00:01.000Z', expiresAt: '2026-01-01T12:00:00.000Z' }))], 20);
+    const merged = mergeBuffered(
+      [
+        buffered(job('a', { expiresAt: '2026-01-02T00:00:00.000Z' })),
+        buffered(job('b', { requestedAt: '2026-01-01T00:00:01.000Z', expiresAt: '2026-01-01T12:00:00.000Z' })),
+      ],
+      20,
+    );
     expect(merged).toHaveLength(1);
     expect(merged[0]).toMatchObject({ jobId: digestJobIdFor(['a', 'b']), coalescedJobIds: ['a', 'b'], expiresAt: '2026-01-01T12:00:00.000Z' });
     expect(merged[0]!.message).toEqual({ type: 'template', template: { ...digest, bodyParams: ['O-a shipped; O-b shipped'] } });
@@ -168,7 +242,13 @@ describe('coalescing (pure merge)', () => {
     expect(out).toHaveLength(3);
   });
   it('keeps parameters free of newlines and tabs (Meta refuses them)', () => {
-    const merged = mergeBuffered([buffered(job('a', { message: { type: 'template', template: { ...digest, name: 'order_update', bodyParams: ['line1\nline2', 'x\t  y'] } } })), buffered(job('b'))], 20);
+    const merged = mergeBuffered(
+      [
+        buffered(job('a', { message: { type: 'template', template: { ...digest, name: 'order_update', bodyParams: ['line1\nline2', 'x\t  y'] } } })),
+        buffered(job('b')),
+      ],
+      20,
+    );
     const p = merged[0]!.message.type === 'template' ? merged[0]!.message.template.bodyParams![0]! : '';
     expect(p).not.toMatch(/[\n\t]|\s{2}/);
   });

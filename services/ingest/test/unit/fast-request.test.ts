@@ -6,15 +6,78 @@ import { decodeRequest, fastRequest } from '../../src/domain/fast-request';
 // decodeRequest answers common request shapes without zod; whatever it answers must be exactly
 // zod's answer (same success, same output including key order), and everything else is zod's.
 const valid: Record<string, unknown>[] = [
-  { v: 1, idempotencyKey: 'k-1', sender: { phoneNumberId: '106540352242922' }, to: '+4915112345678', template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['A-1', 'shipped'] }, campaignId: 'bench' },
-  { v: 1, idempotencyKey: 'k-2', sender: { phoneNumberId: '106540352242922' }, to: '+4915112345678', template: { name: 'spring_sale', language: 'en_US', category: 'marketing', headerParams: ['Spring'], bodyParams: ['20%'] }, priority: 'bulk', quietHours: true },
-  { v: 1, idempotencyKey: 'k-3', sender: { pool: 'acme-main' }, to: '4915112345678', template: { name: 'otp_code', language: 'en', category: 'authentication', bodyParams: ['123456'], buttonParams: [{ index: 0, subType: 'url', text: '123456' }] } },
-  { v: 1, idempotencyKey: 'k-4', sender: { pool: 'acme-main' }, recipients: ['+4915112345678', '+4915112345679'], template: { name: 'order_update', language: 'en_US', category: 'utility' }, priority: 'high' },
+  {
+    v: 1,
+    idempotencyKey: 'k-1',
+    sender: { phoneNumberId: '106540352242922' },
+    to: '+4915112345678',
+    template: { name: 'order_update', language: 'en_US', category: 'utility', bodyParams: ['A-1', 'shipped'] },
+    campaignId: 'bench',
+  },
+  {
+    v: 1,
+    idempotencyKey: 'k-2',
+    sender: { phoneNumberId: '106540352242922' },
+    to: '+4915112345678',
+    template: { name: 'spring_sale', language: 'en_US', category: 'marketing', headerParams: ['Spring'], bodyParams: ['20%'] },
+    priority: 'bulk',
+    quietHours: true,
+  },
+  {
+    v: 1,
+    idempotencyKey: 'k-3',
+    sender: { pool: 'acme-main' },
+    to: '4915112345678',
+    template: {
+      name: 'otp_code',
+      language: 'en',
+      category: 'authentication',
+      bodyParams: ['123456'],
+      buttonParams: [{ index: 0, subType: 'url', text: '123456' }],
+    },
+  },
+  {
+    v: 1,
+    idempotencyKey: 'k-4',
+    sender: { pool: 'acme-main' },
+    recipients: ['+4915112345678', '+4915112345679'],
+    template: { name: 'order_update', language: 'en_US', category: 'utility' },
+    priority: 'high',
+  },
   // Keys in another order and unknown keys in the (non-strict) template and button objects.
-  { campaignId: 'c', template: { bodyParams: ['a', 'b'], category: 'utility', extra: 1, language: 'en_US', name: 'order_update', buttonParams: [{ text: 'x', subType: 'quick_reply', index: 9, z: 1 }] }, to: '+49', sender: { phoneNumberId: '1' }, idempotencyKey: 'k', v: 1, quietHours: false },
+  {
+    campaignId: 'c',
+    template: {
+      bodyParams: ['a', 'b'],
+      category: 'utility',
+      extra: 1,
+      language: 'en_US',
+      name: 'order_update',
+      buttonParams: [{ text: 'x', subType: 'quick_reply', index: 9, z: 1 }],
+    },
+    to: '+49',
+    sender: { phoneNumberId: '1' },
+    idempotencyKey: 'k',
+    v: 1,
+    quietHours: false,
+  },
 ];
 /** Every limit at its maximum; `overLimit` variants cross one limit each (mutating this one whole would be slow). */
-const atLimits = { v: 1, idempotencyKey: 'x'.repeat(200), sender: { phoneNumberId: '1'.repeat(32) }, to: '1'.repeat(32), template: { name: 'a'.repeat(512), language: 'deu_DE', category: 'marketing', headerParams: [''], bodyParams: Array(100).fill('y'.repeat(1024)), buttonParams: Array(10).fill({ index: 1, subType: 'copy_code', text: 'z'.repeat(2000) }) }, campaignId: 'c'.repeat(128) };
+const atLimits = {
+  v: 1,
+  idempotencyKey: 'x'.repeat(200),
+  sender: { phoneNumberId: '1'.repeat(32) },
+  to: '1'.repeat(32),
+  template: {
+    name: 'a'.repeat(512),
+    language: 'deu_DE',
+    category: 'marketing',
+    headerParams: [''],
+    bodyParams: Array(100).fill('y'.repeat(1024)),
+    buttonParams: Array(10).fill({ index: 1, subType: 'copy_code', text: 'z'.repeat(2000) }),
+  },
+  campaignId: 'c'.repeat(128),
+};
 const t = atLimits.template;
 const overLimit = [
   { ...atLimits, idempotencyKey: 'x'.repeat(201) },
@@ -31,7 +94,28 @@ const overLimit = [
   { ...atLimits, recipients: Array(10_001).fill('+4915112345678'), to: undefined },
 ];
 
-const badValues: unknown[] = [undefined, null, 0, 1, -1, 1.5, 10, '', 'x', 'x'.repeat(33), 'x'.repeat(2001), true, false, [], ['x'], {}, { a: 1 }, [{}], Array(101).fill('a'), Array(11).fill({ index: 0, subType: 'url', text: 't' })];
+const badValues: unknown[] = [
+  undefined,
+  null,
+  0,
+  1,
+  -1,
+  1.5,
+  10,
+  '',
+  'x',
+  'x'.repeat(33),
+  'x'.repeat(2001),
+  true,
+  false,
+  [],
+  ['x'],
+  {},
+  { a: 1 },
+  [{}],
+  Array(101).fill('a'),
+  Array(11).fill({ index: 0, subType: 'url', text: 't' }),
+];
 
 function* mutations(base: Record<string, unknown>): Generator<unknown> {
   const paths: string[][] = [];
@@ -44,7 +128,26 @@ function* mutations(base: Record<string, unknown>): Generator<unknown> {
   };
   walk(base, []);
   // Includes the rich template and button keys zod knows (header, namedParams, …): the fast path must leave those to zod.
-  const extraKeys = ['extra', '__proto__', 'text', 'audience', 'recipients', 'to', 'coalesce', 'notBefore', 'metadata', 'fallbackTemplate', 'pool', 'phoneNumberId', 'header', 'namedParams', 'cards', 'limitedTimeOffer', 'flowToken', 'thumbnailProductRetailerId'];
+  const extraKeys = [
+    'extra',
+    '__proto__',
+    'text',
+    'audience',
+    'recipients',
+    'to',
+    'coalesce',
+    'notBefore',
+    'metadata',
+    'fallbackTemplate',
+    'pool',
+    'phoneNumberId',
+    'header',
+    'namedParams',
+    'cards',
+    'limitedTimeOffer',
+    'flowToken',
+    'thumbnailProductRetailerId',
+  ];
   for (const path of paths) {
     for (const bad of badValues) yield setPath(base, path, bad);
     yield deletePath(base, path);
@@ -111,7 +214,15 @@ describe('fast request check', () => {
   });
 
   it('dead-letters the same way as zod (empty, too large, not JSON, schema violations)', () => {
-    for (const bytes of [null, Buffer.alloc(0), Buffer.from('{"v":1'), Buffer.from('\u0000\u0001'), Buffer.from('[]'), Buffer.from(JSON.stringify({ ...valid[0], v: 2 })), Buffer.from(JSON.stringify(valid[0]))]) {
+    for (const bytes of [
+      null,
+      Buffer.alloc(0),
+      Buffer.from('{"v":1'),
+      Buffer.from('\u0000\u0001'),
+      Buffer.from('[]'),
+      Buffer.from(JSON.stringify({ ...valid[0], v: 2 })),
+      Buffer.from(JSON.stringify(valid[0])),
+    ]) {
       expect(decodeRequest(bytes, 1 << 20)).toEqual(decodeJson(notificationRequestV1, bytes, 1 << 20));
     }
     const big = Buffer.from(JSON.stringify(valid[0]));

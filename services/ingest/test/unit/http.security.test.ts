@@ -93,7 +93,13 @@ describe('ingest API: the token check hangs on the matched route', () => {
       const answers: string[] = [];
       for (const url of spellings(path)) {
         for (const m of [method, 'GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'] as const) {
-          for (const headers of [{}, { 'x-api-token': '' }, { authorization: 'Bearer ' }, { 'x-api-token': TOKEN.toUpperCase() }, { authorization: `bearer ${TOKEN}x` }]) {
+          for (const headers of [
+            {},
+            { 'x-api-token': '' },
+            { authorization: 'Bearer ' },
+            { 'x-api-token': TOKEN.toUpperCase() },
+            { authorization: `bearer ${TOKEN}x` },
+          ]) {
             const res = await app.inject({ method: m, url, headers, ...(m === 'POST' || m === 'PUT' ? { payload: payload() } : {}) });
             if (![401, 404].includes(res.statusCode)) answers.push(`${m} ${url} ${JSON.stringify(headers)} → ${res.statusCode}`);
           }
@@ -120,9 +126,15 @@ describe('ingest API: the token check hangs on the matched route', () => {
 
   it('accepts the previous token during a rotation, and only the configured ones', async () => {
     const { app } = setup({ previousApiToken: 'the-old-ingest-token-being-rotated' });
-    expect((await app.inject({ method: 'POST', url: '/v1/notifications', payload: job(), headers: { authorization: 'Bearer the-old-ingest-token-being-rotated' } })).statusCode).toBe(202);
+    expect(
+      (await app.inject({ method: 'POST', url: '/v1/notifications', payload: job(), headers: { authorization: 'Bearer the-old-ingest-token-being-rotated' } }))
+        .statusCode,
+    ).toBe(202);
     expect((await app.inject({ method: 'POST', url: '/v1/notifications', payload: job(), headers: { 'x-api-token': TOKEN } })).statusCode).toBe(202);
-    expect((await app.inject({ method: 'POST', url: '/v1/notifications', payload: job(), headers: { 'x-api-token': 'the-old-ingest-token-being-rotatex' } })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ method: 'POST', url: '/v1/notifications', payload: job(), headers: { 'x-api-token': 'the-old-ingest-token-being-rotatex' } }))
+        .statusCode,
+    ).toBe(401);
   });
 
   it('POST /v1/notificationsXYZ does not reach the batch handler (`:batch` is a literal, not a parameter)', async () => {
@@ -142,10 +154,20 @@ describe('ingest API: single and inline-recipient requests are validated synchro
 
   it('a single recipient with missing template parameters, or a number like +1 / 12345, is 400 at once, not 202 and a dead letter later', async () => {
     const { app, submitted } = setup();
-    const noParams = await app.inject({ method: 'POST', url: '/v1/notifications', headers: auth, payload: job({ template: { name: 'order_update', language: 'en_US', category: 'utility' } }) });
+    const noParams = await app.inject({
+      method: 'POST',
+      url: '/v1/notifications',
+      headers: auth,
+      payload: job({ template: { name: 'order_update', language: 'en_US', category: 'utility' } }),
+    });
     expect(noParams.statusCode).toBe(400);
     // The template's structure is checked when the request is planned, so the issue names the template.
-    expect(noParams.json().issues).toEqual([{ path: 'template', message: expect.stringMatching(/^template_params_mismatch: template order_update\/en_US: bodyParams: body takes 2 parameters, got 0/) }]);
+    expect(noParams.json().issues).toEqual([
+      {
+        path: 'template',
+        message: expect.stringMatching(/^template_params_mismatch: template order_update\/en_US: bodyParams: body takes 2 parameters, got 0/),
+      },
+    ]);
     for (const to of ['+1', '12345', '+999999', 'not-a-number']) {
       const res = await app.inject({ method: 'POST', url: '/v1/notifications', headers: auth, payload: job({ to }) });
       expect(res.statusCode, to).toBe(400);
@@ -156,7 +178,13 @@ describe('ingest API: single and inline-recipient requests are validated synchro
 
   it('inline recipients: every bad entry is named (index), nothing is enqueued; a clean list is 202', async () => {
     const { app, submitted } = setup();
-    const recipients = ['+14155550123', { to: '+14155550124', bodyParams: ['only-one'] }, '+1', { to: '+14155550125', bodyParams: ['A-2', 'shipped'] }, '12345'];
+    const recipients = [
+      '+14155550123',
+      { to: '+14155550124', bodyParams: ['only-one'] },
+      '+1',
+      { to: '+14155550125', bodyParams: ['A-2', 'shipped'] },
+      '12345',
+    ];
     const res = await app.inject({ method: 'POST', url: '/v1/notifications', headers: auth, payload: job({ to: undefined, recipients }) });
     expect(res.statusCode).toBe(400);
     expect(res.json().issues.map((i: { path: string }) => i.path)).toEqual(['recipients.1', 'recipients.2', 'recipients.4']);
@@ -164,7 +192,12 @@ describe('ingest API: single and inline-recipient requests are validated synchro
     expect(batch.statusCode).toBe(400);
     expect(batch.json().issues).toEqual([{ path: 'jobs.1.to', message: expect.stringMatching(/^invalid_recipient/) }]);
     expect(submitted).toEqual([]);
-    const ok = await app.inject({ method: 'POST', url: '/v1/notifications', headers: auth, payload: job({ to: undefined, recipients: ['+14155550123', { to: '+14155550125', bodyParams: ['A-2', 'shipped'] }] }) });
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/v1/notifications',
+      headers: auth,
+      payload: job({ to: undefined, recipients: ['+14155550123', { to: '+14155550125', bodyParams: ['A-2', 'shipped'] }] }),
+    });
     expect(ok.statusCode).toBe(202);
   });
 
@@ -176,7 +209,12 @@ describe('ingest API: single and inline-recipient requests are validated synchro
       expect(res.json().issues, notBefore).toEqual([{ path: 'notBefore', message: expect.stringContaining('more than 30 days ahead') }]);
     }
     expect(submitted).toEqual([]);
-    const ok = await app.inject({ method: 'POST', url: '/v1/notifications', headers: auth, payload: job({ notBefore: new Date(NOW + 29 * 86_400_000).toISOString() }) });
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/v1/notifications',
+      headers: auth,
+      payload: job({ notBefore: new Date(NOW + 29 * 86_400_000).toISOString() }),
+    });
     expect(ok.statusCode).toBe(202);
   });
 });

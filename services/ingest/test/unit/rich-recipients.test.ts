@@ -23,7 +23,13 @@ const synced = specFromMeta(
     components: [
       { type: 'HEADER', format: 'IMAGE' },
       { type: 'BODY', text: 'Hi {{first_name}}, {{discount}} off today.' },
-      { type: 'BUTTONS', buttons: [{ type: 'QUICK_REPLY', text: 'More' }, { type: 'URL', text: 'Shop', url: 'https://shop.example/{{1}}' }] },
+      {
+        type: 'BUTTONS',
+        buttons: [
+          { type: 'QUICK_REPLY', text: 'More' },
+          { type: 'URL', text: 'Shop', url: 'https://shop.example/{{1}}' },
+        ],
+      },
     ],
   }),
 );
@@ -33,7 +39,13 @@ overlay.replace([synced.spec]);
 const catalog = indexCatalog(parseCatalog(catalogJson), overlay);
 
 const request = (template: Record<string, unknown>, target: Record<string, unknown> = { audience: { path: 'a.csv', format: 'csv' } }) =>
-  notificationRequestV1.parse({ v: 1, idempotencyKey: 'k', sender: { pool: 'acme-main' }, ...target, template: { name: 'summer_named', language: 'en_US', category: 'marketing', ...template } });
+  notificationRequestV1.parse({
+    v: 1,
+    idempotencyKey: 'k',
+    sender: { pool: 'acme-main' },
+    ...target,
+    template: { name: 'summer_named', language: 'en_US', category: 'marketing', ...template },
+  });
 
 describe('per-recipient values for a synced template', () => {
   it('reads named, button and media-header columns from CSV and checks each row against the template', () => {
@@ -42,7 +54,16 @@ describe('per-recipient values for a synced template', () => {
     if (!planned.ok) return;
     const layout = parseCsvHeader('phone,body.first_name,button.1,header.image')!;
     const row = parseCsvLine('+4915112345678,Ann,ann-42,https://cdn.example/ann.jpg', layout, 0);
-    expect(row).toEqual({ ok: true, recipient: { index: 0, to: '+4915112345678', namedParams: { first_name: 'Ann' }, buttonValues: { 1: 'ann-42' }, header: { type: 'image', image: { link: 'https://cdn.example/ann.jpg' } } } });
+    expect(row).toEqual({
+      ok: true,
+      recipient: {
+        index: 0,
+        to: '+4915112345678',
+        namedParams: { first_name: 'Ann' },
+        buttonValues: { 1: 'ann-42' },
+        header: { type: 'image', image: { link: 'https://cdn.example/ann.jpg' } },
+      },
+    });
     const resolved = resolveRecipient(planned.plan, row.ok === true ? row.recipient : (undefined as never));
     expect(resolved.ok).toBe(true);
     if (!resolved.ok) return;
@@ -62,11 +83,16 @@ describe('per-recipient values for a synced template', () => {
     const thin = parseCsvLine('+4915112345679,Bo,,https://cdn.example/bo.jpg', parseCsvHeader('phone,body.first_name,button.0,header.image')!, 1);
     const refused = resolveRecipient(planned.plan, thin.ok === true ? thin.recipient : (undefined as never));
     expect(refused.ok === false && refused.problem.detail).toBe('template summer_named/en_US: buttonParams: button 1 (URL) takes a parameter, got none');
-    expect(parseCsvLine('+49151,Ann,x,not-a-link', layout, 2)).toEqual({ ok: false, detail: 'audience row: header.image must be an http(s) link or a media id' });
+    expect(parseCsvLine('+49151,Ann,x,not-a-link', layout, 2)).toEqual({
+      ok: false,
+      detail: 'audience row: header.image must be an http(s) link or a media id',
+    });
   });
 
   it('reads the same values from NDJSON lines, and a request without recipients values is checked whole', () => {
-    expect(parseNdjsonLine('{"to":"+4915112345678","namedParams":{"first_name":"Ann"},"header":{"type":"image","image":{"id":"1013859600285441"}}}', 0)).toEqual({
+    expect(
+      parseNdjsonLine('{"to":"+4915112345678","namedParams":{"first_name":"Ann"},"header":{"type":"image","image":{"id":"1013859600285441"}}}', 0),
+    ).toEqual({
       ok: true,
       recipient: { index: 0, to: '+4915112345678', namedParams: { first_name: 'Ann' }, header: { type: 'image', image: { id: '1013859600285441' } } },
     });

@@ -118,7 +118,11 @@ export class RedisState {
     private readonly keys: RedisKeys,
     private readonly options: { dedupeTtlS: number; dedupeBucketBits?: number; clock: Clock },
   ) {
-    this.seenSet = new RedisBuckets({ prefix: keys.webhookSeenBuckets(), horizonMs: options.dedupeTtlS * 1000, bucketBits: options.dedupeBucketBits ?? DEDUPE_BUCKET_BITS });
+    this.seenSet = new RedisBuckets({
+      prefix: keys.webhookSeenBuckets(),
+      horizonMs: options.dedupeTtlS * 1000,
+      bucketBits: options.dedupeBucketBits ?? DEDUPE_BUCKET_BITS,
+    });
   }
 
   /** Event ids already normalised and forwarded (Meta redeliveries). */
@@ -189,11 +193,25 @@ export class RedisState {
     for (const change of changes) {
       switch (change.kind) {
         case 'service_window':
-          pipeline.eval(WINDOW_SCRIPT, 1, this.keys.serviceWindow(change.phoneNumberId, change.waId), String(change.lastInboundMs), String(now), String(SERVICE_WINDOW_MS));
+          pipeline.eval(
+            WINDOW_SCRIPT,
+            1,
+            this.keys.serviceWindow(change.phoneNumberId, change.waId),
+            String(change.lastInboundMs),
+            String(now),
+            String(SERVICE_WINDOW_MS),
+          );
           break;
         case 'opt_out':
         case 'opt_in':
-          pipeline.eval(OPT_OUT_SCRIPT, 1, this.keys.optOut(change.wabaId, change.waId), change.kind === 'opt_out' ? '1' : '0', String(Number.isFinite(change.atMs) ? change.atMs : now), String(OPT_IN_MEMORY_MS));
+          pipeline.eval(
+            OPT_OUT_SCRIPT,
+            1,
+            this.keys.optOut(change.wabaId, change.waId),
+            change.kind === 'opt_out' ? '1' : '0',
+            String(Number.isFinite(change.atMs) ? change.atMs : now),
+            String(OPT_IN_MEMORY_MS),
+          );
           break;
         case 'messaging_limit':
           pipeline.eval(SET_IF_NEWER_SCRIPT, 1, this.keys.messagingLimit(change.wabaId), JSON.stringify(change.value), change.value.updatedAt, '0');
@@ -202,14 +220,23 @@ export class RedisState {
         case 'phone_quality': {
           // Meta names the number only by its display number; the dispatcher maps it through its catalogue.
           // The id key is written too when this service already knows the pairing from `metadata`.
-          const phoneNumberId = change.phoneNumberId ?? (change.displayPhoneNumber !== undefined ? await this.resolvePhoneNumberId(change.displayPhoneNumber) : undefined);
+          const phoneNumberId =
+            change.phoneNumberId ?? (change.displayPhoneNumber !== undefined ? await this.resolvePhoneNumberId(change.displayPhoneNumber) : undefined);
           if (phoneNumberId === undefined && change.displayPhoneNumber === undefined) {
             result.skipped.push({ change, reason: 'neither a phone number id nor a display number' });
             continue;
           }
           const value = JSON.stringify(change.value);
           if (change.displayPhoneNumber !== undefined) {
-            pipeline.eval(SET_IF_NEWER_SCRIPT, 1, this.keys.phoneStateByDisplay(change.displayPhoneNumber), value, change.value.updatedAt, '1', String(PHONE_STATE_TTL_MS));
+            pipeline.eval(
+              SET_IF_NEWER_SCRIPT,
+              1,
+              this.keys.phoneStateByDisplay(change.displayPhoneNumber),
+              value,
+              change.value.updatedAt,
+              '1',
+              String(PHONE_STATE_TTL_MS),
+            );
           }
           if (phoneNumberId !== undefined) pipeline.eval(SET_IF_NEWER_SCRIPT, 1, this.keys.phoneQuality(phoneNumberId), value, change.value.updatedAt, '1');
           const message: Record<string, unknown> = { kind: change.kind, wabaId: change.wabaId, quality: change.value.quality };

@@ -19,7 +19,11 @@ export const MAX_KEYWORD_MESSAGE_CHARS = 256;
 /** Upper-case, accents stripped, surrounding punctuation and whitespace removed: "  Arrêt ! " → "ARRET". */
 export function normaliseKeyword(text: string): string {
   // Not `[…]+$`: a regex anchored at the end retries from every position, quadratic in the length (64 KB took seconds).
-  const folded = text.normalize('NFKD').replace(/\p{M}+/gu, '').toUpperCase().replace(/^[\s\p{P}\p{S}]+/u, '');
+  const folded = text
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toUpperCase()
+    .replace(/^[\s\p{P}\p{S}]+/u, '');
   return folded.slice(0, trimmedEnd(folded)).replace(/\s+/g, ' ');
 }
 

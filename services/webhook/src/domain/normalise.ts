@@ -1,12 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  accountEventV1,
-  inboundEventV1,
-  statusEventV1,
-  type AccountEventV1,
-  type InboundEventV1,
-  type StatusEventV1,
-} from '@wa/shared/contracts/events';
+import { accountEventV1, inboundEventV1, statusEventV1, type AccountEventV1, type InboundEventV1, type StatusEventV1 } from '@wa/shared/contracts/events';
 import { formatIssues } from '@wa/shared/decode';
 import { MAX_THROUGHPUT_MPS, parseMessagingLimit } from '@wa/shared/tiers';
 
@@ -111,7 +104,13 @@ function readLimit(value: Obj): number | null | undefined {
   return undefined;
 }
 
-function collect<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, candidate: Obj, kind: InvalidEvent['kind'], into: T[], invalid: InvalidEvent[]): void {
+function collect<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } },
+  candidate: Obj,
+  kind: InvalidEvent['kind'],
+  into: T[],
+  invalid: InvalidEvent[],
+): void {
   const parsed = schema.safeParse(candidate);
   if (parsed.success) into.push(parsed.data);
   else invalid.push({ kind, eventId: str(candidate.eventId), detail: `${kind} event: ${formatIssues(parsed.error)}` });
@@ -170,7 +169,10 @@ function contactOf(m: Obj, contacts: unknown[]): Obj | undefined {
   const objs = contacts.filter(isObj);
   const from = str(m.from);
   const userId = str(m.from_user_id);
-  return objs.find((c) => (from !== undefined && str(c.wa_id) === from) || (userId !== undefined && str(c.user_id) === userId)) ?? (objs.length === 1 ? objs[0] : undefined);
+  return (
+    objs.find((c) => (from !== undefined && str(c.wa_id) === from) || (userId !== undefined && str(c.user_id) === userId)) ??
+    (objs.length === 1 ? objs[0] : undefined)
+  );
 }
 
 function inboundCandidate(m: Obj, wabaId: string, phoneNumberId: string | undefined, ctx: DeliveryContext, contacts: unknown[] = []): Obj {

@@ -5,9 +5,7 @@ export interface SigningSecret {
   secret: string;
 }
 
-export type SignatureCheck =
-  | { ok: true; secretId: string }
-  | { ok: false; reason: 'missing' | 'malformed' | 'mismatch' };
+export type SignatureCheck = { ok: true; secretId: string } | { ok: false; reason: 'missing' | 'malformed' | 'mismatch' };
 
 const HEADER_PREFIX = 'sha256=';
 const HEX_SHA256 = /^[0-9a-f]{64}$/i;

@@ -104,7 +104,8 @@ function marketingPreferenceChanges(event: AccountEventV1): StateChange[] {
   for (const p of prefs) {
     if (typeof p !== 'object' || p === null) continue;
     const pref = p as Record<string, unknown>;
-    const waId = typeof pref.wa_id === 'string' && pref.wa_id !== '' ? pref.wa_id : typeof pref.user_id === 'string' && pref.user_id !== '' ? pref.user_id : undefined;
+    const waId =
+      typeof pref.wa_id === 'string' && pref.wa_id !== '' ? pref.wa_id : typeof pref.user_id === 'string' && pref.user_id !== '' ? pref.user_id : undefined;
     if (waId === undefined || pref.category !== 'marketing_messages') continue;
     const ts = Number(pref.timestamp);
     const atMs = Number.isFinite(ts) && ts > 0 ? ts * 1000 : Date.parse(event.occurredAt);

@@ -51,7 +51,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: { code: 'payload_too_large', limitBytes: deps.maxBodyBytes } });
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send({ error: { code: 'unsupported_media_type', expected: 'application/json' } });
-    if (isAppError(err) && err.httpStatus === 503) return reply.code(503).header('retry-after', '1').send({ error: { code: err.code } });
+    if (isAppError(err) && err.httpStatus === 503)
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ error: { code: err.code } });
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send({ error: { code: err.code ?? 'bad_request' } });
     }

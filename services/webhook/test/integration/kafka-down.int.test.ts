@@ -67,7 +67,10 @@ describe('Kafka unavailable → 503, then the retried delivery lands exactly onc
     const upUrl = await listenLocal(up.app);
     await up.whenReady();
     sim.setWebhookUrl(`${upUrl}/webhook`);
-    await waitFor(() => (sim.stats() as { webhooks: { acknowledged: number } }).webhooks.acknowledged >= 1, { description: 'simulator delivery acknowledged', timeoutMs: 15_000 });
+    await waitFor(() => (sim.stats() as { webhooks: { acknowledged: number } }).webhooks.acknowledged >= 1, {
+      description: 'simulator delivery acknowledged',
+      timeoutMs: 15_000,
+    });
 
     const keys = createRedisKeys(h.redisPrefix);
     await waitFor(() => h.redis.get(keys.optOut(DEFAULT_WABA_ID, person)), { description: 'opt-out from the retried STOP', timeoutMs: 15_000 });
@@ -80,7 +83,9 @@ describe('Kafka unavailable → 503, then the retried delivery lands exactly onc
     const body = Buffer.from(stored!.bodyBase64, 'base64');
     expect((await post(upUrl, { body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': stored!.signature! } })).status).toBe(200);
     const marker = f.wamid('marker');
-    expect((await post(upUrl, f.signed(f.inboundText({ wamid: marker, from: person, text: 'hi', timestamp: Math.floor(Date.now() / 1000) }), SECRET))).status).toBe(200);
+    expect(
+      (await post(upUrl, f.signed(f.inboundText({ wamid: marker, from: person, text: 'hi', timestamp: Math.floor(Date.now() / 1000) }), SECRET))).status,
+    ).toBe(200);
     await waitFor(() => inbound.json<InboundEventV1>().some((e) => e.wamid === marker), { description: 'marker forwarded' });
     expect(mine().filter((e) => e.text === 'STOP')).toHaveLength(1);
     expect(raw.json<WebhookRawV1>().filter((r) => r.deliveryId === stored!.deliveryId)).toHaveLength(2);

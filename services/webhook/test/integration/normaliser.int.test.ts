@@ -65,7 +65,11 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     const marker = f.wamid('marker');
     await send(f.statusPayload([f.status({ wamid: marker, status: 'sent', timestamp: NOW_S })]));
     await waitFor(() => statusesOf(marker).length === 1, { description: 'marker event' });
-    expect(statusesOf(w).map((e) => e.status).sort()).toEqual(['delivered', 'read']);
+    expect(
+      statusesOf(w)
+        .map((e) => e.status)
+        .sort(),
+    ).toEqual(['delivered', 'read']);
     const hits = await service.registry.getSingleMetric('wa_webhook_dedupe_hits_total')?.get();
     expect((hits?.values ?? []).reduce((s, v) => s + v.value, 0)).toBeGreaterThanOrEqual(2);
     // The lag gauge (picked up by the consumer-lag alert) reports the partitions it consumed.
@@ -100,7 +104,12 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     await send(f.inboundText({ wamid: f.wamid('stop'), from: person, text: 'STOP', timestamp: NOW_S }));
     await waitFor(() => h.redis.get(keys.optOut(f.WABA_ID, person)), { description: 'opt-out key' });
     expect(Number(await h.redis.get(keys.serviceWindow(f.PHONE_NUMBER_ID, person)))).toBe(NOW_S * 1000);
-    expect(inboundEvents.json<InboundEventV1>().filter((e) => e.from === person).map((e) => e.text)).toContain('STOP');
+    expect(
+      inboundEvents
+        .json<InboundEventV1>()
+        .filter((e) => e.from === person)
+        .map((e) => e.text),
+    ).toContain('STOP');
 
     await send(f.inboundText({ wamid: f.wamid('start'), from: person, text: 'Start', timestamp: NOW_S + 1 }));
     // An opt-in is remembered ("0:<event ms>") so that an older STOP redelivered later cannot undo it.
@@ -112,7 +121,21 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     const phoneNumberId = `7${Date.now()}`;
     const display = '15550009999';
     // A message webhook teaches the display number → phone number id pairing that quality updates lack.
-    await send(f.envelope([{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: display, phone_number_id: phoneNumberId }, statuses: [f.status({ wamid: f.wamid('q'), status: 'sent', timestamp: NOW_S })] } }], { wabaId }));
+    await send(
+      f.envelope(
+        [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: display, phone_number_id: phoneNumberId },
+              statuses: [f.status({ wamid: f.wamid('q'), status: 'sent', timestamp: NOW_S })],
+            },
+          },
+        ],
+        { wabaId },
+      ),
+    );
     await waitFor(() => h.redis.get(keys.phoneNumberIdByDisplay(display)), { description: 'display mapping' });
 
     await send(f.qualityUpdate({ event: 'FLAGGED', currentLimit: 'TIER_2K', time: NOW_S, wabaId, display }));
@@ -120,13 +143,21 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     expect(JSON.parse(limit)).toEqual({ limit: 2_000, event: 'FLAGGED', updatedAt: new Date(NOW_S * 1000).toISOString(), source: 'webhook' });
     const quality = await waitFor(() => h.redis.get(keys.phoneQuality(phoneNumberId)), { description: 'quality key' });
     expect(JSON.parse(quality)).toMatchObject({ quality: 'RED', event: 'FLAGGED' });
-    await waitFor(() => announcements.some((a) => a.kind === 'messaging_limit' && a.wabaId === wabaId && a.limit === 2_000), { description: 'limit announcement' });
+    await waitFor(() => announcements.some((a) => a.kind === 'messaging_limit' && a.wabaId === wabaId && a.limit === 2_000), {
+      description: 'limit announcement',
+    });
     await waitFor(() => announcements.some((a) => a.kind === 'phone_quality' && a.phoneNumberId === phoneNumberId), { description: 'quality announcement' });
     // Also kept by display number, which the dispatcher maps through its catalogue; a later throughput
     // upgrade (no rating) keeps the rating, and a later FLAGGED (no throughput) keeps the upgrade.
     await send(f.qualityUpdate({ event: 'THROUGHPUT_UPGRADE', currentLimit: 'TIER_UNLIMITED', time: NOW_S + 1, wabaId, display }));
-    await waitFor(async () => JSON.parse((await h.redis.get(keys.phoneStateByDisplay(display))) ?? '{}').throughputMps === 1_000, { description: 'upgrade by display number' });
-    expect(JSON.parse((await h.redis.get(keys.phoneStateByDisplay(display)))!)).toMatchObject({ quality: 'RED', throughputMps: 1_000, event: 'THROUGHPUT_UPGRADE' });
+    await waitFor(async () => JSON.parse((await h.redis.get(keys.phoneStateByDisplay(display))) ?? '{}').throughputMps === 1_000, {
+      description: 'upgrade by display number',
+    });
+    expect(JSON.parse((await h.redis.get(keys.phoneStateByDisplay(display)))!)).toMatchObject({
+      quality: 'RED',
+      throughputMps: 1_000,
+      event: 'THROUGHPUT_UPGRADE',
+    });
     expect(await h.redis.pttl(keys.phoneStateByDisplay(display))).toBeGreaterThan(0);
     expect(JSON.parse((await h.redis.get(keys.messagingLimit(wabaId)))!).limit).toBe(2_000); // TIER_UNLIMITED was the throughput level
     await send(f.qualityUpdate({ event: 'UNFLAGGED', currentLimit: 'TIER_2K', time: NOW_S + 2, wabaId, display }));
@@ -137,7 +168,9 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     await waitFor(async () => JSON.parse((await h.redis.get(keys.messagingLimit(wabaId))) ?? '{}').limit === 100_000, { description: 'upgraded limit' });
     // An older event arriving late does not roll the tier back.
     await send(f.capabilityUpdate({ limit: 250, time: NOW_S - 600, wabaId }));
-    await waitFor(() => accountEvents.json<AccountEventV1>().some((e) => e.wabaId === wabaId && e.messagingLimit === 250), { description: 'late event forwarded' });
+    await waitFor(() => accountEvents.json<AccountEventV1>().some((e) => e.wabaId === wabaId && e.messagingLimit === 250), {
+      description: 'late event forwarded',
+    });
     expect(JSON.parse((await h.redis.get(keys.messagingLimit(wabaId))) ?? '{}').limit).toBe(100_000);
 
     await send(f.templateStatusUpdate({ name: 'order_update', language: 'en_US', event: 'PAUSED', time: NOW_S, wabaId }));
@@ -149,9 +182,16 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
 
   it('dead-letters an event that fails its schema with the reason, and forwards the rest of the payload', async () => {
     const good = f.wamid('good');
-    await send(f.statusPayload([f.status({ wamid: good, status: 'sent', timestamp: NOW_S }), { id: f.wamid('bad'), status: 'teleported', timestamp: String(NOW_S), recipient_id: '1' }]));
+    await send(
+      f.statusPayload([
+        f.status({ wamid: good, status: 'sent', timestamp: NOW_S }),
+        { id: f.wamid('bad'), status: 'teleported', timestamp: String(NOW_S), recipient_id: '1' },
+      ]),
+    );
     await waitFor(() => statusesOf(good).length === 1, { description: 'valid status forwarded' });
-    const letter = await waitFor(() => dlq.json<DeadLetterV1>().find((d) => d.reason === 'schema_violation' && d.detail.includes('status')), { description: 'DLQ record' });
+    const letter = await waitFor(() => dlq.json<DeadLetterV1>().find((d) => d.reason === 'schema_violation' && d.detail.includes('status')), {
+      description: 'DLQ record',
+    });
     expect(letter.service).toBe('webhook-normaliser');
     expect(letter.source).toMatchObject({ kind: 'kafka', topic: h.names.raw });
   });

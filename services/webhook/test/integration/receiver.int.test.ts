@@ -102,10 +102,9 @@ describe('webhook receiver against the real broker', () => {
     const record = await waitFor(() => rawRecords().find((r) => r.deliveryId === id), { description: 'raw non-JSON record' });
     expect(record.isJson).toBe(false);
     expect(Buffer.from(record.bodyBase64, 'base64').toString()).toBe('this is {not json');
-    const letter = await waitFor(
-      () => dlq.json<DeadLetterV1>().find((d) => d.reason === 'invalid_json' && d.detail.includes(id)),
-      { description: 'DLQ record for the non-JSON body' },
-    );
+    const letter = await waitFor(() => dlq.json<DeadLetterV1>().find((d) => d.reason === 'invalid_json' && d.detail.includes(id)), {
+      description: 'DLQ record for the non-JSON body',
+    });
     expect(letter).toMatchObject({ service: 'webhook-normaliser', source: { kind: 'kafka', topic: h.names.raw } });
     const nonJson = await service.registry.getSingleMetric('wa_webhook_non_json_total')?.get();
     expect(nonJson?.values[0]?.value).toBe(1);
@@ -116,7 +115,14 @@ describe('webhook receiver against the real broker', () => {
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    for (const name of ['wa_webhook_ack_duration_seconds', 'wa_webhook_signature_failures_total', 'wa_webhook_payload_bytes', 'wa_webhook_produce_duration_seconds', 'wa_webhook_events_total', 'wa_webhook_dedupe_hits_total']) {
+    for (const name of [
+      'wa_webhook_ack_duration_seconds',
+      'wa_webhook_signature_failures_total',
+      'wa_webhook_payload_bytes',
+      'wa_webhook_produce_duration_seconds',
+      'wa_webhook_events_total',
+      'wa_webhook_dedupe_hits_total',
+    ]) {
       expect(metrics).toContain(name);
     }
   });

@@ -51,10 +51,12 @@ describe('buildApp (HTTP layer, no socket)', () => {
     const { app } = setup(sink);
     const req = f.signed(f.inboundText({ wamid: 'wamid.1', from: '16505551234', text: 'Olá, ça va?', timestamp: 1 }), SECRET);
     let answered = false;
-    const pending = app.inject({ method: 'POST', url: '/webhook', payload: req.body, headers: { ...req.headers, 'content-type': 'application/json; charset=utf-8' } }).then((r) => {
-      answered = true;
-      return r;
-    });
+    const pending = app
+      .inject({ method: 'POST', url: '/webhook', payload: req.body, headers: { ...req.headers, 'content-type': 'application/json; charset=utf-8' } })
+      .then((r) => {
+        answered = true;
+        return r;
+      });
     // Wait until the handler reached the sink (a fixed 20 ms raced the first request's warm-up),
     // then give it time to answer early if it would.
     for (let i = 0; i < 500 && release === undefined; i += 1) await new Promise((r) => setTimeout(r, 5));
@@ -91,7 +93,12 @@ describe('buildApp (HTTP layer, no socket)', () => {
     const sink = recordingSink();
     const { app, registry } = setup(sink);
     const req = f.signed(f.statusPayload([f.status({ wamid: 'wamid.4', status: 'sent', timestamp: 1 })]), SECRET);
-    const noType = await app.inject({ method: 'POST', url: '/webhook', payload: req.body, headers: { 'x-hub-signature-256': req.headers['x-hub-signature-256']! } });
+    const noType = await app.inject({
+      method: 'POST',
+      url: '/webhook',
+      payload: req.body,
+      headers: { 'x-hub-signature-256': req.headers['x-hub-signature-256']! },
+    });
     expect(noType.statusCode).toBe(415);
     const big = f.signed('x'.repeat(3_000), SECRET);
     expect((await app.inject({ method: 'POST', url: '/webhook', payload: big.body, headers: big.headers })).statusCode).toBe(413);

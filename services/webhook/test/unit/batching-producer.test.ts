@@ -17,7 +17,17 @@ function fakeProducer() {
 const flush = () => new Promise((r) => setImmediate(r));
 
 function make(producer: Producer, overrides: Partial<ConstructorParameters<typeof BatchingProducer>[0]> = {}) {
-  const p = new BatchingProducer({ producer, topic: 'raw', maxBatch: 100, maxBatchBytes: 1 << 30, maxInFlight: 1, lingerMs: 0, timeoutMs: 1_000, maxQueued: 1_000, ...overrides });
+  const p = new BatchingProducer({
+    producer,
+    topic: 'raw',
+    maxBatch: 100,
+    maxBatchBytes: 1 << 30,
+    maxInFlight: 1,
+    lingerMs: 0,
+    timeoutMs: 1_000,
+    maxQueued: 1_000,
+    ...overrides,
+  });
   p.setConnected(true);
   return p;
 }
@@ -73,10 +83,7 @@ describe('BatchingProducer (group commit)', () => {
     const inFlight = p.send({ value: 'slow' });
     await flush();
     const queued = p.send({ value: 'late' });
-    await Promise.all([
-      expect(queued).rejects.toMatchObject({ code: 'kafka_timeout' }),
-      expect(inFlight).rejects.toMatchObject({ code: 'kafka_timeout' }),
-    ]);
+    await Promise.all([expect(queued).rejects.toMatchObject({ code: 'kafka_timeout' }), expect(inFlight).rejects.toMatchObject({ code: 'kafka_timeout' })]);
     sends[0]!.ack();
     await flush();
     // The withdrawn record is never sent after its request was answered with 503.

@@ -30,16 +30,42 @@ interface Fixture {
 
 const SECRET = 'contract-app-secret';
 const keywords = createKeywordMatcher({ optOut: ['STOP'], optIn: ['START'] });
-const files = readdirSync(META_FIXTURES_DIR).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(META_FIXTURES_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 /** Meta escapes non-ASCII as \uXXXX in the bytes it signs. */
-const metaBytes = (payload: unknown) => Buffer.from(JSON.stringify(payload).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+const metaBytes = (payload: unknown) =>
+  Buffer.from(JSON.stringify(payload).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 
 describe('Meta contract corpus', () => {
   it('covers every payload kind the product relies on', () => {
     const names = files.map((f) => f.replace(/\.json$/, ''));
-    for (const kind of ['status-sent', 'status-delivered', 'status-read', 'status-failed', 'inbound-text', 'inbound-button', 'inbound-interactive', 'inbound-image', 'inbound-reaction', 'inbound-location', 'inbound-contacts', 'inbound-username-only', 'phone-number-quality-update-throughput-upgrade', 'account-update', 'message-template-status-update', 'template-category-update', 'message-template-quality-update', 'business-capability-update', 'user-preferences']) {
-      expect(names.some((n) => n.startsWith(kind)), kind).toBe(true);
+    for (const kind of [
+      'status-sent',
+      'status-delivered',
+      'status-read',
+      'status-failed',
+      'inbound-text',
+      'inbound-button',
+      'inbound-interactive',
+      'inbound-image',
+      'inbound-reaction',
+      'inbound-location',
+      'inbound-contacts',
+      'inbound-username-only',
+      'phone-number-quality-update-throughput-upgrade',
+      'account-update',
+      'message-template-status-update',
+      'template-category-update',
+      'message-template-quality-update',
+      'business-capability-update',
+      'user-preferences',
+    ]) {
+      expect(
+        names.some((n) => n.startsWith(kind)),
+        kind,
+      ).toBe(true);
     }
   });
 
@@ -51,7 +77,14 @@ describe('Meta contract corpus', () => {
     const body = metaBytes(fixture.payload);
     const header = signBody(body, SECRET);
     expect(verifySignature(body, header, [{ id: 'current', secret: SECRET }])).toEqual({ ok: true, secretId: 'current' });
-    const raw = buildRawRecord({ body, contentType: 'application/json', signature: header, userAgent: 'facebookexternalua', secretId: 'current', receivedAt: new Date('2026-12-06T12:00:00Z') });
+    const raw = buildRawRecord({
+      body,
+      contentType: 'application/json',
+      signature: header,
+      userAgent: 'facebookexternalua',
+      secretId: 'current',
+      receivedAt: new Date('2026-12-06T12:00:00Z'),
+    });
     const decoded = JSON.parse(Buffer.from(raw.bodyBase64, 'base64').toString('utf8')) as unknown;
 
     const out = normaliseWebhook(decoded, { deliveryId: raw.deliveryId, receivedAt: raw.receivedAt });

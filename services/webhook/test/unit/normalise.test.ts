@@ -8,7 +8,10 @@ const T = 1_751_364_000; // 2025-07-01T10:00:00Z
 describe('normaliseWebhook: statuses', () => {
   it('maps a CBP delivered status with conversation and pricing', () => {
     const w = f.wamid();
-    const out = normaliseWebhook(f.statusPayload([f.status({ wamid: w, status: 'delivered', timestamp: T, pricing: 'CBP', category: 'marketing', jobId: 'job-1' })]), ctx);
+    const out = normaliseWebhook(
+      f.statusPayload([f.status({ wamid: w, status: 'delivered', timestamp: T, pricing: 'CBP', category: 'marketing', jobId: 'job-1' })]),
+      ctx,
+    );
     expect(out.invalid).toEqual([]);
     expect(out.status).toEqual([
       {
@@ -38,7 +41,9 @@ describe('normaliseWebhook: statuses', () => {
 
   it('maps a failed status with its errors', () => {
     const out = normaliseWebhook(f.statusPayload([f.status({ wamid: f.wamid(), status: 'failed', timestamp: T, errorCode: 131026 })]), ctx);
-    expect(out.status[0]?.errors).toEqual([{ code: 131026, title: 'Message undeliverable', message: 'Message undeliverable', details: 'recipient not on WhatsApp' }]);
+    expect(out.status[0]?.errors).toEqual([
+      { code: 131026, title: 'Message undeliverable', message: 'Message undeliverable', details: 'recipient not on WhatsApp' },
+    ]);
   });
 
   it('splits a batched payload into one event per status, in order', () => {
@@ -69,19 +74,37 @@ describe('normaliseWebhook: inbound', () => {
     const w = f.wamid();
     const out = normaliseWebhook(f.inboundText({ wamid: w, from: '16505551234', text: 'STOP', timestamp: T }), ctx);
     expect(out.inbound).toEqual([
-      { v: 1, eventId: w, wamid: w, from: '16505551234', phoneNumberId: f.PHONE_NUMBER_ID, wabaId: f.WABA_ID, type: 'text', text: 'STOP', sentAt: '2025-07-01T10:00:00.000Z', receivedAt: ctx.receivedAt, deliveryId: ctx.deliveryId },
+      {
+        v: 1,
+        eventId: w,
+        wamid: w,
+        from: '16505551234',
+        phoneNumberId: f.PHONE_NUMBER_ID,
+        wabaId: f.WABA_ID,
+        type: 'text',
+        text: 'STOP',
+        sentAt: '2025-07-01T10:00:00.000Z',
+        receivedAt: ctx.receivedAt,
+        deliveryId: ctx.deliveryId,
+      },
     ]);
   });
 
   it('maps a quick-reply button with payload and context', () => {
-    const out = normaliseWebhook(f.inboundButton({ wamid: f.wamid(), from: '16505551234', timestamp: T, text: 'Stop promotions', payload: 'STOP', contextWamid: 'wamid.ctx' }), ctx);
+    const out = normaliseWebhook(
+      f.inboundButton({ wamid: f.wamid(), from: '16505551234', timestamp: T, text: 'Stop promotions', payload: 'STOP', contextWamid: 'wamid.ctx' }),
+      ctx,
+    );
     expect(out.inbound[0]).toMatchObject({ type: 'button', text: 'Stop promotions', buttonPayload: 'STOP', contextWamid: 'wamid.ctx' });
   });
 
   it('maps interactive button and list replies', () => {
     const b = normaliseWebhook(f.inboundInteractive({ wamid: f.wamid(), from: '16505551234', timestamp: T, replyId: 'yes-1', title: 'Yes' }), ctx);
     expect(b.inbound[0]).toMatchObject({ type: 'interactive', text: 'Yes', interactiveReplyId: 'yes-1' });
-    const l = normaliseWebhook(f.inboundInteractive({ wamid: f.wamid(), from: '16505551234', timestamp: T, replyId: 'row-2', title: 'Tuesday', list: true }), ctx);
+    const l = normaliseWebhook(
+      f.inboundInteractive({ wamid: f.wamid(), from: '16505551234', timestamp: T, replyId: 'row-2', title: 'Tuesday', list: true }),
+      ctx,
+    );
     expect(l.inbound[0]).toMatchObject({ type: 'interactive', text: 'Tuesday', interactiveReplyId: 'row-2' });
   });
 });

@@ -11,7 +11,9 @@ const keywords = createKeywordMatcher({ optOut: ['STOP', 'ARRET'], optIn: ['STAR
 describe('state changes', () => {
   it('an inbound message opens the service window; STOP also opts out, START opts in', () => {
     const plain = normaliseWebhook(f.inboundText({ wamid: f.wamid(), from: '16505551234', text: 'hello', timestamp: T }), ctx).inbound[0]!;
-    expect(inboundChanges(plain, keywords)).toEqual([{ kind: 'service_window', phoneNumberId: f.PHONE_NUMBER_ID, waId: '16505551234', lastInboundMs: T * 1000 }]);
+    expect(inboundChanges(plain, keywords)).toEqual([
+      { kind: 'service_window', phoneNumberId: f.PHONE_NUMBER_ID, waId: '16505551234', lastInboundMs: T * 1000 },
+    ]);
     const stop = normaliseWebhook(f.inboundText({ wamid: f.wamid(), from: '16505551234', text: 'Arrêt', timestamp: T }), ctx).inbound[0]!;
     expect(inboundChanges(stop, keywords)[1]).toEqual({ kind: 'opt_out', wabaId: f.WABA_ID, waId: '16505551234', atMs: T * 1000 });
     const start = normaliseWebhook(f.inboundText({ wamid: f.wamid(), from: '16505551234', text: 'start', timestamp: T }), ctx).inbound[0]!;
@@ -19,7 +21,10 @@ describe('state changes', () => {
   });
 
   it('a quick-reply payload STOP opts out', () => {
-    const e = normaliseWebhook(f.inboundButton({ wamid: f.wamid(), from: '16505551234', timestamp: T, text: 'Stop promotions', payload: 'STOP', contextWamid: 'w' }), ctx).inbound[0]!;
+    const e = normaliseWebhook(
+      f.inboundButton({ wamid: f.wamid(), from: '16505551234', timestamp: T, text: 'Stop promotions', payload: 'STOP', contextWamid: 'w' }),
+      ctx,
+    ).inbound[0]!;
     expect(inboundChanges(e, keywords).map((c) => c.kind)).toEqual(['service_window', 'opt_out']);
   });
 
@@ -43,7 +48,18 @@ describe('state changes', () => {
 
   // Meta's example, verbatim: https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/phone_number_quality_update
   const THROUGHPUT_UPGRADE = {
-    entry: [{ id: '102290129340398', time: 1748454394, changes: [{ value: { display_phone_number: '15550783881', event: 'THROUGHPUT_UPGRADE', current_limit: 'TIER_UNLIMITED' }, field: 'phone_number_quality_update' }] }],
+    entry: [
+      {
+        id: '102290129340398',
+        time: 1748454394,
+        changes: [
+          {
+            value: { display_phone_number: '15550783881', event: 'THROUGHPUT_UPGRADE', current_limit: 'TIER_UNLIMITED' },
+            field: 'phone_number_quality_update',
+          },
+        ],
+      },
+    ],
     object: 'whatsapp_business_account',
   };
 
@@ -56,14 +72,32 @@ describe('state changes', () => {
         kind: 'phone_quality',
         wabaId: '102290129340398',
         displayPhoneNumber: '15550783881',
-        value: { quality: 'UNKNOWN', event: 'THROUGHPUT_UPGRADE', updatedAt: '2025-05-28T17:46:34.000Z', throughputMps: 1_000, throughputAt: '2025-05-28T17:46:34.000Z', source: 'webhook' },
+        value: {
+          quality: 'UNKNOWN',
+          event: 'THROUGHPUT_UPGRADE',
+          updatedAt: '2025-05-28T17:46:34.000Z',
+          throughputMps: 1_000,
+          throughputAt: '2025-05-28T17:46:34.000Z',
+          source: 'webhook',
+        },
       },
     ]);
   });
 
   it('a messaging-limit change reads max_daily_conversations_per_business before the retiring current_limit', () => {
     const payload = f.envelope(
-      [{ field: 'phone_number_quality_update', value: { display_phone_number: f.DISPLAY_NUMBER, event: 'DOWNGRADE', old_limit: 'TIER_10K', current_limit: 'TIER_10K', max_daily_conversations_per_business: 'TIER_2K' } }],
+      [
+        {
+          field: 'phone_number_quality_update',
+          value: {
+            display_phone_number: f.DISPLAY_NUMBER,
+            event: 'DOWNGRADE',
+            old_limit: 'TIER_10K',
+            current_limit: 'TIER_10K',
+            max_daily_conversations_per_business: 'TIER_2K',
+          },
+        },
+      ],
       { time: T },
     );
     const e = normaliseWebhook(payload, ctx).account[0]!;

@@ -41,7 +41,10 @@ function app(sink: BatchingProducer) {
 
 describe('webhook: Kafka refusals, batch sizes and limits', () => {
   it('a record Kafka rejects (MESSAGE_TOO_LARGE) is answered 503 with retry-after, as documented, not 500', async () => {
-    const tooLarge = Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { type: 'MESSAGE_TOO_LARGE', retriable: false });
+    const tooLarge = Object.assign(new Error('The request included a message larger than the max message size the server will accept'), {
+      type: 'MESSAGE_TOO_LARGE',
+      retriable: false,
+    });
     const sink = batching(producerOf(async () => Promise.reject(tooLarge)));
     const req = f.signed(f.inboundText({ wamid: f.wamid('big'), from: '16505551234', text: 'hi', timestamp: 1 }), SECRET);
     const res = await app(sink).inject({ method: 'POST', url: '/webhook', payload: req.body, headers: req.headers });
@@ -68,7 +71,7 @@ describe('webhook: Kafka refusals, batch sizes and limits', () => {
     expect(batches).toEqual([[10], [700, 700], [5_000], [700]]);
   });
 
-  it('refuses to start when WEBHOOK_MAX_BODY_BYTES makes records above the raw topic\'s max.message.bytes, naming both', () => {
+  it("refuses to start when WEBHOOK_MAX_BODY_BYTES makes records above the raw topic's max.message.bytes, naming both", () => {
     const base = { WEBHOOK_APP_SECRETS: 'k1=s3cret', WEBHOOK_VERIFY_TOKEN: 'tok' };
     expect(() => loadWebhookConfig({ ...base, WEBHOOK_MAX_BODY_BYTES: String(16 * 1_048_576) })).toThrow(ConfigError);
     try {
@@ -97,7 +100,17 @@ describe('webhook: inbound text and payloads of hostile size', () => {
 
   it('a quick-reply button payload is capped in length', () => {
     const ctx = { deliveryId: 'd'.repeat(64), receivedAt: '2025-07-01T10:00:00.000Z' };
-    const out = normaliseWebhook(f.inboundButton({ wamid: f.wamid(), from: '16505551234', timestamp: 1_751_364_000, text: 'Yes', payload: 'P'.repeat(100_000), contextWamid: 'wamid.ctx' }), ctx);
+    const out = normaliseWebhook(
+      f.inboundButton({
+        wamid: f.wamid(),
+        from: '16505551234',
+        timestamp: 1_751_364_000,
+        text: 'Yes',
+        payload: 'P'.repeat(100_000),
+        contextWamid: 'wamid.ctx',
+      }),
+      ctx,
+    );
     expect(out.inbound[0]!.buttonPayload!.length).toBeLessThanOrEqual(1_024);
   });
 });

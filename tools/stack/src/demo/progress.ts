@@ -34,7 +34,22 @@ type Totals = Omit<DemoSnapshot, 'elapsedMs' | 'scope' | 'senders' | 'throttled'
 
 /** Sums the campaigns' records and analytics funnels; a campaign not registered yet counts as not expanded. */
 export function sumViews(views: ReadonlyArray<CampaignView | null>): Totals {
-  const t: Totals = { expanded: true, requested: 0, duplicates: 0, invalid: 0, refusedByUs: 0, acceptedByMeta: 0, refusedByMeta: 0, unknown: 0, pending: 0, delivered: 0, read: 0, failedAfterAcceptance: 0, awaitingStatus: 0, spendUsd: 0 };
+  const t: Totals = {
+    expanded: true,
+    requested: 0,
+    duplicates: 0,
+    invalid: 0,
+    refusedByUs: 0,
+    acceptedByMeta: 0,
+    refusedByMeta: 0,
+    unknown: 0,
+    pending: 0,
+    delivered: 0,
+    read: 0,
+    failedAfterAcceptance: 0,
+    awaitingStatus: 0,
+    spendUsd: 0,
+  };
   for (const v of views) {
     if (!v) {
       t.expanded = false;
@@ -79,12 +94,19 @@ export function renderProgress(s: DemoSnapshot): string[] {
     row('  duplicates removed', s.duplicates),
     row('  invalid (dead-lettered)', s.invalid),
     row('  refused by us (gates)', s.refusedByUs),
-    row('  accepted by Meta', s.acceptedByMeta, `delivered ${n(s.delivered)} (read ${n(s.read)}), failed after ${n(s.failedAfterAcceptance)}, awaiting status ${n(s.awaitingStatus)}`),
+    row(
+      '  accepted by Meta',
+      s.acceptedByMeta,
+      `delivered ${n(s.delivered)} (read ${n(s.read)}), failed after ${n(s.failedAfterAcceptance)}, awaiting status ${n(s.awaitingStatus)}`,
+    ),
     row('  refused by Meta', s.refusedByMeta),
     row('  outcome unknown', s.unknown),
     row('  pending', s.pending),
     `  sender throughput, msg/s: achieved (Meta's count) / paced target / Meta's limit — 130429 so far: ${n(s.throttled)}`,
-    ...s.senders.map((x) => `    ${x.label.padEnd(16)} ${x.rate.toFixed(0).padStart(5)} / ${x.target === null ? '   ?' : x.target.toFixed(0).padStart(4)} / ${String(x.limit).padEnd(5)} ${bar(x.rate, x.limit, 20)}`),
+    ...s.senders.map(
+      (x) =>
+        `    ${x.label.padEnd(16)} ${x.rate.toFixed(0).padStart(5)} / ${x.target === null ? '   ?' : x.target.toFixed(0).padStart(4)} / ${String(x.limit).padEnd(5)} ${bar(x.rate, x.limit, 20)}`,
+    ),
     `  estimated spend (this run): ${s.spendUsd === null ? 'n/a' : `$${s.spendUsd.toFixed(4)}`}`,
   ];
 }

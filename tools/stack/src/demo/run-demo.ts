@@ -71,7 +71,10 @@ export interface DemoResult {
  * `idleTimeoutMs`), then reads the summary. Every figure is scoped to this run: its campaigns, and
  * the OTPs, which carry a campaign id of their own so this run can count them.
  */
-export async function runDemo(stack: RunningStack, options: { recipients: number; dataDir: string; draw: (lines: string[]) => void; idleTimeoutMs?: number; signal?: AbortSignal }): Promise<DemoResult> {
+export async function runDemo(
+  stack: RunningStack,
+  options: { recipients: number; dataDir: string; draw: (lines: string[]) => void; idleTimeoutMs?: number; signal?: AbortSignal },
+): Promise<DemoResult> {
   const started = Date.now();
   const runId = started.toString(36);
   // Campaign ids are per run: analytics keeps history, and each demo should show its own funnel.
@@ -83,7 +86,11 @@ export async function runDemo(stack: RunningStack, options: { recipients: number
     const audience = generateAudience({ size: campaign.recipients, seed: 1000 + i, invalidFraction: 0.01, duplicateFraction: 0.01 });
     const path = join(options.dataDir, `demo-audience-${campaign.id}.csv`);
     writeFileSync(path, toCsv(audience.rows));
-    await postJson(`${stack.urls.ingest}/v1/notifications`, { v: 1, idempotencyKey: campaign.id, campaignId: campaign.id, ...campaign.request(path) }, stack.secrets.ingestToken);
+    await postJson(
+      `${stack.urls.ingest}/v1/notifications`,
+      { v: 1, idempotencyKey: campaign.id, campaignId: campaign.id, ...campaign.request(path) },
+      stack.secrets.ingestToken,
+    );
   }
   const otpAudience = generateAudience({ size: plan.otps, seed: 99, invalidFraction: 0, duplicateFraction: 0 });
   for (const [i, row] of otpAudience.rows.entries()) {
@@ -95,7 +102,13 @@ export async function runDemo(stack: RunningStack, options: { recipients: number
         campaignId: otpCampaign,
         sender: { pool: 'acme-main' },
         to: row.phone,
-        template: { name: 'otp_code', language: 'en_US', category: 'authentication', bodyParams: [String(100000 + i)], buttonParams: [{ index: 0, subType: 'url', text: String(100000 + i) }] },
+        template: {
+          name: 'otp_code',
+          language: 'en_US',
+          category: 'authentication',
+          bodyParams: [String(100000 + i)],
+          buttonParams: [{ index: 0, subType: 'url', text: String(100000 + i) }],
+        },
         expiresAt: new Date(Date.now() + 5 * 60_000).toISOString(),
       },
       stack.secrets.ingestToken,
@@ -130,7 +143,12 @@ export async function runDemo(stack: RunningStack, options: { recipients: number
       lastFingerprint = fingerprint;
       lastChange = now;
     }
-    const settled = snapshot.expanded && snapshot.pending === 0 && Number(sim.statusesPending ?? 0) === 0 && Number(sim.webhooks?.pending ?? 0) === 0 && snapshot.awaitingStatus === 0;
+    const settled =
+      snapshot.expanded &&
+      snapshot.pending === 0 &&
+      Number(sim.statusesPending ?? 0) === 0 &&
+      Number(sim.webhooks?.pending ?? 0) === 0 &&
+      snapshot.awaitingStatus === 0;
     if (settled && now - lastChange > 3_000) break;
     if (now - lastChange > idleTimeoutMs) break;
     await new Promise((r) => setTimeout(r, 1_000));
@@ -146,7 +164,9 @@ async function readViews(endpoints: CampaignEndpoints, ids: string[]): Promise<A
 
 /** The dispatcher's paced target and the number's current limit (msg/s; a tier upgrade changes it). */
 async function readTargets(stack: RunningStack): Promise<Map<string, { target: number; limit: number }>> {
-  const r = (await callJson('GET', `${stack.urls.dispatcher}/v1/senders`, { token: stack.secrets.adminToken }).catch(() => null)) as { senders?: Array<{ phoneNumberId: string; targetMps: number; rateLimitMps: number }> } | null;
+  const r = (await callJson('GET', `${stack.urls.dispatcher}/v1/senders`, { token: stack.secrets.adminToken }).catch(() => null)) as {
+    senders?: Array<{ phoneNumberId: string; targetMps: number; rateLimitMps: number }>;
+  } | null;
   return new Map((r?.senders ?? []).map((s) => [s.phoneNumberId, { target: s.targetMps, limit: s.rateLimitMps }]));
 }
 
@@ -158,22 +178,53 @@ async function readSummary(stack: RunningStack, campaignIds: string[], views: Ar
     safe(getJson(`${stack.urls.analytics}/v1/stats/costs?groupBy=country&${scoped}`)),
     getJson(`${stack.urls.sim}/_sim/stats`),
   ]);
-  const reasons = { invalid: new Map<string, number>(), refusedByUs: new Map<string, number>(), refusedByMeta: new Map<string, number>(), failedAfterAcceptance: new Map<string, number>() };
+  const reasons = {
+    invalid: new Map<string, number>(),
+    refusedByUs: new Map<string, number>(),
+    refusedByMeta: new Map<string, number>(),
+    failedAfterAcceptance: new Map<string, number>(),
+  };
   for (const v of views) {
     for (const f of v?.analytics?.failuresByReason ?? []) {
       const which =
-        f.stage === 'dlq:ingest' ? reasons.invalid : f.stage === 'webhook' ? reasons.failedAfterAcceptance : f.outcome === 'failed' && f.errorCode > 0 ? reasons.refusedByMeta : f.stage === 'dispatch' ? reasons.refusedByUs : undefined;
+        f.stage === 'dlq:ingest'
+          ? reasons.invalid
+          : f.stage === 'webhook'
+            ? reasons.failedAfterAcceptance
+            : f.outcome === 'failed' && f.errorCode > 0
+              ? reasons.refusedByMeta
+              : f.stage === 'dispatch'
+                ? reasons.refusedByUs
+                : undefined;
       const key = `${f.reason}${f.errorCode ? ` (${f.errorCode})` : ''}`;
       which?.set(key, (which.get(key) ?? 0) + f.count);
     }
   }
-  const costRows = (r: any) => (Array.isArray(r?.rows) ? r.rows.map((x: any) => ({ key: String(x.key), units: Number(x.billableUnits ?? 0), unpriced: Number(x.unpricedUnits ?? 0), usd: Number(x.spendUsd ?? 0) })) : []);
+  const costRows = (r: any) =>
+    Array.isArray(r?.rows)
+      ? r.rows.map((x: any) => ({
+          key: String(x.key),
+          units: Number(x.billableUnits ?? 0),
+          unpriced: Number(x.unpricedUnits ?? 0),
+          usd: Number(x.spendUsd ?? 0),
+        }))
+      : [];
   const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
   return {
-    reasons: { invalid: sorted(reasons.invalid), refusedByUs: sorted(reasons.refusedByUs), refusedByMeta: sorted(reasons.refusedByMeta), failedAfterAcceptance: sorted(reasons.failedAfterAcceptance) },
+    reasons: {
+      invalid: sorted(reasons.invalid),
+      refusedByUs: sorted(reasons.refusedByUs),
+      refusedByMeta: sorted(reasons.refusedByMeta),
+      failedAfterAcceptance: sorted(reasons.failedAfterAcceptance),
+    },
     costByCategory: costRows(byCategory),
     costByCountry: costRows(byCountry),
-    simulator: { accepted: Number(sim.accepted), duplicateSends: Number(sim.duplicateSends?.count ?? 0), rejectedByCode: sim.rejectedByCode ?? {}, failedByCode: sim.failedByCode ?? {} },
+    simulator: {
+      accepted: Number(sim.accepted),
+      duplicateSends: Number(sim.duplicateSends?.count ?? 0),
+      rejectedByCode: sim.rejectedByCode ?? {},
+      failedByCode: sim.failedByCode ?? {},
+    },
   };
 }
 

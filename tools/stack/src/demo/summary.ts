@@ -17,7 +17,8 @@ export function formatSummary(result: DemoResult): string {
     ['pending', s.pending],
   ];
   const sum = parts.reduce((a, [, v]) => a + v, 0);
-  const reasons = (title: string, rows: Array<[string, number]>) => (rows.length === 0 ? [] : [`  ${title}:`, ...rows.map(([r, c]) => `    ${n(c).padStart(8)}  ${r}`)]);
+  const reasons = (title: string, rows: Array<[string, number]>) =>
+    rows.length === 0 ? [] : [`  ${title}:`, ...rows.map(([r, c]) => `    ${n(c).padStart(8)}  ${r}`)];
   const resolved = s.delivered + s.failedAfterAcceptance;
   const totalUsd = summary.costByCategory.reduce((a, r) => a + r.usd, 0);
   const unpriced = summary.costByCategory.reduce((a, r) => a + r.unpriced, 0);
@@ -25,7 +26,8 @@ export function formatSummary(result: DemoResult): string {
   return [
     '',
     `── summary — scope: ${s.scope} ──`,
-    `  requested ${n(s.requested)} = ${parts.map(([l, v]) => `${l} ${n(v)}`).join(' + ')}` + (sum === s.requested ? '  (adds up)' : `  (= ${n(sum)}: does NOT add up)`),
+    `  requested ${n(s.requested)} = ${parts.map(([l, v]) => `${l} ${n(v)}`).join(' + ')}` +
+      (sum === s.requested ? '  (adds up)' : `  (= ${n(sum)}: does NOT add up)`),
     ...reasons('invalid, by reason', summary.reasons.invalid),
     ...reasons('refused by us, by reason', summary.reasons.refusedByUs),
     ...reasons('refused by Meta, by reason', summary.reasons.refusedByMeta),

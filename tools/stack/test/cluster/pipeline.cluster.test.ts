@@ -52,7 +52,12 @@ function drillCatalog(): string {
 }
 
 async function startReplica(replica: Replica): Promise<void> {
-  replica.proc = startProcess(root, join(dataDir, 'logs'), { name: replica.name, entry: replica.entry, env: replica.env, readyUrl: replica.readyUrl }, process.env);
+  replica.proc = startProcess(
+    root,
+    join(dataDir, 'logs'),
+    { name: replica.name, entry: replica.entry, env: replica.env, readyUrl: replica.readyUrl },
+    process.env,
+  );
   await waitReady(replica.proc, READY_TIMEOUT_MS);
 }
 
@@ -100,7 +105,12 @@ describe('cluster drill', () => {
     const url = (port: number) => `http://127.0.0.1:${port}/readyz`;
     extras.push(
       { name: 'ingest-2', entry: SERVICE_ENTRIES.ingest, env: { ...stack.env.ingest, HTTP_PORT: String(ingest2) }, readyUrl: url(ingest2!) },
-      { name: 'dispatcher-2', entry: SERVICE_ENTRIES.dispatcher, env: { ...stack.env.dispatcher, HTTP_PORT: String(dispatcher2) }, readyUrl: url(dispatcher2!) },
+      {
+        name: 'dispatcher-2',
+        entry: SERVICE_ENTRIES.dispatcher,
+        env: { ...stack.env.dispatcher, HTTP_PORT: String(dispatcher2) },
+        readyUrl: url(dispatcher2!),
+      },
       { name: 'webhook-2', entry: SERVICE_ENTRIES.webhook, env: { ...stack.env.webhook, HTTP_PORT: String(receiver2) }, readyUrl: url(receiver2!) },
       ...[normaliser1!, normaliser2!].map((port, i) => ({
         name: `normaliser-${i + 1}`,
@@ -213,7 +223,10 @@ describe('cluster drill', () => {
     }
     expect(throttled, `130429 answers across dispatcher replicas: ${throttleTimeline.join('; ')}`).toBe(0);
     expect(balancer.forwarded.size).toBe(2);
-    expect([...balancer.forwarded.values()].every((n) => n > 0), `webhook deliveries per receiver: ${JSON.stringify([...balancer.forwarded])}`).toBe(true);
+    expect(
+      [...balancer.forwarded.values()].every((n) => n > 0),
+      `webhook deliveries per receiver: ${JSON.stringify([...balancer.forwarded])}`,
+    ).toBe(true);
 
     // Every consumer group of this run caught up on its own (the analytics writer included).
     let lag: Map<string, number>;

@@ -73,7 +73,14 @@ describe('fault drills', () => {
   }, 120_000);
 
   it('kill -9 of the dispatcher mid-broadcast: restart, no duplicate send, nothing lost', async () => {
-    const broadcast = await submitBroadcast(stack, { campaignId: `kill-dispatcher-${runId}`, size: 3000, seed: 11, pool: 'acme-main', template: SALE, dataDir });
+    const broadcast = await submitBroadcast(stack, {
+      campaignId: `kill-dispatcher-${runId}`,
+      size: 3000,
+      seed: 11,
+      pool: 'acme-main',
+      template: SALE,
+      dataDir,
+    });
     await waitForProgress(tally, broadcast, 0.3, 120_000);
     await stack.kill('dispatcher');
     await stack.start('dispatcher');
@@ -82,7 +89,14 @@ describe('fault drills', () => {
   }, 600_000);
 
   it('Kafka broker restart mid-broadcast: services reconnect and catch up', async () => {
-    const broadcast = await submitBroadcast(stack, { campaignId: `restart-kafka-${runId}`, size: 2000, seed: 12, pool: 'bistro-main', template: REMINDER, dataDir });
+    const broadcast = await submitBroadcast(stack, {
+      campaignId: `restart-kafka-${runId}`,
+      size: 2000,
+      seed: 12,
+      pool: 'bistro-main',
+      template: REMINDER,
+      dataDir,
+    });
     await waitForProgress(tally, broadcast, 0.3, 120_000);
     await infra.restartKafka();
     const report = await expectNoDuplicatesNorLoss(broadcast.campaignId, broadcast.expectedJobs, true);
@@ -90,7 +104,14 @@ describe('fault drills', () => {
   }, 600_000);
 
   it('Kafka unreachable for the webhook service for 30 s: Meta retries land, nothing lost', async () => {
-    const broadcast = await submitBroadcast(stack, { campaignId: `webhook-partition-${runId}`, size: 2000, seed: 13, pool: 'acme-main', template: SALE, dataDir });
+    const broadcast = await submitBroadcast(stack, {
+      campaignId: `webhook-partition-${runId}`,
+      size: 2000,
+      seed: 13,
+      pool: 'acme-main',
+      template: SALE,
+      dataDir,
+    });
     await waitForProgress(tally, broadcast, 0.2, 120_000);
     const before = (await simStats(stack)).webhooks;
     proxy.cut();
@@ -135,10 +156,17 @@ describe('fault drills', () => {
     await consumer.run({
       eachMessage: async ({ message }) => {
         const d = decodeJson(deadLetterV1, message.value);
-        if (d.ok && d.value.source.kind === 'kafka' && (d.value.reason === 'invalid_json' || d.value.reason === 'schema_violation')) sources.add(d.value.source.topic);
+        if (d.ok && d.value.source.kind === 'kafka' && (d.value.reason === 'invalid_json' || d.value.reason === 'schema_violation'))
+          sources.add(d.value.source.topic);
       },
     });
-    const expected = [topics.notificationsRequested, topics.dispatchJobs.auth, topics.dispatchJobs.utility, topics.dispatchJobs.marketing, ...topics.dispatchRetry.map((r) => r.topic)].map((t) => prefix + t.name);
+    const expected = [
+      topics.notificationsRequested,
+      topics.dispatchJobs.auth,
+      topics.dispatchJobs.utility,
+      topics.dispatchJobs.marketing,
+      ...topics.dispatchRetry.map((r) => r.topic),
+    ].map((t) => prefix + t.name);
     const deadline = Date.now() + 60_000;
     while (!expected.every((t) => sources.has(t)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
     await consumer.disconnect();

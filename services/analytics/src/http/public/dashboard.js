@@ -37,14 +37,27 @@
       type: 'line',
       data: {
         labels,
-        datasets: ['sent', 'delivered', 'read', 'failed'].map((k) => ({ label: k, data: t.map((p) => p[k]), borderColor: colors[k], backgroundColor: colors[k], tension: 0.2, pointRadius: 0 })),
+        datasets: ['sent', 'delivered', 'read', 'failed'].map((k) => ({
+          label: k,
+          data: t.map((p) => p[k]),
+          borderColor: colors[k],
+          backgroundColor: colors[k],
+          tension: 0.2,
+          pointRadius: 0,
+        })),
       },
     });
     chart('c-funnel', {
       type: 'bar',
       data: {
         labels: ['sent', 'delivered', 'read', 'failed', 'pending'],
-        datasets: [{ label: 'messages', data: [f.messages, f.delivered, f.read, f.failed, f.pending], backgroundColor: [colors.sent, colors.delivered, colors.read, colors.failed, colors.pending] }],
+        datasets: [
+          {
+            label: 'messages',
+            data: [f.messages, f.delivered, f.read, f.failed, f.pending],
+            backgroundColor: [colors.sent, colors.delivered, colors.read, colors.failed, colors.pending],
+          },
+        ],
       },
       options: { plugins: { legend: { display: false } } },
     });
@@ -54,7 +67,13 @@
       data: {
         labels: hours,
         datasets: [
-          { label: 'delivery rate %', data: d.hourly.map((h) => (h.deliveryRate === null ? null : +(h.deliveryRate * 100).toFixed(3))), borderColor: colors.delivered, backgroundColor: colors.delivered, pointRadius: 2 },
+          {
+            label: 'delivery rate %',
+            data: d.hourly.map((h) => (h.deliveryRate === null ? null : +(h.deliveryRate * 100).toFixed(3))),
+            borderColor: colors.delivered,
+            backgroundColor: colors.delivered,
+            pointRadius: 2,
+          },
           { label: '99% target', data: d.hourly.map(() => 99), borderColor: colors.target, borderDash: [6, 4], pointRadius: 0 },
         ],
       },
@@ -66,14 +85,27 @@
     });
     chart('c-cost-country', {
       type: 'bar',
-      data: { labels: d.costByCountry.map((r) => r.key), datasets: [{ label: 'USD', data: d.costByCountry.map((r) => r.spendMicros / 1e6), backgroundColor: colors.sent }] },
+      data: {
+        labels: d.costByCountry.map((r) => r.key),
+        datasets: [{ label: 'USD', data: d.costByCountry.map((r) => r.spendMicros / 1e6), backgroundColor: colors.sent }],
+      },
       options: { plugins: { legend: { display: false } } },
     });
     const body = el('campaigns').querySelector('tbody');
     body.replaceChildren(
       ...d.campaigns.map((c) => {
         const tr = document.createElement('tr');
-        const cells = [c.campaignId, fmtInt(c.requested), fmtInt(c.funnel.messages), fmtInt(c.funnel.delivered), fmtInt(c.funnel.read), fmtInt(c.funnel.failed), fmtInt(c.funnel.pending), fmtPct(c.funnel.deliveryRate), c.cost.spendUsd];
+        const cells = [
+          c.campaignId,
+          fmtInt(c.requested),
+          fmtInt(c.funnel.messages),
+          fmtInt(c.funnel.delivered),
+          fmtInt(c.funnel.read),
+          fmtInt(c.funnel.failed),
+          fmtInt(c.funnel.pending),
+          fmtPct(c.funnel.deliveryRate),
+          c.cost.spendUsd,
+        ];
         for (const v of cells) {
           const td = document.createElement('td');
           td.textContent = v;
