@@ -1,3 +1,4 @@
+import { senderPanel, type AccountEventRow } from '../domain/sender-panel';
 import { num, type ClickHouseStore } from './clickhouse-store';
 
 export const DELIVERY_GROUPS = ['none', 'campaign', 'template', 'country', 'sender', 'category', 'hour', 'day'] as const;
@@ -116,7 +117,9 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
 
     async campaign(id: string) {
       const [jobs] = await store.query<Record<string, unknown>>(
-        `SELECT uniqExact(job_id) AS requested FROM ${db}.send_attempts WHERE campaign_id = {id:String}`,
+        `SELECT uniqExact(job_id) AS requested, uniqExactIf(job_id, outcome = 'cancelled') AS cancelled,
+                uniqExactIf(job_id, outcome IN ('sent', 'failed', 'rejected', 'expired', 'cancelled', 'unknown')) AS finished
+         FROM ${db}.send_attempts WHERE campaign_id = {id:String}`,
         { id },
       );
       const [funnel] = await store.query<Record<string, unknown>>(
@@ -137,6 +140,9 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
       return {
         campaignId: id,
         requested,
+        // Jobs with a terminal outcome (sent, failed, refused, expired, cancelled) of the jobs seen so far.
+        finished: num(jobs?.finished),
+        cancelled: num(jobs?.cancelled),
         funnel: toDeliveryRow(funnel ?? { key: 'all' }),
         failuresByReason: failures.map((f) => ({
           stage: String(f.stage),
@@ -172,6 +178,59 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
         read: num(r.read),
         failed: num(r.failed),
       }));
+    },
+
+    /**
+     * Per sender number: sends accepted in the last 60 s, 130429/131056 answers in the last `hours`
+     * (all outcomes: a throttled attempt is usually retried), unique recipients in the last 24 h, and
+     * the latest quality, throughput and messaging limit Meta reported (account webhooks, 90 days).
+     */
+    async senders(hours: number) {
+      const scan = `toDate(occurred_at) >= toDate(now64(3) - toIntervalHour({scan:UInt32})) AND occurred_at >= now64(3) - toIntervalHour({scan:UInt32})`;
+      const params = { h: hours, scan: Math.max(hours, 24) };
+      const [sends, portfolios, account] = await Promise.all([
+        store.query<Record<string, unknown>>(
+          `SELECT sender_phone_number_id AS sender, anyLast(waba_id) AS waba_id,
+                  uniqExactIf(event_id, outcome = 'sent' AND occurred_at >= now64(3) - INTERVAL 60 SECOND) AS sent_last_minute,
+                  uniqExactIf(event_id, error_code = 130429 AND occurred_at >= now64(3) - toIntervalHour({h:UInt32})) AS e130429,
+                  uniqExactIf(event_id, error_code = 131056 AND occurred_at >= now64(3) - toIntervalHour({h:UInt32})) AS e131056,
+                  uniqExactIf(recipient_hash, outcome = 'sent' AND occurred_at >= now64(3) - INTERVAL 24 HOUR) AS recipients_24h
+           FROM ${db}.send_attempts WHERE ${scan} GROUP BY sender ORDER BY sender LIMIT 200`,
+          params,
+        ),
+        store.query<Record<string, unknown>>(
+          `SELECT waba_id, uniqExact(recipient_hash) AS recipients FROM ${db}.send_attempts
+           WHERE outcome = 'sent' AND toDate(occurred_at) >= toDate(now64(3) - INTERVAL 24 HOUR) AND occurred_at >= now64(3) - INTERVAL 24 HOUR
+           GROUP BY waba_id LIMIT 200`,
+        ),
+        store.query<Record<string, unknown>>(
+          `SELECT kind, event, waba_id, phone_number_id, messaging_limit, throughput_mps, value, occurred_at FROM ${db}.account_events FINAL
+           WHERE kind IN ('phone_quality', 'business_capability') AND occurred_at >= now64(3) - INTERVAL 90 DAY
+           ORDER BY occurred_at DESC LIMIT 1000`,
+        ),
+      ]);
+      const nullableNum = (v: unknown) => (v === null || v === undefined ? null : num(v));
+      return senderPanel(
+        sends.map((r) => ({
+          sender: String(r.sender),
+          wabaId: String(r.waba_id),
+          sentLastMinute: num(r.sent_last_minute),
+          throttled130429: num(r.e130429),
+          pairLimited131056: num(r.e131056),
+          recipients24h: num(r.recipients_24h),
+        })),
+        new Map(portfolios.map((r) => [String(r.waba_id), num(r.recipients)])),
+        account.map((r): AccountEventRow => ({
+          kind: String(r.kind),
+          event: String(r.event),
+          wabaId: String(r.waba_id),
+          phoneNumberId: String(r.phone_number_id),
+          messagingLimit: nullableNum(r.messaging_limit),
+          throughputMps: nullableNum(r.throughput_mps),
+          value: String(r.value),
+          occurredAt: String(r.occurred_at),
+        })),
+      );
     },
 
     async recentCampaigns(limit: number) {

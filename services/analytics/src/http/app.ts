@@ -143,24 +143,34 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const to = new Date();
     const from = new Date(to.getTime() - q.hours * 3_600_000);
     const costFrom = new Date(to.getTime() - 30 * DAY_MS);
-    const [throughput, funnel, hourly, costCategory, costCountry, campaigns] = await Promise.all([
+    const [throughput, funnel, hourly, costCategory, costCountry, campaigns, senders] = await Promise.all([
       deps.queries.throughput(q.minutes),
       deps.queries.delivery({ from, to }, 'none'),
       deps.queries.delivery({ from, to }, 'hour'),
       deps.queries.costs({ from: costFrom, to }, 'category'),
       deps.queries.costs({ from: costFrom, to }, 'country'),
       deps.queries.recentCampaigns(10),
+      deps.queries.senders(q.hours),
     ]);
     const perCampaign = await Promise.all(campaigns.map((c) => deps.queries.campaign(c.campaignId)));
     return {
       generatedAt: to.toISOString(),
       hours: q.hours,
+      // What each view counts, as the page prints it: no view mixes windows without saying so.
+      scope: {
+        window: `sends of the last ${q.hours} h (${from.toISOString().slice(0, 16)}Z to ${to.toISOString().slice(0, 16)}Z), by send time`,
+        throughput: `events per minute, last ${q.minutes} min`,
+        cost: `UTC days ${costFrom.toISOString().slice(0, 10)} to ${to.toISOString().slice(0, 10)}`,
+        senders: `achieved: sends accepted in the last 60 s; 130429/131056: send attempts in the last ${q.hours} h; limit use: unique recipients in the last 24 h; quality, allowed rate and limit: the latest account webhook (90 days)`,
+        campaigns: `the 10 campaigns active most recently (30 days), each over its whole life; jobs as the dispatcher reported them (state and audience live in the campaign record: wa-broadcast status <id>)`,
+      },
       throughput,
       funnel: funnel[0] ?? null,
       hourly,
       costByCategory: costCategory.map((r) => ({ ...r, spendUsd: usd(r.spendMicros) })),
       costByCountry: costCountry.map((r) => ({ ...r, spendUsd: usd(r.spendMicros) })),
       campaigns: perCampaign.filter((c) => c !== null).map((c) => ({ ...c, cost: { ...c.cost, spendUsd: usd(c.cost.spendMicros) } })),
+      senders,
     };
   });
 

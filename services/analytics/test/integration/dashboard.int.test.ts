@@ -10,7 +10,7 @@ import { createLogger } from '@wa/shared/logger';
 import { findOnPath, requireTool, TOOLS } from '@wa/shared/required-tools';
 import { deleteTopics, testInfra, uniqueName, waitFor, TEST_RECIPIENT_HASH_KEY } from '@wa/shared/testing';
 import { topics } from '@wa/shared/topics';
-import type { SentEventV1, StatusEventV1 } from '@wa/shared/index';
+import type { AccountEventV1, SentEventV1, StatusEventV1 } from '@wa/shared/index';
 import { loadAnalyticsConfig } from '../../src/config';
 import { analyticsTopics, createAnalyticsService, type AnalyticsService } from '../../src/service';
 
@@ -24,32 +24,56 @@ const kafka = createKafka({ brokers: infra.brokers, clientId: 'analytics-dash-te
 const PHONES = ['919876543210', '525512345678', '5511987654321', '14155552671', '447400123456', '4915123456789'];
 const CATEGORIES = ['marketing', 'utility', 'authentication', 'utility'] as const;
 
-/** Recent traffic over the last 20 hours and the last hour: three campaigns, ~0.6 % failures. */
+const SENDER = '106540352242922';
+const WABA = '102290129340398';
+
+/**
+ * Recent traffic over the last 20 hours and the last hour: three campaigns, ~0.6 % failures; six
+ * sends in the last seconds (the achieved rate), 24 jobs throttled once with 130429 and 10 with
+ * 131056 before they went out (error codes: https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes).
+ */
 function recentTraffic(count: number, now = Date.now()) {
   const sent: SentEventV1[] = [];
   const statuses: StatusEventV1[] = [];
   for (let i = 0; i < count; i++) {
-    const t = i % 3 === 0 ? now - (i % 55) * 60_000 - 30_000 : now - (i % 20) * 3_600_000 - 120_000;
+    const t = i % 3 === 0 ? now - (i % 55) * 60_000 - (i % 55 === 0 ? 5_000 : 30_000) : now - (i % 20) * 3_600_000 - 120_000;
     const wamid = `wamid.dash${i}`;
     const jobId = `job-dash-${i}`;
     const category = CATEGORIES[i % 4]!;
-    sent.push({
-      v: 1,
-      eventId: `${jobId}:0`,
+    const campaignId = ['spring-sale', 'otp', 'order-updates'][i % 3];
+    const throttledWith = i % 40 === 1 ? 130429 : i % 96 === 2 ? 131056 : undefined;
+    const common = {
+      v: 1 as const,
       jobId,
       requestKey: `req-${i}`,
-      campaignId: ['spring-sale', 'otp', 'order-updates'][i % 3],
-      senderPhoneNumberId: '106540352242922',
+      campaignId,
+      senderPhoneNumberId: SENDER,
+      wabaId: WABA,
       recipientHash: `h${i}`,
       recipientCountry: 'IN',
       template: `tpl_${category}`,
       category,
-      lane: category === 'authentication' ? 'auth' : category === 'marketing' ? 'marketing' : 'utility',
+      lane: category === 'authentication' ? ('auth' as const) : category === 'marketing' ? ('marketing' as const) : ('utility' as const),
+      requestedAt: new Date(t - 1_800).toISOString(),
+    };
+    if (throttledWith !== undefined) {
+      sent.push({
+        ...common,
+        eventId: `${jobId}:t`,
+        attempt: 0,
+        outcome: 'retry_scheduled',
+        httpStatus: throttledWith === 130429 ? 429 : 400,
+        errorCode: throttledWith,
+        occurredAt: new Date(t - 1_000).toISOString(),
+      });
+    }
+    sent.push({
+      ...common,
+      eventId: `${jobId}:0`,
       attempt: 0,
       outcome: 'sent',
       httpStatus: 200,
       wamid,
-      requestedAt: new Date(t - 800).toISOString(),
       occurredAt: new Date(t).toISOString(),
     });
     const failed = i % 160 === 5;
@@ -75,6 +99,39 @@ function recentTraffic(count: number, now = Date.now()) {
     });
   }
   return { sent, statuses };
+}
+
+/**
+ * Meta's phone_number_quality_update as the webhook normalises it: the number flagged (rating red),
+ * then its throughput raised to 1,000 msg/s, and the portfolio's limit at 10,000 recipients a day.
+ * https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/phone_number_quality_update
+ */
+function accountEvents(now = Date.now()): AccountEventV1[] {
+  const base = { v: 1 as const, kind: 'phone_quality' as const, field: 'phone_number_quality_update', wabaId: WABA, phoneNumberId: SENDER };
+  const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
+  return [
+    {
+      ...base,
+      eventId: 'acc-limit',
+      event: 'UPGRADE',
+      messagingLimit: 10_000,
+      value: { event: 'UPGRADE', max_daily_conversations_per_business: 10_000 },
+      occurredAt: at(300),
+      receivedAt: at(300),
+      deliveryId: 'd-acc-1',
+    },
+    {
+      ...base,
+      eventId: 'acc-tput',
+      event: 'THROUGHPUT_UPGRADE',
+      throughputMps: 1_000,
+      value: { event: 'THROUGHPUT_UPGRADE' },
+      occurredAt: at(200),
+      receivedAt: at(200),
+      deliveryId: 'd-acc-2',
+    },
+    { ...base, eventId: 'acc-flag', event: 'FLAGGED', value: { event: 'FLAGGED' }, occurredAt: at(100), receivedAt: at(100), deliveryId: 'd-acc-3' },
+  ];
 }
 
 let admin: Admin;
@@ -106,18 +163,23 @@ describe('dashboard page in headless Chromium', chromiumTool.options, () => {
     service = await createAnalyticsService(config, { logger });
     await service.start();
     const { sent, statuses } = recentTraffic(960);
+    const account = accountEvents();
     const producer = createProducer(kafka);
     await producer.connect();
     for (const [topic, values] of [
       [topics.messagesSent, sent],
       [topics.eventsStatus, statuses],
+      [topics.eventsAccount, account],
     ] as const) {
       for (let i = 0; i < values.length; i += 500) {
         await producer.send({ topic: prefix + topic.name, acks: -1, messages: values.slice(i, i + 500).map((v) => ({ value: JSON.stringify(v) })) });
       }
     }
     await producer.disconnect();
-    await waitFor(() => service.consumer.committedEvents >= sent.length + statuses.length, { timeoutMs: 30_000, description: 'traffic written' });
+    await waitFor(() => service.consumer.committedEvents >= sent.length + statuses.length + account.length, {
+      timeoutMs: 30_000,
+      description: 'traffic written',
+    });
     await service.refreshRollups();
     await service.app.listen({ port: 0, host: '127.0.0.1' });
     baseUrl = `http://127.0.0.1:${(service.app.server.address() as AddressInfo).port}`;
@@ -169,6 +231,39 @@ describe('dashboard page in headless Chromium', chromiumTool.options, () => {
     });
     expect(target).toBe(99);
     expect(await page.locator('#campaigns tbody tr').count()).toBe(3);
+    // Each campaign: 320 jobs, all finished; none cancelled (the columns: id, jobs, progress, …, cancelled, pending).
+    const otpRow = await page.locator('#campaigns tbody tr', { hasText: 'otp' }).locator('td').allTextContents();
+    expect(otpRow.slice(0, 3)).toEqual(['otp', '320', '100.00% (320)']);
+    expect(otpRow[7]).toBe('0');
+
+    // Per sender: the six sends of the last seconds over 60 s, the throttled attempts, and what the account webhooks said.
+    const senders = (api as unknown as { senders: Record<string, unknown>[] }).senders;
+    expect(senders).toEqual([
+      {
+        sender: SENDER,
+        wabaId: WABA,
+        achievedMps: 0.1,
+        allowedMps: 1000,
+        quality: 'RED',
+        messagingLimit: 10_000,
+        recipients24h: 960,
+        portfolioRecipients24h: 960,
+        limitUse: 0.096,
+        throttled130429: 24,
+        pairLimited131056: 10,
+      },
+    ]);
+    expect(await page.locator('#senders tbody tr td').allTextContents()).toEqual([SENDER, '0.10', '1,000', 'RED', '9.60% (960 / 10,000)', '24 / 10']);
+    expect(await page.textContent('#s-senders')).toContain('last 60 s');
+    expect(await page.textContent('#s-funnel')).toContain('last 24 h');
+    expect(await page.textContent('#s-campaigns')).toContain('whole life');
+    // The donut's legend carries the amounts, not only the proportions.
+    const donutLabels = await page.evaluate(() => {
+      const g = (globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: string[] } } } }).Chart;
+      return g.getChart('c-cost-category').data.labels;
+    });
+    expect(donutLabels.length).toBeGreaterThan(0);
+    for (const label of donutLabels) expect(label).toMatch(/^[a-z_]+ \$\d+\.\d{2} · [\d,]+ billable$/);
     expect(failedRequests).toEqual([]);
     expect(pageErrors).toEqual([]);
 

@@ -11,6 +11,52 @@
   const el = (id) => document.getElementById(id);
   const fmtInt = (n) => Number(n).toLocaleString('en-US');
   const fmtPct = (r) => (r === null || r === undefined ? '–' : (r * 100).toFixed(2) + '%');
+  const usd = (micros) => '$' + (micros / 1e6).toFixed(2);
+  const NOT_REPORTED = 'not reported';
+
+  function fillTable(id, rows) {
+    el(id)
+      .querySelector('tbody')
+      .replaceChildren(
+        ...rows.map((cells) => {
+          const tr = document.createElement('tr');
+          for (const v of cells) {
+            const td = document.createElement('td');
+            td.textContent = v;
+            if (v === NOT_REPORTED) td.className = 'na';
+            tr.appendChild(td);
+          }
+          return tr;
+        }),
+      );
+  }
+
+  function renderSenders(senders) {
+    fillTable(
+      'senders',
+      senders.map((s) => [
+        s.sender,
+        s.achievedMps.toFixed(2),
+        s.allowedMps === null ? NOT_REPORTED : fmtInt(s.allowedMps),
+        s.quality === null ? NOT_REPORTED : s.quality,
+        s.messagingLimit === null
+          ? fmtInt(s.portfolioRecipients24h) + ' / ' + NOT_REPORTED
+          : fmtPct(s.limitUse) + ' (' + fmtInt(s.portfolioRecipients24h) + ' / ' + fmtInt(s.messagingLimit) + ')',
+        fmtInt(s.throttled130429) + ' / ' + fmtInt(s.pairLimited131056),
+      ]),
+    );
+  }
+
+  function renderScope(scope) {
+    if (!scope) return;
+    el('s-throughput').textContent = scope.throughput;
+    el('s-funnel').textContent = scope.window;
+    el('s-rate').textContent = scope.window;
+    el('s-cost-category').textContent = scope.cost;
+    el('s-cost-country').textContent = scope.cost;
+    el('s-senders').textContent = scope.senders;
+    el('s-campaigns').textContent = scope.campaigns;
+  }
 
   function chart(id, config) {
     if (charts[id]) {
@@ -29,7 +75,9 @@
     el('t-rate').textContent = fmtPct(f.deliveryRate);
     el('t-rate').className = 'v ' + (f.deliveryRate === null ? '' : f.deliveryRate >= 0.99 ? 'good' : 'bad');
     const spend = d.costByCategory.reduce((n, r) => n + r.spendMicros, 0);
-    el('t-spend').textContent = '$' + (spend / 1e6).toFixed(2);
+    el('t-spend').textContent = usd(spend);
+    renderScope(d.scope);
+    renderSenders(d.senders || []);
 
     const t = d.throughput;
     const labels = t.map((p) => p.t.slice(11, 16));
@@ -81,7 +129,12 @@
     });
     chart('c-cost-category', {
       type: 'doughnut',
-      data: { labels: d.costByCategory.map((r) => r.key), datasets: [{ data: d.costByCategory.map((r) => r.spendMicros / 1e6), backgroundColor: palette }] },
+      // The legend carries the amounts, so the donut reads as figures and not only proportions.
+      data: {
+        labels: d.costByCategory.map((r) => r.key + ' ' + usd(r.spendMicros) + ' · ' + fmtInt(r.billableUnits) + ' billable'),
+        datasets: [{ data: d.costByCategory.map((r) => r.spendMicros / 1e6), backgroundColor: palette }],
+      },
+      options: { plugins: { legend: { position: 'bottom' }, tooltip: { callbacks: { label: (ctx) => ' $' + ctx.parsed.toFixed(2) } } } },
     });
     chart('c-cost-country', {
       type: 'bar',
@@ -91,28 +144,21 @@
       },
       options: { plugins: { legend: { display: false } } },
     });
-    const body = el('campaigns').querySelector('tbody');
-    body.replaceChildren(
-      ...d.campaigns.map((c) => {
-        const tr = document.createElement('tr');
-        const cells = [
-          c.campaignId,
-          fmtInt(c.requested),
-          fmtInt(c.funnel.messages),
-          fmtInt(c.funnel.delivered),
-          fmtInt(c.funnel.read),
-          fmtInt(c.funnel.failed),
-          fmtInt(c.funnel.pending),
-          fmtPct(c.funnel.deliveryRate),
-          c.cost.spendUsd,
-        ];
-        for (const v of cells) {
-          const td = document.createElement('td');
-          td.textContent = v;
-          tr.appendChild(td);
-        }
-        return tr;
-      }),
+    fillTable(
+      'campaigns',
+      d.campaigns.map((c) => [
+        c.campaignId,
+        fmtInt(c.requested),
+        c.requested === 0 ? '–' : fmtPct(c.finished / c.requested) + ' (' + fmtInt(c.finished) + ')',
+        fmtInt(c.funnel.messages),
+        fmtInt(c.funnel.delivered),
+        fmtInt(c.funnel.read),
+        fmtInt(c.funnel.failed),
+        fmtInt(c.cancelled),
+        fmtInt(c.funnel.pending),
+        fmtPct(c.funnel.deliveryRate),
+        c.cost.spendUsd,
+      ]),
     );
   }
 
