@@ -1,6 +1,6 @@
 /**
  * Meta-shaped webhook payloads for tests and the benchmark, following the shapes in
- * docs/cloud-api-facts.md (Cloud API webhooks payload examples).
+ * docs/meta-contract.md (Meta's webhook payloads, with their source pages).
  */
 import { signBody } from '../src/domain/signature';
 

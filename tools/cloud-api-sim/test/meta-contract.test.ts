@@ -9,7 +9,7 @@ import { PHONE, WABA, advance, makeSim, send, startReceiver, templateBody, textB
  * a documented payload of the same field and item kind, so the product is never taught a field Meta
  * does not send.
  */
-const FIXTURES = resolve(import.meta.dirname, '../../../shared/test/fixtures/meta');
+const FIXTURES = resolve(import.meta.dirname, '../../..', 'shared', 'test/fixtures/meta');
 
 type Json = unknown;
 

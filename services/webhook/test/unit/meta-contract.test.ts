@@ -13,7 +13,7 @@ import { accountChanges, inboundChanges, type StateChange } from '../../src/doma
  * check over the exact bytes, the raw record, its decoding, normalisation, and the state changes the
  * dispatcher learns from (opt-outs, windows, limits, throughput, quality, templates).
  */
-export const META_FIXTURES_DIR = resolve(import.meta.dirname, '../../../../shared/test/fixtures/meta');
+export const META_FIXTURES_DIR = resolve(import.meta.dirname, '../../../..', 'shared', 'test/fixtures/meta');
 
 interface Fixture {
   source: string[];
