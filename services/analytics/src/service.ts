@@ -11,7 +11,9 @@ import { createKafka } from '@wa/shared/kafka';
 import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { createLogger } from '@wa/shared/logger';
 import { createMetricsRegistry } from '@wa/shared/metrics';
+import { readCampaign } from '@wa/shared/campaigns';
 import { createReadiness } from '@wa/shared/readiness';
+import { createRedis } from '@wa/shared/redis';
 import { createShutdown, type Shutdown } from '@wa/shared/shutdown';
 import { topicName, topics } from '@wa/shared/topics';
 import { createAnalyticsQueries, type AnalyticsQueries } from './adapters/analytics-queries';
@@ -104,7 +106,18 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
     flushIntervalMs: config.ANALYTICS_FLUSH_INTERVAL_MS,
     maxBytesPerPartition: config.ANALYTICS_MAX_BYTES_PER_PARTITION,
   });
-  const app = buildApp({ queries, registry, readiness, logger, dashboard: { title: config.DASHBOARD_TITLE, refreshMs: config.DASHBOARD_REFRESH_MS } });
+  // Campaign records (state, audience, progress) are the dispatcher's and ingest's, in Redis; the
+  // dashboard only reads them, and shows "unavailable" rather than failing when Redis is away.
+  const redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on('error', (err) => logger.debug({ err }, 'redis error'));
+  const app = buildApp({
+    queries,
+    registry,
+    readiness,
+    logger,
+    dashboard: { title: config.DASHBOARD_TITLE, refreshMs: config.DASHBOARD_REFRESH_MS },
+    campaignRecord: (id) => readCampaign(redis, config.REDIS_KEY_PREFIX, id),
+  });
   readiness.addCheck('clickhouse', () => store.ping());
 
   async function reloadRateCard(): Promise<void> {
@@ -137,6 +150,13 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
     refreshRollups: () => rollups.refresh(),
     async start() {
       shutdown.add('close ClickHouse', () => ch.close());
+      shutdown.add('close Redis', () =>
+        redis.quit().then(
+          () => undefined,
+          () => redis.disconnect(),
+        ),
+      );
+      await redis.connect().catch((err) => logger.warn({ err }, 'Redis unreachable: the dashboard shows campaign records as unavailable until it is'));
       const migrated = await migrate(ch, { database: config.CLICKHOUSE_DATABASE, dir: MIGRATIONS_DIR });
       logger.info(migrated, 'migrations checked');
       if ((await store.rateCardSize()) === 0) {

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
+import type { CampaignSummary } from '@wa/shared/campaigns';
 import { formatIssues } from '@wa/shared/decode';
 import { isAppError } from '@wa/shared/errors';
 import { registerOpsRoutes } from '@wa/shared/http-ops';
@@ -20,6 +21,8 @@ export interface AppDeps {
   readiness: Readiness;
   logger?: Logger;
   dashboard: { title: string; refreshMs: number };
+  /** The campaign's record (state, audience, progress) kept in Redis by ingest and the dispatcher. */
+  campaignRecord?: (id: string) => Promise<CampaignSummary | null>;
 }
 
 const DAY_MS = 86_400_000;
@@ -153,6 +156,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       deps.queries.senders(q.hours),
     ]);
     const perCampaign = await Promise.all(campaigns.map((c) => deps.queries.campaign(c.campaignId)));
+    const records = await Promise.all(
+      campaigns.map(async (c) => {
+        if (!deps.campaignRecord) return 'unavailable' as const;
+        try {
+          return (await deps.campaignRecord(c.campaignId)) ?? ('none' as const);
+        } catch (err) {
+          deps.logger?.warn({ err, requestId: req.id }, 'campaign record unreadable');
+          return 'unavailable' as const;
+        }
+      }),
+    );
     return {
       generatedAt: to.toISOString(),
       hours: q.hours,
@@ -162,14 +176,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         throughput: `events per minute, last ${q.minutes} min`,
         cost: `UTC days ${costFrom.toISOString().slice(0, 10)} to ${to.toISOString().slice(0, 10)}`,
         senders: `achieved: sends accepted in the last 60 s; 130429/131056: send attempts in the last ${q.hours} h; limit use: unique recipients in the last 24 h; quality, allowed rate and limit: the latest account webhook (90 days)`,
-        campaigns: `the 10 campaigns active most recently (30 days), each over its whole life; jobs as the dispatcher reported them (state and audience live in the campaign record: wa-broadcast status <id>)`,
+        campaigns: `the 10 campaigns active most recently (30 days), each over its whole life: state, audience, progress and unsent jobs from the campaign record (as wa-broadcast status shows them), the funnel and cost from ClickHouse`,
       },
       throughput,
       funnel: funnel[0] ?? null,
       hourly,
       costByCategory: costCategory.map((r) => ({ ...r, spendUsd: usd(r.spendMicros) })),
       costByCountry: costCountry.map((r) => ({ ...r, spendUsd: usd(r.spendMicros) })),
-      campaigns: perCampaign.filter((c) => c !== null).map((c) => ({ ...c, cost: { ...c.cost, spendUsd: usd(c.cost.spendMicros) } })),
+      // record: the campaign's Redis record, 'none' when it has none (expired or not a campaign), 'unavailable' when unreadable.
+      campaigns: perCampaign.flatMap((c, i) => (c === null ? [] : [{ ...c, cost: { ...c.cost, spendUsd: usd(c.cost.spendMicros) }, record: records[i] }])),
       senders,
     };
   });

@@ -47,6 +47,17 @@
     );
   }
 
+  // State, audience, progress and unsent jobs from the campaign's record; without one, progress of the jobs analytics saw.
+  function campaignRecordCells(c) {
+    const r = c.record;
+    if (r && typeof r === 'object') {
+      const eta = r.etaSeconds === null ? '' : ' · ETA ' + Math.ceil(r.etaSeconds / 60) + ' min';
+      return [r.state, fmtInt(r.requested), r.progress === null ? '–' : fmtPct(r.progress) + ' of ' + fmtInt(r.jobs) + eta, fmtInt(r.pending)];
+    }
+    const seen = c.requested === 0 ? '–' : fmtPct(c.finished / c.requested) + ' of ' + fmtInt(c.requested) + ' seen';
+    return [r === 'none' ? 'no record' : 'unavailable', '–', seen, '–'];
+  }
+
   function renderScope(scope) {
     if (!scope) return;
     el('s-throughput').textContent = scope.throughput;
@@ -148,13 +159,12 @@
       'campaigns',
       d.campaigns.map((c) => [
         c.campaignId,
-        fmtInt(c.requested),
-        c.requested === 0 ? '–' : fmtPct(c.finished / c.requested) + ' (' + fmtInt(c.finished) + ')',
+        ...campaignRecordCells(c),
         fmtInt(c.funnel.messages),
         fmtInt(c.funnel.delivered),
         fmtInt(c.funnel.read),
         fmtInt(c.funnel.failed),
-        fmtInt(c.cancelled),
+        fmtInt(typeof c.record === 'object' ? c.record.cancelled : c.cancelled),
         fmtInt(c.funnel.pending),
         fmtPct(c.funnel.deliveryRate),
         c.cost.spendUsd,
