@@ -20,6 +20,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/kafka-log4j.sh
+source "$ROOT/scripts/kafka-log4j.sh"
 POM="$ROOT/deploy/local/kafka/pom.xml"
 KAFKA_VERSION="${KAFKA_VERSION:-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM" | head -n1)}"
 BASE="${KAFKA_CLUSTER_PORT:-19092}"
@@ -94,26 +96,7 @@ log.segment.bytes=268435456
 num.network.threads=2
 num.io.threads=2
 EOF
-  cat >"$dir/log4j2.properties" <<EOF
-status = warn
-appender.file.type = RollingFile
-appender.file.name = file
-appender.file.fileName = $dir/logs/server.log
-appender.file.filePattern = $dir/logs/server.log.%i
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-appender.file.policies.type = Policies
-appender.file.policies.size.type = SizeBasedTriggeringPolicy
-appender.file.policies.size.size = 20MB
-appender.file.strategy.type = DefaultRolloverStrategy
-appender.file.strategy.max = 2
-rootLogger.level = info
-rootLogger.appenderRef.file.ref = file
-logger.statechange.name = state.change.logger
-logger.statechange.level = warn
-logger.request.name = kafka.request.logger
-logger.request.level = warn
-EOF
+  write_log4j2 "$dir/log4j2.properties" "$dir/logs" 2
 }
 
 format_all() {

@@ -14,6 +14,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/kafka-log4j.sh
+source "$ROOT/scripts/kafka-log4j.sh"
 POM="$ROOT/deploy/local/kafka/pom.xml"
 PINNED_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM" | head -n1)"
 KAFKA_VERSION="${KAFKA_VERSION:-$PINNED_VERSION}"
@@ -115,26 +117,7 @@ log.retention.check.interval.ms=300000
 num.network.threads=3
 num.io.threads=4
 EOF
-  cat >"$RUN/log4j2.properties" <<EOF
-status = warn
-appender.file.type = RollingFile
-appender.file.name = file
-appender.file.fileName = $LOG_DIR/server.log
-appender.file.filePattern = $LOG_DIR/server.log.%i
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-appender.file.policies.type = Policies
-appender.file.policies.size.type = SizeBasedTriggeringPolicy
-appender.file.policies.size.size = 20MB
-appender.file.strategy.type = DefaultRolloverStrategy
-appender.file.strategy.max = 3
-rootLogger.level = info
-rootLogger.appenderRef.file.ref = file
-logger.statechange.name = state.change.logger
-logger.statechange.level = warn
-logger.request.name = kafka.request.logger
-logger.request.level = warn
-EOF
+  write_log4j2 "$RUN/log4j2.properties" "$LOG_DIR" 3
   # Used only when the pinned version is a 3.x (reload4j binding).
   cat >"$RUN/log4j.properties" <<EOF
 log4j.rootLogger=INFO, file
