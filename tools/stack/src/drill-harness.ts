@@ -39,6 +39,20 @@ export async function simStats(stack: RunningStack): Promise<any> {
   return res.json();
 }
 
+/**
+ * Waits until the simulator has no webhook delivery queued, in flight or awaiting a retry. A
+ * campaign can be complete (every send has its final status) while later callbacks (read
+ * receipts, redeliveries) are still on their way, so this is polled, not read once.
+ */
+export async function waitForWebhooksDrained(stack: RunningStack, timeoutMs: number): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stats = await simStats(stack);
+    if (stats.webhooks.pending === 0 || Date.now() > deadline) return stats;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** Waits until `fraction` of a broadcast's jobs have a terminal outcome (to inject a fault mid-run). */
 export async function waitForProgress(tally: OutcomeTally, broadcast: SubmittedBroadcast, fraction: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

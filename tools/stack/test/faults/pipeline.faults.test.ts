@@ -8,7 +8,7 @@ import { startDrillInfra, type DrillInfra } from '../../src/drill-infra';
 import { startFaultProxy, type FaultProxy } from '../../src/fault-proxy';
 import { collectOutcomes, type OutcomeTally } from '../../src/outcomes';
 import { startStack, type RunningStack } from '../../src/stack';
-import { simStats, submitBroadcast, waitForCompletion, waitForProgress } from '../../src/drill-harness';
+import { simStats, submitBroadcast, waitForCompletion, waitForProgress, waitForWebhooksDrained } from '../../src/drill-harness';
 
 /**
  * Fault drills (`npm run test:faults`): the whole pipeline as processes, a fault injected in the
@@ -123,7 +123,8 @@ describe('fault drills', () => {
     expect(during.retriesScheduled).toBeGreaterThan(before.retriesScheduled);
     proxy.restore();
     const report = await expectNoDuplicatesNorLoss(broadcast.campaignId, broadcast.expectedJobs, true);
-    const sim = await simStats(stack);
+    // Retries back off to 4 s, so anything still pending lands within a few seconds.
+    const sim = await waitForWebhooksDrained(stack, 30_000);
     expect(sim.webhooks.abandoned).toBe(0);
     expect(sim.webhooks.pending).toBe(0);
     console.log('webhook partition:', report, 'refused during cut:', during.failedAttempts - before.failedAttempts, 'webhook deliveries:', sim.webhooks);
