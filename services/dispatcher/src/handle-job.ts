@@ -2,11 +2,12 @@ import type { Logger } from 'pino';
 import type { CatalogIndex } from '@wa/shared/catalog';
 import type { TemplateRef } from '@wa/shared/contracts/common';
 import type { DeadLetterReason } from '@wa/shared/contracts/dead-letter';
-import { dispatchJobV1, type DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
+import { dispatchJobV1, type DispatchJobV1, type DispatchMessage } from '@wa/shared/contracts/dispatch-job';
 import { sentEventV1, type SendOutcome, type SentEventV1 } from '@wa/shared/contracts/sent-event';
 import { deadLetterV1 } from '@wa/shared/contracts/dead-letter';
 import { buildDeadLetter } from '@wa/shared/dead-letter';
 import { encodeJson } from '@wa/shared/decode';
+import { messageShape, type MessageShape } from '@wa/shared/message-shape';
 import { countryOfPhone, hashRecipient } from '@wa/shared/phone';
 import { SERVICE_WINDOW_MS } from '@wa/shared/redis-keys';
 import { RETRY_TIERS, topicName, topics } from '@wa/shared/topics';
@@ -87,6 +88,8 @@ interface Ctx {
   phoneNumberId: string;
   wabaId: string | undefined;
   template?: string;
+  /** Type and components of the message (analytics); the fallback template's once the gate picked it. */
+  shape?: MessageShape;
   category: SentEventV1['category'];
 }
 
@@ -122,6 +125,7 @@ export function createJobHandler(deps: HandleJobDeps) {
       recipientHash: hashRecipient(job.to, config.recipientHashSalt),
       recipientCountry: countryOfPhone(job.to),
       ...(ctx.template ? { template: ctx.template } : {}),
+      ...ctx.shape,
       category: ctx.category,
       lane: job.lane,
       attempt: job.attempt,
@@ -271,6 +275,9 @@ export function createJobHandler(deps: HandleJobDeps) {
     countOutcome(ctx, e);
   }
 
+  const shapeOf = (m: DispatchMessage, wabaId: string | undefined): MessageShape =>
+    messageShape(m, m.type === 'template' && wabaId ? deps.catalog.template(wabaId, m.template.name, m.template.language) : undefined);
+
   /** Sender: a number, or a sticky pick from a pool. */
   function senderOf(job: DispatchJobV1): string | undefined {
     if ('phoneNumberId' in job.sender) return job.sender.phoneNumberId;
@@ -305,6 +312,7 @@ export function createJobHandler(deps: HandleJobDeps) {
       wabaId: number?.wabaId,
       category: job.category,
       ...(initialTemplate ? { template: initialTemplate } : {}),
+      shape: shapeOf(job.message, number?.wabaId),
     };
 
     // The ledger peek and the recipient's state go out together (one Redis pipeline, one round trip);
@@ -355,6 +363,7 @@ export function createJobHandler(deps: HandleJobDeps) {
     }
     ctx.category = verdict.category;
     if (verdict.message.type === 'template') ctx.template = verdict.message.template.name;
+    if (verdict.usedFallback) ctx.shape = shapeOf(verdict.message, number.wabaId);
     if (holdsMarketing(verdict.category, deps.account.quality(number.id), config.marketingHoldQuality ?? 'never')) {
       return defer(ctx, 'low_quality', PAUSE_DEFER_MS, true);
     }

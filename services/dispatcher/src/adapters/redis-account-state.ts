@@ -6,7 +6,7 @@ import type { AccountStanding } from '@wa/shared/account-standing';
 import type { TemplateCategoryChange } from '@wa/shared/template-category';
 import { parseMessagingLimit } from '@wa/shared/tiers';
 import type { TemplateLiveFacts } from '../domain/live-template';
-import { mergePhoneState, type PhoneState, type Sourced } from '../domain/sender-state';
+import { cappedThroughput, mergePhoneState, type PhoneState, type Sourced } from '../domain/sender-state';
 import type { AccountState } from '../ports';
 
 type TemplateQuality = { score: string; previous?: string; updatedAt: string };
@@ -175,8 +175,9 @@ export class RedisAccountState implements AccountState {
     return { value: b ? b.messagingLimit : 250, source: 'catalogue' };
   }
 
+  /** What Meta allows the number (webhooks, Graph API, catalogue), under the catalogue's ceiling if it sets one. */
   throughputMps(phoneNumberId: string): number {
-    return this.phoneState(phoneNumberId).throughputMps.value;
+    return cappedThroughput(this.phoneState(phoneNumberId).throughputMps.value, this.deps.catalog.phoneNumber(phoneNumberId)?.maxThroughputMps);
   }
 
   quality(phoneNumberId: string): string | undefined {
