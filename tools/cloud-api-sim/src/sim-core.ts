@@ -84,6 +84,8 @@ export class SimCore {
   private fepWindows!: WindowTracker;
   /** Dynamic opt-outs/opt-ins (STOP/START) per business, overriding the seeded population. */
   private optOut!: Map<string, boolean>;
+  /** Inbound message ids by phone index, for mark-as-read (bounded: the oldest are forgotten). */
+  private inboundIds!: Map<string, number>;
   private statusQueue!: BucketScheduler<number>;
   private tasks!: BucketScheduler<Task>;
   private totals!: {
@@ -151,6 +153,7 @@ export class SimCore {
     this.serviceWindows = new WindowTracker(s.rules.serviceWindowMs);
     this.fepWindows = new WindowTracker(s.rules.freeEntryPointWindowMs);
     this.optOut = new Map();
+    this.inboundIds = new Map();
     const gran = Math.max(1, s.webhooks.tickMs * s.timeScale);
     this.statusQueue = new BucketScheduler<number>(gran);
     this.tasks = new BucketScheduler<Task>(gran);
@@ -219,6 +222,9 @@ export class SimCore {
     const v = validateSendBody(body);
     if (!v.ok) return this.reject(phone, v.error);
     if (v.value.kind === 'mark_read') {
+      // developers.facebook.com/documentation/business-messaging/whatsapp/messages/mark-message-as-read:
+      // an id that is not a message this number received is 131009.
+      if (this.inboundIds.get(v.value.messageId) !== phone.idx) return this.reject(phone, graphError(131009, 'message_id is not a received message'));
       ps.markRead++;
       return { httpStatus: 200, body: { success: true } };
     }
@@ -481,6 +487,8 @@ export class SimCore {
       .toString(16)
       .toUpperCase()
       .padStart(12, '0')}${this.totals.inbound.toString(16).toUpperCase().padStart(8, '0')}`;
+    if (this.inboundIds.size >= 1_000_000) this.inboundIds.delete(this.inboundIds.keys().next().value!);
+    this.inboundIds.set(id, phone.idx);
     const m: Record<string, unknown> = { from, id, timestamp: String(Math.floor(now / 1000)) };
     if (input.contextId) m.context = { from: phone.displayPhoneNumber, id: input.contextId };
     if (type === 'button') {
