@@ -28,6 +28,12 @@ export function createDispatcherMetrics(registry: Registry, counts: Partial<Sche
   const registers = [registry];
   return {
     consumer: createConsumerMetrics(registry, 'wa_dispatch'),
+    campaignMedia: new Counter({
+      name: 'wa_dispatch_campaign_media_total',
+      help: 'campaign media ({link, upload: true}) by result: uploaded, refreshed (re-uploaded before expiry), reused (id from the store), failed (sent by link)',
+      labelNames: ['result'],
+      registers,
+    }),
     sends: new Counter({
       name: 'wa_dispatch_sends_total',
       help: 'Job outcomes by sender, outcome and error class',
@@ -95,6 +101,12 @@ export function createDispatcherMetrics(registry: Registry, counts: Partial<Sche
       registers,
     }),
     unknownOutcomes: new Counter({ name: 'wa_dispatch_unknown_outcomes_total', help: 'Jobs whose send outcome cannot be known (alert)', registers }),
+    accountStandingHold: new Gauge({
+      name: 'wa_account_standing_hold',
+      help: "1 while Meta's account_update holds the business account's sends: hold=banned (all), business_initiated or customer_initiated (restricted; alert)",
+      labelNames: ['waba', 'hold'],
+      registers,
+    }),
     accountPaused: new Gauge({
       name: 'wa_dispatch_account_paused',
       help: '1 while a business account is paused after an auth error (alert)',

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { standingBlocks } from '@wa/shared/account-standing';
 import { indexCatalog, loadCatalogFile, parseAccessTokens, type Catalog } from '@wa/shared/catalog';
 import { LANES_BY_PRIORITY } from '@wa/shared/contracts/common';
 import { deadLetterV1, type DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
@@ -22,6 +23,7 @@ import { GraphSenderSync } from './adapters/graph-sender-sync';
 import { qualityIsLow } from './domain/quality-gate';
 import { LiveTemplates, type TemplateOverlay } from '@wa/shared/templates/store';
 import { TemplateSyncer } from '@wa/shared/templates/sync';
+import { CampaignMedia } from './adapters/campaign-media';
 import { RedisAccountState } from './adapters/redis-account-state';
 import { RedisCampaigns } from './adapters/redis-campaigns';
 import { RedisLedger } from './adapters/redis-ledger';
@@ -162,6 +164,17 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     account,
     campaigns,
     cloudApi,
+    campaignMedia: new CampaignMedia({
+      redis,
+      keys,
+      baseUrl: config.GRAPH_API_BASE_URL,
+      version: config.GRAPH_API_VERSION,
+      timeoutMs: 30_000,
+      allowedHosts: config.MEDIA_UPLOAD_HOSTS,
+      clock,
+      logger: logger.child({ component: 'campaign-media' }),
+      counter: metrics.campaignMedia,
+    }),
     publish: (records) => out.publish(records),
     metrics,
     clock,
@@ -284,6 +297,10 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       metrics.messagingLimit.set({ portfolio: b.portfolioId }, account.messagingLimit(b.wabaId) ?? -1);
       metrics.messagingBudgetUsed.set({ portfolio: b.portfolioId }, await limits.used(b.portfolioId));
       metrics.accountPaused.set({ waba: b.wabaId }, account.accountPaused(b.wabaId) ? 1 : 0);
+      const held = standingBlocks(account.standing(b.wabaId), clock.now());
+      metrics.accountStandingHold.set({ waba: b.wabaId, hold: 'banned' }, held.all ? 1 : 0);
+      metrics.accountStandingHold.set({ waba: b.wabaId, hold: 'business_initiated' }, held.businessInitiated ? 1 : 0);
+      metrics.accountStandingHold.set({ waba: b.wabaId, hold: 'customer_initiated' }, held.customerInitiated ? 1 : 0);
     }
     await achievedRates();
     metrics.inFlight.set(semaphore.active);

@@ -137,12 +137,32 @@ export const scenarioSchema = z.object({
    * `sync`: every refusal is an HTTP error on the send call.
    */
   errorDelivery: z.enum(['meta', 'sync']).default('meta'),
+  /**
+   * Template pacing of new marketing templates (quality UNKNOWN): `threshold` sends go out, the rest
+   * are held (`message_status: held_for_quality_assessment`) for `assessmentMs`, then released or
+   * dropped (`verdict: pause`, the template paused, 132015).
+   * https://developers.facebook.com/documentation/business-messaging/whatsapp/templates/template-pacing
+   */
+  templatePacing: z
+    .object({
+      threshold: z.number().int().min(0).default(1000),
+      assessmentMs: z
+        .number()
+        .positive()
+        .default(15 * 60_000),
+      verdict: z.enum(['release', 'pause']).default('release'),
+    })
+    .default({ threshold: 1000, assessmentMs: 15 * 60_000, verdict: 'release' }),
   rules: z
     .object({
       throughputWindowMs: z.number().positive().default(1000),
+      /**
+       * One message per 6 s to the same person, bursts of up to 45 borrowed from later quota (Meta's
+       * pair rate limit, 131056): https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput
+       */
       pairRate: z
-        .object({ burst: z.number().int().min(1).default(3), intervalMs: z.number().nonnegative().default(6000) })
-        .default({ burst: 3, intervalMs: 6000 }),
+        .object({ burst: z.number().int().min(1).default(45), intervalMs: z.number().nonnegative().default(6000) })
+        .default({ burst: 45, intervalMs: 6000 }),
       serviceWindowMs: z
         .number()
         .positive()
@@ -164,7 +184,7 @@ export const scenarioSchema = z.object({
     })
     .default({
       throughputWindowMs: 1000,
-      pairRate: { burst: 3, intervalMs: 6000 },
+      pairRate: { burst: 45, intervalMs: 6000 },
       serviceWindowMs: 24 * 3600_000,
       freeEntryPointWindowMs: 72 * 3600_000,
       messagingLimitWindowMs: 24 * 3600_000,
