@@ -176,16 +176,19 @@ export function createJobHandler(deps: HandleJobDeps) {
   /** Terminal outcome after a send: ledger first, then the records (a redelivery re-announces from the ledger). */
   async function finish(ctx: Ctx, e: SentEventV1, extra: OutRecord[] = []): Promise<void> {
     const json = JSON.stringify(e);
-    await deps.ledger.recordDone(ctx.job.jobId, ctx.job.attempt, e, json);
+    await deps.ledger.recordDone(ctx.job.jobId, ctx.job.attempt, json);
     await deps.publish([sentRecordOf(e, json), ...extra]);
+    deps.ledger.announced(ctx.job.jobId);
     countOutcome(ctx, e);
   }
 
   /** Terminal outcome decided before any send (refusal, expiry, cancel): claim-and-record in one step. */
   async function refuse(ctx: Ctx, e: SentEventV1, extra: OutRecord[] = []): Promise<void> {
-    const r = await deps.ledger.claimDone(ctx.job.jobId, ctx.job.attempt, e);
+    const json = JSON.stringify(e);
+    const r = await deps.ledger.claimDone(ctx.job.jobId, ctx.job.attempt, json);
     if (!r.claimed) return onExisting(ctx, r.existing);
-    await deps.publish([sentRecordOf(e, JSON.stringify(e)), ...extra]);
+    await deps.publish([sentRecordOf(e, json), ...extra]);
+    deps.ledger.announced(ctx.job.jobId);
     countOutcome(ctx, e);
   }
 
@@ -238,8 +241,11 @@ export function createJobHandler(deps: HandleJobDeps) {
   async function onExisting(ctx: Ctx, entry: LedgerEntry): Promise<void> {
     metrics.ledgerConflicts.inc({ state: entry.st });
     if (entry.st === 'done') {
-      // Same eventId as the first announcement: downstream dedupes on it.
-      await deps.publish([sentRecord(entry.event)]);
+      // Kept until Kafka acknowledged it (and a while after): same eventId as the first announcement, which downstream dedupes on.
+      if (entry.event) {
+        await deps.publish([sentRecord(entry.event)]);
+        deps.ledger.announced(ctx.job.jobId);
+      }
       return;
     }
     if (entry.st === 'retry') {
@@ -264,8 +270,10 @@ export function createJobHandler(deps: HandleJobDeps) {
     metrics.unknownOutcomes.inc();
     deps.logger.warn({ jobId: ctx.job.jobId, claimOwner: current.owner }, 'send outcome unknown: claimed by a process that died before recording it');
     const e = event(ctx, 'unknown', { reason: 'claimed by a process that died before recording the outcome; not resent' }, `${ctx.job.jobId}:${current.a}`);
-    await deps.ledger.recordDone(ctx.job.jobId, current.a, e);
-    await deps.publish([sentRecord(e)]);
+    const json = JSON.stringify(e);
+    await deps.ledger.recordDone(ctx.job.jobId, current.a, json);
+    await deps.publish([sentRecordOf(e, json)]);
+    deps.ledger.announced(ctx.job.jobId);
     countOutcome(ctx, e);
   }
 
@@ -390,6 +398,11 @@ export function createJobHandler(deps: HandleJobDeps) {
       if (state === 'paused') return defer(ctx, 'campaign_paused', PAUSE_DEFER_MS, false, 'campaign');
     }
 
+    // The guard's claim checks only the ledger's recent keys: after a long wait, look at the whole ledger again.
+    if (deps.clock.now() - nowMs > deps.ledger.recentMs / 2) {
+      const again = await deps.ledger.peek(job.jobId);
+      if (again && !(again.st === 'retry' && again.a < job.attempt)) return onExisting(ctx, again);
+    }
     // Admission and ledger claim in one step, right before the write (see SendScheduler.admit).
     const admission = await deps.limiter.admit(number.id, deps.ledger.claimRequest(job.jobId, job.attempt));
     if (!admission.admitted) return onExisting(ctx, admission.existing);
