@@ -59,6 +59,7 @@ export function createJobHandler(deps: HandleJobDeps) {
       wabaId: number?.wabaId,
       category: job.category,
       ...(initialTemplate ? { template: initialTemplate } : {}),
+      shape: records.shapeOf(job.message, number?.wabaId),
     };
 
     // The ledger peek and the recipient's state go out together (one Redis pipeline, one round trip);

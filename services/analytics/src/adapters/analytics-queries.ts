@@ -3,7 +3,7 @@ import { num, type ClickHouseStore } from './clickhouse-store';
 
 export const DELIVERY_GROUPS = ['none', 'campaign', 'template', 'country', 'sender', 'category', 'hour', 'day'] as const;
 export type DeliveryGroup = (typeof DELIVERY_GROUPS)[number];
-export const COST_GROUPS = ['none', 'day', 'month', 'country', 'category', 'model', 'sender', 'campaign', 'free_type'] as const;
+export const COST_GROUPS = ['none', 'day', 'month', 'country', 'category', 'model', 'sender', 'campaign', 'free_type', 'template', 'message_type'] as const;
 export type CostGroup = (typeof COST_GROUPS)[number];
 
 const DELIVERY_KEY: Record<DeliveryGroup, string> = {
@@ -27,6 +27,9 @@ const COST_KEY: Record<CostGroup, string> = {
   sender: 'sender',
   campaign: 'campaign_id',
   free_type: "if(free_type = '', 'billable', free_type)",
+  template: 'template',
+  // Days rolled up before message types were recorded have '' until they are re-rolled.
+  message_type: "if(message_type = '', 'unknown', toString(message_type))",
 };
 
 export interface DeliveryRow {
@@ -249,6 +252,17 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
         { s: seconds },
       );
       return row ? toDeliveryRow(row).deliveryRate : null;
+    },
+
+    /** Spend per message type × template in the window (a free-form type has template ''). */
+    async costsByMessage(w: Window): Promise<(CostRow & { messageType: string; template: string })[]> {
+      const rows = await store.query<Record<string, unknown>>(
+        `SELECT ${COST_KEY.message_type} AS key, template, ${costColumns} FROM ${db}.spend_daily
+         WHERE day BETWEEN toDate(toDateTime64({from:String}, 3, 'UTC')) AND toDate(toDateTime64({to:String}, 3, 'UTC'))
+         GROUP BY key, template ORDER BY spend_micros DESC, key, template LIMIT 200`,
+        window(w),
+      );
+      return rows.map((r) => ({ ...toCostRow(r), key: `${String(r.key)}/${String(r.template)}`, messageType: String(r.key), template: String(r.template) }));
     },
 
     async spendByCategoryCountry(): Promise<{ category: string; country: string; spendMicros: number }[]> {

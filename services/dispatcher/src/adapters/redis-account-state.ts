@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { CatalogIndex } from '@wa/shared/catalog';
 import type { RedisKeys } from '@wa/shared/redis-keys';
 import { parseMessagingLimit } from '@wa/shared/tiers';
-import { mergePhoneState, type PhoneState, type Sourced } from '../domain/sender-state';
+import { cappedThroughput, mergePhoneState, type PhoneState, type Sourced } from '../domain/sender-state';
 import type { AccountState } from '../ports';
 
 interface Snapshot {
@@ -134,8 +134,9 @@ export class RedisAccountState implements AccountState {
     return { value: b ? b.messagingLimit : 250, source: 'catalogue' };
   }
 
+  /** What Meta allows the number (webhooks, Graph API, catalogue), under the catalogue's ceiling if it sets one. */
   throughputMps(phoneNumberId: string): number {
-    return this.phoneState(phoneNumberId).throughputMps.value;
+    return cappedThroughput(this.phoneState(phoneNumberId).throughputMps.value, this.deps.catalog.phoneNumber(phoneNumberId)?.maxThroughputMps);
   }
 
   quality(phoneNumberId: string): string | undefined {

@@ -125,6 +125,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         wabaId: n.wabaId,
         portfolioId: business.portfolioId,
         rateLimitMps: rate.limitMps,
+        maxThroughputMps: n.maxThroughputMps ?? null,
         targetMps: Math.round(rate.targetMps * 100) / 100,
         adaptiveFactor: rate.factor,
         quality: deps.account.quality(n.id) ?? null,

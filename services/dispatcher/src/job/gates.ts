@@ -85,6 +85,7 @@ export function createSendGates(deps: HandleJobDeps, records: JobRecords, outcom
     }
     ctx.category = verdict.category;
     if (verdict.message.type === 'template') ctx.template = verdict.message.template.name;
+    if (verdict.usedFallback) ctx.shape = records.shapeOf(verdict.message, number.wabaId);
     if (holdsMarketing(verdict.category, deps.account.quality(number.id), config.marketingHoldQuality ?? 'never')) {
       return ended(defer(ctx, 'low_quality', PAUSE_DEFER_MS, true));
     }

@@ -1,9 +1,10 @@
 import type { DeadLetterReason } from '@wa/shared/contracts/dead-letter';
 import { deadLetterV1 } from '@wa/shared/contracts/dead-letter';
-import { dispatchJobV1, type DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
+import { dispatchJobV1, type DispatchJobV1, type DispatchMessage } from '@wa/shared/contracts/dispatch-job';
 import { sentEventV1, type SendOutcome, type SentEventV1 } from '@wa/shared/contracts/sent-event';
 import { buildDeadLetter } from '@wa/shared/dead-letter';
 import { encodeJson } from '@wa/shared/decode';
+import { messageShape, type MessageShape } from '@wa/shared/message-shape';
 import { countryOfPhone, hashRecipient } from '@wa/shared/phone';
 import { RETRY_TIERS, topicName, topics } from '@wa/shared/topics';
 import type { OutRecord } from '../adapters/kafka-producer';
@@ -35,6 +36,7 @@ export function createJobRecords(deps: HandleJobDeps) {
       recipientHash: hashRecipient(job.to, config.recipientHashSalt),
       recipientCountry: countryOfPhone(job.to),
       ...(ctx.template ? { template: ctx.template } : {}),
+      ...ctx.shape,
       category: ctx.category,
       lane: job.lane,
       attempt: job.attempt,
@@ -76,6 +78,10 @@ export function createJobRecords(deps: HandleJobDeps) {
     return { topic: retryTopics[tier]!, key: job.to, value: encodeJson(dispatchJobV1, next) };
   }
 
+  /** Type and components of a message for its event (analytics), with the template's catalogue entry. */
+  const shapeOf = (m: DispatchMessage, wabaId: string | undefined): MessageShape =>
+    messageShape(m, m.type === 'template' && wabaId ? deps.catalog.template(wabaId, m.template.name, m.template.language) : undefined);
+
   /** The sender label only for numbers of the catalogue: a job's own field would let callers mint label values. */
   function senderLabel(ctx: JobContext): string {
     return ctx.wabaId !== undefined ? ctx.phoneNumberId : 'unknown';
@@ -88,6 +94,6 @@ export function createJobRecords(deps: HandleJobDeps) {
     if (ctx.job.campaignId) deps.campaigns.count(ctx.job.campaignId, counted);
   }
 
-  return { event, sentRecordOf, sentRecord, dlqRecord, delayedRecord, senderLabel, countOutcome };
+  return { event, sentRecordOf, sentRecord, dlqRecord, delayedRecord, shapeOf, senderLabel, countOutcome };
 }
 export type JobRecords = ReturnType<typeof createJobRecords>;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { CatalogIndex } from '@wa/shared/catalog';
 import type { DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
 import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
+import type { MessageShape } from '@wa/shared/message-shape';
 import type { OutRecord } from '../adapters/kafka-producer';
 import type { MarketingHoldQuality } from '../domain/quality-gate';
 import type { SendRoom } from '../domain/send-room';
@@ -74,6 +75,8 @@ export interface JobContext {
   phoneNumberId: string;
   wabaId: string | undefined;
   template?: string;
+  /** Type and components of the message (analytics); the fallback template's once the gate picked it. */
+  shape?: MessageShape;
   category: SentEventV1['category'];
 }
 

@@ -1,0 +1,77 @@
+import { PairRateLimiter, SlidingWindowLimiter, UniqueRecipientWindow, WindowTracker } from './limits';
+import type { Scenario } from './scenario';
+import { limitNumber, type BusinessState, type PhoneState, type World } from './world';
+
+/**
+ * What the simulated Cloud API enforces per send, as live state over one world: throughput per
+ * phone number, the pair rate, the service and free-entry-point windows, the portfolio's unique
+ * recipients and the people who opted out. Pure over an injected "now" (sim-time ms).
+ */
+export class SendLimits {
+  private readonly throughput: SlidingWindowLimiter[];
+  private readonly pair: PairRateLimiter;
+  private readonly uniques: UniqueRecipientWindow[];
+  private readonly serviceWindows: WindowTracker;
+  private readonly fepWindows: WindowTracker;
+  /** Dynamic opt-outs/opt-ins (STOP/START) per business, overriding the seeded population. */
+  private readonly optOut = new Map<string, boolean>();
+
+  constructor(world: World, rules: Scenario['rules']) {
+    this.throughput = world.phones.map((p) => new SlidingWindowLimiter(p.throughputMps, rules.throughputWindowMs));
+    this.pair = new PairRateLimiter(rules.pairRate.burst, rules.pairRate.intervalMs);
+    this.uniques = world.businesses.map(() => new UniqueRecipientWindow(rules.messagingLimitWindowMs));
+    this.serviceWindows = new WindowTracker(rules.serviceWindowMs);
+    this.fepWindows = new WindowTracker(rules.freeEntryPointWindowMs);
+  }
+
+  /** Key of a (sender, person) pair for the pair rate and the windows. */
+  static pairKey(phone: PhoneState, recipient: string): string {
+    return `${phone.idx}:${recipient}`;
+  }
+
+  tryThroughput(phone: PhoneState, now: number): boolean {
+    return this.throughput[phone.idx]!.tryAcquire(now);
+  }
+
+  setThroughput(phone: PhoneState, mps: number): void {
+    this.throughput[phone.idx]!.setLimit(mps);
+  }
+
+  tryPair(pairKey: string, now: number): boolean {
+    return this.pair.tryAcquire(pairKey, now);
+  }
+
+  isServiceWindowOpen(pairKey: string, now: number): boolean {
+    return this.serviceWindows.isOpen(pairKey, now);
+  }
+
+  isFreeEntryPointOpen(pairKey: string, now: number): boolean {
+    return this.fepWindows.isOpen(pairKey, now);
+  }
+
+  /** A business-initiated send: admitted if the person is already counted or the portfolio's limit has room. */
+  tryUniqueRecipient(business: BusinessState, recipient: string, now: number): boolean {
+    return this.uniques[business.idx]!.tryAdmit(recipient, now, limitNumber(business.messagingLimit));
+  }
+
+  uniqueRecipients(business: BusinessState, now: number): number {
+    return this.uniques[business.idx]!.size(now);
+  }
+
+  /** A person wrote: opens the service window (and the free entry point for an ad referral); uses the number's capacity. */
+  inbound(phone: PhoneState, from: string, referral: boolean, now: number): void {
+    const key = SendLimits.pairKey(phone, from);
+    this.serviceWindows.open(key, now);
+    if (referral) this.fepWindows.open(key, now);
+    this.throughput[phone.idx]!.force(now);
+  }
+
+  /** The person's STOP/START override for this business, if any. */
+  optedOut(business: BusinessState, recipient: string): boolean | undefined {
+    return this.optOut.get(`${business.idx}:${recipient}`);
+  }
+
+  setOptedOut(business: BusinessState, recipient: string, optedOut: boolean): void {
+    this.optOut.set(`${business.idx}:${recipient}`, optedOut);
+  }
+}
