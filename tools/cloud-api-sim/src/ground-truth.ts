@@ -32,6 +32,7 @@ export function statsReport(p: GroundTruthParts, now: number): Record<string, un
     ),
     templates: p.world.templates.map((t) => ({ name: t.name, language: t.language, category: t.category, status: t.status })),
     duplicateSends: { count: p.store.duplicateCount(), items: p.store.duplicates(1000) },
+    throttleEvents: p.limits.throttles(),
     webhooks: { url: p.webhookUrl ?? null, ...p.sender.snapshot() },
     memory: { messages: p.store.size, messageColumnsBytes: p.store.approxBytes(), heapUsedBytes: process.memoryUsage().heapUsed },
   };

@@ -51,6 +51,11 @@ export class SlidingWindowLimiter {
     return true;
   }
 
+  /** The admitted events still inside (now - window, now], oldest first (to explain a refusal). */
+  inWindow(now: number): number[] {
+    return this.recent(now - this.windowMs);
+  }
+
   /** Records an event that cannot be refused (an inbound message still uses the number's capacity). */
   force(now: number): void {
     this.push(now);

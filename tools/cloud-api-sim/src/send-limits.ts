@@ -2,6 +2,31 @@ import { PairRateLimiter, SlidingWindowLimiter, UniqueRecipientWindow, WindowTra
 import type { Scenario } from './scenario';
 import { limitNumber, type BusinessState, type PhoneState, type World } from './world';
 
+const MAX_THROTTLE_EVENTS = 50;
+
+/**
+ * A 130429 with the sliding second that refused it: how many requests it held, how long ago the
+ * oldest arrived, and the most that arrived within any 50 ms. Tells a burst (many in 50 ms) from a
+ * window a few ms short (first arrival ~990 ms ago: a sender's own timing slightly compressed).
+ */
+export interface ThrottleEvent {
+  phoneNumberId: string;
+  atMs: number;
+  inWindow: number;
+  oldestAgoMs: number;
+  densest50Ms: number;
+}
+
+export function describeThrottle(phoneNumberId: string, now: number, stamps: readonly number[]): ThrottleEvent {
+  let densest = 0;
+  for (let i = 0, j = 0; j < stamps.length; j++) {
+    while (stamps[j]! - stamps[i]! >= 50) i++;
+    densest = Math.max(densest, j - i + 1);
+  }
+  const oldest = stamps.length > 0 ? now - stamps[0]! : 0;
+  return { phoneNumberId, atMs: now, inWindow: stamps.length, oldestAgoMs: Math.round(oldest * 10) / 10, densest50Ms: densest };
+}
+
 /**
  * What the simulated Cloud API enforces per send, as live state over one world: throughput per
  * phone number, the pair rate, the service and free-entry-point windows, the portfolio's unique
@@ -13,6 +38,7 @@ export class SendLimits {
   private readonly uniques: UniqueRecipientWindow[];
   private readonly serviceWindows: WindowTracker;
   private readonly fepWindows: WindowTracker;
+  private readonly throttleEvents: ThrottleEvent[] = [];
   /** Dynamic opt-outs/opt-ins (STOP/START) per business, overriding the seeded population. */
   private readonly optOut = new Map<string, boolean>();
 
@@ -30,7 +56,16 @@ export class SendLimits {
   }
 
   tryThroughput(phone: PhoneState, now: number): boolean {
-    return this.throughput[phone.idx]!.tryAcquire(now);
+    const limiter = this.throughput[phone.idx]!;
+    if (limiter.tryAcquire(now)) return true;
+    if (this.throttleEvents.length >= MAX_THROTTLE_EVENTS) this.throttleEvents.shift();
+    this.throttleEvents.push(describeThrottle(phone.id, now, limiter.inWindow(now)));
+    return false;
+  }
+
+  /** The latest 130429s with the window that caused each (oldest first). */
+  throttles(): readonly ThrottleEvent[] {
+    return this.throttleEvents;
   }
 
   setThroughput(phone: PhoneState, mps: number): void {
