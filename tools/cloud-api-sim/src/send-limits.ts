@@ -41,6 +41,8 @@ export class SendLimits {
   private readonly throttleEvents: ThrottleEvent[] = [];
   /** Dynamic opt-outs/opt-ins (STOP/START) per business, overriding the seeded population. */
   private readonly optOut = new Map<string, boolean>();
+  /** Inbound message ids and the number that received them, for mark-as-read (bounded: the oldest are forgotten). */
+  private readonly received = new Map<string, number>();
 
   constructor(world: World, rules: Scenario['rules']) {
     this.throughput = world.phones.map((p) => new SlidingWindowLimiter(p.throughputMps, rules.throughputWindowMs));
@@ -99,6 +101,17 @@ export class SendLimits {
     this.serviceWindows.open(key, now);
     if (referral) this.fepWindows.open(key, now);
     this.throughput[phone.idx]!.force(now);
+  }
+
+  /** Remembers an inbound message id as received by this number. */
+  receivedMessage(phone: PhoneState, id: string): void {
+    if (this.received.size >= 1_000_000) this.received.delete(this.received.keys().next().value!);
+    this.received.set(id, phone.idx);
+  }
+
+  /** Whether this number received the message (Meta refuses to mark any other id as read: 131009). */
+  hasReceived(phone: PhoneState, id: string): boolean {
+    return this.received.get(id) === phone.idx;
   }
 
   /** The person's STOP/START override for this business, if any. */

@@ -130,6 +130,9 @@ export class SimCore {
     const v = validateSendBody(body);
     if (!v.ok) return this.reject(phone, v.error);
     if (v.value.kind === 'mark_read') {
+      // developers.facebook.com/documentation/business-messaging/whatsapp/messages/mark-message-as-read:
+      // an id that is not a message this number received is 131009.
+      if (!this.limits.hasReceived(phone, v.value.messageId)) return this.reject(phone, graphError(131009, 'message_id is not a received message'));
       this.counters.markRead(phone.idx);
       return { httpStatus: 200, body: { success: true } };
     }
@@ -247,6 +250,7 @@ export class SimCore {
     const optOut = optOutKeyword(input);
     if (optOut !== undefined) this.limits.setOptedOut(phone.waba.business, from, optOut);
     const id = inboundWamid(from, this.rng.next(), seq);
+    this.limits.receivedMessage(phone, id);
     const value = {
       messaging_product: 'whatsapp',
       metadata: phoneMetadata(phone),

@@ -36,6 +36,8 @@ export interface NormaliserDeps {
   metrics: WebhookMetrics;
   logger: Logger;
   clock: Clock;
+  /** Gets the inbound messages of each batch once they are committed (mark-as-read); must not block. */
+  onInbound?: (events: InboundEventV1[]) => void;
 }
 
 type AnyEvent = { type: 'status'; event: StatusEventV1 } | { type: 'inbound'; event: InboundEventV1 } | { type: 'account'; event: AccountEventV1 };
@@ -159,6 +161,10 @@ export class Normaliser {
 
     const last = batch.messages[batch.messages.length - 1];
     if (last !== undefined) await ctx.commit(last.offset);
+    if (this.deps.onInbound) {
+      const inbound = fresh.flatMap((e) => (e.type === 'inbound' ? [e.event] : []));
+      if (inbound.length > 0) this.deps.onInbound(inbound);
+    }
     for (const e of fresh) metrics.events.inc({ type: e.type, status: eventLabel(e) });
     for (const d of work.deadLetters) metrics.deadLetters.inc({ reason: d.reason });
     metrics.normaliserBatchDuration.observe((performance.now() - startedAt) / 1000);
