@@ -1,3 +1,4 @@
+import { standingBlocks } from '@wa/shared/account-standing';
 import type { DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
 import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
 import { decideOutcome, type SendResult } from './domain/outcome';
@@ -31,7 +32,8 @@ export function createJobHandler(deps: HandleJobDeps) {
     if ('phoneNumberId' in job.sender) return job.sender.phoneNumberId;
     const pool = deps.catalog.pool(job.sender.pool);
     if (!pool) return undefined;
-    return pickSender(pool, job.to, (id) => !deps.account.accountPaused(deps.catalog.phoneNumber(id)?.wabaId ?? '')) ?? pool[0];
+    const usable = (wabaId: string) => !deps.account.accountPaused(wabaId) && !standingBlocks(deps.account.standing?.(wabaId), deps.clock.now()).all;
+    return pickSender(pool, job.to, (id) => usable(deps.catalog.phoneNumber(id)?.wabaId ?? '')) ?? pool[0];
   }
 
   /** Waits for a place in the sender's send room, then for a concurrency permit, then runs the job. */

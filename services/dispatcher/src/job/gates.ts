@@ -1,6 +1,8 @@
 import type { CatalogIndex } from '@wa/shared/catalog';
 import type { TemplateRef } from '@wa/shared/contracts/common';
 import { SERVICE_WINDOW_MS } from '@wa/shared/redis-keys';
+import { standingHold } from '@wa/shared/account-standing';
+import { liveTemplate } from '../domain/live-template';
 import { evaluateCompliance, type ComplianceDecision } from '../domain/compliance';
 import { holdsMarketing } from '../domain/quality-gate';
 import type { JobOutcomes } from './outcomes';
@@ -22,8 +24,8 @@ export interface SendPlan {
 
 /**
  * The checks before a job may wait for its send slot, in order: sender and token, campaign and account
- * state, notBefore, compliance (opt-out, service window, template), quality hold, messaging limit, pair
- * limit. A job that fails one is refused, deferred or dead-lettered here and `undefined` is returned.
+ * state, notBefore, compliance (opt-out, service window, template), quality hold, account standing,
+ * messaging limit, pair limit. A job that fails one is refused, deferred or dead-lettered here and `undefined` is returned.
  */
 export function createSendGates(deps: HandleJobDeps, records: JobRecords, outcomes: JobOutcomes) {
   const { config } = deps;
@@ -68,13 +70,13 @@ export function createSendGates(deps: HandleJobDeps, records: JobRecords, outcom
       lastInboundMs: person!.lastInboundMs,
       serviceWindowMs: SERVICE_WINDOW_MS,
       optOutPolicy: config.optOutPolicy,
-      template: (ref: TemplateRef) => {
-        const t = deps.catalog.template(number.wabaId, ref.name, ref.language);
-        if (!t) return undefined;
-        // A synced template's status is Meta's own (each template webhook triggers a sync); a
-        // catalogue-declared one follows the status webhooks.
-        return t.source === 'meta' ? t : { ...t, status: deps.account.templateStatus(number.wabaId, ref.name, ref.language) ?? t.status };
-      },
+      // Status and category as Meta's webhooks have them now (see domain/live-template).
+      template: (ref: TemplateRef) =>
+        liveTemplate(
+          deps.catalog.template(number.wabaId, ref.name, ref.language),
+          deps.account.templateFacts?.(number.wabaId, ref.name, ref.language) ?? { status: deps.account.templateStatus(number.wabaId, ref.name, ref.language) },
+          nowMs,
+        ),
     });
     if (verdict.action === 'expire') {
       return ended(refuse(ctx, event(ctx, 'expired', { reason: verdict.detail.slice(0, 200) }), [dlqRecord(ctx, 'expired', verdict.detail)]));
@@ -89,6 +91,9 @@ export function createSendGates(deps: HandleJobDeps, records: JobRecords, outcom
     if (holdsMarketing(verdict.category, deps.account.quality(number.id), config.marketingHoldQuality ?? 'never')) {
       return ended(defer(ctx, 'low_quality', PAUSE_DEFER_MS, true));
     }
+    // Banned, or this kind of messaging restricted (account_update): held until Meta lifts it.
+    const standing = standingHold(deps.account.standing?.(number.wabaId), nowMs, verdict.businessInitiated);
+    if (standing !== undefined) return ended(defer(ctx, standing, PAUSE_DEFER_MS, false));
 
     // Messaging limit: only business-initiated messages (outside a service window) count.
     let newRecipient = false;
