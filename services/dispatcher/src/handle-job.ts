@@ -76,7 +76,7 @@ export function createJobHandler(deps: HandleJobDeps) {
   /** From the checks to the outcome: the send slot, the admission with the ledger claim, the call and its answer. */
   async function send(ctx: JobContext, plan: SendPlan, peekedAtMs: number): Promise<void> {
     const { job, path } = ctx;
-    const { number, business, verdict, newRecipient } = plan;
+    const { number, business, newRecipient } = plan;
     // The send room bounds the jobs waiting for a slot (about a second of this number's sends), so
     // the wait needs no permit: a slow number's queue never holds permits a fast number needs.
     path.concurrency.release();
@@ -109,7 +109,7 @@ export function createJobHandler(deps: HandleJobDeps) {
         phoneNumberId: number.id,
         accessToken: plan.token,
         to: job.to,
-        message: verdict.message,
+        message: plan.message,
         callbackData: job.jobId,
         onWritten: permit.written,
       });

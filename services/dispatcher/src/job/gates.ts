@@ -1,5 +1,6 @@
 import type { CatalogIndex } from '@wa/shared/catalog';
 import type { TemplateRef } from '@wa/shared/contracts/common';
+import type { DispatchMessage } from '@wa/shared/contracts/dispatch-job';
 import { SERVICE_WINDOW_MS } from '@wa/shared/redis-keys';
 import { standingHold } from '@wa/shared/account-standing';
 import { liveTemplate } from '../domain/live-template';
@@ -18,6 +19,8 @@ export interface SendPlan {
   business: Business;
   token: string;
   verdict: Extract<ComplianceDecision, { action: 'send' }>;
+  /** What is sent: the verdict's message, with campaign media resolved to uploaded ids. */
+  message: DispatchMessage;
   /** The job took a place in the portfolio's messaging limit (given back if it is not sent). */
   newRecipient: boolean;
 }
@@ -113,6 +116,9 @@ export function createSendGates(deps: HandleJobDeps, records: JobRecords, outcom
 
     const pair = await deps.limits.pairAllowed(number.id, job.to);
     if (!pair.allowed) return ended(defer(ctx, 'pair_limit', pair.retryAfterMs, false));
-    return { number, business, token, verdict, newRecipient };
+    // Before the send slot is taken: the first job of a campaign may wait for its media upload.
+    const message =
+      job.campaignId && deps.campaignMedia ? await deps.campaignMedia.resolve(job.campaignId, number.id, token, verdict.message) : verdict.message;
+    return { number, business, token, verdict, message, newRecipient };
   };
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CatalogIndex } from '@wa/shared/catalog';
-import type { DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
+import type { DispatchJobV1, DispatchMessage } from '@wa/shared/contracts/dispatch-job';
 import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
 import type { MessageShape } from '@wa/shared/message-shape';
 import type { OutRecord } from '../adapters/kafka-producer';
@@ -20,6 +20,8 @@ export interface HandleJobDeps {
   account: AccountState;
   campaigns: CampaignControl;
   cloudApi: CloudApi;
+  /** Campaign media uploaded once per campaign and sender (adapters/campaign-media.ts). */
+  campaignMedia?: { resolve(campaignId: string, phoneNumberId: string, accessToken: string, message: DispatchMessage): Promise<DispatchMessage> };
   publish: (records: OutRecord[]) => Promise<void>;
   metrics: DispatcherMetrics;
   clock: Clock;
