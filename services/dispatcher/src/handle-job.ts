@@ -13,7 +13,9 @@ import { SERVICE_WINDOW_MS } from '@wa/shared/redis-keys';
 import { RETRY_TIERS, topicName, topics } from '@wa/shared/topics';
 import type { OutRecord } from './adapters/kafka-producer';
 import { decideRetry, tierIndexForDelay } from './domain/backoff';
+import { standingBlocks, standingHold } from '@wa/shared/account-standing';
 import { evaluateCompliance } from './domain/compliance';
+import { liveTemplate } from './domain/live-template';
 import { holdsMarketing, type MarketingHoldQuality } from './domain/quality-gate';
 import { decideOutcome, type SendResult } from './domain/outcome';
 import { pickSender } from './domain/sender-pool';
@@ -281,7 +283,8 @@ export function createJobHandler(deps: HandleJobDeps) {
     if ('phoneNumberId' in job.sender) return job.sender.phoneNumberId;
     const pool = deps.catalog.pool(job.sender.pool);
     if (!pool) return undefined;
-    return pickSender(pool, job.to, (id) => !deps.account.accountPaused(deps.catalog.phoneNumber(id)?.wabaId ?? '')) ?? pool[0];
+    const usable = (wabaId: string) => !deps.account.accountPaused(wabaId) && !standingBlocks(deps.account.standing?.(wabaId), deps.clock.now()).all;
+    return pickSender(pool, job.to, (id) => usable(deps.catalog.phoneNumber(id)?.wabaId ?? '')) ?? pool[0];
   }
 
   /** Waits for a place in the sender's send room, then for a concurrency permit, then runs the job. */
@@ -343,13 +346,13 @@ export function createJobHandler(deps: HandleJobDeps) {
       lastInboundMs: person!.lastInboundMs,
       serviceWindowMs: SERVICE_WINDOW_MS,
       optOutPolicy: config.optOutPolicy,
-      template: (ref: TemplateRef) => {
-        const t = deps.catalog.template(number.wabaId, ref.name, ref.language);
-        if (!t) return undefined;
-        // A synced template's status is Meta's own (each template webhook triggers a sync); a
-        // catalogue-declared one follows the status webhooks.
-        return t.source === 'meta' ? t : { ...t, status: deps.account.templateStatus(number.wabaId, ref.name, ref.language) ?? t.status };
-      },
+      // Status and category as Meta's webhooks have them now (see domain/live-template).
+      template: (ref: TemplateRef) =>
+        liveTemplate(
+          deps.catalog.template(number.wabaId, ref.name, ref.language),
+          deps.account.templateFacts?.(number.wabaId, ref.name, ref.language) ?? { status: deps.account.templateStatus(number.wabaId, ref.name, ref.language) },
+          nowMs,
+        ),
     });
     if (verdict.action === 'expire')
       return refuse(ctx, event(ctx, 'expired', { reason: verdict.detail.slice(0, 200) }), [dlqRecord(ctx, 'expired', verdict.detail)]);
@@ -364,6 +367,9 @@ export function createJobHandler(deps: HandleJobDeps) {
     if (holdsMarketing(verdict.category, deps.account.quality(number.id), config.marketingHoldQuality ?? 'never')) {
       return defer(ctx, 'low_quality', PAUSE_DEFER_MS, true);
     }
+    // Banned, or this kind of messaging restricted (account_update): held until Meta lifts it.
+    const standing = standingHold(deps.account.standing?.(number.wabaId), nowMs, verdict.businessInitiated);
+    if (standing !== undefined) return defer(ctx, standing, PAUSE_DEFER_MS, false);
 
     // Messaging limit: only business-initiated messages (outside a service window) count.
     let newRecipient = false;

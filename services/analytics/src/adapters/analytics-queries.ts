@@ -207,7 +207,7 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
            GROUP BY waba_id LIMIT 200`,
         ),
         store.query<Record<string, unknown>>(
-          `SELECT kind, event, waba_id, phone_number_id, messaging_limit, throughput_mps, value, occurred_at FROM ${db}.account_events FINAL
+          `SELECT kind, event, waba_id, phone_number_id, display_phone_number, messaging_limit, throughput_mps, value, occurred_at FROM ${db}.account_events FINAL
            WHERE kind IN ('phone_quality', 'business_capability') AND occurred_at >= now64(3) - INTERVAL 90 DAY
            ORDER BY occurred_at DESC LIMIT 1000`,
         ),
@@ -228,6 +228,7 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
           event: String(r.event),
           wabaId: String(r.waba_id),
           phoneNumberId: String(r.phone_number_id),
+          displayPhoneNumber: String(r.display_phone_number ?? ''),
           messagingLimit: nullableNum(r.messaging_limit),
           throughputMps: nullableNum(r.throughput_mps),
           value: String(r.value),
