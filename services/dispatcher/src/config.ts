@@ -18,6 +18,18 @@ export const dispatcherEnvSchema = z.object({
     300_000,
     0,
   ),
+  MEDIA_UPLOAD_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .describe(
+      'hosts the dispatcher may download campaign media from to upload it once ({link, upload: true}), comma-separated; empty = such media is sent by link',
+    ),
   TEMPLATE_SYNC: env.bool(
     "copy the business accounts' templates from GET /{waba-id}/message_templates into the template store (at start-up, periodically, on template webhooks)",
     true,

@@ -34,6 +34,8 @@ export interface HandleJobDeps {
   account: AccountState;
   campaigns: CampaignControl;
   cloudApi: CloudApi;
+  /** Campaign media uploaded once per campaign and sender (adapters/campaign-media.ts). */
+  campaignMedia?: { resolve(campaignId: string, phoneNumberId: string, accessToken: string, message: DispatchMessage): Promise<DispatchMessage> };
   publish: (records: OutRecord[]) => Promise<void>;
   metrics: DispatcherMetrics;
   clock: Clock;
@@ -390,6 +392,9 @@ export function createJobHandler(deps: HandleJobDeps) {
 
     const pair = await deps.limits.pairAllowed(number.id, job.to);
     if (!pair.allowed) return defer(ctx, 'pair_limit', pair.retryAfterMs, false);
+    // Before the send slot is taken: the first job of a campaign may wait for its media upload.
+    const message =
+      job.campaignId && deps.campaignMedia ? await deps.campaignMedia.resolve(job.campaignId, number.id, token, verdict.message) : verdict.message;
 
     // The send room bounds the jobs waiting for a slot (about a second of this number's sends), so
     // the wait needs no permit: a slow number's queue never holds permits a fast number needs.
@@ -418,7 +423,7 @@ export function createJobHandler(deps: HandleJobDeps) {
         phoneNumberId: number.id,
         accessToken: token,
         to: job.to,
-        message: verdict.message,
+        message,
         callbackData: job.jobId,
         onWritten: permit.written,
       });

@@ -23,6 +23,7 @@ import { GraphSenderSync } from './adapters/graph-sender-sync';
 import { qualityIsLow } from './domain/quality-gate';
 import { LiveTemplates, type TemplateOverlay } from '@wa/shared/templates/store';
 import { TemplateSyncer } from '@wa/shared/templates/sync';
+import { CampaignMedia } from './adapters/campaign-media';
 import { RedisAccountState } from './adapters/redis-account-state';
 import { RedisCampaigns } from './adapters/redis-campaigns';
 import { RedisLedger } from './adapters/redis-ledger';
@@ -163,6 +164,17 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     account,
     campaigns,
     cloudApi,
+    campaignMedia: new CampaignMedia({
+      redis,
+      keys,
+      baseUrl: config.GRAPH_API_BASE_URL,
+      version: config.GRAPH_API_VERSION,
+      timeoutMs: 30_000,
+      allowedHosts: config.MEDIA_UPLOAD_HOSTS,
+      clock,
+      logger: logger.child({ component: 'campaign-media' }),
+      counter: metrics.campaignMedia,
+    }),
     publish: (records) => out.publish(records),
     metrics,
     clock,
