@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { createConsumerMetrics } from '@wa/shared/kafka-consumer-runner';
+import { createConsumerMetrics } from '@wa/shared/kafka-consumer-metrics';
 import { LATENCY_BUCKETS_SECONDS } from '@wa/shared/metrics';
 
 /** Running counts kept by the send scheduler; the matching counters follow them when scraped. */
@@ -28,6 +28,12 @@ export function createDispatcherMetrics(registry: Registry, counts: Partial<Sche
   const registers = [registry];
   return {
     consumer: createConsumerMetrics(registry, 'wa_dispatch'),
+    campaignMedia: new Counter({
+      name: 'wa_dispatch_campaign_media_total',
+      help: 'campaign media ({link, upload: true}) by result: uploaded, refreshed (re-uploaded before expiry), reused (id from the store), failed (sent by link)',
+      labelNames: ['result'],
+      registers,
+    }),
     sends: new Counter({
       name: 'wa_dispatch_sends_total',
       help: 'Job outcomes by sender, outcome and error class',
