@@ -104,7 +104,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
 
   // One permit per Graph API pool connection, held from the send admission to the answer (see SendScheduler).
   const connections = createSemaphore(config.HTTP_POOL_CONNECTIONS);
-  const ledger = new RedisLedger(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlMs: config.LEDGER_TTL_MS });
+  const ledger = new RedisLedger(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlMs: config.LEDGER_TTL_MS, bucketBits: config.LEDGER_BUCKET_BITS });
   const account = new RedisAccountState(redis, { keys, keyPrefix: config.REDIS_KEY_PREFIX, catalog, refreshMs: config.STATE_REFRESH_MS, logger });
   const senderSync =
     config.SENDER_SYNC_INTERVAL_MS > 0
