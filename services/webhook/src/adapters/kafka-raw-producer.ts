@@ -1,4 +1,5 @@
 import type { CompressionTypes, Message, Producer } from 'kafkajs';
+import { systemClock, type Clock } from '@wa/shared/clock';
 import { AppError } from '@wa/shared/errors';
 import { kafkaError } from '@wa/shared/kafka';
 
@@ -14,7 +15,10 @@ export interface BatchingProducerOptions {
   maxBatchBytes: number;
   /** Concurrent producer.send calls; more than one keeps the broker busy while a batch is in flight. */
   maxInFlight: number;
-  /** Extra wait before a send to let a batch grow; 0 sends as soon as a slot is free. */
+  /**
+   * Longest a record waits for more to join its batch before a send (Kafka's linger.ms): a send goes out
+   * once its oldest record waited this long or the batch is full. 0 sends as soon as a slot is free.
+   */
   lingerMs: number;
   compression?: CompressionTypes;
   /** A request waits at most this long for its acknowledgement; a record still queued by then is withdrawn. */
@@ -23,6 +27,8 @@ export interface BatchingProducerOptions {
   maxQueued: number;
   /** Observes each send: records in it and seconds until the broker acknowledged (or failed). */
   onSend?: (records: number, seconds: number, ok: boolean) => void;
+  /** Measures how long records have waited (linger); injected by tests. */
+  clock?: Clock;
 }
 
 interface Pending {
@@ -31,6 +37,7 @@ interface Pending {
   reject: (err: AppError) => void;
   timer: NodeJS.Timeout | undefined;
   settled: boolean;
+  enqueuedAt: number;
 }
 
 /** Bytes a record adds to a produce request (value, key and per-record framing). */
@@ -45,8 +52,9 @@ const unavailable = (message: string, code = 'kafka_unavailable') => new AppErro
  * Group commit for webhook receipts: concurrent requests enqueue their record, and whenever a
  * send slot is free everything queued so far goes out in one `producer.send` with acks=-1. Each
  * request's promise settles only when the batch holding its record is acknowledged by all in-sync
- * replicas, so a 200 to Meta always means "durably in Kafka". Under load batches grow by
- * themselves (records queue while a send is in flight); when idle a record leaves at once.
+ * replicas, so a 200 to Meta always means "durably in Kafka". Records queue while a send is in
+ * flight, and a send waits until its oldest record has lingered `lingerMs` (or the batch is full):
+ * each produce call costs the receiver and the broker far more than a record in it does.
  */
 export class BatchingProducer {
   private readonly queue: Pending[] = [];
@@ -54,8 +62,11 @@ export class BatchingProducer {
   private lingerTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private connected = false;
+  private readonly clock: Clock;
 
-  constructor(private readonly options: BatchingProducerOptions) {}
+  constructor(private readonly options: BatchingProducerOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   /** Whether the underlying producer is connected; requests fail fast with 503 while it is not. */
   get isConnected(): boolean {
@@ -85,6 +96,7 @@ export class BatchingProducer {
         message,
         settled: false,
         timer: undefined,
+        enqueuedAt: this.clock.now(),
         resolve: () => {
           if (pending.settled) return;
           pending.settled = true;
@@ -111,11 +123,14 @@ export class BatchingProducer {
   private schedule(): void {
     if (this.inFlight >= this.options.maxInFlight || this.queue.length === 0) return;
     if (this.options.lingerMs > 0 && this.queue.length < this.options.maxBatch) {
-      this.lingerTimer ??= setTimeout(() => {
-        this.lingerTimer = undefined;
-        this.flushOne();
-      }, this.options.lingerMs);
-      return;
+      const waitMs = this.queue[0]!.enqueuedAt + this.options.lingerMs - this.clock.now();
+      if (waitMs > 0) {
+        this.lingerTimer ??= setTimeout(() => {
+          this.lingerTimer = undefined;
+          this.flushOne();
+        }, waitMs);
+        return;
+      }
     }
     this.flushOne();
   }
