@@ -29,6 +29,11 @@ export interface BatchingProducerOptions {
   onSend?: (records: number, seconds: number, ok: boolean) => void;
   /** Measures how long records have waited (linger); injected by tests. */
   clock?: Clock;
+  /**
+   * Partitions of the topic, when known: each send then puts all its records in one partition, the next
+   * send in the next (one record batch per produce call instead of one per partition); unknown → by key.
+   */
+  partitions?: () => number | undefined;
 }
 
 interface Pending {
@@ -63,6 +68,7 @@ export class BatchingProducer {
   private closed = false;
   private connected = false;
   private readonly clock: Clock;
+  private nextPartition = 0;
 
   constructor(private readonly options: BatchingProducerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -149,6 +155,12 @@ export class BatchingProducer {
       take += 1;
     }
     const batch = this.queue.splice(0, take);
+    const partitions = this.options.partitions?.();
+    if (partitions !== undefined && partitions > 0) {
+      const partition = this.nextPartition % partitions;
+      this.nextPartition = partition + 1;
+      for (const p of batch) p.message.partition = partition;
+    }
     this.inFlight += 1;
     const startedAt = performance.now();
     this.options.producer

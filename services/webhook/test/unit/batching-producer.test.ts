@@ -141,4 +141,25 @@ describe('BatchingProducer (group commit)', () => {
       vi.useRealTimers();
     }
   });
+  it('puts each send in one partition, the next send in the next, when the partition count is known', async () => {
+    const { producer, sends } = fakeProducer();
+    const p = make(producer, { partitions: () => 3 });
+    const first = [p.send({ key: 'k1', value: 'a' })];
+    await flush();
+    const second = ['b', 'c'].map((v) => p.send({ key: v, value: v }));
+    sends[0]!.ack();
+    await Promise.all(first);
+    await flush();
+    expect(sends.map((s) => s.record.messages.map((m) => m.partition))).toEqual([[0], [1, 1]]);
+    sends[1]!.ack();
+    await Promise.all(second);
+  });
+
+  it('leaves the partition to the key when the partition count is unknown', async () => {
+    const { producer, sends } = fakeProducer();
+    const p = make(producer, { partitions: () => undefined });
+    void p.send({ key: 'k', value: 'a' });
+    await flush();
+    expect(sends[0]!.record.messages[0]!.partition).toBeUndefined();
+  });
 });
