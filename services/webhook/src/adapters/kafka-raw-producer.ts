@@ -36,13 +36,38 @@ export interface BatchingProducerOptions {
   partitions?: () => number | undefined;
 }
 
-interface Pending {
-  message: Message;
-  resolve: () => void;
-  reject: (err: AppError) => void;
-  timer: NodeJS.Timeout | undefined;
-  settled: boolean;
-  enqueuedAt: number;
+/** One request's record: a class rather than closures, as one is made for every webhook. */
+class Pending {
+  timer: NodeJS.Timeout | undefined = undefined;
+  private settled = false;
+
+  constructor(
+    readonly message: Message,
+    readonly enqueuedAt: number,
+    private readonly onResolve: () => void,
+    private readonly onReject: (err: AppError) => void,
+  ) {}
+
+  resolve(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.onResolve();
+  }
+
+  reject(err: AppError): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.onReject(err);
+  }
+}
+
+/** A request's wait ran out: withdraw its record if still queued, answer 503. */
+function expire(queue: Pending[], pending: Pending, timeoutMs: number): void {
+  const index = queue.indexOf(pending);
+  if (index >= 0) queue.splice(index, 1);
+  pending.reject(unavailable(`Kafka did not acknowledge within ${timeoutMs} ms`, 'kafka_timeout'));
 }
 
 /** Bytes a record adds to a produce request (value, key and per-record framing). */
@@ -98,29 +123,8 @@ export class BatchingProducer {
     if (!this.connected) return Promise.reject(unavailable('producer is not connected to Kafka'));
     if (this.queue.length >= this.options.maxQueued) return Promise.reject(unavailable(`${this.queue.length} records already waiting for Kafka`));
     return new Promise<void>((resolve, reject) => {
-      const pending: Pending = {
-        message,
-        settled: false,
-        timer: undefined,
-        enqueuedAt: this.clock.now(),
-        resolve: () => {
-          if (pending.settled) return;
-          pending.settled = true;
-          clearTimeout(pending.timer);
-          resolve();
-        },
-        reject: (err) => {
-          if (pending.settled) return;
-          pending.settled = true;
-          clearTimeout(pending.timer);
-          reject(err);
-        },
-      };
-      pending.timer = setTimeout(() => {
-        const index = this.queue.indexOf(pending);
-        if (index >= 0) this.queue.splice(index, 1);
-        pending.reject(unavailable(`Kafka did not acknowledge within ${this.options.timeoutMs} ms`, 'kafka_timeout'));
-      }, this.options.timeoutMs);
+      const pending = new Pending(message, this.clock.now(), resolve, reject);
+      pending.timer = setTimeout(expire, this.options.timeoutMs, this.queue, pending, this.options.timeoutMs);
       this.queue.push(pending);
       this.schedule();
     });
