@@ -33,7 +33,20 @@ export const catalogSchema = z
             id: z.string().regex(/^\d+$/),
             wabaId: z.string().regex(/^\d+$/),
             displayNumber: z.string().regex(/^\d{7,15}$/),
-            throughputMps: z.number().int().min(1).max(MAX_THROUGHPUT_MPS).default(DEFAULT_THROUGHPUT_MPS),
+            throughputMps: z
+              .number()
+              .int()
+              .min(1)
+              .max(MAX_THROUGHPUT_MPS)
+              .default(DEFAULT_THROUGHPUT_MPS)
+              .describe("Meta's throughput for the number until Meta reports it (80 standard, 1,000 higher throughput, 20 for Business app numbers)"),
+            maxThroughputMps: z
+              .number()
+              .int()
+              .min(1)
+              .max(MAX_THROUGHPUT_MPS)
+              .optional()
+              .describe('our ceiling: never send faster from this number, whatever Meta allows (e.g. to leave room for another system)'),
           })
           .strict(),
       )

@@ -27,6 +27,12 @@ export function createRedisKeys(prefix = '') {
     templates: (wabaId: string) => `${p}templates:${wabaId}`,
     /** Pub/sub channel announcing that a business account's synced templates changed (message: the WABA id). */
     templatesChangedChannel: () => `${p}templates-changed`,
+    /** JSON AccountStanding (account-standing.ts): bans, restrictions, violations from account_update; TTL 180 days, renewed by each event. */
+    accountStanding: (wabaId: string) => `${p}standing:${wabaId}`,
+    /** JSON TemplateCategoryChange (template-category.ts): Meta's latest re-categorisation of a template; TTL 400 days. */
+    templateCategory: (wabaId: string, name: string, language: string) => `${p}template-category:${wabaId}:${name}:${language}`,
+    /** JSON {previous, score, updatedAt}: a template's quality score (message_template_quality_update); TTL 400 days. */
+    templateQuality: (wabaId: string, name: string, language: string) => `${p}template-quality:${wabaId}:${name}:${language}`,
     /** JSON of the latest account_update volume pricing tier event. */
     pricingTier: (wabaId: string) => `${p}pricing-tier:${wabaId}`,
     /** Pub/sub channel announcing that account state (tiers, quality, templates) changed. */
@@ -36,6 +42,8 @@ export function createRedisKeys(prefix = '') {
      * display number; the webhook service learns the pairing from `metadata` of message webhooks.
      */
     phoneNumberIdByDisplay: (displayPhoneNumber: string) => `${p}phone-by-display:${displayPhoneNumber}`,
+    /** "1" once the webhook service asked Meta to mark this inbound message as read; TTL 24 h. */
+    readMarked: (wamid: string) => `${p}read-marked:${wamid}`,
     /** Prefix of the webhook dedupe buckets (hashes of event-id digests per day, see redis-buckets.ts). */
     webhookSeenBuckets: () => `${p}webhook-seen:`,
   });

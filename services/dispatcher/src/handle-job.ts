@@ -2,17 +2,20 @@ import type { Logger } from 'pino';
 import type { CatalogIndex } from '@wa/shared/catalog';
 import type { TemplateRef } from '@wa/shared/contracts/common';
 import type { DeadLetterReason } from '@wa/shared/contracts/dead-letter';
-import { dispatchJobV1, type DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
+import { dispatchJobV1, type DispatchJobV1, type DispatchMessage } from '@wa/shared/contracts/dispatch-job';
 import { sentEventV1, type SendOutcome, type SentEventV1 } from '@wa/shared/contracts/sent-event';
 import { deadLetterV1 } from '@wa/shared/contracts/dead-letter';
 import { buildDeadLetter } from '@wa/shared/dead-letter';
 import { encodeJson } from '@wa/shared/decode';
+import { messageShape, type MessageShape } from '@wa/shared/message-shape';
 import { countryOfPhone, hashRecipient } from '@wa/shared/phone';
 import { SERVICE_WINDOW_MS } from '@wa/shared/redis-keys';
 import { RETRY_TIERS, topicName, topics } from '@wa/shared/topics';
 import type { OutRecord } from './adapters/kafka-producer';
 import { decideRetry, tierIndexForDelay } from './domain/backoff';
+import { standingBlocks, standingHold } from '@wa/shared/account-standing';
 import { evaluateCompliance } from './domain/compliance';
+import { liveTemplate } from './domain/live-template';
 import { holdsMarketing, type MarketingHoldQuality } from './domain/quality-gate';
 import { decideOutcome, type SendResult } from './domain/outcome';
 import { pickSender } from './domain/sender-pool';
@@ -85,6 +88,8 @@ interface Ctx {
   phoneNumberId: string;
   wabaId: string | undefined;
   template?: string;
+  /** Type and components of the message (analytics); the fallback template's once the gate picked it. */
+  shape?: MessageShape;
   category: SentEventV1['category'];
 }
 
@@ -120,6 +125,7 @@ export function createJobHandler(deps: HandleJobDeps) {
       recipientHash: hashRecipient(job.to, config.recipientHashSalt),
       recipientCountry: countryOfPhone(job.to),
       ...(ctx.template ? { template: ctx.template } : {}),
+      ...ctx.shape,
       category: ctx.category,
       lane: job.lane,
       attempt: job.attempt,
@@ -269,12 +275,16 @@ export function createJobHandler(deps: HandleJobDeps) {
     countOutcome(ctx, e);
   }
 
+  const shapeOf = (m: DispatchMessage, wabaId: string | undefined): MessageShape =>
+    messageShape(m, m.type === 'template' && wabaId ? deps.catalog.template(wabaId, m.template.name, m.template.language) : undefined);
+
   /** Sender: a number, or a sticky pick from a pool. */
   function senderOf(job: DispatchJobV1): string | undefined {
     if ('phoneNumberId' in job.sender) return job.sender.phoneNumberId;
     const pool = deps.catalog.pool(job.sender.pool);
     if (!pool) return undefined;
-    return pickSender(pool, job.to, (id) => !deps.account.accountPaused(deps.catalog.phoneNumber(id)?.wabaId ?? '')) ?? pool[0];
+    const usable = (wabaId: string) => !deps.account.accountPaused(wabaId) && !standingBlocks(deps.account.standing?.(wabaId), deps.clock.now()).all;
+    return pickSender(pool, job.to, (id) => usable(deps.catalog.phoneNumber(id)?.wabaId ?? '')) ?? pool[0];
   }
 
   /** Waits for a place in the sender's send room, then for a concurrency permit, then runs the job. */
@@ -302,6 +312,7 @@ export function createJobHandler(deps: HandleJobDeps) {
       wabaId: number?.wabaId,
       category: job.category,
       ...(initialTemplate ? { template: initialTemplate } : {}),
+      shape: shapeOf(job.message, number?.wabaId),
     };
 
     // The ledger peek and the recipient's state go out together (one Redis pipeline, one round trip);
@@ -335,13 +346,13 @@ export function createJobHandler(deps: HandleJobDeps) {
       lastInboundMs: person!.lastInboundMs,
       serviceWindowMs: SERVICE_WINDOW_MS,
       optOutPolicy: config.optOutPolicy,
-      template: (ref: TemplateRef) => {
-        const t = deps.catalog.template(number.wabaId, ref.name, ref.language);
-        if (!t) return undefined;
-        // A synced template's status is Meta's own (each template webhook triggers a sync); a
-        // catalogue-declared one follows the status webhooks.
-        return t.source === 'meta' ? t : { ...t, status: deps.account.templateStatus(number.wabaId, ref.name, ref.language) ?? t.status };
-      },
+      // Status and category as Meta's webhooks have them now (see domain/live-template).
+      template: (ref: TemplateRef) =>
+        liveTemplate(
+          deps.catalog.template(number.wabaId, ref.name, ref.language),
+          deps.account.templateFacts?.(number.wabaId, ref.name, ref.language) ?? { status: deps.account.templateStatus(number.wabaId, ref.name, ref.language) },
+          nowMs,
+        ),
     });
     if (verdict.action === 'expire')
       return refuse(ctx, event(ctx, 'expired', { reason: verdict.detail.slice(0, 200) }), [dlqRecord(ctx, 'expired', verdict.detail)]);
@@ -352,9 +363,13 @@ export function createJobHandler(deps: HandleJobDeps) {
     }
     ctx.category = verdict.category;
     if (verdict.message.type === 'template') ctx.template = verdict.message.template.name;
+    if (verdict.usedFallback) ctx.shape = shapeOf(verdict.message, number.wabaId);
     if (holdsMarketing(verdict.category, deps.account.quality(number.id), config.marketingHoldQuality ?? 'never')) {
       return defer(ctx, 'low_quality', PAUSE_DEFER_MS, true);
     }
+    // Banned, or this kind of messaging restricted (account_update): held until Meta lifts it.
+    const standing = standingHold(deps.account.standing?.(number.wabaId), nowMs, verdict.businessInitiated);
+    if (standing !== undefined) return defer(ctx, standing, PAUSE_DEFER_MS, false);
 
     // Messaging limit: only business-initiated messages (outside a service window) count.
     let newRecipient = false;

@@ -95,6 +95,12 @@ export function createDispatcherMetrics(registry: Registry, counts: Partial<Sche
       registers,
     }),
     unknownOutcomes: new Counter({ name: 'wa_dispatch_unknown_outcomes_total', help: 'Jobs whose send outcome cannot be known (alert)', registers }),
+    accountStandingHold: new Gauge({
+      name: 'wa_account_standing_hold',
+      help: "1 while Meta's account_update holds the business account's sends: hold=banned (all), business_initiated or customer_initiated (restricted; alert)",
+      labelNames: ['waba', 'hold'],
+      registers,
+    }),
     accountPaused: new Gauge({
       name: 'wa_dispatch_account_paused',
       help: '1 while a business account is paused after an auth error (alert)',

@@ -1,3 +1,5 @@
+import type { AccountStanding } from '@wa/shared/account-standing';
+import type { TemplateLiveFacts } from './domain/live-template';
 import type { CampaignSummary } from '@wa/shared/campaigns';
 import type { PhoneState, Sourced } from './domain/sender-state';
 import type { DispatchMessage } from '@wa/shared/contracts/dispatch-job';
@@ -160,6 +162,12 @@ export interface AccountState {
   phoneState?(phoneNumberId: string): PhoneState;
   messagingLimitState?(wabaId: string): Sourced<number | null>;
   templateStatus(wabaId: string, name: string, language: string): string | undefined;
+  /** Status and re-categorisation webhooks of a template (see domain/live-template.ts). */
+  templateFacts?(wabaId: string, name: string, language: string): TemplateLiveFacts;
+  /** The template's quality score from message_template_quality_update, if Meta sent one. */
+  templateQuality?(wabaId: string, name: string, language: string): { score: string; previous?: string; updatedAt: string } | undefined;
+  /** Bans, restrictions, violations from account_update; undefined while in good standing. */
+  standing?(wabaId: string): AccountStanding | undefined;
   /** Per-recipient facts written by the webhook service: opt-out and the last inbound message (service window). */
   recipient(phoneNumberId: string, wabaId: string, waId: string): Promise<{ optedOut: boolean; lastInboundMs: number | undefined }>;
   accountPaused(wabaId: string): boolean;

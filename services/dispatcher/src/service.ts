@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { standingBlocks } from '@wa/shared/account-standing';
 import { indexCatalog, loadCatalogFile, parseAccessTokens, type Catalog } from '@wa/shared/catalog';
 import { LANES_BY_PRIORITY } from '@wa/shared/contracts/common';
 import { deadLetterV1, type DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
@@ -284,6 +285,10 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       metrics.messagingLimit.set({ portfolio: b.portfolioId }, account.messagingLimit(b.wabaId) ?? -1);
       metrics.messagingBudgetUsed.set({ portfolio: b.portfolioId }, await limits.used(b.portfolioId));
       metrics.accountPaused.set({ waba: b.wabaId }, account.accountPaused(b.wabaId) ? 1 : 0);
+      const held = standingBlocks(account.standing(b.wabaId), clock.now());
+      metrics.accountStandingHold.set({ waba: b.wabaId, hold: 'banned' }, held.all ? 1 : 0);
+      metrics.accountStandingHold.set({ waba: b.wabaId, hold: 'business_initiated' }, held.businessInitiated ? 1 : 0);
+      metrics.accountStandingHold.set({ waba: b.wabaId, hold: 'customer_initiated' }, held.customerInitiated ? 1 : 0);
     }
     await achievedRates();
     metrics.inFlight.set(semaphore.active);

@@ -102,6 +102,19 @@ export const webhookEnvSchema = z.object({
     'STOP,UNSUBSCRIBE,CANCEL,ARRET,BAJA,PARAR,STOPP',
   ),
   OPT_IN_KEYWORDS: keywordList('inbound messages that opt the person back in', 'START,SUBSCRIBE'),
+  MARK_INBOUND_READ: env.bool(
+    'the normaliser marks every new inbound message as read at Meta (blue ticks), in the background, paced per number; needs WA_ACCESS_TOKENS',
+    false,
+  ),
+  WA_ACCESS_TOKENS: env.optionalString('Graph API access tokens by business account, "wabaId=token,…" (only with MARK_INBOUND_READ)'),
+  GRAPH_API_BASE_URL: env.url('Graph API base URL (the simulator locally, https://graph.facebook.com in production)', 'http://127.0.0.1:8090'),
+  GRAPH_API_VERSION: z
+    .string()
+    .regex(/^v\d+\.\d+$/)
+    .default('v24.0')
+    .describe('Graph API version of the mark-as-read calls'),
+  MARK_READ_MPS: env.int('most mark-as-read calls per second per business number (they share the Graph API with sends)', 10, 1, 1_000),
+  MARK_READ_MAX_QUEUED: env.int('read marks waiting to be sent; beyond it new ones are dropped and counted', 10_000, 1, 1_000_000),
 });
 
 export type WebhookConfig = Readonly<z.output<typeof webhookEnvSchema>>;
@@ -110,6 +123,9 @@ export function loadWebhookConfig(source: Record<string, string | undefined> = p
   const config = loadConfig(webhookEnvSchema, source);
   if (!config.WEBHOOK_RECEIVER_ENABLED && !config.NORMALISER_ENABLED) {
     throw new ConfigError(['WEBHOOK_RECEIVER_ENABLED and NORMALISER_ENABLED: both are false, so this process would do nothing (got "false" for both)']);
+  }
+  if (config.MARK_INBOUND_READ && (!config.NORMALISER_ENABLED || config.WA_ACCESS_TOKENS === undefined)) {
+    throw new ConfigError(['MARK_INBOUND_READ: needs NORMALISER_ENABLED=true and WA_ACCESS_TOKENS (the normaliser marks messages read with them)']);
   }
   const tooLarge = bodyLimitProblem(config.WEBHOOK_MAX_BODY_BYTES, RAW_TOPIC_MAX_MESSAGE_BYTES, topics.webhooksRaw.name);
   if (tooLarge) throw new ConfigError([tooLarge]);

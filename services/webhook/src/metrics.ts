@@ -34,6 +34,12 @@ export function createWebhookMetrics(registry: Registry, sources: { queuedRecord
     }),
     /** wa_webhook_consumer_lag, _crashes_total and _replacements_total (the normaliser's consumer). */
     consumer: createConsumerMetrics(registry, 'wa_webhook'),
+    markRead: new Counter({
+      name: 'wa_webhook_mark_read_total',
+      help: 'inbound messages marked as read at Meta (MARK_INBOUND_READ), by result: marked, duplicate, refused, failed, dropped (queue full), too_old, no_token',
+      labelNames: ['result'],
+      registers,
+    }),
     nonJson: new Counter({ name: 'wa_webhook_non_json_total', help: 'verified POSTs whose body is not JSON (stored raw, flagged isJson=false)', registers }),
     produceDuration: new Histogram({
       name: 'wa_webhook_produce_duration_seconds',

@@ -1,6 +1,7 @@
 import { CompressionTypes } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { InboundEventV1 } from '@wa/shared/contracts/events';
 import { createKafka, createProducer } from '@wa/shared/kafka';
 import { ConsumerRunner, consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { systemClock, type Clock } from '@wa/shared/clock';
@@ -13,7 +14,9 @@ import { createShutdown } from '@wa/shared/shutdown';
 import { topicName, topics } from '@wa/shared/topics';
 import { BatchingProducer } from './adapters/kafka-raw-producer';
 import { Normaliser, type NormaliserTopics } from './adapters/kafka-normaliser';
+import { ReadMarker } from './adapters/graph-read-marker';
 import { RedisState } from './adapters/redis-state';
+import { parseAccessTokens } from '@wa/shared/catalog';
 import { ConfigError } from '@wa/shared/config';
 import { RAW_TOPIC_MAX_MESSAGE_BYTES, type WebhookConfig } from './config';
 import { bodyLimitProblem } from './domain/raw-record';
@@ -78,6 +81,22 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
   });
   const normaliserGroup = consumerGroupId(config.NORMALISER_GROUP_ID, config);
   const redis = config.NORMALISER_ENABLED ? createRedis(config.REDIS_URL) : undefined;
+  const readMarker =
+    redis !== undefined && config.MARK_INBOUND_READ && config.WA_ACCESS_TOKENS !== undefined
+      ? new ReadMarker({
+          baseUrl: config.GRAPH_API_BASE_URL,
+          version: config.GRAPH_API_VERSION,
+          accessTokens: parseAccessTokens(config.WA_ACCESS_TOKENS),
+          perNumberMps: config.MARK_READ_MPS,
+          maxQueued: config.MARK_READ_MAX_QUEUED,
+          timeoutMs: 5_000,
+          redis,
+          keys: createRedisKeys(config.REDIS_KEY_PREFIX),
+          counter: metrics.markRead,
+          logger: logger.child({ component: 'read-marker' }),
+          clock,
+        })
+      : undefined;
   const normaliser =
     redis === undefined
       ? undefined
@@ -93,6 +112,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
           metrics,
           logger: logger.child({ component: 'normaliser' }),
           clock,
+          ...(readMarker ? { onInbound: (events: InboundEventV1[]) => readMarker.offer(events) } : {}),
         });
   const consumer =
     normaliser === undefined
@@ -227,6 +247,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
       }
       shutdown.add('producer', () => producer.disconnect());
       shutdown.add('raw-queue', () => raw.drain(Math.min(5_000, config.SHUTDOWN_TIMEOUT_MS / 2)));
+      if (readMarker !== undefined) shutdown.add('read-marker', () => readMarker.close());
       if (consumer !== undefined) shutdown.add('normaliser', () => consumer.stop());
       shutdown.add('http', () => app.close());
       shutdown.add('readiness', () => {

@@ -31,6 +31,16 @@ export const sentEventV1 = z
     recipientHash: z.string(),
     recipientCountry: z.string().max(3).describe('ISO 3166 alpha-2 from the number, or "ZZ" when unknown'),
     template: z.string().optional(),
+    messageType: z
+      .string()
+      .max(32)
+      .optional()
+      .describe('template, text, or the free-form kind (image, interactive, …) of the message sent (shared/src/message-shape.ts)'),
+    components: z
+      .array(z.string().max(48))
+      .max(40)
+      .optional()
+      .describe('structure used (header:image, button:quick_reply, interactive:list, media:id, …); never values or personal content'),
     category: messageCategory,
     lane,
     attempt: z.number().int().min(0),

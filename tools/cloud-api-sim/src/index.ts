@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { createManualClock, createScaledClock, type Clock, type ManualClock } from './clock';
 import { buildApp } from './http';
 import { loadScenarioFile, parseScenario, type Scenario, type ScenarioInput } from './scenario';
-import { SimCore, type AccountEventInput, type InboundInput } from './sim-core';
+import type { AccountEventInput } from './account-events';
+import type { InboundInput } from './inbound';
+import { SimCore } from './sim-core';
 import { signBody } from './webhook-sender';
 
 export interface SimulatorOptions {

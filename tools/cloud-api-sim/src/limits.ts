@@ -51,6 +51,11 @@ export class SlidingWindowLimiter {
     return true;
   }
 
+  /** The admitted events still inside (now - window, now], oldest first (to explain a refusal). */
+  inWindow(now: number): number[] {
+    return this.recent(now - this.windowMs);
+  }
+
   /** Records an event that cannot be refused (an inbound message still uses the number's capacity). */
   force(now: number): void {
     this.push(now);
@@ -85,13 +90,16 @@ export class PeakRateMeter {
 }
 
 /**
- * Pair rate per (sender, recipient): a token bucket of `burst` tokens refilled one per
- * `intervalMs`. Entries that have refilled completely are swept, so memory follows the number of
- * recipients contacted in the last burst × interval, not all of them.
+ * Pair rate per (sender, recipient), as Meta describes it: one message per `intervalMs` (6 s); a
+ * burst of up to `burst` (45) messages within one interval is allowed but borrows from later
+ * quota, and the pair is refused (131056) until that borrowed time has passed: after a burst of
+ * 20 the pair waits about 2 minutes.
+ * https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput
+ * State per pair: when its quota is whole again (`free`), and the burst in progress. Pairs whose
+ * quota is whole are swept, so memory follows recent traffic, not every recipient ever contacted.
  */
 export class PairRateLimiter {
-  /** key → time at which the bucket would be full again ("theoretical arrival time", GCRA). */
-  private readonly tat = new Map<string, number>();
+  private readonly pairs = new Map<string, { free: number; burstStart: number; burstCount: number }>();
   private lastSweep = 0;
   constructor(
     private burst: number,
@@ -106,25 +114,30 @@ export class PairRateLimiter {
   tryAcquire(key: string, now: number): boolean {
     if (this.intervalMs <= 0) return true;
     this.sweep(now);
-    const tat = Math.max(this.tat.get(key) ?? now, now);
-    if (tat - now > (this.burst - 1) * this.intervalMs) return false;
-    this.tat.set(key, tat + this.intervalMs);
+    const p = this.pairs.get(key);
+    if (p === undefined || p.free <= now) {
+      this.pairs.set(key, { free: now + this.intervalMs, burstStart: now, burstCount: 1 });
+      return true;
+    }
+    if (now - p.burstStart >= this.intervalMs || p.burstCount >= this.burst) return false;
+    p.burstCount += 1;
+    p.free += this.intervalMs;
     return true;
   }
 
   private sweep(now: number): void {
-    // Time-based only: a size trigger would sweep on every call once many buckets are live.
+    // Time-based only: a size trigger would sweep on every call once many pairs are live.
     if (now - this.lastSweep < 5000) return;
     this.lastSweep = now;
-    for (const [k, t] of this.tat) if (t <= now) this.tat.delete(k);
+    for (const [k, p] of this.pairs) if (p.free <= now) this.pairs.delete(k);
   }
 
   size(): number {
-    return this.tat.size;
+    return this.pairs.size;
   }
 
   clear(): void {
-    this.tat.clear();
+    this.pairs.clear();
   }
 }
 

@@ -34,9 +34,14 @@ export function qualityUpdateValue(phone: PhoneState, event: string, oldLimit: M
   return value;
 }
 
-/** `throughput.level` of the phone-number node: STANDARD up to 80 msg/s, HIGH above. */
+/**
+ * `throughput.level` of the phone-number node. Meta has two levels, STANDARD (80 msg/s) and HIGH
+ * (1,000; https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput).
+ * A scenario may give a number another rate to exercise pacing; it reports the level that does not
+ * promise more than the simulator enforces, so a client that believes the level is never throttled.
+ */
 export function throughputLevel(mps: number): 'STANDARD' | 'HIGH' {
-  return mps > STANDARD_MPS ? 'HIGH' : 'STANDARD';
+  return mps >= HIGH_MPS ? 'HIGH' : 'STANDARD';
 }
 
 /** Quality rating Meta reports on a FLAGGED / UNFLAGGED event when the caller gave none. */

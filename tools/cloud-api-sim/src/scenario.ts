@@ -140,9 +140,13 @@ export const scenarioSchema = z.object({
   rules: z
     .object({
       throughputWindowMs: z.number().positive().default(1000),
+      /**
+       * One message per 6 s to the same person, bursts of up to 45 borrowed from later quota (Meta's
+       * pair rate limit, 131056): https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput
+       */
       pairRate: z
-        .object({ burst: z.number().int().min(1).default(3), intervalMs: z.number().nonnegative().default(6000) })
-        .default({ burst: 3, intervalMs: 6000 }),
+        .object({ burst: z.number().int().min(1).default(45), intervalMs: z.number().nonnegative().default(6000) })
+        .default({ burst: 45, intervalMs: 6000 }),
       serviceWindowMs: z
         .number()
         .positive()
@@ -164,7 +168,7 @@ export const scenarioSchema = z.object({
     })
     .default({
       throughputWindowMs: 1000,
-      pairRate: { burst: 3, intervalMs: 6000 },
+      pairRate: { burst: 45, intervalMs: 6000 },
       serviceWindowMs: 24 * 3600_000,
       freeEntryPointWindowMs: 72 * 3600_000,
       messagingLimitWindowMs: 24 * 3600_000,

@@ -71,7 +71,7 @@ describe('throughput upgrade', () => {
 });
 
 describe('pair rate per recipient (131056)', () => {
-  it('allows a burst to one person, refuses more, allows others, refills over time', async () => {
+  it('allows a burst to one person, refuses more, allows others, again once the borrowed time has passed', async () => {
     const { sim: s, clock } = sim({ ...world('unlimited'), rules: { pairRate: { burst: 2, intervalMs: 6000 } } });
     expect((await send(s, templateBody('16505554000'))).status).toBe(200);
     expect((await send(s, templateBody('16505554000'))).status).toBe(200);
@@ -79,9 +79,41 @@ describe('pair rate per recipient (131056)', () => {
     expect(r.status).toBe(429);
     expect(r.body.error.code).toBe(131056);
     expect((await send(s, templateBody('16505554001'))).status).toBe(200);
-    clock.advance(6000);
+    clock.advance(11_999);
+    expect((await send(s, templateBody('16505554000'))).body.error.code).toBe(131056);
+    clock.advance(1);
+    expect((await send(s, templateBody('16505554000'))).status).toBe(200); // a new burst
     expect((await send(s, templateBody('16505554000'))).status).toBe(200);
     expect((await send(s, templateBody('16505554000'))).body.error.code).toBe(131056);
+  });
+});
+
+describe('pair rate as Meta documents it (default rules)', () => {
+  // One message every 6 s to the same person; bursts of up to 45 in 6 s borrow from later quota, so
+  // after a burst of 20 the pair waits about 2 minutes. Over it: 131056 (HTTP 429).
+  // https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput
+  it('admits a burst of 45 to one person, refuses the 46th; a burst of 20 blocks the pair for 2 minutes', async () => {
+    const { sim: s, clock } = sim(world('unlimited'));
+    for (let i = 0; i < 45; i++) expect((await send(s, templateBody('16505554100'))).status).toBe(200);
+    const over = await send(s, templateBody('16505554100'));
+    expect(over.status).toBe(429);
+    expect(over.body.error.code).toBe(131056);
+
+    for (let i = 0; i < 20; i++) expect((await send(s, templateBody('16505554101'))).status).toBe(200);
+    clock.advance(6000);
+    expect((await send(s, templateBody('16505554101'))).body.error.code).toBe(131056);
+    clock.advance(113_999);
+    expect((await send(s, templateBody('16505554101'))).body.error.code).toBe(131056);
+    clock.advance(1); // 20 × 6 s after the burst began
+    expect((await send(s, templateBody('16505554101'))).status).toBe(200);
+  });
+
+  it('keeps the product’s pacing (one per 6 s to a person) clear of 131056 indefinitely', async () => {
+    const { sim: s, clock } = sim(world('unlimited'));
+    for (let i = 0; i < 100; i++) {
+      expect((await send(s, templateBody('16505554102'))).status).toBe(200);
+      clock.advance(6000);
+    }
   });
 });
 

@@ -110,11 +110,18 @@ describe('send endpoint: body validation per type', () => {
     }
   });
 
-  it('mark-as-read answers {success:true}', async () => {
+  // developers.facebook.com/documentation/business-messaging/whatsapp/messages/mark-message-as-read
+  it('mark-as-read answers {success:true} for a received message and 131009 for any other id', async () => {
     const { sim: s } = sim();
-    const r = await send(s, { messaging_product: 'whatsapp', status: 'read', message_id: 'wamid.ABC' });
+    const { id } = s.inbound({ phoneNumberId: PHONE, from: '16505550001', text: 'hi' });
+    const r = await send(s, { messaging_product: 'whatsapp', status: 'read', message_id: id });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ success: true });
+    const unknown = await send(s, { messaging_product: 'whatsapp', status: 'read', message_id: 'wamid.ABC' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.code).toBe(131009);
+    const phones = (s.stats() as { phoneNumbers: Record<string, { markRead: number }> }).phoneNumbers;
+    expect(phones[PHONE]!.markRead).toBe(1);
   });
 });
 

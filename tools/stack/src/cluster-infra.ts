@@ -19,7 +19,13 @@ export async function startClusterInfra(root: string, env: NodeJS.ProcessEnv = p
     () => true,
     () => false,
   );
-  if (!alreadyRunning) await cluster('start');
+  if (!alreadyRunning) {
+    // A node that did not come up in time leaves the others running: stop them all, not only the test.
+    await cluster('start').catch(async (err: unknown) => {
+      await cluster('stop').catch(() => undefined);
+      throw err;
+    });
+  }
   const brokers = (await cluster('brokers')).trim();
   return {
     brokers,

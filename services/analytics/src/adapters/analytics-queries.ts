@@ -3,7 +3,7 @@ import { num, type ClickHouseStore } from './clickhouse-store';
 
 export const DELIVERY_GROUPS = ['none', 'campaign', 'template', 'country', 'sender', 'category', 'hour', 'day'] as const;
 export type DeliveryGroup = (typeof DELIVERY_GROUPS)[number];
-export const COST_GROUPS = ['none', 'day', 'month', 'country', 'category', 'model', 'sender', 'campaign', 'free_type'] as const;
+export const COST_GROUPS = ['none', 'day', 'month', 'country', 'category', 'model', 'sender', 'campaign', 'free_type', 'template', 'message_type'] as const;
 export type CostGroup = (typeof COST_GROUPS)[number];
 
 const DELIVERY_KEY: Record<DeliveryGroup, string> = {
@@ -27,6 +27,9 @@ const COST_KEY: Record<CostGroup, string> = {
   sender: 'sender',
   campaign: 'campaign_id',
   free_type: "if(free_type = '', 'billable', free_type)",
+  template: 'template',
+  // Days rolled up before message types were recorded have '' until they are re-rolled.
+  message_type: "if(message_type = '', 'unknown', toString(message_type))",
 };
 
 export interface DeliveryRow {
@@ -204,7 +207,7 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
            GROUP BY waba_id LIMIT 200`,
         ),
         store.query<Record<string, unknown>>(
-          `SELECT kind, event, waba_id, phone_number_id, messaging_limit, throughput_mps, value, occurred_at FROM ${db}.account_events FINAL
+          `SELECT kind, event, waba_id, phone_number_id, display_phone_number, messaging_limit, throughput_mps, value, occurred_at FROM ${db}.account_events FINAL
            WHERE kind IN ('phone_quality', 'business_capability') AND occurred_at >= now64(3) - INTERVAL 90 DAY
            ORDER BY occurred_at DESC LIMIT 1000`,
         ),
@@ -225,6 +228,7 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
           event: String(r.event),
           wabaId: String(r.waba_id),
           phoneNumberId: String(r.phone_number_id),
+          displayPhoneNumber: String(r.display_phone_number ?? ''),
           messagingLimit: nullableNum(r.messaging_limit),
           throughputMps: nullableNum(r.throughput_mps),
           value: String(r.value),
@@ -249,6 +253,17 @@ export function createAnalyticsQueries(store: ClickHouseStore) {
         { s: seconds },
       );
       return row ? toDeliveryRow(row).deliveryRate : null;
+    },
+
+    /** Spend per message type × template in the window (a free-form type has template ''). */
+    async costsByMessage(w: Window): Promise<(CostRow & { messageType: string; template: string })[]> {
+      const rows = await store.query<Record<string, unknown>>(
+        `SELECT ${COST_KEY.message_type} AS key, template, ${costColumns} FROM ${db}.spend_daily
+         WHERE day BETWEEN toDate(toDateTime64({from:String}, 3, 'UTC')) AND toDate(toDateTime64({to:String}, 3, 'UTC'))
+         GROUP BY key, template ORDER BY spend_micros DESC, key, template LIMIT 200`,
+        window(w),
+      );
+      return rows.map((r) => ({ ...toCostRow(r), key: `${String(r.key)}/${String(r.template)}`, messageType: String(r.key), template: String(r.template) }));
     },
 
     async spendByCategoryCountry(): Promise<{ category: string; country: string; spendMicros: number }[]> {

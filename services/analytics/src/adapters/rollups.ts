@@ -36,16 +36,21 @@ export function createRollups(store: ClickHouseStore, logger: Logger) {
     swapIn(
       'spend_daily',
       day,
-      `INSERT INTO ${db}.spend_daily_staging (day, country, category, pricing_model, sender, campaign_id, free_type, rate_effective_from, rate_micros, billable_units, free_units, unpriced_units, spend_micros)
-       SELECT toDate(c.priced_at) AS day, c.country, c.category, c.pricing_model, c.phone_number_id, j.job_campaign, c.free_type, c.rate_effective_from, c.rate_micros,
+      // Campaign, template and message type come from the job's accepted send (the fallback template
+      // when the gate used it); a charge without a known job is of type 'unknown'.
+      `INSERT INTO ${db}.spend_daily_staging (day, country, category, pricing_model, sender, campaign_id, template, message_type, free_type, rate_effective_from, rate_micros, billable_units, free_units, unpriced_units, spend_micros)
+       SELECT toDate(c.priced_at) AS day, c.country, c.category, c.pricing_model, c.phone_number_id, j.job_campaign, j.job_template,
+              if(j.job_message_type = '', 'unknown', j.job_message_type), c.free_type, c.rate_effective_from, c.rate_micros,
               countIf(c.billable = 1), countIf(c.billable = 0), countIf(c.unpriced = 1), sum(c.cost_micros)
        FROM (SELECT * FROM ${db}.charges FINAL WHERE toDate(priced_at) = {d:Date}) AS c
        LEFT JOIN (
-         SELECT job_id, max(campaign_id) AS job_campaign FROM ${db}.send_attempts
-         WHERE campaign_id != '' AND job_id IN (SELECT job_id FROM ${db}.charges WHERE toDate(priced_at) = {d:Date})
+         SELECT job_id, max(campaign_id) AS job_campaign, toString(maxIf(template, outcome = 'sent')) AS job_template,
+                toString(maxIf(message_type, outcome = 'sent')) AS job_message_type
+         FROM ${db}.send_attempts
+         WHERE job_id IN (SELECT job_id FROM ${db}.charges WHERE toDate(priced_at) = {d:Date})
          GROUP BY job_id
        ) AS j ON c.job_id = j.job_id
-       GROUP BY day, c.country, c.category, c.pricing_model, c.phone_number_id, j.job_campaign, c.free_type, c.rate_effective_from, c.rate_micros`,
+       GROUP BY day, c.country, c.category, c.pricing_model, c.phone_number_id, j.job_campaign, j.job_template, j.job_message_type, c.free_type, c.rate_effective_from, c.rate_micros`,
     );
 
   const delivery = (day: string) =>

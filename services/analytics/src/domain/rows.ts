@@ -15,6 +15,15 @@ export function chTime(ms: number): string {
 
 const msOf = (iso: string) => Date.parse(iso);
 
+/**
+ * `Array(String)` in ClickHouse's text form (`['header:image','button:url']`). Tokens are structure
+ * names, never values; anything outside their alphabet is dropped so the literal needs no escaping.
+ */
+export function componentsLiteral(components: readonly string[] | undefined): string {
+  if (!components || components.length === 0) return '[]';
+  return `[${components.map((c) => `'${c.replace(/[^a-z0-9_:]/g, '')}'`).join(',')}]`;
+}
+
 export type SendAttemptRow = ReturnType<typeof sendAttemptRow>;
 export function sendAttemptRow(e: SentEventV1) {
   return {
@@ -27,6 +36,8 @@ export function sendAttemptRow(e: SentEventV1) {
     recipient_hash: e.recipientHash,
     recipient_country: e.recipientCountry,
     template: e.template ?? '',
+    message_type: e.messageType ?? '',
+    components: componentsLiteral(e.components),
     category: e.category,
     lane: e.lane,
     attempt: e.attempt,

@@ -17,6 +17,8 @@ export interface AccountEventRow {
   event: string;
   wabaId: string;
   phoneNumberId: string;
+  /** Meta's phone_number_quality_update names a number only by this; '' when absent. */
+  displayPhoneNumber?: string;
   messagingLimit: number | null;
   throughputMps: number | null;
   value: string;
@@ -68,11 +70,16 @@ export function senderPanel(
   const quality = new Map<string, string>();
   const throughput = new Map<string, number>();
   const limit = new Map<string, number>();
+  // Events the webhook service could not pair with an id name the number by display number only:
+  // place them through the pairing other events of the same number carry.
+  const idByDisplay = new Map<string, string>();
+  for (const a of account) if (a.phoneNumberId && a.displayPhoneNumber) idByDisplay.set(a.displayPhoneNumber, a.phoneNumberId);
   for (const a of account) {
     if (a.kind !== 'phone_quality' && a.kind !== 'business_capability') continue;
-    const q = a.kind === 'phone_quality' && a.phoneNumberId ? qualityOf(a) : undefined;
-    if (q !== undefined && !quality.has(a.phoneNumberId)) quality.set(a.phoneNumberId, q);
-    if (a.throughputMps !== null && a.phoneNumberId && !throughput.has(a.phoneNumberId)) throughput.set(a.phoneNumberId, a.throughputMps);
+    const id = a.phoneNumberId || (a.displayPhoneNumber ? (idByDisplay.get(a.displayPhoneNumber) ?? '') : '');
+    const q = a.kind === 'phone_quality' && id ? qualityOf(a) : undefined;
+    if (q !== undefined && !quality.has(id)) quality.set(id, q);
+    if (a.throughputMps !== null && id && !throughput.has(id)) throughput.set(id, a.throughputMps);
     if (a.messagingLimit !== null && !limit.has(a.wabaId)) limit.set(a.wabaId, a.messagingLimit);
   }
   return sends.map((s) => {

@@ -146,12 +146,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const to = new Date();
     const from = new Date(to.getTime() - q.hours * 3_600_000);
     const costFrom = new Date(to.getTime() - 30 * DAY_MS);
-    const [throughput, funnel, hourly, costCategory, costCountry, campaigns, senders] = await Promise.all([
+    const [throughput, funnel, hourly, costCategory, costCountry, costMessage, campaigns, senders] = await Promise.all([
       deps.queries.throughput(q.minutes),
       deps.queries.delivery({ from, to }, 'none'),
       deps.queries.delivery({ from, to }, 'hour'),
       deps.queries.costs({ from: costFrom, to }, 'category'),
       deps.queries.costs({ from: costFrom, to }, 'country'),
+      deps.queries.costsByMessage({ from: costFrom, to }),
       deps.queries.recentCampaigns(10),
       deps.queries.senders(q.hours),
     ]);
@@ -183,6 +184,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       hourly,
       costByCategory: costCategory.map((r) => ({ ...r, spendUsd: usd(r.spendMicros) })),
       costByCountry: costCountry.map((r) => ({ ...r, spendUsd: usd(r.spendMicros) })),
+      costByMessage: costMessage.map((r) => ({ ...r, spendUsd: usd(r.spendMicros) })),
       // record: the campaign's Redis record, 'none' when it has none (expired or not a campaign), 'unavailable' when unreadable.
       campaigns: perCampaign.flatMap((c, i) => (c === null ? [] : [{ ...c, cost: { ...c.cost, spendUsd: usd(c.cost.spendMicros) }, record: records[i] }])),
       senders,

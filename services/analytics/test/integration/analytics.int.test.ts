@@ -233,6 +233,18 @@ describe('analytics pipeline (real Kafka + embedded ClickHouse)', () => {
       ['camp-1', 110_500],
       ['camp-2', 63_600],
     ]);
+    const byType = await service.app.inject({ method: 'GET', url: '/v1/stats/costs?from=2025-01-01T00:00:00Z&to=2025-12-31T00:00:00Z&groupBy=message_type' });
+    expect(byType.json().rows.map((r: { key: string; freeUnits: number; spendMicros: number }) => [r.key, r.freeUnits, r.spendMicros])).toEqual([
+      ['interactive', 1, 0],
+      ['template', 2, EXPECTED.cbpMicros + EXPECTED.pmpHistoricMicros],
+    ]);
+    const byTpl = await service.app.inject({ method: 'GET', url: '/v1/stats/costs?from=2025-01-01T00:00:00Z&to=2025-12-31T00:00:00Z&groupBy=template' });
+    expect(byTpl.json().rows.map((r: { key: string; spendMicros: number }) => [r.key, r.spendMicros])).toEqual([
+      ['', 0],
+      ['tpl_authentication', 6_800],
+      ['tpl_marketing', 62_500 + 45_000 + 11_800 + 43_600],
+      ['tpl_utility', 4_400],
+    ]);
     const delivery = await service.app.inject({ method: 'GET', url: '/v1/stats/delivery?from=2025-08-01T00:00:00Z&to=2025-08-31T00:00:00Z&groupBy=country' });
     expect(delivery.json().rows.map((r: { key: string; delivered: number; failed: number }) => [r.key, r.delivered, r.failed])).toEqual([
       ['BR', 1, 0],
@@ -265,6 +277,8 @@ describe('analytics pipeline (real Kafka + embedded ClickHouse)', () => {
         'delivery_rate_by_campaign',
         'free_units_by_type',
         'free_vs_billable_share',
+        'message_components',
+        'spend_by_template_and_type',
         'monthly_spend_by_country_category',
         'monthly_spend_volume_tiered',
         'projection_30d',
@@ -343,6 +357,18 @@ describe('analytics pipeline (real Kafka + embedded ClickHouse)', () => {
         ['dlq:analytics', 0, 'invalid_json', 1],
       ]),
     );
+    const byTemplate = (await run('spend_by_template_and_type')).map((r) => [r.message_type, r.template, n(r.spend_micros)]);
+    expect(byTemplate).toEqual(EXPECTED.byTemplate);
+    const components = (await run('message_components')).map((r) => [r.type, r.component, n(r.messages)]);
+    // 16 accepted sends: 10 marketing, 4 utility, 1 authentication, 1 service (the refused job x1 is not counted).
+    expect(components).toEqual([
+      ['interactive', 'interactive:button', 1],
+      ['template', 'body:positional', 15],
+      ['template', 'button:otp', 1],
+      ['template', 'button:quick_reply', 10],
+      ['template', 'button:url', 1],
+      ['template', 'header:image', 10],
+    ]);
     expect(await run('unpriced_units')).toEqual([]);
     // The fixture's card has base rates only: re-pricing by tier must give back exactly the PMP spend.
     const tiered = await run('monthly_spend_volume_tiered');
@@ -358,7 +384,7 @@ describe('analytics pipeline (real Kafka + embedded ClickHouse)', () => {
     const ch = (service.store as unknown as { ch: Parameters<typeof migrate>[0] }).ch;
     const again = await migrate(ch, { database, dir: MIGRATIONS_DIR });
     expect(again.applied).toEqual([]);
-    expect(again.skipped).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(again.skipped).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect((await totals()).total).toBe(EXPECTED.totalMicros);
   });
 });

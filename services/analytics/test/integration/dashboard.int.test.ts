@@ -54,6 +54,8 @@ function recentTraffic(count: number, now = Date.now()) {
       recipientHash: `h${i}`,
       recipientCountry: 'IN',
       template: `tpl_${category}`,
+      messageType: 'template',
+      components: ['body:positional'],
       category,
       lane: category === 'authentication' ? ('auth' as const) : category === 'marketing' ? ('marketing' as const) : ('utility' as const),
       requestedAt: new Date(t - 1_800).toISOString(),
@@ -253,6 +255,13 @@ describe('dashboard page in headless Chromium', chromiumTool.options, () => {
     });
     expect(target).toBe(99);
     expect(await page.locator('#campaigns tbody tr').count()).toBe(3);
+    // Cost per message type and template: every row of the API on the page, with its amount.
+    const costByMessage = (api as unknown as { costByMessage: { messageType: string; template: string; spendUsd: string }[] }).costByMessage;
+    expect(costByMessage.map((r) => r.template).sort()).toEqual(['tpl_authentication', 'tpl_marketing', 'tpl_utility']);
+    const costRows = await page
+      .locator('#cost-message tbody tr')
+      .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(costRows.map((r) => [r[0], r[1], r[4]])).toEqual(costByMessage.map((r) => ['template', r.template, r.spendUsd]));
     // spring-sale has a campaign record: its state, audience and progress come from it; the others have none,
     // so their progress is of the 320 jobs analytics saw (columns: id, state, audience, progress, unsent, …, cancelled).
     const cells = (id: string) => page.locator('#campaigns tbody tr', { hasText: id }).locator('td').allTextContents();

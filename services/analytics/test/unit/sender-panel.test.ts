@@ -22,6 +22,19 @@ const account = (row: Partial<AccountEventRow>): AccountEventRow => ({
 });
 
 describe('senderPanel', () => {
+  // https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/phone_number_quality_update
+  it('places a quality event that names the number only by display number on the right sender', () => {
+    const newestFirst = [
+      account({ phoneNumberId: '', displayPhoneNumber: '15550783881', event: 'FLAGGED', value: '{"display_phone_number":"15550783881","event":"FLAGGED"}' }),
+      account({ phoneNumberId: '', displayPhoneNumber: '15550783881', event: 'THROUGHPUT_UPGRADE', throughputMps: 1_000 }),
+      account({ phoneNumberId: 'P1', displayPhoneNumber: '15550783881', event: 'UNFLAGGED' }),
+      account({ phoneNumberId: '', displayPhoneNumber: '15550000000', event: 'FLAGGED' }), // a number analytics cannot place
+    ];
+    const [p1, p2] = senderPanel([sends('P1', 'W', 60), sends('P2', 'W', 60)], new Map(), newestFirst);
+    expect(p1).toMatchObject({ sender: 'P1', quality: 'RED', allowedMps: 1_000 });
+    expect(p2).toMatchObject({ sender: 'P2', quality: null, allowedMps: null });
+  });
+
   it('says nothing it was not told: no account events leave allowed rate, quality and limit null', () => {
     const [row] = senderPanel([sends('P1', 'W', 120)], new Map(), []);
     expect(row).toMatchObject({

@@ -2,15 +2,41 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CatalogIndex } from '@wa/shared/catalog';
 import type { RedisKeys } from '@wa/shared/redis-keys';
+import type { AccountStanding } from '@wa/shared/account-standing';
+import type { TemplateCategoryChange } from '@wa/shared/template-category';
 import { parseMessagingLimit } from '@wa/shared/tiers';
-import { mergePhoneState, type PhoneState, type Sourced } from '../domain/sender-state';
+import type { TemplateLiveFacts } from '../domain/live-template';
+import { cappedThroughput, mergePhoneState, type PhoneState, type Sourced } from '../domain/sender-state';
 import type { AccountState } from '../ports';
+
+type TemplateQuality = { score: string; previous?: string; updatedAt: string };
 
 interface Snapshot {
   limits: Map<string, Sourced<number | null>>;
   phones: Map<string, PhoneState>;
   templates: Map<string, string>;
   paused: Map<string, string>;
+  standing: Map<string, AccountStanding>;
+  categories: Map<string, TemplateCategoryChange>;
+  qualities: Map<string, TemplateQuality>;
+}
+
+const emptySnapshot = (): Snapshot => ({
+  limits: new Map(),
+  phones: new Map(),
+  templates: new Map(),
+  paused: new Map(),
+  standing: new Map(),
+  categories: new Map(),
+  qualities: new Map(),
+});
+
+/** The stored standing, with its restriction list as a list (Redis's cjson writes an empty one as {}). */
+function standingOf(v: Record<string, unknown> | undefined): AccountStanding | undefined {
+  if (v === undefined) return undefined;
+  const s = v as AccountStanding;
+  if (s.restriction !== undefined && !Array.isArray(s.restriction.items)) s.restriction.items = [];
+  return s;
 }
 
 function parseJson(v: string | null): Record<string, unknown> | undefined {
@@ -30,7 +56,7 @@ function parseJson(v: string | null): Record<string, unknown> | undefined {
  * the safety net for a missed publish.
  */
 export class RedisAccountState implements AccountState {
-  private snapshot: Snapshot = { limits: new Map(), phones: new Map(), templates: new Map(), paused: new Map() };
+  private snapshot: Snapshot = emptySnapshot();
   private subscriber: Redis | undefined;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
@@ -86,14 +112,17 @@ export class RedisAccountState implements AccountState {
     const wabas = catalog.catalog.businesses.map((b) => b.wabaId);
     const phones = catalog.catalog.phoneNumbers;
     const templates = catalog.catalog.templates;
+    const known = catalog.templates();
     const all = [
       ...wabas.map((w) => keys.messagingLimit(w)),
       ...phones.flatMap((p) => [keys.phoneQuality(p.id), keys.phoneStateByDisplay(p.displayNumber)]),
       ...templates.map((t) => keys.templateStatus(t.wabaId, t.name, t.language)),
       ...wabas.map((w) => this.pausedPrefix + w),
+      ...wabas.map((w) => keys.accountStanding(w)),
+      ...known.flatMap((t) => [keys.templateCategory(t.wabaId, t.name, t.language), keys.templateQuality(t.wabaId, t.name, t.language)]),
     ];
     const values = await this.redis.mget(...all);
-    const next: Snapshot = { limits: new Map(), phones: new Map(), templates: new Map(), paused: new Map() };
+    const next = emptySnapshot();
     let i = 0;
     for (const w of wabas) {
       const v = parseJson(values[i++] ?? null);
@@ -118,6 +147,18 @@ export class RedisAccountState implements AccountState {
       const v = values[i++];
       if (v) next.paused.set(w, v);
     }
+    for (const w of wabas) {
+      const v = standingOf(parseJson(values[i++] ?? null));
+      if (v) next.standing.set(w, v);
+    }
+    for (const t of known) {
+      const key = `${t.wabaId}:${t.name}:${t.language}`;
+      const category = parseJson(values[i++] ?? null);
+      const quality = parseJson(values[i++] ?? null);
+      if (category && typeof category.to === 'string' && typeof category.effectiveAtMs === 'number')
+        next.categories.set(key, category as unknown as TemplateCategoryChange);
+      if (quality && typeof quality.score === 'string') next.qualities.set(key, quality as unknown as TemplateQuality);
+    }
     this.snapshot = next;
     this.deps.onChange?.();
   }
@@ -134,8 +175,9 @@ export class RedisAccountState implements AccountState {
     return { value: b ? b.messagingLimit : 250, source: 'catalogue' };
   }
 
+  /** What Meta allows the number (webhooks, Graph API, catalogue), under the catalogue's ceiling if it sets one. */
   throughputMps(phoneNumberId: string): number {
-    return this.phoneState(phoneNumberId).throughputMps.value;
+    return cappedThroughput(this.phoneState(phoneNumberId).throughputMps.value, this.deps.catalog.phoneNumber(phoneNumberId)?.maxThroughputMps);
   }
 
   quality(phoneNumberId: string): string | undefined {
@@ -153,6 +195,24 @@ export class RedisAccountState implements AccountState {
 
   templateStatus(wabaId: string, name: string, language: string): string | undefined {
     return this.snapshot.templates.get(`${wabaId}:${name}:${language}`) ?? this.deps.catalog.template(wabaId, name, language)?.status;
+  }
+
+  templateFacts(wabaId: string, name: string, language: string): TemplateLiveFacts {
+    const key = `${wabaId}:${name}:${language}`;
+    const facts: TemplateLiveFacts = {};
+    const status = this.snapshot.templates.get(key);
+    const change = this.snapshot.categories.get(key);
+    if (status !== undefined) facts.status = status;
+    if (change !== undefined) facts.categoryChange = change;
+    return facts;
+  }
+
+  templateQuality(wabaId: string, name: string, language: string): TemplateQuality | undefined {
+    return this.snapshot.qualities.get(`${wabaId}:${name}:${language}`);
+  }
+
+  standing(wabaId: string): AccountStanding | undefined {
+    return this.snapshot.standing.get(wabaId);
   }
 
   async recipient(phoneNumberId: string, wabaId: string, waId: string): Promise<{ optedOut: boolean; lastInboundMs: number | undefined }> {

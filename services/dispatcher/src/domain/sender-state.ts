@@ -63,3 +63,12 @@ export function mergePhoneState(catalogueMps: number, stored: readonly (Stored |
   const quality = newest(records.map(qualityOf));
   return quality === undefined ? { throughputMps: throughput } : { throughputMps: throughput, quality };
 }
+
+/**
+ * The rate to pace a number at: Meta's figure for it, never above the operator's ceiling
+ * (`maxThroughputMps` in the catalogue). Meta knows only 20, 80 and 1,000 msg/s, so a deployment
+ * that wants, say, 250 from a higher-throughput number sets the ceiling, not the throughput.
+ */
+export function cappedThroughput(metaMps: number, ceilingMps: number | undefined): number {
+  return ceilingMps === undefined ? metaMps : Math.min(metaMps, ceilingMps);
+}

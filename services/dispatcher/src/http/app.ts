@@ -1,3 +1,4 @@
+import { standingBlocks, type AccountStanding } from '@wa/shared/account-standing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -7,6 +8,7 @@ import { formatIssues } from '@wa/shared/decode';
 import { bearerToken, requireToken } from '@wa/shared/http-auth';
 import { registerOpsRoutes } from '@wa/shared/http-ops';
 import type { Readiness } from '@wa/shared/readiness';
+import { liveTemplate } from '../domain/live-template';
 import { admitCampaign } from '../domain/admission';
 import { pickSender } from '../domain/sender-pool';
 import { UnknownCampaignError, type AccountState, type CampaignControl, type CampaignState, type MessagingLimits, type RateLimiter } from '../ports';
@@ -125,6 +127,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         wabaId: n.wabaId,
         portfolioId: business.portfolioId,
         rateLimitMps: rate.limitMps,
+        maxThroughputMps: n.maxThroughputMps ?? null,
         targetMps: Math.round(rate.targetMps * 100) / 100,
         adaptiveFactor: rate.factor,
         quality: deps.account.quality(n.id) ?? null,
@@ -137,9 +140,32 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         },
         messagingBudgetUsed: await deps.limits.used(business.portfolioId),
         accountPaused: deps.account.accountPaused(n.wabaId),
+        // Meta's account_update: ban, restrictions (each until its expiry), violation; and what they hold now.
+        standing: standingView(deps.account.standing?.(n.wabaId), Date.now()),
       });
     }
     return { senders };
+  });
+
+  // Each template as the gates see it now, with Meta's re-categorisation and quality score (webhooks).
+  app.get('/v1/templates', async () => {
+    const now = Date.now();
+    const templates = deps.catalog.templates().map((t) => {
+      const facts = deps.account.templateFacts?.(t.wabaId, t.name, t.language) ?? {};
+      const live = liveTemplate(t, facts, now)!;
+      const quality = deps.account.templateQuality?.(t.wabaId, t.name, t.language);
+      return {
+        wabaId: t.wabaId,
+        name: t.name,
+        language: t.language,
+        source: t.source,
+        status: live.status,
+        category: live.category,
+        categoryChange: facts.categoryChange ?? null,
+        quality: quality ?? (t.quality !== undefined ? { score: t.quality } : null),
+      };
+    });
+    return { templates };
   });
 
   app.post<{ Params: { wabaId: string } }>('/v1/accounts/:wabaId/resume', async (req, reply) => {
@@ -149,4 +175,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   return app;
+}
+
+/** The account's standing for GET /v1/senders: Meta's facts, and which sends they hold at `nowMs`. */
+function standingView(standing: AccountStanding | undefined, nowMs: number) {
+  const held = standingBlocks(standing, nowMs);
+  const holds = [
+    ...(held.all ? ['banned'] : []),
+    ...(held.businessInitiated ? ['business_initiated'] : []),
+    ...(held.customerInitiated ? ['customer_initiated'] : []),
+  ];
+  return { holds, ...(standing ?? {}) };
 }

@@ -83,6 +83,10 @@ describe('free-form messages (real Kafka, Redis, simulator)', () => {
       jobs.map(async (j) => ((await (await fetch(`${h!.simUrl}/_sim/messages/${h!.terminal(j.jobId)[0]!.wamid}`)).json()) as { type: string }).type),
     );
     expect(types).toEqual(KINDS.map((k) => k.type));
+    // The audit event names the kind and structure for analytics (shared/src/message-shape.ts).
+    expect(jobs.map((j) => h!.terminal(j.jobId)[0]!.messageType)).toEqual(KINDS.map((k) => k.type));
+    expect(h.terminal(jobs[0]!.jobId)[0]!.components).toEqual(['context', 'preview_url']);
+    expect(h.terminal(jobs[9]!.jobId)[0]!.components).toEqual(['interactive:list']);
     expect(h.dlq.find((d) => d.jobId === closed.jobId)?.reason).toBe('outside_service_window');
   });
 });

@@ -62,14 +62,20 @@ describe('templates synced from the simulator (real Kafka, Redis, simulator)', (
 
     const outcomeOf = async (j: ReturnType<typeof job>) => {
       await h!.produce([j]);
-      await waitFor(() => h!.terminal(j.jobId).length > 0, { timeoutMs: 20_000, description: `outcome of ${j.jobId}` });
+      // A refusal's dead letter goes out with its event but on another topic: wait for both.
+      await waitFor(() => h!.terminal(j.jobId).some((e) => e.outcome !== 'rejected' || h!.dlq.some((d) => d.jobId === j.jobId)), {
+        timeoutMs: 20_000,
+        description: `outcome of ${j.jobId}`,
+      });
       return { event: h!.terminal(j.jobId)[0]!, dlq: h!.dlq.find((d) => d.jobId === j.jobId) };
     };
     const marketing = (to: string, message: ReturnType<typeof summer>) => job({ to, lane: 'marketing', category: 'marketing', message });
 
     // 1. The image-header template with a quick reply and a URL suffix is accepted by the simulator.
     const ok = await outcomeOf(marketing(recipient(1), summer()));
-    expect(ok.event).toMatchObject({ outcome: 'sent', template: 'summer_launch', category: 'marketing' });
+    expect(ok.event).toMatchObject({ outcome: 'sent', template: 'summer_launch', category: 'marketing', messageType: 'template' });
+    // Analytics gets the structure of the real template (both buttons, though only the URL takes a parameter), no values.
+    expect(ok.event.components).toEqual(['body:positional', 'button:quick_reply', 'button:url', 'header:image']);
     const atSim = await (await fetch(`${h.simUrl}/_sim/messages/${ok.event.wamid}`)).json();
     expect(atSim).toMatchObject({ template: 'summer_launch', failCode: null });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergePhoneState } from '../../src/domain/sender-state';
+import { cappedThroughput, mergePhoneState } from '../../src/domain/sender-state';
 
 describe('sender state from stored records', () => {
   it('falls back to the catalogue when nothing is stored', () => {
@@ -42,5 +42,15 @@ describe('sender state from stored records', () => {
     const byDisplay = { event: 'THROUGHPUT_UPGRADE', quality: 'UNKNOWN', throughputMps: 1_000, updatedAt: '2026-12-02T00:00:00.000Z', source: 'webhook' };
     const byId = { quality: 'YELLOW', throughputMps: 80, updatedAt: '2026-12-04T00:00:00.000Z', source: 'graph_api' };
     expect(mergePhoneState(80, [byId, byDisplay]).throughputMps).toEqual({ value: 80, source: 'graph_api', at: '2026-12-04T00:00:00.000Z' });
+  });
+});
+
+// Meta's levels are 20, 80 and 1,000 msg/s (https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput);
+// a deployment that wants another rate from a number sets the catalogue's ceiling.
+describe('the catalogue ceiling (maxThroughputMps)', () => {
+  it("paces at Meta's rate under the ceiling, at the ceiling above it, and at Meta's rate without one", () => {
+    expect(cappedThroughput(1_000, 250)).toBe(250);
+    expect(cappedThroughput(80, 250)).toBe(80);
+    expect(cappedThroughput(1_000, undefined)).toBe(1_000);
   });
 });

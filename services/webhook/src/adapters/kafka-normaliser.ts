@@ -36,6 +36,8 @@ export interface NormaliserDeps {
   metrics: WebhookMetrics;
   logger: Logger;
   clock: Clock;
+  /** Gets the inbound messages of each batch once they are committed (mark-as-read); must not block. */
+  onInbound?: (events: InboundEventV1[]) => void;
 }
 
 type AnyEvent = { type: 'status'; event: StatusEventV1 } | { type: 'inbound'; event: InboundEventV1 } | { type: 'account'; event: AccountEventV1 };
@@ -127,6 +129,15 @@ export class Normaliser {
     for (const id of alreadySeen) metrics.dedupeHits.inc({ type: work.events.get(id)?.type ?? 'unknown' });
     if (work.inBatchDuplicates > 0) metrics.dedupeHits.inc({ type: 'in_batch' }, work.inBatchDuplicates);
 
+    // Meta names a number in quality webhooks only by its display number: the account event carries
+    // the id too when `metadata` paired them, so analytics (the dashboard's sender panel) can place it.
+    await state.rememberPhoneNumbers(work.phoneNumbers);
+    for (const e of fresh) {
+      if (e.type !== 'account' || e.event.phoneNumberId !== undefined || e.event.displayPhoneNumber === undefined) continue;
+      const id = await state.resolvePhoneNumberId(e.event.displayPhoneNumber);
+      if (id !== undefined) e.event.phoneNumberId = id;
+    }
+
     const byTopic = new Map<string, Message[]>();
     const push = (topic: string, message: Message) => {
       const list = byTopic.get(topic);
@@ -148,7 +159,6 @@ export class Normaliser {
       if (e.type === 'inbound') changes.push(...inboundChanges(e.event, this.deps.keywords));
       else if (e.type === 'account') changes.push(...accountChanges(e.event));
     }
-    await state.rememberPhoneNumbers(work.phoneNumbers);
     const applied = await state.apply(changes);
     for (const c of changes) metrics.stateChanges.inc({ kind: c.kind });
     for (const s of applied.skipped) {
@@ -159,6 +169,10 @@ export class Normaliser {
 
     const last = batch.messages[batch.messages.length - 1];
     if (last !== undefined) await ctx.commit(last.offset);
+    if (this.deps.onInbound) {
+      const inbound = fresh.flatMap((e) => (e.type === 'inbound' ? [e.event] : []));
+      if (inbound.length > 0) this.deps.onInbound(inbound);
+    }
     for (const e of fresh) metrics.events.inc({ type: e.type, status: eventLabel(e) });
     for (const d of work.deadLetters) metrics.deadLetters.inc({ reason: d.reason });
     metrics.normaliserBatchDuration.observe((performance.now() - startedAt) / 1000);

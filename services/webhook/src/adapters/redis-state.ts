@@ -73,6 +73,28 @@ end
 if ARGV[4] and ARGV[4] ~= '' then redis.call('SET', KEYS[1], new, 'PX', ARGV[4]) else redis.call('SET', KEYS[1], new) end
 return 1`;
 
+/**
+ * Merges one facet (ARGV[1]) of an account's standing (ARGV[2], JSON) into the stored object, unless
+ * the stored facet is newer (ARGV[3] is the new facet's time); ARGV[4] is the TTL in ms.
+ */
+const SET_FACET_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+local obj = {}
+if cur then
+  local ok, old = pcall(cjson.decode, cur)
+  if ok and type(old) == 'table' then obj = old end
+end
+local prev = obj[ARGV[1]]
+if type(prev) == 'table' and type(prev.updatedAt) == 'string' and prev.updatedAt > ARGV[3] then return 0 end
+obj[ARGV[1]] = cjson.decode(ARGV[2])
+redis.call('SET', KEYS[1], cjson.encode(obj), 'PX', ARGV[4])
+return 1`;
+
+/** Bans and restrictions are re-announced by Meta on every change; half a year covers the longest ones seen. */
+export const ACCOUNT_STANDING_TTL_MS = 180 * 24 * 3_600_000;
+/** A template's re-categorisation or quality score stays until Meta reports another one (or 400 days pass). */
+export const TEMPLATE_FACT_TTL_MS = 400 * 24 * 3_600_000;
+
 /** Whether any of an event's candidate buckets (ARGV[1] per event, flattened in KEYS) holds its field. */
 const SEEN_SCRIPT = `
 local n = tonumber(ARGV[1])
@@ -173,7 +195,8 @@ export class RedisState {
     for (const p of fresh) this.knownDisplays.set(p.displayPhoneNumber, p.phoneNumberId);
   }
 
-  private async resolvePhoneNumberId(display: string): Promise<string | undefined> {
+  /** The phone number id of a business number by its display number, when a message webhook's `metadata` paired them. */
+  async resolvePhoneNumberId(display: string): Promise<string | undefined> {
     const cached = this.knownDisplays.get(display);
     if (cached !== undefined) return cached;
     try {
@@ -250,6 +273,28 @@ export class RedisState {
           pipeline.set(this.keys.templateStatus(change.wabaId, change.name, change.language), change.status);
           announce.push({ kind: change.kind, wabaId: change.wabaId, name: change.name, language: change.language, status: change.status });
           break;
+        case 'account_standing':
+          pipeline.eval(
+            SET_FACET_SCRIPT,
+            1,
+            this.keys.accountStanding(change.wabaId),
+            change.facet,
+            JSON.stringify(change.value),
+            change.value.updatedAt,
+            String(ACCOUNT_STANDING_TTL_MS),
+          );
+          announce.push({ kind: change.kind, wabaId: change.wabaId, facet: change.facet, event: change.value.event });
+          break;
+        case 'template_category':
+        case 'template_quality': {
+          const key =
+            change.kind === 'template_category'
+              ? this.keys.templateCategory(change.wabaId, change.name, change.language)
+              : this.keys.templateQuality(change.wabaId, change.name, change.language);
+          pipeline.eval(SET_IF_NEWER_SCRIPT, 1, key, JSON.stringify(change.value), change.value.updatedAt, '0', String(TEMPLATE_FACT_TTL_MS));
+          announce.push({ kind: change.kind, wabaId: change.wabaId, name: change.name, language: change.language });
+          break;
+        }
         case 'pricing_tier':
           pipeline.eval(SET_IF_NEWER_SCRIPT, 1, this.keys.pricingTier(change.wabaId), JSON.stringify(change.value), String(change.value.updatedAt), '0');
           announce.push({ kind: change.kind, wabaId: change.wabaId });

@@ -218,6 +218,9 @@ function inboundCandidate(m: Obj, wabaId: string, phoneNumberId: string | undefi
   return candidate;
 }
 
+/** Fields other than the status update that name a template (re-categorisation, quality score). */
+const TEMPLATE_FIELDS = new Set(['template_category_update', 'message_template_quality_update']);
+
 function accountCandidate(field: string, value: Obj, wabaId: string, time: string | undefined, ctx: DeliveryContext): Obj {
   const kind = ACCOUNT_KIND[field] ?? 'other';
   const candidate: Obj = {
@@ -237,7 +240,8 @@ function accountCandidate(field: string, value: Obj, wabaId: string, time: strin
   if (phoneNumberId !== undefined) candidate.phoneNumberId = phoneNumberId;
   const display = str(value.display_phone_number);
   if (display !== undefined) candidate.displayPhoneNumber = display;
-  if (kind === 'template_status') {
+  const namesTemplate = str(value.message_template_name) !== undefined && str(value.message_template_language) !== undefined;
+  if (kind === 'template_status' || (TEMPLATE_FIELDS.has(field) && namesTemplate)) {
     const template: Obj = { name: str(value.message_template_name), language: str(value.message_template_language) };
     if (str(value.message_template_id) !== undefined) template.id = str(value.message_template_id);
     if (str(value.reason) !== undefined) template.reason = str(value.reason);

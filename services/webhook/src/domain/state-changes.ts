@@ -1,4 +1,6 @@
+import { standingFacetOf, type AccountStanding, type StandingFacet } from '@wa/shared/account-standing';
 import type { AccountEventV1, InboundEventV1 } from '@wa/shared/contracts/events';
+import { templateCategoryChangeOf, type TemplateCategoryChange } from '@wa/shared/template-category';
 import type { KeywordMatcher } from './keywords';
 
 /**
@@ -29,7 +31,10 @@ export type StateChange =
       value: PhoneStateValue;
     }
   | { kind: 'template_status'; wabaId: string; name: string; language: string; status: string }
-  | { kind: 'pricing_tier'; wabaId: string; value: Record<string, unknown> };
+  | { kind: 'pricing_tier'; wabaId: string; value: Record<string, unknown> }
+  | { kind: 'account_standing'; wabaId: string; facet: StandingFacet; value: NonNullable<AccountStanding[StandingFacet]> }
+  | { kind: 'template_category'; wabaId: string; name: string; language: string; value: TemplateCategoryChange }
+  | { kind: 'template_quality'; wabaId: string; name: string; language: string; value: { score: string; previous?: string; updatedAt: string } };
 
 /** Changes that the dispatcher must hear about at once (pub/sub), not only on its next read. */
 export function isAccountChange(change: StateChange): boolean {
@@ -89,7 +94,30 @@ export function accountChanges(event: AccountEventV1): StateChange[] {
     const value = typeof event.value === 'object' && event.value !== null ? (event.value as Record<string, unknown>) : {};
     changes.push({ kind: 'pricing_tier', wabaId: event.wabaId, value: { ...value, event: eventName, updatedAt } });
   }
+  if (event.kind === 'account_update') {
+    const standing = standingFacetOf(event.value, updatedAt);
+    if (standing !== undefined) changes.push({ kind: 'account_standing', wabaId: event.wabaId, facet: standing.facet, value: standing.value });
+  }
+  if (event.field === 'template_category_update') {
+    const c = templateCategoryChangeOf(event.value, Date.parse(updatedAt));
+    if (c !== undefined) changes.push({ kind: 'template_category', wabaId: event.wabaId, name: c.name, language: c.language, value: c.change });
+  }
+  if (event.field === 'message_template_quality_update') changes.push(...templateQualityChanges(event));
   return changes;
+}
+
+/**
+ * `message_template_quality_update`: a template's quality score (GREEN, YELLOW, RED, UNKNOWN), kept
+ * per template for GET /v1/templates and the dashboard; the template's status webhooks do the pausing.
+ * https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/message_template_quality_update
+ */
+function templateQualityChanges(event: AccountEventV1): StateChange[] {
+  const v = typeof event.value === 'object' && event.value !== null ? (event.value as Record<string, unknown>) : {};
+  const score = typeof v.new_quality_score === 'string' ? v.new_quality_score.toUpperCase() : undefined;
+  if (event.template === undefined || score === undefined) return [];
+  const value: { score: string; previous?: string; updatedAt: string } = { score, updatedAt: event.occurredAt };
+  if (typeof v.previous_quality_score === 'string') value.previous = v.previous_quality_score.toUpperCase();
+  return [{ kind: 'template_quality', wabaId: event.wabaId, name: event.template.name, language: event.template.language, value }];
 }
 
 /**

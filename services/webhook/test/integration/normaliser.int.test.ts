@@ -147,6 +147,12 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
       description: 'limit announcement',
     });
     await waitFor(() => announcements.some((a) => a.kind === 'phone_quality' && a.phoneNumberId === phoneNumberId), { description: 'quality announcement' });
+    // The forwarded event names the number by id too (Meta sent only the display number), so the
+    // dashboard's sender panel shows the rating on the right number.
+    const flagged = await waitFor(() => accountEvents.json<AccountEventV1>().find((e) => e.wabaId === wabaId && e.event === 'FLAGGED'), {
+      description: 'FLAGGED account event',
+    });
+    expect(flagged).toMatchObject({ kind: 'phone_quality', displayPhoneNumber: display, phoneNumberId });
     // Also kept by display number, which the dispatcher maps through its catalogue; a later throughput
     // upgrade (no rating) keeps the rating, and a later FLAGGED (no throughput) keeps the upgrade.
     await send(f.qualityUpdate({ event: 'THROUGHPUT_UPGRADE', currentLimit: 'TIER_UNLIMITED', time: NOW_S + 1, wabaId, display }));
@@ -178,6 +184,32 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     await send(f.pricingTierUpdate({ time: NOW_S, tier: '25001:100000', wabaId }));
     const tier = await waitFor(() => h.redis.get(keys.pricingTier(wabaId)), { description: 'pricing tier key' });
     expect(JSON.parse(tier)).toMatchObject({ event: 'VOLUME_BASED_PRICING_TIER_UPDATE', volume_tier_info: { tier: '25001:100000' } });
+
+    // account_update bans and restrictions: one facet each in the account's standing, with a TTL.
+    // https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/account_update
+    const accountUpdate = (value: Record<string, unknown>, time: number) => f.envelope([{ field: 'account_update', value }], { wabaId, time });
+    await send(accountUpdate({ event: 'DISABLED_UPDATE', ban_info: { waba_ban_state: 'DISABLE', waba_ban_date: '2026-12-06' } }, NOW_S));
+    await send(
+      accountUpdate(
+        { event: 'ACCOUNT_RESTRICTION', restriction_info: [{ restriction_type: 'RESTRICTED_BIZ_INITIATED_MESSAGING', expiration: NOW_S + 3600 }] },
+        NOW_S,
+      ),
+    );
+    await waitFor(async () => JSON.parse((await h.redis.get(keys.accountStanding(wabaId))) ?? '{}').restriction !== undefined, { description: 'standing key' });
+    await waitFor(async () => JSON.parse((await h.redis.get(keys.accountStanding(wabaId))) ?? '{}').ban !== undefined, { description: 'ban facet' });
+    expect(JSON.parse((await h.redis.get(keys.accountStanding(wabaId)))!)).toMatchObject({
+      ban: { state: 'DISABLE', event: 'DISABLED_UPDATE' },
+      restriction: { items: [{ type: 'RESTRICTED_BIZ_INITIATED_MESSAGING', expiresAtMs: (NOW_S + 3600) * 1000 }] },
+    });
+    expect(await h.redis.pttl(keys.accountStanding(wabaId))).toBeGreaterThan(0);
+    // An older ban report arriving late does not undo a newer reinstatement.
+    await send(accountUpdate({ event: 'DISABLED_UPDATE', ban_info: { waba_ban_state: 'REINSTATE' } }, NOW_S + 10));
+    await waitFor(async () => JSON.parse((await h.redis.get(keys.accountStanding(wabaId))) ?? '{}').ban?.state === 'REINSTATE', { description: 'reinstated' });
+    await send(accountUpdate({ event: 'DISABLED_UPDATE', ban_info: { waba_ban_state: 'DISABLE', waba_ban_date: '2026-12-01' } }, NOW_S - 100));
+    await waitFor(() => accountEvents.json<AccountEventV1>().some((e) => e.wabaId === wabaId && JSON.stringify(e.value).includes('2026-12-01')), {
+      description: 'late ban forwarded',
+    });
+    expect(JSON.parse((await h.redis.get(keys.accountStanding(wabaId)))!).ban.state).toBe('REINSTATE');
   });
 
   it('dead-letters an event that fails its schema with the reason, and forwards the rest of the payload', async () => {

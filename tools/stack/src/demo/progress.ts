@@ -23,7 +23,7 @@ export interface DemoSnapshot {
   read: number;
   failedAfterAcceptance: number;
   awaitingStatus: number;
-  /** Per number: achieved msg/s (Meta's count), the dispatcher's paced target and Meta's limit. */
+  /** Per number: achieved msg/s (Meta's count), the dispatcher's paced target and the number's limit (Meta's, or the catalogue's lower ceiling). */
   senders: Array<{ id: string; label: string; rate: number; target: number | null; limit: number }>;
   /** 130429 answers the simulator gave (ground truth; should stay 0). */
   throttled: number;
@@ -102,7 +102,7 @@ export function renderProgress(s: DemoSnapshot): string[] {
     row('  refused by Meta', s.refusedByMeta),
     row('  outcome unknown', s.unknown),
     row('  pending', s.pending),
-    `  sender throughput, msg/s: achieved (Meta's count) / paced target / Meta's limit — 130429 so far: ${n(s.throttled)}`,
+    `  sender throughput, msg/s: achieved (Meta's count) / paced target / limit — 130429 so far: ${n(s.throttled)}`,
     ...s.senders.map(
       (x) =>
         `    ${x.label.padEnd(16)} ${x.rate.toFixed(0).padStart(5)} / ${x.target === null ? '   ?' : x.target.toFixed(0).padStart(4)} / ${String(x.limit).padEnd(5)} ${bar(x.rate, x.limit, 20)}`,

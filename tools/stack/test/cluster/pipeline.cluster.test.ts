@@ -228,7 +228,7 @@ describe('cluster drill', () => {
       expect(r.conflicting, 'jobs with more than one terminal outcome').toEqual([]);
       expect(r.sentWithFinalStatus, 'sent messages with a final status').toBe(r.sent);
     }
-    if (throttled > 0) console.log(`130429 timeline: ${throttleTimeline.join('; ')}`);
+    if (throttled > 0) console.log(`130429 timeline: ${throttleTimeline.join('; ')}\n130429 windows (simulator): ${JSON.stringify(sim.throttleEvents)}`);
     expect(throttled, `130429 answers across dispatcher replicas: ${throttleTimeline.join('; ')}`).toBeLessThanOrEqual(MAX_THROTTLED);
     expect(balancer.forwarded.size).toBe(2);
     expect(

@@ -65,6 +65,7 @@
     el('s-rate').textContent = scope.window;
     el('s-cost-category').textContent = scope.cost;
     el('s-cost-country').textContent = scope.cost;
+    el('s-cost-message').textContent = scope.cost;
     el('s-senders').textContent = scope.senders;
     el('s-campaigns').textContent = scope.campaigns;
   }
@@ -155,6 +156,10 @@
       },
       options: { plugins: { legend: { display: false } } },
     });
+    fillTable(
+      'cost-message',
+      (d.costByMessage || []).map((r) => [r.messageType, r.template || '–', fmtInt(r.billableUnits), fmtInt(r.freeUnits), r.spendUsd]),
+    );
     fillTable(
       'campaigns',
       d.campaigns.map((c) => [
