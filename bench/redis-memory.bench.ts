@@ -1,7 +1,8 @@
 /**
  * Redis memory per message of the exactly-once bookkeeping, through the real adapters against real
  * Redis: ingest's idempotency claim, the dispatcher's send ledger (claim, then 'done' with the sent
- * event) and the webhook normaliser's dedupe markers for three statuses (sent, delivered, read).
+ * event, then announced) and the webhook normaliser's dedupe markers for three statuses (sent,
+ * delivered, read).
  * Bytes come from `MEMORY USAGE <key> SAMPLES 0` of every key under a unique prefix (the shared Redis
  * makes INFO memory deltas noisy). KB·day per message = Σ bytes × days kept: a plain key is kept for
  * its TTL, a hash bucket's field for its mean lifetime (see shared/src/redis-buckets.ts).
@@ -41,7 +42,8 @@ const clock = { now: () => Date.now() };
 const idemBits = bitsFor(MESSAGES);
 const seenBits = bitsFor(MESSAGES * STATUSES.length);
 const idempotency = createRedisIdempotencyStore(redis, { keyPrefix: prefix, ttlSeconds: IDEMPOTENCY_TTL_S, bucketBits: idemBits });
-const ledger = new RedisLedger(redis, { keyPrefix: prefix, ttlMs: LEDGER_TTL_MS });
+const ledgerBits = bitsFor(MESSAGES);
+const ledger = new RedisLedger(redis, { keyPrefix: prefix, ttlMs: LEDGER_TTL_MS, bucketBits: ledgerBits });
 const state = new RedisState(redis, createRedisKeys(prefix), { dedupeTtlS: DEDUPE_TTL_S, dedupeBucketBits: seenBits, clock });
 
 /** Same shape as ingest's job ids (domain/job-id.ts). */
@@ -80,13 +82,14 @@ async function run(): Promise<void> {
     // ingest: one single-recipient request per message
     const claims = await idempotency.claim(range.map((i) => ({ key: `bench-order-${i}`, owner: `k:wa.requests:0:${i}` })));
     if (claims.some((c) => c !== 'new')) throw new Error('idempotency: a fresh key was not new');
-    // dispatcher: claim, send, record done with the event
+    // dispatcher: claim, send, record done with the event, announce it
     await Promise.all(
       range.map(async (i) => {
         const claim = await ledger.claim(jobIdOf(i), 0);
         if (!claim.claimed) throw new Error('ledger: a fresh job was not claimed');
         const event = sentEvent(i);
-        await ledger.recordDone(event.jobId, 0, event);
+        await ledger.recordDone(event.jobId, 0, JSON.stringify(event));
+        ledger.announced(event.jobId);
       }),
     );
     // webhook: three statuses per message, looked up then marked
@@ -101,7 +104,11 @@ async function run(): Promise<void> {
   ]);
   if (again[0] !== 'duplicate' || again[1] !== 'owned') throw new Error(`idempotency after the run: ${again.join(',')}`);
   const done = await ledger.peek(jobIdOf(MESSAGES - 1));
-  if (done?.st !== 'done' || done.event.wamid !== wamidOf(MESSAGES - 1)) throw new Error('ledger after the run: the done event is not as recorded');
+  if (done?.st !== 'done' || done.event?.wamid !== wamidOf(MESSAGES - 1)) throw new Error('ledger after the run: the done event is not as recorded');
+  // Once its recent key has expired, the job is still known as done (the bucket entry) and cannot be claimed.
+  await redis.del(`${prefix}wa:dispatch:ledger:${jobIdOf(0)}`);
+  const again0 = await ledger.claim(jobIdOf(0), 0);
+  if (again0.claimed || again0.existing.st !== 'done') throw new Error('ledger after the run: a done job could be claimed again');
   const lastIds = STATUSES.map((s, k) => `${wamidOf(MESSAGES - 1)}:${s}:${1_772_355_600 + k}`);
   if ((await state.seen(lastIds)).size !== lastIds.length) throw new Error('dedupe after the run: a marked event was not seen');
   await ledger.stop();
@@ -127,9 +134,17 @@ async function measure(): Promise<Category[]> {
       byteDays: 0,
     },
     {
-      name: 'send ledger (dispatcher)',
-      match: (k) => k.startsWith(`${prefix}wa:dispatch:`) && !k.includes(':owner:'),
-      bucketModel: new RedisBuckets({ prefix: '', horizonMs: LEDGER_TTL_MS, bucketBits: 0 }),
+      name: 'send ledger, buckets (dispatcher)',
+      match: (k) => k.startsWith(`${prefix}wa:dispatch:ledger-b:`),
+      bucketModel: ledger.buckets,
+      keys: 0,
+      bytes: 0,
+      byteDays: 0,
+    },
+    {
+      name: 'send ledger, recent keys (dispatcher)',
+      match: (k) => k.startsWith(`${prefix}wa:dispatch:ledger:`),
+      bucketModel: ledger.buckets,
       keys: 0,
       bytes: 0,
       byteDays: 0,
@@ -178,7 +193,7 @@ try {
   ]);
   writeReport('redis-memory', {
     messages: MESSAGES,
-    bucketBits: { idempotency: idemBits, webhookDedupe: seenBits },
+    bucketBits: { idempotency: idemBits, sendLedger: ledgerBits, webhookDedupe: seenBits },
     categories: categories.map((c) => ({ name: c.name, keys: c.keys, bytesPerMessage: c.bytes / MESSAGES, kbDayPerMessage: c.byteDays / MESSAGES / 1024 })),
     totalBytesPerMessage: totalBytes / MESSAGES,
     kbDayPerMessage: kbDay,

@@ -42,6 +42,8 @@ export function createRedisKeys(prefix = '') {
      * display number; the webhook service learns the pairing from `metadata` of message webhooks.
      */
     phoneNumberIdByDisplay: (displayPhoneNumber: string) => `${p}phone-by-display:${displayPhoneNumber}`,
+    /** JSON {id, uploadedAt}: a campaign's media uploaded through this sender (dispatcher); TTL 29 days. `:lock` and `:failed` beside it. */
+    campaignMedia: (campaignId: string, phoneNumberId: string, linkHash: string) => `${p}campaign-media:${campaignId}:${phoneNumberId}:${linkHash}`,
     /** "1" once the webhook service asked Meta to mark this inbound message as read; TTL 24 h. */
     readMarked: (wamid: string) => `${p}read-marked:${wamid}`,
     /** Prefix of the webhook dedupe buckets (hashes of event-id digests per day, see redis-buckets.ts). */

@@ -18,6 +18,18 @@ export const dispatcherEnvSchema = z.object({
     300_000,
     0,
   ),
+  MEDIA_UPLOAD_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .describe(
+      'hosts the dispatcher may download campaign media from to upload it once ({link, upload: true}), comma-separated; empty = such media is sent by link',
+    ),
   TEMPLATE_SYNC: env.bool(
     "copy the business accounts' templates from GET /{waba-id}/message_templates into the template store (at start-up, periodically, on template webhooks)",
     true,
@@ -90,6 +102,7 @@ export const dispatcherEnvSchema = z.object({
   CONSUMER_COMMIT_INTERVAL_MS: env.int('how often each consumer commits, per partition, the offset below which every job is done', 500, 50, 60_000),
   PARTITIONS_CONSUMED_CONCURRENTLY: env.int('partitions processed concurrently per consumer', 8, 1, 256),
   LEDGER_TTL_MS: env.int('how long the send ledger remembers a job (must exceed the longest redelivery/replay horizon)', 3 * 24 * 3_600_000, 60_000),
+  LEDGER_BUCKET_BITS: env.int('log2 of the send ledger hash buckets per day: log2(messages a day / 64); 17 suits 10 M messages a day', 17, 0, 24),
   OUTCOME_LINGER_MS: env.int('how long outcome records wait to be batched into one produce', 5, 0, 1_000),
   STATE_REFRESH_MS: env.int('periodic re-read of account/campaign state (pub/sub makes changes immediate; this is the safety net)', 5_000, 100),
 });

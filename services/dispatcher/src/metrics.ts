@@ -28,6 +28,12 @@ export function createDispatcherMetrics(registry: Registry, counts: Partial<Sche
   const registers = [registry];
   return {
     consumer: createConsumerMetrics(registry, 'wa_dispatch'),
+    campaignMedia: new Counter({
+      name: 'wa_dispatch_campaign_media_total',
+      help: 'campaign media ({link, upload: true}) by result: uploaded, refreshed (re-uploaded before expiry), reused (id from the store), failed (sent by link)',
+      labelNames: ['result'],
+      registers,
+    }),
     sends: new Counter({
       name: 'wa_dispatch_sends_total',
       help: 'Job outcomes by sender, outcome and error class',

@@ -24,9 +24,14 @@ export interface CloudApi {
   close(): Promise<void>;
 }
 
-/** The ledger's view of a job (one Redis key per job id). */
+/**
+ * The ledger's view of a job. A 'done' entry carries its event while it may not have reached Kafka yet
+ * (and for a while after); a 'retry' or 'done' entry read from the long-term store has no `at`.
+ */
 export type LedgerEntry =
-  { st: 'claimed'; a: number; owner: string; at: number } | { st: 'retry'; a: number; at: number } | { st: 'done'; a: number; at: number; event: SentEventV1 };
+  | { st: 'claimed'; a: number; owner: string; at: number }
+  | { st: 'retry'; a: number; at?: number }
+  | { st: 'done'; a: number; at?: number; event?: SentEventV1 };
 
 export type ClaimResult = { claimed: true } | { claimed: false; existing: LedgerEntry };
 
@@ -41,18 +46,21 @@ export interface SendLedger {
   claimRequest(jobId: string, attempt: number): LedgerClaim;
   /** Current state of a job, if the ledger knows it. */
   peek(jobId: string): Promise<LedgerEntry | undefined>;
-  /** Claims and records a terminal outcome decided before any send (a refusal), atomically. */
-  claimDone(jobId: string, attempt: number, event: SentEventV1): Promise<ClaimResult>;
-  /** Records a terminal outcome (the event is kept so a redelivery can re-announce it). */
-  /** `eventJson`, when given, is `JSON.stringify(event)` (the caller encoded it already). */
-  recordDone(jobId: string, attempt: number, event: SentEventV1, eventJson?: string): Promise<void>;
+  /** Claims and records a terminal outcome decided before any send (a refusal), atomically. `eventJson` is the event as produced. */
+  claimDone(jobId: string, attempt: number, eventJson: string): Promise<ClaimResult>;
+  /** Records a terminal outcome; the event (`eventJson`, as produced) is kept so a redelivery can re-announce it. */
+  recordDone(jobId: string, attempt: number, eventJson: string): Promise<void>;
   /** Records that `attempt` failed and a retry record for `attempt + 1` is being produced. */
   recordRetry(jobId: string, attempt: number): Promise<void>;
   /** Gives a claim back without an attempt (the job was deferred before any send). */
   release(jobId: string, attempt: number): Promise<void>;
+  /** The job's 'done' event is acknowledged by Kafka: the ledger need not keep it for long. */
+  announced(jobId: string): void;
   /** Whether the process that holds a claim is still alive (its heartbeat key exists). */
   ownerAlive(owner: string): Promise<boolean>;
   readonly owner: string;
+  /** A job must be admitted (claimRequest) within half of this after its last peek: the handler peeks again otherwise. */
+  readonly recentMs: number;
 }
 
 /** A ledger claim in the form the limiter can take atomically with the send admission. */

@@ -23,6 +23,7 @@ import { GraphSenderSync } from './adapters/graph-sender-sync';
 import { qualityIsLow } from './domain/quality-gate';
 import { LiveTemplates, type TemplateOverlay } from '@wa/shared/templates/store';
 import { TemplateSyncer } from '@wa/shared/templates/sync';
+import { CampaignMedia } from './adapters/campaign-media';
 import { RedisAccountState } from './adapters/redis-account-state';
 import { RedisCampaigns } from './adapters/redis-campaigns';
 import { RedisLedger } from './adapters/redis-ledger';
@@ -103,7 +104,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
 
   // One permit per Graph API pool connection, held from the send admission to the answer (see SendScheduler).
   const connections = createSemaphore(config.HTTP_POOL_CONNECTIONS);
-  const ledger = new RedisLedger(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlMs: config.LEDGER_TTL_MS });
+  const ledger = new RedisLedger(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlMs: config.LEDGER_TTL_MS, bucketBits: config.LEDGER_BUCKET_BITS });
   const account = new RedisAccountState(redis, { keys, keyPrefix: config.REDIS_KEY_PREFIX, catalog, refreshMs: config.STATE_REFRESH_MS, logger });
   const senderSync =
     config.SENDER_SYNC_INTERVAL_MS > 0
@@ -163,6 +164,17 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     account,
     campaigns,
     cloudApi,
+    campaignMedia: new CampaignMedia({
+      redis,
+      keys,
+      baseUrl: config.GRAPH_API_BASE_URL,
+      version: config.GRAPH_API_VERSION,
+      timeoutMs: 30_000,
+      allowedHosts: config.MEDIA_UPLOAD_HOSTS,
+      clock,
+      logger: logger.child({ component: 'campaign-media' }),
+      counter: metrics.campaignMedia,
+    }),
     publish: (records) => out.publish(records),
     metrics,
     clock,

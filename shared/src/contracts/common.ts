@@ -49,7 +49,7 @@ export const dateTimeParam = z.object({ type: z.literal('date_time'), fallbackVa
 export const paramValue = z.union([z.string().max(1024), currencyParam, dateTimeParam]);
 export type ParamValue = z.infer<typeof paramValue>;
 
-/** Media by an uploaded media id, a public link, or a campaign media reference (uploaded once). */
+/** Media by an uploaded media id, or by a public link (optionally uploaded once per campaign and sender: `upload`). */
 export const mediaRef = z
   .object({
     id: z
@@ -62,11 +62,18 @@ export const mediaRef = z
       .max(2048)
       .optional()
       .describe('public http(s) URL Meta downloads'),
+    upload: z
+      .boolean()
+      .optional()
+      .describe(
+        'with `link` in a campaign: the dispatcher downloads it once, uploads it through POST /{phone-number-id}/media and sends the media id to every recipient (re-uploaded before the 30-day expiry); sent by link if the upload fails',
+      ),
     filename: z.string().max(240).optional().describe('documents only: the file name shown'),
     caption: z.string().max(1024).optional().describe('free-form media only'),
   })
   .strict()
-  .refine((m) => (m.id === undefined) !== (m.link === undefined), 'give exactly one of `id` or `link`');
+  .refine((m) => (m.id === undefined) !== (m.link === undefined), 'give exactly one of `id` or `link`')
+  .refine((m) => m.upload !== true || m.link !== undefined, { message: '`upload` needs a `link`', path: ['upload'] });
 export type MediaRef = z.infer<typeof mediaRef>;
 
 export const locationValue = z

@@ -57,6 +57,11 @@ export class MediaStore {
     return m;
   }
 
+  /** Media uploaded and not deleted (expired ones included until looked up). */
+  get size(): number {
+    return this.items.size;
+  }
+
   delete(id: string): boolean {
     return this.items.delete(id);
   }

@@ -158,6 +158,10 @@ export class MessageStore {
   opaqueOf(i: number): string | undefined {
     return this.opaque[i];
   }
+  /** A message accepted and held, then dropped (template pacing's bad verdict). */
+  setFailCode(i: number, code: number): void {
+    this.failCode.set(i, code);
+  }
   markStatus(i: number, s: StatusName): void {
     this.flags.set(i, this.flags.get(i) | STATUS_BIT[s]);
   }

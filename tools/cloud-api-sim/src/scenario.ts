@@ -137,6 +137,22 @@ export const scenarioSchema = z.object({
    * `sync`: every refusal is an HTTP error on the send call.
    */
   errorDelivery: z.enum(['meta', 'sync']).default('meta'),
+  /**
+   * Template pacing of new marketing templates (quality UNKNOWN): `threshold` sends go out, the rest
+   * are held (`message_status: held_for_quality_assessment`) for `assessmentMs`, then released or
+   * dropped (`verdict: pause`, the template paused, 132015).
+   * https://developers.facebook.com/documentation/business-messaging/whatsapp/templates/template-pacing
+   */
+  templatePacing: z
+    .object({
+      threshold: z.number().int().min(0).default(1000),
+      assessmentMs: z
+        .number()
+        .positive()
+        .default(15 * 60_000),
+      verdict: z.enum(['release', 'pause']).default('release'),
+    })
+    .default({ threshold: 1000, assessmentMs: 15 * 60_000, verdict: 'release' }),
   rules: z
     .object({
       throughputWindowMs: z.number().positive().default(1000),

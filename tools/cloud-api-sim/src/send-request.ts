@@ -38,11 +38,16 @@ export function resolveTemplate(waba: WabaState, msg: ParsedMessage, body: unkno
   return { templateIdx: tpl.idx, category: CATEGORY.indexOf(tpl.category) };
 }
 
-/** The `200` body of an accepted send. */
-export function acceptedBody(body: unknown, msg: ParsedMessage, wamid: string): Record<string, unknown> {
+/** The `200` body of an accepted send; a template message says whether it went out or is held (template pacing). */
+export function acceptedBody(
+  body: unknown,
+  msg: ParsedMessage,
+  wamid: string,
+  messageStatus: 'accepted' | 'held_for_quality_assessment' = 'accepted',
+): Record<string, unknown> {
   return {
     messaging_product: 'whatsapp',
     contacts: [{ input: typeof (body as { to?: unknown }).to === 'string' ? (body as { to: string }).to : msg.to, wa_id: msg.to }],
-    messages: [msg.template ? { id: wamid, message_status: 'accepted' } : { id: wamid }],
+    messages: [msg.template ? { id: wamid, message_status: messageStatus } : { id: wamid }],
   };
 }

@@ -14,6 +14,7 @@ import { SendCounters } from './send-counters';
 import { SendLimits } from './send-limits';
 import { acceptedBody, resolveSender, resolveTemplate } from './send-request';
 import { SimInputError } from './sim-input-error';
+import { TemplatePacing } from './template-pacing';
 import { validateSendBody, type ParsedMessage } from './validate';
 import { WebhookSchedule, phoneMetadata } from './webhook-schedule';
 import { WebhookSender } from './webhook-sender';
@@ -37,6 +38,7 @@ export class SimCore {
   private limits!: SendLimits;
   private counters!: SendCounters;
   private schedule!: WebhookSchedule;
+  private pacing!: TemplatePacing;
   readonly rng: Rng;
   readonly person: (digits: string) => Person;
   readonly sender: WebhookSender;
@@ -86,6 +88,11 @@ export class SimCore {
       conversations: this.conversations,
       counters: this.counters,
     });
+    this.pacing = new TemplatePacing(
+      s.templatePacing,
+      (at, task) => this.schedule.at(at, task),
+      (template, held, verdict) => this.endPacing(template, held, verdict),
+    );
     this.sender.reset();
     this.scheduleScripted();
   }
@@ -187,9 +194,25 @@ export class SimCore {
       bizOpaque: msg.bizOpaque,
     });
     this.counters.accepted(phone.idx, now);
+    const held = failCode === 0 && templateIdx >= 0 && this.pacing.hold(this.world.templates[templateIdx]!, idx, now);
+    if (held) return { httpStatus: 200, body: acceptedBody(body, msg, this.store.wamid(idx), 'held_for_quality_assessment') };
     this.schedule.statuses(idx, failCode, person, now);
     if (failCode === 0 && person.replies) this.scheduleReply(idx, phone, msg, person, now);
     return { httpStatus: 200, body: acceptedBody(body, msg, this.store.wamid(idx)) };
+  }
+
+  /** Template pacing's verdict: the held messages go out (statuses follow), or are dropped with the template paused. */
+  private endPacing(template: World['templates'][number], held: number[], verdict: 'release' | 'pause'): void {
+    const now = this.clock.now();
+    if (verdict === 'release') template.quality = 'GREEN';
+    else if (held.length > 0) {
+      const wabaId = this.world.phones[this.store.phoneOf(held[0]!)]!.waba.id;
+      this.accountEvent({ type: 'message_template_status_update', wabaId, name: template.name, language: template.language, event: 'PAUSED' });
+    }
+    for (const idx of held) {
+      if (verdict === 'pause') this.store.setFailCode(idx, 132015);
+      this.schedule.statuses(idx, verdict === 'pause' ? 132015 : 0, this.person(this.store.recipientOf(idx)), now);
+    }
   }
 
   /**

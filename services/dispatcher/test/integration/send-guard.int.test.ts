@@ -133,10 +133,19 @@ describe('send guard on Redis', () => {
 
     const win = `${p}wa:dispatch:sent-window:N`;
     const admittedAt = Number(await redis.zscore(win, 'm1'));
-    guard.move('N', 'm1', Date.now() + 300);
-    guard.move('N', 'gone', Date.now() + 300); // only existing sends move
+    // A send written 300 ms after its admission is placed on Redis' clock, 20 ms before Redis' present
+    // (the caller's "20 ms ago"), never through an offset estimate; earlier than where it is, it stays.
+    await new Promise((r) => setTimeout(r, 320));
+    guard.move('N', 'm1', Date.now() - 20);
+    guard.move('N', 'gone', Date.now()); // only existing sends move
     await redis.ping();
-    expect(Number(await redis.zscore(win, 'm1')) - admittedAt).toBeGreaterThan(250);
+    const [sec, micro] = await redis.time();
+    const movedBy = Number(await redis.zscore(win, 'm1')) - admittedAt;
+    expect(movedBy).toBeGreaterThan(250);
+    expect(Number(sec) * 1000 + Number(micro) / 1000 - (admittedAt + movedBy)).toBeGreaterThanOrEqual(20);
+    guard.move('N', 'm1', admittedAt - 1_000);
+    await redis.ping();
+    expect(Number(await redis.zscore(win, 'm1')) - admittedAt).toBe(movedBy);
     expect(await redis.zscore(win, 'gone')).toBeNull();
     for (const key of [win, `${win}:last-admission`, `${p}wa:dispatch:rate:N`, `${p}ledger:j1`]) expect(await redis.pttl(key), key).toBeGreaterThan(0);
   });

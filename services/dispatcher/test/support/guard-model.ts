@@ -100,7 +100,12 @@ export class FakeGuard implements SendGuard {
   constructor(
     readonly model: GuardModel,
     private readonly time: FakeTime,
-    private readonly options: { oneWayMs?: number; catchUpMs?: number } = {},
+    private readonly options: {
+      oneWayMs?: number;
+      catchUpMs?: number;
+      /** Extra delay on the way back only: a reply that waits in a busy process' socket. */
+      replyDelayMs?: number;
+    } = {},
   ) {}
 
   reserve(phoneNumberId: string, intervalMs: number, count: number): Promise<number> {
@@ -128,10 +133,13 @@ export class FakeGuard implements SendGuard {
     });
   }
 
+  /** As the adapter: the send happened `now - at` ago; Redis places it that far before its own present. */
   move(phoneNumberId: string, member: string, at: number): void {
+    const agoMs = Math.max(0, this.time.now() - at);
+    const apply = () => this.model.move(windowKey(phoneNumberId), member, this.time.now() - agoMs);
     const oneWay = this.options.oneWayMs ?? 0;
-    if (oneWay > 0) this.time.setTimeout(() => this.model.move(windowKey(phoneNumberId), member, at), oneWay);
-    else this.model.move(windowKey(phoneNumberId), member, at);
+    if (oneWay > 0) this.time.setTimeout(apply, oneWay);
+    else apply();
   }
 
   /** Where the number's sends sit in the shared window now (model time). */
@@ -141,12 +149,16 @@ export class FakeGuard implements SendGuard {
 
   private roundTrip<T>(run: () => T): Promise<T> {
     const oneWay = this.options.oneWayMs ?? 0;
-    if (oneWay <= 0) return Promise.resolve(run());
+    const back = oneWay + (this.options.replyDelayMs ?? 0);
+    if (oneWay <= 0 && back <= 0) return Promise.resolve(run());
     return new Promise<T>((resolve) => {
-      this.time.setTimeout(() => {
+      const go = () => {
         const result = run();
-        this.time.setTimeout(() => resolve(result), oneWay);
-      }, oneWay);
+        if (back > 0) this.time.setTimeout(() => resolve(result), back);
+        else resolve(result);
+      };
+      if (oneWay > 0) this.time.setTimeout(go, oneWay);
+      else go();
     });
   }
 }
