@@ -237,19 +237,7 @@ async function main() {
     // ---- queries over ROWS messages generated inside ClickHouse
     await migrate(ch, { database: queryDb, dir: MIGRATIONS_DIR });
     const card = parseRateCardCsv(readFileSync('services/analytics/data/rate-card.sample.csv', 'utf8'));
-    await ch.insert({
-      table: `${queryDb}.rate_card`,
-      values: card.map((r) => ({
-        pricing_model: r.pricingModel,
-        country: r.country,
-        category: r.category,
-        effective_from: r.effectiveFrom,
-        volume_tier_from: r.volumeTierFrom,
-        rate_micros: r.rateMicros,
-        source: r.source,
-      })),
-      format: 'JSONEachRow',
-    });
+    await store.saveRateCard(card);
     const gen0 = performance.now();
     const span = 30 * 86_400_000;
     const common = `number AS n, now64(3) - toIntervalMillisecond(cityHash64(n, 7) % ${span}) AS t, concat('wamid.', toString(n)) AS w,

@@ -8,7 +8,8 @@
  * (default "1"; "1,2" runs one replica, then two); with several, the clock starts once the group is stable
  * with all of them (the rebalance when the second joins is start-up, not throughput), and the jobs
  * already out by then are not counted.
- * Env: BENCH_REQUESTS (default 100000), BENCH_AUDIENCE (default 1000000), KAFKA_BROKERS, REDIS_URL,
+ * Env: BENCH_REQUESTS (default 100000), BENCH_AUDIENCE (default 1000000), BENCH_AUDIENCE_FORMAT (ndjson, the default, or
+ * csv: a header row, then `to,body.1,body.2` with the second parameter quoted), KAFKA_BROKERS, REDIS_URL,
  * INGEST_NODE_OPTIONS (V8 flags of the service process, default a 192 MB old-space cap as a
  * container limit would impose; V8 otherwise grows its heap lazily toward the machine's memory),
  * INGEST_EXEC_ARGV (extra node flags NODE_OPTIONS refuses, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
@@ -30,6 +31,7 @@ import { cpuMsOf, machineCpuMs, peakRssMbOf } from './lib/proc-stats';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
 const AUDIENCE = Number(process.env.BENCH_AUDIENCE ?? 1_000_000);
+const AUDIENCE_FORMAT = process.env.BENCH_AUDIENCE_FORMAT === 'csv' ? 'csv' : 'ndjson';
 const PARTITIONS = 3;
 const SERVICE_NODE_OPTIONS = process.env.INGEST_NODE_OPTIONS ?? '--max-old-space-size=192 --max-semi-space-size=8';
 const REPLICA_COUNTS = (process.env.BENCH_REPLICAS ?? '1').split(',').map(Number);
@@ -209,11 +211,17 @@ try {
   }
 
   // 2. one broadcast of AUDIENCE recipients, streamed from a file.
-  const file = join(audienceRoot, 'million.ndjson');
+  const audienceFile = `million.${AUDIENCE_FORMAT}`;
+  const file = join(audienceRoot, audienceFile);
   const out = createWriteStream(file);
+  if (AUDIENCE_FORMAT === 'csv') out.write('to,body.1,body.2\n');
+  const row =
+    AUDIENCE_FORMAT === 'csv'
+      ? (j: number) => `+49152${String(10_000_000 + j)},O-${j},"shipped, ""today"""\n`
+      : (j: number) => `{"to":"+49152${String(10_000_000 + j)}","bodyParams":["O-${j}","shipped"]}\n`;
   for (let i = 0; i < AUDIENCE; i += 10_000) {
     let chunk = '';
-    for (let j = i; j < Math.min(AUDIENCE, i + 10_000); j++) chunk += `{"to":"+49152${String(10_000_000 + j)}","bodyParams":["O-${j}","shipped"]}\n`;
+    for (let j = i; j < Math.min(AUDIENCE, i + 10_000); j++) chunk += row(j);
     if (!out.write(chunk)) await once(out, 'drain');
   }
   out.end();
@@ -232,7 +240,7 @@ try {
           v: 1,
           idempotencyKey: 'bench-broadcast',
           sender: { pool: 'acme-main' },
-          audience: { path: 'million.ndjson', format: 'ndjson' },
+          audience: { path: audienceFile, format: AUDIENCE_FORMAT },
           template: { name: 'order_update', language: 'en_US', category: 'utility' },
           campaignId: 'bench',
         }),
@@ -244,6 +252,7 @@ try {
   await stop(child);
   report.broadcast = {
     recipients: AUDIENCE,
+    format: AUDIENCE_FORMAT,
     wallMs: b.doneAt - bStart,
     recipientsPerSecond: Math.round(AUDIENCE / ((b.doneAt - bStart) / 1000)),
     peakRssMb: Math.max(peak, b.peakRssMb),
@@ -280,7 +289,7 @@ for (const replicas of REPLICA_COUNTS) {
 }
 rows.push(
   {
-    measure: `broadcast expansion (${bc.recipients} recipients)`,
+    measure: `broadcast expansion (${bc.recipients} recipients, ${AUDIENCE_FORMAT})`,
     value: `${bc.recipientsPerSecond} jobs/s in ${((bc.wallMs ?? 0) / 1000).toFixed(1)} s`,
     target: '',
   },

@@ -1,9 +1,9 @@
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, TopicPartitionOffsetAndMetadata } from 'kafkajs';
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
 import { backoffDelayMs, type BackoffPolicy } from './backoff';
 import { systemClock, type Clock } from './clock';
 import { createConsumer, kafkaError } from './kafka';
+import type { ConsumerMetrics } from './kafka-consumer-metrics';
 
 /**
  * The consumer group id for a service's group name: `GROUP_PREFIX` when set, else `TOPIC_PREFIX`,
@@ -13,32 +13,6 @@ import { createConsumer, kafkaError } from './kafka';
 export function consumerGroupId(name: string, prefixes: { TOPIC_PREFIX: string; GROUP_PREFIX?: string | undefined }): string {
   return (prefixes.GROUP_PREFIX ?? prefixes.TOPIC_PREFIX) + name;
 }
-
-/** A service's consumer metrics, the same names under its own prefix (`wa_ingest` → `wa_ingest_consumer_lag`, ...). */
-export function createConsumerMetrics(registry: Registry, prefix: string) {
-  const registers = [registry];
-  return {
-    lag: new Gauge({
-      name: `${prefix}_consumer_lag`,
-      help: 'Records behind the high watermark after the last batch, per group and topic partition',
-      labelNames: ['group', 'topic', 'partition'] as const,
-      registers,
-    }),
-    crashes: new Counter({
-      name: `${prefix}_consumer_crashes_total`,
-      help: 'Consumer crashes reported by kafkajs, by whether kafkajs restarts the consumer itself',
-      labelNames: ['group', 'restart'] as const,
-      registers,
-    }),
-    replacements: new Counter({
-      name: `${prefix}_consumer_replacements_total`,
-      help: 'Consumers replaced by a new one: after a crash kafkajs gave up on (crash) or after going silent (stalled)',
-      labelNames: ['group', 'reason'] as const,
-      registers,
-    }),
-  };
-}
-export type ConsumerMetrics = ReturnType<typeof createConsumerMetrics>;
 
 export type ConsumerPhase = 'idle' | 'joining' | 'consuming' | 'recovering' | 'crashed' | 'replacing' | 'stopped';
 
@@ -90,6 +64,8 @@ const DISCONNECT_TIMEOUT_MS = 10_000;
  * - a consumer can go quiet (no fetch, no heartbeat) after a broker restart (see `stallMs`).
  * Either way it is replaced by a new consumer, with back-off until the broker answers; `phase`
  * and `check()` tell readiness. Offsets are committed only by the handler (at-least-once).
+ * One class past the 300-line guide: the rebuild loop, pause timers and the watchdog all read and
+ * write the same consumer generation and phase, so splitting them would hand that state around.
  */
 export class ConsumerRunner {
   private consumer: Consumer | undefined;

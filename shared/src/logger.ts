@@ -2,66 +2,43 @@ import pino, { type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
-/** Paths redacted in every log line: credentials, signatures and full phone numbers. */
-export const REDACT_PATHS = [
+/** Keys whose values never reach a log line: credentials, signatures, phone numbers. */
+const SENSITIVE_KEY_NAMES = [
   'accessToken',
   'token',
   'authorization',
-  'headers.authorization',
-  'req.headers.authorization',
-  'req.headers["x-hub-signature-256"]',
-  'req.headers["x-api-token"]',
-  'req.headers["x-admin-token"]',
   'signature',
   'appSecret',
   'secret',
   'password',
+  'verifyToken',
+  'hub.verify_token',
   'to',
   'phone',
   'recipient',
   'recipientId',
+  'recipient_id',
+  'recipients',
   'from',
   'waId',
   'wa_id',
-  '*.accessToken',
-  '*.token',
-  '*.appSecret',
-  '*.secret',
-  '*.to',
-  '*.from',
-  '*.recipientId',
-  '*.waId',
-  '*.wa_id',
-  'recipient_id',
-  '*.recipient_id',
+] as const;
+/** Request headers that carry credentials or signatures. */
+const SENSITIVE_HEADERS = ['authorization', 'x-hub-signature-256', 'x-api-token', 'x-admin-token'] as const;
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * pino's own redaction (fast, fixed paths): every sensitive key at the top level and one level
+ * down, and the sensitive headers of a request. `redactDeep` below catches them at any depth.
+ */
+export const REDACT_PATHS = [
+  ...SENSITIVE_KEY_NAMES.filter((k) => IDENTIFIER.test(k)).flatMap((k) => [k, `*.${k}`]),
+  ...SENSITIVE_HEADERS.flatMap((h) => [`headers["${h}"]`, `req.headers["${h}"]`]),
 ];
 
-/** Keys (any depth, any case) whose values never reach a log line: credentials, signatures, phone numbers. */
-const SENSITIVE_KEYS = new Set(
-  [
-    'accessToken',
-    'token',
-    'authorization',
-    'x-hub-signature-256',
-    'x-api-token',
-    'x-admin-token',
-    'signature',
-    'appSecret',
-    'secret',
-    'password',
-    'to',
-    'phone',
-    'recipient',
-    'recipientId',
-    'recipient_id',
-    'recipients',
-    'from',
-    'waId',
-    'wa_id',
-    'verifyToken',
-    'hub.verify_token',
-  ].map((k) => k.toLowerCase()),
-);
+/** Keys (any depth, any case) whose values never reach a log line. */
+const SENSITIVE_KEYS = new Set([...SENSITIVE_KEY_NAMES, ...SENSITIVE_HEADERS].map((k) => k.toLowerCase()));
 const VERIFY_TOKEN_IN_URL = /([?&]hub\.verify_token=)[^&#\s]*/gi;
 
 /**

@@ -1,4 +1,4 @@
-import { createConsumerMetrics } from '@wa/shared/kafka-consumer-runner';
+import { createConsumerMetrics } from '@wa/shared/kafka-consumer-metrics';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** The analytics service's Prometheus metrics, registered on the process registry. */

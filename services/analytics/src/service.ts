@@ -42,7 +42,10 @@ export interface AnalyticsOverrides {
 
 export interface AnalyticsService {
   app: FastifyInstance;
+  /** Consumer, migrations and roll-up refresh. */
   store: ClickHouseStore;
+  /** The HTTP API and gauges (a connection of its own on the embedded engine; `store` on a server). */
+  readStore: ClickHouseStore;
   queries: AnalyticsQueries;
   consumer: AnalyticsConsumer;
   rollups: Rollups;
@@ -79,17 +82,22 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
   const metrics = createAnalyticsMetrics(registry);
   const readiness = createReadiness();
   const shutdown = overrides.shutdown ?? createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
-  const ch =
-    overrides.clickhouse ??
-    (await createClickHouse({
+  const connect = () =>
+    createClickHouse({
       url: config.CLICKHOUSE_URL,
       path: config.CLICKHOUSE_PATH,
       database: config.CLICKHOUSE_DATABASE,
       username: config.CLICKHOUSE_USER,
       password: config.CLICKHOUSE_PASSWORD,
-    }));
+    });
+  const ch = overrides.clickhouse ?? (await connect());
+  // The embedded engine runs one statement at a time per connection: API reads get their own, so a
+  // backlog of them (clients that time out and ask again) cannot hold up the consumer's inserts or
+  // the roll-up refresh. A server's client already spreads statements over a socket pool.
+  const readCh = overrides.clickhouse || config.CLICKHOUSE_URL ? ch : await connect();
   const store = new ClickHouseStore(ch, config.CLICKHOUSE_DATABASE);
-  const queries = createAnalyticsQueries(store);
+  const readStore = readCh === ch ? store : new ClickHouseStore(readCh, config.CLICKHOUSE_DATABASE);
+  const queries = createAnalyticsQueries(readStore);
   const rollups = createRollups(store, logger.child({ component: 'rollups' }));
   const kafka = overrides.kafka ?? createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'analytics', logger });
   let rateCard: RateCard = createRateCard([]);
@@ -141,6 +149,7 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
   return {
     app,
     store,
+    readStore,
     queries,
     consumer,
     rollups,
@@ -149,7 +158,10 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
     refreshGauges,
     refreshRollups: () => rollups.refresh(),
     async start() {
-      shutdown.add('close ClickHouse', () => ch.close());
+      shutdown.add('close ClickHouse', async () => {
+        if (readCh !== ch) await readCh.close();
+        await ch.close();
+      });
       shutdown.add('close Redis', () =>
         redis.quit().then(
           () => undefined,

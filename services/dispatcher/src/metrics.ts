@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { createConsumerMetrics } from '@wa/shared/kafka-consumer-runner';
+import { createConsumerMetrics } from '@wa/shared/kafka-consumer-metrics';
 import { LATENCY_BUCKETS_SECONDS } from '@wa/shared/metrics';
 
 /** Running counts kept by the send scheduler; the matching counters follow them when scraped. */

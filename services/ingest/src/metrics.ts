@@ -1,4 +1,4 @@
-import { createConsumerMetrics } from '@wa/shared/kafka-consumer-runner';
+import { createConsumerMetrics } from '@wa/shared/kafka-consumer-metrics';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** The ingest service's Prometheus metrics; label values are bounded sets. */

@@ -66,8 +66,17 @@ export interface OutputSink {
   send(jobs: readonly DispatchJobV1[], deadLetters: readonly DeadLetterV1[]): Promise<void>;
 }
 
+/** One audience entry: index -1 is a CSV header. */
+export interface AudienceLine {
+  index: number;
+  /** The entry as the file has it (the original in a dead letter). */
+  text: string;
+  /** CSV only: the record's cells, unquoted. */
+  cells?: string[];
+}
+
 export interface AudienceChunk {
-  lines: { index: number; text: string }[];
+  lines: AudienceLine[];
   /** The audience index after the last line of this chunk (where a resume starts). */
   next: number;
   bytesRead: number;

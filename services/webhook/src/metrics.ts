@@ -1,4 +1,4 @@
-import { createConsumerMetrics } from '@wa/shared/kafka-consumer-runner';
+import { createConsumerMetrics } from '@wa/shared/kafka-consumer-metrics';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS_SECONDS } from '@wa/shared/metrics';
 

@@ -3,6 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { embeddedChdbOf } from '@wa/shared/clickhouse';
 import { AppError } from '@wa/shared/errors';
 import type { RateRow } from '../domain/rate-card';
+import { inlineParams } from './inline-params';
 import { encodeTsv } from './tsv';
 
 // rollup_dirty last: a day is marked dirty only once its rows are in.
@@ -33,12 +34,14 @@ export const num = (v: unknown): number => (v === null || v === undefined ? 0 : 
  */
 export class ClickHouseStore {
   private readonly rawInsert: RawInsert | undefined;
+  private readonly embedded: boolean;
 
   constructor(
     private readonly ch: ClickHouseClient,
     readonly database: string,
   ) {
     this.rawInsert = chdbRawInsert(ch);
+    this.embedded = this.rawInsert !== undefined;
   }
 
   /**
@@ -79,9 +82,14 @@ export class ClickHouseStore {
     }
   }
 
+  /** Parameters inline on chdb: its parameterized statements queue one by one process-wide (inline-params.ts). */
+  private statement(sql: string, params: Record<string, unknown>): { query: string; query_params?: Record<string, unknown> } {
+    return this.embedded ? { query: inlineParams(sql, params) } : { query: sql, query_params: params };
+  }
+
   async query<T>(sql: string, params: Record<string, unknown> = {}): Promise<T[]> {
     try {
-      const result = await this.ch.query({ query: sql, format: 'JSONEachRow', query_params: params });
+      const result = await this.ch.query({ ...this.statement(sql, params), format: 'JSONEachRow' });
       return await result.json<T>();
     } catch (err) {
       throw new AppError('clickhouse_query_failed', `query failed: ${(err as Error).message}`, 'retry', { cause: err });
@@ -90,7 +98,7 @@ export class ClickHouseStore {
 
   async command(sql: string, params: Record<string, unknown> = {}): Promise<void> {
     try {
-      await this.ch.command({ query: sql, query_params: params });
+      await this.ch.command(this.statement(sql, params));
     } catch (err) {
       throw new AppError('clickhouse_command_failed', `command failed: ${(err as Error).message}`, 'retry', { cause: err });
     }

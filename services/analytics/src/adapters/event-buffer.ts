@@ -103,6 +103,7 @@ export class EventBuffer {
         const d = decodeJson(sentEventV1, record.value);
         if (!d.ok) return this.invalid(record, d.reason, d.detail);
         this.push('send_attempts', sendAttemptRow(d.value));
+        this.deps.mapper.sent(d.value);
         // A send can arrive after its statuses and charges: it brings the campaign they roll up under.
         const day = utcDay(d.value.occurredAt);
         this.dirty

@@ -6,6 +6,8 @@ export interface PricedStatus {
   wamid: string;
   status: string;
   statusAtMs: number;
+  /** When the message was sent (the dispatcher's accepted send or its `sent` status), when known. */
+  sentAtMs?: number | undefined;
   country: string;
   pricing?: { billable?: boolean | undefined; pricingModel: string; category: string; type?: string | undefined } | undefined;
   conversation?: { id?: string | undefined; expiresAtMs?: number | undefined } | undefined;
@@ -22,7 +24,7 @@ export interface Charge {
   billable: boolean;
   /** Why the unit is free (`free_customer_service`, `free_entry_point`, `not_billable`); empty when charged. */
   freeType: string;
-  /** The instant whose rate card applies. */
+  /** The instant whose rules and rate card apply: the send (or, unknown, the status) under PMP; the conversation start under CBP. */
   pricedAtMs: number;
   rateMicros: number;
   costMicros: number;
@@ -43,7 +45,9 @@ const CHARGING_STATUSES = new Set(['delivered', 'read']);
  * rate in force when the conversation started (its expiry minus 24 h, which every status of the
  * conversation agrees on, so the result does not depend on which status arrives first).
  * Per-message pricing (from 2025-07-01): one charge per message whose pricing type is `regular`
- * (or, without a type, `billable: true`), at the rate in force at the status time; free types are
+ * (or, without a type, `billable: true`), by the rule set and rate in force when the message was
+ * sent (the status time when the send time is unknown), so a message sent on 2026-09-30 and
+ * delivered on 2026-10-01 is priced by the 2025 rules; free types are
  * recorded at zero. From 2026-10-01 (`PMP_2026`) `free_customer_service` is no longer free: service
  * and in-window utility messages are billed, whatever a stale emitter still labels them. Several statuses of one unit yield the same key; the store keeps the earliest.
  */
@@ -67,6 +71,7 @@ export function chargeFor(event: PricedStatus, card: RateCard): Charge | null {
     if (!billable) freeType = pricing.type && pricing.type !== 'regular' ? pricing.type : 'not_billable';
   } else {
     chargeKey = `PMP:${event.wamid}`;
+    if (event.sentAtMs !== undefined && event.sentAtMs <= event.statusAtMs) pricedAtMs = event.sentAtMs;
     billable = pricing.type !== undefined ? !isFreeUnder(regimeAt(pricedAtMs), pricing.type) : pricing.billable === true;
     if (!billable) freeType = pricing.type ?? 'not_billable';
   }

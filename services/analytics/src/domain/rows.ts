@@ -74,6 +74,30 @@ function createRecipientMemo(salt: string, limit = 100_000) {
 export interface RowMapper {
   status(e: StatusEventV1): { status: StatusRow; charge: ChargeRow | null; priced: Charge | null };
   inbound(e: InboundEventV1): InboundRow;
+  /** Notes when a message was sent (the dispatcher's accepted send), so its charge is priced by the rules of that time. */
+  sent(e: SentEventV1): void;
+}
+
+/**
+ * When each recent message was sent, by wamid: from the dispatcher's sent events and `sent`
+ * statuses. Two generations bound the memory (a message's statuses come within hours of its send);
+ * a send older than that, or seen before a restart, is priced at its status time instead.
+ */
+export function createSendTimes(limit = 500_000) {
+  let current = new Map<string, number>();
+  let previous = new Map<string, number>();
+  return {
+    note(wamid: string, atMs: number): void {
+      const known = current.get(wamid) ?? previous.get(wamid);
+      if (known !== undefined && known <= atMs) return;
+      if (current.size >= limit) {
+        previous = current;
+        current = new Map();
+      }
+      current.set(wamid, atMs);
+    },
+    get: (wamid: string): number | undefined => current.get(wamid) ?? previous.get(wamid),
+  };
 }
 
 export type StatusRow = ReturnType<RowMapperImpl['statusRow']>;
@@ -166,15 +190,18 @@ export function chargeRow(
 /** Maps contract events to ClickHouse rows. Recipient numbers are hashed here and never leave this module. */
 export function createRowMapper(options: { salt: string; rateCard: () => RateCard }): RowMapper {
   const m = impl(options.salt);
+  const sendTimes = createSendTimes();
   return {
     status(e) {
       const recipientCountry = m.country(e.recipientId);
       const statusAtMs = msOf(e.statusAt);
+      if (e.status === 'sent') sendTimes.note(e.wamid, statusAtMs);
       const priced = chargeFor(
         {
           wamid: e.wamid,
           status: e.status,
           statusAtMs,
+          sentAtMs: sendTimes.get(e.wamid),
           country: recipientCountry,
           pricing: e.pricing,
           conversation: e.conversation && { id: e.conversation.id, expiresAtMs: e.conversation.expiresAt ? msOf(e.conversation.expiresAt) : undefined },
@@ -197,6 +224,9 @@ export function createRowMapper(options: { salt: string; rateCard: () => RateCar
       };
     },
     inbound: (e) => m.inboundRow(e),
+    sent(e) {
+      if (e.outcome === 'sent' && e.wamid) sendTimes.note(e.wamid, msOf(e.occurredAt));
+    },
   };
 }
 

@@ -159,3 +159,34 @@ describe('cost: per-message pricing', () => {
     expect(totalCostMicros(rows)).toBe(43_600);
   });
 });
+
+// https://developers.facebook.com/documentation/business-messaging/whatsapp/pricing
+describe('cost: the rules in force when the message was sent, across 2026-10-01', () => {
+  const pmp = (category: string, type?: string) => ({ pricingModel: 'PMP', category, type });
+  const sent = at('2026-09-30T23:59:50Z');
+  const delivered = at('2026-10-01T00:00:05Z');
+
+  it('a customer-service-window utility message sent on 2026-09-30 and delivered on 2026-10-01 is free (PMP_2025)', () => {
+    const e = status({ wamid: 'u', country: 'IN', statusAtMs: delivered, sentAtMs: sent, pricing: pmp('utility', 'free_customer_service') });
+    expect(chargeFor(e, CARD)).toMatchObject({ regime: 'PMP_2025', billable: false, freeType: 'free_customer_service', costMicros: 0, pricedAtMs: sent });
+    // Without the send time it falls back to the status time: billed under PMP_2026.
+    expect(chargeFor({ ...e, sentAtMs: undefined }, CARD)).toMatchObject({ regime: 'PMP_2026', billable: true, pricedAtMs: delivered });
+  });
+
+  it('a marketing message is priced at the rate card of its send, not its delivery; a send time after the status is ignored', () => {
+    const e = status({ wamid: 'm', country: 'MX', statusAtMs: delivered, sentAtMs: sent, pricing: pmp('marketing', 'regular') });
+    expect(chargeFor(e, CARD)).toMatchObject({ regime: 'PMP_2025', costMicros: 43_600, rateEffectiveFrom: '2025-07-01' });
+    const sentAfter = at('2026-10-01T00:00:00Z');
+    expect(chargeFor(status({ wamid: 'n', country: 'MX', statusAtMs: sent, sentAtMs: sentAfter, pricing: pmp('marketing', 'regular') }), CARD)).toMatchObject({
+      pricedAtMs: sent,
+      costMicros: 43_600,
+    });
+    // Sent after the boundary: the 2026 rules and card.
+    expect(
+      chargeFor(status({ wamid: 'o', country: 'MX', statusAtMs: delivered, sentAtMs: sentAfter, pricing: pmp('marketing', 'regular') }), CARD),
+    ).toMatchObject({
+      regime: 'PMP_2026',
+      costMicros: 45_700,
+    });
+  });
+});

@@ -56,6 +56,32 @@ describe('event buffer', () => {
     expect(b.size).toBe(0);
   });
 
+  // https://developers.facebook.com/documentation/business-messaging/whatsapp/pricing
+  it('prices a charge by the rules of its send time: the dispatcher’s send before the 2026-10-01 boundary', () => {
+    const boundaryCard = createRateCard(
+      parseRateCardCsv('country,category,pricing_model,effective_from,usd_rate\nIN,utility,PMP,2025-07-01,0.0014\nIN,utility,PMP,2026-10-01,0.0016\n'),
+    );
+    const b = new EventBuffer({
+      roles,
+      mapper: createRowMapper({ salt: 'unit-salt', rateCard: () => boundaryCard }),
+      tracker: createLatencyTracker(),
+      metrics: createAnalyticsMetrics(new Registry()),
+      clock: { now: () => Date.parse('2026-10-01T00:00:10Z') },
+    });
+    const [send] = sentEvents([p1]);
+    const sentAt = '2026-09-30T23:59:58.000Z';
+    b.add({ topic: 'sent', partition: 1, offset: '1', value: Buffer.from(JSON.stringify({ ...send, occurredAt: sentAt })) });
+    const [, delivered] = statusEvents([p1]);
+    const crossing = {
+      ...delivered,
+      statusAt: '2026-10-01T00:00:03.000Z',
+      pricing: { pricingModel: 'PMP', category: 'utility', type: 'free_customer_service' },
+    };
+    b.add({ topic: 'status', partition: 0, offset: '1', value: Buffer.from(JSON.stringify(crossing)) });
+    const charge = b.take().rows.charges![0]!;
+    expect(charge).toMatchObject({ priced_at: sentAt, billable: 0, free_type: 'free_customer_service', cost_micros: 0 });
+  });
+
   it('turns an undecodable record into a dead-letter row and still commits past it', () => {
     const b = buffer();
     b.add({ topic: 'status', partition: 2, offset: '41', value: Buffer.from('{"v":1') });

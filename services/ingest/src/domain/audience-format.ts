@@ -45,29 +45,6 @@ export function parseNdjsonLine(line: string, index: number): LineResult {
   return { ok: true, recipient };
 }
 
-/** Splits one CSV record (RFC 4180 quoting, no embedded newlines). */
-export function splitCsv(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
-
 export interface CsvLayout {
   to: number;
   body: number[];
@@ -82,10 +59,10 @@ export interface CsvLayout {
 
 /**
  * The header row names the columns: `to` (or `phone`, `wa_id`), then optional `body.1`, `body.2`, …
- * and `header.1` for per-recipient template parameters.
+ * and `header.1` for per-recipient template parameters. Cells come unquoted from the CSV reader.
  */
-export function parseCsvHeader(line: string): CsvLayout | null {
-  const cols = splitCsv(line.replace(/^\uFEFF/, '')).map((c) => c.trim().toLowerCase());
+export function parseCsvHeader(header: readonly string[]): CsvLayout | null {
+  const cols = header.map((c) => c.trim().toLowerCase());
   const to = cols.findIndex((c) => c === 'to' || c === 'phone' || c === 'wa_id');
   if (to < 0) return null;
   const numbered = (prefix: string) =>
@@ -107,9 +84,9 @@ export function parseCsvHeader(line: string): CsvLayout | null {
   return layout;
 }
 
-export function parseCsvLine(line: string, layout: CsvLayout, index: number): LineResult {
-  if (line.trim().length === 0) return { ok: 'skip' };
-  const cells = splitCsv(line);
+/** One CSV record (its cells, unquoted); a blank line is skipped. */
+export function parseCsvRecord(cells: readonly string[], layout: CsvLayout, index: number): LineResult {
+  if (cells.length <= 1 && (cells[0] ?? '').trim().length === 0) return { ok: 'skip' };
   const to = cells[layout.to]?.trim();
   if (!to) return { ok: false, detail: 'audience row has no `to` value' };
   if (layout.body.length > 100 || cells.some((c) => c.length > 1024)) return { ok: false, detail: 'audience row has a parameter over 1024 characters' };

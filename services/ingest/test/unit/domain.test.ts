@@ -3,7 +3,7 @@ import { indexCatalog, parseCatalog } from '@wa/shared/catalog';
 import { notificationRequestV1, type NotificationRequestV1 } from '@wa/shared/contracts/notification-request';
 import type { DispatchJobV1 } from '@wa/shared/contracts/dispatch-job';
 import { normalisePhone } from '@wa/shared/phone';
-import { parseCsvHeader, parseCsvLine, parseNdjsonLine, splitCsv } from '../../src/domain/audience-format';
+import { parseCsvHeader, parseCsvRecord, parseNdjsonLine } from '../../src/domain/audience-format';
 import { mergeBuffered, type BufferedJob } from '../../src/domain/coalesce';
 import { buildJob, dedupeInline, inlineRecipients, resolveRecipient } from '../../src/domain/expand';
 import { digestJobIdFor, jobIdFor } from '../../src/domain/job-id';
@@ -187,13 +187,12 @@ describe('expansion', () => {
     expect(parseNdjsonLine('{"to":"+49151","bodyParams":[1]}', 0).ok).toBe(false);
     expect(parseNdjsonLine('nope', 0).ok).toBe(false);
     expect(parseNdjsonLine('   ', 0).ok).toBe('skip');
-    expect(splitCsv('a,"b,c","d ""q"""')).toEqual(['a', 'b,c', 'd "q"']);
-    const layout = parseCsvHeader('name,phone,body.2,body.1,header.1')!;
-    expect(parseCsvLine('Ann,+4915112345678,second,first,H', layout, 7)).toEqual({
+    const layout = parseCsvHeader('name,phone,body.2,body.1,header.1'.split(','))!;
+    expect(parseCsvRecord('Ann,+4915112345678,second,first,H'.split(','), layout, 7)).toEqual({
       ok: true,
       recipient: { index: 7, to: '+4915112345678', bodyParams: ['first', 'second'], headerParams: ['H'] },
     });
-    expect(parseCsvHeader('name,email')).toBeNull();
+    expect(parseCsvHeader('name,email'.split(','))).toBeNull();
   });
 });
 

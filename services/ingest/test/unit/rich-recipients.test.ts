@@ -4,7 +4,7 @@ import { notificationRequestV1 } from '@wa/shared/contracts/notification-request
 import { metaTemplate } from '@wa/shared/templates/meta-template';
 import { specFromMeta } from '@wa/shared/templates/spec';
 import { TemplateOverlay } from '@wa/shared/templates/store';
-import { parseCsvHeader, parseCsvLine, parseNdjsonLine } from '../../src/domain/audience-format';
+import { parseCsvHeader, parseCsvRecord, parseNdjsonLine } from '../../src/domain/audience-format';
 import { buildJob, resolveRecipient } from '../../src/domain/expand';
 import { planRequest } from '../../src/domain/validate';
 import catalogJson from '../../../../config/catalog.example.json';
@@ -52,8 +52,8 @@ describe('per-recipient values for a synced template', () => {
     const planned = planRequest(request({ namedParams: { discount: '20%' } }), catalog, { coalesceWindowMs: 0 });
     expect(planned.ok).toBe(true);
     if (!planned.ok) return;
-    const layout = parseCsvHeader('phone,body.first_name,button.1,header.image')!;
-    const row = parseCsvLine('+4915112345678,Ann,ann-42,https://cdn.example/ann.jpg', layout, 0);
+    const layout = parseCsvHeader('phone,body.first_name,button.1,header.image'.split(','))!;
+    const row = parseCsvRecord('+4915112345678,Ann,ann-42,https://cdn.example/ann.jpg'.split(','), layout, 0);
     expect(row).toEqual({
       ok: true,
       recipient: {
@@ -80,10 +80,14 @@ describe('per-recipient values for a synced template', () => {
       },
     });
     // A row without the URL suffix (an empty cell gives no value) is refused on its own, naming what is missing.
-    const thin = parseCsvLine('+4915112345679,Bo,,https://cdn.example/bo.jpg', parseCsvHeader('phone,body.first_name,button.0,header.image')!, 1);
+    const thin = parseCsvRecord(
+      '+4915112345679,Bo,,https://cdn.example/bo.jpg'.split(','),
+      parseCsvHeader('phone,body.first_name,button.0,header.image'.split(','))!,
+      1,
+    );
     const refused = resolveRecipient(planned.plan, thin.ok === true ? thin.recipient : (undefined as never));
     expect(refused.ok === false && refused.problem.detail).toBe('template summer_named/en_US: buttonParams: button 1 (URL) takes a parameter, got none');
-    expect(parseCsvLine('+49151,Ann,x,not-a-link', layout, 2)).toEqual({
+    expect(parseCsvRecord('+49151,Ann,x,not-a-link'.split(','), layout, 2)).toEqual({
       ok: false,
       detail: 'audience row: header.image must be an http(s) link or a media id',
     });
