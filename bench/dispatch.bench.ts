@@ -32,7 +32,7 @@ import { waitFor } from '@wa/shared/testing';
 import { Harness, job, world } from '../services/dispatcher/test/integration/harness';
 import { spawnDispatcher, spawnSim, tempDir } from '../services/dispatcher/test/integration/procs';
 import { deployedNodeOptions } from '../tools/stack/src/deployed-node-options';
-import { runBullmqComparison, type BullmqResult } from './lib/bullmq-comparison';
+import { printBullmqComparison, runBullmqComparison, type BullmqResult } from './lib/bullmq-comparison';
 import { peakRssMbOf, startCpuMeter } from './lib/proc-stats';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
@@ -336,33 +336,7 @@ const bullmq: BullmqResult | undefined =
     ? undefined
     : await runBullmqComparison({ root, mps: 1_000, durationS: DURATION_S, rampMs: RAMP_MS, latency: latencyConfig });
 const ours = accuracy.numbers.find((n) => n.configuredMps === 1_000);
-if (bullmq) {
-  console.log("\nC. BullMQ's rate limiter (limiter { max: 1000, duration: 1000 }, one worker process) next to A's 1,000 msg/s number");
-  console.table([
-    {
-      sender: 'BullMQ worker',
-      ratio: bullmq.ratio,
-      achievedMps: bullmq.achievedMps,
-      throttled130429: bullmq.throttled130429,
-      share130429: bullmq.throttledShare,
-      cpuMsPerSend: bullmq.workerCpuMsPerSend,
-      redisCpuMsPerSend: bullmq.redisCpuMsPerSend,
-    },
-    ...(ours
-      ? [
-          {
-            sender: 'dispatcher (A)',
-            ratio: ours.ratio,
-            achievedMps: ours.achievedMps,
-            throttled130429: ours.throttled130429,
-            share130429: Math.round((ours.throttled130429 / Math.max(1, ours.sent + ours.throttled130429)) * 10_000) / 10_000,
-            cpuMsPerSend: accuracy.dispatcherCpuMsPerSend,
-            redisCpuMsPerSend: accuracy.cpuMsPerSend.redis,
-          },
-        ]
-      : []),
-  ]);
-}
+if (bullmq) printBullmqComparison(bullmq, ours && { ...ours, cpuMsPerSend: accuracy.dispatcherCpuMsPerSend, redisCpuMsPerSend: accuracy.cpuMsPerSend.redis });
 
 const report = {
   durationS: DURATION_S,

@@ -106,3 +106,36 @@ export async function runBullmqComparison(options: {
     redis.disconnect();
   }
 }
+
+/** Scenario C's table: the BullMQ worker, and the dispatcher's number of the same rate in scenario A. */
+export function printBullmqComparison(
+  bullmq: BullmqResult,
+  ours: { ratio: number; achievedMps: number; sent: number; throttled130429: number; cpuMsPerSend: number; redisCpuMsPerSend?: number } | undefined,
+): void {
+  console.log("\nC. BullMQ's rate limiter (limiter { max: 1000, duration: 1000 }, one worker process) next to A's 1,000 msg/s number");
+  const share = (throttled: number, sent: number) => Math.round((throttled / Math.max(1, sent)) * 10_000) / 10_000;
+  console.table([
+    {
+      sender: 'BullMQ worker',
+      ratio: bullmq.ratio,
+      achievedMps: bullmq.achievedMps,
+      throttled130429: bullmq.throttled130429,
+      share130429: bullmq.throttledShare,
+      cpuMsPerSend: bullmq.workerCpuMsPerSend,
+      redisCpuMsPerSend: bullmq.redisCpuMsPerSend,
+    },
+    ...(ours
+      ? [
+          {
+            sender: 'dispatcher (A)',
+            ratio: ours.ratio,
+            achievedMps: ours.achievedMps,
+            throttled130429: ours.throttled130429,
+            share130429: share(ours.throttled130429, ours.sent + ours.throttled130429),
+            cpuMsPerSend: ours.cpuMsPerSend,
+            redisCpuMsPerSend: ours.redisCpuMsPerSend,
+          },
+        ]
+      : []),
+  ]);
+}
