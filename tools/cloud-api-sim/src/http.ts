@@ -7,16 +7,8 @@ import type { SimCore } from './sim-core';
 import { SimInputError } from './sim-input-error';
 import { mediaInfo, registerMediaRoutes } from './media';
 import { phoneNumberNode } from './phone-numbers';
+import { messagingLimitSchema } from './scenario';
 import { registerTemplateRoutes } from './template-routes';
-
-const messagingLimit = z.union([
-  z.literal(250),
-  z.literal(2000),
-  z.literal(10000),
-  z.literal(100000),
-  z.literal('unlimited'),
-  z.literal(-1).transform(() => 'unlimited' as const),
-]);
 
 const inboundSchema = z.object({
   phoneNumberId: z.string(),
@@ -36,10 +28,10 @@ const eventSchemas = {
     phoneNumberId: z.string(),
     event: z.string().default('FLAGGED'),
     quality: z.enum(['GREEN', 'YELLOW', 'RED']).optional(),
-    messagingLimit: messagingLimit.optional(),
+    messagingLimit: messagingLimitSchema.optional(),
     throughputMps: z.number().int().min(1).max(1000).optional(),
   }),
-  business_capability_update: z.object({ businessId: z.string().optional(), wabaId: z.string().optional(), messagingLimit }),
+  business_capability_update: z.object({ businessId: z.string().optional(), wabaId: z.string().optional(), messagingLimit: messagingLimitSchema }),
   message_template_status_update: z.object({
     wabaId: z.string(),
     name: z.string(),

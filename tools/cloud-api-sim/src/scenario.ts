@@ -11,7 +11,8 @@ import { parse as parseYaml } from 'yaml';
 const MESSAGING_LIMITS = [250, 2000, 10000, 100000] as const;
 export type MessagingLimit = (typeof MESSAGING_LIMITS)[number] | 'unlimited';
 
-const messagingLimitSchema = z.union([
+/** A messaging limit as scenarios and `/_sim/events` give it (-1 = unlimited, as Meta's webhooks write it). */
+export const messagingLimitSchema = z.union([
   z.literal(250),
   z.literal(2000),
   z.literal(10000),
