@@ -60,7 +60,10 @@ export function startCpuMeter(
   const brokerPort = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')[0]!.split(':')[1] ?? '9092';
   const all: Record<string, number | undefined> = {
     ...pids,
-    'kafka broker': pidByCommandLine(`kafka.Kafka ${join(root, `.cache/kafka/run-${brokerPort}/server.properties`)}`),
+    // The broker scripts/kafka.sh started, from this checkout or another one (a git worktree shares the main checkout's).
+    'kafka broker':
+      pidByCommandLine(`kafka.Kafka ${join(root, `.cache/kafka/run-${brokerPort}/server.properties`)}`) ??
+      pidByCommandLine(`/.cache/kafka/run-${brokerPort}/server.properties`),
     redis: pidByCommandLine(`redis-server ${new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379').host}`) ?? pidByCommandLine('redis-server'),
     'bench process': process.pid,
   };

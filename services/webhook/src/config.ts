@@ -65,7 +65,12 @@ export const webhookEnvSchema = z.object({
   WEBHOOK_PRODUCE_MAX_BATCH: env.int('most raw records grouped into one producer.send', 500, 1, 10_000),
   WEBHOOK_PRODUCE_MAX_INFLIGHT: env.int('concurrent producer.send calls of the batching producer (1 = pure group commit: fewest broker requests)', 1, 1, 5),
   WEBHOOK_PRODUCE_MAX_QUEUED: env.int('raw records allowed to wait for a send slot; beyond it POSTs get 503 at once', 20_000, 1),
-  WEBHOOK_PRODUCE_LINGER_MS: env.int('extra wait to grow a batch when a send is already possible (0 = send at once)', 0, 0, 100),
+  WEBHOOK_PRODUCE_LINGER_MS: env.int(
+    "longest a raw record waits for others to share its produce call (Kafka's linger.ms; 0 = send as soon as a slot is free): fewer, larger sends cost the receiver and the broker less CPU per request",
+    2,
+    0,
+    100,
+  ),
   WEBHOOK_KAFKA_CONNECT_RETRY_MS: env.int('delay between attempts to (re)connect the producer/consumer while Kafka is unreachable', 1_000, 50, 60_000),
   KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none').describe('compression of produced batches'),
   WEBHOOK_RECEIVER_ENABLED: env.bool('serve GET/POST /webhook in this process; false runs a normaliser-only replica (ops routes only)', true),

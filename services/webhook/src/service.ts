@@ -60,6 +60,8 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'wa-webhook', logger });
   // Not idempotent: see createProducer (answering Meta 503 forever would be the failure).
   const producer = createProducer(kafka);
+  // Read from the live topic at start-up (checkRawTopic); until then, and if Kafka was unreachable, records are partitioned by key.
+  let rawPartitions: number | undefined;
   const raw = new BatchingProducer({
     producer,
     topic: names.raw,
@@ -71,6 +73,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     timeoutMs: config.WEBHOOK_PRODUCE_TIMEOUT_MS,
     maxQueued: config.WEBHOOK_PRODUCE_MAX_QUEUED,
     ...(config.KAFKA_COMPRESSION === 'gzip' ? { compression: CompressionTypes.GZIP } : {}),
+    partitions: () => rawPartitions,
     onSend: (records, seconds, ok) => {
       metrics.produceDuration.observe({ outcome: ok ? 'ok' : 'error' }, seconds);
       metrics.produceBatchSize.observe(records);
@@ -193,9 +196,10 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
 
   /**
    * The live raw topic may have been created or altered with a smaller max.message.bytes than the body limit
-   * needs: refuse to start, naming both. Kafka unreachable: skipped (the receiver answers 503 meanwhile).
+   * needs: refuse to start, naming both. Also learns its partition count. Kafka unreachable: skipped (the
+   * receiver answers 503 meanwhile).
    */
-  async function checkRawTopicLimit(): Promise<void> {
+  async function checkRawTopic(): Promise<void> {
     const admin = kafka.admin();
     let limit: number | undefined;
     try {
@@ -207,6 +211,8 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
       ]);
       const value = described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue;
       if (value !== undefined) limit = Number(value);
+      const metadata = await Promise.race([admin.fetchTopicMetadata({ topics: [names.raw] }), timeout]);
+      rawPartitions = metadata.topics[0]?.partitions.length || undefined;
     } catch (err) {
       logger.warn({ err, topic: names.raw }, "could not read the raw topic's max.message.bytes at start-up; not checked");
     } finally {
@@ -249,7 +255,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
         readiness.markStopping();
       });
 
-      if (config.WEBHOOK_RECEIVER_ENABLED) await checkRawTopicLimit();
+      if (config.WEBHOOK_RECEIVER_ENABLED) await checkRawTopic();
       producerReady = connectProducer();
       void runNormaliser();
       readiness.markStarted();

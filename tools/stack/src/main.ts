@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeEnvFile } from '@wa/cli/env-file';
 import { cliEnvironment } from './cli-env';
+import { DEMO_LAUNCH_TEMPLATE } from './demo/responder';
 import { runDemo } from './demo/run-demo';
 import { formatSummary } from './demo/summary';
 import { startStack, type RunningStack } from './stack';
@@ -57,7 +58,12 @@ try {
     redisUrl: process.env.REDIS_URL,
     clickhouseUrl: process.env.CLICKHOUSE_URL,
     stopStartedInfra: true,
-    sim: { delaysMs: { sent: [20, 200], delivered: [200, 1500], read: [500, 8000] } },
+    // People who tap the launch template's quick reply do so within seconds, while the demo watches.
+    sim: {
+      delaysMs: { sent: [20, 200], delivered: [200, 1500], read: [500, 8000] },
+      templates: [DEMO_LAUNCH_TEMPLATE],
+      population: { replyDelayMs: [500, 4000] },
+    },
     log,
   });
   writeEnvFile(envFile, cliEnvironment(stack), [`written by npm start (pid ${process.pid}) for the wa-broadcast CLI; removed when it stops`]);

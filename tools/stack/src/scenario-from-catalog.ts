@@ -10,6 +10,8 @@ export interface SimTuning {
   population?: Record<string, unknown>;
   faults?: Record<string, unknown>;
   webhooks?: Record<string, unknown>;
+  /** Templates as Meta lists them (components), added to a business account's world; a same-named catalogue one is replaced. */
+  templates?: Array<{ wabaId: string; template: { name: string; language: string } & Record<string, unknown> }>;
 }
 
 /**
@@ -17,6 +19,7 @@ export interface SimTuning {
  * services agree on numbers, limits and templates by construction.
  */
 export function scenarioFromCatalog(catalog: Catalog, tuning: SimTuning): Record<string, unknown> {
+  const extra = (wabaId: string) => (tuning.templates ?? []).filter((t) => t.wabaId === wabaId).map((t) => t.template);
   const portfolios = new Map<string, Catalog['businesses']>();
   for (const business of catalog.businesses) {
     portfolios.set(business.portfolioId, [...(portfolios.get(business.portfolioId) ?? []), business]);
@@ -37,14 +40,15 @@ export function scenarioFromCatalog(catalog: Catalog, tuning: SimTuning): Record
             .filter((n) => n.wabaId === b.wabaId)
             .map((n) => ({ id: n.id, displayPhoneNumber: n.displayNumber, throughputMps: n.throughputMps })),
           templates: catalog.templates
-            .filter((t) => t.wabaId === b.wabaId)
-            .map((t) => ({
+            .filter((t) => t.wabaId === b.wabaId && !extra(b.wabaId).some((x) => x.name === t.name && x.language === t.language))
+            .map((t): Record<string, unknown> => ({
               name: t.name,
               language: t.language,
               category: t.category,
               status: t.status === 'APPROVED' || t.status === 'PAUSED' || t.status === 'DISABLED' ? t.status : 'DISABLED',
               params: { header: t.headerParams, body: t.bodyParams, buttons: Array.from({ length: t.buttonParams }, () => 1) },
-            })),
+            }))
+            .concat(extra(b.wabaId)),
         };
       }),
     };

@@ -6,6 +6,11 @@ import { scenarioFromCatalog } from '../src/scenario-from-catalog';
 import { generateAudience, toCsv } from '../src/demo/audience';
 import { renderProgress } from '../src/demo/progress';
 import { demoPlan } from '../src/demo/run-demo';
+import { DEMO_LAUNCH_TEMPLATE, replyToTap } from '../src/demo/responder';
+import { createSimulator } from '@wa/cloud-api-sim';
+import { notificationRequestV1 } from '@wa/shared/contracts/notification-request';
+import type { InboundEventV1 } from '@wa/shared/contracts/events';
+import { createManualClock } from '@wa/shared/clock';
 
 const catalog = loadCatalogFile(resolve(__dirname, '../../../config/catalog.demo.json'));
 
@@ -30,6 +35,70 @@ describe('scenarioFromCatalog', () => {
     const benchTokens = new Map(bench.businesses.map((b) => [b.wabaId, `EAAGtoken-${b.wabaId}`]));
     const scenario = parseScenario(scenarioFromCatalog(bench, { appSecret: 'app-secret-123', accessTokens: benchTokens }));
     expect(scenario.businesses.map((b) => b.messagingLimit)).toEqual(['unlimited']);
+  });
+
+  it("the demo's image-header launch template with a quick reply: accepted by the simulator as the demo sends it, tapped, answered", async () => {
+    const input = scenarioFromCatalog(catalog, {
+      appSecret: 'app-secret-123',
+      accessTokens: tokens,
+      templates: [DEMO_LAUNCH_TEMPLATE],
+      population: {
+        replyFraction: 1,
+        stopFraction: 0,
+        notOnWhatsAppFraction: 0,
+        optedOutMarketingFraction: 0,
+        experimentFraction: 0,
+        replyDelayMs: [500, 4000],
+      },
+    });
+    const launch = parseScenario(input).businesses[0]!.wabas[0]!.templates.find((t) => t.name === 'spring_launch')!;
+    expect(launch.components?.map((c) => c.type)).toEqual(['HEADER', 'BODY', 'FOOTER', 'BUTTONS']);
+    const sale = demoPlan(1_000).campaigns[0]!.request('/tmp/a.csv') as { template: Record<string, unknown> };
+    expect(sale.template).toMatchObject({ name: 'spring_launch', header: { type: 'image' }, buttonParams: [{ subType: 'quick_reply' }] });
+
+    // The send the dispatcher makes for it (Meta's shape), and the tap the simulated person answers with.
+    const clock = createManualClock(Date.now());
+    const sim = createSimulator({ scenario: input, clock });
+    const taps: Record<string, unknown>[] = [];
+    sim.core.webhookUrl = undefined;
+    const post = sim.core.post.bind(sim.core);
+    sim.core.post = (waba, field, value, ...rest) => {
+      const m = (value as { messages?: Record<string, unknown>[] }).messages?.[0];
+      if (m) taps.push(m);
+      return post(waba, field, value, ...rest);
+    };
+    const res = await sim.app.inject({
+      method: 'POST',
+      url: '/v24.0/106540352242922/messages',
+      headers: { authorization: 'Bearer EAAGtoken-102290129340398' },
+      payload: {
+        messaging_product: 'whatsapp',
+        to: '919800000001',
+        type: 'template',
+        template: {
+          name: 'spring_launch',
+          language: { code: 'en_US' },
+          components: [
+            { type: 'header', parameters: [{ type: 'image', image: { link: 'https://media.example.com/spring-launch.jpg' } }] },
+            { type: 'body', parameters: [{ type: 'text', text: '20%' }] },
+            { type: 'button', sub_type: 'quick_reply', index: '0', parameters: [{ type: 'payload', payload: 'spring-offers' }] },
+          ],
+        },
+      },
+    });
+    expect(res.statusCode).toBe(200);
+    for (let i = 0; i < 40 && taps.length === 0; i++) {
+      clock.advance(5_000);
+      sim.core.tick();
+    }
+    await sim.close();
+    expect(taps[0]).toMatchObject({ type: 'button', context: { id: res.json().messages[0].id } });
+
+    // The product's answer: interactive reply buttons in the window the tap opened, as a reply to it.
+    const tap = { type: 'button', wamid: 'wamid.TAP', from: '919800000001', phoneNumberId: '106540352242922' } as InboundEventV1;
+    const reply = notificationRequestV1.parse(replyToTap(tap, 'demo-replies-x'));
+    expect(reply).toMatchObject({ replyTo: 'wamid.TAP', to: '919800000001', content: { type: 'interactive', interactive: { type: 'button' } } });
+    expect(replyToTap({ ...tap, type: 'text' }, 'demo-replies-x')).toBeUndefined();
   });
 
   it('refuses a catalogue business without an access token', () => {

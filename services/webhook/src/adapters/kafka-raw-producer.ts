@@ -1,4 +1,5 @@
 import type { CompressionTypes, Message, Producer } from 'kafkajs';
+import { systemClock, type Clock } from '@wa/shared/clock';
 import { AppError } from '@wa/shared/errors';
 import { kafkaError } from '@wa/shared/kafka';
 
@@ -14,7 +15,10 @@ export interface BatchingProducerOptions {
   maxBatchBytes: number;
   /** Concurrent producer.send calls; more than one keeps the broker busy while a batch is in flight. */
   maxInFlight: number;
-  /** Extra wait before a send to let a batch grow; 0 sends as soon as a slot is free. */
+  /**
+   * Longest a record waits for more to join its batch before a send (Kafka's linger.ms): a send goes out
+   * once its oldest record waited this long or the batch is full. 0 sends as soon as a slot is free.
+   */
   lingerMs: number;
   compression?: CompressionTypes;
   /** A request waits at most this long for its acknowledgement; a record still queued by then is withdrawn. */
@@ -23,14 +27,47 @@ export interface BatchingProducerOptions {
   maxQueued: number;
   /** Observes each send: records in it and seconds until the broker acknowledged (or failed). */
   onSend?: (records: number, seconds: number, ok: boolean) => void;
+  /** Measures how long records have waited (linger); injected by tests. */
+  clock?: Clock;
+  /**
+   * Partitions of the topic, when known: each send then puts all its records in one partition, the next
+   * send in the next (one record batch per produce call instead of one per partition); unknown → by key.
+   */
+  partitions?: () => number | undefined;
 }
 
-interface Pending {
-  message: Message;
-  resolve: () => void;
-  reject: (err: AppError) => void;
-  timer: NodeJS.Timeout | undefined;
-  settled: boolean;
+/** One request's record: a class rather than closures, as one is made for every webhook. */
+class Pending {
+  timer: NodeJS.Timeout | undefined = undefined;
+  private settled = false;
+
+  constructor(
+    readonly message: Message,
+    readonly enqueuedAt: number,
+    private readonly onResolve: () => void,
+    private readonly onReject: (err: AppError) => void,
+  ) {}
+
+  resolve(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.onResolve();
+  }
+
+  reject(err: AppError): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.onReject(err);
+  }
+}
+
+/** A request's wait ran out: withdraw its record if still queued, answer 503. */
+function expire(queue: Pending[], pending: Pending, timeoutMs: number): void {
+  const index = queue.indexOf(pending);
+  if (index >= 0) queue.splice(index, 1);
+  pending.reject(unavailable(`Kafka did not acknowledge within ${timeoutMs} ms`, 'kafka_timeout'));
 }
 
 /** Bytes a record adds to a produce request (value, key and per-record framing). */
@@ -45,8 +82,9 @@ const unavailable = (message: string, code = 'kafka_unavailable') => new AppErro
  * Group commit for webhook receipts: concurrent requests enqueue their record, and whenever a
  * send slot is free everything queued so far goes out in one `producer.send` with acks=-1. Each
  * request's promise settles only when the batch holding its record is acknowledged by all in-sync
- * replicas, so a 200 to Meta always means "durably in Kafka". Under load batches grow by
- * themselves (records queue while a send is in flight); when idle a record leaves at once.
+ * replicas, so a 200 to Meta always means "durably in Kafka". Records queue while a send is in
+ * flight, and a send waits until its oldest record has lingered `lingerMs` (or the batch is full):
+ * each produce call costs the receiver and the broker far more than a record in it does.
  */
 export class BatchingProducer {
   private readonly queue: Pending[] = [];
@@ -54,8 +92,12 @@ export class BatchingProducer {
   private lingerTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private connected = false;
+  private readonly clock: Clock;
+  private nextPartition = 0;
 
-  constructor(private readonly options: BatchingProducerOptions) {}
+  constructor(private readonly options: BatchingProducerOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   /** Whether the underlying producer is connected; requests fail fast with 503 while it is not. */
   get isConnected(): boolean {
@@ -81,28 +123,8 @@ export class BatchingProducer {
     if (!this.connected) return Promise.reject(unavailable('producer is not connected to Kafka'));
     if (this.queue.length >= this.options.maxQueued) return Promise.reject(unavailable(`${this.queue.length} records already waiting for Kafka`));
     return new Promise<void>((resolve, reject) => {
-      const pending: Pending = {
-        message,
-        settled: false,
-        timer: undefined,
-        resolve: () => {
-          if (pending.settled) return;
-          pending.settled = true;
-          clearTimeout(pending.timer);
-          resolve();
-        },
-        reject: (err) => {
-          if (pending.settled) return;
-          pending.settled = true;
-          clearTimeout(pending.timer);
-          reject(err);
-        },
-      };
-      pending.timer = setTimeout(() => {
-        const index = this.queue.indexOf(pending);
-        if (index >= 0) this.queue.splice(index, 1);
-        pending.reject(unavailable(`Kafka did not acknowledge within ${this.options.timeoutMs} ms`, 'kafka_timeout'));
-      }, this.options.timeoutMs);
+      const pending = new Pending(message, this.clock.now(), resolve, reject);
+      pending.timer = setTimeout(expire, this.options.timeoutMs, this.queue, pending, this.options.timeoutMs);
       this.queue.push(pending);
       this.schedule();
     });
@@ -111,11 +133,14 @@ export class BatchingProducer {
   private schedule(): void {
     if (this.inFlight >= this.options.maxInFlight || this.queue.length === 0) return;
     if (this.options.lingerMs > 0 && this.queue.length < this.options.maxBatch) {
-      this.lingerTimer ??= setTimeout(() => {
-        this.lingerTimer = undefined;
-        this.flushOne();
-      }, this.options.lingerMs);
-      return;
+      const waitMs = this.queue[0]!.enqueuedAt + this.options.lingerMs - this.clock.now();
+      if (waitMs > 0) {
+        this.lingerTimer ??= setTimeout(() => {
+          this.lingerTimer = undefined;
+          this.flushOne();
+        }, waitMs);
+        return;
+      }
     }
     this.flushOne();
   }
@@ -134,6 +159,12 @@ export class BatchingProducer {
       take += 1;
     }
     const batch = this.queue.splice(0, take);
+    const partitions = this.options.partitions?.();
+    if (partitions !== undefined && partitions > 0) {
+      const partition = this.nextPartition % partitions;
+      this.nextPartition = partition + 1;
+      for (const p of batch) p.message.partition = partition;
+    }
     this.inFlight += 1;
     const startedAt = performance.now();
     this.options.producer

@@ -109,6 +109,32 @@ for i = 2, #ARGV do
 end
 return out`;
 
+/**
+ * Marks events forwarded: KEYS[i] is the bucket of the field ARGV[i + 1]; every bucket written gets the
+ * window's TTL (ARGV[1]). One call per batch instead of an HSET and a PEXPIRE per event.
+ */
+const MARK_SEEN_SCRIPT = `
+local ttl = ARGV[1]
+for i = 1, #KEYS do
+  redis.call('HSET', KEYS[i], ARGV[i + 1], '1')
+  redis.call('PEXPIRE', KEYS[i], ttl)
+end
+return #KEYS`;
+
+/** The dedupe scripts as ioredis commands: EVALSHA, so a batch sends the script's hash rather than its text. */
+interface DedupeScripts {
+  webhookSeen(numberOfKeys: number, ...args: (string | number | Buffer)[]): Promise<number[]>;
+  webhookMarkSeen(numberOfKeys: number, ...args: (string | number | Buffer)[]): Promise<number>;
+}
+
+function withDedupeScripts(redis: Redis): Redis & DedupeScripts {
+  if (!('webhookSeen' in redis)) {
+    redis.defineCommand('webhookSeen', { lua: SEEN_SCRIPT });
+    redis.defineCommand('webhookMarkSeen', { lua: MARK_SEEN_SCRIPT });
+  }
+  return redis as Redis & DedupeScripts;
+}
+
 /** Default bucket bits of the dedupe set: ~64 event ids per bucket at 10 M messages (30 M status events) a day. */
 export const DEDUPE_BUCKET_BITS = 19;
 
@@ -134,12 +160,14 @@ export class RedisState {
   private readonly knownDisplays = new Map<string, string>();
   /** Dedupe markers: 8-byte digests in per-day hash buckets, remembered for at least `dedupeTtlS`. */
   private readonly seenSet: RedisBuckets;
+  private readonly dedupe: Redis & DedupeScripts;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly options: { dedupeTtlS: number; dedupeBucketBits?: number; clock: Clock },
   ) {
+    this.dedupe = withDedupeScripts(redis);
     this.seenSet = new RedisBuckets({
       prefix: keys.webhookSeenBuckets(),
       horizonMs: options.dedupeTtlS * 1000,
@@ -150,16 +178,18 @@ export class RedisState {
   /** Event ids already normalised and forwarded (Meta redeliveries). */
   async seen(eventIds: readonly string[]): Promise<Set<string>> {
     if (eventIds.length === 0) return new Set();
-    const windows = this.seenSet.readWindows(this.options.clock.now());
-    const keys: string[] = [];
-    const fields: Buffer[] = [];
-    for (const id of eventIds) {
-      const { bucket, field } = this.seenSet.slot(id);
-      for (const w of windows) keys.push(this.seenSet.key(w, bucket));
-      fields.push(field);
+    // Every event is looked up in every window: the window part of the key is built once per batch.
+    const windowKeys = this.seenSet.readWindows(this.options.clock.now()).map((w) => this.seenSet.key(w, ''));
+    const keys = new Array<string>(eventIds.length * windowKeys.length);
+    const fields = new Array<Buffer>(eventIds.length);
+    let k = 0;
+    for (let i = 0; i < eventIds.length; i++) {
+      const { bucket, field } = this.seenSet.slot(eventIds[i]!);
+      for (const windowKey of windowKeys) keys[k++] = windowKey + bucket;
+      fields[i] = field;
     }
     try {
-      const hits = (await this.redis.eval(SEEN_SCRIPT, keys.length, ...keys, windows.length, ...fields)) as number[];
+      const hits = await this.dedupe.webhookSeen(keys.length, ...keys, windowKeys.length, ...fields);
       return new Set(eventIds.filter((_, i) => hits[i] === 1));
     } catch (err) {
       throw redisError(err, 'dedupe lookup');
@@ -173,17 +203,18 @@ export class RedisState {
   async markSeen(eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
     const { window, ttlMs } = this.seenSet.writeWindow(this.options.clock.now());
-    const byKey = new Map<string, (string | Buffer)[]>();
-    for (const id of eventIds) {
-      const { bucket, field } = this.seenSet.slot(id);
-      const key = this.seenSet.key(window, bucket);
-      const args = byKey.get(key);
-      if (args) args.push(field, '1');
-      else byKey.set(key, [field, '1']);
+    const keys = new Array<string>(eventIds.length);
+    const fields = new Array<Buffer>(eventIds.length);
+    for (let i = 0; i < eventIds.length; i++) {
+      const { bucket, field } = this.seenSet.slot(eventIds[i]!);
+      keys[i] = this.seenSet.key(window, bucket);
+      fields[i] = field;
     }
-    const pipeline = this.redis.pipeline();
-    for (const [key, args] of byKey) pipeline.hset(key, ...args).pexpire(key, ttlMs);
-    await this.exec(pipeline, 'dedupe mark');
+    try {
+      await this.dedupe.webhookMarkSeen(keys.length, ...keys, ttlMs, ...fields);
+    } catch (err) {
+      throw redisError(err, 'dedupe mark');
+    }
   }
 
   async rememberPhoneNumbers(pairs: readonly { phoneNumberId: string; displayPhoneNumber: string }[]): Promise<void> {

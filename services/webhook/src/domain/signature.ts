@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export interface SigningSecret {
   id: string;
@@ -9,6 +9,17 @@ export type SignatureCheck = { ok: true; secretId: string } | { ok: false; reaso
 
 const HEADER_PREFIX = 'sha256=';
 const HEX_SHA256 = /^[0-9a-f]{64}$/i;
+
+// An HMAC keyed with a KeyObject skips converting the secret string on every request.
+const keys = new WeakMap<SigningSecret, KeyObject>();
+function keyOf(secret: SigningSecret): KeyObject {
+  let key = keys.get(secret);
+  if (key === undefined) {
+    key = createSecretKey(Buffer.from(secret.secret, 'utf8'));
+    keys.set(secret, key);
+  }
+  return key;
+}
 
 /** `sha256=<hex>` over the exact bytes, as Meta computes `X-Hub-Signature-256`. */
 export function signBody(body: Buffer | string, secret: string): string {
@@ -28,9 +39,9 @@ export function verifySignature(body: Buffer, header: string | undefined, secret
   if (!HEX_SHA256.test(hex)) return { ok: false, reason: 'malformed' };
   const given = Buffer.from(hex, 'hex');
   let matched: string | undefined;
-  for (const { id, secret } of secrets) {
-    const expected = createHmac('sha256', secret).update(body).digest();
-    if (timingSafeEqual(expected, given) && matched === undefined) matched = id;
+  for (const secret of secrets) {
+    const expected = createHmac('sha256', keyOf(secret)).update(body).digest();
+    if (timingSafeEqual(expected, given) && matched === undefined) matched = secret.id;
   }
   return matched === undefined ? { ok: false, reason: 'mismatch' } : { ok: true, secretId: matched };
 }

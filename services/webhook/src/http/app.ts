@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Message } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
 import { systemClock, type Clock } from '@wa/shared/clock';
 import { isAppError } from '@wa/shared/errors';
 import { registerOpsRoutes } from '@wa/shared/http-ops';
@@ -64,11 +64,21 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return reply.code(500).send({ error: { code: 'internal_error' } });
   });
 
-  app.addHook('onResponse', async (req, reply) => {
-    if (req.method !== 'POST' || req.routeOptions.url !== '/webhook') return;
-    const code = String(reply.statusCode);
-    deps.metrics.ackDuration.observe({ code }, reply.elapsedTime / 1000);
-    deps.metrics.requests.inc({ code });
+  // Labelled children resolved once per status code / secret id, and a callback hook (no promise): this runs on every webhook.
+  const byCode = new Map<number, { ack: Histogram.Internal<string>; count: Counter.Internal }>();
+  const secretMatched = new Map<string, Counter.Internal>();
+  app.addHook('onResponse', (req, reply, done) => {
+    if (req.method === 'POST' && req.routeOptions.url === '/webhook') {
+      let m = byCode.get(reply.statusCode);
+      if (m === undefined) {
+        const code = String(reply.statusCode);
+        m = { ack: deps.metrics.ackDuration.labels({ code }), count: deps.metrics.requests.labels({ code }) };
+        byCode.set(reply.statusCode, m);
+      }
+      m.ack.observe(reply.elapsedTime / 1000);
+      m.count.inc();
+    }
+    done();
   });
 
   registerOpsRoutes(app, { registry: deps.registry, readiness: deps.readiness });
@@ -94,7 +104,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       deps.metrics.signatureFailures.inc({ reason: check.reason });
       return reply.code(401).send({ error: { code: 'invalid_signature', reason: check.reason } });
     }
-    deps.metrics.secretMatches.inc({ secret_id: check.secretId });
+    let matched = secretMatched.get(check.secretId);
+    if (matched === undefined) {
+      matched = deps.metrics.secretMatches.labels({ secret_id: check.secretId });
+      secretMatched.set(check.secretId, matched);
+    }
+    matched.inc();
     deps.metrics.payloadBytes.observe(body.length);
     const record = buildRawRecord({
       body,

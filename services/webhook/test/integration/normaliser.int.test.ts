@@ -76,6 +76,10 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     const lag = await service.registry.getSingleMetric('wa_webhook_consumer_lag')?.get();
     expect(lag?.values.length ?? 0).toBeGreaterThan(0);
     expect(lag?.values.every((v) => Number.isInteger(v.value) && v.value >= 0)).toBe(true);
+    // Every dedupe bucket written carries a TTL of at least the dedupe horizon (8 days by default).
+    const buckets = await h.redis.keys(`${keys.webhookSeenBuckets()}*`);
+    expect(buckets.length).toBeGreaterThan(0);
+    for (const bucket of buckets) expect(await h.redis.pttl(bucket)).toBeGreaterThanOrEqual(8 * 24 * 3_600_000);
   });
 
   it('records out-of-order statuses of one message, each once', async () => {

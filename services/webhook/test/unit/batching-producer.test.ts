@@ -1,5 +1,5 @@
 import type { Producer, ProducerRecord, RecordMetadata } from 'kafkajs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BatchingProducer } from '../../src/adapters/kafka-raw-producer';
 
 /** A stand-in for kafkajs' Producer whose sends complete only when the test says so. */
@@ -101,5 +101,65 @@ describe('BatchingProducer (group commit)', () => {
     }
     await Promise.all(all);
     expect(sends.map((s) => s.record.messages.map((m) => m.value))).toEqual([['1'], ['2', '3'], ['4', '5']]);
+  });
+  it('lingers: a send goes out once its oldest record waited lingerMs, carrying everything queued by then', async () => {
+    vi.useFakeTimers();
+    try {
+      const { producer, sends } = fakeProducer();
+      const p = make(producer, { lingerMs: 3 });
+      const a = p.send({ value: 'a' });
+      await vi.advanceTimersByTimeAsync(2);
+      const b = p.send({ value: 'b' });
+      expect(sends).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(sends.map((s) => s.record.messages.map((m) => m.value))).toEqual([['a', 'b']]);
+      // Records queued behind the in-flight send already waited longer than lingerMs: they leave as soon as it completes.
+      const c = p.send({ value: 'c' });
+      await vi.advanceTimersByTimeAsync(5);
+      expect(sends).toHaveLength(1);
+      sends[0]!.ack();
+      await Promise.all([a, b]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(sends.map((s) => s.record.messages.map((m) => m.value))).toEqual([['a', 'b'], ['c']]);
+      sends[1]!.ack();
+      await c;
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('does not linger once a batch is full', async () => {
+    vi.useFakeTimers();
+    try {
+      const { producer, sends } = fakeProducer();
+      const p = make(producer, { lingerMs: 50, maxBatch: 2 });
+      void p.send({ value: 'a' });
+      expect(sends).toHaveLength(0);
+      void p.send({ value: 'b' });
+      expect(sends.map((s) => s.record.messages.map((m) => m.value))).toEqual([['a', 'b']]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+  it('puts each send in one partition, the next send in the next, when the partition count is known', async () => {
+    const { producer, sends } = fakeProducer();
+    const p = make(producer, { partitions: () => 3 });
+    const first = [p.send({ key: 'k1', value: 'a' })];
+    await flush();
+    const second = ['b', 'c'].map((v) => p.send({ key: v, value: v }));
+    sends[0]!.ack();
+    await Promise.all(first);
+    await flush();
+    expect(sends.map((s) => s.record.messages.map((m) => m.partition))).toEqual([[0], [1, 1]]);
+    sends[1]!.ack();
+    await Promise.all(second);
+  });
+
+  it('leaves the partition to the key when the partition count is unknown', async () => {
+    const { producer, sends } = fakeProducer();
+    const p = make(producer, { partitions: () => undefined });
+    void p.send({ key: 'k', value: 'a' });
+    await flush();
+    expect(sends[0]!.record.messages[0]!.partition).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@ import { callJson } from '@wa/cli/http-client';
 import type { RunningStack } from '../stack';
 import { generateAudience, toCsv } from './audience';
 import { renderProgress, sumViews, type DemoSnapshot } from './progress';
+import { startResponder } from './responder';
 
 export interface DemoPlan {
   campaigns: Array<{ id: string; label: string; recipients: number; request: (audiencePath: string) => Record<string, unknown> }>;
@@ -24,12 +25,19 @@ export function demoPlan(totalRecipients: number, runId = ''): DemoPlan {
     campaigns: [
       {
         id: `demo-spring-sale${runId}`,
-        label: 'Acme spring sale (marketing, 250 msg/s number)',
+        label: 'Acme spring launch (marketing: image header, quick reply; 250 msg/s number)',
         recipients: sale,
         request: (path) => ({
           sender: { pool: 'acme-main' },
           audience: { path, format: 'csv' },
-          template: { name: 'spring_sale', language: 'en_US', category: 'marketing', headerParams: ['Spring'], bodyParams: ['20%'] },
+          template: {
+            name: 'spring_launch',
+            language: 'en_US',
+            category: 'marketing',
+            header: { type: 'image', image: { link: 'https://media.example.com/spring-launch.jpg' } },
+            bodyParams: ['20%'],
+            buttonParams: [{ index: 0, subType: 'quick_reply', text: 'spring-offers' }],
+          },
         }),
       },
       {
@@ -80,7 +88,11 @@ export async function runDemo(
   // Campaign ids are per run: analytics keeps history, and each demo should show its own funnel.
   const plan = demoPlan(options.recipients, `-${runId}`);
   const otpCampaign = `demo-otps-${runId}`;
-  const campaignIds = [...plan.campaigns.map((c) => c.id), ...(plan.otps > 0 ? [otpCampaign] : [])];
+  const repliesCampaign = `demo-replies-${runId}`;
+  const responder = await startResponder(stack, repliesCampaign);
+  // The replies to button taps count once the first one was requested (before, the campaign does not exist).
+  const sentIds = [...plan.campaigns.map((c) => c.id), ...(plan.otps > 0 ? [otpCampaign] : [])];
+  const campaignIds = () => [...sentIds, ...(responder.state.sent > 0 ? [repliesCampaign] : [])];
 
   for (const [i, campaign] of plan.campaigns.entries()) {
     const audience = generateAudience({ size: campaign.recipients, seed: 1000 + i, invalidFraction: 0.01, duplicateFraction: 0.01 });
@@ -117,7 +129,7 @@ export async function runDemo(
 
   const senders = stack.catalog.phoneNumbers.map((n) => ({ id: n.id, label: `+${n.displayNumber}`, limit: n.throughputMps }));
   const endpoints = { dispatcherUrl: stack.urls.dispatcher, adminToken: stack.secrets.adminToken, analyticsUrl: stack.urls.analytics };
-  const scope = `this run: campaigns ${plan.campaigns.map((c) => c.id.replace(`-${runId}`, '')).join(', ')} and ${plan.otps} OTPs (ids end in -${runId})`;
+  const scope = `this run: campaigns ${plan.campaigns.map((c) => c.id.replace(`-${runId}`, '')).join(', ')}, ${plan.otps} OTPs and the replies to button taps (ids end in -${runId})`;
   let previous: { at: number; accepted: Map<string, number> } | undefined;
   let lastChange = Date.now();
   let lastFingerprint = '';
@@ -126,7 +138,7 @@ export async function runDemo(
 
   for (;;) {
     if (options.signal?.aborted) break;
-    const [sim, targets, views] = await Promise.all([getJson(`${stack.urls.sim}/_sim/stats`), readTargets(stack), readViews(endpoints, campaignIds)]);
+    const [sim, targets, views] = await Promise.all([getJson(`${stack.urls.sim}/_sim/stats`), readTargets(stack), readViews(endpoints, campaignIds())]);
     const now = Date.now();
     const accepted = new Map<string, number>(senders.map((s) => [s.id, Number(sim.phoneNumbers?.[s.id]?.accepted ?? 0)]));
     const rates = senders.map((s) => {
@@ -148,12 +160,14 @@ export async function runDemo(
       snapshot.pending === 0 &&
       Number(sim.statusesPending ?? 0) === 0 &&
       Number(sim.webhooks?.pending ?? 0) === 0 &&
-      snapshot.awaitingStatus === 0;
+      snapshot.awaitingStatus === 0 &&
+      responder.state.inFlight === 0;
     if (settled && now - lastChange > 3_000) break;
     if (now - lastChange > idleTimeoutMs) break;
     await new Promise((r) => setTimeout(r, 1_000));
   }
-  const summary = await readSummary(stack, campaignIds, await readViews(endpoints, campaignIds));
+  await responder.stop();
+  const summary = await readSummary(stack, campaignIds(), await readViews(endpoints, campaignIds()));
   return { snapshot: snapshot!, summary };
 }
 
