@@ -6,7 +6,10 @@
  *      130429 answers, the simulator's peak requests in any sliding second, send latency p50/p99;
  *   B. capacity: BENCH_CAPACITY_NUMBERS numbers at 1,000 msgs/s each (default 4): the highest total
  *      msgs/s this machine sustains through BENCH_CAPACITY_DISPATCHERS dispatcher processes (default 1;
- *      replicas share the per-number limits through Redis, as in production).
+ *      replicas share the per-number limits through Redis, as in production);
+ *   C. BullMQ's own rate limiter side by side (BENCH_BULLMQ=0 skips it): a BullMQ worker process limited to
+ *      1,000 jobs/s sends the same template to a 1,000 msg/s number (bench/lib/bullmq-comparison.ts), next to
+ *      A's 1,000 msg/s number.
  * CPU per sent message is reported too: the dispatchers' (user + system time / sends), which unlike msgs/s
  * hardly depends on what else the machine is running, and the simulator's, the broker's, Redis', this
  * process' and the whole machine's (where the 2 cores went).
@@ -29,6 +32,7 @@ import { waitFor } from '@wa/shared/testing';
 import { Harness, job, world } from '../services/dispatcher/test/integration/harness';
 import { spawnDispatcher, spawnSim, tempDir } from '../services/dispatcher/test/integration/procs';
 import { deployedNodeOptions } from '../tools/stack/src/deployed-node-options';
+import { printBullmqComparison, runBullmqComparison, type BullmqResult } from './lib/bullmq-comparison';
 import { peakRssMbOf, startCpuMeter } from './lib/proc-stats';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
@@ -326,6 +330,14 @@ console.log(
   `total sustained: ${capacity.totalMps} msgs/s while all numbers send (configured ${CAPACITY_NUMBERS * 1_000}); whole run first to last send: ${capacity.overallMps} msgs/s; dispatcher CPU per sent message: ${capacity.dispatcherCpuMsPerSend} ms; dispatcher peak RSS ${capacity.dispatcherPeakRssMb} MB; event-loop delay per second: mean p50 ${capacity.eventLoopDelay.meanMsP50} ms, max ${capacity.eventLoopDelay.meanMsMax} ms, p99 max ${capacity.eventLoopDelay.p99MsMax} ms`,
 );
 
+const latencyConfig = MEDIAN_MS > 0 ? { kind: 'lognormal' as const, medianMs: MEDIAN_MS, p99Ms: P99_MS ?? MEDIAN_MS * 10 } : { kind: 'none' as const };
+const bullmq: BullmqResult | undefined =
+  process.env.BENCH_BULLMQ === '0'
+    ? undefined
+    : await runBullmqComparison({ root, mps: 1_000, durationS: DURATION_S, rampMs: RAMP_MS, latency: latencyConfig });
+const ours = accuracy.numbers.find((n) => n.configuredMps === 1_000);
+if (bullmq) printBullmqComparison(bullmq, ours && { ...ours, cpuMsPerSend: accuracy.dispatcherCpuMsPerSend, redisCpuMsPerSend: accuracy.cpuMsPerSend.redis });
+
 const report = {
   durationS: DURATION_S,
   inboundHeadroom: Number(HEADROOM),
@@ -355,6 +367,7 @@ const report = {
     eventLoopDelay: capacity.eventLoopDelay,
     reannouncedSentEvents: capacity.reannounced,
   },
+  bullmq: bullmq && { limiter: { max: 1_000, durationMs: 1_000 }, ...bullmq },
   targets: { ratio: 0.97, throttled130429: 0, totalMps: 2_000 },
   met: {
     ratio: accuracy.numbers.every((n) => n.ratio >= 0.97),

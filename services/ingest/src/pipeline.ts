@@ -194,6 +194,13 @@ export function createPipeline(deps: PipelineDeps) {
         }
         await deps.expansion.finish(key, request.campaignId);
         return 'done';
+      } catch (err) {
+        // A file that cannot be read on (a line or record over the cap, a quote left open) fails the same way on every
+        // retry: dead-letter the request; the recipients before the bad spot are out and stay out.
+        if (!isAppError(err) || err.code !== 'audience_unreadable') throw err;
+        deadLetterRecord(env, 'audience_unreadable', err.message, request);
+        await deps.expansion.finish(key, request.campaignId);
+        return 'done';
       } finally {
         metrics.audiencesActive.dec();
       }

@@ -150,6 +150,33 @@ describe('ingest flows against Kafka and Redis', () => {
     expect(coJobs.find((j) => j.requestKey === 'co-sale')!.lane).toBe('marketing');
   });
 
+  it('reads quoted newlines in a CSV audience, and dead-letters one it cannot parse instead of retrying it', async () => {
+    writeFileSync(join(h.audienceRoot, 'quoted.csv'), '\uFEFFto,body.1,body.2\r\n+4915112344001,"two\r\nlines",x\r\n+4915112344002,"say ""hi""",y\r\n');
+    writeFileSync(join(h.audienceRoot, 'open-quote.csv'), 'to,body.1\n+4915112344003,a\n+4915112344004,"never closed\n');
+    const broadcast = (key: string, path: string) =>
+      request({
+        idempotencyKey: key,
+        to: undefined,
+        audience: { path, format: 'csv' },
+        template: { name: 'order_update', language: 'en_US', category: 'utility' },
+      });
+    await h.send([broadcast('quoted-bc', 'quoted.csv'), broadcast('open-bc', 'open-quote.csv')]);
+    const quoted = await waitFor(
+      () => (h.jobs.filter((j) => j.requestKey === 'quoted-bc').length === 2 ? h.jobs.filter((j) => j.requestKey === 'quoted-bc') : undefined),
+      {
+        description: 'quoted CSV expanded',
+        timeoutMs: 30_000,
+      },
+    );
+    expect(quoted.map((j) => j.message.type === 'template' && j.message.template.bodyParams).sort()).toEqual([
+      ['say "hi"', 'y'],
+      ['two\r\nlines', 'x'],
+    ]);
+    const dead = await waitFor(() => h.dlq.find((d) => d.requestKey === 'open-bc'), { description: 'unparseable CSV dead-lettered', timeoutMs: 30_000 });
+    expect(dead.reason).toBe('audience_unreadable');
+    expect(dead.detail).toMatch(/^audience CSV cannot be parsed: Quote Not Closed/);
+  });
+
   it('an OTP reaches the auth lane while a marketing broadcast is still being expanded', async () => {
     const lines = Array.from({ length: 150_000 }, (_, i) => `+49152${String(10_000_000 + i)}`);
     writeFileSync(join(h.audienceRoot, 'sale.csv'), `to,header.1,body.1\n${lines.map((l) => `${l},Spring,20%`).join('\n')}\n`);
