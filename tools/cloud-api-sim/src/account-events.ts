@@ -79,6 +79,10 @@ export function applyAccountEvent(e: AccountEventInput, world: World, limits: Se
     case 'account_update': {
       const waba = world.wabaById.get(e.wabaId);
       if (!waba) throw new SimInputError('wabaId', `unknown WABA ${e.wabaId}`);
+      // A ban locks the account's sends until Meta reinstates it (account_update reference).
+      const ban = e.value.event === 'DISABLED_UPDATE' ? (e.value.ban_info as { waba_ban_state?: unknown } | undefined)?.waba_ban_state : undefined;
+      if (ban === 'DISABLE') waba.banned = true;
+      if (ban === 'REINSTATE') waba.banned = false;
       post(waba.id, 'account_update', e.value);
       return;
     }

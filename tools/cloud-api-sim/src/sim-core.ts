@@ -133,6 +133,7 @@ export class SimCore {
     const phone = resolveSender(this.world, phoneNumberId, authorization);
     if ('code' in phone) return this.reject(undefined, phone);
     this.counters.phoneRequest(phone.idx, now);
+    if (phone.waba.banned) return this.reject(phone, graphError(131031, 'Account has been locked'));
 
     const v = validateSendBody(body);
     if (!v.ok) return this.reject(phone, v.error);

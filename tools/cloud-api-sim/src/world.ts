@@ -15,6 +15,8 @@ export interface WabaState {
   readonly id: string;
   readonly business: BusinessState;
   readonly templates: Map<string, TemplateState>;
+  /** Banned by an account_update DISABLED_UPDATE (waba_ban_state DISABLE) until REINSTATE: sends answer 131031. */
+  banned: boolean;
 }
 
 export interface PhoneState {
@@ -72,7 +74,7 @@ export function buildWorld(scenario: Scenario): World {
     world.businesses.push(business);
     world.businessById.set(b.id, business);
     for (const w of b.wabas) {
-      const waba: WabaState = { idx: world.wabas.length, id: w.id, business, templates: new Map() };
+      const waba: WabaState = { idx: world.wabas.length, id: w.id, business, templates: new Map(), banned: false };
       world.wabas.push(waba);
       world.wabaById.set(w.id, waba);
       for (const t of w.accessTokens) world.tokenToWaba.set(t, waba);
