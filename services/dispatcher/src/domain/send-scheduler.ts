@@ -8,7 +8,7 @@ import { SlotQueues } from './slot-queues';
 /** While cold, a response later than this after the admission moves its send to the response time. */
 export const LATE_ANSWER_MS = 3;
 /**
- * A request written to its socket later than this after the guard was asked is counted from its write. A number
+ * A request written to its socket later than this after the admission is counted from its write. A number
  * tolerates only the gap between the guard's cap and its limit: 10-12 ms of compressed arrivals at 250 and
  * 1,000 msg/s with 2 % headroom, which a 20 ms threshold let through at start-up (docs/dispatcher.md).
  */
@@ -257,25 +257,18 @@ export class SendScheduler implements RateLimiter {
    */
   private permit(s: Sender, send: Pending, sentAt: number, issuedAt: number, heldMs: number): SendPermit {
     const { timers } = this.options;
-    // Where this send sits in this process' log (its admission as read here, later its write, while
-    // cold its answer), and the earliest it can sit in the shared window (Redis counted it between the
-    // ask and the reply).
-    let loggedAt = sentAt;
-    let countedAt = issuedAt;
+    // Where this send sits in both windows now: its admission, later its write, while cold its answer.
+    let countedAt = sentAt;
     const moveTo = (at: number) => {
       if (!(at > countedAt)) return;
-      this.moveSend(s, send.member, loggedAt, at);
-      loggedAt = Math.max(loggedAt, at);
+      this.moveSend(s, send.member, countedAt, at);
       countedAt = at;
     };
     return {
       heldMs,
       written: () => {
         const at = timers.now();
-        // Late against when the guard was asked, not when its reply was read: Redis counted the send
-        // in between, and a reply that waited in a busy process' socket would hide that wait while the
-        // request reaches Meta that much after the window counted it.
-        if (at - issuedAt <= LATE_WRITE_MS) return;
+        if (at - countedAt <= LATE_WRITE_MS) return;
         this.count('lateWrites');
         moveTo(at);
       },
@@ -291,15 +284,14 @@ export class SendScheduler implements RateLimiter {
     };
   }
 
-  /** Moves one send of this process later, from `from` in its own log, and to `at` in the shared window. */
+  /** Moves one send of this process from `from` to `at` in its own log and in the shared window. */
   private moveSend(s: Sender, member: string, from: number, at: number): void {
     const log = s.log;
-    const to = Math.max(from, at);
     const i = log.lastIndexOf(from);
     if (i >= 0) log.splice(i, 1);
     let j = log.length;
-    while (j > 0 && log[j - 1]! > to) j--;
-    log.splice(j, 0, to);
+    while (j > 0 && log[j - 1]! > at) j--;
+    log.splice(j, 0, at);
     this.options.guard.move(s.id, member, at);
   }
 
