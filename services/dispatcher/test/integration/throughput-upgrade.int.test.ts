@@ -138,7 +138,9 @@ describe('THROUGHPUT_UPGRADE webhook → dispatcher rate', () => {
       displayPhoneNumber: w.catalog.phoneNumbers[0]!.displayNumber,
       throughputMps: 1_000,
     });
-    expect(collected[0]!.phoneNumberId).toBeUndefined();
+    // Meta names the number only by its display number; the normaliser adds the id it paired with that
+    // display number from earlier webhooks' metadata (the status webhooks of this run's sends).
+    expect(collected[0]!.phoneNumberId).toBe(w.catalog.phoneNumbers[0]!.id);
     expect(collected[0]!.value).toEqual({
       display_phone_number: w.catalog.phoneNumbers[0]!.displayNumber,
       event: 'THROUGHPUT_UPGRADE',
