@@ -13,6 +13,27 @@ import { Harness, PORTFOLIO, TOKEN, WABA, world } from './harness';
  * (GET /{phone-number-id}?fields=throughput,quality_rating,whatsapp_business_manager_messaging_limit,…).
  */
 let h: Harness | undefined;
+
+/** The sync of one run, called by hand (no timer). */
+function senderSync(
+  harness: Harness,
+  catalog: ReturnType<typeof indexCatalog>,
+  keys: ReturnType<typeof createRedisKeys>,
+  logger: ReturnType<typeof createLogger>,
+): GraphSenderSync {
+  return new GraphSenderSync(harness.redis, {
+    baseUrl: harness.simUrl,
+    version: 'v24.0',
+    accessTokens: new Map([[WABA, TOKEN]]),
+    catalog,
+    keys,
+    intervalMs: 0,
+    timeoutMs: 5_000,
+    stateTtlMs: 60_000,
+    now: Date.now,
+    logger,
+  });
+}
 const stops: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const s of stops.splice(0).reverse()) await s();
@@ -38,18 +59,7 @@ describe('sender state from the Graph API', () => {
     const account = new RedisAccountState(h.redis, { keys, keyPrefix: h.redisPrefix, catalog, refreshMs: 60_000, logger });
     await account.start();
     stops.push(() => account.stop());
-    const sync = new GraphSenderSync(h.redis, {
-      baseUrl: h.simUrl,
-      version: 'v24.0',
-      accessTokens: new Map([[WABA, TOKEN]]),
-      catalog,
-      keys,
-      intervalMs: 0,
-      timeoutMs: 5_000,
-      stateTtlMs: 60_000,
-      now: Date.now,
-      logger,
-    });
+    const sync = senderSync(h, catalog, keys, logger);
 
     expect(await sync.runOnce()).toEqual({ read: 2, failed: [] });
     await waitFor(() => account.messagingLimitState('' + WABA).source === 'graph_api', { description: 'first read applied' });
@@ -80,18 +90,7 @@ describe('sender state from the Graph API', () => {
       ...w.catalog,
       phoneNumbers: [...w.catalog.phoneNumbers, { id: '9999', wabaId: WABA, displayNumber: '15550009999', throughputMps: 80 }],
     });
-    const sync = new GraphSenderSync(h.redis, {
-      baseUrl: h.simUrl,
-      version: 'v24.0',
-      accessTokens: new Map([[WABA, TOKEN]]),
-      catalog,
-      keys,
-      intervalMs: 0,
-      timeoutMs: 5_000,
-      stateTtlMs: 60_000,
-      now: Date.now,
-      logger,
-    });
+    const sync = senderSync(h, catalog, keys, logger);
     const result = await sync.runOnce();
     expect(result.read).toBe(1);
     expect(result.failed).toEqual([{ phoneNumberId: '9999', reason: expect.stringMatching(/^HTTP 400/) }]);
