@@ -1,4 +1,5 @@
 import type { AccountStanding } from '@wa/shared/account-standing';
+import type { Clock } from '@wa/shared/clock';
 import type { TemplateLiveFacts } from './domain/live-template';
 import type { CampaignSummary } from '@wa/shared/campaigns';
 import type { PhoneState, Sourced } from './domain/sender-state';
@@ -95,8 +96,7 @@ export interface SendPermit {
 }
 
 /** Pacing's time: a precise local clock (ms since the epoch) and timers on it. */
-export interface Timers {
-  now(): number;
+export interface Timers extends Clock {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
