@@ -106,8 +106,11 @@ export const systemTimers: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
-/** The send guard's answer: admitted (ledger claim taken), held for `waitMs`, or a job the ledger already knows. */
-export type GuardVerdict = { kind: 'admitted' } | { kind: 'held'; waitMs: number } | { kind: 'known'; existing: LedgerEntry };
+/**
+ * The send guard's answer: admitted (ledger claim taken; `at`, when, on the local clock through Redis' clock
+ * offset), held for `waitMs`, or a job the ledger already knows.
+ */
+export type GuardVerdict = { kind: 'admitted'; at?: number } | { kind: 'held'; waitMs: number } | { kind: 'known'; existing: LedgerEntry };
 
 /**
  * A number's pacing state shared by every replica (Redis, on its own clock): GCRA slots and the send

@@ -58,7 +58,7 @@ export function marketOfRegion(region: string): string {
  * 0 when open-ended, e.g. "100000001:"). The rate card's `volume_tier_from` of that tier is first − 1.
  */
 export function parseTier(tier: string): { first: number; last: number } | undefined {
-  const m = /^\s*(\d{1,15})\s*:\s*(\d{0,15})\s*$/.exec(tier);
+  const m = /^(\d{1,15}):(\d{0,15})$/.exec(tier.replace(/\s/g, ''));
   if (!m) return undefined;
   const first = Number(m[1]);
   const last = m[2] ? Number(m[2]) : 0;
@@ -82,6 +82,7 @@ export function volumeTierRow(e: AccountEventV1) {
   const category = typeof v.pricing_category === 'string' ? v.pricing_category.trim().toLowerCase() : '';
   const month = typeof v.effective_month === 'string' ? v.effective_month.trim() : '';
   const updatedS = typeof v.tier_update_time === 'number' ? v.tier_update_time : typeof v.tier_update_time === 'string' ? Number(v.tier_update_time) : NaN;
+  // Migration 009 maps the announcements recorded before 008 in SQL, the same way.
   const region = typeof v.region === 'string' ? v.region.trim().slice(0, 100) : '';
   if (!parsed || !/^[a-z_]{1,40}$/.test(category) || !/^\d{4}-(0[1-9]|1[0-2])$/.test(month) || !Number.isFinite(updatedS) || updatedS <= 0) return undefined;
   return {

@@ -11,9 +11,10 @@ import { ClickHouseStore } from '../../src/adapters/clickhouse-store';
 import { EventBuffer } from '../../src/adapters/event-buffer';
 import { createLatencyTracker } from '../../src/domain/latency-tracker';
 import { createRateCard } from '../../src/domain/rate-card';
-import { createRowMapper } from '../../src/domain/rows';
+import { accountRow, createRowMapper } from '../../src/domain/rows';
+import { volumeTierRow } from '../../src/domain/volume-tier';
 import { createAnalyticsMetrics } from '../../src/metrics';
-import { migrate } from '../../src/adapters/migrations';
+import { migrate, readMigrations } from '../../src/adapters/migrations';
 import { createRollups } from '../../src/adapters/rollups';
 import { MIGRATIONS_DIR } from '../../src/service';
 
@@ -67,16 +68,17 @@ function tierUpdate(
   id: string,
   info: { tier: string; pricing_category: string; region: string; effective_month: string; tier_update_time: number },
 ): AccountEventV1 {
+  const atMs = typeof info.tier_update_time === 'number' ? info.tier_update_time * 1000 : Date.parse('2026-09-21T14:13:20Z');
   return {
     v: 1,
     eventId: id,
     kind: 'account_update',
     field: 'account_update',
     wabaId: 'w1',
-    occurredAt: new Date(info.tier_update_time * 1000).toISOString(),
+    occurredAt: new Date(atMs).toISOString(),
     event: 'VOLUME_BASED_PRICING_TIER_UPDATE',
     value: { event: 'VOLUME_BASED_PRICING_TIER_UPDATE', volume_tier_info: info },
-    receivedAt: new Date(info.tier_update_time * 1000 + 500).toISOString(),
+    receivedAt: new Date(atMs + 500).toISOString(),
     deliveryId: `d-${id}`,
   };
 }
@@ -290,5 +292,48 @@ describe('volume_tiers (Meta announcements recorded from account events)', () =>
       ['t5', '', 'authentication', '2025-09-01', '101:', 101, '2025-09-01 05:00:00'],
       ['t6', 'IN', 'utility', '2025-07-01', '101:', 101, '2025-07-31 05:00:00'],
     ]);
+  });
+});
+
+describe('migration 009 (announcements recorded before volume_tiers existed)', () => {
+  it('copies them from account_events exactly as the consumer maps them', async () => {
+    const old = `${db}_old`;
+    await migrate(ch, { database: old, dir: MIGRATIONS_DIR });
+    const base = { pricing_category: 'UTILITY', region: 'India', effective_month: '2026-10', tier: '25001:100000', tier_update_time: 1_790_000_000 };
+    const variants: Record<string, unknown>[] = [
+      {},
+      { region: 'UNITED KINGDOM', tier: ' 100000001 : ' },
+      { region: 'saudi-arabia', pricing_category: 'authentication' },
+      { region: 'br', tier_update_time: '1790000123' },
+      { region: 'North America' },
+      { region: undefined },
+      { tier: '0:5' },
+      { tier: '10:5' },
+      { tier: 'top' },
+      { effective_month: '2026-13' },
+      { pricing_category: 7 },
+      { tier_update_time: undefined },
+    ];
+    const events = variants.map((v, i) => tierUpdate(`b${String(i).padStart(2, '0')}`, { ...base, ...v } as Parameters<typeof tierUpdate>[1]));
+    // A restriction is not a tier update.
+    events.push({ ...tierUpdate('b99', base), event: 'ACCOUNT_RESTRICTION' });
+    await ch.insert({ table: `${old}.account_events`, format: 'JSONEachRow', values: events.map(accountRow) });
+    const backfill = (await readMigrations(MIGRATIONS_DIR, old)).find((m) => m.version === 9)!;
+    for (const statement of backfill.statements) await ch.command({ query: statement });
+
+    const result = await ch.query({
+      query: `SELECT event_id, waba_id, region, market, category, toString(effective_month) AS effective_month, tier, tier_first,
+                     tier_update_time, received_at FROM ${old}.volume_tiers FINAL ORDER BY event_id`,
+      format: 'JSONEachRow',
+    });
+    const got = (await result.json<Record<string, unknown>>()).map((r) => ({
+      ...r,
+      tier_first: Number(r.tier_first),
+      tier_update_time: new Date(`${String(r.tier_update_time).replace(' ', 'T')}Z`).toISOString(),
+      received_at: new Date(`${String(r.received_at).replace(' ', 'T')}Z`).toISOString(),
+    }));
+    const expected = events.map(volumeTierRow).filter((r) => r !== undefined);
+    expect(expected.map((r) => r.event_id)).toEqual(['b00', 'b01', 'b02', 'b03', 'b04', 'b05']);
+    expect(got).toEqual(expected);
   });
 });
