@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { commonEnv, env, loadConfig } from '@wa/shared/config';
+import { decodeRawRecord } from '@wa/shared/contracts/webhook-raw';
 import { createKafka, ensureTopics } from '@wa/shared/kafka';
 import { consumerGroupId } from '@wa/shared/kafka-consumer-runner';
 import { createLogger } from '@wa/shared/logger';
@@ -271,8 +272,8 @@ async function countOnRawTopic(ids: Set<string>) {
   await consumer.run({
     eachBatch: async ({ batch }) => {
       for (const m of batch.messages) {
-        const id = m.value === null ? '' : (JSON.parse(m.value.toString('utf8')) as { deliveryId: string }).deliveryId;
-        if (ids.has(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
+        const decoded = decodeRawRecord(m.value);
+        for (const { deliveryId: id } of decoded.ok ? decoded.deliveries : []) if (ids.has(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
       }
     },
   });

@@ -20,43 +20,23 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=scripts/kafka-log4j.sh
-source "$ROOT/scripts/kafka-log4j.sh"
-POM="$ROOT/deploy/local/kafka/pom.xml"
-KAFKA_VERSION="${KAFKA_VERSION:-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM" | head -n1)}"
+log() { printf '[kafka-cluster] %s\n' "$*" >&2; }
+# shellcheck source=scripts/kafka-lib.sh
+source "$ROOT/scripts/kafka-lib.sh"
 BASE="${KAFKA_CLUSTER_PORT:-19092}"
 NODES=(1 2 3)
-KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
-KAFKA_NUM_PARTITIONS="${KAFKA_NUM_PARTITIONS:-6}"
 KAFKA_START_TIMEOUT_S="${KAFKA_START_TIMEOUT_S:-120}"
-CACHE="${KAFKA_CACHE_DIR:-$ROOT/.cache/kafka}"
-LIBS="$CACHE/$KAFKA_VERSION/libs"
 DATA="$CACHE/data/cluster-$KAFKA_VERSION-$BASE"
 RUN="$CACHE/run-cluster-$BASE"
 
-log() { printf '[kafka-cluster] %s\n' "$*" >&2; }
 client_port() { echo $((BASE + $1 - 1)); }
 controller_port() { echo $((BASE + 100 + $1 - 1)); }
+node_dir() { echo "$RUN/node-$1"; }
 props() { echo "$RUN/node-$1/server.properties"; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 brokers() {
   local n out=()
   for n in "${NODES[@]}"; do out+=("127.0.0.1:$(client_port "$n")"); done
   (IFS=,; echo "${out[*]}")
-}
-
-node_pid() {
-  local f="$RUN/node-$1/kafka.pid" pid
-  [[ -f "$f" ]] || return 1
-  pid="$(cat "$f")"
-  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "kafka.Kafka $(props "$1")" || return 1
-  echo "$pid"
-}
-
-# A node counts as up when it answers Metadata on its own address.
-node_answers() {
-  KAFKA_BROKERS="127.0.0.1:$(client_port "$1")" "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/kafka-ready.ts" 5000 >/dev/null 2>&1
 }
 
 write_config() {
@@ -102,48 +82,33 @@ EOF
 format_all() {
   local n cluster_id
   [[ -f "$DATA/node-1/meta.properties" ]] && return 0
-  # All nodes of one cluster share its id (16 random bytes, base64url, passed as --cluster-id=<id>).
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  # All nodes of one cluster share its id.
+  cluster_id="$(new_cluster_id)"
   log "formatting KRaft storage for three nodes (cluster id $cluster_id)"
-  for n in "${NODES[@]}"; do
-    java -Xmx256m -cp "$LIBS/*" -Dlog4j2.configurationFile="$RUN/node-$n/log4j2.properties" \
-      kafka.tools.StorageTool format "--cluster-id=$cluster_id" -c "$(props "$n")" --ignore-formatted \
-      >"$RUN/node-$n/format.out" 2>&1 || { cat "$RUN/node-$n/format.out" >&2; exit 1; }
-  done
+  for n in "${NODES[@]}"; do format_node "$(node_dir "$n")" "$cluster_id"; done
 }
 
 launch() {
-  local n="$1" pid
-  if node_pid "$n" >/dev/null; then return 0; fi
+  local n="$1"
+  if node_pid "$(node_dir "$n")" >/dev/null; then return 0; fi
   if port_open "$(client_port "$n")"; then
     log "port $(client_port "$n") is taken by a process this script did not start; set KAFKA_CLUSTER_PORT"
     exit 1
   fi
-  # shellcheck disable=SC2086
-  setsid nohup java $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$RUN/node-$n/log4j2.properties" -Dkafka.logs.dir="$RUN/node-$n/logs" \
-    -cp "$LIBS/*" kafka.Kafka "$(props "$n")" >"$RUN/node-$n/kafka.out" 2>&1 </dev/null 9>&- &
-  pid=$!
-  echo "$pid" >"$RUN/node-$n/kafka.pid"
-  log "node $n: pid $pid on 127.0.0.1:$(client_port "$n")"
+  launch_node "$(node_dir "$n")" "$(node_dir "$n")/logs"
+  log "node $n: pid $(cat "$(node_dir "$n")/kafka.pid") on 127.0.0.1:$(client_port "$n")"
 }
 
 wait_nodes() {
   local deadline=$(($(date +%s) + KAFKA_START_TIMEOUT_S)) n
-  for n in "$@"; do
-    until node_answers "$n"; do
-      node_pid "$n" >/dev/null || { log "node $n exited during start-up:"; tail -n 30 "$RUN/node-$n/logs/server.log" >&2 || true; exit 1; }
-      (($(date +%s) > deadline)) && { log "node $n did not answer within ${KAFKA_START_TIMEOUT_S}s; see $RUN/node-$n/logs/server.log"; exit 1; }
-      sleep 0.5
-    done
-  done
+  for n in "$@"; do wait_until_answers "$(node_dir "$n")" "$(node_dir "$n")/logs" "$(client_port "$n")" "$deadline"; done
 }
 
 start() {
   mkdir -p "$RUN"
   exec 9>"$RUN/start.lock"
   flock -w $((KAFKA_START_TIMEOUT_S + 60)) 9
-  bash "$ROOT/scripts/kafka.sh" fetch
+  fetch
   local n t0
   t0="$(date +%s)"
   for n in "${NODES[@]}"; do write_config "$n"; done
@@ -151,16 +116,6 @@ start() {
   for n in "${NODES[@]}"; do launch "$n"; done
   wait_nodes "${NODES[@]}"
   log "three nodes answer on $(brokers) after $(($(date +%s) - t0))s"
-}
-
-stop_node() {
-  local n="$1" pid i
-  pid="$(node_pid "$n")" || { rm -f "$RUN/node-$n/kafka.pid"; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 300; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$RUN/node-$n/kafka.pid"
-  log "node $n stopped"
 }
 
 node_arg() {
@@ -172,20 +127,20 @@ case "${1:-}" in
   start) start ;;
   stop)
     # Stop in reverse so the last node standing is a full quorum member until the end.
-    for n in 3 2 1; do stop_node "$n"; done
+    for n in 3 2 1; do stop_node "$(node_dir "$n")" && log "node $n stopped" || true; done
     ;;
   status)
     ok=0
     for n in "${NODES[@]}"; do
-      if node_pid "$n" >/dev/null && node_answers "$n"; then echo "node $n: running on 127.0.0.1:$(client_port "$n")"; else echo "node $n: down"; ok=1; fi
+      if node_pid "$(node_dir "$n")" >/dev/null && answers "$(client_port "$n")"; then echo "node $n: running on 127.0.0.1:$(client_port "$n")"; else echo "node $n: down"; ok=1; fi
     done
     exit "$ok"
     ;;
   brokers) brokers ;;
-  pid) node_pid "$(node_arg "${2:-}")" ;;
+  pid) node_pid "$(node_dir "$(node_arg "${2:-}")")" ;;
   kill)
     n="$(node_arg "${2:-}")"
-    pid="$(node_pid "$n")" || { log "node $n is not running"; exit 1; }
+    pid="$(node_pid "$(node_dir "$n")")" || { log "node $n is not running"; exit 1; }
     kill -KILL "$pid"
     rm -f "$RUN/node-$n/kafka.pid"
     log "node $n killed (SIGKILL, pid $pid)"
@@ -195,7 +150,10 @@ case "${1:-}" in
     launch "$n"
     wait_nodes "$n"
     ;;
-  stop-node) stop_node "$(node_arg "${2:-}")" ;;
+  stop-node)
+    n="$(node_arg "${2:-}")"
+    stop_node "$(node_dir "$n")" && log "node $n stopped" || true
+    ;;
   *)
     echo "usage: $0 start|stop|status|brokers|kill N|start-node N|stop-node N|pid N" >&2
     exit 2

@@ -11,14 +11,13 @@
 #      KAFKA_VERSION (from the pom),
 #      KAFKA_HEAP_OPTS (-Xms256m -Xmx512m), KAFKA_NUM_PARTITIONS (6), KAFKA_START_TIMEOUT_S (90),
 #      KAFKA_CACHE_DIR (.cache/kafka). Details and the version decision: docs/local-infra.md.
+# Fetch, format, launch, wait and stop are shared with scripts/kafka-cluster.sh in scripts/kafka-lib.sh.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=scripts/kafka-log4j.sh
-source "$ROOT/scripts/kafka-log4j.sh"
-POM="$ROOT/deploy/local/kafka/pom.xml"
-PINNED_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM" | head -n1)"
-KAFKA_VERSION="${KAFKA_VERSION:-$PINNED_VERSION}"
+log() { printf '[kafka] %s\n' "$*" >&2; }
+# shellcheck source=scripts/kafka-lib.sh
+source "$ROOT/scripts/kafka-lib.sh"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 # A second client listener for fault drills: advertised as a proxy port the drills can cut, so a
@@ -27,60 +26,12 @@ KAFKA_FAULT_PORT="${KAFKA_FAULT_PORT:-$((KAFKA_PORT + 2))}"
 # Next to the others, not KAFKA_PORT+10002 as before: for the drills' 29092 that was 39094, inside Linux's
 # ephemeral range (32768–60999), where an outgoing connection may hold it (a CI run failed with EADDRINUSE).
 KAFKA_FAULT_PROXY_PORT="${KAFKA_FAULT_PROXY_PORT:-$((KAFKA_PORT + 3))}"
-KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
-KAFKA_NUM_PARTITIONS="${KAFKA_NUM_PARTITIONS:-6}"
 KAFKA_START_TIMEOUT_S="${KAFKA_START_TIMEOUT_S:-90}"
-CACHE="${KAFKA_CACHE_DIR:-$ROOT/.cache/kafka}"
-LIBS="$CACHE/$KAFKA_VERSION/libs"
 # One data dir per version and port: a log dir formatted by another version may not be readable.
 DATA="$CACHE/data/$KAFKA_VERSION-$KAFKA_PORT"
 RUN="$CACHE/run-$KAFKA_PORT"
-PID_FILE="$RUN/kafka.pid"
 PROPS="$RUN/server.properties"
-OUT="$RUN/kafka.out"
 LOG_DIR="$RUN/logs"
-
-log() { printf '[kafka] %s\n' "$*" >&2; }
-now_ms() { date +%s%3N; }
-secs_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-our_pid() {
-  [[ -f "$PID_FILE" ]] || return 1
-  local pid
-  pid="$(cat "$PID_FILE")"
-  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "kafka.Kafka $PROPS" || return 1
-  echo "$pid"
-}
-
-# Port open is not enough: the broker must answer Metadata with itself registered (unfenced).
-metadata_answers() {
-  local tsx="$ROOT/node_modules/.bin/tsx"
-  if [[ -x "$tsx" ]]; then
-    KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" "$tsx" "$ROOT/scripts/kafka-ready.ts" "${1:-5000}" >/dev/null 2>&1
-  else
-    java -cp "$LIBS/*" org.apache.kafka.tools.BrokerApiVersionsCommand \
-      --bootstrap-server "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1
-  fi
-}
-
-fetch() {
-  if [[ -f "$LIBS/.complete" ]]; then return 0; fi
-  command -v mvn >/dev/null || { log "Maven (mvn) is required to fetch Kafka $KAFKA_VERSION: apt-get install -y maven"; exit 1; }
-  command -v java >/dev/null || { log "Java 17+ is required: apt-get install -y openjdk-17-jre-headless"; exit 1; }
-  local t0
-  t0="$(now_ms)"
-  log "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central into $LIBS"
-  rm -rf "$LIBS"
-  mkdir -p "$LIBS"
-  mvn -q -B -Dstyle.color=never -f "$POM" -Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$LIBS"
-  ls "$LIBS"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null
-  touch "$LIBS/.complete"
-  log "fetched $(ls "$LIBS" | wc -l) jars in $(secs_since "$t0")s"
-}
 
 write_config() {
   mkdir -p "$RUN" "$LOG_DIR" "$DATA"
@@ -136,31 +87,23 @@ format_storage() {
   if [[ -f "$DATA/meta.properties" ]]; then return 0; fi
   local t0 cluster_id
   t0="$(now_ms)"
-  # A cluster id is 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints).
-  # It starts with "-" one time in 64: passed as `--cluster-id=<id>`, never as a separate argument
-  # that the option parser would take for a flag ("argument --cluster-id: expected one argument").
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  cluster_id="$(new_cluster_id)"
   log "formatting KRaft storage in $DATA (cluster id $cluster_id)"
-  java -Xmx256m -cp "$LIBS/*" -Dlog4j2.configurationFile="$RUN/log4j2.properties" \
-    -Dlog4j.configuration="file:$RUN/log4j.properties" \
-    kafka.tools.StorageTool format "--cluster-id=$cluster_id" -c "$PROPS" --ignore-formatted >"$RUN/format.out" 2>&1 || {
-    cat "$RUN/format.out" >&2
-    exit 1
-  }
+  format_node "$RUN" "$cluster_id"
   log "formatted in $(secs_since "$t0")s"
 }
 
 status() {
   local pid
-  if pid="$(our_pid)"; then
-    if metadata_answers 3000; then
+  if pid="$(node_pid "$RUN")"; then
+    if answers "$KAFKA_PORT" 3000; then
       echo "running: Kafka $KAFKA_VERSION (pid $pid) on 127.0.0.1:$KAFKA_PORT, started by this script"
       return 0
     fi
     echo "starting or unhealthy: pid $pid is alive but 127.0.0.1:$KAFKA_PORT does not answer Metadata (log: $LOG_DIR/server.log)"
     return 1
   fi
-  if port_open "$KAFKA_PORT" && metadata_answers 3000; then
+  if port_open "$KAFKA_PORT" && answers "$KAFKA_PORT" 3000; then
     echo "running: a Kafka broker not started by this script answers on 127.0.0.1:$KAFKA_PORT"
     return 0
   fi
@@ -180,8 +123,7 @@ start() {
     log "reusing: $(status)"
     return 0
   fi
-  if our_pid >/dev/null; then
-    pid="$(our_pid)"
+  if pid="$(node_pid "$RUN")"; then
     log "pid $pid is ours but not answering yet; waiting for it"
   else
     if port_open "$KAFKA_PORT"; then
@@ -191,40 +133,18 @@ start() {
     fetch
     write_config
     format_storage
-    local t_start
-    t_start="$(now_ms)"
-    # setsid: the broker must outlive the shell (and the npm/vitest process group) that started it.
-    # shellcheck disable=SC2086
-    setsid nohup java $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
-      -Dlog4j2.configurationFile="$RUN/log4j2.properties" -Dlog4j.configuration="file:$RUN/log4j.properties" \
-      -Dkafka.logs.dir="$LOG_DIR" -cp "$LIBS/*" kafka.Kafka "$PROPS" >"$OUT" 2>&1 </dev/null 9>&- &
-    pid=$!
-    echo "$pid" >"$PID_FILE"
-    log "started Kafka $KAFKA_VERSION pid $pid (log: $LOG_DIR/server.log), waiting for it to answer"
-    t0="$t_start"
+    t0="$(now_ms)"
+    launch_node "$RUN" "$LOG_DIR"
+    log "started Kafka $KAFKA_VERSION pid $(cat "$RUN/kafka.pid") (log: $LOG_DIR/server.log), waiting for it to answer"
   fi
-  local deadline=$(($(date +%s) + KAFKA_START_TIMEOUT_S))
-  until port_open "$KAFKA_PORT" && metadata_answers 5000; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log "broker exited during start-up; last lines of $OUT and the server log:"
-      tail -n 20 "$OUT" >&2 || true
-      tail -n 40 "$LOG_DIR/server.log" >&2 || true
-      rm -f "$PID_FILE"
-      exit 1
-    fi
-    if (($(date +%s) > deadline)); then
-      log "broker did not answer within ${KAFKA_START_TIMEOUT_S}s; see $LOG_DIR/server.log"
-      exit 1
-    fi
-    sleep 0.3
-  done
+  wait_until_answers "$RUN" "$LOG_DIR" "$KAFKA_PORT" $(($(date +%s) + KAFKA_START_TIMEOUT_S))
   log "Kafka $KAFKA_VERSION answers on 127.0.0.1:$KAFKA_PORT — broker start took $(secs_since "$t0")s ($(secs_since "$t_begin")s including fetch/format)"
 }
 
 stop() {
-  local pid
-  if ! pid="$(our_pid)"; then
-    rm -f "$PID_FILE"
+  local t0
+  t0="$(now_ms)"
+  if ! stop_node "$RUN"; then
     if port_open "$KAFKA_PORT"; then
       log "a broker on 127.0.0.1:$KAFKA_PORT was not started by this script; leaving it alone"
     else
@@ -232,20 +152,6 @@ stop() {
     fi
     return 0
   fi
-  local t0
-  t0="$(now_ms)"
-  log "stopping pid $pid (SIGTERM: controlled shutdown)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 300; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "still alive after 30 s; SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$PID_FILE"
   log "stopped in $(secs_since "$t0")s"
 }
 

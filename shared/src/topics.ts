@@ -44,7 +44,7 @@ export const topics = Object.freeze({
   dispatchRetry: Object.freeze(RETRY_TIERS.map((tier) => ({ ...tier, topic: defineTopic(`wa.dispatch.retry.${tier.suffix}`, dispatchJobV1, byRecipient) }))),
   dispatchDlq: defineTopic('wa.dispatch.dlq', deadLetterV1, (d) => d.jobId ?? null),
   messagesSent: defineTopic('wa.messages.sent', sentEventV1, (e) => e.jobId),
-  // The body travels base64-encoded (4/3 larger): a 1 MiB webhook makes a ~1.4 MB record.
+  // Values are binary (encodeRawRecord; format-1 JSON records, body in base64, are still read): room for a 1 MiB body either way.
   webhooksRaw: defineTopic('wa.webhooks.raw', webhookRawV1, (w) => w.deliveryId, { 'max.message.bytes': String(2 * 1024 * 1024) }),
   eventsStatus: defineTopic('wa.events.status', statusEventV1, (e) => e.wamid),
   eventsInbound: defineTopic('wa.events.inbound', inboundEventV1, (e) => e.from),

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { getCountries, getExampleNumber, Metadata, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { getCountries, getCountryCallingCode, getExampleNumber, isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import metadata from 'libphonenumber-js/metadata.max.json';
 import examples from 'libphonenumber-js/mobile/examples';
-import { normalisePhone, validE164 } from '../src/phone';
+import { countryOfPhone, normalisePhone, validE164 } from '../src/phone';
 
-// normalisePhone answers "+digits" texts without libphonenumber-js when it is certain of the
-// library's answer (validE164); the result must be exactly what the library path gives.
-function libraryAnswer(text: string) {
-  const parsed = parsePhoneNumberFromString(text);
+// normalisePhone answers "+digits" texts without parsing them when it is certain of the library's
+// answer (validE164), and countryOfPhone reads the country off a one-country calling code; the
+// results must be exactly what the library's parse gives.
+function libraryAnswer(text: string, parsed = parsePhoneNumberFromString(text)) {
   if (!parsed) return { ok: false };
   if (!parsed.isValid()) return { ok: false };
   return { ok: true, waId: parsed.number.slice(1), country: parsed.country ?? 'ZZ' };
@@ -26,9 +27,15 @@ describe('normalisePhone fast path for "+digits" numbers', () => {
     const digits = example.number.slice(1);
     corpus.push(`+${digits}`, `+${digits.slice(0, -1)}`, `+${digits}0`, `+${digits}00`, `+${digits.slice(0, -2)}`);
     for (let i = 1; i < digits.length; i++) for (const d of ['0', '1', '5', '9']) corpus.push(`+${digits.slice(0, i)}${d}${digits.slice(i + 1)}`);
+    // The national number with a trunk prefix written after the calling code ("+49 0151…"), which the
+    // library's parse strips and the fast path does not look for.
+    const code = getCountryCallingCode(country);
+    const national = digits.slice(code.length);
+    for (const trunk of ['0', '1', '8', '9', '00', '06', '80'])
+      corpus.push(`+${code}${trunk}${national}`, `+${code}${trunk}${national.slice(0, -trunk.length)}`);
   }
   const random = lcg(20261125);
-  const callingCodes = Object.keys((new Metadata() as unknown as { countryCallingCodes(): Record<string, string[]> }).countryCallingCodes());
+  const callingCodes = Object.keys(metadata.country_calling_codes);
   for (const code of callingCodes) {
     for (let n = 0; n < 100; n++) {
       const length = 4 + Math.floor(random() * 11);
@@ -40,11 +47,12 @@ describe('normalisePhone fast path for "+digits" numbers', () => {
   // The shapes the benchmark and typical upstreams send.
   for (let j = 0; j < 2_000; j++) corpus.push(`+49151${String(20_000_000 + j)}`, `+49152${String(10_000_000 + j)}`, `+3361234${String(1_000 + j)}`);
 
-  it('gives the library’s answer for every number of a corpus of ~40,000 (and takes the fast path for most valid ones)', () => {
+  it('gives the library’s answer for every number of a corpus of ~40,000 (and takes the fast path for most valid ones; countryOfPhone gives the library’s country for all)', () => {
     let fast = 0;
     let valid = 0;
     for (const text of corpus) {
-      const expected = libraryAnswer(text);
+      const parsed = parsePhoneNumberFromString(text);
+      const expected = libraryAnswer(text, parsed);
       const got = normalisePhone(text);
       if (expected.ok) {
         valid++;
@@ -52,6 +60,7 @@ describe('normalisePhone fast path for "+digits" numbers', () => {
       } else {
         expect(got.ok, text).toBe(false);
       }
+      expect(countryOfPhone(text), text).toBe(parsed?.country ?? 'ZZ');
       const quick = validE164(text);
       if (quick) {
         fast++;
@@ -62,7 +71,31 @@ describe('normalisePhone fast path for "+digits" numbers', () => {
     expect(corpus.length).toBeGreaterThan(30_000);
     expect(valid).toBeGreaterThan(8_000);
     expect(fast).toBeGreaterThan(valid / 2);
-  });
+  }, 60_000); // CPU-bound over the whole corpus; the machine may be shared
+
+  it('keeps the digits as written for every valid number whose first two national digits vary (no trunk prefix is stripped)', () => {
+    // The library's parse strips a trunk prefix written after the calling code unless the digits as
+    // written fit the plan; the fast path never strips. Numbers that begin with a trunk-prefix digit
+    // and are valid as written (8-800 in LT and BY, 9… in AR) must still get the library's answer.
+    let answered = 0;
+    for (const [code, countries] of Object.entries(metadata.country_calling_codes)) {
+      const country = countries[0];
+      // One country per code ('001', the non-geographic entry, is no supported country).
+      if (countries.length !== 1 || country === undefined || !isSupportedCountry(country)) continue;
+      const example = getExampleNumber(country, examples);
+      if (!example) continue;
+      const rest = example.nationalNumber.slice(2);
+      for (let head = 0; head < 100; head++) {
+        const text = `+${code}${String(head).padStart(2, '0')}${rest}`;
+        const quick = validE164(text);
+        if (!quick) continue;
+        answered++;
+        expect(quick, text).toEqual(libraryAnswer(text));
+      }
+    }
+    expect(answered).toBeGreaterThan(1_000);
+    for (const text of ['+37080034567', '+375800911911', '+5492323456789']) expect(validE164(text), text).toEqual(libraryAnswer(text));
+  }, 60_000);
 
   it('leaves shared and non-geographic calling codes, national prefixes and other spellings to the library', () => {
     for (const text of [

@@ -1,4 +1,5 @@
 import type { AccountStanding } from '@wa/shared/account-standing';
+import type { Clock } from '@wa/shared/clock';
 import type { TemplateLiveFacts } from './domain/live-template';
 import type { CampaignSummary } from '@wa/shared/campaigns';
 import type { PhoneState, Sourced } from './domain/sender-state';
@@ -95,8 +96,7 @@ export interface SendPermit {
 }
 
 /** Pacing's time: a precise local clock (ms since the epoch) and timers on it. */
-export interface Timers {
-  now(): number;
+export interface Timers extends Clock {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
@@ -106,8 +106,11 @@ export const systemTimers: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
-/** The send guard's answer: admitted (ledger claim taken), held for `waitMs`, or a job the ledger already knows. */
-export type GuardVerdict = { kind: 'admitted' } | { kind: 'held'; waitMs: number } | { kind: 'known'; existing: LedgerEntry };
+/**
+ * The send guard's answer: admitted (ledger claim taken; `at`, when, on the local clock through Redis' clock
+ * offset), held for `waitMs`, or a job the ledger already knows.
+ */
+export type GuardVerdict = { kind: 'admitted'; at?: number } | { kind: 'held'; waitMs: number } | { kind: 'known'; existing: LedgerEntry };
 
 /**
  * A number's pacing state shared by every replica (Redis, on its own clock): GCRA slots and the send

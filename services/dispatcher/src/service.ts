@@ -117,7 +117,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
           intervalMs: config.SENDER_SYNC_INTERVAL_MS,
           timeoutMs: config.HTTP_TIMEOUT_MS,
           stateTtlMs: 90 * 24 * 3_600_000,
-          now: () => clock.now(),
+          clock,
           logger,
         })
       : undefined;

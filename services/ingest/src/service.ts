@@ -165,7 +165,7 @@ export function createIngestService(config: IngestConfig, overrides: IngestOverr
     catalog,
     coalesceWindowMs: config.COALESCE_WINDOW_MS,
     notBeforeHorizonMs: config.NOT_BEFORE_HORIZON_DAYS * 86_400_000,
-    clock: () => clock.now(),
+    clock,
     audience,
     registry,
     readiness,

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../clock';
 import type { RedisKeys } from '../redis-keys';
 import { metaTemplate, metaTemplatePage, TEMPLATE_FIELDS, type MetaTemplate } from './meta-template';
 import { RedisTemplateStore } from './store';
@@ -70,7 +71,7 @@ export class TemplateSyncer {
       wabaIds: readonly string[];
       intervalMs: number;
       logger: Logger;
-      now?: () => Date;
+      clock?: Clock;
     },
   ) {
     this.store = new RedisTemplateStore(redis, deps.keys);
@@ -82,7 +83,7 @@ export class TemplateSyncer {
     if (!token) return { wabaId, ok: false, error: 'no access token for this business account' };
     try {
       const templates = await fetchTemplates(this.deps.graph, wabaId, token);
-      await this.store.save(wabaId, templates, (this.deps.now?.() ?? new Date()).toISOString());
+      await this.store.save(wabaId, templates, new Date((this.deps.clock ?? systemClock).now()).toISOString());
       return { wabaId, ok: true, templates: templates.length };
     } catch (err) {
       this.deps.logger.warn({ wabaId, err: (err as Error).message }, 'template sync failed; keeping the last synced templates');

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseAccessTokens, type Catalog } from '@wa/shared/catalog';
+import { systemClock, type Clock } from '@wa/shared/clock';
 
 /** Uploaded media ids expire after 30 days (developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media/). */
 const MEDIA_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -32,7 +33,7 @@ export async function uploadMedia(opts: {
   catalog: Catalog;
   accessTokens: string;
   graph: { baseUrl: string; version: string };
-  now?: () => number;
+  clock?: Clock;
 }) {
   const number = opts.catalog.phoneNumbers.find((n) => n.id === opts.phoneNumberId);
   if (!number) throw new Error(`phone number ${opts.phoneNumberId} is not in the catalogue`);
@@ -51,6 +52,6 @@ export async function uploadMedia(opts: {
   });
   const body = (await res.json()) as { id?: string; error?: { code?: number; message?: string } };
   if (!res.ok || !body.id) throw new Error(`media upload refused: HTTP ${res.status} ${JSON.stringify(body.error ?? body)}`);
-  const now = opts.now?.() ?? Date.now();
+  const now = (opts.clock ?? systemClock).now();
   return { id: body.id, type, uploadedAt: new Date(now).toISOString(), expiresAt: new Date(now + MEDIA_TTL_MS).toISOString() };
 }

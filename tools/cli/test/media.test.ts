@@ -34,7 +34,7 @@ describe('media upload', () => {
       catalog,
       accessTokens: `${WABA}=sim-access-token-1`,
       graph: { baseUrl: url, version: 'v24.0' },
-      now: () => Date.parse('2026-12-01T00:00:00Z'),
+      clock: { now: () => Date.parse('2026-12-01T00:00:00Z') },
     });
     expect(r).toMatchObject({ type: 'image/jpeg', expiresAt: '2026-12-31T00:00:00.000Z' });
     const info = await (await fetch(`${url}/v24.0/${r.id}`, { headers: { authorization: 'Bearer sim-access-token-1' } })).json();

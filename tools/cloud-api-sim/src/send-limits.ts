@@ -15,6 +15,8 @@ export interface ThrottleEvent {
   inWindow: number;
   oldestAgoMs: number;
   densest50Ms: number;
+  /** The simulator's own longest event-loop stall in the last second (real ms): how late its stamps may be. */
+  loopLagMs?: number;
 }
 
 export function describeThrottle(phoneNumberId: string, now: number, stamps: readonly number[]): ThrottleEvent {
@@ -44,7 +46,11 @@ export class SendLimits {
   /** Inbound message ids and the number that received them, for mark-as-read (bounded: the oldest are forgotten). */
   private readonly received = new Map<string, number>();
 
-  constructor(world: World, rules: Scenario['rules']) {
+  constructor(
+    world: World,
+    rules: Scenario['rules'],
+    private readonly loopLagMs?: () => number,
+  ) {
     this.throughput = world.phones.map((p) => new SlidingWindowLimiter(p.throughputMps, rules.throughputWindowMs));
     this.pair = new PairRateLimiter(rules.pairRate.burst, rules.pairRate.intervalMs);
     this.uniques = world.businesses.map(() => new UniqueRecipientWindow(rules.messagingLimitWindowMs));
@@ -61,7 +67,9 @@ export class SendLimits {
     const limiter = this.throughput[phone.idx]!;
     if (limiter.tryAcquire(now)) return true;
     if (this.throttleEvents.length >= MAX_THROTTLE_EVENTS) this.throttleEvents.shift();
-    this.throttleEvents.push(describeThrottle(phone.id, now, limiter.inWindow(now)));
+    const event = describeThrottle(phone.id, now, limiter.inWindow(now));
+    if (this.loopLagMs) event.loopLagMs = this.loopLagMs();
+    this.throttleEvents.push(event);
     return false;
   }
 

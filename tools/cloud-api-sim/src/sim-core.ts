@@ -1,4 +1,5 @@
 import { applyAccountEvent, type AccountEventInput } from './account-events';
+import { LoopLag } from './loop-lag';
 import type { Clock } from './clock';
 import { ConversationBook } from './conversations';
 import { errorEnvelope, graphError, type GraphError } from './graph-errors';
@@ -46,6 +47,8 @@ export class SimCore {
   readonly media = new MediaStore();
   webhookUrl: string | undefined;
   private ticker: NodeJS.Timeout | undefined;
+  /** This process' event-loop stalls, reported with each 130429 (while the ticker runs: a live process). */
+  private readonly loopLag = new LoopLag();
 
   constructor(
     readonly scenario: Scenario,
@@ -76,7 +79,7 @@ export class SimCore {
     this.world = buildWorld(s);
     this.store = new MessageStore();
     this.conversations = new ConversationBook(s.rules.conversationMs, Math.floor(this.rng.next() * 0xffffffff).toString(16));
-    this.limits = new SendLimits(this.world, s.rules);
+    this.limits = new SendLimits(this.world, s.rules, () => this.loopLag.maxWithin(1_000));
     this.counters = new SendCounters(this.world.phones.length);
     this.schedule = new WebhookSchedule({
       scenario: s,
@@ -112,11 +115,13 @@ export class SimCore {
     if (this.ticker) return;
     this.ticker = setInterval(() => this.tick(), this.scenario.webhooks.tickMs);
     this.ticker.unref();
+    this.loopLag.start();
   }
 
   stopTicker(): void {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
+    this.loopLag.stop();
   }
 
   // ───────────────────────────── sending ─────────────────────────────

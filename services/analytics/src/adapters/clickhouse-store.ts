@@ -7,7 +7,16 @@ import { inlineParams } from './inline-params';
 import { encodeTsv } from './tsv';
 
 // rollup_dirty last: a day is marked dirty only once its rows are in.
-export const EVENT_TABLES = ['send_attempts', 'status_events', 'charges', 'inbound_messages', 'account_events', 'dead_letters', 'rollup_dirty'] as const;
+export const EVENT_TABLES = [
+  'send_attempts',
+  'status_events',
+  'charges',
+  'inbound_messages',
+  'account_events',
+  'volume_tiers',
+  'dead_letters',
+  'rollup_dirty',
+] as const;
 export type EventTable = (typeof EVENT_TABLES)[number];
 export type RowsByTable = Partial<Record<EventTable, Record<string, unknown>[]>>;
 

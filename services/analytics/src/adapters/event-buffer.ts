@@ -3,6 +3,7 @@ import { decodeJson } from '@wa/shared/decode';
 import { accountEventV1, deadLetterV1, inboundEventV1, sentEventV1, statusEventV1 } from '@wa/shared/index';
 import { accountRow, chTime, deadLetterRow, sendAttemptRow, type RowMapper } from '../domain/rows';
 import type { LatencyTracker } from '../domain/latency-tracker';
+import { volumeTierRow } from '../domain/volume-tier';
 import type { AnalyticsMetrics } from '../metrics';
 import type { EventTable, RowsByTable } from './clickhouse-store';
 import type { RollupKind } from './rollups';
@@ -139,6 +140,9 @@ export class EventBuffer {
         const d = decodeJson(accountEventV1, record.value);
         if (!d.ok) return this.invalid(record, d.reason, d.detail);
         this.push('account_events', accountRow(d.value));
+        // Meta's volume-tier announcements price the month in v_monthly_cost_volume_tiered.
+        const tier = volumeTierRow(d.value);
+        if (tier) this.push('volume_tiers', tier);
         return true;
       }
       case 'notificationsDlq':
@@ -184,7 +188,7 @@ function utcDay(iso: string, plusDays = 0): string {
 }
 
 function emptyRows(): Required<RowsByTable> {
-  return { send_attempts: [], status_events: [], charges: [], inbound_messages: [], account_events: [], dead_letters: [], rollup_dirty: [] };
+  return { send_attempts: [], status_events: [], charges: [], inbound_messages: [], account_events: [], volume_tiers: [], dead_letters: [], rollup_dirty: [] };
 }
 
 /** FNV-1a over the offset ranges: a short, stable token for the same batch replayed as a whole. */

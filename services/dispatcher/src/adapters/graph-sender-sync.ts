@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { request } from 'undici';
 import type { CatalogIndex } from '@wa/shared/catalog';
+import type { Clock } from '@wa/shared/clock';
 import type { RedisKeys } from '@wa/shared/redis-keys';
 import { graphPhoneState, PHONE_NUMBER_FIELDS, type GraphPhoneState } from '../domain/graph-phone-state';
 
@@ -15,7 +16,7 @@ export interface GraphSenderSyncOptions {
   intervalMs: number;
   timeoutMs: number;
   stateTtlMs: number;
-  now: () => number;
+  clock: Clock;
   logger: Logger;
 }
 
@@ -68,7 +69,7 @@ export class GraphSenderSync {
       }
     }
     if (result.failed.length > 0) this.options.logger.warn({ failed: result.failed }, 'sender state from the Graph API: some numbers could not be read');
-    this.last = { at: new Date(this.options.now()).toISOString(), result };
+    this.last = { at: new Date(this.options.clock.now()).toISOString(), result };
     return result;
   }
 
@@ -89,7 +90,7 @@ export class GraphSenderSync {
 
   private async apply(phoneNumberId: string, wabaId: string, state: GraphPhoneState): Promise<void> {
     const { keys, stateTtlMs } = this.options;
-    const at = new Date(this.options.now()).toISOString();
+    const at = new Date(this.options.clock.now()).toISOString();
     const phone: Record<string, unknown> = { quality: state.quality ?? 'UNKNOWN', event: 'GRAPH_API', updatedAt: at, source: 'graph_api' };
     if (state.quality !== undefined) phone.qualityAt = at;
     if (state.throughputMps !== undefined) {

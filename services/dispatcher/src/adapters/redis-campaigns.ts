@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { campaignChangesChannel, campaignKey, CAMPAIGN_TTL_SECONDS, readCampaign, type CampaignSummary } from '@wa/shared/campaigns';
-import { UnknownCampaignError, type CampaignControl, type CampaignState } from '../ports';
+import { systemClock, UnknownCampaignError, type CampaignControl, type CampaignState, type Clock } from '../ports';
 
 /** Most campaign states cached per replica. */
 export const CAMPAIGN_CACHE_MAX = 10_000;
@@ -21,7 +21,7 @@ export class RedisCampaigns implements CampaignControl {
 
   constructor(
     private readonly redis: Redis,
-    private readonly options: { keyPrefix: string; cacheMs: number; maxCached?: number; now?: () => number },
+    private readonly options: { keyPrefix: string; cacheMs: number; maxCached?: number; clock?: Clock },
   ) {
     this.channel = campaignChangesChannel(options.keyPrefix);
   }
@@ -31,7 +31,7 @@ export class RedisCampaigns implements CampaignControl {
   }
 
   private now(): number {
-    return (this.options.now ?? Date.now)();
+    return (this.options.clock ?? systemClock).now();
   }
 
   async start(): Promise<void> {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RedisBuckets } from '@wa/shared/redis-buckets';
 import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
-import type { ClaimResult, LedgerClaim, LedgerEntry, SendLedger } from '../ports';
+import { systemClock, type ClaimResult, type Clock, type LedgerClaim, type LedgerEntry, type SendLedger } from '../ports';
 
 /**
  * Where a job's state is (KEYS[1] its recent key, KEYS[2..] its bucket in each window a 3-day-old entry
@@ -143,7 +143,7 @@ export interface RedisLedgerOptions {
   recentMs?: number;
   bucketBits?: number;
   heartbeatMs?: number;
-  now?: () => number;
+  clock?: Clock;
 }
 
 /**
@@ -163,7 +163,7 @@ export class RedisLedger implements SendLedger {
   private readonly redis: LedgerRedis;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly heartbeatMs: number;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private announcedKeys: string[] = [];
 
   constructor(
@@ -173,7 +173,7 @@ export class RedisLedger implements SendLedger {
     this.redis = redis as LedgerRedis;
     this.heartbeatMs = options.heartbeatMs ?? 1_000;
     this.recentMs = Math.min(options.recentMs ?? 3_600_000, options.ttlMs);
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.buckets = new RedisBuckets({
       prefix: `${options.keyPrefix}wa:dispatch:ledger-b:`,
       horizonMs: options.ttlMs,
@@ -198,7 +198,7 @@ export class RedisLedger implements SendLedger {
 
   /** numkeys, the keys and ARGV[1..3] of the scripts' PRELUDE. */
   private where(jobId: string): Args {
-    const now = this.now();
+    const now = this.clock.now();
     const { bucket, field } = this.buckets.slot(jobId);
     const layout = this.windowsAt(now);
     const out: Args = [layout.windows.length + 1, this.key(jobId)];
@@ -239,7 +239,7 @@ export class RedisLedger implements SendLedger {
   }
 
   private claimedValue(attempt: number): string {
-    return JSON.stringify({ st: 'claimed', a: attempt, owner: this.owner, at: this.now() } satisfies LedgerEntry);
+    return JSON.stringify({ st: 'claimed', a: attempt, owner: this.owner, at: this.clock.now() } satisfies LedgerEntry);
   }
 
   claimRequest(jobId: string, attempt: number): LedgerClaim {
@@ -257,22 +257,22 @@ export class RedisLedger implements SendLedger {
   }
 
   async claimDone(jobId: string, attempt: number, eventJson: string): Promise<ClaimResult> {
-    const value = encodeDone(attempt, this.now(), eventJson);
+    const value = encodeDone(attempt, this.clock.now(), eventJson);
     const existing = await this.redis.ledgerClaim(...this.where(jobId), attempt, value, this.options.ttlMs, `d${attempt}`);
     return existing === null ? { claimed: true } : { claimed: false, existing: parseLedgerEntry(existing, jobId) };
   }
 
   async recordDone(jobId: string, attempt: number, eventJson: string): Promise<void> {
-    await this.redis.ledgerRecord(...this.where(jobId), encodeDone(attempt, this.now(), eventJson), this.options.ttlMs, `d${attempt}`);
+    await this.redis.ledgerRecord(...this.where(jobId), encodeDone(attempt, this.clock.now(), eventJson), this.options.ttlMs, `d${attempt}`);
   }
 
   async recordRetry(jobId: string, attempt: number): Promise<void> {
-    const value = JSON.stringify({ st: 'retry', a: attempt, at: this.now() } satisfies LedgerEntry);
+    const value = JSON.stringify({ st: 'retry', a: attempt, at: this.clock.now() } satisfies LedgerEntry);
     await this.redis.ledgerRecord(...this.where(jobId), value, this.recentMs, `r${attempt}`);
   }
 
   async release(jobId: string, attempt: number): Promise<void> {
-    const previous = JSON.stringify({ st: 'retry', a: attempt - 1, at: this.now() } satisfies LedgerEntry);
+    const previous = JSON.stringify({ st: 'retry', a: attempt - 1, at: this.clock.now() } satisfies LedgerEntry);
     await this.redis.ledgerRelease(this.key(jobId), this.owner, attempt, previous, this.recentMs);
   }
 

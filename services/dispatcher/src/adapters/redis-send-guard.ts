@@ -34,8 +34,8 @@ return string.format('%.3f|%.3f', first, now)`;
  * answer): from the answer, each cold send of an 80 msg/s number held the next until ~10 ms after its
  * answer, and the number took ~3 s to reach its rate.
  * With KEYS[3], the job's ledger claim is taken in the same step (ARGV[5..7]: value, attempt, ttl).
- * Returns '0' (admitted, recorded, claimed), the ms until one more would be admitted, or 'E' and
- * the ledger entry that already exists (not admitted).
+ * Returns 'A' and the admission's time (admitted, recorded, claimed), the ms until one more would be
+ * admitted, or 'E' and the ledger entry that already exists (not admitted).
  */
 export function sendGuardLua(clock = REDIS_TIME): string {
   return `${clock}
@@ -69,7 +69,7 @@ end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 2))
 if gap > 0 then redis.call('SET', KEYS[2], string.format('%.3f', now), 'PX', math.ceil(window * 2)) end
-return '0'`;
+return 'A' .. string.format('%.3f', now)`;
 }
 
 /**
@@ -95,8 +95,6 @@ export interface RedisSendGuardOptions {
   /** The local clock the scheduler runs on (Timers.now). */
   clock?: Clock;
 }
-
-const ADMITTED: GuardVerdict = { kind: 'admitted' };
 
 /**
  * The send guard on Redis: the two scripts and their calls, with times converted between Redis' clock
@@ -154,8 +152,13 @@ export class RedisSendGuard implements SendGuard {
       claim.ttlMs,
     );
     if (reply.startsWith('E')) return { kind: 'known', existing: parseLedgerEntry(reply.slice(1), claim.jobId) };
-    const waitMs = Number(reply);
-    return waitMs > 0 ? { kind: 'held', waitMs } : ADMITTED;
+    if (reply.startsWith('A')) {
+      // When Redis admitted it, on the local clock: a reply read late by a busy process makes a late write.
+      const redisNow = Number(reply.slice(1));
+      const localNow = this.clock.now();
+      return { kind: 'admitted', at: Math.min(localNow, redisNow - this.offset.observe(redisNow - localNow, localNow)) };
+    }
+    return { kind: 'held', waitMs: Number(reply) };
   }
 
   move(phoneNumberId: string, member: string, at: number): void {

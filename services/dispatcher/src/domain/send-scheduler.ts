@@ -8,7 +8,8 @@ import { SlotQueues } from './slot-queues';
 /** While cold, a response later than this after the admission moves its send to the response time. */
 export const LATE_ANSWER_MS = 3;
 /**
- * A request written to its socket later than this after the admission is counted from its write. A number
+ * A request written to its socket later than this after the guard admitted it (on Redis, so a reply read late
+ * by a busy process counts) is counted from its write. A number
  * tolerates only the gap between the guard's cap and its limit: 10-12 ms of compressed arrivals at 250 and
  * 1,000 msg/s with 2 % headroom, which a 20 ms threshold let through at start-up (docs/dispatcher.md).
  */
@@ -161,11 +162,13 @@ export class SendScheduler implements RateLimiter {
           }
           if (verdict.kind === 'admitted') {
             const at = this.options.timers.now();
+            // Counted from when the guard admitted it: a reply this process read late is a late write.
+            const admittedAt = Math.min(at, verdict.at ?? at);
             const log = this.recentSends(s.log, at);
-            log.push(at);
+            log.push(admittedAt);
             if (send.head) this.count('heldSlots');
             this.leaveChain(s, send, at, interval, pacedRoom(rate.targetMps, this.windowMs, log.length));
-            return { admitted: true, permit: this.permit(s, send, at, issuedAt, this.options.timers.now() - startedAt) };
+            return { admitted: true, permit: this.permit(s, send, admittedAt, issuedAt, this.options.timers.now() - startedAt) };
           }
           waitMs = verdict.waitMs;
           gapHold = gapMs > 0 && waitMs <= gapMs;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createManualClock } from '@wa/shared/clock';
 import { createRedis, type Redis } from '@wa/shared/redis';
 import { deleteKeysWithPrefix, testInfra, uniqueName } from '@wa/shared/testing';
 import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
@@ -39,8 +40,8 @@ const event = (jobId: string, attempt = 0): SentEventV1 => ({
 
 /** A ledger on a settable clock (the bucket windows follow it; Redis TTLs run on real time). */
 function ledgerAt(p: string, start = Date.UTC(2026, 2, 1, 9)) {
-  const clock = { ms: start };
-  const ledger = new RedisLedger(redis, { keyPrefix: p, ttlMs: TTL_MS, bucketBits: 2, now: () => clock.ms });
+  const clock = createManualClock(start);
+  const ledger = new RedisLedger(redis, { keyPrefix: p, ttlMs: TTL_MS, bucketBits: 2, clock });
   /** The job's recent key expiring (after `recentMs`), without waiting for it. */
   const expireRecent = (jobId: string) => redis.del(`${p}wa:dispatch:ledger:${jobId}`);
   return { ledger, clock, expireRecent };
@@ -57,15 +58,15 @@ describe('send ledger on Redis (recent keys and per-day buckets)', () => {
     expect(await ledger.claim('j1', 0)).toEqual({ claimed: true });
     expect(await ledger.claim('j1', 0)).toMatchObject({ claimed: false, existing: { st: 'claimed', a: 0, owner: ledger.owner } });
     await ledger.recordDone('j1', 0, JSON.stringify(event('j1')));
-    expect(await ledger.peek('j1')).toEqual({ st: 'done', a: 0, at: clock.ms, event: event('j1') });
+    expect(await ledger.peek('j1')).toEqual({ st: 'done', a: 0, at: clock.now(), event: event('j1') });
     expect(await ledger.claim('j1', 1)).toMatchObject({ claimed: false, existing: { st: 'done', event: event('j1') } });
 
     await expireRecent('j1');
-    clock.ms += 2 * DAY_MS + 3_600_000; // two windows later: every window back to the write is read
+    clock.advance(2 * DAY_MS + 3_600_000); // two windows later: every window back to the write is read
     expect(await ledger.peek('j1')).toEqual({ st: 'done', a: 0 });
     expect(await ledger.claim('j1', 0)).toEqual({ claimed: false, existing: { st: 'done', a: 0 } });
     expect(await ledger.claimDone('j1', 1, JSON.stringify(event('j1', 1)))).toEqual({ claimed: false, existing: { st: 'done', a: 0 } });
-    clock.ms += 2 * DAY_MS; // past the horizon and its window (the bucket's own TTL would have ended it by now)
+    clock.advance(2 * DAY_MS); // past the horizon and its window (the bucket's own TTL would have ended it by now)
     expect(await ledger.peek('j1')).toBeUndefined();
   });
 
@@ -77,7 +78,7 @@ describe('send ledger on Redis (recent keys and per-day buckets)', () => {
     expect(await ledger.claim('j2', 0)).toMatchObject({ claimed: false, existing: { st: 'retry', a: 0 } });
     await expireRecent('j2');
     expect(await ledger.peek('j2')).toEqual({ st: 'retry', a: 0 });
-    clock.ms += DAY_MS;
+    clock.advance(DAY_MS);
     expect(await ledger.claim('j2', 1)).toEqual({ claimed: true });
     await ledger.recordDone('j2', 1, JSON.stringify(event('j2', 1)));
     const buckets = (await keysOf(p)).filter((k) => k.includes(':ledger-b:'));

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { indexCatalog } from '@wa/shared/catalog';
+import { systemClock } from '@wa/shared/clock';
 import { createLogger } from '@wa/shared/logger';
 import { createRedisKeys } from '@wa/shared/redis-keys';
 import { waitFor } from '@wa/shared/testing';
@@ -30,7 +31,7 @@ function senderSync(
     intervalMs: 0,
     timeoutMs: 5_000,
     stateTtlMs: 60_000,
-    now: Date.now,
+    clock: systemClock,
     logger,
   });
 }

@@ -61,7 +61,7 @@ export class GuardModel {
     }
     window.set(a.member, now);
     if (gap > 0) this.strings.set(keys[1], f3(now));
-    return '0';
+    return `A${f3(now)}`;
   }
 
   /** ZADD key XX GT score member: moves an existing member later, never earlier. */
@@ -124,12 +124,11 @@ export class FakeGuard implements SendGuard {
       const args = { windowMs: send.windowMs, cap: send.cap, member: send.member, gapMs: send.gapMs.toFixed(3), value: claim.value, attempt: claim.attempt };
       const reply = this.model.sendGuard([key, `${key}:last-admission`, claim.key], args, this.time.now());
       if (reply.startsWith('E')) return { kind: 'known', existing: JSON.parse(reply.slice(1)) as LedgerEntry };
-      const waitMs = Number(reply);
-      if (waitMs > 0) return { kind: 'held', waitMs };
+      if (!reply.startsWith('A')) return { kind: 'held', waitMs: Number(reply) };
       let list = this.admitted.get(phoneNumberId);
       if (!list) this.admitted.set(phoneNumberId, (list = []));
       list.push(this.time.now());
-      return { kind: 'admitted' };
+      return { kind: 'admitted', at: this.time.now() };
     });
   }
 

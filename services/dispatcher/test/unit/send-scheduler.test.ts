@@ -314,6 +314,19 @@ describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
     expect(admitted.get('W')![1]! - at).toBeGreaterThanOrEqual(1_300);
   });
 
+  it("a guard reply read late counts as a late write: the send is moved from the guard's admission to its write", async () => {
+    const { time, scheduler, guard, admit } = setup({ limitOf: () => 2, replyDelayMs: 40 });
+    const start = time.now();
+    const { results, tookMs } = await settleAll(time, [admit('W')]); // admitted on the guard at `start`, its reply read 40 ms later
+    const first = results[0]!;
+    expect(tookMs).toBe(40);
+    expect(guard.window('W')).toEqual([start]);
+    first.written(); // written at once after the reply, 40 ms after the guard counted it
+    first.answered();
+    expect(scheduler.lateWrites).toBe(1);
+    expect(guard.window('W')).toEqual([start + 40]);
+  });
+
   it('a lowered limit applies at once through the window: the sends of the last second count against it', async () => {
     let limit = 100;
     const { time, admit, admitted } = setup({ limitOf: () => limit });

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from '@wa/shared/clock';
 import { RedisBuckets } from '@wa/shared/redis-buckets';
 import type { ClaimResult, IdempotencyStore } from '../ports';
 
@@ -59,14 +60,14 @@ export const IDEMPOTENCY_BUCKET_BITS = 15;
  */
 export function createRedisIdempotencyStore(
   redis: Redis,
-  options: { keyPrefix: string; ttlSeconds: number; bucketBits?: number; now?: () => number },
+  options: { keyPrefix: string; ttlSeconds: number; bucketBits?: number; clock?: Clock },
 ): IdempotencyStore {
   const set = new RedisBuckets({
     prefix: `${options.keyPrefix}ingest:idem-b:`,
     horizonMs: options.ttlSeconds * 1000,
     bucketBits: options.bucketBits ?? IDEMPOTENCY_BUCKET_BITS,
   });
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
   /** The layout before the buckets: read (never written) until its keys have expired. */
   const legacyKey = (k: string) => `${options.keyPrefix}ingest:idem:${k}`;
   const layout = (items: readonly { key: string; owner: string }[], windows: number[]) => {
@@ -83,7 +84,7 @@ export function createRedisIdempotencyStore(
   return {
     async claim(items) {
       if (items.length === 0) return [];
-      const at = now();
+      const at = clock.now();
       const windows = set.readWindows(at);
       const write = set.writeWindow(at);
       const { keys, args } = layout(items, windows);
@@ -92,7 +93,7 @@ export function createRedisIdempotencyStore(
     },
     async release(items) {
       if (items.length === 0) return;
-      const windows = set.readWindows(now());
+      const windows = set.readWindows(clock.now());
       const { keys, args } = layout(items, windows);
       await redis.eval(RELEASE, keys.length, ...keys, windows.length, ...args);
     },

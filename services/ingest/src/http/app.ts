@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CatalogIndex } from '@wa/shared/catalog';
+import { systemClock, type Clock } from '@wa/shared/clock';
 import { notificationRequestV1, type NotificationRequestV1 } from '@wa/shared/contracts/notification-request';
 import { bearerToken, requireToken } from '@wa/shared/http-auth';
 import { registerOpsRoutes } from '@wa/shared/http-ops';
@@ -27,7 +28,7 @@ export interface AppDeps {
   coalesceWindowMs: number;
   /** Furthest a not-before may lie ahead (400 beyond). */
   notBeforeHorizonMs: number;
-  clock?: () => number;
+  clock?: Clock;
   audience: AudienceReader;
   /** Claims the idempotency keys and enqueues the new jobs on the request topic (acks=-1). */
   submit: (jobs: readonly { request: NotificationRequestV1; bytes: Buffer }[]) => Promise<SubmitStatus[]>;
@@ -69,7 +70,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit: deps.batchBodyLimitBytes,
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
-  const clock = deps.clock ?? Date.now;
+  const clock = deps.clock ?? systemClock;
 
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof BadRequest) return reply.code(400).send({ code: err.code, message: err.message, issues: err.issues });
@@ -109,7 +110,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const at = (...path: (string | number)[]) => [prefix, ...path].filter((p) => p !== '').join('.');
     if (!planned.ok) return [{ path: at(planned.reason === 'unknown_sender' ? 'sender' : 'template'), message: `${planned.reason}: ${planned.detail}` }];
     const issues: FieldIssue[] = [];
-    const beyond = notBeforeBeyondHorizon(request, clock(), deps.notBeforeHorizonMs);
+    const beyond = notBeforeBeyondHorizon(request, clock.now(), deps.notBeforeHorizonMs);
     if (beyond) issues.push({ path: at('notBefore'), message: beyond });
     // The same per-recipient checks the pipeline applies (it dead-letters them on the Kafka path): an HTTP caller hears at once.
     for (const p of request.audience ? [] : inlineRecipientProblems(planned.plan)) {

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { createManualClock } from '@wa/shared/clock';
 import { createRedis } from '@wa/shared/redis';
 import { deleteKeysWithPrefix, testInfra, uniqueName } from '@wa/shared/testing';
 import { createRedisIdempotencyStore } from '../../src/adapters/redis-idempotency';
@@ -8,8 +9,8 @@ const DAY = 24 * 3_600_000;
 describe('Redis idempotency store (bucketed)', () => {
   const redis = createRedis(testInfra().redisUrl);
   const prefix = `${uniqueName('idem')}:`;
-  let now = Date.UTC(2026, 2, 1, 23, 59);
-  const store = createRedisIdempotencyStore(redis, { keyPrefix: prefix, ttlSeconds: 7 * 24 * 3_600, bucketBits: 2, now: () => now });
+  const clock = createManualClock(Date.UTC(2026, 2, 1, 23, 59));
+  const store = createRedisIdempotencyStore(redis, { keyPrefix: prefix, ttlSeconds: 7 * 24 * 3_600, bucketBits: 2, clock });
   afterAll(async () => {
     await deleteKeysWithPrefix(redis, prefix);
     redis.disconnect();
@@ -23,7 +24,7 @@ describe('Redis idempotency store (bucketed)', () => {
         { key: 'a', owner: 'o2' },
       ]),
     ).toEqual(['new', 'new', 'duplicate']);
-    now += 2 * 60_000; // the next day's window
+    clock.advance(2 * 60_000); // the next day's window
     expect(
       await store.claim([
         { key: 'a', owner: 'o1' },
@@ -31,7 +32,7 @@ describe('Redis idempotency store (bucketed)', () => {
         { key: 'c', owner: 'o2' },
       ]),
     ).toEqual(['owned', 'duplicate', 'new']);
-    now += 7 * DAY - 5 * 60_000; // still within 7 days of the first claim
+    clock.advance(7 * DAY - 5 * 60_000); // still within 7 days of the first claim
     expect(await store.claim([{ key: 'a', owner: 'o3' }])).toEqual(['duplicate']);
   });
 

@@ -23,7 +23,7 @@ function setup(overrides: Partial<AppDeps> = {}) {
     catalog,
     coalesceWindowMs: 0,
     notBeforeHorizonMs: 30 * 86_400_000,
-    clock: () => NOW,
+    clock: { now: () => NOW },
     audience: {
       resolve: async () => {
         throw new AppError('audience_unreadable', 'audience file cannot be opened', 'dead-letter');

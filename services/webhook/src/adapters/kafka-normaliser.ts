@@ -2,11 +2,10 @@ import type { EachBatchPayload, KafkaMessage, Message, Producer, TopicMessages }
 import type { Logger } from 'pino';
 import type { AccountEventV1, InboundEventV1, StatusEventV1 } from '@wa/shared/contracts/events';
 import type { DeadLetterReason, DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
-import { webhookRawV1 } from '@wa/shared/contracts/webhook-raw';
+import { decodeRawRecord, encodeRawRecord, type RawDelivery } from '@wa/shared/contracts/webhook-raw';
 import type { Clock } from '@wa/shared/clock';
 import type { BatchContext } from '@wa/shared/kafka-consumer-runner';
 import { buildDeadLetter } from '@wa/shared/dead-letter';
-import { decodeJson } from '@wa/shared/decode';
 import { topics } from '@wa/shared/topics';
 import type { KeywordMatcher } from '../domain/keywords';
 import { normaliseWebhook } from '../domain/normalise';
@@ -16,7 +15,7 @@ import type { RedisState } from './redis-state';
 
 export const NORMALISER_SERVICE_NAME = 'webhook-normaliser';
 
-/** Raw records are base64 bodies of at most WEBHOOK_MAX_BODY_BYTES plus a small envelope. */
+/** Raw records hold bodies of at most WEBHOOK_MAX_BODY_BYTES (base64 in format 1) plus a small envelope, within the topic's max.message.bytes. */
 const RAW_RECORD_MAX_BYTES = 32 * 1_048_576;
 const YIELD_EVERY_RECORDS = 25;
 
@@ -62,58 +61,78 @@ function eventLabel(e: AnyEvent): string {
  * replays the batch; every step is idempotent, and the dedupe marks are written only after the
  * events are in Kafka, so a replay can duplicate (at-least-once) but never lose.
  */
+/** One delivery of a record holding several, as a record of its own (what a dead letter carries). */
+function ownRecord(d: RawDelivery): Buffer {
+  return encodeRawRecord([{ ...d, receivedAtMs: Date.parse(d.receivedAt) }]);
+}
+
 export class Normaliser {
   constructor(private readonly deps: NormaliserDeps) {}
 
-  private deadLetter(message: KafkaMessage, partition: number, reason: DeadLetterReason, detail: string): DeadLetterV1 {
+  /** `value`: the record, or for one delivery of a record that holds several, that delivery alone (a format-2 record of one). */
+  private deadLetter(message: KafkaMessage, partition: number, reason: DeadLetterReason, detail: string, value: Buffer | null = message.value): DeadLetterV1 {
     return buildDeadLetter({
       reason,
       detail,
       service: NORMALISER_SERVICE_NAME,
       source: { kind: 'kafka', topic: this.deps.topics.raw, partition, offset: message.offset },
       key: message.key,
-      value: message.value,
+      value,
       occurredAtMs: this.deps.clock.now(),
     });
   }
 
   /**
-   * Decodes and splits a batch. CPU-bound, so it yields to the event loop every few records: the
+   * Decodes and splits a batch. CPU-bound, so it yields to the event loop every few deliveries: the
    * HTTP receiver shares this process and its acknowledgement latency must not wait for a batch.
    */
   private async split(messages: readonly KafkaMessage[], partition: number): Promise<BatchWork> {
     const work: BatchWork = { events: new Map(), deadLetters: [], phoneNumbers: [], inBatchDuplicates: 0 };
-    for (const [index, message] of messages.entries()) {
-      if (index > 0 && index % YIELD_EVERY_RECORDS === 0) await new Promise((resolve) => setImmediate(resolve));
-      const decoded = decodeJson(webhookRawV1, message.value, RAW_RECORD_MAX_BYTES);
+    let done = 0;
+    for (const message of messages) {
+      if (message.value !== null && message.value.length > RAW_RECORD_MAX_BYTES) {
+        work.deadLetters.push(
+          this.deadLetter(message, partition, 'record_too_large', `raw record: ${message.value.length} bytes; the limit is ${RAW_RECORD_MAX_BYTES}`),
+        );
+        continue;
+      }
+      const decoded = decodeRawRecord(message.value);
       if (!decoded.ok) {
         work.deadLetters.push(this.deadLetter(message, partition, decoded.reason, `raw record: ${decoded.detail}`));
         continue;
       }
-      const raw = decoded.value;
-      let body: unknown;
-      try {
-        if (!raw.isJson) throw new Error('the receiver flagged the body as not JSON');
-        body = JSON.parse(Buffer.from(raw.bodyBase64, 'base64').toString('utf8'));
-      } catch (err) {
-        work.deadLetters.push(this.deadLetter(message, partition, 'invalid_json', `webhook body ${raw.deliveryId} is not JSON: ${(err as Error).message}`));
-        continue;
+      const single = decoded.deliveries.length === 1;
+      for (const raw of decoded.deliveries) {
+        if (done > 0 && done % YIELD_EVERY_RECORDS === 0) await new Promise((resolve) => setImmediate(resolve));
+        done += 1;
+        this.splitOne(work, raw, (reason, detail) => this.deadLetter(message, partition, reason, detail, single ? message.value : ownRecord(raw)));
       }
-      const normalised = normaliseWebhook(body, { deliveryId: raw.deliveryId, receivedAt: raw.receivedAt });
-      if (normalised.invalid.length > 0) {
-        const detail = `webhook ${raw.deliveryId}: ${normalised.invalid.map((i) => i.detail).join(' | ')}`;
-        work.deadLetters.push(this.deadLetter(message, partition, 'schema_violation', detail));
-      }
-      work.phoneNumbers.push(...normalised.phoneNumbers);
-      const add = (e: AnyEvent) => {
-        if (work.events.has(e.event.eventId)) work.inBatchDuplicates += 1;
-        else work.events.set(e.event.eventId, e);
-      };
-      for (const event of normalised.status) add({ type: 'status', event });
-      for (const event of normalised.inbound) add({ type: 'inbound', event });
-      for (const event of normalised.account) add({ type: 'account', event });
     }
     return work;
+  }
+
+  private splitOne(work: BatchWork, raw: RawDelivery, deadLetter: (reason: DeadLetterReason, detail: string) => DeadLetterV1): void {
+    let body: unknown;
+    try {
+      if (!raw.isJson) throw new Error('the receiver flagged the body as not JSON');
+      body = JSON.parse(raw.body.toString('utf8'));
+    } catch (err) {
+      work.deadLetters.push(deadLetter('invalid_json', `webhook body ${raw.deliveryId} is not JSON: ${(err as Error).message}`));
+      return;
+    }
+    const normalised = normaliseWebhook(body, { deliveryId: raw.deliveryId, receivedAt: raw.receivedAt });
+    if (normalised.invalid.length > 0) {
+      const detail = `webhook ${raw.deliveryId}: ${normalised.invalid.map((i) => i.detail).join(' | ')}`;
+      work.deadLetters.push(deadLetter('schema_violation', detail));
+    }
+    work.phoneNumbers.push(...normalised.phoneNumbers);
+    const add = (e: AnyEvent) => {
+      if (work.events.has(e.event.eventId)) work.inBatchDuplicates += 1;
+      else work.events.set(e.event.eventId, e);
+    };
+    for (const event of normalised.status) add({ type: 'status', event });
+    for (const event of normalised.inbound) add({ type: 'inbound', event });
+    for (const event of normalised.account) add({ type: 'account', event });
   }
 
   /** The consumer runner's per-batch logic (see service.ts). */

@@ -7,8 +7,8 @@ import { systemClock, type Clock } from '@wa/shared/clock';
 import { isAppError } from '@wa/shared/errors';
 import { registerOpsRoutes } from '@wa/shared/http-ops';
 import type { Readiness } from '@wa/shared/readiness';
-import { topics } from '@wa/shared/topics';
-import { buildRawRecord } from '../domain/raw-record';
+import { encodeRawRecord } from '@wa/shared/contracts/webhook-raw';
+import { buildRawDelivery } from '../domain/raw-record';
 import { verifySignature, type SigningSecret } from '../domain/signature';
 import type { WebhookMetrics } from '../metrics';
 
@@ -111,17 +111,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
     matched.inc();
     deps.metrics.payloadBytes.observe(body.length);
-    const record = buildRawRecord({
+    const delivery = buildRawDelivery({
       body,
       contentType: header(req.headers['content-type']),
       signature,
       userAgent: header(req.headers['user-agent']),
       secretId: check.secretId,
-      receivedAt: new Date(clock.now()),
+      receivedAtMs: clock.now(),
     });
-    if (!record.isJson) deps.metrics.nonJson.inc();
+    if (!delivery.isJson) deps.metrics.nonJson.inc();
     // Persist before acknowledging: 200 only once Kafka confirmed the record (acks=-1); the sink bounds the wait.
-    await deps.sink.send({ key: topics.webhooksRaw.key(record), value: JSON.stringify(record) });
+    await deps.sink.send({ key: delivery.deliveryId, value: encodeRawRecord([delivery]) });
     return reply.code(200).type('text/plain').send('EVENT_RECEIVED');
   });
   return app;

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { decodeRawRecord, type RawDelivery } from '@wa/shared/contracts/webhook-raw';
 import { createKafka, ensureTopics } from '@wa/shared/kafka';
 import { createLogger } from '@wa/shared/logger';
 import { createRedis, type Redis } from '@wa/shared/redis';
@@ -27,6 +28,8 @@ export interface Harness {
 export interface Collector {
   values: Buffer[];
   json<T = Record<string, unknown>>(): T[];
+  /** The webhook deliveries of the raw topic's records (either format). */
+  deliveries(): RawDelivery[];
   stop(): Promise<void>;
 }
 
@@ -87,6 +90,12 @@ export async function createHarness(): Promise<Harness> {
       return {
         values,
         json: <T>() => values.map((v) => JSON.parse(v.toString('utf8')) as T),
+        deliveries: () =>
+          values.flatMap((v) => {
+            const d = decodeRawRecord(v);
+            if (!d.ok) throw new Error(d.detail);
+            return d.deliveries;
+          }),
         stop: () => consumer.disconnect(),
       };
     },

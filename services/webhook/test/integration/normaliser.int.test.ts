@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeRawRecord, encodeRawRecord } from '@wa/shared/contracts/webhook-raw';
 import type { AccountEventV1, InboundEventV1, StatusEventV1 } from '@wa/shared/contracts/events';
 import type { DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
 import { createRedis, type Redis } from '@wa/shared/redis';
@@ -230,5 +232,56 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     });
     expect(letter.service).toBe('webhook-normaliser');
     expect(letter.source).toMatchObject({ kind: 'kafka', topic: h.names.raw });
+  });
+
+  it('reads records of both formats: format 1 (JSON, base64 body) written before format 2, and format 2 with several deliveries', async () => {
+    const legacy = f.wamid('v1');
+    const body = Buffer.from(JSON.stringify(f.statusPayload([f.status({ wamid: legacy, status: 'sent', timestamp: NOW_S })])));
+    const deliveryId = createHash('sha256').update(body).digest('hex');
+    const v1 = {
+      v: 1,
+      deliveryId,
+      receivedAt: new Date().toISOString(),
+      bodyBase64: body.toString('base64'),
+      contentType: 'application/json',
+      signature: null,
+      secretId: 'current',
+      isJson: true,
+      userAgent: null,
+    };
+    const [first, second] = [f.wamid('v2a'), f.wamid('v2b')];
+    const v2 = encodeRawRecord(
+      [first, second, null].map((wamid) => {
+        const b = Buffer.from(wamid === null ? 'not json' : JSON.stringify(f.statusPayload([f.status({ wamid, status: 'delivered', timestamp: NOW_S })])));
+        const id = createHash('sha256').update(b).digest('hex');
+        return {
+          deliveryId: id,
+          receivedAtMs: Date.now(),
+          body: b,
+          contentType: 'application/json',
+          signature: null,
+          secretId: 'current',
+          isJson: wamid !== null,
+          userAgent: null,
+        };
+      }),
+    );
+    const producer = h.kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: h.names.raw, acks: -1, messages: [{ key: deliveryId, value: JSON.stringify(v1) }, { value: v2 }] });
+    await producer.disconnect();
+    await waitFor(() => statusesOf(legacy).length === 1 && statusesOf(first).length === 1 && statusesOf(second).length === 1, {
+      description: 'events of both formats',
+    });
+    expect(statusesOf(legacy)[0]).toMatchObject({ status: 'sent' });
+    // The dead letter of one delivery of a shared record carries that delivery alone.
+    const letter = await waitFor(
+      () => dlq.json<DeadLetterV1>().find((d) => d.reason === 'invalid_json' && d.detail.includes(createHash('sha256').update('not json').digest('hex'))),
+      {
+        description: 'DLQ record of the non-JSON delivery',
+      },
+    );
+    const own = decodeRawRecord(Buffer.from(letter.originalValueBase64, 'base64'));
+    expect(own.ok && own.deliveries.map((d) => d.body.toString())).toEqual(['not json']);
   });
 });

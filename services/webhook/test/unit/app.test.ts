@@ -1,7 +1,7 @@
 import type { Message } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { WebhookRawV1 } from '@wa/shared/contracts/webhook-raw';
+import { decodeRawRecord } from '@wa/shared/contracts/webhook-raw';
 import { AppError } from '@wa/shared/errors';
 import { createLogger } from '@wa/shared/logger';
 import { createReadiness } from '@wa/shared/readiness';
@@ -72,8 +72,11 @@ describe('buildApp (HTTP layer, no socket)', () => {
     const { app } = setup(sink);
     const req = f.signed(f.inboundText({ wamid: 'wamid.2', from: '16505551234', text: 'Olá', timestamp: 1 }), SECRET);
     expect((await app.inject({ method: 'POST', url: '/webhook', payload: req.body, headers: req.headers })).statusCode).toBe(200);
-    const record = JSON.parse(String(sink.records[0]?.value)) as WebhookRawV1;
-    expect(Buffer.from(record.bodyBase64, 'base64').equals(req.body)).toBe(true);
+    const decoded = decodeRawRecord(sink.records[0]?.value as Buffer);
+    if (!decoded.ok) throw new Error(decoded.detail);
+    expect(decoded.deliveries).toHaveLength(1);
+    const record = decoded.deliveries[0]!;
+    expect(record.body.equals(req.body)).toBe(true);
     expect(req.body.toString()).toContain('\\u00e1');
     expect(sink.records[0]?.key).toBe(record.deliveryId);
     expect(record).toMatchObject({ secretId: 'k1', isJson: true, receivedAt: '2025-07-01T10:00:00.000Z', userAgent: 'facebookexternalua' });

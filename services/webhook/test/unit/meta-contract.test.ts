@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createKeywordMatcher } from '../../src/domain/keywords';
 import { normaliseWebhook } from '../../src/domain/normalise';
-import { buildRawRecord } from '../../src/domain/raw-record';
+import { decodeRawRecord, encodeRawRecord } from '@wa/shared/contracts/webhook-raw';
+import { buildRawDelivery } from '../../src/domain/raw-record';
 import { signBody, verifySignature } from '../../src/domain/signature';
 import { accountChanges, inboundChanges, type StateChange } from '../../src/domain/state-changes';
 
@@ -77,15 +78,21 @@ describe('Meta contract corpus', () => {
     const body = metaBytes(fixture.payload);
     const header = signBody(body, SECRET);
     expect(verifySignature(body, header, [{ id: 'current', secret: SECRET }])).toEqual({ ok: true, secretId: 'current' });
-    const raw = buildRawRecord({
-      body,
-      contentType: 'application/json',
-      signature: header,
-      userAgent: 'facebookexternalua',
-      secretId: 'current',
-      receivedAt: new Date('2026-12-06T12:00:00Z'),
-    });
-    const decoded = JSON.parse(Buffer.from(raw.bodyBase64, 'base64').toString('utf8')) as unknown;
+    const record = encodeRawRecord([
+      buildRawDelivery({
+        body,
+        contentType: 'application/json',
+        signature: header,
+        userAgent: 'facebookexternalua',
+        secretId: 'current',
+        receivedAtMs: Date.parse('2026-12-06T12:00:00Z'),
+      }),
+    ]);
+    const stored = decodeRawRecord(record);
+    if (!stored.ok) throw new Error(stored.detail);
+    const raw = stored.deliveries[0]!;
+    expect(raw.body.equals(body)).toBe(true);
+    const decoded = JSON.parse(raw.body.toString('utf8')) as unknown;
 
     const out = normaliseWebhook(decoded, { deliveryId: raw.deliveryId, receivedAt: raw.receivedAt });
     expect(out.invalid).toEqual([]);

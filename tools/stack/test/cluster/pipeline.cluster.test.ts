@@ -68,6 +68,20 @@ async function startReplica(replica: Replica): Promise<void> {
   await waitReady(replica.proc, READY_TIMEOUT_MS);
 }
 
+/** Pacing counters of each dispatcher replica (wa_dispatch_late_writes_total and the like), to tell what preceded a 130429. */
+async function pacingCounters(urls: string[]): Promise<string> {
+  const names = ['late_writes', 'late_answers', 'connection_waits'];
+  const parts = await Promise.all(
+    urls.map(async (url) => {
+      const text = await fetch(`${url}/metrics`)
+        .then((r) => r.text())
+        .catch(() => '');
+      return names.map((n) => `${n}=${/^wa_dispatch_${n}_total(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? '?'}`).join(' ');
+    }),
+  );
+  return parts.map((p, i) => `dispatcher-${i + 1}: ${p}`).join('; ');
+}
+
 function terminalOf(broadcasts: SubmittedBroadcast[]) {
   return broadcasts.reduce((n, b) => n + campaignReport(tally, b.campaignId).terminal, 0);
 }
@@ -150,6 +164,7 @@ describe('cluster drill', () => {
     ];
     const jobs = broadcasts.reduce((n, b) => n + b.expectedJobs, 0);
     const t0 = Date.now();
+    const dispatcherUrls = [stack.urls.dispatcher, replica('dispatcher-2').readyUrl.replace(/\/readyz$/, '')];
     const at = () => `${terminalOf(broadcasts)}/${jobs} jobs done, +${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
     // The longest time no job reached a terminal outcome once the first fault was injected, and
@@ -166,7 +181,8 @@ describe('cluster drill', () => {
         if (Date.now() - lastStats > 2_000) {
           lastStats = Date.now();
           const throttledNow: number = (await simStats(stack).catch(() => undefined))?.rejectedByCode?.['130429'] ?? throttledSoFar;
-          if (throttledNow > throttledSoFar) throttleTimeline.push(`+${throttledNow - throttledSoFar} × 130429 by ${at()}`);
+          if (throttledNow > throttledSoFar)
+            throttleTimeline.push(`+${throttledNow - throttledSoFar} × 130429 by ${at()} (${await pacingCounters(dispatcherUrls)})`);
           throttledSoFar = throttledNow;
         }
         const now = terminalOf(broadcasts);
@@ -228,6 +244,7 @@ describe('cluster drill', () => {
       expect(r.conflicting, 'jobs with more than one terminal outcome').toEqual([]);
       expect(r.sentWithFinalStatus, 'sent messages with a final status').toBe(r.sent);
     }
+    console.log(`pacing counters at the end: ${await pacingCounters(dispatcherUrls)}`);
     if (throttled > 0) console.log(`130429 timeline: ${throttleTimeline.join('; ')}\n130429 windows (simulator): ${JSON.stringify(sim.throttleEvents)}`);
     expect(throttled, `130429 answers across dispatcher replicas: ${throttleTimeline.join('; ')}`).toBeLessThanOrEqual(MAX_THROTTLED);
     expect(balancer.forwarded.size).toBe(2);

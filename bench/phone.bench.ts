@@ -1,0 +1,27 @@
+// CPU per number of shared/phone.ts on the shapes ingest and the dispatcher see: "+digits" numbers
+// with a one-country calling code (the fast path), with a shared calling code (+1, +44: the library
+// path), and formatted text. Run: npm run bench:phone
+import { countryOfPhone, normalisePhone } from '../shared/src/phone';
+
+const N = 40_000;
+const ROUNDS = 5;
+
+function corpus(make: (j: number) => string): string[] {
+  return Array.from({ length: N }, (_, j) => make(j));
+}
+
+const cases: [string, (s: string) => unknown, string[]][] = [
+  ['normalisePhone +49151… (DE mobile)', (s) => normalisePhone(s).ok, corpus((j) => `+49151${String(20_000_000 + j)}`)],
+  ['normalisePhone +336… (FR mobile)', (s) => normalisePhone(s).ok, corpus((j) => `+3361234${String(1_000 + (j % 9_000))}`)],
+  ['normalisePhone +1201555… (US, shared code)', (s) => normalisePhone(s).ok, corpus((j) => `+1201555${String(1_000 + (j % 9_000))}`)],
+  ['normalisePhone "+49 151 …" (formatted)', (s) => normalisePhone(s).ok, corpus((j) => `+49 151 ${String(20_000_000 + j)}`)],
+  ['countryOfPhone 49151… (DE mobile)', (s) => countryOfPhone(s), corpus((j) => `49151${String(20_000_000 + j)}`)],
+];
+
+for (const [name, run, numbers] of cases) {
+  for (const text of numbers) run(text); // warm-up
+  const start = process.cpuUsage();
+  for (let r = 0; r < ROUNDS; r++) for (const text of numbers) run(text);
+  const cpu = process.cpuUsage(start);
+  console.log(`${name.padEnd(46)} ${((cpu.user + cpu.system) / (ROUNDS * N)).toFixed(2)} µs CPU per number`);
+}
