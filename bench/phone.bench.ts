@@ -1,6 +1,6 @@
 // CPU per number of shared/phone.ts on the shapes ingest and the dispatcher see: "+digits" numbers
 // with a one-country calling code (the fast path), with a shared calling code (+1, +44: the library
-// path), and formatted text. Run: npm run bench:phone
+// path), formatted text and digits without "+". Run: npm run bench:phone
 import { countryOfPhone, normalisePhone } from '../shared/src/phone';
 
 const N = 40_000;
@@ -15,6 +15,7 @@ const cases: [string, (s: string) => unknown, string[]][] = [
   ['normalisePhone +336… (FR mobile)', (s) => normalisePhone(s).ok, corpus((j) => `+3361234${String(1_000 + (j % 9_000))}`)],
   ['normalisePhone +1201555… (US, shared code)', (s) => normalisePhone(s).ok, corpus((j) => `+1201555${String(1_000 + (j % 9_000))}`)],
   ['normalisePhone "+49 151 …" (formatted)', (s) => normalisePhone(s).ok, corpus((j) => `+49 151 ${String(20_000_000 + j)}`)],
+  ['normalisePhone 49151… (no "+")', (s) => normalisePhone(s).ok, corpus((j) => `49151${String(20_000_000 + j)}`)],
   ['countryOfPhone 49151… (DE mobile)', (s) => countryOfPhone(s), corpus((j) => `49151${String(20_000_000 + j)}`)],
 ];
 

@@ -12,12 +12,13 @@ export type PhoneResult = { ok: true; waId: string; country: string } | { ok: fa
 export function normalisePhone(input: string, defaultCountry?: string): PhoneResult {
   const trimmed = input.trim();
   if (trimmed.length === 0) return { ok: false, reason: 'empty phone number' };
+  const candidate = trimmed.startsWith('+') || defaultCountry ? trimmed : `+${trimmed.replace(/^00/, '')}`;
   if (defaultCountry === undefined) {
-    const fast = validE164(trimmed);
+    // The parse reads a spaced, dashed or bracketed number as its "+" and digits, so those get the fast path too.
+    const fast = validE164(candidate) ?? (FORMATTED_E164.test(candidate) ? validE164(candidate.replace(SEPARATORS, '')) : undefined);
     if (fast) return fast;
   }
   if (/[a-z]/i.test(trimmed)) return { ok: false, reason: 'phone number contains letters' };
-  const candidate = trimmed.startsWith('+') || defaultCountry ? trimmed : `+${trimmed.replace(/^00/, '')}`;
   const parsed = parsePhoneNumberFromString(candidate, defaultCountry as never);
   if (!parsed) return { ok: false, reason: 'not a phone number' };
   if (!parsed.isValid()) return { ok: false, reason: `not a valid number for ${parsed.country ?? 'its country code'}` };
@@ -45,6 +46,9 @@ export function normalisePhone(input: string, defaultCountry?: string): PhoneRes
 // their neighbours, the examples with a trunk prefix written in, every first two digits of each
 // example, and random numbers.
 const E164_TEXT = /^\+[1-9]\d{6,16}$/;
+/** "+", digits and the separators people write; short enough that the parse's input-length limit never applies. */
+const FORMATTED_E164 = /^\+[\d ().-]{6,40}$/;
+const SEPARATORS = /[ ().-]/g;
 const callingCodes: Readonly<Record<string, readonly string[] | undefined>> = metadata.country_calling_codes;
 
 /** The one country of the calling code `text` ("+" and digits) begins with, or undefined (shared, non-geographic, none). */

@@ -97,6 +97,38 @@ describe('normalisePhone fast path for "+digits" numbers', () => {
     for (const text of ['+37080034567', '+375800911911', '+5492323456789']) expect(validE164(text), text).toEqual(libraryAnswer(text));
   }, 60_000);
 
+  it('gives the library’s answer for numbers written with spaces, dashes, brackets, without "+" or with "00"', () => {
+    // normalisePhone parses "+" + the text when it has no "+" (a "00" dropped); the library's answer is for that text.
+    const expectedFor = (text: string) => libraryAnswer(text.startsWith('+') ? text : `+${text.replace(/^00/, '')}`);
+    let compared = 0;
+    for (const country of getCountries()) {
+      const example = getExampleNumber(country, examples);
+      if (!example) continue;
+      const spaced = example.formatInternational(); // e.g. "+49 1512 3456789"
+      const digits = example.number.slice(1);
+      const [code, ...rest] = spaced.slice(1).split(' ');
+      for (const text of [
+        spaced,
+        spaced.replaceAll(' ', '-'),
+        spaced.replaceAll(' ', '.'),
+        `+${code} (${rest[0] ?? ''}) ${rest.slice(1).join(' ')}`,
+        `+${code} (0) ${rest.join(' ')}`,
+        spaced.slice(1),
+        `00${spaced.slice(1)}`,
+        digits,
+        `00${digits}`,
+        `${spaced.slice(0, -1)} ${spaced.slice(-1)}`,
+      ]) {
+        expect(normalisePhone(text), text).toEqual(expectedFor(text).ok ? expectedFor(text) : expect.objectContaining({ ok: false }));
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(2_000);
+    // Past the parse's input-length limit the library finds no number; so must the fast path.
+    const padded = `+49 151${' '.repeat(300)}12345678`;
+    expect(normalisePhone(padded).ok).toBe(libraryAnswer(padded).ok);
+  });
+
   it('leaves shared and non-geographic calling codes, national prefixes and other spellings to the library', () => {
     for (const text of [
       '+12015550123',

@@ -28,13 +28,8 @@ const prefix = `cluster-${runId}.`;
 const SALE = { name: 'spring_sale', language: 'en_US', category: 'marketing', headerParams: ['Spring'], bodyParams: ['20%'] };
 const REMINDER = { name: 'table_reminder', language: 'en_US', category: 'utility', bodyParams: ['7 pm', 'Friday'] };
 const AUDIENCE = Number(process.env.CLUSTER_DRILL_AUDIENCE ?? 4_000);
-/**
- * 130429 answers tolerated. The target is 0; runs so far drew one 130429 right after a broker loss
- * or a replica kill -9 (cause open: docs/deploy.md#kafka-cluster-and-replicas), so the drill allows
- * one per injected fault event (broker lost, broker back, replicas stopped, replicas killed) and
- * prints the timeline. CLUSTER_DRILL_MAX_THROTTLED=0 holds it to the target.
- */
-const MAX_THROTTLED = Number(process.env.CLUSTER_DRILL_MAX_THROTTLED ?? 4);
+/** 130429 answers tolerated: none (CLUSTER_DRILL_MAX_THROTTLED raises it to explore; the drill prints when each came). */
+const MAX_THROTTLED = Number(process.env.CLUSTER_DRILL_MAX_THROTTLED ?? 0);
 /** Ten service processes and three brokers share the machine: a restart may take a while. */
 const READY_TIMEOUT_MS = 240_000;
 
@@ -76,7 +71,7 @@ async function pacingCounters(urls: string[]): Promise<string> {
       const text = await fetch(`${url}/metrics`)
         .then((r) => r.text())
         .catch(() => '');
-      return names.map((n) => `${n}=${/^wa_dispatch_${n}_total(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? '?'}`).join(' ');
+      return names.map((n) => `${n}=${new RegExp(`^wa_dispatch_${n}_total(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? '?'}`).join(' ');
     }),
   );
   return parts.map((p, i) => `dispatcher-${i + 1}: ${p}`).join('; ');
@@ -156,7 +151,7 @@ describe('cluster drill', () => {
     await cluster?.stop();
   }, 180_000);
 
-  it('a broker lost mid-broadcast, replicas stopped and killed: nothing lost, nothing sent twice, at most one 130429 per fault', async () => {
+  it('a broker lost mid-broadcast, replicas stopped and killed: nothing lost, nothing sent twice, no 130429', async () => {
     const replica = (name: string) => extras.find((r) => r.name === name)!;
     const broadcasts = [
       await submitBroadcast(stack, { campaignId: `cluster-acme-${runId}`, size: AUDIENCE, seed: 21, pool: 'acme-main', template: SALE, dataDir }),
@@ -255,7 +250,8 @@ describe('cluster drill', () => {
 
     // Every consumer group of this run caught up on its own (the analytics writer included).
     let lag: Map<string, number>;
-    const deadline = Date.now() + 60_000;
+    // Analytics writes to chdb in batches: on a loaded machine it can need a minute or more after the last outcome.
+    const deadline = Date.now() + 180_000;
     do {
       lag = await lagByGroup(admin, prefix);
       if ([...lag.values()].every((n) => n === 0)) break;
