@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRawRecord, encodeRawRecord, RAW_FORMAT_V2, rawDeliveryBytes, type RawDeliveryInput } from '../src/contracts/webhook-raw';
+import { concatRawRecords, decodeRawRecord, encodeRawRecord, RAW_FORMAT_V2, rawDeliveryBytes, type RawDeliveryInput } from '../src/contracts/webhook-raw';
 
 const id = (c: string) => c.repeat(64);
 const delivery = (over: Partial<RawDeliveryInput> = {}): RawDeliveryInput => ({
@@ -73,5 +73,14 @@ describe('wa.webhooks.raw record formats', () => {
   it('refuses to write a record it could not read back', () => {
     expect(() => encodeRawRecord([])).toThrow();
     expect(() => encodeRawRecord([delivery({ deliveryId: 'short' })])).toThrow();
+  });
+
+  it('concatenates format-2 records into one holding all their deliveries, in order', () => {
+    const [a, b, c] = [delivery(), delivery({ deliveryId: id('b') }), delivery({ deliveryId: id('c'), body: Buffer.from('x') })];
+    const joined = concatRawRecords([encodeRawRecord([a]), encodeRawRecord([b, c])]);
+    expect(joined.equals(encodeRawRecord([a, b, c]))).toBe(true);
+    const decoded = decodeRawRecord(joined);
+    expect(decoded.ok && decoded.deliveries.map((d) => d.deliveryId)).toEqual([id('a'), id('b'), id('c')]);
+    expect(() => concatRawRecords([encodeRawRecord([a]), Buffer.from('{}')])).toThrow();
   });
 });

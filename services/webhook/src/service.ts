@@ -12,6 +12,7 @@ import { createRedis, type Redis } from '@wa/shared/redis';
 import { createRedisKeys } from '@wa/shared/redis-keys';
 import { createShutdown } from '@wa/shared/shutdown';
 import { topicName, topics } from '@wa/shared/topics';
+import { concatRawRecords } from '@wa/shared/contracts/webhook-raw';
 import { BatchingProducer } from './adapters/kafka-raw-producer';
 import { Normaliser, type NormaliserTopics } from './adapters/kafka-normaliser';
 import { ReadMarker } from './adapters/graph-read-marker';
@@ -74,6 +75,8 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
     maxQueued: config.WEBHOOK_PRODUCE_MAX_QUEUED,
     ...(config.KAFKA_COMPRESSION === 'gzip' ? { compression: CompressionTypes.GZIP } : {}),
     partitions: () => rawPartitions,
+    // One Kafka record per produce call holding every delivery of the batch (format 2); keyed by delivery id when alone.
+    combine: (messages) => (messages.length === 1 ? messages[0]! : { key: null, value: concatRawRecords(messages.map((m) => m.value as Buffer)) }),
     onSend: (records, seconds, ok) => {
       metrics.produceDuration.observe({ outcome: ok ? 'ok' : 'error' }, seconds);
       metrics.produceBatchSize.observe(records);

@@ -162,4 +162,33 @@ describe('BatchingProducer (group commit)', () => {
     await flush();
     expect(sends[0]!.record.messages[0]!.partition).toBeUndefined();
   });
+
+  it('sends a batch as the one record combine makes of it, in its partition, and settles every request by that send', async () => {
+    const { producer, sends } = fakeProducer();
+    const p = make(producer, { partitions: () => 2, combine: (ms) => ({ key: null, value: ms.map((m) => String(m.value)).join('+') }) });
+    const settled: string[] = [];
+    void p.send({ key: 'a', value: 'a' }).then(() => settled.push('a'));
+    await flush();
+    const rest = ['b', 'c', 'd'].map((v) => p.send({ key: v, value: v }).then(() => settled.push(v)));
+    sends[0]!.ack();
+    await flush();
+    expect(sends.map((s) => s.record.messages)).toEqual([[{ key: null, value: 'a', partition: 0 }], [{ key: null, value: 'b+c+d', partition: 1 }]]);
+    sends[1]!.ack();
+    await Promise.all(rest);
+    expect(settled).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('answers 503 for the whole batch when combine refuses it, and carries on with the next', async () => {
+    const { producer, sends } = fakeProducer();
+    const p = make(producer, {
+      combine: (ms) => {
+        if (ms.some((m) => m.value === 'bad')) throw new Error('no');
+        return ms[0]!;
+      },
+    });
+    await expect(p.send({ value: 'bad' })).rejects.toMatchObject({ code: 'produce_failed', httpStatus: 503 });
+    void p.send({ value: 'good' });
+    await flush();
+    expect(sends.map((s) => s.record.messages.map((m) => m.value))).toEqual([['good']]);
+  });
 });
