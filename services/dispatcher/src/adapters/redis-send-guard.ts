@@ -73,21 +73,23 @@ return 'A' .. string.format('%.3f', now)`;
 }
 
 /**
- * Moves an admitted send (ARGV[2]) later in its window, to ARGV[1] ms before Redis' present: the
- * caller says how long ago the send really happened on its own clock, and Redis places it on its own.
- * No clock-offset estimate in between: the estimate is a lower bound (a busy process reads replies
- * late), so a move placed through it lands early and lets one more send into Meta's second.
+ * Moves admitted sends later in their windows: send ARGV[2i] of window KEYS[i] to ARGV[2i-1] ms before
+ * Redis' present. The caller says how long ago each send really happened on its own clock, and Redis
+ * places it on its own. No clock-offset estimate in between: the estimate is a lower bound (a busy
+ * process reads replies late), so a move placed through it lands early and lets one more send into Meta's second.
  */
 export function moveSendLua(clock = REDIS_TIME): string {
   return `${clock}
-redis.call('ZADD', KEYS[1], 'XX', 'GT', string.format('%.3f', now - tonumber(ARGV[1])), ARGV[2])
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], 'XX', 'GT', string.format('%.3f', now - tonumber(ARGV[2 * i - 1])), ARGV[2 * i])
+end
 return 0`;
 }
 
 interface GuardRedis extends Redis {
   gcraReserve(key: string, intervalMs: string, count: number, catchUpMs: number): Promise<string>;
   sendGuard(...args: (string | number)[]): Promise<string>;
-  moveSend(key: string, agoMs: string, member: string): Promise<number>;
+  moveSends(...args: (string | number)[]): Promise<number>;
 }
 
 export interface RedisSendGuardOptions {
@@ -113,7 +115,7 @@ export class RedisSendGuard implements SendGuard {
     if (!('sendGuard' in redis)) {
       redis.defineCommand('gcraReserve', { numberOfKeys: 1, lua: gcraLua() });
       redis.defineCommand('sendGuard', { lua: sendGuardLua() });
-      redis.defineCommand('moveSend', { numberOfKeys: 1, lua: moveSendLua() });
+      redis.defineCommand('moveSends', { lua: moveSendLua() });
     }
     this.redis = redis as GuardRedis;
     this.clock = options.clock ?? systemTimers;
@@ -161,9 +163,33 @@ export class RedisSendGuard implements SendGuard {
     return { kind: 'held', waitMs: Number(reply) };
   }
 
+  /**
+   * A move goes out at once; the moves that follow it within the same event-loop turn go out together at
+   * the turn's end, in one script call (a busy process writes many requests late in one turn: one call each
+   * cost a Redis command per send). A move lands at most a turn later, well within the window it corrects.
+   */
   move(phoneNumberId: string, member: string, at: number): void {
-    const agoMs = Math.max(0, this.clock.now() - at);
-    void this.redis.moveSend(this.windowKey(phoneNumberId), agoMs.toFixed(3), member).catch(() => undefined);
+    const move = { key: this.windowKey(phoneNumberId), member, at };
+    if (this.pendingMoves) {
+      this.pendingMoves.push(move);
+      return;
+    }
+    this.pendingMoves = [];
+    this.sendMoves([move]);
+    setImmediate(() => {
+      const moves = this.pendingMoves ?? [];
+      this.pendingMoves = undefined;
+      if (moves.length > 0) this.sendMoves(moves);
+    });
+  }
+  private pendingMoves: { key: string; member: string; at: number }[] | undefined;
+
+  private sendMoves(moves: readonly { key: string; member: string; at: number }[]): void {
+    const now = this.clock.now();
+    const args: (string | number)[] = [moves.length];
+    for (const m of moves) args.push(m.key);
+    for (const m of moves) args.push(Math.max(0, now - m.at).toFixed(3), m.member);
+    void this.redis.moveSends(...args).catch(() => undefined);
   }
 
   private windowKey(phoneNumberId: string): string {

@@ -152,4 +152,38 @@ describe('send guard on Redis', () => {
     expect(await redis.zscore(win, 'gone')).toBeNull();
     for (const key of [win, `${win}:last-admission`, `${p}wa:dispatch:rate:N`, `${p}ledger:j1`]) expect(await redis.pttl(key), key).toBeGreaterThan(0);
   });
+  it('moves of one event-loop turn go out in two script calls, the first at once, and each lands where its own send was written', async () => {
+    const p = `${prefix}moves:`;
+    const guard = new RedisSendGuard(redis, { keyPrefix: p });
+    const wins = ['A', 'B', 'C'].map((n) => `${p}wa:dispatch:sent-window:${n}`);
+    const [sec, micro] = await redis.time();
+    const redisAt = Number(sec) * 1000 + Number(micro) / 1000 - 500;
+    for (const [i, win] of wins.entries()) await redis.zadd(win, redisAt.toFixed(3), `m${i}`, redisAt.toFixed(3), `x${i}`);
+    const calls: unknown[][] = [];
+    const r = redis as unknown as { moveSends: (...args: unknown[]) => Promise<number> };
+    const original = r.moveSends.bind(redis);
+    r.moveSends = (...args: unknown[]) => (calls.push(args), original(...args));
+    try {
+      const now = Date.now();
+      ['A', 'B', 'C'].forEach((n, i) => guard.move(n, `m${i}`, now - 100 * i));
+      guard.move('A', 'gone', now);
+      expect(calls).toHaveLength(1);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(calls).toHaveLength(2);
+      expect(calls[1]![0]).toBe(3);
+    } finally {
+      r.moveSends = original;
+    }
+    await redis.ping();
+    const [sec2, micro2] = await redis.time();
+    const redisNow = Number(sec2) * 1000 + Number(micro2) / 1000;
+    for (const [i, win] of wins.entries()) {
+      const at = Number(await redis.zscore(win, `m${i}`));
+      // Placed 100·i ms before Redis' present when the call ran (a few ms at most before this read).
+      expect(redisNow - at).toBeGreaterThanOrEqual(100 * i);
+      expect(redisNow - at).toBeLessThan(100 * i + 50);
+      expect(Number(await redis.zscore(win, `x${i}`))).toBeCloseTo(redisAt, 2);
+    }
+    expect(await redis.zscore(wins[0]!, 'gone')).toBeNull();
+  });
 });
