@@ -151,16 +151,21 @@ export interface RateLimiter {
 
 export type MessagingLimitResult = { allowed: true; newRecipient: boolean } | { allowed: false; used: number; limit: number; retryAfterMs: number };
 
+/** The messaging limit's verdict (absent when the message does not count), then the pair limit's (absent when the messaging limit refused). */
+export type RecipientAdmission = { messaging?: MessagingLimitResult; pair?: { allowed: boolean; retryAfterMs: number } };
+
 export interface MessagingLimits {
-  /** Counts a business-initiated message to `waId` against the portfolio's rolling 24 h unique-recipient budget. */
-  admit(portfolioId: string, waId: string, limit: number | null): Promise<MessagingLimitResult>;
-  /** Undoes `admit` for a recipient that turned out not to be messaged (definite refusal before sending). */
+  /**
+   * One step before a job's send slot: with `messagingLimit` (a business-initiated message), counts `waId`
+   * against the portfolio's rolling 24 h unique-recipient budget (refused: nothing more is counted); then the
+   * per-recipient pair limit of this number, refused when the last messages to this person from it were too recent.
+   */
+  admitRecipient(a: { portfolioId: string; phoneNumberId: string; waId: string; messagingLimit?: { limit: number | null } }): Promise<RecipientAdmission>;
+  /** Undoes the messaging-limit count of `admitRecipient` for a recipient that turned out not to be messaged (definite refusal before sending). */
   forget(portfolioId: string, waId: string): Promise<void>;
   used(portfolioId: string): Promise<number>;
   /** How many of `waIds` were not messaged in the window. */
   countNew(portfolioId: string, waIds: readonly string[]): Promise<number>;
-  /** Per-recipient pair limit; false when the last message to this person from this number was too recent. */
-  pairAllowed(phoneNumberId: string, waId: string): Promise<{ allowed: boolean; retryAfterMs: number }>;
 }
 
 export interface AccountState {

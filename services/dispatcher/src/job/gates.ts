@@ -98,24 +98,23 @@ export function createSendGates(deps: HandleJobDeps, records: JobRecords, outcom
     const standing = standingHold(deps.account.standing?.(number.wabaId), nowMs, verdict.businessInitiated);
     if (standing !== undefined) return ended(defer(ctx, standing, PAUSE_DEFER_MS, false));
 
-    // Messaging limit: only business-initiated messages (outside a service window) count.
-    let newRecipient = false;
-    if (verdict.businessInitiated) {
-      const limit = deps.account.messagingLimit(number.wabaId);
-      const admitted = await deps.limits.admit(business.portfolioId, job.to, limit);
-      if (!admitted.allowed) {
-        const detail = `portfolio ${business.portfolioId} messaged ${admitted.used} of ${admitted.limit} unique recipients in the rolling 24 h`;
-        if (job.campaignId && config.campaignOverflowPolicy === 'refuse') {
-          const reason = `messaging_limit_refused: ${detail}`.slice(0, 200);
-          return ended(refuse(ctx, event(ctx, 'rejected', { reason }), [dlqRecord(ctx, 'messaging_limit_refused', detail)]));
-        }
-        return ended(defer(ctx, 'messaging_limit', admitted.retryAfterMs, true));
+    // Messaging limit (only business-initiated messages, outside a service window, count), then the pair limit: one Redis step.
+    const { messaging: admitted, pair } = await deps.limits.admitRecipient({
+      portfolioId: business.portfolioId,
+      phoneNumberId: number.id,
+      waId: job.to,
+      ...(verdict.businessInitiated ? { messagingLimit: { limit: deps.account.messagingLimit(number.wabaId) } } : {}),
+    });
+    if (admitted && !admitted.allowed) {
+      const detail = `portfolio ${business.portfolioId} messaged ${admitted.used} of ${admitted.limit} unique recipients in the rolling 24 h`;
+      if (job.campaignId && config.campaignOverflowPolicy === 'refuse') {
+        const reason = `messaging_limit_refused: ${detail}`.slice(0, 200);
+        return ended(refuse(ctx, event(ctx, 'rejected', { reason }), [dlqRecord(ctx, 'messaging_limit_refused', detail)]));
       }
-      newRecipient = admitted.newRecipient;
+      return ended(defer(ctx, 'messaging_limit', admitted.retryAfterMs, true));
     }
-
-    const pair = await deps.limits.pairAllowed(number.id, job.to);
-    if (!pair.allowed) return ended(defer(ctx, 'pair_limit', pair.retryAfterMs, false));
+    const newRecipient = admitted?.newRecipient ?? false;
+    if (pair && !pair.allowed) return ended(defer(ctx, 'pair_limit', pair.retryAfterMs, false));
     // Before the send slot is taken: the first job of a campaign may wait for its media upload.
     const message =
       job.campaignId && deps.campaignMedia ? await deps.campaignMedia.resolve(job.campaignId, number.id, token, verdict.message) : verdict.message;
