@@ -94,7 +94,8 @@ describe('buildApp (HTTP layer, no socket)', () => {
     const requests = await registry.getSingleMetric('wa_webhook_requests_total')?.get();
     expect(Object.fromEntries((requests?.values ?? []).map((v) => [v.labels.code, v.value]))).toEqual({ '200': 1, '401': 1, '413': 1 });
     const acks = await registry.getSingleMetric('wa_webhook_ack_duration_seconds')?.get();
-    expect(acks?.values.filter((v) => v.metricName === 'wa_webhook_ack_duration_seconds_count').map((v) => v.value)).toEqual([1, 1, 1]);
+    const counts = (acks?.values ?? []).filter((v) => (v as { metricName?: string }).metricName === 'wa_webhook_ack_duration_seconds_count');
+    expect(counts.map((v) => v.value)).toEqual([1, 1, 1]);
   });
 
   it('maps Kafka trouble to 503 so Meta retries', async () => {
