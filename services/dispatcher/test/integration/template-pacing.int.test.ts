@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusEventV1 } from '@wa/shared/contracts/events';
 import { ensureTopics } from '@wa/shared/kafka';
-import { listenLocal, waitFor } from '@wa/shared/testing';
+import { waitFor } from '@wa/shared/testing';
 import { topicName, topics } from '@wa/shared/topics';
-import { loadWebhookConfig } from '../../../webhook/src/config';
-import { createWebhookService, type WebhookService } from '../../../webhook/src/service';
+import type { WebhookService } from '../../../webhook/src/service';
 import { Harness, job, recipient, world } from './harness';
+import { startWebhookPath } from './webhook-path';
 import { inProcessDispatchers } from './in-process';
 
 /**
@@ -82,25 +82,9 @@ describe('template pacing of a new marketing template', () => {
     (promo as { quality?: string }).quality = 'UNKNOWN';
     const sim = await h.startSim({ ...w.scenario, appSecret: 'sim-app-secret-pacing' });
     // The simulator's webhooks go through the product's receiver and normaliser to wa.events.status.
-    webhook = createWebhookService(
-      loadWebhookConfig({
-        KAFKA_BROKERS: h.infra.brokers.join(','),
-        REDIS_URL: h.infra.redisUrl,
-        TOPIC_PREFIX: h.prefix,
-        REDIS_KEY_PREFIX: h.redisPrefix,
-        LOG_LEVEL: 'error',
-        HTTP_PORT: '0',
-        HTTP_HOST: '127.0.0.1',
-        WEBHOOK_APP_SECRETS: 'sim=sim-app-secret-pacing',
-        WEBHOOK_VERIFY_TOKEN: 'verify',
-        NORMALISER_GROUP_ID: `${h.prefix}normaliser`,
-        NORMALISER_FETCH_MAX_WAIT_MS: '50',
-      }),
-    );
-    await webhook.start();
-    const webhookUrl = await listenLocal(webhook.app);
-    await webhook.whenReady();
-    const put = await sim.app.inject({ method: 'PUT', url: '/_sim/webhook', payload: { url: `${webhookUrl}/webhook` } });
+    const path = await startWebhookPath(h, 'sim-app-secret-pacing');
+    webhook = path.service;
+    const put = await sim.app.inject({ method: 'PUT', url: '/_sim/webhook', payload: { url: path.webhookUrl } });
     expect(put.statusCode).toBe(200);
     const statuses: StatusEventV1[] = [];
     const consumer = h.kafka.consumer({ groupId: `${h.prefix}collect-status`, maxWaitTimeInMs: 100 });

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountEventV1 } from '@wa/shared/contracts/events';
 import { ensureTopics } from '@wa/shared/kafka';
-import { listenLocal, waitFor } from '@wa/shared/testing';
+import { waitFor } from '@wa/shared/testing';
 import { topicName, topics } from '@wa/shared/topics';
-import { loadWebhookConfig } from '../../../webhook/src/config';
-import { createWebhookService, type WebhookService } from '../../../webhook/src/service';
+import type { WebhookService } from '../../../webhook/src/service';
 import { Harness, job, recipient, world } from './harness';
+import { startWebhookPath } from './webhook-path';
 import { spawnDispatcher, spawnSim, tempDir, type Child } from './procs';
 
 /**
@@ -52,28 +52,12 @@ describe('THROUGHPUT_UPGRADE webhook → dispatcher rate', () => {
     children.push(sim);
     h.simUrl = sim.url;
 
-    webhook = createWebhookService(
-      loadWebhookConfig({
-        KAFKA_BROKERS: h.infra.brokers.join(','),
-        REDIS_URL: h.infra.redisUrl,
-        TOPIC_PREFIX: h.prefix,
-        REDIS_KEY_PREFIX: h.redisPrefix,
-        LOG_LEVEL: 'error',
-        HTTP_PORT: '0',
-        HTTP_HOST: '127.0.0.1',
-        WEBHOOK_APP_SECRETS: 'sim=sim-app-secret-upgrade',
-        WEBHOOK_VERIFY_TOKEN: 'verify',
-        NORMALISER_GROUP_ID: `${h.prefix}normaliser`,
-        NORMALISER_FETCH_MAX_WAIT_MS: '50',
-      }),
-    );
-    await webhook.start();
-    const webhookUrl = await listenLocal(webhook.app);
-    await webhook.whenReady();
+    const path = await startWebhookPath(h, 'sim-app-secret-upgrade');
+    webhook = path.service;
     const put = await fetch(`${sim.url}/_sim/webhook`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url: `${webhookUrl}/webhook` }),
+      body: JSON.stringify({ url: path.webhookUrl }),
     });
     expect(put.status).toBe(200);
 

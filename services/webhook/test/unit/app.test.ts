@@ -82,6 +82,22 @@ describe('buildApp (HTTP layer, no socket)', () => {
     expect(record).toMatchObject({ secretId: 'k1', isJson: true, receivedAt: '2025-07-01T10:00:00.000Z', userAgent: 'facebookexternalua' });
   });
 
+  it('counts and times every answer of POST /webhook by status code, refusals included, and nothing of the ops routes', async () => {
+    const sink = recordingSink();
+    const { app, registry } = setup(sink);
+    const req = f.signed(f.statusPayload([f.status({ wamid: 'wamid.m', status: 'sent', timestamp: 1 })]), SECRET);
+    expect((await app.inject({ method: 'POST', url: '/webhook', payload: req.body, headers: req.headers })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/webhook', payload: req.body, headers: { 'content-type': 'application/json' } })).statusCode).toBe(401);
+    const big = f.signed('x'.repeat(3_000), SECRET);
+    expect((await app.inject({ method: 'POST', url: '/webhook', payload: big.body, headers: big.headers })).statusCode).toBe(413);
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    const requests = await registry.getSingleMetric('wa_webhook_requests_total')?.get();
+    expect(Object.fromEntries((requests?.values ?? []).map((v) => [v.labels.code, v.value]))).toEqual({ '200': 1, '401': 1, '413': 1 });
+    const acks = await registry.getSingleMetric('wa_webhook_ack_duration_seconds')?.get();
+    const counts = (acks?.values ?? []).filter((v) => (v as { metricName?: string }).metricName === 'wa_webhook_ack_duration_seconds_count');
+    expect(counts.map((v) => v.value)).toEqual([1, 1, 1]);
+  });
+
   it('maps Kafka trouble to 503 so Meta retries', async () => {
     for (const code of ['kafka_unavailable', 'kafka_timeout']) {
       const { app } = setup({ send: async () => Promise.reject(new AppError(code, 'down', 'retry', { httpStatus: 503 })) });
