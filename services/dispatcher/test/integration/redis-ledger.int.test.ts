@@ -104,7 +104,7 @@ describe('send ledger on Redis (recent keys and per-day buckets)', () => {
 
     const guard = new RedisSendGuard(redis, { keyPrefix: p });
     const send = (jobId: string) => ({ member: jobId, windowMs: 1_000, cap: 10, gapMs: 0, claim: ledger.claimRequest(jobId, 0) });
-    expect(await guard.admit('N', send('j4'))).toEqual({ kind: 'admitted' });
+    expect(await guard.admit('N', send('j4'))).toMatchObject({ kind: 'admitted' });
     expect(await redis.pttl(`${p}wa:dispatch:ledger:j4`)).toBeGreaterThan(TTL_MS - 60_000);
     expect(await ledger.peek('j4')).toMatchObject({ st: 'claimed', a: 0, owner: ledger.owner });
     expect(await guard.admit('N', send('j3'))).toMatchObject({ kind: 'known', existing: { st: 'done', a: 0, event: event('j3') } });
