@@ -15,7 +15,7 @@ function fakeRoot(kustomization: string): string {
 
 describe('deployedNodeOptions', () => {
   it("reads each service's V8 flags from its ConfigMap in deploy/k8s/base", () => {
-    expect(deployedNodeOptions(repoRoot, 'dispatcher')).toBe('--max-old-space-size=768 --max-semi-space-size=64 --single-threaded-gc');
+    expect(deployedNodeOptions(repoRoot, 'dispatcher')).toBe('--max-old-space-size=768 --max-semi-space-size=64');
     expect(deployedNodeOptions(repoRoot, 'analytics')).toBe('--max-old-space-size=768 --max-semi-space-size=64');
     expect(deployedNodeOptions(repoRoot, 'ingest')).toMatch(/^--max-old-space-size=\d+/);
     expect(deployedNodeOptions(repoRoot, 'webhook')).toMatch(/^--max-old-space-size=\d+/);
