@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +20,17 @@ describe('deployedNodeOptions', () => {
     expect(deployedNodeOptions(repoRoot, 'analytics')).toBe('--max-old-space-size=768 --max-semi-space-size=64');
     expect(deployedNodeOptions(repoRoot, 'ingest')).toMatch(/^--max-old-space-size=\d+/);
     expect(deployedNodeOptions(repoRoot, 'webhook')).toMatch(/^--max-old-space-size=\d+/);
+  });
+
+  it('every NODE_OPTIONS in deploy/k8s (base and overlays) is accepted by node (some V8 flags are refused there)', () => {
+    const overlays = readdirSync(join(repoRoot, 'deploy/k8s/overlays')).map((o) => `deploy/k8s/overlays/${o}/kustomization.yaml`);
+    const files = ['deploy/k8s/base/kustomization.yaml', ...overlays].filter((f) => existsSync(join(repoRoot, f)));
+    const options = files.flatMap((f) => [...readFileSync(join(repoRoot, f), 'utf8').matchAll(/NODE_OPTIONS=(.+)$/gm)].map((m) => m[1]!.trim()));
+    expect(options.length).toBeGreaterThanOrEqual(4);
+    for (const value of options) {
+      const run = spawnSync(process.execPath, ['-e', '0'], { env: { ...process.env, NODE_OPTIONS: value }, encoding: 'utf8' });
+      expect(run.status, `NODE_OPTIONS=${value}: ${run.stderr}`).toBe(0);
+    }
   });
 
   it('is empty for a ConfigMap without NODE_OPTIONS, and names the ConfigMap that is missing', () => {
