@@ -17,6 +17,8 @@ export interface ThrottleEvent {
   densest50Ms: number;
   /** The simulator's own longest event-loop stall in the last second (real ms): how late its stamps may be. */
   loopLagMs?: number;
+  /** How many of `inWindow` were inbound messages (they use the number's capacity too). */
+  inboundInWindow?: number;
 }
 
 export function describeThrottle(phoneNumberId: string, now: number, stamps: readonly number[]): ThrottleEvent {
@@ -38,9 +40,12 @@ export class SendLimits {
   private readonly throughput: SlidingWindowLimiter[];
   private readonly pair: PairRateLimiter;
   private readonly uniques: UniqueRecipientWindow[];
+  private readonly windowMs: number;
   private readonly serviceWindows: WindowTracker;
   private readonly fepWindows: WindowTracker;
   private readonly throttleEvents: ThrottleEvent[] = [];
+  /** Recent inbound arrivals per number (sim-time ms, oldest first), to tell them apart in a refused window. */
+  private readonly inboundStamps: number[][];
   /** Dynamic opt-outs/opt-ins (STOP/START) per business, overriding the seeded population. */
   private readonly optOut = new Map<string, boolean>();
   /** Inbound message ids and the number that received them, for mark-as-read (bounded: the oldest are forgotten). */
@@ -52,6 +57,8 @@ export class SendLimits {
     private readonly loopLagMs?: () => number,
   ) {
     this.throughput = world.phones.map((p) => new SlidingWindowLimiter(p.throughputMps, rules.throughputWindowMs));
+    this.inboundStamps = world.phones.map(() => []);
+    this.windowMs = rules.throughputWindowMs;
     this.pair = new PairRateLimiter(rules.pairRate.burst, rules.pairRate.intervalMs);
     this.uniques = world.businesses.map(() => new UniqueRecipientWindow(rules.messagingLimitWindowMs));
     this.serviceWindows = new WindowTracker(rules.serviceWindowMs);
@@ -69,6 +76,7 @@ export class SendLimits {
     if (this.throttleEvents.length >= MAX_THROTTLE_EVENTS) this.throttleEvents.shift();
     const event = describeThrottle(phone.id, now, limiter.inWindow(now));
     if (this.loopLagMs) event.loopLagMs = this.loopLagMs();
+    event.inboundInWindow = this.recentInbound(phone, now).length;
     this.throttleEvents.push(event);
     return false;
   }
@@ -109,6 +117,16 @@ export class SendLimits {
     this.serviceWindows.open(key, now);
     if (referral) this.fepWindows.open(key, now);
     this.throughput[phone.idx]!.force(now);
+    this.recentInbound(phone, now).push(now);
+  }
+
+  /** This number's inbound arrivals within the throughput window ending `now` (older ones dropped). */
+  private recentInbound(phone: PhoneState, now: number): number[] {
+    const stamps = this.inboundStamps[phone.idx]!;
+    let drop = 0;
+    while (drop < stamps.length && stamps[drop]! <= now - this.windowMs) drop++;
+    if (drop > 0) stamps.splice(0, drop);
+    return stamps;
   }
 
   /** Remembers an inbound message id as received by this number. */
