@@ -1,7 +1,7 @@
 // CPU per number of shared/phone.ts on the shapes ingest and the dispatcher see: "+digits" numbers
 // with a one-country calling code (the fast path), with a shared calling code (+1, +44: the library
 // path), formatted text and digits without "+". Run: npm run bench:phone
-import { countryOfPhone, normalisePhone } from '../shared/src/phone';
+import { countryOfPhone, normalisePhone } from '@wa/shared/phone';
 
 const N = 40_000;
 const ROUNDS = 5;
