@@ -107,6 +107,8 @@ export class RedisSendGuard implements SendGuard {
   private readonly redis: GuardRedis;
   private readonly clock: Clock;
   private readonly offset = new ClockOffset();
+  /** Moves waiting for the end of this event-loop turn (see move); undefined while no move went out in it. */
+  private pendingMoves: { key: string; member: string; at: number }[] | undefined;
 
   constructor(
     redis: Redis,
@@ -182,7 +184,6 @@ export class RedisSendGuard implements SendGuard {
       if (moves.length > 0) this.sendMoves(moves);
     });
   }
-  private pendingMoves: { key: string; member: string; at: number }[] | undefined;
 
   private sendMoves(moves: readonly { key: string; member: string; at: number }[]): void {
     const now = this.clock.now();
