@@ -2,6 +2,7 @@
 // with a one-country calling code (the fast path), with a shared calling code (+1, +44: the library
 // path), formatted text and digits without "+". Run: npm run bench:phone
 import { countryOfPhone, normalisePhone } from '@wa/shared/phone';
+import { printTable, writeReport, type BenchRow } from './lib/report';
 
 const N = 40_000;
 const ROUNDS = 5;
@@ -19,10 +20,13 @@ const cases: [string, (s: string) => unknown, string[]][] = [
   ['countryOfPhone 49151… (DE mobile)', (s) => countryOfPhone(s), corpus((j) => `49151${String(20_000_000 + j)}`)],
 ];
 
+const rows: BenchRow[] = [];
 for (const [name, run, numbers] of cases) {
   for (const text of numbers) run(text); // warm-up
   const start = process.cpuUsage();
   for (let r = 0; r < ROUNDS; r++) for (const text of numbers) run(text);
   const cpu = process.cpuUsage(start);
-  console.log(`${name.padEnd(46)} ${((cpu.user + cpu.system) / (ROUNDS * N)).toFixed(2)} µs CPU per number`);
+  rows.push({ metric: `${name}: µs CPU per number`, value: Math.round(((cpu.user + cpu.system) / (ROUNDS * N)) * 100) / 100 });
 }
+printTable(`shared/phone.ts — ${N.toLocaleString('en')} numbers × ${ROUNDS} rounds per case`, rows);
+writeReport('phone', { numbersPerCase: N, rounds: ROUNDS, results: Object.fromEntries(rows.map((r) => [r.metric, r.value])) });
