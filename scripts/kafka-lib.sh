@@ -15,13 +15,17 @@ now_ms() { date +%s%3N; }
 secs_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# node_pid RUN_DIR — the pid in RUN_DIR/kafka.pid when that process is the broker of RUN_DIR/server.properties.
+# node_pid RUN_DIR — the pid of the broker of RUN_DIR/server.properties: the one in RUN_DIR/kafka.pid, or
+# one found running without it (a start that failed half-way removed the file), which the file then names again.
 node_pid() {
-  local pid
-  [[ -f "$1/kafka.pid" ]] || return 1
-  pid="$(cat "$1/kafka.pid")"
-  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "kafka.Kafka $1/server.properties" || return 1
+  local pid=""
+  [[ -f "$1/kafka.pid" ]] && pid="$(cat "$1/kafka.pid")"
+  if [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "kafka.Kafka $1/server.properties"; then
+    echo "$pid"
+    return 0
+  fi
+  pid="$(pgrep -n -f "kafka\.Kafka $1/server\.properties" 2>/dev/null)" || return 1
+  echo "$pid" >"$1/kafka.pid"
   echo "$pid"
 }
 
