@@ -48,9 +48,19 @@ export function createRedisKeys(prefix = '') {
     readMarked: (wamid: string) => `${p}read-marked:${wamid}`,
     /** Prefix of the webhook dedupe buckets (hashes of event-id digests per day, see redis-buckets.ts). */
     webhookSeenBuckets: () => `${p}webhook-seen:`,
+    /**
+     * ZSET of one number's requests in Meta's sliding throughput window, scored by Redis' clock: the
+     * dispatchers' admitted sends (send guard) and the inbound messages the normaliser learned of. TTL 2 windows.
+     */
+    throughputWindow: (phoneNumberId: string) => `${p}dispatch:sent-window:${phoneNumberId}`,
+    /** Hash of a number's inbound messages per 5 s of Meta's timestamps (shared/inbound-rate.ts), written by the normaliser; TTL 4 minutes. */
+    inboundRate: (phoneNumberId: string) => `${p}inbound-rate:${phoneNumberId}`,
   });
 }
 export type RedisKeys = ReturnType<typeof createRedisKeys>;
+
+/** Meta counts a number's throughput (inbound and outbound messages) in a sliding window of one second. */
+export const THROUGHPUT_WINDOW_MS = 1_000;
 
 /** Service windows last 24 hours from the person's last inbound message. */
 export const SERVICE_WINDOW_MS = 24 * 60 * 60 * 1000;

@@ -28,6 +28,7 @@ import { RedisAccountState } from './adapters/redis-account-state';
 import { RedisCampaigns } from './adapters/redis-campaigns';
 import { RedisLedger } from './adapters/redis-ledger';
 import { RedisMessagingLimits } from './adapters/redis-messaging-limits';
+import { RedisInboundRates } from './adapters/redis-inbound-rates';
 import { RedisSendGuard } from './adapters/redis-send-guard';
 import type { DispatcherConfig } from './config';
 import { createSemaphore } from './domain/semaphore';
@@ -122,6 +123,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
         })
       : undefined;
   const guard = new RedisSendGuard(pacingRedis, { keyPrefix: config.REDIS_KEY_PREFIX, clock: systemTimers });
+  const inboundRates = new RedisInboundRates(redis, { keys, clock, refreshMs: 1_000, logger });
   const limiter = new SendScheduler({
     guard,
     timers: systemTimers,
@@ -131,6 +133,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     coolDownMs: config.THROTTLE_COOLDOWN_MS,
     windowMs: config.THROUGHPUT_WINDOW_MS,
     limitOf: (id) => account.throughputMps(id),
+    inboundMpsOf: (id) => inboundRates.mpsOf(id),
     clock,
     connections,
   });
@@ -339,6 +342,8 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       shutdown.add('ledger', () => ledger.stop());
       await account.start();
       shutdown.add('account-state', () => account.stop());
+      inboundRates.start();
+      shutdown.add('inbound-rates', () => inboundRates.stop());
       if (senderSync) {
         senderSync.start();
         shutdown.add('sender-sync', () => senderSync.stop());

@@ -78,6 +78,12 @@ export const webhookEnvSchema = z.object({
     'run the normaliser consumer (wa.webhooks.raw → wa.events.*) in this process; production runs it apart from the receiver so batch work and its GC never delay acks',
     true,
   ),
+  INBOUND_THROUGHPUT_WEIGHT: env.int(
+    "send slots each fresh inbound message holds in its number's throughput window, which the dispatchers' send guard shares (Meta counts inbound messages too): 1 for itself, more to hold room for those whose webhooks are still on their way; 0 = not put there (the inbound rate is counted regardless)",
+    1,
+    0,
+    5,
+  ),
   NORMALISER_GROUP_ID: z.string().min(1).default('wa-webhook-normaliser').describe('consumer group of the normaliser'),
   NORMALISER_FETCH_MIN_BYTES: env.int(
     'the broker holds a normaliser fetch until this many bytes are available (or NORMALISER_FETCH_MAX_WAIT_MS passed): fewer, larger batches, so fewer Redis/Kafka round trips per record',

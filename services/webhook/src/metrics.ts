@@ -82,6 +82,12 @@ export function createWebhookMetrics(registry: Registry, sources: { queuedRecord
       labelNames: ['kind'],
       registers,
     }),
+    inboundThroughput: new Counter({
+      name: 'wa_webhook_inbound_throughput_total',
+      help: "inbound messages put in their number's throughput window (counted) or left out as older than Meta's window when read (stale)",
+      labelNames: ['result'],
+      registers,
+    }),
     stateSkipped: new Counter({
       name: 'wa_webhook_state_skipped_total',
       help: 'state changes that could not be applied (e.g. quality update for an unknown number), by kind',

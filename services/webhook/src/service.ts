@@ -16,6 +16,7 @@ import { concatRawRecords } from '@wa/shared/contracts/webhook-raw';
 import { BatchingProducer } from './adapters/kafka-raw-producer';
 import { Normaliser, type NormaliserTopics } from './adapters/kafka-normaliser';
 import { ReadMarker } from './adapters/graph-read-marker';
+import { RedisInboundThroughput } from './adapters/redis-inbound-throughput';
 import { RedisState } from './adapters/redis-state';
 import { parseAccessTokens } from '@wa/shared/catalog';
 import { ConfigError } from '@wa/shared/config';
@@ -110,6 +111,7 @@ export function createWebhookService(config: WebhookConfig, overrides: WebhookSe
             dedupeBucketBits: config.NORMALISER_DEDUPE_BUCKET_BITS,
             clock,
           }),
+          inboundThroughput: new RedisInboundThroughput(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { clock, weight: config.INBOUND_THROUGHPUT_WEIGHT }),
           keywords: createKeywordMatcher({ optOut: config.OPT_OUT_KEYWORDS, optIn: config.OPT_IN_KEYWORDS }),
           topics: names,
           metrics,

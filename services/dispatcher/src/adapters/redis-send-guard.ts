@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { createRedisKeys, type RedisKeys } from '@wa/shared/redis-keys';
 import { ClockOffset } from '../domain/clock-offset';
 import { parseLedgerEntry } from './redis-ledger';
 import { systemTimers, type Clock, type GuardVerdict, type SendGuard } from '../ports';
@@ -27,8 +28,9 @@ return string.format('%.3f|%.3f', first, now)`;
 }
 
 /**
- * The send guard: Meta's own rule, shared by every replica — at most ARGV[2] sends of this number in any
- * sliding window of ARGV[1] ms (KEYS[1]), counted when a send is released — and no two admissions closer
+ * The send guard: Meta's own rule, shared by every replica — at most ARGV[2] requests of this number in any
+ * sliding window of ARGV[1] ms (KEYS[1]): sends, counted when released, and the inbound messages the webhook
+ * normaliser adds (Meta counts both) — and no two admissions closer
  * than ARGV[4] ms (KEYS[2] holds the last one), so slots that a stall bunched leave spaced. The gap counts
  * from the admission, not from where a send was moved to in the window (its write or, while cold, its
  * answer): from the answer, each cold send of an 80 msg/s number held the next until ~10 ms after its
@@ -107,6 +109,7 @@ export class RedisSendGuard implements SendGuard {
   private readonly redis: GuardRedis;
   private readonly clock: Clock;
   private readonly offset = new ClockOffset();
+  private readonly keys: RedisKeys;
   /** Moves waiting for the end of this event-loop turn (see move); undefined while no move went out in it. */
   private pendingMoves: { key: string; member: string; at: number }[] | undefined;
 
@@ -121,6 +124,7 @@ export class RedisSendGuard implements SendGuard {
     }
     this.redis = redis as GuardRedis;
     this.clock = options.clock ?? systemTimers;
+    this.keys = createRedisKeys(options.keyPrefix);
   }
 
   /** Samples Redis' clock a few times before the first reservation, so the first slots are placed right. */
@@ -194,6 +198,6 @@ export class RedisSendGuard implements SendGuard {
   }
 
   private windowKey(phoneNumberId: string): string {
-    return `${this.options.keyPrefix}wa:dispatch:sent-window:${phoneNumberId}`;
+    return this.keys.throughputWindow(phoneNumberId);
   }
 }

@@ -1,3 +1,5 @@
+import { inboundBurst } from '@wa/shared/inbound-rate';
+
 /**
  * Per-number pacing arithmetic. Meta (and the simulator) count requests in a *sliding* second, so a fixed
  * window counter (N per calendar second) can let 2N through across a boundary. We pace with GCRA
@@ -6,9 +8,14 @@
  * redis-send-guard.ts), so all replicas share one timeline per number, and handed out by SendScheduler.
  */
 
-/** Rate the dispatcher aims at: the number's limit, minus inbound headroom, times the adaptive factor. */
-export function targetRate(limitMps: number, headroomFraction: number, adaptiveFactor = 1): number {
-  return Math.max(1, limitMps * (1 - headroomFraction) * adaptiveFactor);
+/**
+ * Rate the dispatcher aims at: the number's limit, minus room for inbound messages (which count too), times the
+ * adaptive factor. The room is the larger of the configured share and what people send to the number
+ * (`inboundMps`, shared/inbound-rate.ts) plus a second's burst of it.
+ */
+export function targetRate(limitMps: number, headroomFraction: number, adaptiveFactor = 1, inboundMps = 0): number {
+  const room = Math.max(limitMps * headroomFraction, inboundMps + inboundBurst(inboundMps));
+  return Math.max(1, (limitMps - room) * adaptiveFactor);
 }
 
 /**
@@ -17,7 +24,9 @@ export function targetRate(limitMps: number, headroomFraction: number, adaptiveF
  * (a binding window count echoes each gap one window later); below the limit, so sends that arrive
  * at Meta slightly compressed after the guard (network, HTTP pool, a scheduler hiccup) still fit.
  */
-export function sendGuardCap(targetMps: number, limitMps: number): number {
+export function sendGuardCap(targetMps: number, limitMps: number, inboundMps = 0): number {
+  // The burst of inbound messages one second may bring stays free even when the cap binds.
+  limitMps -= inboundBurst(inboundMps);
   const paced = Math.ceil(targetMps - 1e-9);
   const limit = Math.floor(limitMps);
   return Math.max(1, Math.min(limit - 1, Math.max(paced, Math.floor((targetMps + limit) / 2))));

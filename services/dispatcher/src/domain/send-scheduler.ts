@@ -36,6 +36,8 @@ export interface SendSchedulerOptions {
   decreaseFactor: number;
   coolDownMs: number;
   limitOf: (phoneNumberId: string) => number;
+  /** Recent inbound messages per second of a number (see SenderRates). */
+  inboundMpsOf?: (phoneNumberId: string) => number;
   /** Slots are reserved at most this far ahead, so a newly arrived auth job overtakes queued marketing. */
   reserveAheadMs?: number;
   /** Meta's throughput window (a sliding second); the send guard counts sends in it. */
@@ -145,7 +147,7 @@ export class SendScheduler implements RateLimiter {
         if (this.closed) throw new Error('rate limiter closed');
         const rate = this.rates.rateOf(phoneNumberId);
         // Own sends first (no I/O): a reply that arrived late must not release a bunch.
-        const cap = sendGuardCap(rate.targetMps, rate.limitMps);
+        const cap = sendGuardCap(rate.targetMps, rate.limitMps, rate.inboundMps);
         let waitMs = this.ownWindowWait(s, cap);
         /** Held by the minimum gap only (a few ms), not by a full window. */
         let gapHold = false;

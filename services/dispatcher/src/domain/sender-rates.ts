@@ -7,6 +7,8 @@ export interface SenderRatesOptions {
   coolDownMs: number;
   /** The number's current throughput limit (msg/s): read on every call, so a tier change applies at once. */
   limitOf: (phoneNumberId: string) => number;
+  /** What people send to the number (msg/s, recent): room is left for it. Absent: only `headroomFraction`. */
+  inboundMpsOf?: (phoneNumberId: string) => number;
   clock: Clock;
 }
 
@@ -14,10 +16,12 @@ export interface SenderRate {
   targetMps: number;
   limitMps: number;
   factor: number;
+  /** Inbound messages per second the rate leaves room for (0 when unknown). */
+  inboundMps: number;
 }
 
 /**
- * The rate each number is paced at: its limit, minus inbound headroom, times the adaptive factor that
+ * The rate each number is paced at: its limit, minus room for inbound messages, times the adaptive factor that
  * throttle answers lower for a cool-down (per process).
  */
 export class SenderRates {
@@ -37,7 +41,8 @@ export class SenderRates {
     if (!seen || seen.limitMps !== limitMps) this.limitSeen.set(phoneNumberId, { limitMps, changedAt: seen ? now : 0 });
     const state = this.adaptiveState.get(phoneNumberId);
     const factor = state ? this.adaptive.factorAt(state, now) : 1;
-    return { targetMps: targetRate(limitMps, this.options.headroomFraction, factor), limitMps, factor };
+    const inboundMps = this.options.inboundMpsOf?.(phoneNumberId) ?? 0;
+    return { targetMps: targetRate(limitMps, this.options.headroomFraction, factor, inboundMps), limitMps, factor, inboundMps };
   }
 
   /**

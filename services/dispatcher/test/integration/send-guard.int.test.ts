@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, type Redis } from '@wa/shared/redis';
+import type { Logger } from 'pino';
+import { inboundRateBucket } from '@wa/shared/inbound-rate';
+import { createRedisKeys } from '@wa/shared/redis-keys';
+import { RedisInboundRates } from '../../src/adapters/redis-inbound-rates';
 import { deleteKeysWithPrefix, testInfra, uniqueName } from '@wa/shared/testing';
 import { CATCH_UP_MS, gcraLua, RedisSendGuard, sendGuardLua } from '../../src/adapters/redis-send-guard';
 import type { LedgerClaim } from '../../src/ports';
@@ -134,7 +138,7 @@ describe('send guard on Redis', () => {
     expect(held.kind === 'held' && held.waitMs > 900 && held.waitMs <= 1_000.05).toBe(true);
     expect(await guard.admit('N', { ...send('m3', 'j1'), cap: 5, gapMs: 0 })).toEqual({ kind: 'known', existing: { st: 'claimed', a: 0, owner: 'o', at: 1 } });
 
-    const win = `${p}wa:dispatch:sent-window:N`;
+    const win = createRedisKeys(p).throughputWindow('N');
     const admittedAt = Number(await redis.zscore(win, 'm1'));
     // A send written 300 ms after its admission is placed on Redis' clock, 20 ms before Redis' present
     // (the caller's "20 ms ago"), never through an offset estimate; earlier than where it is, it stays.
@@ -152,10 +156,43 @@ describe('send guard on Redis', () => {
     expect(await redis.zscore(win, 'gone')).toBeNull();
     for (const key of [win, `${win}:last-admission`, `${p}wa:dispatch:rate:N`, `${p}ledger:j1`]) expect(await redis.pttl(key), key).toBeGreaterThan(0);
   });
+  it("counts the inbound messages the webhook normaliser put in the number's window with the sends", async () => {
+    const p = `${prefix}inbound:`;
+    const guard = new RedisSendGuard(redis, { keyPrefix: p });
+    const [sec, micro] = await redis.time();
+    const redisNow = (Number(sec) * 1000 + Number(micro) / 1000).toFixed(3);
+    await redis.zadd(createRedisKeys(p).throughputWindow('N'), redisNow, 'in:wamid.A', redisNow, 'in:wamid.A:1');
+    const claim = (job: string): LedgerClaim => ({ key: `${p}ledger:${job}`, value: '{"st":"claimed","a":0,"owner":"o","at":1}', attempt: 0, ttlMs: 60_000 });
+    const send = (member: string) => ({ member, windowMs: 1_000, cap: 3, gapMs: 0, claim: claim(member) });
+    expect((await guard.admit('N', send('m1'))).kind).toBe('admitted');
+    const held = await guard.admit('N', send('m2'));
+    expect(held.kind === 'held' && held.waitMs > 900).toBe(true);
+  });
+  it("reads each active number's inbound rate from the normaliser's buckets, and forgets numbers no longer asked about", async () => {
+    const p = `${prefix}rates:`;
+    const keys = createRedisKeys(p);
+    let now = Date.now();
+    const logger = { warn: () => undefined } as unknown as Logger;
+    const rates = new RedisInboundRates(redis, { keys, clock: { now: () => now }, refreshMs: 1_000, logger });
+    const bucket = inboundRateBucket(now);
+    // 4 msg/s over the last 30 s: 20 per 5 s bucket, and as many in the current one so far.
+    await redis.hset(keys.inboundRate('N'), Object.fromEntries([...Array(7).keys()].map((i) => [String(bucket - 6 + i), '20'])));
+    expect(rates.mpsOf('N')).toBe(0); // not read yet: the configured headroom applies
+    expect(rates.mpsOf('quiet')).toBe(0);
+    await rates.refresh();
+    expect(rates.mpsOf('N')).toBeGreaterThan(4);
+    expect(rates.mpsOf('N')).toBeLessThanOrEqual(6); // the 10 s view: 60 in 10 s and part of the current bucket
+    expect(rates.mpsOf('quiet')).toBe(0);
+    now += 61_000;
+    rates.mpsOf('quiet');
+    await rates.refresh();
+    // 'N' was not asked about for a minute: dropped (it reads as unknown, 0), not kept at its old rate.
+    expect(rates.mpsOf('N')).toBe(0);
+  });
   it('moves of one event-loop turn go out in two script calls, the first at once, and each lands where its own send was written', async () => {
     const p = `${prefix}moves:`;
     const guard = new RedisSendGuard(redis, { keyPrefix: p });
-    const wins = ['A', 'B', 'C'].map((n) => `${p}wa:dispatch:sent-window:${n}`);
+    const wins = ['A', 'B', 'C'].map((n) => createRedisKeys(p).throughputWindow(n));
     const [sec, micro] = await redis.time();
     const redisAt = Number(sec) * 1000 + Number(micro) / 1000 - 500;
     for (const [i, win] of wins.entries()) await redis.zadd(win, redisAt.toFixed(3), `m${i}`, redisAt.toFixed(3), `x${i}`);

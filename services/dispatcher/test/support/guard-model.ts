@@ -71,6 +71,12 @@ export class GuardModel {
     if (cur !== undefined && score > cur) window.set(member, score);
   }
 
+  /** ZADD key NX score member: what the webhook normaliser does for an inbound message. */
+  add(key: string, member: string, score: number): void {
+    const window = this.zset(key);
+    if (!window.has(member)) window.set(member, score);
+  }
+
   /** A window's members by score (then member, as Redis orders them). */
   sorted(key: string): [string, number][] {
     return [...this.zset(key)].sort((x, y) => x[1] - y[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));

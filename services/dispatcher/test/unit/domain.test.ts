@@ -19,6 +19,23 @@ describe('pacing', () => {
     expect(sendGuardCap(20, 30)).toBe(25);
   });
 
+  it('inbound messages: the paced rate leaves room for their mean and a burst, the cap for the burst', () => {
+    // No inbound traffic known: the configured share (5 % of 80 → 76) and the cap halfway to the limit, as before.
+    expect(targetRate(80, 0.05, 1, 0)).toBeCloseTo(76, 9);
+    expect(sendGuardCap(76, 80, 0)).toBe(78);
+    // A campaign's replies at 4 msg/s: 4 + 3·√4 = 10 below the limit; the cap keeps the burst (6) free: 74 - 1.
+    expect(targetRate(80, 0.05, 1, 4)).toBeCloseTo(70, 9);
+    expect(sendGuardCap(70, 80, 4)).toBe(72);
+    // A trickle below the configured share changes nothing but the cap's burst room.
+    expect(targetRate(80, 0.05, 1, 0.25)).toBeCloseTo(76, 9);
+    expect(sendGuardCap(76, 80, 0.25)).toBe(77);
+    // The adaptive factor applies after the room is taken.
+    expect(targetRate(1000, 0.05, 0.5, 100)).toBeCloseTo((1000 - 130) * 0.5, 9);
+    // People alone send more than the limit: one send a second, the cap well above it.
+    expect(targetRate(20, 0.05, 1, 50)).toBe(1);
+    expect(sendGuardCap(1, 80, 100)).toBe(25);
+  });
+
   it("a held queue's hand-ons: due at the paced rate, at most 20 ms of slots behind, never above twice the rate", () => {
     // 1,000 msg/s: a slot per ms. Held at 0; 3 ms later three sends are due.
     const t: HandOnTimelines = { handedOnAt: 0, burstAt: 0 };

@@ -6,7 +6,7 @@ import { SendScheduler } from '../../src/domain/send-scheduler';
 import { SenderRates } from '../../src/domain/sender-rates';
 import type { LedgerClaim, Permits, SendPermit } from '../../src/ports';
 import { FakeTime } from '../support/fake-time';
-import { densestWithin, FakeGuard, GuardModel } from '../support/guard-model';
+import { densestWithin, FakeGuard, GuardModel, windowKey } from '../support/guard-model';
 
 /**
  * The rules of docs/dispatcher.md's "Pacing" section, one test each, on a fake clock: the scheduler
@@ -19,6 +19,7 @@ const claim = (id: string): LedgerClaim => ({ key: `ledger:${id}`, value: '{"st"
 interface Setup {
   limitOf: (id: string) => number;
   headroom?: number;
+  inboundMpsOf?: (id: string) => number;
   /** The guard's one-way latency. */
   oneWayMs?: number;
   connections?: Permits;
@@ -42,6 +43,7 @@ function setup(o: Setup) {
     decreaseFactor: 0.9,
     coolDownMs: 10_000,
     limitOf: o.limitOf,
+    ...(o.inboundMpsOf ? { inboundMpsOf: o.inboundMpsOf } : {}),
     memberPrefix: name,
     connections: o.connections,
   });
@@ -71,6 +73,30 @@ async function settleAll<T>(time: FakeTime, promises: Promise<T>[], maxMs = 30_0
 const gaps = (times: readonly number[]) => times.slice(1).map((t, i) => t - times[i]!);
 
 describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
+  it("inbound messages: sends pace below the limit by the number's inbound rate and its burst, and known ones take slots", async () => {
+    // People send 4 msg/s to an 80 msg/s number: paced at 80 - (4 + 3·√4) = 70, the guard's cap at 72.
+    const { time, scheduler, model } = setup({ limitOf: () => 80, headroom: 0.05, inboundMpsOf: () => 4 });
+    expect(scheduler.rateOf('N')).toMatchObject({ targetMps: 70, inboundMps: 4 });
+    const fired: number[] = [];
+    for (let i = 0; i < 400; i++)
+      void scheduler.acquire('N', 'marketing').then(
+        () => fired.push(time.now()),
+        () => undefined,
+      );
+    await time.advance(2_000);
+    expect(densestWithin(fired, 999)).toBeLessThanOrEqual(71);
+    expect(densestWithin(fired, 999)).toBeGreaterThanOrEqual(69);
+    // Ten inbound messages the normaliser just put in the window: the next second holds 72 - 10 sends at most.
+    const at = time.now();
+    for (let i = 0; i < 10; i++) model.add(windowKey('N'), `in:wamid.${i}`, at);
+    const before = fired.length;
+    await time.advance(1_000);
+    const window = model.sorted(windowKey('N')).filter(([m, t]) => !m.startsWith('in:') && t > at && t <= at + 1_000);
+    expect(window.length).toBeLessThanOrEqual(62);
+    expect(fired.length - before).toBeGreaterThan(50);
+    scheduler.close();
+  });
+
   it('GCRA slots space sends evenly at limit × (1 − headroom) × adaptive factor', async () => {
     const { time, scheduler } = setup({ limitOf: () => 100, headroom: 0.02 });
     const fired: number[] = [];
@@ -87,7 +113,7 @@ describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
     expect(Math.max(...gaps(fired))).toBeLessThan(slot + 1);
     expect(densestWithin(fired, 998)).toBe(98); // timers fire on whole ms: ±1 ms
     scheduler.onThrottle('N');
-    expect(scheduler.rateOf('N')).toEqual({ targetMps: 98 * 0.9, limitMps: 100, factor: 0.9 });
+    expect(scheduler.rateOf('N')).toEqual({ targetMps: 98 * 0.9, limitMps: 100, factor: 0.9, inboundMps: 0 });
     const throttledFrom = fired.length;
     await time.advance(1_000);
     // Slots already reserved (100 ms ahead) keep their place; then a slot every 11.3 ms.

@@ -35,6 +35,8 @@ export interface NormaliserDeps {
   metrics: WebhookMetrics;
   logger: Logger;
   clock: Clock;
+  /** Counts each batch's inbound messages in their numbers' inbound rates and throughput windows, as soon as the batch is read. */
+  inboundThroughput?: { count(events: readonly InboundEventV1[]): Promise<number> };
   /** Gets the inbound messages of each batch once they are committed (mark-as-read); must not block. */
   onInbound?: (events: InboundEventV1[]) => void;
 }
@@ -143,7 +145,12 @@ export class Normaliser {
     const work = await this.split(batch.messages, batch.partition);
 
     const ids = [...work.events.keys()];
-    const alreadySeen = await state.seen(ids);
+    const inbound = this.deps.inboundThroughput ? [...work.events.values()].flatMap((e) => (e.type === 'inbound' ? [e.event] : [])) : [];
+    const [alreadySeen, counted] = await Promise.all([state.seen(ids), inbound.length > 0 ? this.deps.inboundThroughput?.count(inbound) : 0]);
+    if (inbound.length > 0) {
+      metrics.inboundThroughput.inc({ result: 'counted' }, counted ?? 0);
+      metrics.inboundThroughput.inc({ result: 'stale' }, inbound.length - (counted ?? 0));
+    }
     const fresh = [...work.events.values()].filter((e) => !alreadySeen.has(e.event.eventId));
     for (const id of alreadySeen) metrics.dedupeHits.inc({ type: work.events.get(id)?.type ?? 'unknown' });
     if (work.inBatchDuplicates > 0) metrics.dedupeHits.inc({ type: 'in_batch' }, work.inBatchDuplicates);

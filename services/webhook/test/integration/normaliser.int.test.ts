@@ -5,6 +5,7 @@ import type { AccountEventV1, InboundEventV1, StatusEventV1 } from '@wa/shared/c
 import type { DeadLetterV1 } from '@wa/shared/contracts/dead-letter';
 import { createRedis, type Redis } from '@wa/shared/redis';
 import { createRedisKeys } from '@wa/shared/redis-keys';
+import { inboundRateBucket } from '@wa/shared/inbound-rate';
 import { listenLocal, testInfra, waitFor } from '@wa/shared/testing';
 import { createWebhookService, type WebhookService } from '../../src/service';
 import * as f from '../fixtures';
@@ -120,6 +121,36 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     await send(f.inboundText({ wamid: f.wamid('start'), from: person, text: 'Start', timestamp: NOW_S + 1 }));
     // An opt-in is remembered ("0:<event ms>") so that an older STOP redelivered later cannot undo it.
     await waitFor(async () => (await h.redis.get(keys.optOut(f.WABA_ID, person))) === `0:${(NOW_S + 1) * 1000}`, { description: 'opt-out lifted' });
+  });
+
+  // Meta counts inbound messages in a number's throughput (developers.facebook.com/documentation/business-messaging/
+  // whatsapp/throughput): the normaliser puts each one in the window the dispatchers' send guard counts.
+  it("counts inbound messages in their number's inbound rate, and a fresh one in its throughput window", async () => {
+    const number = `1065403${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+    const window = keys.throughputWindow(number);
+    const old = f.wamid('old-in');
+    const fresh = f.wamid('fresh-in');
+    const nowS = Math.floor(Date.now() / 1000);
+    const text = (wamid: string, from: string, timestamp: number) => ({ from, id: wamid, timestamp: String(timestamp), type: 'text', text: { body: 'hi' } });
+    // One delivery with both, so the old one was certainly processed when the fresh one shows.
+    const messages = [text(old, '16505550100', nowS - 20), text(fresh, '16505550101', nowS), text(f.wamid('older'), '16505550102', nowS - 90)];
+    await send(
+      f.envelope([{ field: 'messages', value: f.messagesValue({ contacts: [{ profile: { name: 'Ana' }, wa_id: '16505550100' }], messages }, number) }]),
+    );
+    const members = await waitFor(async () => ((await h.redis.zcard(window)) > 0 ? h.redis.zrange(window, 0, -1, 'WITHSCORES') : undefined), {
+      description: 'throughput window entries',
+    });
+    expect(members.filter((_, i) => i % 2 === 0)).toEqual([`in:${fresh}`]);
+    // Stamped on Redis' clock when the normaliser learned of it; gone two windows later.
+    expect(Math.abs(Number(members[1]) - Date.now())).toBeLessThan(2_000);
+    const ttl = await h.redis.pttl(window);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(2_000);
+    // The rate counts by Meta's timestamp, 5 s buckets: the message of 20 s ago too, not the one of 90 s ago.
+    const buckets = await h.redis.hgetall(keys.inboundRate(number));
+    expect(Object.values(buckets).reduce((n, v) => n + Number(v), 0)).toBe(2);
+    expect(Object.keys(buckets).sort()).toEqual([...new Set([inboundRateBucket((nowS - 20) * 1000), inboundRateBucket(nowS * 1000)])].map(String).sort());
+    expect(await h.redis.pttl(keys.inboundRate(number))).toBeGreaterThan(50_000);
   });
 
   it('quality and capability updates change the tier keys and are announced to dispatchers', async () => {
