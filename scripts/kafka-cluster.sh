@@ -126,6 +126,11 @@ node_arg() {
 case "${1:-}" in
   start) start ;;
   stop)
+    # Under the start lock: a start that comes while a stop runs (a test's teardown that gave up waiting)
+    # waits for it, instead of taking a stopping node for a running one.
+    mkdir -p "$RUN"
+    exec 9>"$RUN/start.lock"
+    flock -w $((KAFKA_START_TIMEOUT_S + 60)) 9
     # Stop in reverse so the last node standing is a full quorum member until the end.
     for n in 3 2 1; do stop_node "$(node_dir "$n")" && log "node $n stopped" || true; done
     ;;
