@@ -67,6 +67,12 @@ export function createDispatcherMetrics(registry: Registry, counts: Partial<Sche
       labelNames: ['sender'],
       registers,
     }),
+    inboundRate: new Gauge({
+      name: 'wa_dispatch_inbound_rate',
+      help: 'Inbound messages per second people send to the number, which its pace leaves room for (Meta counts them in its throughput)',
+      labelNames: ['sender'],
+      registers,
+    }),
     rateLimit: new Gauge({ name: 'wa_dispatch_rate_limit', help: "The number's throughput limit (messages/s)", labelNames: ['sender'], registers }),
     qualityLow: new Gauge({
       name: 'wa_sender_quality_low',

@@ -291,6 +291,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       const r = limiter.rateOf(n.id);
       metrics.currentRate.set({ sender: n.id }, r.targetMps);
       metrics.rateLimit.set({ sender: n.id }, r.limitMps);
+      metrics.inboundRate.set({ sender: n.id }, r.inboundMps);
       metrics.qualityLow.set(
         { sender: n.id },
         qualityIsLow(account.quality(n.id), config.MARKETING_HOLD_QUALITY === 'never' ? 'RED' : config.MARKETING_HOLD_QUALITY) ? 1 : 0,
