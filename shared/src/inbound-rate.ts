@@ -27,7 +27,14 @@ export function inboundRateBucket(sentAtMs: number): number {
  * current and the previous bucket — of the 30 s and the 10 s that ended with it, held for up to 2 minutes
  * (see INBOUND_RATE_HOLD_MS).
  */
-export function inboundRateFromBuckets(counts: Readonly<Record<string, string | number>>, nowMs: number): number {
+export interface InboundRate {
+  /** Inbound messages per second. */
+  mps: number;
+  /** Held from older counts: no newer ones arrived, so the dispatcher cannot see what people send now. */
+  held: boolean;
+}
+
+export function inboundRateFromBuckets(counts: Readonly<Record<string, string | number>>, nowMs: number): InboundRate {
   const current = inboundRateBucket(nowMs);
   const sinceStart = (nowMs % INBOUND_RATE_BUCKET_MS) / 1000;
   const longBuckets = INBOUND_RATE_HORIZON_MS / INBOUND_RATE_BUCKET_MS;
@@ -50,9 +57,9 @@ export function inboundRateFromBuckets(counts: Readonly<Record<string, string | 
   };
   const seconds = (buckets: number) => (buckets * INBOUND_RATE_BUCKET_MS) / 1000 + sinceStart;
   const rate = Math.max(sum(0, longBuckets) / seconds(longBuckets), sum(0, shortBuckets) / seconds(shortBuckets));
-  if (newest <= 1 || newest === Infinity) return rate;
+  if (newest <= 1 || newest === Infinity) return { mps: rate, held: false };
   const held = (buckets: number) => sum(newest, newest + buckets - 1) / ((buckets * INBOUND_RATE_BUCKET_MS) / 1000);
-  return Math.max(rate, held(longBuckets), held(shortBuckets));
+  return { mps: Math.max(rate, held(longBuckets), held(shortBuckets)), held: true };
 }
 
 /**

@@ -146,7 +146,7 @@ export interface RateLimiter {
   /** A throttle answer from Meta to a send released at `sentAtMs`: slow this number down for a cool-down. */
   onThrottle(phoneNumberId: string, sentAtMs?: number): void;
   /** The rate the number is paced at now, and its limit (for metrics and GET /v1/senders). */
-  rateOf(phoneNumberId: string): { targetMps: number; limitMps: number; factor: number; inboundMps: number };
+  rateOf(phoneNumberId: string): { targetMps: number; limitMps: number; factor: number; inboundMps: number; inboundHeld: boolean };
 }
 
 export type MessagingLimitResult = { allowed: true; newRecipient: boolean } | { allowed: false; used: number; limit: number; retryAfterMs: number };

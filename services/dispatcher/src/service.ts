@@ -133,7 +133,7 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
     coolDownMs: config.THROTTLE_COOLDOWN_MS,
     windowMs: config.THROUGHPUT_WINDOW_MS,
     limitOf: (id) => account.throughputMps(id),
-    inboundMpsOf: (id) => inboundRates.mpsOf(id),
+    inboundOf: (id) => inboundRates.rateOf(id),
     clock,
     connections,
   });

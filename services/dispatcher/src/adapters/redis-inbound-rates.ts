@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { inboundRateFromBuckets } from '@wa/shared/inbound-rate';
+import { inboundRateFromBuckets, type InboundRate } from '@wa/shared/inbound-rate';
 import type { RedisKeys } from '@wa/shared/redis-keys';
 import type { Clock } from '../ports';
 
+const UNKNOWN: InboundRate = { mps: 0, held: false };
 /** A number not asked about for this long is no longer read. */
 const ACTIVE_FOR_MS = 60_000;
 
@@ -13,7 +14,7 @@ const ACTIVE_FOR_MS = 60_000;
  * the send path. Unknown (no read yet, Redis down) reads as 0, which leaves the configured headroom.
  */
 export class RedisInboundRates {
-  private readonly rates = new Map<string, number>();
+  private readonly rates = new Map<string, InboundRate>();
   private readonly askedAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private reading = false;
@@ -24,9 +25,9 @@ export class RedisInboundRates {
   ) {}
 
   /** Recent inbound messages per second of a number; marks it active. */
-  mpsOf(phoneNumberId: string): number {
+  rateOf(phoneNumberId: string): InboundRate {
     this.askedAt.set(phoneNumberId, this.deps.clock.now());
-    return this.rates.get(phoneNumberId) ?? 0;
+    return this.rates.get(phoneNumberId) ?? UNKNOWN;
   }
 
   start(): void {

@@ -24,7 +24,10 @@ export function targetRate(limitMps: number, headroomFraction: number, adaptiveF
  * (a binding window count echoes each gap one window later); below the limit, so sends that arrive
  * at Meta slightly compressed after the guard (network, HTTP pool, a scheduler hiccup) still fit.
  */
-export function sendGuardCap(targetMps: number, limitMps: number, inboundMps = 0): number {
+export function sendGuardCap(targetMps: number, limitMps: number, inboundMps = 0, inboundHeld = false): number {
+  // While the inbound rate is held (the webhook path is behind), people's messages are not seen as they come:
+  // no catch-up above the paced rate then, so all the room below the limit stays theirs.
+  if (inboundHeld) return Math.max(1, Math.ceil(targetMps - 1e-9));
   // The burst of inbound messages one second may bring stays free even when the cap binds.
   limitMps -= inboundBurst(inboundMps);
   const paced = Math.ceil(targetMps - 1e-9);

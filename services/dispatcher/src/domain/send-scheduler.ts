@@ -2,6 +2,7 @@ import type { Lane } from '@wa/shared/contracts/common';
 import type { Admission, Clock, LedgerClaim, Permits, RateLimiter, SendGuard, SendPermit, Timers } from '../ports';
 import { HeldChain } from './held-chain';
 import { minimumGapMs, pacedRoom, sendGuardCap, slotIntervalMs } from './pacing';
+import type { InboundRate } from '@wa/shared/inbound-rate';
 import { SenderRates, type SenderRate } from './sender-rates';
 import { SlotQueues } from './slot-queues';
 
@@ -37,7 +38,7 @@ export interface SendSchedulerOptions {
   coolDownMs: number;
   limitOf: (phoneNumberId: string) => number;
   /** Recent inbound messages per second of a number (see SenderRates). */
-  inboundMpsOf?: (phoneNumberId: string) => number;
+  inboundOf?: (phoneNumberId: string) => InboundRate;
   /** Slots are reserved at most this far ahead, so a newly arrived auth job overtakes queued marketing. */
   reserveAheadMs?: number;
   /** Meta's throughput window (a sliding second); the send guard counts sends in it. */
@@ -147,7 +148,7 @@ export class SendScheduler implements RateLimiter {
         if (this.closed) throw new Error('rate limiter closed');
         const rate = this.rates.rateOf(phoneNumberId);
         // Own sends first (no I/O): a reply that arrived late must not release a bunch.
-        const cap = sendGuardCap(rate.targetMps, rate.limitMps, rate.inboundMps);
+        const cap = sendGuardCap(rate.targetMps, rate.limitMps, rate.inboundMps, rate.inboundHeld);
         let waitMs = this.ownWindowWait(s, cap);
         /** Held by the minimum gap only (a few ms), not by a full window. */
         let gapHold = false;

@@ -1,3 +1,4 @@
+import type { InboundRate } from '@wa/shared/inbound-rate';
 import type { Clock } from '../ports';
 import { createAdaptiveRate, targetRate, type AdaptiveState } from './pacing';
 
@@ -8,7 +9,7 @@ export interface SenderRatesOptions {
   /** The number's current throughput limit (msg/s): read on every call, so a tier change applies at once. */
   limitOf: (phoneNumberId: string) => number;
   /** What people send to the number (msg/s, recent): room is left for it. Absent: only `headroomFraction`. */
-  inboundMpsOf?: (phoneNumberId: string) => number;
+  inboundOf?: (phoneNumberId: string) => InboundRate;
   clock: Clock;
 }
 
@@ -18,6 +19,8 @@ export interface SenderRate {
   factor: number;
   /** Inbound messages per second the rate leaves room for (0 when unknown). */
   inboundMps: number;
+  /** The inbound rate is held from older counts (the webhook path is behind): the guard allows no catch-up. */
+  inboundHeld: boolean;
 }
 
 /**
@@ -41,8 +44,15 @@ export class SenderRates {
     if (!seen || seen.limitMps !== limitMps) this.limitSeen.set(phoneNumberId, { limitMps, changedAt: seen ? now : 0 });
     const state = this.adaptiveState.get(phoneNumberId);
     const factor = state ? this.adaptive.factorAt(state, now) : 1;
-    const inboundMps = this.options.inboundMpsOf?.(phoneNumberId) ?? 0;
-    return { targetMps: targetRate(limitMps, this.options.headroomFraction, factor, inboundMps), limitMps, factor, inboundMps };
+    const inbound = this.options.inboundOf?.(phoneNumberId);
+    const inboundMps = inbound?.mps ?? 0;
+    return {
+      targetMps: targetRate(limitMps, this.options.headroomFraction, factor, inboundMps),
+      limitMps,
+      factor,
+      inboundMps,
+      inboundHeld: inbound?.held ?? false,
+    };
   }
 
   /**

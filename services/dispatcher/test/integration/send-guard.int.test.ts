@@ -177,17 +177,17 @@ describe('send guard on Redis', () => {
     const bucket = inboundRateBucket(now);
     // 4 msg/s over the last 30 s: 20 per 5 s bucket, and as many in the current one so far.
     await redis.hset(keys.inboundRate('N'), Object.fromEntries([...Array(7).keys()].map((i) => [String(bucket - 6 + i), '20'])));
-    expect(rates.mpsOf('N')).toBe(0); // not read yet: the configured headroom applies
-    expect(rates.mpsOf('quiet')).toBe(0);
+    expect(rates.rateOf('N').mps).toBe(0); // not read yet: the configured headroom applies
+    expect(rates.rateOf('quiet').mps).toBe(0);
     await rates.refresh();
-    expect(rates.mpsOf('N')).toBeGreaterThan(4);
-    expect(rates.mpsOf('N')).toBeLessThanOrEqual(6); // the 10 s view: 60 in 10 s and part of the current bucket
-    expect(rates.mpsOf('quiet')).toBe(0);
+    expect(rates.rateOf('N').mps).toBeGreaterThan(4);
+    expect(rates.rateOf('N').mps).toBeLessThanOrEqual(6); // the 10 s view: 60 in 10 s and part of the current bucket
+    expect(rates.rateOf('quiet').mps).toBe(0);
     now += 61_000;
-    rates.mpsOf('quiet');
+    rates.rateOf('quiet').mps;
     await rates.refresh();
     // 'N' was not asked about for a minute: dropped (it reads as unknown, 0), not kept at its old rate.
-    expect(rates.mpsOf('N')).toBe(0);
+    expect(rates.rateOf('N').mps).toBe(0);
   });
   it('moves of one event-loop turn go out in two script calls, the first at once, and each lands where its own send was written', async () => {
     const p = `${prefix}moves:`;

@@ -33,7 +33,7 @@ function setup(overrides: Partial<AppDeps> = {}) {
   const limiter = {
     rateOf: () => {
       effects.push('rateOf');
-      return { targetMps: 80, limitMps: 80, factor: 1, inboundMps: 0 };
+      return { targetMps: 80, limitMps: 80, factor: 1, inboundMps: 0, inboundHeld: false };
     },
   } as unknown as RateLimiter;
   const limits = {

@@ -34,6 +34,9 @@ describe('pacing', () => {
     // People alone send more than the limit: one send a second, the cap well above it.
     expect(targetRate(20, 0.05, 1, 50)).toBe(1);
     expect(sendGuardCap(1, 80, 100)).toBe(25);
+    // Held (the webhook path is behind): no catch-up above the paced rate.
+    expect(sendGuardCap(72, 80, 1, true)).toBe(72);
+    expect(sendGuardCap(70.4, 80, 4, true)).toBe(71);
   });
 
   it("a held queue's hand-ons: due at the paced rate, at most 20 ms of slots behind, never above twice the rate", () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { InboundRate } from '@wa/shared/inbound-rate';
 import { ClockOffset } from '../../src/domain/clock-offset';
 import { createSemaphore } from '../../src/domain/semaphore';
 import { minimumGapMs } from '../../src/domain/pacing';
@@ -19,7 +20,7 @@ const claim = (id: string): LedgerClaim => ({ key: `ledger:${id}`, value: '{"st"
 interface Setup {
   limitOf: (id: string) => number;
   headroom?: number;
-  inboundMpsOf?: (id: string) => number;
+  inboundOf?: (id: string) => InboundRate;
   /** The guard's one-way latency. */
   oneWayMs?: number;
   connections?: Permits;
@@ -43,7 +44,7 @@ function setup(o: Setup) {
     decreaseFactor: 0.9,
     coolDownMs: 10_000,
     limitOf: o.limitOf,
-    ...(o.inboundMpsOf ? { inboundMpsOf: o.inboundMpsOf } : {}),
+    ...(o.inboundOf ? { inboundOf: o.inboundOf } : {}),
     memberPrefix: name,
     connections: o.connections,
   });
@@ -75,7 +76,7 @@ const gaps = (times: readonly number[]) => times.slice(1).map((t, i) => t - time
 describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
   it("inbound messages: sends pace below the limit by the number's inbound rate and its burst, and known ones take slots", async () => {
     // People send 4 msg/s to an 80 msg/s number: paced at 80 - (4 + 3·√4) = 70, the guard's cap at 72.
-    const { time, scheduler, model } = setup({ limitOf: () => 80, headroom: 0.05, inboundMpsOf: () => 4 });
+    const { time, scheduler, model } = setup({ limitOf: () => 80, headroom: 0.05, inboundOf: () => ({ mps: 4, held: false }) });
     expect(scheduler.rateOf('N')).toMatchObject({ targetMps: 70, inboundMps: 4 });
     const fired: number[] = [];
     for (let i = 0; i < 400; i++)
@@ -113,7 +114,7 @@ describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
     expect(Math.max(...gaps(fired))).toBeLessThan(slot + 1);
     expect(densestWithin(fired, 998)).toBe(98); // timers fire on whole ms: ±1 ms
     scheduler.onThrottle('N');
-    expect(scheduler.rateOf('N')).toEqual({ targetMps: 98 * 0.9, limitMps: 100, factor: 0.9, inboundMps: 0 });
+    expect(scheduler.rateOf('N')).toEqual({ targetMps: 98 * 0.9, limitMps: 100, factor: 0.9, inboundMps: 0, inboundHeld: false });
     const throttledFrom = fired.length;
     await time.advance(1_000);
     // Slots already reserved (100 ms ahead) keep their place; then a slot every 11.3 ms.
