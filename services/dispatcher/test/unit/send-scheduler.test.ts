@@ -73,17 +73,26 @@ async function settleAll<T>(time: FakeTime, promises: Promise<T>[], maxMs = 30_0
 
 const gaps = (times: readonly number[]) => times.slice(1).map((t, i) => t - times[i]!);
 
+/**
+ * Asks for `n` marketing sends of number N; returns the times they fire, as they do. close() at the end of a
+ * test turns the sends still queued away: their rejections are expected.
+ */
+function acquireMany(scheduler: SendScheduler, time: FakeTime, n: number): number[] {
+  const fired: number[] = [];
+  for (let i = 0; i < n; i++)
+    void scheduler.acquire('N', 'marketing').then(
+      () => fired.push(time.now()),
+      () => undefined,
+    );
+  return fired;
+}
+
 describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
   it("inbound messages: sends pace below the limit by the number's inbound rate and its burst, and known ones take slots", async () => {
     // People send 4 msg/s to an 80 msg/s number: paced at 80 - (4 + 3·√4) = 70, the guard's cap at 72.
     const { time, scheduler, model } = setup({ limitOf: () => 80, headroom: 0.05, inboundOf: () => ({ mps: 4, held: false }) });
     expect(scheduler.rateOf('N')).toMatchObject({ targetMps: 70, inboundMps: 4 });
-    const fired: number[] = [];
-    for (let i = 0; i < 400; i++)
-      void scheduler.acquire('N', 'marketing').then(
-        () => fired.push(time.now()),
-        () => undefined,
-      );
+    const fired = acquireMany(scheduler, time, 400);
     await time.advance(2_000);
     expect(densestWithin(fired, 999)).toBeLessThanOrEqual(71);
     expect(densestWithin(fired, 999)).toBeGreaterThanOrEqual(69);
@@ -100,13 +109,7 @@ describe('pacing rules (docs/dispatcher.md "Pacing"), on a fake clock', () => {
 
   it('GCRA slots space sends evenly at limit × (1 − headroom) × adaptive factor', async () => {
     const { time, scheduler } = setup({ limitOf: () => 100, headroom: 0.02 });
-    const fired: number[] = [];
-    // close() at the end turns the sends still queued away: their rejections are expected.
-    for (let i = 0; i < 400; i++)
-      void scheduler.acquire('N', 'marketing').then(
-        () => fired.push(time.now()),
-        () => undefined,
-      );
+    const fired = acquireMany(scheduler, time, 400);
     await time.advance(2_000);
     // 98 msg/s: a slot every 10.2 ms, each within 1 ms of it (timers wait whole ms).
     const slot = 1_000 / 98;
