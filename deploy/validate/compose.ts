@@ -276,7 +276,9 @@ export function checkDockerfile(root: string): string[] {
   if ((text.match(/^FROM /gm) ?? []).length < 2) problems.push('Dockerfile: expected a multi-stage build');
   const user = /^USER (\S+)/m.exec(text.slice(text.lastIndexOf('FROM ')))?.[1];
   if (!user || /^(root|0)(:|$)/.test(user)) problems.push('Dockerfile: the runtime stage must switch to a non-root USER');
-  if (!/ENTRYPOINT \["node", "--import", "tsx"\]/.test(text)) problems.push('Dockerfile: expected ENTRYPOINT ["node", "--import", "tsx"]');
+  // Node flags may sit between node and --import (the stack reads them from here: tools/stack/src/deployed-node-options.ts).
+  if (!/^ENTRYPOINT \["node"(, "--[a-z0-9-]+(=[^"]*)?")*, "--import", "tsx"\]$/m.test(text))
+    problems.push('Dockerfile: expected ENTRYPOINT ["node", <node flags>, "--import", "tsx"]');
   if (!/--omit=dev/.test(text)) problems.push('Dockerfile: dependencies must be installed with --omit=dev');
   return problems;
 }

@@ -133,7 +133,7 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     const nowS = Math.floor(Date.now() / 1000);
     const text = (wamid: string, from: string, timestamp: number) => ({ from, id: wamid, timestamp: String(timestamp), type: 'text', text: { body: 'hi' } });
     // One delivery with both, so the old one was certainly processed when the fresh one shows.
-    const messages = [text(old, '16505550100', nowS - 20), text(fresh, '16505550101', nowS), text(f.wamid('older'), '16505550102', nowS - 90)];
+    const messages = [text(old, '16505550100', nowS - 20), text(fresh, '16505550101', nowS), text(f.wamid('older'), '16505550102', nowS - 150)];
     await send(
       f.envelope([{ field: 'messages', value: f.messagesValue({ contacts: [{ profile: { name: 'Ana' }, wa_id: '16505550100' }], messages }, number) }]),
     );
@@ -146,7 +146,7 @@ describe('normaliser: wa.webhooks.raw → wa.events.* and Redis state', () => {
     const ttl = await h.redis.pttl(window);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(2_000);
-    // The rate counts by Meta's timestamp, 5 s buckets: the message of 20 s ago too, not the one of 90 s ago.
+    // The rate counts by Meta's timestamp, 5 s buckets: the message of 20 s ago too, not the one of 150 s ago (older than the hold).
     const buckets = await h.redis.hgetall(keys.inboundRate(number));
     expect(Object.values(buckets).reduce((n, v) => n + Number(v), 0)).toBe(2);
     expect(Object.keys(buckets).sort()).toEqual([...new Set([inboundRateBucket((nowS - 20) * 1000), inboundRateBucket(nowS * 1000)])].map(String).sort());
