@@ -31,7 +31,7 @@ import type { SentEventV1 } from '@wa/shared/contracts/sent-event';
 import { waitFor } from '@wa/shared/testing';
 import { Harness, job, world } from '../services/dispatcher/test/integration/harness';
 import { spawnDispatcher, spawnSim, tempDir } from '../services/dispatcher/test/integration/procs';
-import { deployedNodeOptions } from '../tools/stack/src/deployed-node-options';
+import { deployedNodeOptions, imageNodeArgs } from '../tools/stack/src/deployed-node-options';
 import { printBullmqComparison, runBullmqComparison, type BullmqResult } from './lib/bullmq-comparison';
 import { peakRssMbOf, startCpuMeter } from './lib/proc-stats';
 
@@ -49,8 +49,12 @@ const DISPATCHER_ENV: Record<string, string> = Object.fromEntries(
     .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
 );
 const root = resolve(import.meta.dirname, '..');
-/** The dispatcher runs with the V8 flags it is deployed with (deploy/k8s), then DISPATCHER_NODE_ARGS. */
-const DISPATCHER_NODE_ARGS = [...deployedNodeOptions(root, 'dispatcher').split(' '), ...(process.env.DISPATCHER_NODE_ARGS ?? '').split(' ')].filter(Boolean);
+/** The dispatcher runs with the node flags of the image, the V8 flags it is deployed with (deploy/k8s), then DISPATCHER_NODE_ARGS. */
+const DISPATCHER_NODE_ARGS = [
+  ...imageNodeArgs(root),
+  ...deployedNodeOptions(root, 'dispatcher').split(' '),
+  ...(process.env.DISPATCHER_NODE_ARGS ?? '').split(' '),
+].filter(Boolean);
 
 /** When the request left: the outcome's time minus the call's latency (the answer's time would add the server's latency jitter). */
 function sendTime(e: SentEventV1): number {

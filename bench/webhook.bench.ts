@@ -29,6 +29,7 @@ import { createLogger } from '@wa/shared/logger';
 import { createRedis } from '@wa/shared/redis';
 import { deleteKeysWithPrefix, uniqueName } from '@wa/shared/testing';
 import { topicName, topics } from '@wa/shared/topics';
+import { imageNodeArgs } from '../tools/stack/src/deployed-node-options';
 import { counterSum } from '../tools/stack/src/prom-text';
 import { rawClient, runClosedLoop, runOpenLoop, undiciClient, type LoadClient } from './lib/http-load';
 import { startCpuMeter } from './lib/proc-stats';
@@ -89,7 +90,7 @@ type Role = 'receiver' | 'normaliser' | 'both';
 
 function startService(role: Role): ChildProcess {
   const entry = path.join(ROOT, 'services/webhook/src/main.ts');
-  return spawn(process.execPath, [...config.BENCH_SERVICE_NODE_ARGS.split(' ').filter(Boolean), '--import', 'tsx', entry], {
+  return spawn(process.execPath, [...imageNodeArgs(ROOT), ...config.BENCH_SERVICE_NODE_ARGS.split(' ').filter(Boolean), '--import', 'tsx', entry], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
@@ -112,7 +113,8 @@ function startService(role: Role): ChildProcess {
 }
 
 function startReference(): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/reference-webhook-receiver.ts')], {
+  // The reference runs with the same node flags as ours, so the comparison is of the designs.
+  return spawn(process.execPath, [...imageNodeArgs(ROOT), '--import', 'tsx', path.join(ROOT, 'bench/reference-webhook-receiver.ts')], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, REDIS_URL: config.REDIS_URL, REF_PORT: String(config.BENCH_PORT + 2), REF_SECRET: SECRET, REF_QUEUE_PREFIX: PREFIX.slice(0, -1) },

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { imageNodeArgs } from './deployed-node-options';
 
 export interface ProcessSpec {
   name: string;
@@ -26,7 +27,7 @@ export function startProcess(root: string, logDir: string, spec: ProcessSpec, ba
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${spec.name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, spec.entry)], {
+  const child = spawn(process.execPath, [...imageNodeArgs(root, baseEnv), '--import', 'tsx', join(root, spec.entry)], {
     cwd: root,
     env: { ...baseEnv, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deployedNodeOptions } from '../src/deployed-node-options';
+import { deployedNodeOptions, imageNodeArgs } from '../src/deployed-node-options';
 
 const repoRoot = resolve(__dirname, '../../..');
 
@@ -37,5 +37,14 @@ describe('deployedNodeOptions', () => {
     const root = fakeRoot(['configMapGenerator:', '  - name: wa-ingest', '    literals:', '      - HTTP_PORT=8081', ''].join('\n'));
     expect(deployedNodeOptions(root, 'ingest')).toBe('');
     expect(() => deployedNodeOptions(root, 'dispatcher')).toThrow(/no ConfigMap wa-dispatcher/);
+  });
+
+  it("reads the image's node flags from the Dockerfile's ENTRYPOINT; node accepts them as arguments; WA_IMAGE_NODE_ARGS replaces them", () => {
+    const args = imageNodeArgs(repoRoot, {});
+    expect(args).toContain('--single-threaded-gc');
+    const run = spawnSync(process.execPath, [...args, '-e', '0'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(imageNodeArgs(repoRoot, { WA_IMAGE_NODE_ARGS: 'none' })).toEqual([]);
+    expect(imageNodeArgs(repoRoot, { WA_IMAGE_NODE_ARGS: '--max-semi-space-size=16 --cpu-prof' })).toEqual(['--max-semi-space-size=16', '--cpu-prof']);
   });
 });
