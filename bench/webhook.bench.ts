@@ -113,8 +113,8 @@ function startService(role: Role): ChildProcess {
 }
 
 function startReference(): ChildProcess {
-  // The reference runs with the same node flags as ours, so the comparison is of the designs.
-  return spawn(process.execPath, [...imageNodeArgs(ROOT), '--import', 'tsx', path.join(ROOT, 'bench/reference-webhook-receiver.ts')], {
+  // The reference runs as plain node: our image's flags are part of our design, not of the one compared with.
+  return spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/reference-webhook-receiver.ts')], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, REDIS_URL: config.REDIS_URL, REF_PORT: String(config.BENCH_PORT + 2), REF_SECRET: SECRET, REF_QUEUE_PREFIX: PREFIX.slice(0, -1) },
