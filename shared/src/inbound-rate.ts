@@ -21,12 +21,6 @@ export function inboundRateBucket(sentAtMs: number): number {
   return Math.floor(sentAtMs / INBOUND_RATE_BUCKET_MS);
 }
 
-/**
- * Inbound messages per second: the highest of the last 30 s and the last 10 s (whole buckets since then, plus
- * the current one), so a rising rate is seen within seconds, and — when the newest count is older than the
- * current and the previous bucket — of the 30 s and the 10 s that ended with it, held for up to 2 minutes
- * (see INBOUND_RATE_HOLD_MS).
- */
 export interface InboundRate {
   /** Inbound messages per second. */
   mps: number;
@@ -34,27 +28,30 @@ export interface InboundRate {
   held: boolean;
 }
 
+/**
+ * Inbound messages per second: the highest of the last 30 s and the last 10 s (whole buckets since then, plus
+ * the current one), so a rising rate is seen within seconds, and — when the newest count is older than the
+ * current and the previous bucket — of the 30 s and the 10 s that ended with it, held for up to 2 minutes
+ * (see INBOUND_RATE_HOLD_MS).
+ */
 export function inboundRateFromBuckets(counts: Readonly<Record<string, string | number>>, nowMs: number): InboundRate {
   const current = inboundRateBucket(nowMs);
   const sinceStart = (nowMs % INBOUND_RATE_BUCKET_MS) / 1000;
   const longBuckets = INBOUND_RATE_HORIZON_MS / INBOUND_RATE_BUCKET_MS;
   const shortBuckets = SHORT_HORIZON_MS / INBOUND_RATE_BUCKET_MS;
   const holdBuckets = INBOUND_RATE_HOLD_MS / INBOUND_RATE_BUCKET_MS;
-  const byAge = new Map<number, number>();
+  // Counts by age in buckets (0 = current), and the age of the newest non-empty bucket.
+  const byAge = new Array<number>(holdBuckets + 1).fill(0);
   let newest = Infinity;
   for (const [field, value] of Object.entries(counts)) {
-    const age = current - Number(field);
+    const rawAge = current - Number(field);
     const n = Number(value);
-    // One bucket ahead counts as current: Meta's clock a little ahead of ours.
-    if (!Number.isFinite(n) || n <= 0 || !Number.isInteger(age) || age < -1 || age > holdBuckets) continue;
-    byAge.set(Math.max(0, age), (byAge.get(Math.max(0, age)) ?? 0) + n);
-    newest = Math.min(newest, Math.max(0, age));
+    if (!Number.isFinite(n) || n <= 0 || !Number.isInteger(rawAge) || rawAge < -1 || rawAge > holdBuckets) continue;
+    const age = Math.max(0, rawAge); // one bucket ahead counts as current: Meta's clock a little ahead of ours
+    byAge[age] = (byAge[age] ?? 0) + n;
+    newest = Math.min(newest, age);
   }
-  const sum = (from: number, to: number) => {
-    let n = 0;
-    for (const [age, count] of byAge) if (age >= from && age <= to) n += count;
-    return n;
-  };
+  const sum = (from: number, to: number) => byAge.slice(from, to + 1).reduce((a, n) => a + n, 0);
   const seconds = (buckets: number) => (buckets * INBOUND_RATE_BUCKET_MS) / 1000 + sinceStart;
   const rate = Math.max(sum(0, longBuckets) / seconds(longBuckets), sum(0, shortBuckets) / seconds(shortBuckets));
   if (newest <= 1 || newest === Infinity) return { mps: rate, held: false };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { commonEnv, env, loadConfig } from '@wa/shared/config';
+import { THROUGHPUT_WINDOW_MS } from '@wa/shared/redis-keys';
 
 /** The dispatcher's environment; parsed once at start-up, frozen, passed down. */
 export const dispatcherEnvSchema = z.object({
@@ -52,7 +53,7 @@ export const dispatcherEnvSchema = z.object({
   THROTTLE_COOLDOWN_MS: env.int('how long a throttled number stays slowed down before recovering', 10_000, 0),
   THROUGHPUT_WINDOW_MS: env.int(
     "Meta's throughput window: the send guard allows at most the paced rate (and less than the limit) in any sliding window of this length",
-    1_000,
+    THROUGHPUT_WINDOW_MS,
     100,
     60_000,
   ),
