@@ -81,6 +81,17 @@ function recordBytes(message: Message): number {
   return size(message.value) + size(message.key) + 64;
 }
 
+/**
+ * A batch leaves before its linger ends once as many records wait as the largest of the last
+ * RECENT_BATCHES batches, when that was at least EARLY_FLUSH_MIN_RECORDS. Many senders that each wait
+ * for their answer (Meta catching up a backlog, a closed-loop load) come back together after an
+ * acknowledgement: once they are all in, lingering further only adds latency and caps throughput. The
+ * largest rather than the last batch, so the rule rarely fires under a steady open-loop rate, where
+ * batches are the linger's Poisson counts; the floor keeps low rates lingering.
+ */
+const RECENT_BATCHES = 4;
+const EARLY_FLUSH_MIN_RECORDS = 8;
+
 const unavailable = (message: string, code = 'kafka_unavailable') => new AppError(code, message, 'retry', { httpStatus: 503 });
 
 /**
@@ -99,6 +110,9 @@ export class BatchingProducer {
   private connected = false;
   private readonly clock: Clock;
   private nextPartition = 0;
+  /** Records in each of the last RECENT_BATCHES sends (a ring). */
+  private readonly recentBatches = new Array<number>(RECENT_BATCHES).fill(0);
+  private recentIndex = 0;
 
   constructor(private readonly options: BatchingProducerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -137,7 +151,7 @@ export class BatchingProducer {
 
   private schedule(): void {
     if (this.inFlight >= this.options.maxInFlight || this.queue.length === 0) return;
-    if (this.options.lingerMs > 0 && this.queue.length < this.options.maxBatch) {
+    if (this.options.lingerMs > 0 && this.queue.length < this.options.maxBatch && !this.everyoneBack()) {
       const waitMs = this.queue[0]!.enqueuedAt + this.options.lingerMs - this.clock.now();
       if (waitMs > 0) {
         this.lingerTimer ??= setTimeout(() => {
@@ -148,6 +162,12 @@ export class BatchingProducer {
       }
     }
     this.flushOne();
+  }
+
+  /** As many records wait as the largest recent batch carried (see EARLY_FLUSH_MIN_RECORDS). */
+  private everyoneBack(): boolean {
+    const expected = Math.max(...this.recentBatches);
+    return expected >= EARLY_FLUSH_MIN_RECORDS && this.queue.length >= expected;
   }
 
   private flushOne(): void {
@@ -164,6 +184,8 @@ export class BatchingProducer {
       take += 1;
     }
     const batch = this.queue.splice(0, take);
+    this.recentBatches[this.recentIndex] = take;
+    this.recentIndex = (this.recentIndex + 1) % RECENT_BATCHES;
     let messages: Message[];
     try {
       messages = this.options.combine ? [this.options.combine(batch.map((p) => p.message))] : batch.map((p) => p.message);

@@ -128,6 +128,53 @@ describe('BatchingProducer (group commit)', () => {
     }
   });
 
+  it('stops lingering once as many records wait as the largest recent batch (at least 8): the senders it answered are back', async () => {
+    vi.useFakeTimers();
+    try {
+      const { producer, sends } = fakeProducer();
+      const p = make(producer, { lingerMs: 5 });
+      const values = (n: number, from: number) => Array.from({ length: n }, (_, i) => String(from + i));
+      const sizes = () => sends.map((s) => s.record.messages.length);
+      // Ten senders, then a linger: one batch of ten.
+      let pending = values(10, 0).map((v) => p.send({ value: v }));
+      await vi.advanceTimersByTimeAsync(5);
+      expect(sizes()).toEqual([10]);
+      sends[0]!.ack();
+      await Promise.all(pending);
+      // The same ten come back: the tenth goes out at once, without lingering.
+      pending = values(9, 10).map((v) => p.send({ value: v }));
+      await vi.advanceTimersByTimeAsync(1);
+      expect(sizes()).toEqual([10]);
+      pending.push(p.send({ value: '19' }));
+      expect(sizes()).toEqual([10, 10]);
+      sends[1]!.ack();
+      await Promise.all(pending);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('keeps lingering when recent batches held fewer than 8 records', async () => {
+    vi.useFakeTimers();
+    try {
+      const { producer, sends } = fakeProducer();
+      const p = make(producer, { lingerMs: 5 });
+      let pending = ['a', 'b', 'c'].map((v) => p.send({ value: v }));
+      await vi.advanceTimersByTimeAsync(5);
+      sends[0]!.ack();
+      await Promise.all(pending);
+      pending = ['d', 'e', 'f'].map((v) => p.send({ value: v }));
+      await vi.advanceTimersByTimeAsync(4);
+      expect(sends).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(sends.map((s) => s.record.messages.length)).toEqual([3, 3]);
+      sends[1]!.ack();
+      await Promise.all(pending);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('does not linger once a batch is full', async () => {
     vi.useFakeTimers();
     try {
