@@ -5,6 +5,7 @@
  *
  *   REF_PORT=18090 REF_SECRET=… REF_QUEUE_PREFIX=bench-ref REDIS_URL=redis://127.0.0.1:6379 \
  *     node --import tsx bench/reference-webhook-receiver.ts
+ * REF_STORE=none answers 200 after the HMAC check without storing: the benchmark's floor for any fastify receiver.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Queue } from 'bullmq';
@@ -14,6 +15,8 @@ import { Redis } from 'ioredis';
 const port = Number(process.env.REF_PORT ?? 18090);
 const secret = process.env.REF_SECRET ?? '';
 const prefix = process.env.REF_QUEUE_PREFIX ?? 'bench-ref';
+// 'none' answers without storing anything: the floor of any fastify receiver (HTTP + HMAC) on this machine.
+const store = process.env.REF_STORE ?? 'bullmq';
 if (secret === '') throw new Error('REF_SECRET is required');
 
 const connection = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
@@ -28,7 +31,7 @@ app.post('/webhook', async (req, reply) => {
   const given = typeof header === 'string' && header.startsWith('sha256=') ? Buffer.from(header.slice(7), 'hex') : undefined;
   const expected = createHmac('sha256', secret).update(body).digest();
   if (given === undefined || given.length !== expected.length || !timingSafeEqual(given, expected)) return reply.code(401).send();
-  await queue.add('webhook', { body: body.toString('utf8') });
+  if (store !== 'none') await queue.add('webhook', { body: body.toString('utf8') });
   return reply.code(200).type('text/plain').send('EVENT_RECEIVED');
 });
 app.get('/readyz', async () => {

@@ -8,7 +8,7 @@
  *    its own process, same connections, same payloads, alternating rounds: req/s, p99, CPU per request.
  * 2. sustained — the production topology (a receiver process and a normaliser process), open loop at a
  *    fixed rate (latency from each request's due time, so queueing cannot hide), then every payload is
- *    counted on wa.webhooks.raw.
+ *    counted on wa.webhooks.raw; then the reference and fastify alone (HMAC, no store) at the same rate.
  * 3. stepup — rising rates to find the highest with p99 ≤ 100 ms.
  *
  *   npm run bench:webhook
@@ -52,6 +52,7 @@ const config = loadConfig(
     BENCH_RATE: env.int('sustained phase rate (requests/s)', 2_000, 1),
     BENCH_STEP_RATES: env.list('step-up rates (requests/s)', '2000,3000,4000,5000,6000,8000'),
     BENCH_STEP_S: env.int('duration of each step-up rate', 10, 1),
+    BENCH_PEER_S: env.int('seconds the peer designs (BullMQ reference, fastify alone) run at the sustained rate', 20, 1),
     BENCH_WARMUP_S: env.int('seconds at the sustained rate before it is measured (not counted)', 5, 0),
     BENCH_CONNECTIONS: env.int('keep-alive connections of the open-loop client', 128, 1),
     BENCH_CLIENT: z.enum(['raw', 'undici']).default('raw').describe('load client: minimal keep-alive HTTP/1.1 over raw sockets (least CPU) or an undici Pool'),
@@ -112,12 +113,20 @@ function startService(role: Role): ChildProcess {
   });
 }
 
-function startReference(): ChildProcess {
+/** The reference design; `store: 'none'` answers without storing (the fastify + HMAC floor). */
+function startReference(store: 'bullmq' | 'none' = 'bullmq'): ChildProcess {
   // The reference runs as plain node: our image's flags are part of our design, not of the one compared with.
   return spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/reference-webhook-receiver.ts')], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, REDIS_URL: config.REDIS_URL, REF_PORT: String(config.BENCH_PORT + 2), REF_SECRET: SECRET, REF_QUEUE_PREFIX: PREFIX.slice(0, -1) },
+    env: {
+      ...process.env,
+      REDIS_URL: config.REDIS_URL,
+      REF_PORT: String(config.BENCH_PORT + 2),
+      REF_SECRET: SECRET,
+      REF_QUEUE_PREFIX: PREFIX.slice(0, -1),
+      REF_STORE: store,
+    },
   });
 }
 
@@ -249,6 +258,22 @@ async function openLoop(client: LoadClient, rate: number, durationS: number, pid
   };
 }
 
+/** A peer design at the sustained phase's fixed rate, for its receiver CPU per request beside ours. */
+async function peerAtFixedRate(store: 'bullmq' | 'none') {
+  const child = started(startReference(store));
+  try {
+    await waitReady(referenceUrl);
+    const client = newClient(referenceUrl, config.BENCH_CONNECTIONS);
+    const pids = { receiver: child.pid };
+    await openLoop(client, 500, 3, pids);
+    const r = await openLoop(client, config.BENCH_RATE, config.BENCH_PEER_S, pids);
+    await client.close();
+    return { store, rate: r.rate, durationS: r.durationS, ok: r.ok, p99Ms: r.p99Ms, receiverCpuUsPerRequest: r.receiverCpuUsPerRequest };
+  } finally {
+    await stop(child);
+  }
+}
+
 // ───────────────────────── main ─────────────────────────
 
 const logger = createLogger({ service: 'bench-webhook', level: 'warn' });
@@ -373,6 +398,16 @@ try {
         },
       );
       if (counted.missingOnRaw > 0 || counted.duplicatesOnRaw > 0 || s.non2xx + s.errors > 0) exitCode = 1;
+      // The same fixed rate against the peer designs: what any fastify receiver costs per request when each wakes it alone.
+      console.log(`peers: ${config.BENCH_RATE} req/s for ${config.BENCH_PEER_S} s each …`);
+      const peers = { bullmq: await peerAtFixedRate('bullmq'), fastifyAlone: await peerAtFixedRate('none') };
+      report.peersAtFixedRate = peers;
+      rows.push({
+        metric: `receiver CPU µs/request at ${s.rate}/s: ours | BullMQ | fastify alone`,
+        value: `${s.receiverCpuUsPerRequest} | ${peers.bullmq.receiverCpuUsPerRequest} | ${peers.fastifyAlone.receiverCpuUsPerRequest}`,
+        target: 'ours ≤ BullMQ',
+        ok: s.receiverCpuUsPerRequest <= peers.bullmq.receiverCpuUsPerRequest,
+      });
     }
     if (phases.has('stepup')) {
       console.log('step-up …');
