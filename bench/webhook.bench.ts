@@ -74,6 +74,8 @@ const config = loadConfig(
 const SECRET = randomBytes(16).toString('hex');
 const PREFIX = `${uniqueName('bench-wh')}.`;
 const RAW_TOPIC = topicName(topics.webhooksRaw, PREFIX);
+// The comparison's receiver writes to its own topics, so the sustained phase's normaliser starts on an empty raw topic.
+const COMPARE_PREFIX = `${PREFIX}compare.`;
 const NORMALISER_GROUP = uniqueName('bench-wh-normaliser');
 const BENCH_TOPICS = [topics.webhooksRaw, topics.eventsStatus, topics.eventsInbound, topics.eventsAccount, topics.notificationsDlq];
 const phases = new Set(config.BENCH_PHASES);
@@ -89,7 +91,7 @@ const newClient = (url: string, connections: number): LoadClient =>
 
 type Role = 'receiver' | 'normaliser' | 'both';
 
-function startService(role: Role): ChildProcess {
+function startService(role: Role, prefix = PREFIX): ChildProcess {
   const entry = path.join(ROOT, 'services/webhook/src/main.ts');
   return spawn(process.execPath, [...imageNodeArgs(ROOT), ...config.BENCH_SERVICE_NODE_ARGS.split(' ').filter(Boolean), '--import', 'tsx', entry], {
     cwd: ROOT,
@@ -98,8 +100,8 @@ function startService(role: Role): ChildProcess {
       ...process.env,
       KAFKA_BROKERS: config.KAFKA_BROKERS.join(','),
       REDIS_URL: config.REDIS_URL,
-      TOPIC_PREFIX: PREFIX,
-      REDIS_KEY_PREFIX: PREFIX,
+      TOPIC_PREFIX: prefix,
+      REDIS_KEY_PREFIX: prefix,
       HTTP_PORT: String(role === 'normaliser' ? config.BENCH_PORT + 1 : config.BENCH_PORT),
       HTTP_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
@@ -199,7 +201,7 @@ async function compare() {
   const rounds: Awaited<ReturnType<typeof closedLoop>>[] = [];
   for (let i = 0; i < config.BENCH_COMPARE_ROUNDS; i += 1) {
     for (const which of i % 2 === 0 ? ['ours', 'reference'] : ['reference', 'ours']) {
-      const child = started(which === 'ours' ? startService('receiver') : startReference());
+      const child = started(which === 'ours' ? startService('receiver', COMPARE_PREFIX) : startReference());
       const url = which === 'ours' ? receiverUrl : referenceUrl;
       await waitReady(url);
       const r = await closedLoop(which, url, child.pid);
@@ -280,7 +282,7 @@ const logger = createLogger({ service: 'bench-webhook', level: 'warn' });
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'bench-webhook', logger });
 const admin = kafka.admin();
 await admin.connect();
-await ensureTopics(admin, BENCH_TOPICS, { partitions: config.BENCH_PARTITIONS, retentionMs: 3_600_000, prefix: PREFIX });
+for (const prefix of [PREFIX, COMPARE_PREFIX]) await ensureTopics(admin, BENCH_TOPICS, { partitions: config.BENCH_PARTITIONS, retentionMs: 3_600_000, prefix });
 
 /** Records of the raw topic the normaliser group has not committed yet. */
 async function normaliserLag(): Promise<number> {
@@ -450,7 +452,7 @@ try {
   writeReport(config.BENCH_REPORT, report);
 } finally {
   await Promise.all([...children].map(stop));
-  await admin.deleteTopics({ topics: BENCH_TOPICS.map((t) => topicName(t, PREFIX)) }).catch(() => undefined);
+  await admin.deleteTopics({ topics: [PREFIX, COMPARE_PREFIX].flatMap((p) => BENCH_TOPICS.map((t) => topicName(t, p))) }).catch(() => undefined);
   await admin.disconnect();
   const redis = createRedis(config.REDIS_URL);
   await redis.connect().catch(() => undefined);
