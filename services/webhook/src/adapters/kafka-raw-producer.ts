@@ -113,6 +113,8 @@ export class BatchingProducer {
   /** Records in each of the last RECENT_BATCHES sends (a ring). */
   private readonly recentBatches = new Array<number>(RECENT_BATCHES).fill(0);
   private recentIndex = 0;
+  /** Queued records at which a batch stops lingering (see EARLY_FLUSH_MIN_RECORDS); kept per send, read per request. */
+  private earlyFlushAt = Infinity;
 
   constructor(private readonly options: BatchingProducerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -151,7 +153,7 @@ export class BatchingProducer {
 
   private schedule(): void {
     if (this.inFlight >= this.options.maxInFlight || this.queue.length === 0) return;
-    if (this.options.lingerMs > 0 && this.queue.length < this.options.maxBatch && !this.everyoneBack()) {
+    if (this.options.lingerMs > 0 && this.queue.length < this.options.maxBatch && this.queue.length < this.earlyFlushAt) {
       const waitMs = this.queue[0]!.enqueuedAt + this.options.lingerMs - this.clock.now();
       if (waitMs > 0) {
         this.lingerTimer ??= setTimeout(() => {
@@ -162,12 +164,6 @@ export class BatchingProducer {
       }
     }
     this.flushOne();
-  }
-
-  /** As many records wait as the largest recent batch carried (see EARLY_FLUSH_MIN_RECORDS). */
-  private everyoneBack(): boolean {
-    const expected = Math.max(...this.recentBatches);
-    return expected >= EARLY_FLUSH_MIN_RECORDS && this.queue.length >= expected;
   }
 
   private flushOne(): void {
@@ -186,6 +182,8 @@ export class BatchingProducer {
     const batch = this.queue.splice(0, take);
     this.recentBatches[this.recentIndex] = take;
     this.recentIndex = (this.recentIndex + 1) % RECENT_BATCHES;
+    const largest = Math.max(...this.recentBatches);
+    this.earlyFlushAt = largest >= EARLY_FLUSH_MIN_RECORDS ? largest : Infinity;
     let messages: Message[];
     try {
       messages = this.options.combine ? [this.options.combine(batch.map((p) => p.message))] : batch.map((p) => p.message);
