@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { backoffDelayMs } from './backoff';
 import { AppError } from './errors';
 import { javaCompatiblePartitioner } from './kafka-partitioner';
+import { installKafkajsIdleLoopFix } from './kafkajs-idle-loop';
 import { waitFor, WaitForTimeoutError } from './wait-for';
 import type { TopicDef } from './topics';
 
@@ -13,6 +14,9 @@ export interface KafkaOptions {
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
 }
+
+// Every process that talks to Kafka goes through this module: stop kafkajs' 1 ms idle timer loop once, here.
+installKafkajsIdleLoopFix();
 
 /** A kafkajs client whose internal logs go through pino (kafkajs' own logger is not JSON). */
 export function createKafka(options: KafkaOptions): Kafka {
