@@ -7,7 +7,8 @@
  * ingest, dispatcher, webhook receiver, normaliser (its own process, as deployed) and analytics.
  * Beside it: every other process (simulator, broker, Redis, this collector) and the whole machine;
  * on 2 cores, 2,000 msgs/s leaves 1 ms of CPU per message for all of them together.
- * BENCH_CPU_PROF=normaliser,analytics,… writes V8 CPU profiles of those services to <run dir>/profiles.
+ * BENCH_CPU_PROF=webhook,normaliser,analytics,… writes V8 CPU profiles of those services (webhook: the receiver)
+ * to <run dir>/profiles.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -52,7 +53,8 @@ const serviceEnv: Partial<Record<ServiceName, Record<string, string>>> = {
   // The receiver only receives; the normaliser runs as its own process below, as deployed.
   webhook: { NORMALISER_ENABLED: 'false' },
 };
-for (const name of ['ingest', 'dispatcher', 'analytics'] as const) if (profiled.has(name)) serviceEnv[name] = withProfile(name, deployedFlags(name));
+for (const name of ['ingest', 'dispatcher', 'webhook', 'analytics'] as const)
+  if (profiled.has(name)) serviceEnv[name] = withProfile(name, { ...deployedFlags(name), ...serviceEnv[name] });
 
 const stack = await startStack({
   root,
@@ -68,13 +70,16 @@ const stack = await startStack({
   log: (line) => console.log(line),
 });
 const [normaliserPort] = await freePorts(1);
+// The receiver's settings, without the receiver's profile (a profiled normaliser gets its own).
+const normaliserEnv: Record<string, string> = { ...stack.env.webhook, ...deployedFlags('webhook') };
+delete normaliserEnv.BENCH_CPU_PROFILE_PATH;
 const normaliser = startProcess(
   root,
   resolve(dataDir, 'logs'),
   {
     name: 'normaliser',
     entry: SERVICE_ENTRIES.webhook,
-    env: withProfile('normaliser', { ...stack.env.webhook, HTTP_PORT: String(normaliserPort), WEBHOOK_RECEIVER_ENABLED: 'false', NORMALISER_ENABLED: 'true' }),
+    env: withProfile('normaliser', { ...normaliserEnv, HTTP_PORT: String(normaliserPort), WEBHOOK_RECEIVER_ENABLED: 'false', NORMALISER_ENABLED: 'true' }),
     readyUrl: `http://127.0.0.1:${normaliserPort}/readyz`,
   },
   process.env,
