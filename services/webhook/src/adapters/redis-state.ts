@@ -95,17 +95,23 @@ export const ACCOUNT_STANDING_TTL_MS = 180 * 24 * 3_600_000;
 /** A template's re-categorisation or quality score stays until Meta reports another one (or 400 days pass). */
 export const TEMPLATE_FACT_TTL_MS = 400 * 24 * 3_600_000;
 
-/** Whether any of an event's candidate buckets (ARGV[1] per event, flattened in KEYS) holds its field. */
+/**
+ * Whether any window's bucket holds an event's field. ARGV[1] is the number of windows n, ARGV[2..n+1] the
+ * windows' key prefixes (newest first), then a (bucket, field) pair per event. The script joins prefix and
+ * bucket itself: passing every event's key in every window (9 per event) cost the normaliser and Redis more
+ * than the lookups. Keys built in a script are fine on the single Redis the product uses; several of its
+ * multi-key scripts already touch keys that would sit in different Redis Cluster slots.
+ */
 const SEEN_SCRIPT = `
 local n = tonumber(ARGV[1])
 local out = {}
-for i = 2, #ARGV do
-  local base = (i - 2) * n
+for i = n + 2, #ARGV, 2 do
+  local bucket, field = ARGV[i], ARGV[i + 1]
   local hit = 0
-  for j = 1, n do
-    if redis.call('HEXISTS', KEYS[base + j], ARGV[i]) == 1 then hit = 1 break end
+  for w = 2, n + 1 do
+    if redis.call('HEXISTS', ARGV[w] .. bucket, field) == 1 then hit = 1 break end
   end
-  out[i - 1] = hit
+  out[#out + 1] = hit
 end
 return out`;
 
@@ -178,18 +184,19 @@ export class RedisState {
   /** Event ids already normalised and forwarded (Meta redeliveries). */
   async seen(eventIds: readonly string[]): Promise<Set<string>> {
     if (eventIds.length === 0) return new Set();
-    // Every event is looked up in every window: the window part of the key is built once per batch.
+    // Every event is looked up in every window; the script joins each window's prefix with the bucket.
     const windowKeys = this.seenSet.readWindows(this.options.clock.now()).map((w) => this.seenSet.key(w, ''));
-    const keys = new Array<string>(eventIds.length * windowKeys.length);
-    const fields = new Array<Buffer>(eventIds.length);
-    let k = 0;
+    const args = new Array<string | Buffer>(1 + windowKeys.length + 2 * eventIds.length);
+    args[0] = String(windowKeys.length);
+    for (let w = 0; w < windowKeys.length; w++) args[1 + w] = windowKeys[w]!;
+    let k = 1 + windowKeys.length;
     for (let i = 0; i < eventIds.length; i++) {
       const { bucket, field } = this.seenSet.slot(eventIds[i]!);
-      for (const windowKey of windowKeys) keys[k++] = windowKey + bucket;
-      fields[i] = field;
+      args[k++] = bucket;
+      args[k++] = field;
     }
     try {
-      const hits = await this.dedupe.webhookSeen(keys.length, ...keys, windowKeys.length, ...fields);
+      const hits = await this.dedupe.webhookSeen(0, ...args);
       return new Set(eventIds.filter((_, i) => hits[i] === 1));
     } catch (err) {
       throw redisError(err, 'dedupe lookup');
