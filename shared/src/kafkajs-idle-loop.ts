@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
  */
 
 /** The kafkajs releases whose RequestQueue this was written against. */
-export const PATCHED_KAFKAJS_VERSIONS = ['2.2.4'];
+const PATCHED_KAFKAJS_VERSIONS = ['2.2.4'];
 /** kafkajs' own poll interval for a queue whose in-flight limit is reached (CHECK_PENDING_REQUESTS_INTERVAL). */
 const CHECK_PENDING_REQUESTS_INTERVAL_MS = 10;
 
@@ -44,20 +44,18 @@ export function kafkajsRequestQueue(): { prototype: RequestQueueLike } {
   return require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueueLike };
 }
 
-let installed = false;
-
 /**
  * Installs the replacement on kafkajs' RequestQueue (once per process). Throws if kafkajs is a release
  * this was not checked against, so an upgrade makes someone look again rather than patch blindly.
  */
 export function installKafkajsIdleLoopFix(): void {
-  if (installed) return;
+  const { prototype } = kafkajsRequestQueue();
+  if (prototype.scheduleCheckPendingRequests === scheduleCheckPendingRequests) return;
   const { version } = require('kafkajs/package.json') as { version: string };
   if (!PATCHED_KAFKAJS_VERSIONS.includes(version)) {
     throw new Error(
       `kafkajs ${version}: check whether its RequestQueue still loops while idle, then update PATCHED_KAFKAJS_VERSIONS (shared/src/kafkajs-idle-loop.ts)`,
     );
   }
-  kafkajsRequestQueue().prototype.scheduleCheckPendingRequests = scheduleCheckPendingRequests;
-  installed = true;
+  prototype.scheduleCheckPendingRequests = scheduleCheckPendingRequests;
 }

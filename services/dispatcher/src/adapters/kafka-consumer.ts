@@ -48,14 +48,14 @@ interface PartitionState {
 }
 
 const RECOVERY_BASE_MS = 500;
+const RECOVERY_MAX_MS = 10_000;
 /**
- * How long the broker holds a fetch that finds nothing new. A fetch returns as soon as a record arrives,
- * so this adds no latency to new jobs; it bounds how late a paused (held retry) or seeked-back partition is
- * fetched again, and how often an idle consumer asks: each of the four consumers polling every 100 ms cost
- * the dispatcher ~55 ms and the broker ~45-90 ms of CPU per second while idle. 500 ms is the Java client's default.
+ * How long the broker holds a fetch that finds nothing new. A fetch returns as soon as a record arrives, so
+ * this delays no new job; it bounds how late a resumed (held retry) or seeked-back partition is fetched again
+ * and sets how often an idle consumer asks (four groups at 100 ms kept the dispatcher and the broker busy while
+ * idle). 500 ms is the Java client's default.
  */
 const FETCH_MAX_WAIT_MS = 500;
-const RECOVERY_MAX_MS = 10_000;
 
 /**
  * One consumer group over a set of dispatch topics. Records are taken from a batch as fast as the
