@@ -113,6 +113,8 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
     batchRows: config.ANALYTICS_BATCH_ROWS,
     flushIntervalMs: config.ANALYTICS_FLUSH_INTERVAL_MS,
     maxBytesPerPartition: config.ANALYTICS_MAX_BYTES_PER_PARTITION,
+    fetchMinBytes: config.ANALYTICS_FETCH_MIN_BYTES,
+    fetchMaxWaitMs: config.ANALYTICS_FETCH_MAX_WAIT_MS,
   });
   // Campaign records (state, audience, progress) are the dispatcher's and ingest's, in Redis; the
   // dashboard only reads them, and shows "unavailable" rather than failing when Redis is away.

@@ -21,6 +21,9 @@ export interface AnalyticsConsumerOptions {
   batchRows: number;
   flushIntervalMs: number;
   maxBytesPerPartition: number;
+  /** Fetch min bytes / max wait (ANALYTICS_FETCH_*; default 1 byte / 1 s). */
+  fetchMinBytes?: number;
+  fetchMaxWaitMs?: number;
   fromBeginning?: boolean;
 }
 
@@ -49,8 +52,13 @@ export class AnalyticsConsumer {
       kafka: o.kafka,
       groupId: o.groupId,
       topics: [...o.topics.keys()],
-      // A 1 s fetch wait bounds both idle latency and how long stop() waits for a fetch in flight.
-      consumer: { maxBytesPerPartition: o.maxBytesPerPartition, maxBytes: Math.max(o.maxBytesPerPartition * 4, 10 * 1024 * 1024), maxWaitTimeInMs: 1_000 },
+      // The fetch wait bounds both idle latency and how long stop() waits for a fetch in flight.
+      consumer: {
+        maxBytesPerPartition: o.maxBytesPerPartition,
+        maxBytes: Math.max(o.maxBytesPerPartition * 4, 10 * 1024 * 1024),
+        minBytes: o.fetchMinBytes ?? 1,
+        maxWaitTimeInMs: o.fetchMaxWaitMs ?? 1_000,
+      },
       fromBeginning: o.fromBeginning ?? true,
       eachBatchAutoResolve: true,
       eachBatch: (payload, ctx) => this.onBatch(payload, ctx),
