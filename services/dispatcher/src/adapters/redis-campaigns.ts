@@ -15,8 +15,6 @@ export class RedisCampaigns implements CampaignControl {
   private readonly cache = new Map<string, { state: CampaignState; at: number }>();
   /** Reads of a campaign's state in flight, shared by every job that asks meanwhile. */
   private readonly reading = new Map<string, Promise<CampaignState>>();
-  /** Change announcements heard so far. */
-  private changes = 0;
   private subscriber: Redis | undefined;
   private readonly channel: string;
   private readonly pending = new Map<string, Map<string, number>>();
@@ -65,29 +63,27 @@ export class RedisCampaigns implements CampaignControl {
     if (hit) return hit;
     // One read per campaign at a time: when a cached state expires, every job in flight of a big campaign
     // (hundreds) missed at once and each sent its own HGET (0.56 per job in `npm run bench`).
-    let read = this.reading.get(id);
-    if (!read) {
-      const current = this.read(id).finally(() => {
-        if (this.reading.get(id) === current) this.reading.delete(id);
-      });
-      this.reading.set(id, current);
-      read = current;
-    }
-    return read;
+    return this.reading.get(id) ?? this.read(id);
   }
 
-  private async read(id: string): Promise<CampaignState> {
-    const changesBefore = this.changes;
-    const v = await this.redis.hget(this.key(id), 'state');
-    const state: CampaignState = v === 'paused' || v === 'cancelled' ? v : 'active';
-    // A change announced while this read was out may not be in it: answer it, but do not cache it.
-    if (this.changes === changesBefore) this.remember(id, { state, at: this.now() });
-    return state;
+  private read(id: string): Promise<CampaignState> {
+    const read: Promise<CampaignState> = this.redis
+      .hget(this.key(id), 'state')
+      .then((v) => {
+        const state: CampaignState = v === 'paused' || v === 'cancelled' ? v : 'active';
+        // Forgotten while out (a change announced meanwhile may not be in it): answer it, but do not cache it.
+        if (this.reading.get(id) === read) this.remember(id, { state, at: this.now() });
+        return state;
+      })
+      .finally(() => {
+        if (this.reading.get(id) === read) this.reading.delete(id);
+      });
+    this.reading.set(id, read);
+    return read;
   }
 
   /** A change of `id` was made or announced: later asks read Redis again. */
   private forget(id: string): void {
-    this.changes += 1;
     this.cache.delete(id);
     this.reading.delete(id);
   }
