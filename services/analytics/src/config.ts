@@ -43,7 +43,18 @@ export const analyticsEnvSchema = z.object({
     10_000,
   ),
   ANALYTICS_ROLLUPS: env.bool('recompute roll-ups in this replica (enable in exactly one replica)', true),
-  ROLLUP_REFRESH_MS: env.int('how often dirty roll-up days are recomputed; finance views and the dashboard lag by at most this', 10_000, 200),
+  ROLLUP_REFRESH_MS: env.int(
+    'how often dirty roll-up days are recomputed (start to start); finance views and the dashboard lag by this while refreshes are short',
+    10_000,
+    200,
+  ),
+  // A refresh recomputes whole days, so on a busy day it takes seconds: resting in proportion keeps it from occupying ClickHouse.
+  ROLLUP_MAX_BUSY_FRACTION: env.number(
+    'largest share of the time the roll-up refresher may run: after a refresh of d seconds it rests at least d × (1 / fraction − 1); the views then lag by more than ROLLUP_REFRESH_MS',
+    0.25,
+    0.01,
+    1,
+  ),
   GAUGE_REFRESH_MS: env.int('how often delivery-rate and spend gauges are recomputed from ClickHouse', 15_000, 500),
   DASHBOARD_REFRESH_MS: env.int('how often the dashboard page polls the API', 5_000, 500),
   DASHBOARD_TITLE: z.string().default('WhatsApp broadcaster — delivery & cost').describe('heading of the dashboard page'),

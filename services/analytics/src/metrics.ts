@@ -2,9 +2,31 @@ import { createConsumerMetrics } from '@wa/shared/kafka-consumer-metrics';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** The analytics service's Prometheus metrics, registered on the process registry. */
-export function createAnalyticsMetrics(registry: Registry) {
+/** `rollups`: this replica refreshes the roll-ups (ANALYTICS_ROLLUPS); only then is their staleness exported. */
+export function createAnalyticsMetrics(registry: Registry, options: { rollups?: boolean; now?: () => number } = {}) {
   const registers = [registry];
+  const now = options.now ?? Date.now;
+  /** Start of the last completed roll-up refresh (the figures include every batch flushed before it); until one completes, the service's start. */
+  let rollupsAsOfMs = now();
   return {
+    rollupRefresh: new Histogram({
+      name: 'wa_analytics_rollup_refresh_seconds',
+      help: 'Duration of one roll-up refresh (every dirty day recomputed); grows with the volume of the days it recomputes',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers,
+    }),
+    rollupStaleness: new Gauge({
+      name: 'wa_analytics_rollup_staleness_seconds',
+      help: 'Age of the roll-ups finance views, the API and the dashboard read: time since the last completed refresh started (until one completes, since the service started); only in the replica that refreshes them',
+      registers: options.rollups === false ? [] : registers,
+      collect() {
+        this.set(Math.max(0, now() - rollupsAsOfMs) / 1000);
+      },
+    }),
+    /** A refresh that started at `startedAtMs` completed. */
+    rollupsRefreshed(startedAtMs: number): void {
+      rollupsAsOfMs = Math.max(rollupsAsOfMs, startedAtMs);
+    },
     events: new Counter({
       name: 'wa_analytics_events_total',
       help: 'Records consumed, by topic and result (ok, invalid)',

@@ -28,6 +28,7 @@ import { createRateCard, parseRateCardCsv, type RateCard } from './domain/rate-c
 import { createRowMapper } from './domain/rows';
 import { buildApp } from './http/app';
 import { createAnalyticsMetrics } from './metrics';
+import { rollupRestMs } from './domain/rollup-schedule';
 
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
@@ -79,7 +80,7 @@ export function analyticsTopics(prefix: string): Map<string, TopicRole> {
 export async function createAnalyticsService(config: AnalyticsConfig, overrides: AnalyticsOverrides = {}): Promise<AnalyticsService> {
   const logger = overrides.logger ?? createLogger({ service: 'analytics', level: config.LOG_LEVEL });
   const registry = overrides.registry ?? createMetricsRegistry('analytics');
-  const metrics = createAnalyticsMetrics(registry);
+  const metrics = createAnalyticsMetrics(registry, { rollups: config.ANALYTICS_ROLLUPS });
   const readiness = createReadiness();
   const shutdown = overrides.shutdown ?? createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
   const connect = () =>
@@ -98,7 +99,13 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
   const store = new ClickHouseStore(ch, config.CLICKHOUSE_DATABASE);
   const readStore = readCh === ch ? store : new ClickHouseStore(readCh, config.CLICKHOUSE_DATABASE);
   const queries = createAnalyticsQueries(readStore);
-  const rollups = createRollups(store, logger.child({ component: 'rollups' }));
+  const rollups = createRollups(store, logger.child({ component: 'rollups' }), {
+    refreshed({ startedAtMs, seconds, days }) {
+      metrics.rollupRefresh.observe(seconds);
+      metrics.rollupsRefreshed(startedAtMs);
+      if (seconds * 1000 > config.ROLLUP_REFRESH_MS) logger.info({ seconds, days }, 'roll-up refresh took longer than ROLLUP_REFRESH_MS');
+    },
+  });
   const kafka = overrides.kafka ?? createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'analytics', logger });
   let rateCard: RateCard = createRateCard([]);
   const consumer = new AnalyticsConsumer({
@@ -142,6 +149,17 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
   }
 
   const timers: NodeJS.Timeout[] = [];
+  let stopped = false;
+  let rollupTimer: NodeJS.Timeout | undefined;
+  /** Refreshes roll-ups after `restMs`, then again after a rest that keeps the refresher within ROLLUP_MAX_BUSY_FRACTION. */
+  const scheduleRollups = (restMs: number) => {
+    rollupTimer = setTimeout(async () => {
+      const t0 = performance.now();
+      await rollups.refresh().catch((err) => logger.warn({ err }, 'roll-up refresh failed'));
+      if (!stopped) scheduleRollups(rollupRestMs(config.ROLLUP_REFRESH_MS, performance.now() - t0, config.ROLLUP_MAX_BUSY_FRACTION));
+    }, restMs);
+    rollupTimer.unref();
+  };
   const every = (ms: number, what: string, fn: () => Promise<void>) => {
     const t = setInterval(() => fn().catch((err) => logger.warn({ err }, `${what} failed`)), ms);
     t.unref();
@@ -183,14 +201,12 @@ export async function createAnalyticsService(config: AnalyticsConfig, overrides:
       every(config.RATE_CARD_REFRESH_MS, 'rate card reload', reloadRateCard);
       shutdown.add('stop consumer (flush + commit)', () => consumer.close());
       await consumer.start();
-      if (config.ANALYTICS_ROLLUPS) {
-        every(config.ROLLUP_REFRESH_MS, 'roll-up refresh', async () => {
-          if (!rollups.busy) await rollups.refresh();
-        });
-      }
+      if (config.ANALYTICS_ROLLUPS) scheduleRollups(config.ROLLUP_REFRESH_MS);
       every(config.GAUGE_REFRESH_MS, 'gauge refresh', refreshGauges);
       shutdown.add('stop timers, finish a running roll-up refresh', async () => {
+        stopped = true;
         timers.forEach(clearInterval);
+        clearTimeout(rollupTimer);
         await rollups.idle();
       });
       shutdown.add('close HTTP', () => app.close());

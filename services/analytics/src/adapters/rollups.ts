@@ -13,7 +13,12 @@ const FAILED_OUTCOMES = `('failed', 'rejected', 'expired', 'unknown', 'cancelled
  * so marks written while it runs keep the day dirty for the next round. Run by one replica
  * (ANALYTICS_ROLLUPS=true); the staging tables are not shared safely between concurrent refreshers.
  */
-export function createRollups(store: ClickHouseStore, logger: Logger) {
+export interface RollupObserver {
+  /** A refresh that started at `startedAtMs` (local clock) recomputed `days` days in `seconds`. */
+  refreshed(r: { startedAtMs: number; seconds: number; days: number }): void;
+}
+
+export function createRollups(store: ClickHouseStore, logger: Logger, observer?: RollupObserver) {
   const db = store.database;
   let queue: Promise<unknown> = Promise.resolve();
   let busy = 0;
@@ -148,9 +153,17 @@ export function createRollups(store: ClickHouseStore, logger: Logger) {
     /** Recomputes every day dirty at the time of the call (runs are serialised). Resolves with the days recomputed. */
     refresh(): Promise<number> {
       busy += 1;
-      const run = queue.then(refreshOnce).finally(() => {
-        busy -= 1;
-      });
+      const run = queue
+        .then(async () => {
+          const startedAtMs = Date.now();
+          const t0 = performance.now();
+          const days = await refreshOnce();
+          observer?.refreshed({ startedAtMs, seconds: (performance.now() - t0) / 1000, days });
+          return days;
+        })
+        .finally(() => {
+          busy -= 1;
+        });
       queue = run.catch(() => undefined);
       return run;
     },

@@ -94,4 +94,19 @@ describe('roll-up refresh timer on a freshly migrated store', () => {
     expect(funnel.view?.funnel).toMatchObject({ delivered: 5, read: 2, failed: 1, pending: 0 });
     expect(Number((await slow)[0]?.n)).toBe(60);
   });
+
+  it('reports each refresh and how old the roll-ups are on /metrics', async () => {
+    const text = await waitFor(
+      async () => {
+        const body = (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
+        return /^wa_analytics_rollup_staleness_seconds(\{[^}]*\})? \S+$/m.test(body) ? body : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, description: 'a completed roll-up refresh on /metrics' },
+    );
+    expect(Number(/^wa_analytics_rollup_refresh_seconds_count(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+    // Refreshes start 250 ms apart while they are short: the figures are seconds old, not minutes.
+    const staleness = Number(/^wa_analytics_rollup_staleness_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]);
+    expect(staleness).toBeGreaterThanOrEqual(0);
+    expect(staleness).toBeLessThan(30);
+  });
 });
