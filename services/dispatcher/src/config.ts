@@ -94,6 +94,14 @@ export const dispatcherEnvSchema = z.object({
     1,
     20_000,
   ),
+  // 250 ms rather than a second: slots are reserved 100 ms ahead, and jobs that waited a second after their checks
+  // cost ~14 % more dispatcher CPU per message end to end (a third of it in young-generation collections).
+  SEND_ROOM_MS: env.int(
+    "how much of each number's sends (at its paced rate, at least 50 jobs) may be in their checks or waiting for a slot at once; jobs beyond it wait holding nothing",
+    250,
+    50,
+    10_000,
+  ),
   CONSUMER_LOOKAHEAD_JOBS: env.int(
     "jobs each consumer (lane or retry) may have taken from Kafka and not finished: how far it reads past a slow number's backlog so that other numbers' jobs behind it are sent meanwhile (memory: about 2-3 KB a job)",
     50_000,

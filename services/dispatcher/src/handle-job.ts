@@ -77,13 +77,13 @@ export function createJobHandler(deps: HandleJobDeps) {
   async function send(ctx: JobContext, plan: SendPlan, peekedAtMs: number): Promise<void> {
     const { job, path } = ctx;
     const { number, business, newRecipient } = plan;
-    // The send room bounds the jobs waiting for a slot (about a second of this number's sends), so
+    // The send room bounds the jobs waiting for a slot (SEND_ROOM_MS of this number's sends), so
     // the wait needs no permit: a slow number's queue never holds permits a fast number needs.
     path.concurrency.release();
     const waitedMs = await deps.limiter.acquire(number.id, job.lane);
     metrics.rateLimitWait.observe({ sender: number.id, lane: job.lane }, waitedMs / 1000);
 
-    // Paused or cancelled while this job waited for its slot (a second of the number's sends wait so): do not send.
+    // Paused or cancelled while this job waited for its slot (SEND_ROOM_MS of the number's sends wait so): do not send.
     if (job.campaignId) {
       const state = await deps.campaigns.state(job.campaignId);
       if (state !== 'active' && newRecipient) await deps.limits.forget(business.portfolioId, job.to);

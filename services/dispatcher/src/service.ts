@@ -32,7 +32,7 @@ import { RedisInboundRates } from './adapters/redis-inbound-rates';
 import { RedisSendGuard } from './adapters/redis-send-guard';
 import type { DispatcherConfig } from './config';
 import { createSemaphore } from './domain/semaphore';
-import { createSendRoom } from './domain/send-room';
+import { createSendRoom, sendRoomCapacity } from './domain/send-room';
 import { SendScheduler } from './domain/send-scheduler';
 import { createJobHandler } from './handle-job';
 import { buildApp } from './http/app';
@@ -155,8 +155,8 @@ export function createDispatcherService(config: DispatcherConfig, overrides: Dis
       connectTimeoutMs: config.HTTP_CONNECT_TIMEOUT_MS,
     });
 
-  // About one second of each number's sends may be in their checks or waiting for a slot.
-  const room = createSendRoom((id) => Math.max(50, Math.ceil(limiter.rateOf(id).targetMps)));
+  // SEND_ROOM_MS of each number's sends may be in their checks or waiting for a slot.
+  const room = createSendRoom((id) => sendRoomCapacity(limiter.rateOf(id).targetMps, config.SEND_ROOM_MS));
   const handler = createJobHandler({
     catalog,
     accessTokens,

@@ -25,6 +25,19 @@ export class Fifo<T> {
   }
 }
 
+/** The fewest jobs a room holds: enough to keep a slow number's slots fed across a Redis round trip and a stalled loop. */
+export const SEND_ROOM_MIN_JOBS = 50;
+
+/**
+ * How many jobs of a number paced at `targetMps` may be in their checks or waiting for a slot: `roomMs`
+ * of its sends, at least SEND_ROOM_MIN_JOBS. Slots are reserved 100 ms ahead, so a quarter of a second
+ * keeps them fed; a larger room only makes jobs wait longer holding their checked state (memory the
+ * young generation copies, timers and promises each scheduler pass walks).
+ */
+export function sendRoomCapacity(targetMps: number, roomMs: number): number {
+  return Math.max(SEND_ROOM_MIN_JOBS, Math.ceil((targetMps * roomMs) / 1_000));
+}
+
 /** Thrown to jobs still waiting for their number's room when the process shuts down: they were not started, so they are fetched again. */
 export class SendRoomClosedError extends Error {
   readonly code = 'send_room_closed';
@@ -45,8 +58,8 @@ interface Room {
 
 /**
  * Per-number admission into a process' send path: a job starts its checks only while its number
- * has fewer than `capacityOf(number)` jobs between the start of their checks and their send (about
- * one second of that number's sends). Jobs beyond that wait here holding nothing (no concurrency
+ * has fewer than `capacityOf(number)` jobs between the start of their checks and their send
+ * (`sendRoomCapacity`: SEND_ROOM_MS of that number's sends). Jobs beyond that wait here holding nothing (no concurrency
  * permit, no Redis work), so one number's backlog cannot take the permits another number's jobs
  * need, and the checks never run far ahead of the sends. Waiters enter by lane priority
  * (auth → utility → marketing), FIFO within a lane. `enter` resolves with `leave`, which is idempotent.
