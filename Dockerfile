@@ -48,5 +48,5 @@ COPY config/ config/
 # tsx caches compiled modules under /tmp (an emptyDir in Kubernetes, where the root fs is read-only).
 USER 1000:1000
 EXPOSE 8081 8082 8083 8084 8090
-ENTRYPOINT ["node", "--single-threaded-gc", "--import", "tsx"]
+ENTRYPOINT ["node", "--single-threaded-gc", "--initial-old-space-size=128", "--import", "tsx"]
 CMD ["services/ingest/src/main.ts"]

@@ -42,6 +42,7 @@ describe('deployedNodeOptions', () => {
   it("reads the image's node flags from the Dockerfile's ENTRYPOINT; node accepts them as arguments; WA_IMAGE_NODE_ARGS replaces them", () => {
     const args = imageNodeArgs(repoRoot, {});
     expect(args).toContain('--single-threaded-gc');
+    expect(args).toContain('--initial-old-space-size=128');
     const run = spawnSync(process.execPath, [...args, '-e', '0'], { encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
     expect(imageNodeArgs(repoRoot, { WA_IMAGE_NODE_ARGS: 'none' })).toEqual([]);
