@@ -1,8 +1,10 @@
 import { createConsumerMetrics } from '@wa/shared/kafka-consumer-metrics';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-/** The analytics service's Prometheus metrics, registered on the process registry. */
-/** `rollups`: this replica refreshes the roll-ups (ANALYTICS_ROLLUPS); only then is their staleness exported. */
+/**
+ * The analytics service's Prometheus metrics, registered on the process registry. `rollups`: this replica
+ * refreshes the roll-ups (ANALYTICS_ROLLUPS); only then is their staleness exported.
+ */
 export function createAnalyticsMetrics(registry: Registry, options: { rollups?: boolean; now?: () => number } = {}) {
   const registers = [registry];
   const now = options.now ?? Date.now;

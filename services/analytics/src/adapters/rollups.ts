@@ -21,7 +21,6 @@ export interface RollupObserver {
 export function createRollups(store: ClickHouseStore, logger: Logger, observer?: RollupObserver) {
   const db = store.database;
   let queue: Promise<unknown> = Promise.resolve();
-  let busy = 0;
 
   const dayParam = (day: string) => ({ d: day });
   const partitionId = (day: string) => day.replaceAll('-', '');
@@ -152,28 +151,19 @@ export function createRollups(store: ClickHouseStore, logger: Logger, observer?:
   return {
     /** Recomputes every day dirty at the time of the call (runs are serialised). Resolves with the days recomputed. */
     refresh(): Promise<number> {
-      busy += 1;
-      const run = queue
-        .then(async () => {
-          const startedAtMs = Date.now();
-          const t0 = performance.now();
-          const days = await refreshOnce();
-          observer?.refreshed({ startedAtMs, seconds: (performance.now() - t0) / 1000, days });
-          return days;
-        })
-        .finally(() => {
-          busy -= 1;
-        });
+      const run = queue.then(async () => {
+        const startedAtMs = Date.now();
+        const t0 = performance.now();
+        const days = await refreshOnce();
+        observer?.refreshed({ startedAtMs, seconds: (performance.now() - t0) / 1000, days });
+        return days;
+      });
       queue = run.catch(() => undefined);
       return run;
     },
     /** Resolves when no refresh is running (shutdown waits for it before closing ClickHouse). */
     idle(): Promise<unknown> {
       return queue;
-    },
-    /** True while a refresh runs or waits; the timer skips a tick rather than queueing up. */
-    get busy(): boolean {
-      return busy > 0;
     },
     /** Days waiting for a refresh (for readiness of figures in tests and the benchmark). */
     async pending(): Promise<number> {
