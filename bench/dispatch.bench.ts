@@ -33,6 +33,7 @@ import { Harness, job, world } from '../services/dispatcher/test/integration/har
 import { spawnDispatcher, spawnSim, tempDir } from '../services/dispatcher/test/integration/procs';
 import { deployedNodeOptions, imageNodeArgs } from '../tools/stack/src/deployed-node-options';
 import { printBullmqComparison, runBullmqComparison, type BullmqResult } from './lib/bullmq-comparison';
+import { coreSpeedMicros } from './lib/core-speed';
 import { peakRssMbOf, startCpuMeter } from './lib/proc-stats';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
@@ -299,6 +300,8 @@ async function run(
 console.log(
   `dispatch benchmark: ${DURATION_S} s of backlog per number, inbound headroom ${HEADROOM}, simulator latency ${MEDIAN_MS > 0 ? `log-normal median ${MEDIAN_MS} ms, p99 ${P99_MS} ms` : 'none'}`,
 );
+// Read while the machine is quiet: the speed of a core, which the report's CPU per send scales by between machines.
+const coreSpeed = coreSpeedMicros();
 const accuracy = await run(
   'accuracy',
   ACCURACY_MPS.map((mps, i) => ({ id: String(2000 + i), mps })),
@@ -387,7 +390,11 @@ const report = {
     throttled130429: [...accuracy.numbers, ...capacity.numbers].every((n) => n.throttled130429 === 0),
     totalMps: capacity.totalMps >= 2_000,
   },
-  machine: { cpus: (await import('node:os')).cpus().length, loadAvg: (await import('node:os')).loadavg().map((x) => Math.round(x * 100) / 100) },
+  machine: {
+    cpus: (await import('node:os')).cpus().length,
+    coreSpeedMicros: coreSpeed,
+    loadAvg: (await import('node:os')).loadavg().map((x) => Math.round(x * 100) / 100),
+  },
   measuredAt: new Date().toISOString(),
 };
 mkdirSync(join(root, 'bench/reports'), { recursive: true });

@@ -21,6 +21,7 @@ import { freePorts } from '../tools/stack/src/ports';
 import { startProcess, stopProcess, waitReady } from '../tools/stack/src/processes';
 import { SERVICE_ENTRIES, startStack, type ServiceName } from '../tools/stack/src/stack';
 import { simStats, submitBroadcast, waitForCompletion } from '../tools/stack/src/drill-harness';
+import { coreSpeedMicros } from './lib/core-speed';
 import { startCpuMeter } from './lib/proc-stats';
 import { percentile, printTable, writeReport } from './lib/report';
 
@@ -34,6 +35,8 @@ const runId = Date.now().toString(36);
 const dataDir = resolve(root, `.data/bench-e2e/${runId}`);
 const prefix = `bench-${runId}.`;
 mkdirSync(dataDir, { recursive: true });
+// Read before anything else runs: the report's core speed, which its CPU figures scale by between machines.
+const coreSpeed = coreSpeedMicros();
 const profiled = new Set((process.env.BENCH_CPU_PROF ?? '').split(',').filter(Boolean));
 const profileDir = resolve(dataDir, 'profiles');
 if (profiled.size > 0) mkdirSync(profileDir, { recursive: true });
@@ -209,6 +212,7 @@ try {
     { metric: 'lost messages', value: figures.lostMessages, target: '0', ok: figures.lostMessages === 0 },
   ]);
   console.log(`\n${headline}\nmsgs/s: ${fmt(figures.sustainedMessagesPerSecond, 0)} sustained, ${fmt(figures.endToEndMessagesPerSecond, 0)} end to end`);
+  console.log(`core speed: ${coreSpeed} µs per number (bench:phone's first figure, read before the run)`);
   writeReport('e2e', figures);
 } finally {
   await stopCollector();

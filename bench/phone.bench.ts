@@ -2,6 +2,7 @@
 // with a one-country calling code (the fast path), with a shared calling code (+1, +44: the library
 // path), formatted text and digits without "+". Run: npm run bench:phone
 import { countryOfPhone, normalisePhone } from '@wa/shared/phone';
+import { cpuMicrosPerCall, germanMobileNumbers } from './lib/core-speed';
 import { printTable, writeReport, type BenchRow } from './lib/report';
 
 const N = 40_000;
@@ -12,7 +13,7 @@ function corpus(make: (j: number) => string): string[] {
 }
 
 const cases: [string, (s: string) => unknown, string[]][] = [
-  ['normalisePhone +49151… (DE mobile)', (s) => normalisePhone(s).ok, corpus((j) => `+49151${String(20_000_000 + j)}`)],
+  ['normalisePhone +49151… (DE mobile)', (s) => normalisePhone(s).ok, germanMobileNumbers(N)],
   ['normalisePhone +336… (FR mobile)', (s) => normalisePhone(s).ok, corpus((j) => `+3361234${String(1_000 + (j % 9_000))}`)],
   ['normalisePhone +1201555… (US, shared code)', (s) => normalisePhone(s).ok, corpus((j) => `+1201555${String(1_000 + (j % 9_000))}`)],
   ['normalisePhone "+49 151 …" (formatted)', (s) => normalisePhone(s).ok, corpus((j) => `+49 151 ${String(20_000_000 + j)}`)],
@@ -21,12 +22,6 @@ const cases: [string, (s: string) => unknown, string[]][] = [
 ];
 
 const rows: BenchRow[] = [];
-for (const [name, run, numbers] of cases) {
-  for (const text of numbers) run(text); // warm-up
-  const start = process.cpuUsage();
-  for (let r = 0; r < ROUNDS; r++) for (const text of numbers) run(text);
-  const cpu = process.cpuUsage(start);
-  rows.push({ metric: `${name}: µs CPU per number`, value: Math.round(((cpu.user + cpu.system) / (ROUNDS * N)) * 100) / 100 });
-}
+for (const [name, run, numbers] of cases) rows.push({ metric: `${name}: µs CPU per number`, value: cpuMicrosPerCall(run, numbers, ROUNDS) });
 printTable(`shared/phone.ts — ${N.toLocaleString('en')} numbers × ${ROUNDS} rounds per case`, rows);
 writeReport('phone', { numbersPerCase: N, rounds: ROUNDS, results: Object.fromEntries(rows.map((r) => [r.metric, r.value])) });

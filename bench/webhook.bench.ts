@@ -33,6 +33,7 @@ import { imageNodeArgs } from '../tools/stack/src/deployed-node-options';
 import { counterSum } from '../tools/stack/src/prom-text';
 import { rawClient, runClosedLoop, runOpenLoop, undiciClient, type LoadClient } from './lib/http-load';
 import { startCpuMeter } from './lib/proc-stats';
+import { coreSpeedMicros } from './lib/core-speed';
 import { percentile, printTable, writeReport } from './lib/report';
 import { PAYLOAD_MIX, signedWebhookRequest, webhookPayload } from './lib/webhook-payloads';
 
@@ -278,6 +279,8 @@ async function peerAtFixedRate(store: 'bullmq' | 'none') {
 
 // ───────────────────────── main ─────────────────────────
 
+// Read while the machine is quiet; the report carries it (see lib/report.ts).
+coreSpeedMicros();
 const logger = createLogger({ service: 'bench-webhook', level: 'warn' });
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'bench-webhook', logger });
 const admin = kafka.admin();

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { coreSpeedMicros } from './core-speed';
 
 /** Nearest-rank percentile of unsorted values; null when there are none. */
 export function percentile(values: ArrayLike<number>, p: number): number | null {
@@ -30,11 +31,14 @@ export function printTable(title: string, rows: readonly BenchRow[]): void {
   }
 }
 
-/** Writes `bench/reports/<name>.json` with the machine's facts beside the figures. */
+/**
+ * Writes `bench/reports/<name>.json` with the machine's facts beside the figures: cores, Node and the speed
+ * of a core (`coreSpeedMicros`, the bench:phone reading that CPU per unit of work scales by).
+ */
 export function writeReport(name: string, report: Record<string, unknown>): string {
   const path = resolve(import.meta.dirname, '..', 'reports', `${name}.json`);
   mkdirSync(dirname(path), { recursive: true });
-  const os = { cpus: cpus().length, node: process.version };
+  const os = { cpus: cpus().length, node: process.version, coreSpeedMicros: coreSpeedMicros() };
   writeFileSync(path, `${JSON.stringify({ benchmark: name, generatedAt: new Date().toISOString(), machine: os, ...report }, null, 2)}\n`);
   console.log(`\nreport: ${path}`);
   return path;
