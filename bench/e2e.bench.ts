@@ -22,6 +22,7 @@ import { startProcess, stopProcess, waitReady } from '../tools/stack/src/process
 import { SERVICE_ENTRIES, startStack, type ServiceName } from '../tools/stack/src/stack';
 import { simStats, submitBroadcast, waitForCompletion } from '../tools/stack/src/drill-harness';
 import { coreSpeedMicros } from './lib/core-speed';
+import { gcPauseMsPer, readGcPauses } from './lib/gc-pauses';
 import { startCpuMeter } from './lib/proc-stats';
 import { percentile, printTable, writeReport } from './lib/report';
 
@@ -98,6 +99,14 @@ try {
     ...Object.fromEntries([...stack.processes].map(([name, proc]) => [name === 'webhook' ? 'webhook receiver' : name, proc.child.pid])),
     normaliser: normaliser.child.pid,
   });
+  const metricsUrls = {
+    ingest: `${stack.urls.ingest}/metrics`,
+    dispatcher: `${stack.urls.dispatcher}/metrics`,
+    'webhook receiver': `${stack.urls.webhook}/metrics`,
+    normaliser: `http://127.0.0.1:${normaliserPort}/metrics`,
+    analytics: `${stack.urls.analytics}/metrics`,
+  };
+  const gcBefore = await readGcPauses(metricsUrls);
   const submittedAt = Date.now();
   const broadcast = await submitBroadcast(stack, {
     campaignId,
@@ -111,6 +120,7 @@ try {
   const report = await waitForCompletion(tally, broadcast, { stallMs, requireFinalStatus: true });
   const finishedAt = Date.now();
   const cpuMs = cpu.read();
+  const gcAfter = await readGcPauses(metricsUrls);
 
   const [sim, webhookMetrics] = await Promise.all([simStats(stack), fetch(`${stack.urls.webhook}/metrics`).then((r) => r.text())]);
   const sendSeconds = tally.firstSentAt !== null && tally.lastSentAt !== null ? (tally.lastSentAt - tally.firstSentAt) / 1000 : null;
@@ -153,6 +163,8 @@ try {
     // CPU time from submit to the last final status ÷ messages delivered (status delivered or read).
     cpuMsPerDeliveredMessage,
     ourServicesTarget: OUR_SERVICES_TARGET_MS,
+    // Of that CPU, the main thread's GC pauses (wall clock; minor = young-generation scavenges).
+    gcPauseMsPerDeliveredMessage: gcPauseMsPer(gcBefore, gcAfter, delivered),
     delivered,
     messagesRequested: messages,
     jobsExpected: broadcast.expectedJobs,
@@ -212,6 +224,11 @@ try {
     { metric: 'lost messages', value: figures.lostMessages, target: '0', ok: figures.lostMessages === 0 },
   ]);
   console.log(`\n${headline}\nmsgs/s: ${fmt(figures.sustainedMessagesPerSecond, 0)} sustained, ${fmt(figures.endToEndMessagesPerSecond, 0)} end to end`);
+  console.log(
+    `GC pauses per delivered message, ms (minor): ${Object.entries(figures.gcPauseMsPerDeliveredMessage)
+      .map(([name, gc]) => `${name} ${gc ? `${fmt(gc.all)} (${fmt(gc.minor)})` : '-'}`)
+      .join(', ')}`,
+  );
   console.log(`core speed: ${coreSpeed} µs per number (bench:phone's first figure, read before the run)`);
   writeReport('e2e', figures);
 } finally {
