@@ -22,7 +22,7 @@ import { startProcess, stopProcess, waitReady } from '../tools/stack/src/process
 import { SERVICE_ENTRIES, startStack, type ServiceName } from '../tools/stack/src/stack';
 import { simStats, submitBroadcast, waitForCompletion } from '../tools/stack/src/drill-harness';
 import { coreSpeedMicros } from './lib/core-speed';
-import { gcPauseMsPer, readGcPauses } from './lib/gc-pauses';
+import { gcPauseMsPer, scrapeMetrics } from './lib/gc-pauses';
 import { startCpuMeter } from './lib/proc-stats';
 import { percentile, printTable, writeReport } from './lib/report';
 
@@ -106,7 +106,7 @@ try {
     normaliser: `http://127.0.0.1:${normaliserPort}/metrics`,
     analytics: `${stack.urls.analytics}/metrics`,
   };
-  const gcBefore = await readGcPauses(metricsUrls);
+  const metricsBefore = await scrapeMetrics(metricsUrls);
   const submittedAt = Date.now();
   const broadcast = await submitBroadcast(stack, {
     campaignId,
@@ -120,9 +120,8 @@ try {
   const report = await waitForCompletion(tally, broadcast, { stallMs, requireFinalStatus: true });
   const finishedAt = Date.now();
   const cpuMs = cpu.read();
-  const gcAfter = await readGcPauses(metricsUrls);
-
-  const [sim, webhookMetrics] = await Promise.all([simStats(stack), fetch(`${stack.urls.webhook}/metrics`).then((r) => r.text())]);
+  const [metricsAfter, sim] = await Promise.all([scrapeMetrics(metricsUrls), simStats(stack)]);
+  const webhookMetrics = metricsAfter['webhook receiver'] ?? '';
   const sendSeconds = tally.firstSentAt !== null && tally.lastSentAt !== null ? (tally.lastSentAt - tally.firstSentAt) / 1000 : null;
   const sent = report.sent;
   const perNumber = stack.catalog.phoneNumbers
@@ -164,7 +163,7 @@ try {
     cpuMsPerDeliveredMessage,
     ourServicesTarget: OUR_SERVICES_TARGET_MS,
     // Of that CPU, the main thread's GC pauses (wall clock; minor = young-generation scavenges).
-    gcPauseMsPerDeliveredMessage: gcPauseMsPer(gcBefore, gcAfter, delivered),
+    gcPauseMsPerDeliveredMessage: gcPauseMsPer(metricsBefore, metricsAfter, delivered),
     delivered,
     messagesRequested: messages,
     jobsExpected: broadcast.expectedJobs,

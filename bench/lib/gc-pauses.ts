@@ -10,13 +10,12 @@ export interface GcPauses {
 
 const SUM = 'wa_process_nodejs_gc_duration_seconds_sum';
 
-/** Reads GC pause totals from each service's /metrics; a service that does not answer reads null. */
-export async function readGcPauses(metricsUrls: Record<string, string>): Promise<Record<string, GcPauses | null>> {
+/** The /metrics text of each service; a service that does not answer reads null. */
+export async function scrapeMetrics(metricsUrls: Record<string, string>): Promise<Record<string, string | null>> {
   const entries = await Promise.all(
-    Object.entries(metricsUrls).map(async ([name, url]): Promise<[string, GcPauses | null]> => {
+    Object.entries(metricsUrls).map(async ([name, url]): Promise<[string, string | null]> => {
       try {
-        const text = await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text();
-        return [name, { minor: counterSum(text, SUM, 'kind="minor"'), all: counterSum(text, SUM) }];
+        return [name, await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text()];
       } catch {
         return [name, null];
       }
@@ -25,20 +24,22 @@ export async function readGcPauses(metricsUrls: Record<string, string>): Promise
   return Object.fromEntries(entries);
 }
 
+function gcPausesOf(metricsText: string): GcPauses {
+  return { minor: counterSum(metricsText, SUM, 'kind="minor"'), all: counterSum(metricsText, SUM) };
+}
+
 /**
- * GC pause time per unit of work between two readings, in ms (wall-clock pauses of the main thread, so on a saturated
+ * GC pause time per unit of work between two scrapes, in ms (wall-clock pauses of the main thread, so on a saturated
  * machine they include time the thread waited for a core): where young-generation churn shows without tracing flags.
  */
-export function gcPauseMsPer(
-  before: Record<string, GcPauses | null>,
-  after: Record<string, GcPauses | null>,
-  units: number,
-): Record<string, { minor: number; all: number } | null> {
+export function gcPauseMsPer(before: Record<string, string | null>, after: Record<string, string | null>, units: number): Record<string, GcPauses | null> {
   const per = (s: number) => Math.round(((s * 1000) / units) * 1000) / 1000;
   return Object.fromEntries(
     Object.keys(after).map((name) => {
       const [b, a] = [before[name], after[name]];
-      return [name, a && b && units > 0 ? { minor: per(a.minor - b.minor), all: per(a.all - b.all) } : null];
+      if (!a || !b || units <= 0) return [name, null];
+      const [gb, ga] = [gcPausesOf(b), gcPausesOf(a)];
+      return [name, { minor: per(ga.minor - gb.minor), all: per(ga.all - gb.all) }];
     }),
   );
 }
