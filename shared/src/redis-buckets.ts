@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Compact Redis sets of ids that must be remembered for a horizon (dedupe markers, idempotency keys).
@@ -48,14 +48,15 @@ export class RedisBuckets {
   }
 
   slot(id: string): BucketSlot {
-    const digest = createHash('sha1').update(id).digest();
+    // The one-shot hash: half the CPU of a Hash object for ids this short, on every read and write.
+    const digest = hash('sha1', id, 'buffer');
     const bucket = this.layout.bucketBits === 0 ? 0 : digest.readUInt32BE(0) >>> this.shift;
     return { bucket: bucket.toString(36), field: digest.subarray(4, 12) };
   }
 
   /** 8 bytes of a value's hash (e.g. an owner id compared inside a script). */
   static digest(value: string): Buffer {
-    return createHash('sha1').update(value).digest().subarray(0, 8);
+    return hash('sha1', value, 'buffer').subarray(0, 8);
   }
 
   key(window: number, bucket: string): string {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RedisBuckets } from '../src/redis-buckets';
 
@@ -38,6 +39,16 @@ describe('RedisBuckets', () => {
     const buckets = new Set(Array.from({ length: 5000 }, (_, i) => set.slot(`id-${i}`).bucket));
     expect(buckets.size).toBeGreaterThan(900);
     expect([...buckets].every((b) => parseInt(b, 36) < 1024)).toBe(true);
+  });
+
+  it('places an id where every earlier version placed it: SHA-1, bucket from bytes 0-3, field bytes 4-11', () => {
+    // Entries written before an upgrade must be found after it (ledger, webhook dedupe, idempotency).
+    for (let i = 0; i < 2_000; i++) {
+      const id = `j_${i.toString(36)}:${i % 7}`;
+      const digest = createHash('sha1').update(id).digest();
+      expect(set.slot(id)).toEqual({ bucket: (digest.readUInt32BE(0) >>> 22).toString(36), field: digest.subarray(4, 12) });
+      expect(RedisBuckets.digest(id)).toEqual(digest.subarray(0, 8));
+    }
   });
 
   it('refuses bucket bits outside 0..24', () => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Sticky sender choice for a pool: rendezvous (highest-random-weight) hashing of the recipient over
@@ -7,13 +7,18 @@ import { createHash } from 'node:crypto';
  */
 export function pickSender(pool: readonly string[], recipient: string, available: (id: string) => boolean = () => true): string | undefined {
   let best: string | undefined;
-  let bestScore = -1n;
+  // The score is the first 8 bytes of SHA-1(id NUL recipient), big-endian, compared as two 32-bit halves.
+  let bestHigh = -1;
+  let bestLow = -1;
   for (const id of pool) {
     if (!available(id)) continue;
-    const score = createHash('sha1').update(id).update('\u0000').update(recipient).digest().readBigUInt64BE(0);
-    if (score > bestScore) {
+    const digest = hash('sha1', `${id}\u0000${recipient}`, 'buffer');
+    const high = digest.readUInt32BE(0);
+    const low = digest.readUInt32BE(4);
+    if (high > bestHigh || (high === bestHigh && low > bestLow)) {
       best = id;
-      bestScore = score;
+      bestHigh = high;
+      bestLow = low;
     }
   }
   return best;

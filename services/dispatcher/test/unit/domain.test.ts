@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { specFromCatalog, type TemplateSpec } from '@wa/shared/templates/spec';
 import { describe, expect, it } from 'vitest';
 import { RETRY_TIERS } from '@wa/shared/topics';
@@ -257,5 +258,16 @@ describe('sender pool', () => {
     const after = new Map(people.map((p) => [p, pickSender(pool, p, (id) => id !== '2')]));
     for (const p of people) if (before.get(p) !== '2') expect(after.get(p)).toBe(before.get(p));
     expect([...after.values()].includes('2')).toBe(false);
+  });
+  it('picks what every earlier version picked: the highest first 8 bytes of SHA-1(number NUL recipient)', () => {
+    // A recipient moved to another number loses their thread and service window there: the choice must not change across an upgrade.
+    const earlier = (pool: string[], to: string) => pool.reduce((best, id) => (hashScore(id, to) > hashScore(best, to) ? id : best));
+    const hashScore = (id: string, to: string) => createHash('sha1').update(id).update('\u0000').update(to).digest().readBigUInt64BE(0);
+    const pool = ['106540352241001', '106540352241002', '106540352241003', '106540352241004'];
+    for (let i = 0; i < 5_000; i++) {
+      const to = String(919800000000 + i * 7919);
+      expect(pickSender(pool, to)).toBe(earlier(pool, to));
+      expect(pickSender(pool.slice(0, 2), to)).toBe(earlier(pool.slice(0, 2), to));
+    }
   });
 });
