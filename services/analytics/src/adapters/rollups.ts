@@ -5,6 +5,12 @@ import { num, type ClickHouseStore } from './clickhouse-store';
 export type RollupKind = 'spend' | 'delivery' | 'delivery_status' | 'failures';
 
 const FAILED_OUTCOMES = `('failed', 'rejected', 'expired', 'unknown', 'cancelled')`;
+/**
+ * The spend day's join of charges to their jobs as a plain hash join. The default since ClickHouse 24.12
+ * ('direct,parallel_hash,hash') picks parallel_hash, which took 3× as long here: 175 against 61 ms for a
+ * 57,000-charge day on 2 cores (chdb 26.7). Both hold the day's jobs in memory.
+ */
+const SPEND_JOIN = `join_algorithm = 'hash'`;
 
 /**
  * Recomputes dirty roll-up days from the de-duplicated base tables and swaps each day in with
@@ -54,7 +60,8 @@ export function createRollups(store: ClickHouseStore, logger: Logger, observer?:
          WHERE job_id IN (SELECT job_id FROM ${db}.charges WHERE toDate(priced_at) = {d:Date})
          GROUP BY job_id
        ) AS j ON c.job_id = j.job_id
-       GROUP BY day, c.country, c.category, c.pricing_model, c.phone_number_id, j.job_campaign, j.job_template, j.job_message_type, c.free_type, c.rate_effective_from, c.rate_micros`,
+       GROUP BY day, c.country, c.category, c.pricing_model, c.phone_number_id, j.job_campaign, j.job_template, j.job_message_type, c.free_type, c.rate_effective_from, c.rate_micros
+       SETTINGS ${SPEND_JOIN}`,
     );
 
   const delivery = (day: string) =>
