@@ -7,18 +7,14 @@ import { hash } from 'node:crypto';
  */
 export function pickSender(pool: readonly string[], recipient: string, available: (id: string) => boolean = () => true): string | undefined {
   let best: string | undefined;
-  // The score is the first 8 bytes of SHA-1(id NUL recipient), big-endian, compared as two 32-bit halves.
-  let bestHigh = -1;
-  let bestLow = -1;
+  // The score: the first 8 bytes of SHA-1(id NUL recipient); byte order compares them as a big-endian number.
+  let bestScore: Buffer | undefined;
   for (const id of pool) {
     if (!available(id)) continue;
-    const digest = hash('sha1', `${id}\u0000${recipient}`, 'buffer');
-    const high = digest.readUInt32BE(0);
-    const low = digest.readUInt32BE(4);
-    if (high > bestHigh || (high === bestHigh && low > bestLow)) {
+    const score = hash('sha1', `${id}\u0000${recipient}`, 'buffer').subarray(0, 8);
+    if (bestScore === undefined || score.compare(bestScore) > 0) {
       best = id;
-      bestHigh = high;
-      bestLow = low;
+      bestScore = score;
     }
   }
   return best;
