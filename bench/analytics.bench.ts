@@ -36,6 +36,7 @@ import { migrate } from '../services/analytics/src/adapters/migrations';
 import { ClickHouseStore } from '../services/analytics/src/adapters/clickhouse-store';
 import { parseRateCardCsv } from '../services/analytics/src/domain/rate-card';
 import { deployedNodeOptions } from '../tools/stack/src/deployed-node-options';
+import { coreSpeedMicros } from './lib/core-speed';
 import { cpuMsOf, machineCpuMs } from './lib/proc-stats';
 
 const env = process.env;
@@ -55,6 +56,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'bench-analytics-'));
 const ingestDb = `bench_ingest_${Date.now().toString(36)}`;
 const queryDb = `bench_query_${Date.now().toString(36)}`;
 const REPORT = 'bench/reports/analytics.json';
+/** The speed of one core (README, Benchmarks), read before any load: each part of the report keeps the one it was measured at. */
+const coreSpeed = coreSpeedMicros();
 
 const phones = ['919876543210', '525512345678', '5511987654321', '14155550123', '447700900123', '4915123456789', '6281234567890', '33612345678'];
 
@@ -277,12 +280,12 @@ async function main() {
       `SELECT (SELECT count() FROM ${queryDb}.send_attempts) AS sends, (SELECT count() FROM ${queryDb}.status_events) AS statuses, (SELECT count() FROM ${queryDb}.charges) AS charges, (SELECT count() FROM ${queryDb}.message_state) AS message_state`,
     );
     console.log(`\ngenerated in ${genSeconds.toFixed(1)} s, merged in ${optimizeSeconds.toFixed(1)} s:`, sizes);
-    const { createRollups } = await import('../services/analytics/src/adapters/rollups');
+    const { createRollups, ROLLUP_TABLE_KINDS } = await import('../services/analytics/src/adapters/rollups');
     const queryStore = store;
     const marks = [];
     for (let d = 0; d <= 31; d++) {
       const day = new Date(Date.now() - d * 86_400_000).toISOString().slice(0, 10);
-      for (const kind of ['spend', 'delivery', 'failures']) marks.push({ kind, day });
+      for (const kind of ROLLUP_TABLE_KINDS) marks.push({ kind, day });
     }
     await queryStore.insertRows('rollup_dirty', marks);
     const roll0 = performance.now();
@@ -292,11 +295,11 @@ async function main() {
     const rollOne0 = performance.now();
     await queryStore.insertRows(
       'rollup_dirty',
-      (['spend', 'delivery', 'failures'] as const).map((kind) => ({ kind, day: new Date().toISOString().slice(0, 10) })),
+      ROLLUP_TABLE_KINDS.map((kind) => ({ kind, day: new Date().toISOString().slice(0, 10) })),
     );
     await createRollups(queryStore, logger).refresh();
     const rollupTodaySeconds = (performance.now() - rollOne0) / 1000;
-    console.log(`roll-up refresh of today (spend + delivery + failures): ${rollupTodaySeconds.toFixed(2)} s`);
+    console.log(`roll-up refresh of today (${ROLLUP_TABLE_KINDS.join(' + ')}): ${rollupTodaySeconds.toFixed(2)} s`);
 
     const { createAnalyticsQueries } = await import('../services/analytics/src/adapters/analytics-queries');
     const qs = createAnalyticsQueries(queryStore);
@@ -367,6 +370,7 @@ async function main() {
   await admin.disconnect();
   rmSync(dataDir, { recursive: true, force: true });
 
+  console.log(`\ncore speed: ${coreSpeed} µs per number (bench:phone's first figure, read before the run)`);
   console.log('\n| measure | value | target |\n| --- | --- | --- |');
   if (!SKIP_INGEST) {
     console.log(`| ingest Kafka → ClickHouse, steady | ${Number(ingest.events_per_second_steady).toLocaleString('en-US')} events/s | ≥ 50,000/s |`);
@@ -386,7 +390,7 @@ async function main() {
           measured_at: (previous[part] as { measured_at?: string }).measured_at ?? previous.at,
           load_average_at_start: (previous[part] as { load_average_at_start?: unknown }).load_average_at_start ?? previous.load_average,
         }
-      : { ...fresh, measured_at: new Date().toISOString(), load_average_at_start: loadAtStart };
+      : { ...fresh, measured_at: new Date().toISOString(), load_average_at_start: loadAtStart, core_speed_micros: coreSpeed };
   const report = {
     bench: 'analytics',
     at: new Date().toISOString(),

@@ -110,6 +110,7 @@ export class EventBuffer {
         this.dirty
           .add(`delivery|${day}`)
           .add(`failures|${day}`)
+          .add(`components|${day}`)
           .add(`spend|${day}`)
           .add(`spend|${utcDay(d.value.occurredAt, 1)}`);
         if (d.value.outcome === 'sent' && d.value.wamid) this.observe(this.deps.tracker.accepted(d.value.wamid, Date.parse(d.value.requestedAt)));

@@ -2,7 +2,10 @@ import type { Logger } from 'pino';
 import { num, type ClickHouseStore } from './clickhouse-store';
 
 /** What a flushed batch touched; the refresher recomputes exactly these roll-up days. */
-export type RollupKind = 'spend' | 'delivery' | 'delivery_status' | 'failures';
+export type RollupKind = 'spend' | 'delivery' | 'delivery_status' | 'failures' | 'components';
+
+/** The roll-ups a refresh recomputes per day ('delivery_status' only points at delivery days). */
+export const ROLLUP_TABLE_KINDS = ['spend', 'delivery', 'failures', 'components'] as const;
 
 const FAILED_OUTCOMES = `('failed', 'rejected', 'expired', 'unknown', 'cancelled')`;
 
@@ -103,6 +106,17 @@ export function createRollups(store: ClickHouseStore, logger: Logger, observer?:
        GROUP BY day, service, error_code, reason, campaign_id`,
     );
 
+  const components = (day: string) =>
+    swapIn(
+      'components_daily',
+      day,
+      `INSERT INTO ${db}.components_daily_staging (day, type, template, component, messages)
+       SELECT toDate(occurred_at) AS day, if(empty(message_type), 'unknown', toString(message_type)) AS type, template,
+              arrayJoin(if(empty(components), [''], components)) AS component, count()
+       FROM ${db}.send_attempts FINAL WHERE toDate(occurred_at) = {d:Date} AND outcome = 'sent'
+       GROUP BY day, type, template, component`,
+    );
+
   /** Statuses on day S can change messages sent on earlier days: find those send days. */
   async function sendDaysOfStatusDay(day: string): Promise<string[]> {
     const rows = await store.query<{ d: string }>(
@@ -127,16 +141,12 @@ export function createRollups(store: ClickHouseStore, logger: Logger, observer?:
        ORDER BY kind, day`,
     );
     if (dirty.length === 0) return 0;
-    const todo = new Map<RollupKind, Set<string>>([
-      ['spend', new Set()],
-      ['delivery', new Set()],
-      ['failures', new Set()],
-    ]);
+    const todo = new Map<RollupKind, Set<string>>(ROLLUP_TABLE_KINDS.map((kind) => [kind, new Set<string>()]));
     for (const { kind, day } of dirty) {
       if (kind === 'delivery_status') for (const d of await sendDaysOfStatusDay(day)) todo.get('delivery')!.add(d);
       else todo.get(kind)?.add(day);
     }
-    const run = { spend, delivery, failures } as const;
+    const run = { spend, delivery, failures, components } as const;
     let days = 0;
     for (const [kind, set] of todo) {
       for (const day of [...set].sort()) {

@@ -51,6 +51,7 @@ describe('event buffer', () => {
         { kind: 'spend', day: '2025-08-05' },
         { kind: 'spend', day: '2025-08-06' },
         { kind: 'delivery', day: '2025-08-05' },
+        { kind: 'components', day: '2025-08-05' },
       ]),
     );
     expect(b.size).toBe(0);
