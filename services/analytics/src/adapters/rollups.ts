@@ -6,6 +6,7 @@ export type RollupKind = 'spend' | 'delivery' | 'delivery_status' | 'failures' |
 
 /** The roll-ups a refresh recomputes per day ('delivery_status' only points at delivery days). */
 export const ROLLUP_TABLE_KINDS = ['spend', 'delivery', 'failures', 'components'] as const;
+type RollupTableKind = (typeof ROLLUP_TABLE_KINDS)[number];
 
 const FAILED_OUTCOMES = `('failed', 'rejected', 'expired', 'unknown', 'cancelled')`;
 
@@ -146,11 +147,12 @@ export function createRollups(store: ClickHouseStore, logger: Logger, observer?:
       if (kind === 'delivery_status') for (const d of await sendDaysOfStatusDay(day)) todo.get('delivery')!.add(d);
       else todo.get(kind)?.add(day);
     }
-    const run = { spend, delivery, failures, components } as const;
+    // Typed by the list, so a kind added to it without its refresh does not compile.
+    const run: Record<RollupTableKind, (day: string) => Promise<void>> = { spend, delivery, failures, components };
     let days = 0;
     for (const [kind, set] of todo) {
       for (const day of [...set].sort()) {
-        await run[kind as keyof typeof run](day);
+        await run[kind as RollupTableKind](day);
         days += 1;
       }
     }

@@ -22,7 +22,7 @@ let store: ClickHouseStore;
 
 const components = async () => {
   const result = await ch.query({
-    query: `SELECT type, component, toUInt64(sum(messages)) AS messages FROM ${db}.v_message_components GROUP BY type, component ORDER BY type, component`,
+    query: `SELECT type, component, sum(messages) AS messages FROM ${db}.v_message_components GROUP BY type, component ORDER BY type, component`,
     format: 'JSONEachRow',
   });
   return (await result.json<{ type: string; component: string; messages: string }>()).map((r) => [r.type, r.component, Number(r.messages)]);
